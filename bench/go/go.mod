@@ -1,0 +1,3 @@
+module grbench
+
+go 1.21

@@ -1,0 +1,383 @@
+// Anchor: the bench workloads in Go, standard library only.
+//
+//	gobench <workload> <size> [gomaxprocs]
+//
+// Each workload first runs at a tenth of its size (warm-up), then measured; the driver keeps
+// the last RESULT line. parked is measured in a fresh process without warm-up.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+func report(wl string, ops int64, d time.Duration, kib float64) {
+	if kib >= 0 {
+		fmt.Printf("RESULT workload=%s ops=%d ns=%d kib=%.4f\n", wl, ops, d.Nanoseconds(), kib)
+	} else {
+		fmt.Printf("RESULT workload=%s ops=%d ns=%d\n", wl, ops, d.Nanoseconds())
+	}
+}
+
+func vmHWM() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if strings.HasPrefix(s.Text(), "VmHWM:") {
+			fs := strings.Fields(s.Text())
+			v, _ := strconv.ParseInt(fs[1], 10, 64)
+			return v
+		}
+	}
+	return -1
+}
+
+func die(msg string) {
+	fmt.Fprintln(os.Stderr, "gobench:", msg)
+	os.Exit(3)
+}
+
+func spawn(n int64) {
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		wg.Add(1)
+		go func() { wg.Done() }()
+	}
+	wg.Wait()
+	report("spawn", n, time.Since(t0), -1)
+}
+
+func pingpong(n int64) {
+	ping, pong := make(chan int64), make(chan int64)
+	done := make(chan struct{})
+	go func() {
+		for v := range ping {
+			pong <- v
+		}
+		close(done)
+	}()
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		ping <- i
+		if <-pong != i {
+			die("pingpong mismatch")
+		}
+	}
+	d := time.Since(t0)
+	close(ping)
+	<-done
+	report("pingpong", n, d, -1)
+}
+
+const ringN = 503
+
+func ring(n int64) {
+	var chs [ringN]chan int64
+	for i := range chs {
+		chs[i] = make(chan int64)
+	}
+	done := make(chan int)
+	var wg sync.WaitGroup
+	for i := 0; i < ringN; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for tok := range chs[i] {
+				if tok == 0 {
+					done <- i
+					return
+				}
+				chs[(i+1)%ringN] <- tok - 1
+			}
+		}(i)
+	}
+	t0 := time.Now()
+	chs[0] <- n
+	who := <-done
+	d := time.Since(t0)
+	if int64(who) != n%ringN {
+		die("ring ended at the wrong place")
+	}
+	for i := range chs {
+		close(chs[i])
+	}
+	wg.Wait()
+	report("ring", n, d, -1)
+}
+
+func fanin(n int64) {
+	per := n / 4
+	ch := make(chan int64, 1024)
+	var prod, cons sync.WaitGroup
+	sums := make([]int64, 4)
+	t0 := time.Now()
+	for k := 0; k < 4; k++ {
+		cons.Add(1)
+		go func(k int) {
+			defer cons.Done()
+			var s int64
+			for v := range ch {
+				s += v
+			}
+			sums[k] = s
+		}(k)
+	}
+	for k := 0; k < 4; k++ {
+		prod.Add(1)
+		go func() {
+			defer prod.Done()
+			for i := int64(1); i <= per; i++ {
+				ch <- i
+			}
+		}()
+	}
+	prod.Wait()
+	close(ch)
+	cons.Wait()
+	d := time.Since(t0)
+	var s int64
+	for _, v := range sums {
+		s += v
+	}
+	if s != 4*per*(per+1)/2 {
+		die("fanin: bad sum")
+	}
+	report("fanin", 4*per, d, -1)
+}
+
+func parked(n int64) {
+	ch := make(chan int64)
+	var started, finished sync.WaitGroup
+	started.Add(int(n))
+	finished.Add(int(n))
+	h0 := vmHWM()
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		go func() {
+			started.Done()
+			<-ch
+			finished.Done()
+		}()
+	}
+	started.Wait()
+	time.Sleep(50 * time.Millisecond)
+	h1 := vmHWM()
+	d := time.Since(t0)
+	close(ch)
+	finished.Wait()
+	report("parked", n, d, float64(h1-h0)/float64(n))
+}
+
+func yield(n int64) {
+	g := 2 * runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i := 0; i < g; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := int64(0); j < n; j++ {
+				runtime.Gosched()
+			}
+		}()
+	}
+	wg.Wait()
+	report("yield", int64(g)*n, time.Since(t0), -1)
+}
+
+func selectw(n int64) {
+	per := n / 4
+	var chs [4]chan int64
+	for k := range chs {
+		chs[k] = make(chan int64)
+	}
+	for k := 0; k < 4; k++ {
+		go func(c chan int64) {
+			for i := int64(1); i <= per; i++ {
+				c <- i
+			}
+		}(chs[k])
+	}
+	var sum int64
+	total := 4 * per
+	t0 := time.Now()
+	for i := int64(0); i < total; i++ {
+		select {
+		case v := <-chs[0]:
+			sum += v
+		case v := <-chs[1]:
+			sum += v
+		case v := <-chs[2]:
+			sum += v
+		case v := <-chs[3]:
+			sum += v
+		}
+	}
+	d := time.Since(t0)
+	if sum != 4*per*(per+1)/2 {
+		die("select: bad sum")
+	}
+	report("select", total, d, -1)
+}
+
+func nthPrime(n int64) int64 {
+	var c int64
+	for x := int64(2); ; x++ {
+		p := true
+		for d := int64(2); d*d <= x; d++ {
+			if x%d == 0 {
+				p = false
+				break
+			}
+		}
+		if p {
+			c++
+			if c == n {
+				return x
+			}
+		}
+	}
+}
+
+// Go's concurrent prime sieve; all channels are closed at the end so every goroutine exits.
+func sieve(n int64) {
+	chs := []chan int64{make(chan int64)}
+	send := func(c chan int64, v int64) (ok bool) {
+		defer func() {
+			if recover() != nil {
+				ok = false
+			}
+		}()
+		c <- v
+		return true
+	}
+	t0 := time.Now()
+	go func(c chan int64) {
+		for i := int64(2); ; i++ {
+			if !send(c, i) {
+				return
+			}
+		}
+	}(chs[0])
+	var prime int64
+	for i := int64(0); i < n; i++ {
+		prime = <-chs[i]
+		out := make(chan int64)
+		chs = append(chs, out)
+		go func(in, out chan int64, p int64) {
+			for v := range in {
+				if v%p != 0 && !send(out, v) {
+					return
+				}
+			}
+		}(chs[i], out, prime)
+	}
+	d := time.Since(t0)
+	if prime != nthPrime(n) {
+		die("sieve: wrong prime")
+	}
+	for _, c := range chs {
+		close(c)
+	}
+	report("sieve", n, d, -1)
+}
+
+func mutex(k int64) {
+	const g = 1000
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var counter int64
+	t0 := time.Now()
+	for i := 0; i < g; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := int64(0); j < k; j++ {
+				mu.Lock()
+				counter++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	d := time.Since(t0)
+	if counter != g*k {
+		die("mutex: bad counter")
+	}
+	report("mutex", g*k, d, -1)
+}
+
+func fib(n int) int64 {
+	if n < 2 {
+		return int64(n)
+	}
+	return fib(n-1) + fib(n-2)
+}
+
+func cpu(n int64) {
+	out := make([]int64, n)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		wg.Add(1)
+		go func(i int64) {
+			defer wg.Done()
+			out[i] = fib(27)
+		}(i)
+	}
+	wg.Wait()
+	d := time.Since(t0)
+	for _, v := range out {
+		if v != 196418 {
+			die("cpu: bad fib")
+		}
+	}
+	report("cpu", n, d, -1)
+}
+
+func main() {
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: gobench <workload> <size> [gomaxprocs]")
+		os.Exit(64)
+	}
+	table := map[string]struct {
+		fn   func(int64)
+		warm int64
+	}{
+		"spawn": {spawn, 1000}, "pingpong": {pingpong, 1000}, "ring": {ring, 1000},
+		"fanin": {fanin, 1000}, "parked": {parked, 0}, "yield": {yield, 1000},
+		"select": {selectw, 1000}, "sieve": {sieve, 100}, "mutex": {mutex, 10}, "cpu": {cpu, 10},
+	}
+	w, ok := table[os.Args[1]]
+	if !ok {
+		fmt.Fprintln(os.Stderr, "unknown workload", os.Args[1])
+		os.Exit(64)
+	}
+	size, _ := strconv.ParseInt(os.Args[2], 10, 64)
+	if len(os.Args) > 3 {
+		p, _ := strconv.Atoi(os.Args[3])
+		runtime.GOMAXPROCS(p)
+	}
+	if w.warm > 0 {
+		s := size / 10
+		if s < w.warm {
+			s = w.warm
+		}
+		if s > size {
+			s = size
+		}
+		w.fn(s)
+	}
+	w.fn(size)
+}

@@ -1,0 +1,358 @@
+/* gr workloads for `make bench`, written against the C API in include/gr.h.
+ *
+ *   gr_bench <workload> <size> [workers]
+ *
+ * Every workload runs inside a "main" goroutine, as a Go program's main does: the OS main
+ * thread only starts the runtime, spawns that goroutine and waits for it. Each workload first
+ * runs once at a tenth of its size (warm-up: JIT-free, but it fills stack pools and caches as a
+ * long-running Go program would have them), then once measured, and prints one RESULT line.
+ * parked is never warmed up: its figure is a VmHWM delta in a fresh process.
+ */
+#include "../common.h"
+#include <gr.h>
+#include <unistd.h>
+
+#define CHECK(call)                                                                      \
+  do {                                                                                   \
+    int rc_ = (call);                                                                    \
+    if (rc_ != GR_OK) {                                                                  \
+      fprintf(stderr, "gr_bench: %s failed: %d (%s) at line %d\n", #call, rc_,           \
+              gr_strerror(rc_), __LINE__);                                               \
+      exit(2);                                                                           \
+    }                                                                                    \
+  } while (0)
+
+static int workers = 2;
+
+/* ---------------------------------------------------------------- spawn */
+static void spawn_child(void *arg) { gr_wg_done((gr_wg *)arg); }
+
+static void w_spawn(long n) {
+  gr_wg *wg;
+  CHECK(gr_wg_new(&wg));
+  uint64_t t0 = now_ns();
+  for (long i = 0; i < n; i++) {
+    CHECK(gr_wg_add(wg, 1));
+    CHECK(gr_spawn(spawn_child, wg, NULL));
+  }
+  CHECK(gr_wg_wait(wg, GR_FOREVER));
+  uint64_t t1 = now_ns();
+  gr_wg_free(wg);
+  report("spawn", n, t1 - t0, -1);
+}
+
+/* ------------------------------------------------------------- pingpong */
+static gr_chan *pp_ping, *pp_pong;
+static void pong_fn(void *arg) {
+  (void)arg;
+  int64_t v;
+  while (gr_chan_recv(pp_ping, &v, GR_FOREVER) == GR_OK) CHECK(gr_chan_send(pp_pong, &v, GR_FOREVER));
+}
+
+static void w_pingpong(long n) {
+  gr_handle *h;
+  CHECK(gr_chan_new(sizeof(int64_t), 0, &pp_ping));
+  CHECK(gr_chan_new(sizeof(int64_t), 0, &pp_pong));
+  CHECK(gr_spawn(pong_fn, NULL, &h));
+  uint64_t t0 = now_ns();
+  for (int64_t i = 0; i < n; i++) {
+    int64_t r;
+    CHECK(gr_chan_send(pp_ping, &i, GR_FOREVER));
+    CHECK(gr_chan_recv(pp_pong, &r, GR_FOREVER));
+    if (r != i) { fprintf(stderr, "pingpong: got %lld want %lld\n", (long long)r, (long long)i); exit(3); }
+  }
+  uint64_t t1 = now_ns();
+  CHECK(gr_chan_close(pp_ping));
+  CHECK(gr_wait(h, GR_FOREVER));
+  gr_handle_release(h);
+  gr_chan_release(pp_ping);
+  gr_chan_release(pp_pong);
+  report("pingpong", n, t1 - t0, -1);
+}
+
+/* ----------------------------------------------------------------- ring */
+#define RING 503
+static gr_chan *ring_ch[RING], *ring_done;
+static void ring_fn(void *arg) {
+  long i = (long)(intptr_t)arg;
+  int64_t tok;
+  while (gr_chan_recv(ring_ch[i], &tok, GR_FOREVER) == GR_OK) {
+    if (tok == 0) { CHECK(gr_chan_send(ring_done, &i, GR_FOREVER)); return; }
+    tok--;
+    if (gr_chan_send(ring_ch[(i + 1) % RING], &tok, GR_FOREVER) != GR_OK) return;
+  }
+}
+
+static void w_ring(long n) {
+  gr_handle *h[RING];
+  CHECK(gr_chan_new(sizeof(int64_t), 0, &ring_done));
+  for (long i = 0; i < RING; i++) CHECK(gr_chan_new(sizeof(int64_t), 0, &ring_ch[i]));
+  for (long i = 0; i < RING; i++) CHECK(gr_spawn(ring_fn, (void *)(intptr_t)i, &h[i]));
+  uint64_t t0 = now_ns();
+  int64_t tok = n, who;
+  CHECK(gr_chan_send(ring_ch[0], &tok, GR_FOREVER));
+  CHECK(gr_chan_recv(ring_done, &who, GR_FOREVER));
+  uint64_t t1 = now_ns();
+  if (who != n % RING) { fprintf(stderr, "ring: ended at %lld want %ld\n", (long long)who, n % RING); exit(3); }
+  for (long i = 0; i < RING; i++) CHECK(gr_chan_close(ring_ch[i]));
+  for (long i = 0; i < RING; i++) { CHECK(gr_wait(h[i], GR_FOREVER)); gr_handle_release(h[i]); }
+  for (long i = 0; i < RING; i++) gr_chan_release(ring_ch[i]);
+  gr_chan_release(ring_done);
+  report("ring", n, t1 - t0, -1);
+}
+
+/* ---------------------------------------------------------------- fanin */
+#define FAN 4
+static gr_chan *fan_ch;
+static gr_wg *fan_prod;
+static long fan_per;
+static int64_t fan_sum[FAN];
+static void fan_producer(void *arg) {
+  (void)arg;
+  for (int64_t i = 1; i <= fan_per; i++) CHECK(gr_chan_send(fan_ch, &i, GR_FOREVER));
+  CHECK(gr_wg_done(fan_prod));
+}
+static void fan_consumer(void *arg) {
+  long k = (long)(intptr_t)arg;
+  int64_t v, s = 0;
+  while (gr_chan_recv(fan_ch, &v, GR_FOREVER) == GR_OK) s += v;
+  fan_sum[k] = s;
+}
+
+static void w_fanin(long n) {
+  gr_handle *cons[FAN];
+  fan_per = n / FAN;
+  CHECK(gr_chan_new(sizeof(int64_t), 1024, &fan_ch));
+  CHECK(gr_wg_new(&fan_prod));
+  uint64_t t0 = now_ns();
+  for (long k = 0; k < FAN; k++) CHECK(gr_spawn(fan_consumer, (void *)(intptr_t)k, &cons[k]));
+  CHECK(gr_wg_add(fan_prod, FAN));
+  for (long k = 0; k < FAN; k++) CHECK(gr_spawn(fan_producer, NULL, NULL));
+  CHECK(gr_wg_wait(fan_prod, GR_FOREVER));
+  CHECK(gr_chan_close(fan_ch));
+  for (long k = 0; k < FAN; k++) { CHECK(gr_wait(cons[k], GR_FOREVER)); gr_handle_release(cons[k]); }
+  uint64_t t1 = now_ns();
+  int64_t s = 0;
+  for (long k = 0; k < FAN; k++) s += fan_sum[k];
+  if (s != (int64_t)FAN * fan_per * (fan_per + 1) / 2) { fprintf(stderr, "fanin: bad sum\n"); exit(3); }
+  gr_wg_free(fan_prod);
+  gr_chan_release(fan_ch);
+  report("fanin", FAN * fan_per, t1 - t0, -1);
+}
+
+/* --------------------------------------------------------------- parked */
+static gr_chan *park_ch;
+static gr_wg *park_started, *park_done;
+static void park_fn(void *arg) {
+  (void)arg;
+  int64_t v;
+  CHECK(gr_wg_done(park_started));
+  gr_chan_recv(park_ch, &v, GR_FOREVER); /* GR_ECLOSED once main closes it */
+  CHECK(gr_wg_done(park_done));
+}
+
+static void w_parked(long n) {
+  CHECK(gr_chan_new(sizeof(int64_t), 0, &park_ch));
+  CHECK(gr_wg_new(&park_started));
+  CHECK(gr_wg_new(&park_done));
+  CHECK(gr_wg_add(park_started, n));
+  CHECK(gr_wg_add(park_done, n));
+  long hwm0 = vmhwm_kib();
+  uint64_t t0 = now_ns();
+  for (long i = 0; i < n; i++) CHECK(gr_spawn(park_fn, NULL, NULL));
+  CHECK(gr_wg_wait(park_started, GR_FOREVER));
+  gr_sleep(50 * 1000000LL); /* let the last ones reach their recv */
+  long hwm1 = vmhwm_kib();
+  uint64_t t1 = now_ns();
+  CHECK(gr_chan_close(park_ch));
+  CHECK(gr_wg_wait(park_done, GR_FOREVER));
+  report("parked", n, t1 - t0, (double)(hwm1 - hwm0) / (double)n);
+}
+
+/* ---------------------------------------------------------------- yield */
+static gr_wg *yield_wg;
+static long yield_n;
+static void yield_fn(void *arg) {
+  (void)arg;
+  for (long i = 0; i < yield_n; i++) gr_yield();
+  CHECK(gr_wg_done(yield_wg));
+}
+
+static void w_yield(long n) {
+  long g = 2L * workers;
+  yield_n = n;
+  CHECK(gr_wg_new(&yield_wg));
+  CHECK(gr_wg_add(yield_wg, g));
+  uint64_t t0 = now_ns();
+  for (long i = 0; i < g; i++) CHECK(gr_spawn(yield_fn, NULL, NULL));
+  CHECK(gr_wg_wait(yield_wg, GR_FOREVER));
+  uint64_t t1 = now_ns();
+  gr_wg_free(yield_wg);
+  report("yield", (uint64_t)g * n, t1 - t0, -1);
+}
+
+/* --------------------------------------------------------------- select */
+#define NSEL 4
+static gr_chan *sel_ch[NSEL];
+static long sel_per;
+static void sel_producer(void *arg) {
+  long k = (long)(intptr_t)arg;
+  for (int64_t i = 1; i <= sel_per; i++) CHECK(gr_chan_send(sel_ch[k], &i, GR_FOREVER));
+}
+
+static void w_select(long n) {
+  gr_handle *h[NSEL];
+  int64_t vals[NSEL], sum = 0;
+  gr_case cases[NSEL];
+  sel_per = n / NSEL;
+  for (long k = 0; k < NSEL; k++) CHECK(gr_chan_new(sizeof(int64_t), 0, &sel_ch[k]));
+  for (long k = 0; k < NSEL; k++) CHECK(gr_spawn(sel_producer, (void *)(intptr_t)k, &h[k]));
+  long total = NSEL * sel_per;
+  uint64_t t0 = now_ns();
+  for (long i = 0; i < total; i++) {
+    for (long k = 0; k < NSEL; k++) {
+      cases[k].chan = sel_ch[k]; cases[k].op = GR_RECV; cases[k].elem = &vals[k]; cases[k].status = 0;
+    }
+    int idx = gr_select(cases, NSEL, GR_FOREVER);
+    if (idx < 0 || idx >= NSEL || cases[idx].status != GR_OK) { fprintf(stderr, "select: %d\n", idx); exit(3); }
+    sum += vals[idx];
+  }
+  uint64_t t1 = now_ns();
+  if (sum != (int64_t)NSEL * sel_per * (sel_per + 1) / 2) { fprintf(stderr, "select: bad sum\n"); exit(3); }
+  for (long k = 0; k < NSEL; k++) { CHECK(gr_wait(h[k], GR_FOREVER)); gr_handle_release(h[k]); gr_chan_release(sel_ch[k]); }
+  report("select", total, t1 - t0, -1);
+}
+
+/* ---------------------------------------------------------------- sieve */
+/* Go's concurrent prime sieve (the one in the Go tour / test/chan/sieve1.go). */
+struct filter_arg { gr_chan *in, *out; int64_t prime; };
+static void generate_fn(void *arg) {
+  gr_chan *ch = arg;
+  for (int64_t i = 2;; i++) if (gr_chan_send(ch, &i, GR_FOREVER) != GR_OK) return;
+}
+static void filter_fn(void *arg) {
+  struct filter_arg *f = arg;
+  int64_t i;
+  while (gr_chan_recv(f->in, &i, GR_FOREVER) == GR_OK)
+    if (i % f->prime != 0 && gr_chan_send(f->out, &i, GR_FOREVER) != GR_OK) break;
+  free(f);
+}
+
+static void w_sieve(long n) {
+  gr_chan **chans = calloc((size_t)n + 1, sizeof *chans);
+  int64_t prime = 0;
+  uint64_t t0 = now_ns();
+  CHECK(gr_chan_new(sizeof(int64_t), 0, &chans[0]));
+  CHECK(gr_spawn(generate_fn, chans[0], NULL));
+  for (long i = 0; i < n; i++) {
+    CHECK(gr_chan_recv(chans[i], &prime, GR_FOREVER));
+    struct filter_arg *f = malloc(sizeof *f);
+    CHECK(gr_chan_new(sizeof(int64_t), 0, &chans[i + 1]));
+    f->in = chans[i]; f->out = chans[i + 1]; f->prime = prime;
+    CHECK(gr_spawn(filter_fn, f, NULL));
+  }
+  uint64_t t1 = now_ns();
+  if (prime != nth_prime(n)) { fprintf(stderr, "sieve: got %lld\n", (long long)prime); exit(3); }
+  /* Closing every channel ends the generator and all filters (detached). The channels are
+     leaked on purpose: a goroutine may still be inside an operation on one. */
+  for (long i = 0; i <= n; i++) gr_chan_close(chans[i]);
+  free(chans);
+  report("sieve", n, t1 - t0, -1);
+}
+
+/* ---------------------------------------------------------------- mutex */
+#define MUTEX_G 1000
+static gr_mutex *mu;
+static gr_wg *mu_wg;
+static long mu_k, mu_counter;
+static void mutex_fn(void *arg) {
+  (void)arg;
+  for (long i = 0; i < mu_k; i++) {
+    CHECK(gr_mutex_lock(mu, GR_FOREVER));
+    mu_counter++;
+    CHECK(gr_mutex_unlock(mu));
+  }
+  CHECK(gr_wg_done(mu_wg));
+}
+
+/* size = increments per goroutine; 1000 goroutines. */
+static void w_mutex(long k) {
+  mu_k = k; mu_counter = 0;
+  CHECK(gr_mutex_new(&mu));
+  CHECK(gr_wg_new(&mu_wg));
+  CHECK(gr_wg_add(mu_wg, MUTEX_G));
+  uint64_t t0 = now_ns();
+  for (long i = 0; i < MUTEX_G; i++) CHECK(gr_spawn(mutex_fn, NULL, NULL));
+  CHECK(gr_wg_wait(mu_wg, GR_FOREVER));
+  uint64_t t1 = now_ns();
+  if (mu_counter != MUTEX_G * k) { fprintf(stderr, "mutex: counter %ld\n", mu_counter); exit(3); }
+  gr_mutex_free(mu);
+  gr_wg_free(mu_wg);
+  report("mutex", (uint64_t)MUTEX_G * k, t1 - t0, -1);
+}
+
+/* ------------------------------------------------------------------ cpu */
+static gr_wg *cpu_wg;
+static long *cpu_out;
+static void cpu_fn(void *arg) {
+  long i = (long)(intptr_t)arg;
+  cpu_out[i] = fib(FIB_N);
+  CHECK(gr_wg_done(cpu_wg));
+}
+
+/* size = number of fib(27) tasks; the driver runs it with 1 worker and with all. */
+static void w_cpu(long n) {
+  cpu_out = calloc((size_t)n, sizeof *cpu_out);
+  CHECK(gr_wg_new(&cpu_wg));
+  CHECK(gr_wg_add(cpu_wg, n));
+  uint64_t t0 = now_ns();
+  for (long i = 0; i < n; i++) CHECK(gr_spawn(cpu_fn, (void *)(intptr_t)i, NULL));
+  CHECK(gr_wg_wait(cpu_wg, GR_FOREVER));
+  uint64_t t1 = now_ns();
+  for (long i = 0; i < n; i++) if (cpu_out[i] != FIB_27) { fprintf(stderr, "cpu: bad fib\n"); exit(3); }
+  free(cpu_out);
+  gr_wg_free(cpu_wg);
+  report("cpu", n, t1 - t0, -1);
+}
+
+/* ----------------------------------------------------------------- main */
+struct workload { const char *name; void (*fn)(long); long min_warm; };
+static const struct workload table[] = {
+  {"spawn", w_spawn, 1000}, {"pingpong", w_pingpong, 1000}, {"ring", w_ring, 1000},
+  {"fanin", w_fanin, 1000}, {"parked", w_parked, 0}, {"yield", w_yield, 1000},
+  {"select", w_select, 1000}, {"sieve", w_sieve, 100}, {"mutex", w_mutex, 10},
+  {"cpu", w_cpu, 10},
+};
+static const struct workload *chosen;
+static long size;
+
+static void main_goroutine(void *arg) {
+  (void)arg;
+  if (chosen->min_warm > 0) {
+    long w = size / 10 > chosen->min_warm ? size / 10 : chosen->min_warm;
+    if (w > size) w = size;
+    chosen->fn(w); /* warm-up; the driver keeps only the last RESULT line */
+  }
+  chosen->fn(size);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s <spawn|pingpong|ring|fanin|parked|yield|select|sieve|mutex|cpu> <size> [workers]\n", argv[0]);
+    return 64;
+  }
+  for (size_t i = 0; i < sizeof table / sizeof *table; i++)
+    if (strcmp(table[i].name, argv[1]) == 0) chosen = &table[i];
+  if (!chosen) { fprintf(stderr, "unknown workload %s\n", argv[1]); return 64; }
+  size = atol(argv[2]);
+  if (argc > 3) workers = atoi(argv[3]);
+  gr_config cfg;
+  gr_config_init(&cfg);
+  cfg.workers = (uint32_t)workers;
+  CHECK(gr_init(&cfg));
+  gr_handle *h;
+  CHECK(gr_spawn(main_goroutine, NULL, &h));
+  CHECK(gr_wait(h, GR_FOREVER));
+  fflush(stdout);
+  _exit(0); /* the measurement is printed; do not let a slow shutdown count against anything */
+}
