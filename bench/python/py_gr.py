@@ -1,0 +1,136 @@
+"""Optional row: the bench workloads through gr's Python binding (`import goroutines`).
+
+Run only when the module imports in the venv. Uses go(fn, *args) -> Goroutine.wait(),
+Chan(capacity).send/recv, init(workers=N). The main Python thread drives the workload and
+blocks in the binding (which releases the GIL). Poison values (None) end loops, so the
+figures do not depend on how recv reports a closed channel.
+"""
+import os
+import sys
+import time
+
+import goroutines as gr
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import now_ns, vmhwm_kib, report, die, main  # noqa: E402
+
+
+def spawn(n, workers):
+    t0 = now_ns()
+    gs = [gr.go(lambda: None) for _ in range(n)]
+    for g in gs:
+        g.wait()
+    report("spawn", n, now_ns() - t0)
+
+
+def pingpong(n, workers):
+    ping, pong = gr.Chan(0), gr.Chan(0)
+
+    def ponger():
+        while True:
+            v = ping.recv()
+            if v is None:
+                return
+            pong.send(v)
+    g = gr.go(ponger)
+    t0 = now_ns()
+    for i in range(n):
+        ping.send(i)
+        if pong.recv() != i:
+            die("pingpong mismatch")
+    d = now_ns() - t0
+    ping.send(None)
+    g.wait()
+    report("pingpong", n, d)
+
+
+RING = 503
+
+
+def ring(n, workers):
+    chs = [gr.Chan(0) for _ in range(RING)]
+    done = gr.Chan(1)
+
+    def node(i):
+        while True:
+            tok = chs[i].recv()
+            if tok is None:
+                return
+            if tok == 0:
+                done.send(i)
+                return
+            chs[(i + 1) % RING].send(tok - 1)
+    gs = [gr.go(node, i) for i in range(RING)]
+    t0 = now_ns()
+    chs[0].send(n)
+    who = done.recv()
+    d = now_ns() - t0
+    if who != n % RING:
+        die("ring ended at the wrong place")
+    for i in range(RING):
+        if i != who:
+            chs[i].send(None)
+    for g in gs:
+        g.wait()
+    report("ring", n, d)
+
+
+def fanin(n, workers):
+    per = n // 4
+    q = gr.Chan(1024)
+    sums = [0] * 4
+
+    def cons(k):
+        s = 0
+        while True:
+            v = q.recv()
+            if v is None:
+                break
+            s += v
+        sums[k] = s
+
+    def prod():
+        for i in range(1, per + 1):
+            q.send(i)
+    t0 = now_ns()
+    cs = [gr.go(cons, k) for k in range(4)]
+    ps = [gr.go(prod) for _ in range(4)]
+    for g in ps:
+        g.wait()
+    for _ in range(4):
+        q.send(None)
+    for g in cs:
+        g.wait()
+    d = now_ns() - t0
+    if sum(sums) != 4 * per * (per + 1) // 2:
+        die("fanin: bad sum")
+    report("fanin", 4 * per, d)
+
+
+def parked(n, workers):
+    release = gr.Chan(0)
+    started = gr.Chan(n)
+
+    def f():
+        started.send(1)
+        release.recv()
+    h0 = vmhwm_kib()
+    t0 = now_ns()
+    gs = [gr.go(f) for _ in range(n)]
+    for _ in range(n):
+        started.recv()
+    time.sleep(0.05)
+    h1 = vmhwm_kib()
+    d = now_ns() - t0
+    release.close()
+    for g in gs:
+        g.wait()
+    report("parked", n, d, (h1 - h0) / n)
+
+
+if __name__ == "__main__":
+    w = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    gr.init(workers=w)
+    main({"spawn": spawn, "pingpong": pingpong, "ring": ring, "fanin": fanin, "parked": parked})
+    sys.stdout.flush()
+    os._exit(0)
