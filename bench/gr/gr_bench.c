@@ -24,6 +24,29 @@
 
 static int workers = 2;
 
+/* Channels, select and sync may land in libgr after the runtime: reference them weakly, so
+   this program links against an early libgr and reports those workloads as unavailable. */
+#pragma weak gr_chan_new
+#pragma weak gr_chan_send
+#pragma weak gr_chan_recv
+#pragma weak gr_chan_close
+#pragma weak gr_chan_release
+#pragma weak gr_select
+#pragma weak gr_wg_new
+#pragma weak gr_wg_add
+#pragma weak gr_wg_done
+#pragma weak gr_wg_wait
+#pragma weak gr_wg_free
+#pragma weak gr_mutex_new
+#pragma weak gr_mutex_lock
+#pragma weak gr_mutex_unlock
+#pragma weak gr_mutex_free
+
+static int have_sync(void) {
+  return gr_chan_new && gr_chan_send && gr_chan_recv && gr_chan_close && gr_chan_release &&
+         gr_wg_new && gr_wg_add && gr_wg_done && gr_wg_wait && gr_wg_free;
+}
+
 /* ---------------------------------------------------------------- spawn */
 static void spawn_child(void *arg) { gr_wg_done((gr_wg *)arg); }
 
@@ -337,6 +360,7 @@ static void main_goroutine(void *arg) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "version") == 0) { printf("%s\n", gr_version()); return 0; }
   if (argc < 3) {
     fprintf(stderr, "usage: %s <spawn|pingpong|ring|fanin|parked|yield|select|sieve|mutex|cpu> <size> [workers]\n", argv[0]);
     return 64;
@@ -344,6 +368,11 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof table / sizeof *table; i++)
     if (strcmp(table[i].name, argv[1]) == 0) chosen = &table[i];
   if (!chosen) { fprintf(stderr, "unknown workload %s\n", argv[1]); return 64; }
+  if (!have_sync() || (strcmp(argv[1], "select") == 0 && !gr_select) ||
+      (strcmp(argv[1], "mutex") == 0 && !(gr_mutex_new && gr_mutex_lock && gr_mutex_unlock))) {
+    fprintf(stderr, "gr_bench: this libgr lacks the channel/select/sync calls %s needs\n", argv[1]);
+    return 65;
+  }
   size = atol(argv[2]);
   if (argc > 3) workers = atoi(argv[3]);
   gr_config cfg;

@@ -1,0 +1,50 @@
+// Optional rows: workloads through gr's Java binding (package io.gr), built only when
+// bindings/java/target/*.jar exists. Uses Goroutines.go(Runnable) -> Goroutine.join() and
+// LongChannel send/recv.
+//
+//   java -cp JAR:DIR JavaGrBench <spawn|pingpong> <size> [workers]
+import io.gr.Goroutine;
+import io.gr.Goroutines;
+import io.gr.LongChannel;
+
+public class JavaGrBench {
+  static void report(String wl, long ops, long ns) {
+    System.out.printf("RESULT workload=%s ops=%d ns=%d%n", wl, ops, ns);
+  }
+
+  static void spawn(long n) throws Exception {
+    Goroutine[] gs = new Goroutine[(int) n];
+    long t0 = System.nanoTime();
+    for (int i = 0; i < n; i++) gs[i] = Goroutines.go(() -> { });
+    for (Goroutine g : gs) g.join();
+    report("spawn", n, System.nanoTime() - t0);
+  }
+
+  static void pingpong(long n) throws Exception {
+    LongChannel ping = new LongChannel(0), pong = new LongChannel(0);
+    Goroutine g = Goroutines.go(() -> {
+      try {
+        for (;;) { long v = ping.recv(); if (v < 0) return; pong.send(v); }
+      } catch (Exception e) { throw new RuntimeException(e); }
+    });
+    long t0 = System.nanoTime();
+    for (long i = 0; i < n; i++) {
+      ping.send(i);
+      if (pong.recv() != i) { System.err.println("pingpong mismatch"); System.exit(3); }
+    }
+    long d = System.nanoTime() - t0;
+    ping.send(-1);
+    g.join();
+    report("pingpong", n, d);
+  }
+
+  public static void main(String[] a) throws Exception {
+    long size = Long.parseLong(a[1]);
+    switch (a[0]) {
+      case "spawn": spawn(Math.max(1, size / 10)); spawn(size); break;
+      case "pingpong": pingpong(Math.max(1, size / 10)); pingpong(size); break;
+      default: System.err.println("JavaGrBench: workload " + a[0] + " not available"); System.exit(65);
+    }
+    System.exit(0);
+  }
+}

@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""Writes REPORT.md and the PNG charts from a results JSON written by run.py.
+
+    python bench/report.py bench/results/latest.json [REPORT.md]
+"""
+import json
+import os
+import sys
+
+LOWER_IS_BETTER = {"nsop": True, "sec": True, "kib": True, "tput": False}
+TIME_GOALS = ["spawn", "pingpong", "ring", "yield", "select", "mutex", "sieve"]
+
+
+def fmt(v):
+    if v is None:
+        return "—"
+    if v >= 1000:
+        return "{:,.0f}".format(v)
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    if v >= 1:
+        return "%.2f" % v
+    return "%.3g" % v
+
+
+def ratio(doc, wid, impl, ref="go"):
+    """impl's median over ref's median, or None when not comparable (missing, or a total time
+    measured at different sizes)."""
+    res = doc["results"][wid]
+    a, b = res.get(impl, {}), res.get(ref, {})
+    if a.get("status") != "ok" or b.get("status") != "ok":
+        return None
+    wl = next(w for w in doc["workloads"] if w["id"] == wid)
+    if wl["metric"] == "sec" and a["size"] != b["size"]:
+        return None
+    return a["median"] / b["median"]
+
+
+def speedup(doc, impl):
+    """cpu speed-up (1 worker time / all workers time): median, min, max over paired runs."""
+    r = doc["results"]
+    a, b = r.get("cpu1", {}).get(impl, {}), r.get("cpuN", {}).get(impl, {})
+    if a.get("status") != "ok" or b.get("status") != "ok" or a["size"] != b["size"]:
+        return None
+    pairs = [x / y for x, y in zip(a["runs"], b["runs"])]
+    return {"median": a["median"] / b["median"], "min": min(pairs), "max": max(pairs), "size": a["size"]}
+
+
+def goals(doc):
+    """(goal text, gr figure, Go figure, ratio text, status) rows for the issue's goals."""
+    rows = []
+    res = doc["results"]
+
+    def status_of(wid):
+        g, o = res.get(wid, {}).get("gr", {}), res.get(wid, {}).get("go", {})
+        if g.get("status") != "ok":
+            return "NOT MEASURED (gr: %s)" % (g.get("note") or g.get("status", "not run"))
+        if o.get("status") != "ok":
+            return "NOT MEASURED (Go: %s)" % (o.get("note") or o.get("status", "not run"))
+        return None
+
+    for wid in TIME_GOALS:
+        if wid not in res:
+            continue
+        unit = next(w["unit"] for w in doc["workloads"] if w["id"] == wid)
+        s = status_of(wid)
+        r = ratio(doc, wid, "gr")
+        if s is None:
+            s = "met" if r <= 0.8 else "**NOT MET**"
+        rows.append(("%s: gr time <= 0.8x Go" % wid, figure(res[wid]["gr"], unit),
+                     figure(res[wid]["go"], unit), "%.2fx" % r if r else "—", s))
+    if "fanin" in res:
+        s = status_of("fanin")
+        r = ratio(doc, "fanin", "gr")
+        if s is None:
+            s = "met" if r >= 1.0 else "**NOT MET**"
+        rows.append(("fanin: gr throughput >= Go", figure(res["fanin"]["gr"], "M msgs/s"),
+                     figure(res["fanin"]["go"], "M msgs/s"), "%.2fx" % r if r else "—", s))
+    for wid in ("parked100k", "parked1m"):
+        if wid not in res:
+            continue
+        s = status_of(wid)
+        r = ratio(doc, wid, "gr")
+        if s is None:
+            s = "met" if r <= 1.6 else "**NOT MET**"
+        rows.append(("%s: gr memory <= 1.6x Go" % wid, figure(res[wid]["gr"], "KiB"),
+                     figure(res[wid]["go"], "KiB"), "%.2fx" % r if r else "—", s))
+    if "cpu1" in res and "cpuN" in res:
+        g, o = speedup(doc, "gr"), speedup(doc, "go")
+        if g and o:
+            s = "met" if g["median"] >= o["median"] else "**NOT MET**"
+            rows.append(("cpu: gr speed-up >= Go's", "%.2fx" % g["median"], "%.2fx" % o["median"],
+                         "%.2fx" % (g["median"] / o["median"]), s))
+        else:
+            rows.append(("cpu: gr speed-up >= Go's", "—", "—", "—",
+                         "NOT MEASURED (%s)" % ("gr" if not g else "Go")))
+    return rows
+
+
+def figure(r, unit):
+    if r.get("status") != "ok":
+        return "—"
+    return "%s %s" % (fmt(r["median"]), unit)
+
+
+def cell(doc, wid, impl, metric):
+    r = doc["results"][wid].get(impl)
+    if r is None:
+        return ""
+    if r["status"] != "ok":
+        return {"n/a": "n/a", "skipped": "skipped", "failed": "FAILED"}.get(r["status"], r["status"])
+    s = fmt(r["median"])
+    if r["size"] != r["default_size"]:
+        s += " †"
+    rt = ratio(doc, wid, impl)
+    if impl != "go" and rt is not None:
+        s += " (%.2fx)" % rt
+    return s
+
+
+def charts(doc, outdir):
+    """One log-scale bar chart per workload, plus overview.png. Returns the file names."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    label = dict((i[0], i[1]) for i in doc["impls"])
+    files = []
+    wls = doc["workloads"]
+
+    def draw(ax, w):
+        import math
+        from matplotlib.ticker import NullFormatter
+        res = doc["results"][w["id"]]
+        items = [(i, r) for i, r in res.items() if r.get("status") == "ok"]
+        if not items:
+            ax.set_title(w["id"] + " (no data)")
+            ax.axis("off")
+            return
+        names = [label.get(i, i) + (" (n=%s)" % "{:,}".format(r["size"]) if r["size"] != r["default_size"] else "")
+                 for i, r in items]
+        meds = [r["median"] for _, r in items]
+        lo = [r["median"] - r["min"] for _, r in items]
+        hi = [r["max"] - r["median"] for _, r in items]
+        colors = ["#d62728" if i == "gr" else "#1f77b4" if i == "go" else
+                  "#ff9896" if i in ("pygr", "javagr") else "#9e9e9e" for i, _ in items]
+        y = range(len(items))
+        left = 10 ** math.floor(math.log10(min(r["min"] for _, r in items)) - 0.3)
+        ax.barh(y, [m - left for m in meds], left=left, xerr=[lo, hi], color=colors, capsize=2)
+        ax.set_yticks(list(y))
+        ax.set_yticklabels(names, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.set_xlim(left, max(r["max"] for _, r in items) * 4)
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        better = "lower is better" if LOWER_IS_BETTER[w["metric"]] else "higher is better"
+        ax.set_xlabel("%s (%s, log scale)" % (w["unit"], better), fontsize=8)
+        ax.set_title("%s (n=%s unless shown)" % (w["id"], "{:,}".format(w["default_size"])), fontsize=10)
+        for yy, m in zip(y, meds):
+            ax.text(m, yy, "  " + fmt(m), va="center", fontsize=7)
+
+    def draw_speedup(ax):
+        items = [(i, speedup(doc, i)) for i in label]
+        items = [(i, s) for i, s in items if s]
+        if not items:
+            ax.axis("off")
+            return
+        y = range(len(items))
+        ax.barh(y, [s["median"] for _, s in items],
+                xerr=[[s["median"] - s["min"] for _, s in items], [s["max"] - s["median"] for _, s in items]],
+                color=["#d62728" if i == "gr" else "#1f77b4" if i == "go" else "#9e9e9e" for i, _ in items],
+                capsize=2)
+        ax.set_yticks(list(y))
+        ax.set_yticklabels([label[i] + " (n=%d)" % s["size"] for i, s in items], fontsize=8)
+        ax.invert_yaxis()
+        ax.axvline(1.0, color="k", lw=0.5)
+        ax.set_xlabel("speed-up, 1 CPU time / all CPUs time (higher is better, linear)", fontsize=8)
+        ax.set_title("cpu speed-up (fib(27) tasks)", fontsize=10)
+        for yy, (_, s) in zip(y, items):
+            ax.text(s["median"], yy, "  %.2fx" % s["median"], va="center", fontsize=7)
+
+    for w in wls:
+        fig, ax = plt.subplots(figsize=(7, 0.45 * max(3, len(doc["results"][w["id"]])) + 1.2))
+        draw(ax, w)
+        fig.tight_layout()
+        name = "chart_%s.png" % w["id"]
+        fig.savefig(os.path.join(outdir, name), dpi=90)
+        plt.close(fig)
+        files.append(name)
+    have_cpu = "cpu1" in doc["results"] and "cpuN" in doc["results"]
+    if have_cpu:
+        fig, ax = plt.subplots(figsize=(7, 0.45 * len(label) + 1.2))
+        draw_speedup(ax)
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, "chart_cpu_speedup.png"), dpi=90)
+        plt.close(fig)
+        files.append("chart_cpu_speedup.png")
+    cols = 3
+    n = len(wls) + (1 if have_cpu else 0)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 3.3 * rows), squeeze=False)
+    for ax, w in zip(axes.flat, wls):
+        draw(ax, w)
+    if have_cpu:
+        draw_speedup(list(axes.flat)[len(wls)])
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle("gr (red) vs Go (blue) and anchors; bars: median, whiskers: min/max; (n=...) = scaled-down size",
+                 fontsize=11)
+    fig.tight_layout()
+    fig.savefig(os.path.join(outdir, "overview.png"), dpi=80)
+    plt.close(fig)
+    files.insert(0, "overview.png")
+    return files
+
+
+def write_all(doc, outdir, report_path):
+    files = charts(doc, outdir)
+    rel = os.path.relpath(outdir, os.path.dirname(os.path.abspath(report_path)))
+    m = doc["meta"]
+    impls = [i for i in doc["impls"]]
+    L = []
+    L.append("# gr benchmark report")
+    L.append("")
+    if m.get("quick"):
+        L.append("**QUICK run** (`make bench QUICK=1`): small sizes, for development checks only.")
+        L.append("")
+    L.append("Generated by `%s` (bench/run.py) on %s; %d measured runs per figure; total wall "
+             "time of the runs %.0f s." % (m["command"], m["date"], m["runs"], m["wall_seconds"]))
+    L.append("")
+    L.append("## Machine")
+    L.append("")
+    L.append("- CPU: %s, %d CPUs online, %s memory; kernel %s" % (m["cpu"], m["ncpu"], m["memory"], m["versions"]["kernel"]))
+    L.append("- Workers: %d (gr `gr_config.workers`, Go `GOMAXPROCS`, Java virtual-thread parallelism) "
+             "unless the workload says otherwise" % m["workers"])
+    L.append("- Load average at start %s, at end %s (the machine is shared; ratios are taken within one run)"
+             % ("/".join(m["loadavg_start"]), "/".join(m["loadavg_end"])))
+    v = m["versions"]
+    L.append("- Versions: gr %s (git %s); %s; %s; Java 17: %s; Java 25: %s; Python %s, gevent %s"
+             % (v["gr"], v["git"], v["gcc"], v["go"], v["java17"], v["java25"], v["python"], v["gevent"]))
+    L.append("")
+    L.append("## Goals from issue 6 (2 processors)")
+    L.append("")
+    L.append("| goal | gr | Go | gr / Go | status |")
+    L.append("|---|---|---|---|---|")
+    for g in goals(doc):
+        L.append("| %s |" % " | ".join(g))
+    L.append("")
+    L.append("## Medians")
+    L.append("")
+    L.append("Each cell is the median; in parentheses, the ratio to Go's median from the same run "
+             "(for fanin a throughput ratio, higher is better; otherwise lower is better). "
+             "† = run at a scaled-down size (see Sizes); per-op figures stay comparable, total "
+             "times (sieve, cpu) get no ratio when sizes differ. n/a = the workload does not "
+             "apply; skipped = the implementation is not available on this machine.")
+    L.append("")
+    L.append("| workload | unit | " + " | ".join(lbl for _, lbl in impls) + " |")
+    L.append("|---|---|" + "---|" * len(impls))
+    for w in doc["workloads"]:
+        L.append("| %s | %s | %s |" % (w["id"], w["unit"], " | ".join(cell(doc, w["id"], i, w["metric"]) for i, _ in impls)))
+    if "cpu1" in doc["results"] and "cpuN" in doc["results"]:
+        sp = []
+        for i, _ in impls:
+            s = speedup(doc, i)
+            sp.append("%.2fx" % s["median"] if s else "—")
+        L.append("| cpu speed-up | cpu1 / cpuN | %s |" % " | ".join(sp))
+    L.append("")
+    L.append("## Spreads (min – max over the runs)")
+    L.append("")
+    L.append("| workload | " + " | ".join(lbl for _, lbl in impls) + " |")
+    L.append("|---|" + "---|" * len(impls))
+    for w in doc["workloads"]:
+        cells = []
+        for i, _ in impls:
+            r = doc["results"][w["id"]].get(i, {})
+            if r.get("status") == "ok":
+                spread = (r["max"] - r["min"]) / r["median"] * 100 if r["median"] else 0
+                cells.append("%s – %s (±%.0f%%)" % (fmt(r["min"]), fmt(r["max"]), spread / 2))
+            else:
+                cells.append("")
+        L.append("| %s | %s |" % (w["id"], " | ".join(cells)))
+    L.append("")
+    L.append("## Sizes")
+    L.append("")
+    L.append("| workload | what | default | " + " | ".join(lbl for _, lbl in impls) + " |")
+    L.append("|---|---|---|" + "---|" * len(impls))
+    for w in doc["workloads"]:
+        cells = []
+        for i, _ in impls:
+            r = doc["results"][w["id"]].get(i, {})
+            if r.get("status") == "ok":
+                s = "{:,}".format(r["size"])
+                cells.append(s + (" †" if r["size"] != r["default_size"] else ""))
+            else:
+                cells.append("—")
+        L.append("| %s | %s | %s | %s |" % (w["id"], w["what"], "{:,}".format(w["default_size"]), " | ".join(cells)))
+    L.append("")
+    notes = []
+    for w in doc["workloads"]:
+        for i, lbl in impls:
+            r = doc["results"][w["id"]].get(i, {})
+            if r.get("status") in ("failed", "n/a", "skipped") and r.get("note"):
+                notes.append((r["status"], lbl, w["id"], r["note"]))
+    if notes:
+        L.append("## Not measured")
+        L.append("")
+        seen = set()
+        for st, lbl, wid, note in notes:
+            key = (st, lbl, note)
+            if st == "skipped" and key in seen:
+                continue
+            seen.add(key)
+            L.append("- %s %s%s: %s" % ("**FAILED**" if st == "failed" else st, lbl,
+                                        "" if st == "skipped" else " / " + wid, note))
+        L.append("")
+    L.append("## Method")
+    L.append("")
+    L.append("- Every implementation runs the same program shape (bench/gr, bench/go, bench/pthread, "
+             "bench/java, bench/python). gr runs each workload inside a main goroutine, as Go does.")
+    L.append("- Each process first runs the workload at a tenth of its size (warm-up: JIT, pools), then "
+             "the measured run; parked is measured in a fresh process without warm-up (VmHWM is a peak).")
+    L.append("- The runs of one workload are interleaved across implementations (run 1 of each, then "
+             "run 2, ...), so gr and Go share machine conditions; each figure is the median of %d runs."
+             % m["runs"])
+    L.append("- Unbuffered channels: gr and Go channels, gevent `Channel`, Java `SynchronousQueue`, a "
+             "mutex+condvar rendezvous for pthreads; Python threads and asyncio use a capacity-1 queue "
+             "(they have no rendezvous queue).")
+    L.append("- cpu1 runs every implementation restricted to CPU 0 (sched_setaffinity) with 1 worker; "
+             "cpuN on all CPUs. asyncio and gevent use one thread, and Python threads hold the GIL, so "
+             "their speed-up is about 1 by construction.")
+    L.append("- Python and thread anchors are scaled down (†) so that the whole suite fits in about 15 "
+             "minutes; per-op figures (ns/op, KiB/goroutine, msgs/s) remain comparable.")
+    L.append("")
+    if files:
+        L.append("## Charts")
+        L.append("")
+        L.append("![overview](%s)" % os.path.join(rel, files[0]))
+        L.append("")
+        L.append("Per workload: " + ", ".join("[%s](%s)" % (f[6:-4].replace("_", " "), os.path.join(rel, f)) for f in files[1:]))
+        L.append("")
+    with open(report_path, "w") as f:
+        f.write("\n".join(L))
+    print("bench: wrote %s and %d charts in %s" % (report_path, len(files), outdir), flush=True)
+
+
+if __name__ == "__main__":
+    src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "results", "latest.json")
+    doc = json.load(open(src))
+    dst = sys.argv[2] if len(sys.argv) > 2 else (
+        os.path.join(os.path.dirname(src), "REPORT.md") if doc["meta"].get("quick")
+        else os.path.join(os.path.dirname(os.path.abspath(__file__)), "REPORT.md"))
+    write_all(doc, os.path.dirname(os.path.abspath(src)), dst)

@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+"""Driver for `make bench`: runs every workload in gr and in the anchors, then writes
+results JSON, REPORT.md and charts (bench/report.py).
+
+    python bench/run.py --build BUILD_DIR [--quick] [--runs N] [--only WL,...] [--impls a,b]
+
+Method: for each workload, the measured runs are interleaved across implementations
+(run 1 of every implementation, then run 2, ...), so gr and Go see the same machine
+conditions and their ratio holds on a noisy shared machine. Each process warms up in-process
+(the workload at a tenth of its size) and then prints one measured RESULT line; the figure is
+the median of the runs, with min and max as the spread.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+NCPU = os.cpu_count() or 2
+WORKERS = min(2, NCPU)  # the issue's goals are stated for 2 processors
+
+# Workload ids: the program workload, its metric, and the issue's default size.
+#   metric "nsop": ns per op (lower is better); "tput": M ops/s (higher is better);
+#   "kib": KiB per goroutine (lower); "sec": total seconds (lower, only comparable at one size)
+WORKLOADS = [
+    # id,          program,    metric, unit,                default size, workers
+    ("spawn",      "spawn",    "nsop", "ns/task",           1_000_000,  WORKERS),
+    ("pingpong",   "pingpong", "nsop", "ns/round trip",     1_000_000,  WORKERS),
+    ("ring",       "ring",     "nsop", "ns/hop",            10_000_000, WORKERS),
+    ("fanin",      "fanin",    "tput", "M msgs/s",          10_000_000, WORKERS),
+    ("parked100k", "parked",   "kib",  "KiB/goroutine",     100_000,    WORKERS),
+    ("parked1m",   "parked",   "kib",  "KiB/goroutine",     1_000_000,  WORKERS),
+    ("yield",      "yield",    "nsop", "ns/yield",          1_000_000,  WORKERS),
+    ("select",     "select",   "nsop", "ns/select",         1_000_000,  WORKERS),
+    ("sieve",      "sieve",    "sec",  "s",                 5_000,      WORKERS),
+    ("mutex",      "mutex",    "nsop", "ns/lock+unlock",    1_000,      WORKERS),
+    ("cpu1",       "cpu",      "sec",  "s",                 1_000,      1),
+    ("cpuN",       "cpu",      "sec",  "s",                 1_000,      NCPU),
+]
+WL = {w[0]: w for w in WORKLOADS}
+DESCR = {
+    "spawn": "spawn + join N tasks (WaitGroup)",
+    "pingpong": "2 tasks, unbuffered, N round trips",
+    "ring": "503 tasks in a ring, unbuffered, N hops",
+    "fanin": "4 producers -> 4 consumers, one channel of capacity 1024, N msgs",
+    "parked100k": "N tasks parked on a channel: VmHWM delta / N",
+    "parked1m": "N tasks parked on a channel: VmHWM delta / N",
+    "yield": "2 x workers tasks, N yields each; wall time / total yields",
+    "select": "4 producers -> 1 consumer selecting over 4 unbuffered channels, N receives",
+    "sieve": "Go's concurrent prime sieve, first N primes",
+    "mutex": "1000 tasks x N lock/increment/unlock; wall time / total",
+    "cpu1": "N x fib(27), 1 worker / 1 CPU",
+    "cpuN": "N x fib(27), all workers / CPUs",
+}
+
+# Implementations: id, label, kind. Sizes: None = the workload's default; 0 = not run
+# (with the reason in NA); a number = scaled down (the report marks it).
+IMPLS = [
+    ("gr", "gr (C)"),
+    ("go", "Go"),
+    ("pthread", "C pthreads"),
+    ("java", "Java 17 threads"),
+    ("jvirt", "Java 25 virtual threads"),
+    ("pythreads", "Python threads"),
+    ("asyncio", "Python asyncio"),
+    ("gevent", "Python gevent"),
+    ("pygr", "gr (Python)"),
+    ("javagr", "gr (Java)"),
+]
+LABEL = dict(IMPLS)
+
+NO_SELECT = "no select primitive"
+SCALED = {
+    "pthread": {"spawn": 50_000, "pingpong": 50_000, "ring": 50_000, "fanin": 2_000_000,
+                "parked100k": 10_000, "parked1m": 0, "yield": 200_000, "select": 0, "sieve": 1_000},
+    "java": {"spawn": 20_000, "pingpong": 50_000, "ring": 50_000, "fanin": 2_000_000,
+             "parked100k": 10_000, "parked1m": 0, "yield": 200_000, "select": 0, "sieve": 1_000},
+    "jvirt": {"pingpong": 200_000, "ring": 1_000_000, "fanin": 2_000_000, "select": 0, "sieve": 1_000},
+    "pythreads": {"spawn": 20_000, "pingpong": 20_000, "ring": 20_000, "fanin": 200_000,
+                  "parked100k": 10_000, "parked1m": 0, "yield": 20_000, "select": 0, "sieve": 300,
+                  "mutex": 100, "cpu1": 50, "cpuN": 50},
+    "asyncio": {"spawn": 200_000, "pingpong": 100_000, "ring": 100_000, "fanin": 1_000_000,
+                "yield": 100_000, "select": 0, "sieve": 500, "mutex": 100, "cpu1": 50, "cpuN": 50},
+    "gevent": {"spawn": 100_000, "pingpong": 100_000, "ring": 100_000, "fanin": 1_000_000,
+               "parked1m": 0, "yield": 100_000, "select": 0, "sieve": 500, "mutex": 100,
+               "cpu1": 50, "cpuN": 50},
+    "pygr": {"spawn": 100_000, "pingpong": 100_000, "ring": 100_000, "fanin": 1_000_000,
+             "parked1m": 0, "yield": 0, "select": 0, "sieve": 0, "mutex": 0, "cpu1": 0, "cpuN": 0},
+    "javagr": {"spawn": 100_000, "pingpong": 100_000, "ring": 0, "fanin": 0, "parked100k": 0,
+               "parked1m": 0, "yield": 0, "select": 0, "sieve": 0, "mutex": 0, "cpu1": 0, "cpuN": 0},
+}
+NA_REASON = {
+    ("pthread", "parked1m"): "pid_max/max_map_count cap OS threads near 32K",
+    ("java", "parked1m"): "pid_max/max_map_count cap OS threads near 32K",
+    ("pythreads", "parked1m"): "pid_max/max_map_count cap OS threads near 32K",
+    ("gevent", "parked1m"): "skipped for time (100k row measures the same)",
+    ("pygr", "parked1m"): "skipped for time (100k row measures the same)",
+}
+
+QUICK_RUNS = 3
+
+
+def size_for(impl, wid, quick):
+    """Size to run, or 0 when the workload is not run for this implementation."""
+    default = WL[wid][4]
+    s = SCALED.get(impl, {}).get(wid, default)
+    if s == 0:
+        return 0
+    if quick:
+        if wid == "parked1m":
+            return 0
+        if wid.startswith("parked"):
+            return s if impl in ("gr", "go", "jvirt", "asyncio") else max(1000, s // 5)
+        if wid == "sieve":
+            return max(100, s // 5)
+        if wid in ("cpu1", "cpuN"):
+            return max(10, s // 10)
+        if wid == "mutex":
+            return max(10, s // 10)
+        return max(1000, s // 10)
+    return s
+
+
+def na_reason(impl, wid, quick):
+    if quick and wid == "parked1m":
+        return "skipped with QUICK=1"
+    if wid == "select" and impl not in ("gr", "go", "pygr"):
+        return NO_SELECT
+    if impl in ("pygr", "javagr"):
+        return "not in this binding's bench set"
+    return NA_REASON.get((impl, wid), "not run")
+
+
+# ------------------------------------------------------------------------- commands
+class Env:
+    def __init__(self, build):
+        self.build = build
+        self.bench = os.path.join(build, "bench")
+        self.py = sys.executable
+        self.java17 = shutil.which("java") or ""
+        self.java25 = "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java"
+        self.libdir = os.path.join(build, "lib")
+
+    def missing(self, impl):
+        """Why an implementation cannot run here, or None."""
+        b = self.bench
+        need = {
+            "gr": os.path.join(b, "gr_bench"),
+            "go": os.path.join(b, "gobench"),
+            "pthread": os.path.join(b, "pthread_bench"),
+            "java": os.path.join(b, "java17", "Bench.class"),
+            "jvirt": os.path.join(b, "java25", "VirtualMaker.class"),
+            "javagr": os.path.join(b, "javagr", "JavaGrBench.class"),
+        }
+        if impl in need and not os.path.exists(need[impl]):
+            why = {"gr": "libgr or gr_bench not built", "go": "go toolchain missing",
+                   "java": "JDK 17 missing", "jvirt": "JDK 21+ missing",
+                   "javagr": "no Java gr jar (bindings/java/target/*.jar)"}.get(impl, "not built")
+            return why
+        if impl in ("pythreads", "asyncio", "gevent", "pygr"):
+            mod = {"gevent": "gevent", "pygr": "goroutines"}.get(impl)
+            if mod:
+                r = subprocess.run([self.py, "-c", "import " + mod], capture_output=True)
+                if r.returncode != 0:
+                    return "Python module %r not importable in the venv" % mod
+        return None
+
+    def cmd(self, impl, prog, size, workers):
+        b, a = self.bench, [prog, str(size), str(workers)]
+        py = os.path.join(HERE, "python")
+        if impl == "gr":
+            return [os.path.join(b, "gr_bench")] + a
+        if impl == "go":
+            return [os.path.join(b, "gobench")] + a
+        if impl == "pthread":
+            return [os.path.join(b, "pthread_bench")] + a
+        if impl == "java":
+            return [self.java17, "-cp", os.path.join(b, "java17"), "Bench", "platform"] + a
+        if impl == "jvirt":
+            return [self.java25, "-Djdk.virtualThreadScheduler.parallelism=%d" % workers,
+                    "-cp", os.path.join(b, "java25"), "Bench", "virtual"] + a
+        if impl == "pythreads":
+            return [self.py, os.path.join(py, "py_threads.py")] + a
+        if impl == "asyncio":
+            return [self.py, os.path.join(py, "py_asyncio.py")] + a
+        if impl == "gevent":
+            return [self.py, os.path.join(py, "py_gevent.py")] + a
+        if impl == "pygr":
+            return [self.py, os.path.join(py, "py_gr.py")] + a
+        if impl == "javagr":
+            cp = open(os.path.join(b, "javagr", "classpath")).read().strip()
+            libpath = open(os.path.join(b, "javagr", "libpath")).read().strip()
+            return [self.java17, "-Djava.library.path=" + libpath, "-cp", cp, "JavaGrBench"] + a
+        raise ValueError(impl)
+
+
+def run_once(env, impl, wid, size, timeout):
+    prog, workers = WL[wid][1], WL[wid][5]
+    cmd = env.cmd(impl, prog, size, workers)
+    cpus = set(range(workers)) if workers < NCPU else None
+    environ = dict(os.environ)
+    environ["GOMAXPROCS"] = str(workers)
+    environ["GR_WORKERS"] = str(workers)
+    t0 = time.time()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=environ,
+                           preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+    except subprocess.TimeoutExpired:
+        return {"error": "timed out after %ds" % timeout}
+    wall = time.time() - t0
+    if p.returncode == 65:
+        return {"na": (p.stderr.strip().splitlines() or ["not available"])[-1]}
+    lines = [l for l in p.stdout.splitlines() if l.startswith("RESULT ")]
+    if p.returncode != 0 or not lines:
+        err = (p.stderr.strip().splitlines() or ["exit %d, no RESULT" % p.returncode])[-1]
+        return {"error": "exit %d: %s" % (p.returncode, err[:300])}
+    kv = dict(x.split("=", 1) for x in lines[-1].split()[1:])
+    ops, ns = int(kv["ops"]), int(kv["ns"])
+    metric = WL[wid][2]
+    if metric == "nsop":
+        v = ns / ops
+    elif metric == "tput":
+        v = ops / ns * 1e3  # M ops/s
+    elif metric == "kib":
+        v = float(kv["kib"])
+    else:
+        v = ns / 1e9
+    return {"value": v, "ops": ops, "ns": ns, "wall": wall}
+
+
+# ------------------------------------------------------------------------- metadata
+def sh(cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30, shell=isinstance(cmd, str))
+        return (r.stdout + r.stderr).strip()
+    except Exception as e:  # noqa: BLE001
+        return "unavailable (%s)" % e
+
+
+def machine_info(env):
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = sh("free -g | awk '/Mem:/{print $2\" GiB\"}'")
+    versions = {
+        "gr": sh([os.path.join(env.bench, "gr_bench"), "version"]) if os.path.exists(os.path.join(env.bench, "gr_bench")) else "not built",
+        "gcc": sh("gcc --version | head -1"),
+        "go": sh("go version"),
+        "java17": sh([env.java17, "-version"]).splitlines()[0] if env.java17 else "missing",
+        "java25": sh([env.java25, "-version"]).splitlines()[0] if os.path.exists(env.java25) else "missing",
+        "python": platform.python_version(),
+        "gevent": sh([env.py, "-c", "import gevent; print(gevent.__version__)"]),
+        "kernel": platform.release(),
+        "git": sh("cd %s && git rev-parse --short HEAD" % ROOT),
+    }
+    return {"cpu": cpu, "ncpu": NCPU, "memory": mem, "workers": WORKERS, "versions": versions,
+            "loadavg_start": open("/proc/loadavg").read().split()[:3]}
+
+
+# ------------------------------------------------------------------------- main
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--runs", type=int, default=0)
+    ap.add_argument("--only", default="", help="comma-separated workload ids")
+    ap.add_argument("--impls", default="", help="comma-separated implementation ids")
+    ap.add_argument("--out", default="")
+    a = ap.parse_args()
+    runs = a.runs or 3
+    if runs < 3:
+        print("bench: at least 3 runs are needed for a median with a spread", file=sys.stderr)
+        return 2
+    out = a.out or (os.path.join(HERE, "results", "quick") if a.quick else os.path.join(HERE, "results"))
+    os.makedirs(out, exist_ok=True)
+    env = Env(a.build)
+    wids = [w for w in a.only.split(",") if w] or [w[0] for w in WORKLOADS]
+    impls = [i for i in a.impls.split(",") if i] or [i[0] for i in IMPLS]
+    timeout = 60 if a.quick else 300
+
+    missing = {i: env.missing(i) for i in impls}
+    for i, why in missing.items():
+        if why:
+            print("bench: skipping %s: %s" % (LABEL[i], why), flush=True)
+
+    plan = []  # (wid, run, impl, size)
+    results = {}
+    for wid in wids:
+        results[wid] = {}
+        for impl in impls:
+            size = size_for(impl, wid, a.quick)
+            r = {"size": size, "default_size": WL[wid][4], "runs": [], "errors": []}
+            if missing[impl]:
+                r["status"] = "skipped"
+                r["note"] = missing[impl]
+            elif size == 0:
+                r["status"] = "n/a"
+                r["note"] = na_reason(impl, wid, a.quick)
+            else:
+                r["status"] = "pending"
+            results[wid][impl] = r
+        for run in range(runs):
+            for impl in impls:
+                if results[wid][impl]["status"] == "pending":
+                    plan.append((wid, run, impl, results[wid][impl]["size"]))
+
+    meta = machine_info(env)
+    meta.update({"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                 "quick": a.quick, "runs": runs, "command": "make bench" + (" QUICK=1" if a.quick else "")})
+    t_start = time.time()
+    total = len(plan)
+    for k, (wid, run, impl, size) in enumerate(plan, 1):
+        r = results[wid][impl]
+        if r["status"] not in ("pending", "ok"):
+            continue  # failed or n/a on an earlier run: do not retry
+        unit = WL[wid][3]
+        print("[%d/%d] %s %s n=%d run %d/%d ... " % (k, total, impl, wid, size, run + 1, runs),
+              end="", flush=True)
+        res = run_once(env, impl, wid, size, timeout)
+        if "value" in res:
+            r["runs"].append(res["value"])
+            r["status"] = "ok"
+            print("%.4g %s (%.1fs)" % (res["value"], unit, res["wall"]), flush=True)
+        elif "na" in res:
+            r["status"] = "n/a"
+            r["note"] = res["na"]
+            print("n/a: " + res["na"], flush=True)
+        else:
+            r["status"] = "failed"
+            r["note"] = res["error"]
+            print("FAILED: " + res["error"], flush=True)
+
+    for wid in results:
+        for impl, r in results[wid].items():
+            if r["status"] == "ok" and r["runs"]:
+                r["median"] = statistics.median(r["runs"])
+                r["min"], r["max"] = min(r["runs"]), max(r["runs"])
+            elif r["status"] == "pending":
+                r["status"] = "n/a"
+    meta["wall_seconds"] = round(time.time() - t_start, 1)
+    meta["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    doc = {"meta": meta, "impls": [i for i in IMPLS if i[0] in impls],
+           "workloads": [{"id": w[0], "program": w[1], "metric": w[2], "unit": w[3],
+                          "default_size": w[4], "workers": w[5], "what": DESCR[w[0]]}
+                         for w in WORKLOADS if w[0] in wids],
+           "results": results}
+    path = os.path.join(out, "latest.json")
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1)
+    print("bench: %d runs in %.0f s; wrote %s" % (total, meta["wall_seconds"], path), flush=True)
+    sys.path.insert(0, HERE)
+    import report
+    report.write_all(doc, out, os.path.join(HERE, "REPORT.md") if not a.quick else os.path.join(out, "REPORT.md"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
