@@ -1,0 +1,42 @@
+# gr: top-level build. `make demo` builds everything and runs the examples; `make test` runs
+# every suite. Components add themselves through fragments (mk/*.mk, bench/bench.mk,
+# bindings/*/*.mk), each appending to DEMO_TARGETS / TEST_TARGETS / BENCH_TARGETS.
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+ROOT := $(abspath .)
+BUILD := $(ROOT)/build
+LIBDIR := $(BUILD)/lib
+PREFIX ?= /usr/local
+CARGO ?= cargo
+CC ?= gcc
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+export GR_ROOT := $(ROOT)
+
+DEMO_TARGETS :=
+TEST_TARGETS :=
+BENCH_TARGETS :=
+
+include mk/core.mk
+include mk/venv.mk
+-include mk/chan.mk
+-include bench/bench.mk
+-include bindings/python/python.mk
+-include bindings/java/java.mk
+
+.PHONY: all demo test bench clean
+all: lib
+
+demo: lib
+	@for t in $(DEMO_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
+
+test: lib
+	@failed=""; for t in $(TEST_TARGETS); do \
+	  echo "==> $$t"; $(MAKE) --no-print-directory $$t || failed="$$failed $$t"; done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; echo "all suites passed"
+
+bench: lib
+	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
+
+clean:
+	rm -rf $(BUILD) target

@@ -1,0 +1,260 @@
+//! Idle processors and threads, spinning, and hand-offs. The protocol (Go's, from proc.go)
+//! is spelled out with its proof sketch in `README.md`; in short:
+//!
+//! 1. A submitter pushes work, then (`wakep`) issues a SeqCst fence and, if some processor
+//!    is idle and no M is spinning, starts one spinning M.
+//! 2. A spinning M that finds work stops spinning; if it was the last spinner it calls
+//!    `wakep` so the rest of a burst is not left to one thread.
+//! 3. An M that finds nothing releases its processor (`npidle += 1`), stops spinning
+//!    (`nmspinning -= 1`), issues a SeqCst fence, and checks every queue once more before it
+//!    sleeps. Either its re-check sees the submitter's work, or the submitter's reads (after
+//!    its push) see `npidle > 0` and `nmspinning == 0` and it wakes someone.
+//!
+//! `lists` is the scheduler lock: idle processors, idle Ms, and Ms waiting for a processor
+//! to run goroutines pinned to them (`want_p`). A released processor goes to a `want_p` M
+//! first. Lock order: `lists` before any `M::inbox`.
+
+use super::proc::{HELD, IDLE};
+use super::worker::M;
+use super::Runtime;
+use crate::loom::{lock, AtomicUsize, Mutex};
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{fence, AtomicBool};
+use std::sync::Arc;
+
+pub(crate) struct Lists {
+    pub idle_p: Vec<usize>,
+    pub idle_m: Vec<Arc<M>>,
+    pub want_p: VecDeque<Arc<M>>,
+}
+
+pub(crate) struct Idle {
+    pub lists: Mutex<Lists>,
+    pub npidle: AtomicUsize,
+    pub nmspinning: AtomicUsize,
+    pub nwant: AtomicUsize,
+}
+
+impl Idle {
+    pub fn new(nprocs: usize) -> Idle {
+        Idle {
+            lists: Mutex::new(Lists { idle_p: (0..nprocs).rev().collect(), idle_m: Vec::new(), want_p: VecDeque::new() }),
+            npidle: AtomicUsize::new(nprocs),
+            nmspinning: AtomicUsize::new(0),
+            nwant: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn wake_all_for_shutdown(&self) {
+        let l = lock(&self.lists);
+        for m in l.idle_m.iter().chain(l.want_p.iter()) {
+            m.parker.unpark();
+        }
+    }
+}
+
+impl Runtime {
+    /// Step 1 of the protocol: make sure someone will look at newly queued work.
+    pub(crate) fn wakep(&'static self) {
+        fence(SeqCst);
+        if self.idle.npidle.load(SeqCst) == 0 {
+            return;
+        }
+        if self.idle.nmspinning.load(SeqCst) != 0
+            || self.idle.nmspinning.compare_exchange(0, 1, SeqCst, Relaxed).is_err()
+        {
+            return;
+        }
+        self.startm(None, true);
+    }
+
+    /// Takes an idle processor (state IDLE -> HELD), under the lock.
+    fn take_idle_p(&self, l: &mut Lists) -> Option<usize> {
+        let p = l.idle_p.pop()?;
+        self.idle.npidle.fetch_sub(1, SeqCst);
+        self.ps[p].status.store(HELD, Release);
+        self.timers.wake_monitor(&self.monitor_deep);
+        Some(p)
+    }
+
+    /// Runs processor `p` (or an idle one) on an idle or new M. `spinning`: the caller
+    /// already counted the new M in `nmspinning` (undone here if nothing can be started).
+    pub(crate) fn startm(&'static self, p: Option<usize>, spinning: bool) {
+        let mut l = lock(&self.idle.lists);
+        let p = match p.or_else(|| self.take_idle_p(&mut l)) {
+            Some(p) => p,
+            None => {
+                drop(l);
+                if spinning {
+                    self.idle.nmspinning.fetch_sub(1, SeqCst);
+                }
+                return;
+            }
+        };
+        if let Some(m) = l.idle_m.pop() {
+            m.idle.store(false, Relaxed);
+            drop(l);
+            m.hand(p, spinning);
+            return;
+        }
+        drop(l);
+        if !self.spawn_m(p, spinning) {
+            self.release_p(p);
+            if spinning {
+                self.idle.nmspinning.fetch_sub(1, SeqCst);
+            }
+        }
+    }
+
+    /// Puts a HELD processor back: to an M waiting for one, else to the idle list.
+    pub(crate) fn release_p(&'static self, p: usize) {
+        let mut l = lock(&self.idle.lists);
+        if let Some(m) = l.want_p.pop_front() {
+            self.idle.nwant.fetch_sub(1, SeqCst);
+            drop(l);
+            m.hand(p, false);
+            return;
+        }
+        self.ps[p].status.store(IDLE, Release);
+        l.idle_p.push(p);
+        self.idle.npidle.fetch_add(1, SeqCst);
+    }
+
+    /// Gives away the processor of an M about to block (Go's handoffp).
+    pub(crate) fn handoff_p(&'static self, p: usize) {
+        // SAFETY: the caller holds `p` in state HELD.
+        let has_local = !unsafe { super::proc::Held::new(&self.ps[p]) }.is_empty();
+        if has_local || !self.global.is_empty() || self.idle.nwant.load(SeqCst) > 0 {
+            if self.idle.nwant.load(SeqCst) > 0 && !has_local && self.global.is_empty() {
+                self.release_p(p);
+            } else {
+                self.startm(Some(p), false);
+            }
+            return;
+        }
+        // No work now: keep one spinner around if none is, as Go does, else park the P.
+        if self.idle.nmspinning.load(SeqCst) == 0
+            && self.idle.nmspinning.compare_exchange(0, 1, SeqCst, Relaxed).is_ok()
+        {
+            self.startm(Some(p), true);
+            return;
+        }
+        self.release_p(p);
+    }
+
+    /// An idle processor right now, if any.
+    pub(crate) fn acquire_idle_p(&self) -> Option<usize> {
+        let mut l = lock(&self.idle.lists);
+        self.take_idle_p(&mut l)
+    }
+
+    /// A processor for `m`, waiting in `want_p` until one is released. `None` at shutdown.
+    pub(crate) fn acquire_p_wait(&'static self, m: &M) -> Option<usize> {
+        {
+            let mut l = lock(&self.idle.lists);
+            if let Some(p) = self.take_idle_p(&mut l) {
+                return Some(p);
+            }
+            if self.stopping() {
+                return None;
+            }
+            l.want_p.push_back(m.arc());
+            self.idle.nwant.fetch_add(1, SeqCst);
+        }
+        loop {
+            if let Some((p, _)) = m.take_handed() {
+                return Some(p);
+            }
+            if self.stopping() {
+                let mut l = lock(&self.idle.lists);
+                if let Some(i) = l.want_p.iter().position(|x| std::ptr::eq(&**x, m)) {
+                    l.want_p.remove(i);
+                    self.idle.nwant.fetch_sub(1, SeqCst);
+                    return None;
+                }
+                // Handed one concurrently: take it below.
+            }
+            m.parker.park(None);
+        }
+    }
+
+    /// Puts `m` to sleep in the idle list unless it has something to do; returns on wake.
+    pub(crate) fn stopm(&'static self, m: &M) {
+        {
+            let mut l = lock(&self.idle.lists);
+            if m.has_handed() || m.inbox_len.load(Acquire) > 0 || self.stopping() {
+                return;
+            }
+            m.idle.store(true, Relaxed);
+            l.idle_m.push(m.arc());
+        }
+        loop {
+            m.parker.park(None);
+            if m.has_handed() || !m.idle.load(Relaxed) || self.stopping() {
+                break;
+            }
+        }
+        if m.idle.load(Relaxed) {
+            // Woken for shutdown while still listed: unlist.
+            let mut l = lock(&self.idle.lists);
+            if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
+                l.idle_m.swap_remove(i);
+            }
+            m.idle.store(false, Relaxed);
+        }
+    }
+
+    /// Wakes `m` if it sleeps idle (it has pinned work in its inbox).
+    pub(crate) fn wake_m(&self, m: &M) {
+        let mut l = lock(&self.idle.lists);
+        if m.idle.load(Relaxed) {
+            if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
+                l.idle_m.swap_remove(i);
+            }
+            m.idle.store(false, Relaxed);
+            drop(l);
+            m.parker.unpark();
+        } else {
+            drop(l);
+            // It may be waiting for a processor or blocked in a goroutine; a spurious unpark
+            // is harmless and saves a lost wake for an M between its checks.
+            m.parker.unpark();
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn _unused(_: AtomicBool) {}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Model of steps 1 and 3: a submitter and a sleeper never both miss each other.
+    use loom::sync::atomic::{AtomicBool, AtomicUsize};
+    use loom::sync::Arc;
+    use std::sync::atomic::Ordering::SeqCst;
+
+    #[test]
+    fn no_lost_wakeup() {
+        loom::model(|| {
+            let work = Arc::new(AtomicBool::new(false));
+            let npidle = Arc::new(AtomicUsize::new(0));
+            let nmspinning = Arc::new(AtomicUsize::new(1)); // the sleeper is spinning
+            let woke = Arc::new(AtomicBool::new(false));
+            let (w2, np2, ns2, wk2) = (work.clone(), npidle.clone(), nmspinning.clone(), woke.clone());
+            let submitter = loom::thread::spawn(move || {
+                w2.store(true, SeqCst);
+                // wakep
+                if np2.load(SeqCst) > 0 && ns2.load(SeqCst) == 0 && ns2.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
+                    wk2.store(true, SeqCst);
+                }
+            });
+            // the sleeper: release P, stop spinning, re-check
+            npidle.fetch_add(1, SeqCst);
+            nmspinning.fetch_sub(1, SeqCst);
+            let found = work.load(SeqCst);
+            submitter.join().unwrap();
+            assert!(found || woke.load(SeqCst), "work queued but nobody will run it");
+        });
+    }
+}

@@ -1,0 +1,145 @@
+//! P, a processor: the right to run goroutines, with its local run queue.
+//!
+//! `workers` processors exist. An M (OS thread) runs goroutines only while it owns one.
+//!
+//! | `status`  | owner                | local queue / runnext / stack cache touched by |
+//! |-----------|----------------------|------------------------------------------------|
+//! | `IDLE`    | the idle list        | nobody (the next owner)                         |
+//! | `HELD`    | one M, in scheduler code or a short critical section | that M         |
+//! | `RUNNING` | one M, running goroutine code | nobody until the M CASes back to HELD  |
+//!
+//! `RUNNING` is the only state another thread may take a processor from: the monitor CASes
+//! `RUNNING -> HELD` to retake it from an M stuck in goroutine code (see `monitor.rs`); the
+//! M notices when its own `RUNNING -> HELD` CAS fails. Code running inside a goroutine
+//! (spawn, wake) enters `HELD` around each queue operation the same way. So the
+//! single-owner queue (`crossbeam_deque::Worker`, which is `!Sync`) is never touched by two
+//! threads at once. Other processors only ever use the `Stealer` side.
+
+use crate::goroutine::GRef;
+use crate::loom::{AtomicBool, AtomicU32, AtomicU64};
+use crate::stack::LocalCache;
+use crossbeam_deque::{Stealer, Worker};
+use std::cell::UnsafeCell;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+
+pub const IDLE: u32 = 0;
+pub const HELD: u32 = 1;
+pub const RUNNING: u32 = 2;
+
+pub struct P {
+    pub id: usize,
+    pub status: AtomicU32,
+    /// Incremented each time its M picks a goroutine; the monitor watches it for hogs.
+    pub tick: AtomicU64,
+    local: UnsafeCell<Worker<GRef>>,
+    pub stealer: Stealer<GRef>,
+    runnext: UnsafeCell<Option<GRef>>,
+    pub has_runnext: AtomicBool,
+    stacks: UnsafeCell<LocalCache>,
+}
+
+// SAFETY: the UnsafeCell fields are touched only by the M that owns the processor in state
+// HELD (see the table above); ownership moves with AcqRel CASes on `status` or under the
+// scheduler lock, which order every access before the next owner's.
+unsafe impl Sync for P {}
+// SAFETY: as above.
+unsafe impl Send for P {}
+
+/// Proof of holding a processor in state HELD: the only way to reach its queues.
+pub struct Held<'a> {
+    pub p: &'a P,
+}
+
+impl P {
+    pub fn new(id: usize) -> P {
+        let w = Worker::new_lifo_fifo_compat();
+        P {
+            id,
+            status: AtomicU32::new(IDLE),
+            tick: AtomicU64::new(0),
+            stealer: w.stealer(),
+            local: UnsafeCell::new(w),
+            runnext: UnsafeCell::new(None),
+            has_runnext: AtomicBool::new(false),
+            stacks: UnsafeCell::new(LocalCache::default()),
+        }
+    }
+
+    /// HELD -> RUNNING, before the owner runs goroutine code.
+    pub fn set_running(&self) {
+        self.status.store(RUNNING, Release);
+    }
+
+    /// RUNNING -> HELD by the owner; `false` if the monitor retook it meanwhile.
+    pub fn try_hold(&self) -> bool {
+        self.status.compare_exchange(RUNNING, HELD, AcqRel, Acquire).is_ok()
+    }
+
+    /// Anything queued here (as far as another thread can tell)?
+    pub fn has_work(&self) -> bool {
+        !self.stealer.is_empty() || self.has_runnext.load(Acquire)
+    }
+}
+
+trait NewFifo {
+    fn new_lifo_fifo_compat() -> Self;
+}
+impl<T> NewFifo for Worker<T> {
+    fn new_lifo_fifo_compat() -> Self {
+        Worker::new_fifo()
+    }
+}
+
+impl<'a> Held<'a> {
+    /// # Safety
+    /// The caller must own `p` in state HELD for the lifetime of the result.
+    pub unsafe fn new(p: &'a P) -> Held<'a> {
+        debug_assert_eq!(p.status.load(Relaxed), HELD);
+        Held { p }
+    }
+
+    fn local(&self) -> &mut Worker<GRef> {
+        // SAFETY: holding the processor (HELD) makes us its only user; see the type docs.
+        unsafe { &mut *self.p.local.get() }
+    }
+
+    pub fn stacks(&self) -> &mut LocalCache {
+        // SAFETY: as for `local`.
+        unsafe { &mut *self.p.stacks.get() }
+    }
+
+    pub fn push(&self, g: GRef) {
+        self.local().push(g);
+    }
+
+    /// Puts `g` in runnext; the previous occupant moves to the back of the local queue.
+    /// Returns whether the local queue now holds work another processor could steal.
+    pub fn push_next(&self, g: GRef) -> bool {
+        // SAFETY: as for `local`.
+        let slot = unsafe { &mut *self.p.runnext.get() };
+        let kicked = slot.replace(g);
+        self.p.has_runnext.store(true, Release);
+        if let Some(old) = kicked {
+            self.local().push(old);
+        }
+        !self.local().is_empty()
+    }
+
+    pub fn pop(&self) -> Option<GRef> {
+        // SAFETY: as for `local`.
+        let slot = unsafe { &mut *self.p.runnext.get() };
+        if let Some(g) = slot.take() {
+            self.p.has_runnext.store(false, Release);
+            return Some(g);
+        }
+        self.local().pop()
+    }
+
+    pub fn worker(&self) -> &Worker<GRef> {
+        self.local()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.p.has_runnext.load(Relaxed) && self.local().is_empty()
+    }
+}

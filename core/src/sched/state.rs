@@ -1,0 +1,96 @@
+//! The goroutine park/unpark handshake, kept apart so loom can model it.
+//!
+//! A goroutine parks in two steps, because the waker may find it (through a channel queue, a
+//! timer or a cancel token) before it has finished switching away:
+//!
+//! | state      | meaning                                   | who owns the goroutine's stack |
+//! |------------|-------------------------------------------|--------------------------------|
+//! | `RUNNING`  | executing, or queued to run (`RUNNABLE`)  | the M running it / the queue   |
+//! | `PARKING`  | announced a park, still on its own stack  | the M running it               |
+//! | `PARKED`   | switched away; nobody runs it             | nobody: the next waker         |
+//! | `NOTIFIED` | woken while still `PARKING`               | the M running it               |
+//!
+//! 1. The goroutine stores `PARKING`, then suspends to its M's scheduler.
+//! 2. The scheduler CASes `PARKING -> PARKED`. If that fails the state is `NOTIFIED`: the wake
+//!    came early, and the scheduler makes the goroutine runnable itself.
+//! 3. A waker (exactly one per park: the winner of the wait cell's CAS) calls [`unpark`]:
+//!    `PARKED -> RUNNING` means it now owns the goroutine and must queue it;
+//!    `PARKING -> NOTIFIED` hands that duty to step 2.
+//!
+//! So every park is matched by exactly one queueing, whichever side comes second.
+
+use crate::loom::AtomicU8;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+
+pub const RUNNING: u8 = 0;
+pub const PARKING: u8 = 1;
+pub const PARKED: u8 = 2;
+pub const NOTIFIED: u8 = 3;
+
+/// Step 1, by the goroutine itself.
+pub fn announce_park(s: &AtomicU8) {
+    s.store(PARKING, Release);
+}
+
+/// Step 2, by the scheduler after the switch. `true`: parked, the waker will queue it;
+/// `false`: already woken, the caller must queue it.
+pub fn commit_park(s: &AtomicU8) -> bool {
+    match s.compare_exchange(PARKING, PARKED, AcqRel, Acquire) {
+        Ok(_) => true,
+        Err(NOTIFIED) => {
+            s.store(RUNNING, Release);
+            false
+        }
+        Err(other) => crate::fatal(&format!("commit_park: goroutine state {other}")),
+    }
+}
+
+/// Step 3, by the single waker. `true`: the caller owns the goroutine and must queue it.
+pub fn unpark(s: &AtomicU8) -> bool {
+    loop {
+        match s.load(Acquire) {
+            PARKED => {
+                if s.compare_exchange(PARKED, RUNNING, AcqRel, Acquire).is_ok() {
+                    return true;
+                }
+            }
+            PARKING => {
+                if s.compare_exchange(PARKING, NOTIFIED, AcqRel, Acquire).is_ok() {
+                    return false;
+                }
+            }
+            other => crate::fatal(&format!("unpark: goroutine state {other}")),
+        }
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::atomic::AtomicUsize;
+    use loom::sync::Arc;
+    use std::sync::atomic::Ordering::SeqCst;
+
+    /// Whatever the interleaving of the scheduler's commit and the waker's unpark, the
+    /// goroutine is queued exactly once.
+    #[test]
+    fn park_unpark_queues_exactly_once() {
+        loom::model(|| {
+            let s = Arc::new(AtomicU8::new(RUNNING));
+            let queued = Arc::new(AtomicUsize::new(0));
+            announce_park(&s);
+            let (s2, q2) = (s.clone(), queued.clone());
+            let waker = loom::thread::spawn(move || {
+                if unpark(&s2) {
+                    q2.fetch_add(1, SeqCst);
+                }
+            });
+            if !commit_park(&s) {
+                queued.fetch_add(1, SeqCst);
+            }
+            waker.join().unwrap();
+            assert_eq!(queued.load(SeqCst), 1);
+            assert_eq!(s.load(SeqCst), RUNNING);
+        });
+    }
+}

@@ -1,0 +1,351 @@
+//! M: an OS thread that runs goroutines while it owns a processor.
+//!
+//! The loop: get a processor (handed over, or wait for one if pinned work waits in the
+//! inbox, or sleep idle); find a runnable goroutine (inbox, runnext, local queue, the global
+//! queue every 61st tick and when local is empty, then stealing); run it until it parks,
+//! yields or returns; repeat. Finding nothing releases the processor (see `idle.rs`).
+//!
+//! The inbox holds goroutines pinned to this M (`gr_pin`): only this thread may run them.
+
+use super::proc::{Held, P};
+use super::state;
+use super::tls;
+use super::Runtime;
+use crate::goroutine::{GRef, Suspend, G};
+use crate::loom::{lock, AtomicBool, AtomicUsize, Mutex};
+use crossbeam_deque::Steal;
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::{Arc, Weak};
+
+pub struct M {
+    pub id: usize,
+    pub rt: &'static Runtime,
+    pub(crate) parker: super::parker::Parker,
+    /// A processor handed to this M: index + 1 (0 = none); bit 63 = start spinning.
+    handed: AtomicUsize,
+    pub(crate) idle: AtomicBool,
+    inbox: Mutex<VecDeque<GRef>>,
+    pub(crate) inbox_len: AtomicUsize,
+    me: Weak<M>,
+}
+
+const SPIN_BIT: usize = 1 << 63;
+
+impl M {
+    pub(crate) fn arc(&self) -> Arc<M> {
+        self.me.upgrade().expect("an M is alive while it runs")
+    }
+
+    /// Gives this M processor `p` (HELD) and wakes it.
+    pub(crate) fn hand(&self, p: usize, spinning: bool) {
+        self.handed.store((p + 1) | if spinning { SPIN_BIT } else { 0 }, Release);
+        self.parker.unpark();
+    }
+
+    pub(crate) fn has_handed(&self) -> bool {
+        self.handed.load(Acquire) != 0
+    }
+
+    pub(crate) fn take_handed(&self) -> Option<(usize, bool)> {
+        match self.handed.swap(0, AcqRel) {
+            0 => None,
+            v => Some(((v & !SPIN_BIT) - 1, v & SPIN_BIT != 0)),
+        }
+    }
+
+    /// Queues a goroutine pinned to this M and makes sure the M will look.
+    pub(crate) fn push_inbox(&self, rt: &'static Runtime, g: GRef) {
+        lock(&self.inbox).push_back(g);
+        self.inbox_len.fetch_add(1, SeqCst);
+        if !std::ptr::eq(tls::m(), self) {
+            rt.wake_m(self);
+        }
+    }
+
+    fn pop_inbox(&self) -> Option<GRef> {
+        if self.inbox_len.load(Acquire) == 0 {
+            return None;
+        }
+        let g = lock(&self.inbox).pop_front();
+        if g.is_some() {
+            self.inbox_len.fetch_sub(1, SeqCst);
+        }
+        g
+    }
+}
+
+impl Runtime {
+    /// Starts a new M owning processor `p`. `false` at the thread cap or if the OS refuses.
+    pub(crate) fn spawn_m(&'static self, p: usize, spinning: bool) -> bool {
+        let n = self.nthreads.fetch_add(1, SeqCst);
+        if n >= self.cfg.max_threads {
+            self.nthreads.fetch_sub(1, SeqCst);
+            return false;
+        }
+        let mut ms = lock(&self.ms);
+        let id = ms.len();
+        let m = Arc::new_cyclic(|me| M {
+            id,
+            rt: self,
+            parker: super::parker::Parker::new(),
+            handed: AtomicUsize::new(0),
+            idle: AtomicBool::new(false),
+            inbox: Mutex::new(VecDeque::new()),
+            inbox_len: AtomicUsize::new(0),
+            me: me.clone(),
+        });
+        m.handed.store((p + 1) | if spinning { SPIN_BIT } else { 0 }, Release);
+        let m2 = m.clone();
+        let h = std::thread::Builder::new()
+            .name(format!("gr-worker-{id}"))
+            .stack_size(8 << 20)
+            .spawn(move || m_main(m2));
+        match h {
+            Ok(h) => {
+                ms.push((m, Some(h)));
+                true
+            }
+            Err(_) => {
+                self.nthreads.fetch_sub(1, SeqCst);
+                false
+            }
+        }
+    }
+}
+
+fn m_main(m: Arc<M>) {
+    let rt = m.rt;
+    tls::set_m(&*m);
+    let _alt = crate::signal::AltStack::install();
+    loop {
+        if tls::p() == 0 {
+            if let Some((p, spin)) = m.take_handed() {
+                tls::set_p(p + 1);
+                tls::set_spinning(spin);
+            } else if rt.stopping() {
+                break;
+            } else if m.inbox_len.load(Acquire) > 0 {
+                match rt.acquire_p_wait(&m) {
+                    Some(p) => tls::set_p(p + 1),
+                    None => break,
+                }
+            } else {
+                rt.stopm(&m);
+                continue;
+            }
+        }
+        if let Some(g) = find_runnable(&m) {
+            execute(&m, g);
+        }
+    }
+    if tls::p() != 0 {
+        rt.release_p(tls::p() - 1);
+        tls::set_p(0);
+    }
+    rt.nthreads.fetch_sub(1, SeqCst);
+    tls::set_m(std::ptr::null());
+}
+
+fn stop_spinning(rt: &'static Runtime) {
+    if tls::spinning() {
+        tls::set_spinning(false);
+        if rt.idle.nmspinning.fetch_sub(1, SeqCst) == 1 {
+            rt.wakep(); // step 2: we were the last spinner
+        }
+    }
+}
+
+fn found(rt: &'static Runtime, g: GRef) -> Option<GRef> {
+    stop_spinning(rt);
+    Some(g)
+}
+
+fn steal_global(rt: &Runtime, h: &Held<'_>) -> Option<GRef> {
+    loop {
+        match rt.global.steal_batch_and_pop(h.worker()) {
+            Steal::Success(g) => return Some(g),
+            Steal::Empty => return None,
+            Steal::Retry => continue,
+        }
+    }
+}
+
+/// Finds a goroutine to run on this M's processor. `None` when the processor was given up.
+fn find_runnable(m: &M) -> Option<GRef> {
+    let rt = m.rt;
+    loop {
+        let pi = tls::p() - 1;
+        let p: &P = &rt.ps[pi];
+        // SAFETY: this M owns `p` in state HELD (we are in scheduler code).
+        let h = unsafe { Held::new(p) };
+        if rt.stopping() {
+            stop_spinning(rt);
+            tls::set_p(0);
+            rt.release_p(pi);
+            return None;
+        }
+        // An M with pinned work waits for a processor and we have none of our own: yield ours.
+        if rt.idle.nwant.load(Relaxed) > 0 && m.inbox_len.load(Relaxed) == 0 {
+            stop_spinning(rt);
+            tls::set_p(0);
+            rt.release_p(pi);
+            return None;
+        }
+        let tick = p.tick.fetch_add(1, Relaxed);
+        if tick % 61 == 0 {
+            if let Some(g) = steal_global(rt, &h) {
+                return found(rt, g);
+            }
+        }
+        if tick % 2 == 0 {
+            if let Some(g) = m.pop_inbox() {
+                return found(rt, g);
+            }
+        }
+        if let Some(g) = h.pop() {
+            return found(rt, g);
+        }
+        if let Some(g) = m.pop_inbox() {
+            return found(rt, g);
+        }
+        if let Some(g) = steal_global(rt, &h) {
+            return found(rt, g);
+        }
+        // Steal, unless enough Ms are already spinning.
+        let n = rt.nprocs();
+        let busy = n - rt.idle.npidle.load(SeqCst);
+        if tls::spinning() || 2 * rt.idle.nmspinning.load(SeqCst) < busy {
+            if !tls::spinning() {
+                tls::set_spinning(true);
+                rt.idle.nmspinning.fetch_add(1, SeqCst);
+            }
+            let start = (tick as usize).wrapping_mul(0x9E37_79B9) % n;
+            for round in 0..2 {
+                for k in 0..n {
+                    let victim = (start + k) % n;
+                    if victim == pi {
+                        continue;
+                    }
+                    loop {
+                        match rt.ps[victim].stealer.steal_batch_and_pop(h.worker()) {
+                            Steal::Success(g) => {
+                                rt.steals.fetch_add(1, Relaxed);
+                                return found(rt, g);
+                            }
+                            Steal::Empty => break,
+                            Steal::Retry => continue,
+                        }
+                    }
+                }
+                if round == 0 {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+        // Step 3: give up the processor, stop spinning, re-check everything once more.
+        let was_spinning = tls::spinning();
+        tls::set_p(0);
+        rt.release_p(pi);
+        if was_spinning {
+            tls::set_spinning(false);
+            rt.idle.nmspinning.fetch_sub(1, SeqCst);
+        }
+        std::sync::atomic::fence(SeqCst);
+        let work = !rt.global.is_empty() || rt.ps.iter().any(|q| q.has_work());
+        if work {
+            if let Some(np) = rt.acquire_idle_p() {
+                tls::set_p(np + 1);
+                if was_spinning {
+                    tls::set_spinning(true);
+                    rt.idle.nmspinning.fetch_add(1, SeqCst);
+                }
+                continue;
+            }
+        }
+        return None;
+    }
+}
+
+/// Runs `g` until it parks, yields or returns, then files it accordingly.
+fn execute(m: &M, g: GRef) {
+    let rt = m.rt;
+    let pi = tls::p() - 1;
+    let p = &rt.ps[pi];
+    tls::set_g(Arc::as_ptr(&g), g.id);
+    p.set_running();
+    let outcome = if g.bound { run_bound(&g) } else { run_coroutine(rt, &g) };
+    tls::set_g(std::ptr::null(), 0);
+    // Goroutine code may have lost or changed our processor (blocking calls, the monitor).
+    let pi = tls::p();
+    let held = pi != 0 && rt.ps[pi - 1].try_hold();
+    if pi != 0 && !held {
+        tls::set_p(0);
+    }
+    // SAFETY: `held` means this M owns the processor in state HELD.
+    let h = held.then(|| unsafe { Held::new(&rt.ps[pi - 1]) });
+    match outcome {
+        None => {
+            // SAFETY: the goroutine returned; we own its run state.
+            let run = unsafe { g.run_state() };
+            if let Some(c) = run.coro.take() {
+                rt.give_stack(c.into_stack(), h.as_ref());
+            }
+            rt.retire(&g);
+        }
+        Some(Suspend::Park) => {
+            if state::commit_park(&g.sched) {
+                // Parked: leak our reference; the single waker takes it back.
+                let _ = Arc::into_raw(g);
+            } else {
+                rt.ready(g, true);
+            }
+        }
+        Some(Suspend::Yield) => rt.ready(g, false),
+    }
+}
+
+/// Runs a bound goroutine to completion on this thread's own stack.
+fn run_bound(g: &G) -> Option<Suspend> {
+    // SAFETY: the M running a goroutine owns its run state.
+    let entry = unsafe { g.run_state() }.entry.take();
+    if let Some(e) = entry {
+        if catch_unwind(AssertUnwindSafe(|| e.call())).is_err() {
+            g.fail(Some(c"goroutine panicked".to_owned()));
+        }
+    }
+    None
+}
+
+/// Resumes a coroutine goroutine; `None` when it returned.
+fn run_coroutine(rt: &'static Runtime, g: &GRef) -> Option<Suspend> {
+    // SAFETY: the M running a goroutine owns its run state.
+    let run = unsafe { g.run_state() };
+    if run.coro.is_none() {
+        let stack = match run.stack.take() {
+            Some(s) => s,
+            None => match rt.stacks.get(g.stack_size) {
+                Ok(s) => s,
+                Err(_) => crate::fatal("no stack for a goroutine that was promised one"),
+            },
+        };
+        let entry = run.entry.take();
+        let gp = Arc::as_ptr(g) as usize;
+        run.coro = Some(corosensei::Coroutine::with_stack(stack, move |y, ()| {
+            // SAFETY: `gp` is the goroutine being started; it outlives its coroutine.
+            let g = unsafe { &*(gp as *const G) };
+            g.yielder.set(y as *const _);
+            if let Some(e) = entry {
+                if catch_unwind(AssertUnwindSafe(|| e.call())).is_err() {
+                    g.fail(Some(c"goroutine panicked".to_owned()));
+                }
+            }
+        }));
+    }
+    let coro = run.coro.as_mut().expect("created above");
+    match coro.resume(()) {
+        corosensei::CoroutineResult::Yield(s) => Some(s),
+        corosensei::CoroutineResult::Return(()) => None,
+    }
+}

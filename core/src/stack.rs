@@ -1,0 +1,297 @@
+//! Goroutine stacks: many stacks carved from one mapping, each with a guard page.
+//!
+//! Layout of one chunk (one `mmap`, `MAP_NORESERVE`, so only touched pages cost memory):
+//!
+//! ```text
+//! low                                                                        high
+//! | guard | stack 0 ............ | guard | stack 1 ............ | ... | guard | stack n-1 |
+//! ```
+//!
+//! Guards are made with `madvise(MADV_GUARD_INSTALL)` (Linux >= 6.13): they do not split the
+//! mapping, so 100,000 stacks cost ~1,600 mappings instead of 200,000 and the kernel's default
+//! `vm.max_map_count` (65,530) is no limit. Older kernels fall back to `mprotect(PROT_NONE)`,
+//! which costs two mappings per stack; when mappings run out `mmap`/`mprotect` fail and the
+//! spawn returns `GR_ENOMEM` (whose message names the sysctl) instead of crashing.
+//!
+//! Every chunk is recorded in [`REGISTRY`], an append-only table the SIGSEGV handler reads
+//! without locks to tell a guard-page hit (a stack overflow) from a fault of the host's.
+//!
+//! Pooling: a freed stack goes to its processor's cache (`LocalCache`), whose overflow goes to
+//! the global pool. Only on entering the global pool is its memory handed back to the kernel
+//! with `MADV_FREE`, so the hot spawn/exit cycle never makes a system call.
+
+use crate::loom::{lock, Mutex};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The page size, read once.
+pub fn page_size() -> usize {
+    static PAGE: AtomicUsize = AtomicUsize::new(0);
+    let p = PAGE.load(Ordering::Relaxed);
+    if p != 0 {
+        return p;
+    }
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+    PAGE.store(p, Ordering::Relaxed);
+    p
+}
+
+/// Linux's `MADV_GUARD_INSTALL` (6.13+); not yet in every libc crate release.
+const MADV_GUARD_INSTALL: libc::c_int = 102;
+/// Bytes mapped per chunk (stacks larger than this get a chunk of their own).
+const CHUNK_BYTES: usize = 16 << 20;
+/// Stacks a processor keeps for reuse before handing them to the global pool.
+pub const LOCAL_CACHE_MAX: usize = 64;
+
+/// One goroutine stack: `[limit, base)` is usable; the guard page lies just below `limit`.
+#[derive(Debug)]
+pub struct Stack {
+    base: usize,
+    limit: usize,
+}
+
+impl Stack {
+    /// Usable bytes.
+    pub fn size(&self) -> usize {
+        self.base - self.limit
+    }
+}
+
+// SAFETY: `Stack` owns `[limit, base)` exclusively (the pool hands each slot to one owner at a
+// time), both ends are page aligned (so STACK_ALIGNMENT aligned), and the page below `limit`
+// is a guard page installed when the chunk was mapped, as the trait requires.
+unsafe impl corosensei::stack::Stack for Stack {
+    fn base(&self) -> corosensei::stack::StackPointer {
+        corosensei::stack::StackPointer::new(self.base).expect("stack base is non-zero")
+    }
+    fn limit(&self) -> corosensei::stack::StackPointer {
+        corosensei::stack::StackPointer::new(self.limit - page_size()).expect("non-zero")
+    }
+}
+
+/// Why a stack could not be had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StackError {
+    /// mmap/madvise/mprotect failed: out of memory or of memory mappings.
+    NoMemory,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chunk registry, read by the signal handler.
+
+const REGISTRY_MAX: usize = 1 << 16;
+struct Registry {
+    len: AtomicUsize,
+    /// (chunk start, chunk end, slot bytes incl. guard) per chunk, published before `len`.
+    start: [AtomicUsize; REGISTRY_MAX],
+    end: [AtomicUsize; REGISTRY_MAX],
+    slot: [AtomicUsize; REGISTRY_MAX],
+}
+#[allow(clippy::declare_interior_mutable_const)]
+const ZERO: AtomicUsize = AtomicUsize::new(0);
+static REGISTRY: Registry = Registry {
+    len: AtomicUsize::new(0),
+    start: [ZERO; REGISTRY_MAX],
+    end: [ZERO; REGISTRY_MAX],
+    slot: [ZERO; REGISTRY_MAX],
+};
+static REGISTRY_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn register_chunk(start: usize, end: usize, slot: usize) {
+    let _g = REGISTRY_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let i = REGISTRY.len.load(Ordering::Relaxed);
+    if i >= REGISTRY_MAX {
+        return; // overflow reports degrade to the host's handler; never fail a spawn for it
+    }
+    REGISTRY.start[i].store(start, Ordering::Relaxed);
+    REGISTRY.end[i].store(end, Ordering::Relaxed);
+    REGISTRY.slot[i].store(slot, Ordering::Relaxed);
+    REGISTRY.len.store(i + 1, Ordering::Release);
+}
+
+/// If `addr` lies in one of our guard pages, the usable size of the stack it guards.
+/// Async-signal-safe: atomics only.
+pub fn guard_hit(addr: usize) -> Option<usize> {
+    let n = REGISTRY.len.load(Ordering::Acquire);
+    let page = page_size();
+    for i in 0..n {
+        let s = REGISTRY.start[i].load(Ordering::Relaxed);
+        let e = REGISTRY.end[i].load(Ordering::Relaxed);
+        if addr >= s && addr < e {
+            let slot = REGISTRY.slot[i].load(Ordering::Relaxed);
+            let off = (addr - s) % slot;
+            // Within a slot the guard is the first page; allow a few pages below the slot's
+            // stack (a large frame can skip past the guard into the neighbour's top).
+            return if off < page { Some(slot - page) } else { None };
+        }
+    }
+    None
+}
+
+/// Is `addr` anywhere inside our stack chunks? (Used to attribute far overflows.)
+pub fn in_stacks(addr: usize) -> bool {
+    let n = REGISTRY.len.load(Ordering::Acquire);
+    (0..n).any(|i| {
+        addr >= REGISTRY.start[i].load(Ordering::Relaxed) && addr < REGISTRY.end[i].load(Ordering::Relaxed)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping.
+
+fn round_up(n: usize, to: usize) -> usize {
+    n.div_ceil(to) * to
+}
+
+/// Maps a chunk of stacks of `size` usable bytes each and returns them.
+fn map_chunk(size: usize) -> Result<Vec<Stack>, StackError> {
+    let page = page_size();
+    let slot = size + page;
+    let count = (CHUNK_BYTES / slot).max(1);
+    let bytes = slot * count;
+    // SAFETY: an anonymous private mapping at a kernel-chosen address touches no existing memory.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            bytes,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(StackError::NoMemory);
+    }
+    let start = p as usize;
+    for i in 0..count {
+        let guard = (start + i * slot) as *mut libc::c_void;
+        // SAFETY: `guard` is the first page of slot i of the mapping we just created and own.
+        let ok = unsafe { libc::madvise(guard, page, MADV_GUARD_INSTALL) } == 0
+            // SAFETY: as above; PROT_NONE on our own page is the classic guard.
+            || unsafe { libc::mprotect(guard, page, libc::PROT_NONE) } == 0;
+        if !ok {
+            // SAFETY: unmapping the whole mapping we created; nothing refers to it yet.
+            unsafe { libc::munmap(p, bytes) };
+            return Err(StackError::NoMemory);
+        }
+    }
+    register_chunk(start, start + bytes, slot);
+    Ok((0..count)
+        .map(|i| {
+            let limit = start + i * slot + page;
+            Stack { base: limit + size, limit }
+        })
+        .collect())
+}
+
+/// Returns a stack's memory to the kernel lazily (it stays mapped and reserved).
+fn release_memory(s: &Stack) {
+    // SAFETY: [limit, base) is our own private anonymous memory and no goroutine runs on it
+    // (it is being pooled); MADV_FREE only lets the kernel reclaim its pages.
+    unsafe { libc::madvise(s.limit as *mut libc::c_void, s.size(), libc::MADV_FREE) };
+}
+
+/// Stacks of one size: the global pool.
+#[derive(Default)]
+pub struct GlobalPool {
+    free: Mutex<HashMap<usize, Vec<Stack>>>,
+}
+
+impl GlobalPool {
+    /// Normalises a requested size: at least 16 KiB, whole pages.
+    pub fn normalise(size: usize) -> usize {
+        round_up(size.max(16 << 10), page_size())
+    }
+
+    /// Takes a stack of `size` bytes (already normalised), mapping a new chunk when empty.
+    pub fn get(&self, size: usize) -> Result<Stack, StackError> {
+        {
+            let mut free = lock(&self.free);
+            if let Some(s) = free.get_mut(&size).and_then(Vec::pop) {
+                return Ok(s);
+            }
+        }
+        let mut fresh = map_chunk(size)?;
+        let s = fresh.pop().expect("a chunk holds at least one stack");
+        lock(&self.free).entry(size).or_default().extend(fresh);
+        Ok(s)
+    }
+
+    /// Takes up to `n` stacks of `size` at once (refilling a processor's cache).
+    pub fn get_batch(&self, size: usize, n: usize, into: &mut Vec<Stack>) -> Result<(), StackError> {
+        {
+            let mut free = lock(&self.free);
+            if let Some(v) = free.get_mut(&size) {
+                let k = v.len().saturating_sub(n);
+                into.extend(v.drain(k..));
+            }
+        }
+        if into.is_empty() {
+            let mut fresh = map_chunk(size)?;
+            let k = fresh.len().saturating_sub(n);
+            let rest: Vec<Stack> = fresh.drain(..k).collect();
+            into.extend(fresh);
+            lock(&self.free).entry(size).or_default().extend(rest);
+        }
+        Ok(())
+    }
+
+    /// Takes back stacks, releasing their memory to the kernel first.
+    pub fn put_many(&self, stacks: impl IntoIterator<Item = Stack>) {
+        let stacks: Vec<Stack> = stacks.into_iter().collect();
+        for s in &stacks {
+            release_memory(s);
+        }
+        let mut free = lock(&self.free);
+        for s in stacks {
+            free.entry(s.size()).or_default().push(s);
+        }
+    }
+}
+
+/// A processor's cache of default-size stacks (touched pages stay, so reuse is fault-free).
+#[derive(Default)]
+pub struct LocalCache {
+    pub stacks: Vec<Stack>,
+}
+
+impl LocalCache {
+    pub fn get(&mut self, size: usize, global: &GlobalPool) -> Result<Stack, StackError> {
+        if let Some(s) = self.stacks.pop() {
+            return Ok(s);
+        }
+        global.get_batch(size, LOCAL_CACHE_MAX / 2, &mut self.stacks)?;
+        self.stacks.pop().ok_or(StackError::NoMemory)
+    }
+
+    pub fn put(&mut self, s: Stack, global: &GlobalPool) {
+        self.stacks.push(s);
+        if self.stacks.len() > LOCAL_CACHE_MAX {
+            let spill: Vec<Stack> = self.stacks.drain(..LOCAL_CACHE_MAX / 2).collect();
+            global.put_many(spill);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_carved_and_guarded() {
+        let pool = GlobalPool::default();
+        let size = GlobalPool::normalise(64 << 10);
+        let a = pool.get(size).unwrap();
+        let b = pool.get(size).unwrap();
+        assert_eq!(a.size(), size);
+        assert_ne!(a.base, b.base);
+        assert_eq!(guard_hit(a.limit - 1), Some(size));
+        assert_eq!(guard_hit(a.limit), None);
+        // The usable range is writable.
+        // SAFETY: [limit, base) of a stack we own.
+        unsafe { std::ptr::write_bytes(a.limit as *mut u8, 1, a.size()) };
+        pool.put_many([a, b]);
+    }
+}

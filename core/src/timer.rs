@@ -1,0 +1,147 @@
+//! Timers: one heap of (deadline, token), served by the monitor thread.
+//!
+//! `gr_sleep` and every timeout of a parked goroutine end through here: the monitor sleeps
+//! until the earliest deadline, then completes the due tokens with `TIMEOUT` (a no-op for
+//! waits that already ended). So 100,000 sleeping goroutines cost one heap, no threads, and a
+//! timer-only workload leaves the CPU idle between deadlines.
+//!
+//! Entries of waits that ended early stay until their deadline; when stale entries pile up
+//! (the heap doubles since the last sweep) the heap is swept.
+//!
+//! Rejected: per-processor heaps as in Go. They avoid one lock, but a parked goroutine's
+//! timer must then be found and moved when processors are handed off or go idle, and an idle
+//! processor must still wake for its timers. One heap with one server is simpler and, at the
+//! rates goroutines sleep, not the bottleneck (measured in `make bench`).
+//!
+//! Lock order: `Timers::heap` is a leaf; tokens are completed after it is released.
+
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Mutex, MutexGuard};
+use crate::waiter::{Token, TIMEOUT};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::sync::Condvar;
+use std::time::Instant;
+
+struct Entry {
+    at: Instant,
+    seq: u64,
+    tok: Token,
+}
+impl PartialEq for Entry {
+    fn eq(&self, o: &Self) -> bool {
+        self.at == o.at && self.seq == o.seq
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Entry {
+    // Reversed: BinaryHeap is a max-heap, we want the earliest first.
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.at.cmp(&self.at).then(o.seq.cmp(&self.seq))
+    }
+}
+
+#[derive(Default)]
+struct Heap {
+    heap: BinaryHeap<Entry>,
+    seq: u64,
+    swept_len: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[derive(Default)]
+pub struct Timers {
+    heap: Mutex<Heap>,
+    /// Signalled when a new earliest deadline arrives; the monitor waits on it.
+    pub(crate) cond: Condvar,
+}
+
+impl Timers {
+    /// Arms `tok` to be completed with TIMEOUT at `at`.
+    pub fn add(&self, at: Instant, tok: Token) {
+        let earliest = {
+            let mut h = lock(&self.heap);
+            h.seq += 1;
+            let seq = h.seq;
+            let earliest = h.heap.peek().is_none_or(|e| at < e.at);
+            h.heap.push(Entry { at, seq, tok });
+            if h.heap.len() > 2 * h.swept_len + 1024 {
+                let old = std::mem::take(&mut h.heap);
+                h.heap = old.into_iter().filter(|e| e.tok.is_pending()).collect();
+                h.swept_len = h.heap.len();
+            }
+            earliest
+        };
+        if earliest {
+            self.cond.notify_one();
+        }
+    }
+
+    /// Completes every due timer; returns the next deadline, if any.
+    pub fn fire_due(&self, now: Instant) -> Option<Instant> {
+        let mut due = Vec::new();
+        let next = {
+            let mut h = lock(&self.heap);
+            while h.heap.peek().is_some_and(|e| e.at <= now) {
+                due.push(h.heap.pop().expect("peeked").tok);
+            }
+            h.heap.peek().map(|e| e.at)
+        };
+        for t in due {
+            t.complete(TIMEOUT);
+        }
+        next
+    }
+
+    /// The monitor's sleep: until `until` (or a new earliest timer), or, when `idle()` says
+    /// no processor runs and no timer is armed, until `wake_monitor`. `deep` is raised while
+    /// the check and the wait happen under the heap lock, so `wake_monitor` cannot be lost.
+    pub(crate) fn monitor_sleep(&self, until: Option<Instant>, deep: &AtomicBool, idle: impl Fn() -> bool) {
+        let h = lock(&self.heap);
+        let next = h.heap.peek().map(|e| e.at);
+        let until = match (until, next) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        deep.store(true, SeqCst);
+        let _h = match until {
+            Some(t) => match t.checked_duration_since(Instant::now()) {
+                Some(d) => self.cond.wait_timeout(h, d).map(|r| r.0).unwrap_or_else(|p| p.into_inner().0),
+                None => h,
+            },
+            None if idle() => self.cond.wait(h).unwrap_or_else(|p| p.into_inner()),
+            None => h,
+        };
+        deep.store(false, SeqCst);
+    }
+
+    /// Wakes the monitor whatever it waits for (shutdown).
+    pub(crate) fn wake_monitor_forced(&self) {
+        let _h = lock(&self.heap);
+        self.cond.notify_all();
+    }
+
+    /// Wakes a monitor sleeping in `monitor_sleep` (a processor became busy).
+    pub(crate) fn wake_monitor(&self, deep: &AtomicBool) {
+        if deep.load(SeqCst) {
+            let _h = lock(&self.heap);
+            self.cond.notify_one();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        lock(&self.heap).heap.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,331 @@
+//! One way to block, for goroutines and plain OS threads alike.
+//!
+//! A wait goes: [`prepare`] a [`Token`] for the calling context; publish it (push it on a
+//! channel's queue, a join list, a timer, a cancel token) under the publisher's own lock;
+//! then [`block`]. Whoever finishes the wait calls [`Token::complete`] with a result code;
+//! among all racing completers (data, timer, cancel, timeout) exactly one wins, because
+//! completion is a CAS on the cell's state word from `(seq, PENDING)` to `(seq, result)`.
+//! Stale tokens of earlier waits carry an older `seq` and always lose.
+//!
+//! State word of a [`WaitCell`]: `seq << 32 | result`.
+//!
+//! | result      | meaning                                                           |
+//! |-------------|-------------------------------------------------------------------|
+//! | `PENDING`   | the wait `seq` is open                                            |
+//! | `TIMEOUT`   | its deadline passed (or a poll found nothing)                     |
+//! | `CANCELLED` | its cancel token fired                                            |
+//! | `DONE`      | a joined goroutine finished / a generic success                   |
+//! | `>= USER`   | defined by the publisher (channels encode case index and status)  |
+//!
+//! Waking: a goroutine owner is made runnable through the park handshake
+//! (`sched/state.rs`); a thread owner sleeps on the cell's `sleeping` futex word after a
+//! short spin. The waker publishes the result (SeqCst CAS) before reading `sleeping`; the
+//! sleeper sets `sleeping` (SeqCst) before re-reading the result, so one of them sees the
+//! other (no lost wakeup).
+//!
+//! A bound goroutine (or any M thread) that must sleep hands its processor away first
+//! (`blocking_begin`) and takes one back afterwards.
+
+use crate::cancel::Cancel;
+use crate::goroutine::G;
+use crate::loom::{AtomicU32, AtomicU64};
+use crate::sched::{self, parker};
+use std::sync::atomic::Ordering::{Acquire, SeqCst};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub const PENDING: u32 = 0;
+pub const TIMEOUT: u32 = 1;
+pub const CANCELLED: u32 = 2;
+pub const DONE: u32 = 3;
+/// First result code free for publishers.
+pub const USER: u32 = 16;
+
+const AWAKE: u32 = 0;
+const SLEEPING: u32 = 1;
+
+/// When a wait gives up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deadline {
+    Never,
+    /// Don't wait at all (timeout 0: Go's `default`).
+    Poll,
+    At(Instant),
+}
+
+impl Deadline {
+    /// From the ABI's `timeout_ns`: negative = forever, 0 = poll, positive = relative.
+    pub fn from_timeout_ns(ns: i64) -> Deadline {
+        match ns {
+            n if n < 0 => Deadline::Never,
+            0 => Deadline::Poll,
+            n => match Instant::now().checked_add(std::time::Duration::from_nanos(n as u64)) {
+                Some(t) => Deadline::At(t),
+                None => Deadline::Never,
+            },
+        }
+    }
+}
+
+enum Owner {
+    Goroutine(*const G),
+    Thread,
+}
+
+pub struct WaitCell {
+    state: AtomicU64,
+    sleeping: AtomicU32,
+    owner: Owner,
+}
+
+// SAFETY: the raw G pointer is only dereferenced by the waker that won the completion CAS,
+// while the goroutine is parked waiting for exactly that completion, so it is alive.
+unsafe impl Send for WaitCell {}
+// SAFETY: as above; all other fields are atomics.
+unsafe impl Sync for WaitCell {}
+
+impl WaitCell {
+    pub(crate) fn for_goroutine(g: *const G) -> WaitCell {
+        WaitCell { state: AtomicU64::new(0), sleeping: AtomicU32::new(AWAKE), owner: Owner::Goroutine(g) }
+    }
+    fn for_thread() -> WaitCell {
+        WaitCell { state: AtomicU64::new(0), sleeping: AtomicU32::new(AWAKE), owner: Owner::Thread }
+    }
+}
+
+enum CellRef {
+    G(Arc<G>),
+    Thread(Arc<WaitCell>),
+}
+
+/// One open wait. Cloning it is cheap (a reference count); stale clones are harmless.
+pub struct Token {
+    cell: CellRef,
+    seq: u32,
+}
+
+impl Clone for Token {
+    fn clone(&self) -> Self {
+        let cell = match &self.cell {
+            CellRef::G(g) => CellRef::G(g.clone()),
+            CellRef::Thread(c) => CellRef::Thread(c.clone()),
+        };
+        Token { cell, seq: self.seq }
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Token({:p}#{})", self.cell(), self.seq)
+    }
+}
+
+impl Token {
+    fn cell(&self) -> &WaitCell {
+        match &self.cell {
+            CellRef::G(g) => &g.cell,
+            CellRef::Thread(c) => c,
+        }
+    }
+
+    /// Is this the same wait as `other`?
+    pub fn same(&self, other: &Token) -> bool {
+        std::ptr::eq(self.cell(), other.cell()) && self.seq == other.seq
+    }
+
+    /// Is this wait still open?
+    pub fn is_pending(&self) -> bool {
+        self.cell().state.load(Acquire) == (self.seq as u64) << 32
+    }
+
+    /// The result, once completed (PENDING while open, or if this token is stale).
+    pub fn result(&self) -> u32 {
+        let s = self.cell().state.load(Acquire);
+        if (s >> 32) as u32 == self.seq {
+            s as u32
+        } else {
+            PENDING
+        }
+    }
+
+    /// Ends the wait with `result` (not PENDING) and wakes its owner. `false` if the wait was
+    /// already ended (by anyone) or this token is stale: the caller then did nothing.
+    pub fn complete(&self, result: u32) -> bool {
+        if !self.claim(result) {
+            return false;
+        }
+        self.wake();
+        true
+    }
+
+    /// Ends the wait without waking (used by the owner itself: poll, thread timeouts).
+    fn claim(&self, result: u32) -> bool {
+        debug_assert_ne!(result, PENDING);
+        let open = (self.seq as u64) << 32;
+        self.cell().state.compare_exchange(open, open | result as u64, SeqCst, Acquire).is_ok()
+    }
+
+    fn wake(&self) {
+        let cell = self.cell();
+        match cell.owner {
+            Owner::Goroutine(g) => {
+                // SAFETY: we won the CAS for the open wait, so the goroutine is parked (or
+                // parking) for exactly this completion and cannot exit before we queue it.
+                let g = unsafe { &*g };
+                sched::ready_after_wake(g);
+            }
+            Owner::Thread => {
+                if cell.sleeping.swap(AWAKE, SeqCst) == SLEEPING {
+                    parker::futex_wake(&cell.sleeping);
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    static THREAD_CELL: Arc<WaitCell> = Arc::new(WaitCell::for_thread());
+}
+
+#[inline(never)]
+fn thread_cell() -> Arc<WaitCell> {
+    THREAD_CELL.with(|c| c.clone())
+}
+
+/// Opens a wait for the calling context: the current coroutine goroutine, or else this OS
+/// thread (a plain thread or a bound goroutine).
+pub fn prepare() -> Token {
+    let cell = match sched::current_coroutine() {
+        Some(g) => CellRef::G(g),
+        None => CellRef::Thread(thread_cell()),
+    };
+    let c = match &cell {
+        CellRef::G(g) => &g.cell,
+        CellRef::Thread(c) => &**c,
+    };
+    let seq = ((c.state.load(Acquire) >> 32) as u32).wrapping_add(1);
+    if let CellRef::G(g) = &cell {
+        // Announce the park before the token is published: a waker may complete it at once
+        // (see `sched/state.rs`), and must then find PARKING, never RUNNING.
+        sched::state::announce_park(&g.sched);
+    }
+    // Only the owner writes a new seq, and no wait of the owner is open now.
+    c.state.store((seq as u64) << 32, SeqCst);
+    Token { cell, seq }
+}
+
+/// Blocks until `tok` is completed, its deadline passes, or `cancel` fires; returns the result.
+/// The token must have been made by [`prepare`] in this same context.
+pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
+    // A wait the owner ends itself (poll, past deadline, token already fired) has no waker,
+    // so it must not park; any other ended wait has a waker that will unpark it.
+    let mut self_claimed = false;
+    if let Some(c) = cancel {
+        if !c.register(tok) {
+            self_claimed |= tok.claim(CANCELLED);
+        }
+    }
+    let deadline = match deadline {
+        Deadline::Poll => {
+            self_claimed |= tok.claim(TIMEOUT);
+            Deadline::Never
+        }
+        Deadline::At(t) if t <= Instant::now() => {
+            self_claimed |= tok.claim(TIMEOUT);
+            Deadline::Never
+        }
+        d => d,
+    };
+    let r = if self_claimed {
+        if let CellRef::G(g) = &tok.cell {
+            // No waker exists for a self-claimed wait: withdraw the announced park.
+            g.sched.store(sched::state::RUNNING, SeqCst);
+        }
+        tok.result()
+    } else {
+        wait_done(tok, deadline)
+    };
+    if let Some(c) = cancel {
+        c.unregister(tok);
+    }
+    r
+}
+
+fn wait_done(tok: &Token, deadline: Deadline) -> u32 {
+    match &tok.cell {
+        CellRef::G(g) => {
+            if let Deadline::At(t) = deadline {
+                if tok.is_pending() {
+                    sched::timers().add(t, tok.clone());
+                }
+            }
+            sched::park_current(g);
+            tok.result()
+        }
+        CellRef::Thread(cell) => thread_wait(tok, cell, deadline),
+    }
+}
+
+fn thread_wait(tok: &Token, cell: &WaitCell, deadline: Deadline) -> u32 {
+    // Spin briefly: a round trip through the futex costs ~16 us, a spin hand-off < 1 us.
+    for i in 0..200u32 {
+        if !tok.is_pending() {
+            return tok.result();
+        }
+        if i < 150 {
+            for _ in 0..32 {
+                std::hint::spin_loop();
+            }
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    let handed_off = sched::blocking_begin_internal();
+    loop {
+        cell.sleeping.store(SLEEPING, SeqCst);
+        if !tok.is_pending() {
+            cell.sleeping.store(AWAKE, SeqCst);
+            break;
+        }
+        let timeout = match deadline {
+            Deadline::At(t) => match t.checked_duration_since(Instant::now()) {
+                Some(d) if !d.is_zero() => Some(d),
+                _ => {
+                    cell.sleeping.store(AWAKE, SeqCst);
+                    tok.claim(TIMEOUT);
+                    break;
+                }
+            },
+            _ => None,
+        };
+        parker::futex_wait(&cell.sleeping, SLEEPING, timeout);
+    }
+    if handed_off {
+        sched::blocking_end_internal();
+    }
+    tok.result()
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use crate::loom::{AtomicU64, Arc};
+    use std::sync::atomic::Ordering::{Acquire, SeqCst};
+
+    /// Exactly one of several racing completers wins an open wait; a stale one never does.
+    #[test]
+    fn one_winner() {
+        loom::model(|| {
+            let st = Arc::new(AtomicU64::new(5u64 << 32));
+            let win = |st: &AtomicU64, r: u32| {
+                st.compare_exchange(5u64 << 32, (5u64 << 32) | r as u64, SeqCst, Acquire).is_ok()
+            };
+            let (a, b) = (st.clone(), st.clone());
+            let t1 = loom::thread::spawn(move || win(&a, 16) as u32);
+            let t2 = loom::thread::spawn(move || win(&b, 1) as u32);
+            let stale = st.compare_exchange(4u64 << 32, (4u64 << 32) | 2, SeqCst, Acquire).is_ok();
+            let n = t1.join().unwrap() + t2.join().unwrap();
+            assert_eq!(n, 1);
+            assert!(!stale);
+        });
+    }
+}

@@ -1,0 +1,85 @@
+//! Type-stable handle memory, so a NULL, released or double-released handle is detected
+//! (`GR_EINVAL`) instead of being undefined behaviour.
+//!
+//! A handle points to a `Slot<T>` that is never returned to the allocator: released slots go
+//! to a FIFO free list and are reused only once many are free, which makes a stale pointer
+//! hitting a *new* object unlikely (though, as with file descriptors, possible: a handle used
+//! after release long after is still the caller's bug). `magic` says whether the slot is live.
+//!
+//! Using one handle from two threads while one of them releases it is a race the caller must
+//! not create (the release is the last use), as with `free`.
+
+use std::cell::UnsafeCell;
+use std::collections::VecDeque;
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicU32, Ordering::AcqRel, Ordering::Acquire};
+use std::sync::Mutex;
+
+const LIVE: u32 = 0x6772_4c56; // "grLV"
+const DEAD: u32 = 0x6772_4444; // "grDD"
+/// Free slots kept before any is reused.
+const REUSE_AFTER: usize = 1024;
+
+pub struct Slot<T> {
+    magic: AtomicU32,
+    val: UnsafeCell<MaybeUninit<T>>,
+}
+
+// SAFETY: `val` is initialised while `magic == LIVE` and only shared as `&T` (T: Sync) until
+// the single successful `free` (CAS LIVE -> DEAD) takes it out.
+unsafe impl<T: Send + Sync> Sync for Slot<T> {}
+
+pub struct Pool<T: 'static> {
+    free: Mutex<VecDeque<&'static Slot<T>>>,
+}
+
+impl<T: Send + Sync + 'static> Pool<T> {
+    pub const fn new() -> Self {
+        Pool { free: Mutex::new(VecDeque::new()) }
+    }
+
+    /// Stores `v` in a live slot and returns its address (the C handle).
+    pub fn alloc(&self, v: T) -> *mut Slot<T> {
+        let reuse = {
+            let mut f = self.free.lock().unwrap_or_else(|p| p.into_inner());
+            if f.len() > REUSE_AFTER {
+                f.pop_front()
+            } else {
+                None
+            }
+        };
+        let slot: &'static Slot<T> = match reuse {
+            Some(s) => s,
+            None => Box::leak(Box::new(Slot { magic: AtomicU32::new(DEAD), val: UnsafeCell::new(MaybeUninit::uninit()) })),
+        };
+        // SAFETY: the slot is DEAD (fresh or freed), so nobody else reads or writes `val`.
+        unsafe { (*slot.val.get()).write(v) };
+        slot.magic.store(LIVE, std::sync::atomic::Ordering::Release);
+        slot as *const Slot<T> as *mut Slot<T>
+    }
+
+    /// The value behind a handle, or `None` for NULL or a released handle.
+    ///
+    /// # Safety
+    /// `p` must be NULL or an address returned by `alloc` of this pool (slots are never
+    /// unmapped, so reading `magic` of a released one is sound).
+    pub unsafe fn get<'a>(p: *const Slot<T>) -> Option<&'a T> {
+        let s = p.as_ref()?;
+        if s.magic.load(Acquire) != LIVE {
+            return None;
+        }
+        Some((*s.val.get()).assume_init_ref())
+    }
+
+    /// Releases a handle, returning its value; `None` if NULL or already released.
+    ///
+    /// # Safety
+    /// As for [`Pool::get`]; no other thread may be using the handle (release is its last use).
+    pub unsafe fn free(&self, p: *mut Slot<T>) -> Option<T> {
+        let s: &'static Slot<T> = (p as *const Slot<T>).as_ref()?;
+        s.magic.compare_exchange(LIVE, DEAD, AcqRel, Acquire).ok()?;
+        let v = (*s.val.get()).assume_init_read();
+        self.free.lock().unwrap_or_else(|p| p.into_inner()).push_back(s);
+        Some(v)
+    }
+}
