@@ -1,0 +1,91 @@
+# Java binding (bindings/java): JNI glue, the jar, its tests on two JDKs, and the examples.
+# Included by the top Makefile; uses ROOT, BUILD, LIBDIR, CC.
+#   make java-jar    build/java/gr.jar (carries libgr.so.0 and libgrjni.so)
+#   make test-java   the JUnit suite under -Xcheck:jni on JDK 17 and on the second JDK
+#   make demo-java   examples/java
+JAVA_DIR      := $(ROOT)/bindings/java
+JAVA_BUILD    := $(BUILD)/java
+JAVA_NATDIR   := $(JAVA_BUILD)/native
+JAVA_RES      := $(JAVA_NATDIR)/io/gr/native/linux-x86_64
+JAVA_TESTLIB  := $(JAVA_BUILD)/test/libgrtest.so
+JAVA_JAR      := $(JAVA_BUILD)/gr.jar
+GR_INCLUDE    ?= $(ROOT)/include
+JDK17         ?= /usr/lib/jvm/java-17-openjdk-amd64
+JDK2          ?= /usr/lib/jvm/temurin-25-jdk-amd64
+JAVA_LIB_DEP  ?= lib
+MVN           ?= mvn
+JAVA_MVN      := cd $(JAVA_DIR) && JAVA_HOME=$(JDK17) $(MVN) -q -B \
+                 -Dgr.native.dir=$(JAVA_NATDIR) -Dgr.test.lib=$(JAVA_TESTLIB)
+JAVA_CFLAGS   := -O2 -g -fPIC -std=c11 -Wall -Wextra -Werror -I$(JDK17)/include \
+                 -I$(JDK17)/include/linux -I$(GR_INCLUDE) -I$(JAVA_DIR)/src/main/c
+JAVA_SUBMAKE   = $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST))
+JAVA_SRCS     := $(shell find $(JAVA_DIR)/src/main/java -name '*.java' 2>/dev/null)
+
+TEST_TARGETS += test-java
+DEMO_TARGETS += demo-java
+
+.PHONY: java-natives java-jar test-java test-java-17 test-java-2 javadoc-java demo-java
+
+$(JAVA_RES)/libgr.so.0: $(LIBDIR)/libgr.so.0
+	@mkdir -p $(@D)
+	cp -f $< $@
+
+# $ORIGIN: the loader extracts both libraries into one directory.
+$(JAVA_RES)/libgrjni.so: $(JAVA_DIR)/src/main/c/grjni.c $(JAVA_DIR)/src/main/c/grjni.h \
+                         $(GR_INCLUDE)/gr.h $(LIBDIR)/libgr.so.0
+	@mkdir -p $(@D)
+	$(CC) $(JAVA_CFLAGS) -shared -o $@ $< -L$(LIBDIR) -lgr -Wl,-rpath,'$$ORIGIN' -Wl,--no-undefined
+
+# No rpath on purpose: at run time its libgr.so.0 must be the one the jar already loaded.
+$(JAVA_TESTLIB): $(JAVA_DIR)/src/test/c/grtest.c $(JAVA_DIR)/src/main/c/grjni.h $(GR_INCLUDE)/gr.h \
+                 $(LIBDIR)/libgr.so.0
+	@mkdir -p $(@D)
+	$(CC) $(JAVA_CFLAGS) -shared -o $@ $< -L$(LIBDIR) -lgr
+
+java-natives: $(JAVA_LIB_DEP)
+	@$(JAVA_SUBMAKE) $(JAVA_RES)/libgr.so.0 $(JAVA_RES)/libgrjni.so $(JAVA_TESTLIB)
+
+$(JAVA_JAR): $(JAVA_RES)/libgr.so.0 $(JAVA_RES)/libgrjni.so $(JAVA_SRCS) $(JAVA_DIR)/pom.xml
+	$(JAVA_MVN) -DskipTests package
+	cp -f $(JAVA_DIR)/target/gr-0.1.0.jar $@
+
+java-jar: java-natives
+	@$(JAVA_SUBMAKE) $(JAVA_JAR)
+
+# -Xcheck:jni prints its complaints instead of failing; any of them fails the suite.
+JAVA_JNI_CHECK = if grep -rl "WARNING in native method\|FATAL ERROR in native method" \
+	  $(JAVA_DIR)/target/surefire-reports 2>/dev/null; then \
+	  echo "test-java: -Xcheck:jni warnings (files above)"; exit 1; fi
+
+test-java-17: java-natives
+	$(JAVA_MVN) test || { echo "test-java: JDK 17 run failed (bindings/java/target/surefire-reports)"; exit 1; }
+	@$(JAVA_JNI_CHECK)
+
+test-java-2: java-natives
+	$(JAVA_MVN) -Djvm=$(JDK2)/bin/java \
+	  "-Dgr.test.argLine=-Xcheck:jni --enable-native-access=ALL-UNNAMED" test \
+	  || { echo "test-java: $(JDK2) run failed (bindings/java/target/surefire-reports)"; exit 1; }
+	@$(JAVA_JNI_CHECK)
+
+# Every public item has javadoc: doclint fails the build otherwise.
+javadoc-java:
+	@mkdir -p $(JAVA_BUILD)/javadoc
+	$(JDK17)/bin/javadoc -quiet -Xdoclint:all -Werror --release 8 -d $(JAVA_BUILD)/javadoc \
+	  -sourcepath $(JAVA_DIR)/src/main/java io.gr >/dev/null
+
+test-java: java-natives
+	@$(JAVA_SUBMAKE) javadoc-java
+	@$(JAVA_SUBMAKE) test-java-17
+	@$(JAVA_SUBMAKE) test-java-2
+
+JAVA_EXAMPLES := $(JAVA_BUILD)/examples
+$(JAVA_EXAMPLES)/libwork.so: $(ROOT)/examples/java/work.c $(GR_INCLUDE)/gr.h $(LIBDIR)/libgr.so.0
+	@mkdir -p $(@D)
+	$(CC) $(JAVA_CFLAGS) -shared -o $@ $< -L$(LIBDIR) -lgr
+
+demo-java: java-jar
+	@$(JAVA_SUBMAKE) $(JAVA_EXAMPLES)/libwork.so
+	@mkdir -p $(JAVA_EXAMPLES)/classes
+	$(JDK17)/bin/javac --release 8 -cp $(JAVA_JAR) -d $(JAVA_EXAMPLES)/classes $(ROOT)/examples/java/*.java
+	$(JDK17)/bin/java -cp $(JAVA_JAR):$(JAVA_EXAMPLES)/classes Goroutines101
+	$(JDK17)/bin/java -cp $(JAVA_JAR):$(JAVA_EXAMPLES)/classes LegacyApp $(JAVA_EXAMPLES)/libwork.so

@@ -1,0 +1,189 @@
+package io.gr;
+
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Entry point: start goroutines, configure and inspect the runtime.
+ *
+ * <p>Java bodies run as <em>thread-bound</em> goroutines: on a gr worker's own OS thread,
+ * attached to the JVM as a daemon thread named {@code gr-worker-N} (HotSpot cannot run Java
+ * frames on a coroutine stack). They may block on channels, sleep, join and lock; a blocked
+ * Java goroutine holds one OS thread, and its processor passes to another thread so other
+ * goroutines keep running. C functions started with {@link #goNative(long, long)} run as
+ * ordinary coroutine goroutines, which scale to many thousands.
+ */
+public final class Goroutines {
+    static {
+        Native.ensureLoaded();
+    }
+
+    private static final Executor EXECUTOR = Goroutines::goDetached;
+
+    private Goroutines() {}
+
+    /**
+     * Starts {@code body} as a goroutine.
+     *
+     * @param body the code to run; an exception it throws is rethrown by
+     *     {@link Goroutine#join()} as a {@link GoroutineException} cause
+     * @return the goroutine's handle: join it, or close it to detach
+     * @throws GrException if the runtime cannot start it (for example out of threads)
+     * @throws IllegalStateException if the runtime was shut down
+     */
+    public static Goroutine go(Runnable body) {
+        Objects.requireNonNull(body, "body");
+        Task t = new Task(body, false);
+        long h = Status.pointer(Native.spawnTask(t, false), "gr_spawn_ex");
+        return new Goroutine(h, t);
+    }
+
+    /**
+     * Starts {@code body} as a detached goroutine: nobody joins it, and an exception it throws
+     * goes to the uncaught-exception handler of the worker thread that ran it.
+     *
+     * @param body the code to run
+     * @throws GrException if the runtime cannot start it
+     * @throws IllegalStateException if the runtime was shut down
+     */
+    public static void goDetached(Runnable body) {
+        Objects.requireNonNull(body, "body");
+        long r = Native.spawnTask(new Task(body, true), true);
+        if (r < 0) {
+            throw Status.exception((int) r, "gr_spawn_ex");
+        }
+    }
+
+    /**
+     * Runs the C function {@code fn(arg)} as an ordinary coroutine goroutine: the way to many
+     * thousands of goroutines. The C code may block on channels shared with Java (see
+     * {@link LongChannel#retainNative()}) and report failure with {@code gr_goroutine_fail},
+     * which makes {@link Goroutine#join()} throw. It must not call Java directly: an
+     * {@link Upcall} from here returns {@code GR_ESTATE}.
+     *
+     * @param fn address of a {@code void fn(void *arg)}, e.g. from {@link #symbol}
+     * @param arg passed to {@code fn} unchanged
+     * @return the goroutine's handle
+     * @throws IllegalArgumentException if {@code fn} is 0
+     */
+    public static Goroutine goNative(long fn, long arg) {
+        if (fn == 0) {
+            throw new IllegalArgumentException("fn is a null function pointer");
+        }
+        long h = Status.pointer(Native.spawnNative(fn, arg, false), "gr_spawn");
+        return new Goroutine(h, null);
+    }
+
+    /**
+     * An executor that starts each task as a detached goroutine
+     * ({@link #goDetached(Runnable)}), e.g. for {@code CompletableFuture.runAsync(r, executor())}.
+     *
+     * @return the shared executor
+     */
+    public static Executor executor() {
+        return EXECUTOR;
+    }
+
+    /**
+     * Configures the runtime before its first use ({@code gr_init}). Optional: the first use
+     * starts the defaults. Values of 0 choose defaults.
+     *
+     * @param workers processors running goroutines (0: {@code $GR_WORKERS}, else the CPU count)
+     * @param stackSize bytes reserved per coroutine stack (0: the default)
+     * @param maxThreads cap on OS threads, blocked Java goroutines included (0: the default)
+     * @throws IllegalStateException if the runtime is already running or was shut down
+     */
+    public static void configure(int workers, long stackSize, int maxThreads) {
+        if (workers < 0 || stackSize < 0 || maxThreads < 0) {
+            throw new IllegalArgumentException("negative configuration value");
+        }
+        Status.check(Native.init(workers, stackSize, maxThreads), "gr_init");
+    }
+
+    /**
+     * Sleeps: parks the goroutine, or blocks the calling thread.
+     *
+     * @param duration how long
+     * @param unit the unit of {@code duration}
+     * @throws InterruptedException if the thread is interrupted while sleeping
+     */
+    public static void sleep(long duration, TimeUnit unit) throws InterruptedException {
+        long ns = Math.max(0, unit.toNanos(duration));
+        Waiter w = Waiter.current();
+        w.enter();
+        int rc;
+        try {
+            rc = Native.sleep(ns, w.token);
+        } finally {
+            w.exit();
+        }
+        Waiter.interrupted(rc);
+        Status.check(rc, "gr_sleep");
+    }
+
+    /**
+     * The runtime's counters.
+     *
+     * @return a snapshot
+     */
+    public static Stats stats() {
+        long[] v = new long[5];
+        Status.check(Native.stats(v), "gr_stats_get");
+        return new Stats(v);
+    }
+
+    /**
+     * Whether the caller runs inside a goroutine (a Java goroutine's worker thread).
+     *
+     * @return true inside a goroutine
+     */
+    public static boolean inGoroutine() {
+        return Native.context() != 0;
+    }
+
+    /**
+     * Shuts the runtime down ({@code gr_shutdown}): waits up to {@code timeout} for goroutines
+     * to finish, then stops the workers, which detach from the JVM as they exit. The runtime
+     * cannot be started again in this process.
+     *
+     * @param timeout how long to wait for goroutines
+     * @param unit the unit of {@code timeout}
+     * @throws IllegalStateException if it was already shut down
+     */
+    public static void shutdown(long timeout, TimeUnit unit) {
+        int rc = Native.shutdown(Status.toNanos(timeout, unit));
+        if (rc != Status.OK && rc != Status.ETIMEDOUT) {
+            throw Status.exception(rc, "gr_shutdown");
+        }
+    }
+
+    /**
+     * The runtime's version, {@code "MAJOR.MINOR.PATCH"}.
+     *
+     * @return the version of the loaded libgr
+     */
+    public static String version() {
+        return Native.version();
+    }
+
+    /**
+     * The address of a C symbol, for {@link #goNative(long, long)} and for C helpers that take
+     * channel handles. The library is opened with {@code dlopen} (it may already be loaded, e.g.
+     * by {@link System#load}); it stays open.
+     *
+     * @param library path of the shared library, or {@code null} for symbols already in the
+     *     process
+     * @param name the symbol
+     * @return its address
+     * @throws IllegalArgumentException if it cannot be found
+     */
+    public static long symbol(String library, String name) {
+        Objects.requireNonNull(name, "name");
+        long p = Native.symbol(library, name);
+        if (p == 0) {
+            throw new IllegalArgumentException("symbol " + name + " not found in " + library);
+        }
+        return p;
+    }
+}

@@ -1,0 +1,130 @@
+package io.gr;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * The JNI entry points (libgrjni.so) and the loader that brings them in.
+ *
+ * <p>The jar carries {@code libgr.so.0} and {@code libgrjni.so} under
+ * {@code io/gr/native/linux-x86_64/}. Both are extracted into one fresh temporary directory;
+ * {@code libgr.so.0} is loaded first, so that the glue and any C library linked with
+ * {@code -lgr} that the application loads later share the one runtime (glibc reuses a loaded
+ * library with the same soname). The files are deleted once loaded.
+ *
+ * <p>Pointer results come back as {@code long}; a negative value is a gr status code.
+ */
+final class Native {
+    private Native() {}
+
+    static final String RESOURCE_DIR = "/io/gr/native/linux-x86_64/";
+
+    static {
+        load();
+        Runtime.getRuntime().addShutdownHook(new Thread(Native::markVmExiting, "gr-vm-exit"));
+    }
+
+    /** Forces loading; call from every public entry class's static initialiser. */
+    static void ensureLoaded() {}
+
+    private static void load() {
+        String os = System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT);
+        String arch = System.getProperty("os.arch", "");
+        if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            throw new UnsatisfiedLinkError("gr: no native library for " + os + "/" + arch);
+        }
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory("gr-jni-");
+            Path core = extract(dir, "libgr.so.0");
+            Path glue = extract(dir, "libgrjni.so");
+            System.load(core.toString());
+            System.load(glue.toString());
+        } catch (IOException e) {
+            UnsatisfiedLinkError u = new UnsatisfiedLinkError("gr: cannot extract native libraries: " + e);
+            u.initCause(e);
+            throw u;
+        } finally {
+            if (dir != null) {
+                deleteQuietly(dir.resolve("libgrjni.so"));
+                deleteQuietly(dir.resolve("libgr.so.0"));
+                deleteQuietly(dir);
+            }
+        }
+    }
+
+    private static Path extract(Path dir, String name) throws IOException {
+        try (InputStream in = Native.class.getResourceAsStream(RESOURCE_DIR + name)) {
+            if (in == null) {
+                throw new IOException("resource " + RESOURCE_DIR + name + " missing from the jar");
+            }
+            Path out = dir.resolve(name);
+            Files.copy(in, out, StandardCopyOption.REPLACE_EXISTING);
+            return out;
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            p.toFile().deleteOnExit();
+        }
+    }
+
+    // runtime
+    static native void markVmExiting();
+    static native String version();
+    static native String strerror(int status);
+    static native int init(int workers, long stackSize, int maxThreads);
+    static native int shutdown(long timeoutNs);
+    static native int stats(long[] out);
+    static native int context();
+    static native long symbol(String library, String name);
+
+    // goroutines
+    static native long spawnTask(Task task, boolean detached);
+    static native long spawnNative(long fn, long arg, boolean detached);
+    static native int wait(long handle, long timeoutNs, long cancel);
+    static native String handleError(long handle);
+    static native void handleRelease(long handle);
+    static native int sleep(long ns, long cancel);
+
+    // cancel tokens
+    static native long cancelNew();
+    static native int cancelFire(long c);
+    static native int cancelReset(long c);
+    static native void cancelFree(long c);
+
+    // channels
+    static native long chanNew(long capacity, boolean refs);
+    static native int chanSendObj(long ch, Object v, long timeoutNs, long cancel);
+    static native int chanRecvObj(long ch, Object[] out, long timeoutNs, long cancel);
+    static native int chanSendLong(long ch, long v, long timeoutNs, long cancel);
+    static native int chanRecvLong(long ch, long[] out, long timeoutNs, long cancel);
+    static native int chanClose(long ch);
+    static native long chanLen(long ch);
+    static native long chanCap(long ch);
+    static native long chanRetain(long ch);
+    static native void chanRelease(long ch);
+
+    static native int select(long[] chans, int[] kinds, long[] longs, Object[] objs, int[] statuses,
+                             long timeoutNs, long cancel);
+
+    // sync
+    static native long wgNew();
+    static native int wgAdd(long wg, long delta);
+    static native int wgWait(long wg, long timeoutNs, long cancel);
+    static native void wgFree(long wg);
+    static native long mutexNew();
+    static native int mutexLock(long mu, long timeoutNs, long cancel);
+    static native int mutexUnlock(long mu);
+    static native void mutexFree(long mu);
+
+    // upcalls
+    static native long upcallNew(Object fn);
+    static native void upcallFree(long upcall);
+}

@@ -1,0 +1,95 @@
+package io.gr;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Go's {@code sync.WaitGroup}: wait for a set of goroutines (or threads) to finish.
+ * {@link #close()} frees it.
+ */
+public final class WaitGroup extends NativeResource {
+    static {
+        Native.ensureLoaded();
+    }
+
+    /** Creates a wait group with counter 0. */
+    public WaitGroup() {
+        super(Status.pointer(Native.wgNew(), "gr_wg_new"));
+    }
+
+    @Override
+    void free(long ptr) {
+        Native.wgFree(ptr);
+    }
+
+    @Override
+    String kind() {
+        return "wait group";
+    }
+
+    /**
+     * Adds {@code delta} to the counter; at 0, waiters are released.
+     *
+     * @param delta the change, may be negative
+     * @throws IllegalArgumentException if the counter would drop below zero
+     */
+    public void add(long delta) {
+        long w = acquire();
+        try {
+            Status.check(Native.wgAdd(w, delta), "WaitGroup.add");
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Decrements the counter by one.
+     *
+     * @throws IllegalArgumentException if the counter would drop below zero
+     */
+    public void done() {
+        add(-1);
+    }
+
+    /**
+     * Waits until the counter is zero.
+     *
+     * @throws InterruptedException if interrupted while waiting
+     */
+    public void await() throws InterruptedException {
+        awaitNanos(Status.FOREVER);
+    }
+
+    /**
+     * Waits at most {@code timeout} until the counter is zero.
+     *
+     * @param timeout how long to wait
+     * @param unit the unit of {@code timeout}
+     * @return true if it reached zero, false if the time passed first
+     * @throws InterruptedException if interrupted while waiting
+     */
+    public boolean await(long timeout, TimeUnit unit) throws InterruptedException {
+        return awaitNanos(Status.toNanos(timeout, unit));
+    }
+
+    private boolean awaitNanos(long ns) throws InterruptedException {
+        long wg = acquire();
+        int rc;
+        try {
+            Waiter w = Waiter.current();
+            w.enter();
+            try {
+                rc = Native.wgWait(wg, ns, w.token);
+            } finally {
+                w.exit();
+            }
+        } finally {
+            release();
+        }
+        Waiter.interrupted(rc);
+        if (rc == Status.ETIMEDOUT || rc == Status.EAGAIN) {
+            return false;
+        }
+        Status.check(rc, "WaitGroup.await");
+        return true;
+    }
+}

@@ -1,0 +1,27 @@
+/**
+ * Go-style goroutines and channels for Java 8 and later, over the gr runtime
+ * ({@code libgr.so.0}) shared with C and Python code in the same process.
+ *
+ * <h2>Where code runs</h2>
+ * Java callbacks started with {@link io.gr.Goroutines#go(Runnable)} run as thread-bound
+ * goroutines on a gr worker's own OS thread, attached to the JVM as a daemon thread named
+ * {@code gr-worker-N}; a blocking call there blocks that thread and hands its processor to a
+ * spare thread. C functions started with {@link io.gr.Goroutines#goNative(long, long)} run
+ * as ordinary coroutine goroutines, where the M:N scale is. Ordinary Java threads use
+ * channels directly and block; {@link java.lang.Thread#interrupt()} ends such a wait with
+ * {@link java.lang.InterruptedException} and the withdrawn wait loses no value.
+ *
+ * <h2>Freeing versus closing</h2>
+ * Every handle ({@link io.gr.Channel}, {@link io.gr.LongChannel}, {@link io.gr.WaitGroup},
+ * {@link io.gr.Mutex}, {@link io.gr.Upcall}, {@link io.gr.Goroutine}) is
+ * {@link java.lang.AutoCloseable}, and {@code close()} <em>frees</em> the Java side's hold on
+ * native memory, exactly once. Go's {@code close(ch)} is a different operation, named
+ * {@link io.gr.Channel#closeForSend()}. Using a freed handle, or freeing it twice, throws
+ * {@link java.lang.IllegalStateException}; it never crashes.
+ *
+ * <h2>Signals</h2>
+ * libgr installs a SIGSEGV/SIGBUS handler (for goroutine stack overflows) that chains to the
+ * JVM's, so implicit NullPointerExceptions keep working. A host that loads libgr
+ * <em>before</em> creating the JVM must preload {@code libjsig.so} so the JVM can chain back.
+ */
+package io.gr;
