@@ -299,6 +299,14 @@ def write_all(doc, outdir, report_path):
                 cells.append("—")
         L.append("| %s | %s | %s | %s |" % (w["id"], w["what"], "{:,}".format(w["default_size"]), " | ".join(cells)))
     L.append("")
+    variants = [(lbl, w["id"], doc["results"][w["id"]][i]["variant"]) for w in doc["workloads"]
+                for i, lbl in impls if doc["results"][w["id"]].get(i, {}).get("variant")]
+    if variants:
+        L.append("## Variants")
+        L.append("")
+        for lbl, wid, note in variants:
+            L.append("- %s / %s: %s" % (lbl, wid, note))
+        L.append("")
     notes = []
     for w in doc["workloads"]:
         for i, lbl in impls:

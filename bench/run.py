@@ -104,9 +104,6 @@ NA_REASON = {
     ("pygr", "parked1m"): "skipped for time (100k row measures the same)",
 }
 
-QUICK_RUNS = 3
-
-
 def size_for(impl, wid, quick):
     """Size to run, or 0 when the workload is not run for this implementation."""
     default = WL[wid][4]
@@ -222,6 +219,7 @@ def run_once(env, impl, wid, size, timeout):
         err = (p.stderr.strip().splitlines() or ["exit %d, no RESULT" % p.returncode])[-1]
         return {"error": "exit %d: %s" % (p.returncode, err[:300])}
     kv = dict(x.split("=", 1) for x in lines[-1].split()[1:])
+    notes = [l[5:] for l in p.stdout.splitlines() if l.startswith("NOTE ")]
     ops, ns = int(kv["ops"]), int(kv["ns"])
     metric = WL[wid][2]
     if metric == "nsop":
@@ -232,7 +230,7 @@ def run_once(env, impl, wid, size, timeout):
         v = float(kv["kib"])
     else:
         v = ns / 1e9
-    return {"value": v, "ops": ops, "ns": ns, "wall": wall}
+    return {"value": v, "ops": ops, "ns": ns, "wall": wall, "notes": notes}
 
 
 # ------------------------------------------------------------------------- metadata
@@ -279,7 +277,7 @@ def main():
     ap.add_argument("--impls", default="", help="comma-separated implementation ids")
     ap.add_argument("--out", default="")
     a = ap.parse_args()
-    runs = a.runs or 3
+    runs = a.runs or (3 if a.quick else 5)
     if runs < 3:
         print("bench: at least 3 runs are needed for a median with a spread", file=sys.stderr)
         return 2
@@ -288,7 +286,7 @@ def main():
     env = Env(a.build)
     wids = [w for w in a.only.split(",") if w] or [w[0] for w in WORKLOADS]
     impls = [i for i in a.impls.split(",") if i] or [i[0] for i in IMPLS]
-    timeout = 60 if a.quick else 300
+    timeout = 60 if a.quick else 150  # a run that times out is reported FAILED, not retried
 
     missing = {i: env.missing(i) for i in impls}
     for i, why in missing.items():
@@ -332,6 +330,8 @@ def main():
         if "value" in res:
             r["runs"].append(res["value"])
             r["status"] = "ok"
+            if res["notes"]:
+                r["variant"] = res["notes"][-1]
             print("%.4g %s (%.1fs)" % (res["value"], unit, res["wall"]), flush=True)
         elif "na" in res:
             r["status"] = "n/a"
