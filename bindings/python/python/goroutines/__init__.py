@@ -1,0 +1,111 @@
+"""Go-style goroutines and channels for Python, on the gr runtime (libgr.so.0).
+
+Python callables run as goroutines on the runtime's worker threads and park mid-call on
+channel operations, so 100,000 blocked goroutines need only a handful of OS threads::
+
+    import goroutines as gr
+
+    ch = gr.Chan()
+    gr.go(lambda: ch.send("hello"))
+    print(ch.recv())
+
+Each Python goroutine has its own thread state and, once started, stays on the worker thread
+that first ran it. Thread-blocking calls inside a goroutine (``time.sleep``,
+``queue.Queue.get``, blocking sockets) stall only the goroutines pinned to that worker; the
+runtime hands the processor off so that new and C goroutines keep running. Use
+``to_thread(fn, ...)`` to move such a call to a real thread.
+"""
+
+from __future__ import annotations
+
+import atexit as _atexit_mod
+import ctypes as _ctypes
+import threading as _threading
+
+from . import _goroutines as _ext
+from ._goroutines import (
+    CLOSED,
+    Cancelled,
+    Chan,
+    Closed,
+    Error,
+    Goroutine,
+    GoroutineError,
+    Mutex,
+    StateError,
+    WaitGroup,
+    WouldBlock,
+    go,
+    in_goroutine,
+    init,
+    select,
+    self_id,
+    sleep,
+    stats,
+    version,
+    yield_,
+)
+
+__all__ = [
+    "CLOSED",
+    "Cancelled",
+    "Chan",
+    "Closed",
+    "Error",
+    "Goroutine",
+    "GoroutineError",
+    "Mutex",
+    "StateError",
+    "WaitGroup",
+    "WouldBlock",
+    "go",
+    "go_native",
+    "in_goroutine",
+    "init",
+    "select",
+    "self_id",
+    "sleep",
+    "stats",
+    "to_thread",
+    "version",
+    "yield_",
+]
+
+# Stop scheduling Python goroutines before the interpreter finalises (see pystate.rs).
+_atexit_mod.register(_ext._atexit)
+
+
+def _address(obj: object) -> int:
+    if obj is None:
+        return 0
+    if isinstance(obj, int):
+        return obj
+    return _ctypes.cast(obj, _ctypes.c_void_p).value or 0
+
+
+def go_native(fn: object, arg: object = None) -> Goroutine:
+    """Run the C function ``void fn(void *arg)`` as a goroutine, on any worker, without the GIL.
+
+    ``fn`` is an address (int) or a ctypes function (``lib.func``, a CFUNCTYPE object);
+    ``arg`` is an int address, None, or a ctypes pointer/array/c_void_p. The caller keeps
+    whatever ``arg`` points at alive until the goroutine is done.
+    """
+    return _ext._go_native(_address(fn), _address(arg))
+
+
+def to_thread(fn, /, *args, **kwargs):
+    """Run ``fn(*args, **kwargs)`` on a new OS thread and wait for it (parking, if called in a
+    goroutine). Use it for calls that block the thread: the goroutine's worker stays free."""
+    done = Chan(1)
+
+    def run():
+        try:
+            done.send((True, fn(*args, **kwargs)))
+        except BaseException as e:  # re-raised in the caller
+            done.send((False, e))
+
+    _threading.Thread(target=run, daemon=True, name="goroutines.to_thread").start()
+    ok, value = done.recv()
+    if ok:
+        return value
+    raise value

@@ -1,0 +1,29 @@
+from typing import Any, Callable, TypeVar
+
+from ._goroutines import (
+    CLOSED as CLOSED,
+    Cancelled as Cancelled,
+    Chan as Chan,
+    Closed as Closed,
+    Error as Error,
+    Goroutine as Goroutine,
+    GoroutineError as GoroutineError,
+    Mutex as Mutex,
+    StateError as StateError,
+    WaitGroup as WaitGroup,
+    WouldBlock as WouldBlock,
+    go as go,
+    in_goroutine as in_goroutine,
+    init as init,
+    select as select,
+    self_id as self_id,
+    sleep as sleep,
+    stats as stats,
+    version as version,
+    yield_ as yield_,
+)
+
+_T = TypeVar("_T")
+
+def go_native(fn: object, arg: object = None) -> Goroutine: ...
+def to_thread(fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T: ...

@@ -1,0 +1,120 @@
+//! gr status codes become Python exceptions here, and only here.
+//!
+//! | status        | exception                          |
+//! |---------------|------------------------------------|
+//! | GR_ECLOSED    | goroutines.Closed                  |
+//! | GR_ETIMEDOUT  | TimeoutError (built-in)            |
+//! | GR_EAGAIN     | goroutines.WouldBlock              |
+//! | GR_EINVAL     | ValueError                         |
+//! | GR_ENOMEM     | MemoryError (message names sysctl) |
+//! | GR_ESTATE     | goroutines.StateError              |
+//! | GR_EPANIC     | goroutines.GoroutineError          |
+//! | GR_ECANCELED  | goroutines.Cancelled               |
+
+use std::ffi::{c_int, CStr, CString};
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering::Relaxed};
+
+use pyo3::ffi;
+
+use crate::gr;
+
+/// A Python exception has been set; the entry point returns NULL.
+#[derive(Debug)]
+pub struct Raised;
+pub type PyRes<T> = Result<T, Raised>;
+
+pub static ERROR: AtomicPtr<ffi::PyObject> = AtomicPtr::new(ptr::null_mut());
+pub static CLOSED: AtomicPtr<ffi::PyObject> = AtomicPtr::new(ptr::null_mut());
+pub static WOULD_BLOCK: AtomicPtr<ffi::PyObject> = AtomicPtr::new(ptr::null_mut());
+pub static STATE: AtomicPtr<ffi::PyObject> = AtomicPtr::new(ptr::null_mut());
+pub static GOROUTINE: AtomicPtr<ffi::PyObject> = AtomicPtr::new(ptr::null_mut());
+pub static CANCELLED: AtomicPtr<ffi::PyObject> = AtomicPtr::new(ptr::null_mut());
+
+/// Creates the exception types; returns (name, type) pairs for the module.
+/// # Safety
+/// The GIL is held.
+pub unsafe fn create() -> PyRes<Vec<(&'static str, *mut ffi::PyObject)>> {
+    unsafe fn new(
+        slot: &AtomicPtr<ffi::PyObject>,
+        name: &CStr,
+        doc: &CStr,
+        bases: *mut ffi::PyObject,
+    ) -> PyRes<*mut ffi::PyObject> {
+        let t = ffi::PyErr_NewExceptionWithDoc(name.as_ptr(), doc.as_ptr(), bases, ptr::null_mut());
+        if t.is_null() {
+            return Err(Raised);
+        }
+        slot.store(t, Relaxed);
+        Ok(t)
+    }
+    let err = new(&ERROR, c"goroutines.Error", c"Base of the errors raised by goroutines.", ptr::null_mut())?;
+    let closed = new(&CLOSED, c"goroutines.Closed", c"The channel is closed (and, for recv, drained).", err)?;
+    let wb = new(&WOULD_BLOCK, c"goroutines.WouldBlock", c"A poll found the operation would block.", err)?;
+    let bases = ffi::PyTuple_Pack(2, err, ffi::PyExc_RuntimeError);
+    let state = new(&STATE, c"goroutines.StateError", c"Wrong runtime state: already initialised, shut down, unlocked mutex, forked child.", bases)?;
+    let gor = new(&GOROUTINE, c"goroutines.GoroutineError", c"A goroutine failed without a Python exception (a C goroutine, or the runtime).", bases)?;
+    ffi::Py_DECREF(bases);
+    let canc = new(&CANCELLED, c"goroutines.Cancelled", c"The wait was cancelled.", err)?;
+    Ok(vec![
+        ("Error", err),
+        ("Closed", closed),
+        ("WouldBlock", wb),
+        ("StateError", state),
+        ("GoroutineError", gor),
+        ("Cancelled", canc),
+    ])
+}
+
+pub fn strerror(rc: c_int) -> String {
+    // safety: gr_strerror returns a static NUL-terminated string for any status.
+    let p = unsafe { gr::gr_strerror(rc) };
+    if p.is_null() {
+        return format!("gr error {rc}");
+    }
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// Sets the exception for a failed gr status and returns `Raised`.
+pub fn raise_status(rc: c_int, what: &str) -> Raised {
+    let ty = unsafe {
+        match rc {
+            gr::GR_ECLOSED => CLOSED.load(Relaxed),
+            gr::GR_ETIMEDOUT => ffi::PyExc_TimeoutError,
+            gr::GR_EAGAIN => WOULD_BLOCK.load(Relaxed),
+            gr::GR_EINVAL => ffi::PyExc_ValueError,
+            gr::GR_ENOMEM => ffi::PyExc_MemoryError,
+            gr::GR_ESTATE => STATE.load(Relaxed),
+            gr::GR_EPANIC => GOROUTINE.load(Relaxed),
+            gr::GR_ECANCELED => CANCELLED.load(Relaxed),
+            _ => ERROR.load(Relaxed),
+        }
+    };
+    let msg = if what.is_empty() { strerror(rc) } else { format!("{what}: {}", strerror(rc)) };
+    set(ty, &msg)
+}
+
+/// Sets `ty(msg)` as the current exception.
+pub fn set(ty: *mut ffi::PyObject, msg: &str) -> Raised {
+    let c = CString::new(msg.replace('\0', "?")).unwrap_or_default();
+    // safety: the GIL is held by every caller (entry points run under it).
+    unsafe { ffi::PyErr_SetString(ty, c.as_ptr()) };
+    Raised
+}
+
+pub fn type_error(msg: &str) -> Raised {
+    set(unsafe { ffi::PyExc_TypeError }, msg)
+}
+
+pub fn value_error(msg: &str) -> Raised {
+    set(unsafe { ffi::PyExc_ValueError }, msg)
+}
+
+/// Maps a gr status to `Ok(())` or the exception.
+pub fn check(rc: c_int, what: &str) -> PyRes<()> {
+    if rc == gr::GR_OK {
+        Ok(())
+    } else {
+        Err(raise_status(rc, what))
+    }
+}

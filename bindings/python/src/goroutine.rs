@@ -1,0 +1,387 @@
+//! `go()`: a Python callable run as a goroutine, and `Goroutine`, its handle.
+//!
+//! A `Task` is shared (Arc) by the `Goroutine` object and the running goroutine. It holds
+//! strong references to Python objects, so it is only ever dropped with the GIL held: by the
+//! `Goroutine`'s dealloc, or by the goroutine before it deletes its thread state. After exit
+//! began (`pystate::stopped`) it is leaked instead.
+
+use std::cell::UnsafeCell;
+use std::ffi::{c_void, CString};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering::Relaxed};
+use std::sync::Arc;
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+use crate::errors::{self, PyRes, Raised};
+use crate::gr;
+use crate::pystate::{self, blocking};
+use crate::raw::{self, nn, Args};
+
+/// The interpreter goroutines create their thread states in (the importing one).
+pub static INTERP: AtomicPtr<ffi::PyInterpreterState> = AtomicPtr::new(ptr::null_mut());
+
+pub struct Task {
+    func: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+    ctx: *mut ffi::PyObject,
+    stack: usize,
+    /// Written once by the goroutine under the GIL before it returns; read under the GIL
+    /// after gr_wait reported the end.
+    result: UnsafeCell<*mut ffi::PyObject>,
+    exc: UnsafeCell<*mut ffi::PyObject>,
+    retrieved: AtomicBool,
+}
+
+// safety: every field is touched only with the GIL held (see the module doc).
+unsafe impl Send for Task {}
+unsafe impl Sync for Task {}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        // safety: Tasks are dropped with the GIL held (module doc).
+        unsafe {
+            for p in [self.func, self.args, self.kwargs, self.ctx, *self.result.get(), *self.exc.get()] {
+                ffi::Py_XDECREF(p);
+            }
+        }
+    }
+}
+
+/// Handle of a goroutine started by `go()` or `go_native()`.
+#[pyclass(module = "goroutines", frozen)]
+pub struct Goroutine {
+    handle: *mut gr::gr_handle,
+    task: Option<Arc<Task>>,
+}
+
+// safety: gr handles may be used from any thread; the Task is guarded as documented above.
+unsafe impl Send for Goroutine {}
+unsafe impl Sync for Goroutine {}
+
+impl Drop for Goroutine {
+    fn drop(&mut self) {
+        // safety: gr_handle_release once per handle. Dealloc runs with the GIL held, so the
+        // Task may be dropped here.
+        unsafe {
+            if let Some(t) = &self.task {
+                let exc = *t.exc.get();
+                if !exc.is_null() && !t.retrieved.load(Relaxed) {
+                    report_unretrieved(exc);
+                }
+            }
+            gr::gr_handle_release(self.handle);
+        }
+    }
+}
+
+#[pymethods]
+impl Goroutine {
+    /// True once the goroutine has returned (or raised).
+    fn done(&self) -> bool {
+        // safety: the handle is live until dealloc.
+        let rc = unsafe { gr::gr_wait(self.handle, 0) };
+        rc == gr::GR_OK || rc == gr::GR_EPANIC
+    }
+
+    /// Whether this goroutine runs a C function (go_native) rather than Python code.
+    #[getter]
+    fn native(&self) -> bool {
+        self.task.is_none()
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.done() { "done" } else { "running" };
+        let kind = if self.task.is_some() { "" } else { " native" };
+        format!("<goroutines.Goroutine{kind} {state} at {:p}>", self.handle)
+    }
+}
+
+/// Prints an exception nobody waited for, as asyncio does for a task (sys.unraisablehook).
+unsafe fn report_unretrieved(exc: *mut ffi::PyObject) {
+    let saved = save_error();
+    restore_exception(exc);
+    let what = ffi::PyUnicode_FromString(c"goroutine exception was never retrieved".as_ptr());
+    ffi::PyErr_WriteUnraisable(what);
+    ffi::Py_XDECREF(what);
+    restore_saved(saved);
+}
+
+unsafe fn save_error() -> (*mut ffi::PyObject, *mut ffi::PyObject, *mut ffi::PyObject) {
+    let (mut t, mut v, mut tb) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
+    (t, v, tb)
+}
+
+unsafe fn restore_saved(s: (*mut ffi::PyObject, *mut ffi::PyObject, *mut ffi::PyObject)) {
+    if !s.0.is_null() {
+        ffi::PyErr_Restore(s.0, s.1, s.2);
+    }
+}
+
+/// Sets `exc` (an exception instance; borrowed) as the current exception, with its traceback.
+unsafe fn restore_exception(exc: *mut ffi::PyObject) {
+    let ty = ffi::Py_TYPE(exc) as *mut ffi::PyObject;
+    let tb = ffi::PyException_GetTraceback(exc); // new ref or NULL
+    ffi::Py_INCREF(ty);
+    ffi::Py_INCREF(exc);
+    ffi::PyErr_Restore(ty, exc, tb);
+}
+
+/// Takes the current exception as a normalised instance with its traceback (new ref).
+unsafe fn fetch_exception() -> *mut ffi::PyObject {
+    let (mut t, mut v, mut tb) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
+    ffi::PyErr_NormalizeException(&mut t, &mut v, &mut tb);
+    if !tb.is_null() && !v.is_null() {
+        ffi::PyException_SetTraceback(v, tb);
+    }
+    ffi::Py_XDECREF(t);
+    ffi::Py_XDECREF(tb);
+    v
+}
+
+/// "TypeName: message" of an exception instance, for gr_goroutine_fail.
+unsafe fn describe(exc: *mut ffi::PyObject) -> CString {
+    let saved = save_error();
+    let name = CStr_of_type(exc);
+    let s = ffi::PyObject_Str(exc);
+    let msg = if s.is_null() {
+        ffi::PyErr_Clear();
+        String::new()
+    } else {
+        let m = raw::str_of(s).to_owned();
+        ffi::Py_DECREF(s);
+        m
+    };
+    restore_saved(saved);
+    let text = if msg.is_empty() { name } else { format!("{name}: {msg}") };
+    CString::new(text.replace('\0', "?")).unwrap_or_default()
+}
+
+#[allow(non_snake_case)]
+unsafe fn CStr_of_type(exc: *mut ffi::PyObject) -> String {
+    let tp = ffi::Py_TYPE(exc);
+    std::ffi::CStr::from_ptr((*tp).tp_name).to_string_lossy().into_owned()
+}
+
+/// The goroutine body of every Python goroutine (see pystate.rs for the protocol).
+unsafe extern "C" fn run_python(arg: *mut c_void) {
+    let task = Arc::from_raw(arg as *const Task);
+    if !pystate::enter_python() {
+        // Exit has begun: never touch Python, and never drop the Task without the GIL.
+        std::mem::forget(task);
+        return;
+    }
+    let body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        gr::gr_pin();
+        let ts = ffi::PyThreadState_New(INTERP.load(Relaxed));
+        if ts.is_null() {
+            // Out of memory before the GIL is held: report through gr only.
+            gr::gr_goroutine_fail(c"PyThreadState_New failed".as_ptr());
+            return None;
+        }
+        ffi::PyEval_RestoreThread(ts);
+        pystate::rebind_gilstate(ts);
+        pystate::fit_recursion(ts, task.stack);
+        run_body(&task);
+        Some(ts)
+    }));
+    match body {
+        Ok(Some(ts)) => {
+            // Drop our share of the Task while the GIL is still held; the Goroutine object may
+            // already be gone, in which case an exception nobody can retrieve is reported.
+            if Arc::strong_count(&task) == 1 {
+                let exc = *task.exc.get();
+                if !exc.is_null() {
+                    report_unretrieved(exc);
+                }
+            }
+            drop(task);
+            ffi::PyThreadState_Clear(ts);
+            ffi::PyThreadState_DeleteCurrent();
+            pystate::leave_python();
+        }
+        Ok(None) => {
+            std::mem::forget(task);
+            pystate::leave_python();
+        }
+        Err(_) => {
+            // A panic in the binding with unknown GIL state: leak rather than guess.
+            eprintln!("gr: fatal: panic in the Python goroutine trampoline");
+            std::process::abort();
+        }
+    }
+}
+
+/// Runs the callable in the spawner's copied context and records result or exception.
+unsafe fn run_body(task: &Task) {
+    if ffi::PyContext_Enter(task.ctx) != 0 {
+        record_exception(task);
+        return;
+    }
+    let res = ffi::PyObject_Call(task.func, task.args, task.kwargs);
+    if res.is_null() {
+        record_exception(task);
+    } else {
+        *task.result.get() = res;
+    }
+    if ffi::PyContext_Exit(task.ctx) != 0 {
+        ffi::PyErr_Clear();
+    }
+}
+
+unsafe fn record_exception(task: &Task) {
+    let exc = fetch_exception();
+    if exc.is_null() {
+        return;
+    }
+    let msg = describe(exc);
+    *task.exc.get() = exc;
+    gr::gr_goroutine_fail(msg.as_ptr());
+}
+
+fn spawn_opts(stack: usize) -> gr::gr_spawn_opts {
+    let mut o = gr::gr_spawn_opts { size: 0, flags: 0, stack_size: 0 };
+    // safety: gr_spawn_opts_init fills the struct it is given.
+    unsafe { gr::gr_spawn_opts_init(&mut o) };
+    o.stack_size = stack;
+    o
+}
+
+unsafe fn new_goroutine(handle: *mut gr::gr_handle, task: Option<Arc<Task>>) -> PyRes<*mut ffi::PyObject> {
+    let py = Python::assume_gil_acquired();
+    match Bound::new(py, Goroutine { handle, task }) {
+        Ok(b) => Ok(b.into_ptr()),
+        Err(e) => {
+            e.restore(py);
+            Err(Raised)
+        }
+    }
+}
+
+crate::raw_entry!(go_raw => go);
+/// `go(fn, *args, **kwargs) -> Goroutine`
+unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
+    let Some((&func, rest)) = a.pos.split_first() else {
+        return Err(errors::type_error("go() needs a callable"));
+    };
+    if ffi::PyCallable_Check(func) == 0 {
+        return Err(errors::type_error("go(): the first argument must be callable"));
+    }
+    let args = nn(ffi::PyTuple_New(rest.len() as ffi::Py_ssize_t))?;
+    for (i, &p) in rest.iter().enumerate() {
+        ffi::Py_INCREF(p);
+        ffi::PyTuple_SET_ITEM(args, i as ffi::Py_ssize_t, p);
+    }
+    let mut kwargs = ptr::null_mut();
+    if a.kw_len() > 0 {
+        kwargs = ffi::PyDict_New();
+        for i in 0..a.kw_len() {
+            let (k, v) = a.kw(i);
+            if kwargs.is_null() || ffi::PyDict_SetItem(kwargs, k, v) != 0 {
+                ffi::Py_XDECREF(kwargs);
+                ffi::Py_DECREF(args);
+                return Err(Raised);
+            }
+        }
+    }
+    let ctx = ffi::PyContext_CopyCurrent();
+    if ctx.is_null() {
+        ffi::Py_XDECREF(kwargs);
+        ffi::Py_DECREF(args);
+        return Err(Raised);
+    }
+    ffi::Py_INCREF(func);
+    let stack = pystate::GOROUTINE_STACK.load(Relaxed);
+    let task = Arc::new(Task {
+        func,
+        args,
+        kwargs,
+        ctx,
+        stack,
+        result: UnsafeCell::new(ptr::null_mut()),
+        exc: UnsafeCell::new(ptr::null_mut()),
+        retrieved: AtomicBool::new(false),
+    });
+    let opts = spawn_opts(stack);
+    let mut h = ptr::null_mut();
+    let raw_task = Arc::into_raw(task.clone()) as *mut c_void;
+    let rc = gr::gr_spawn_ex(run_python, raw_task, &opts, &mut h);
+    if rc != gr::GR_OK {
+        drop(Arc::from_raw(raw_task as *const Task));
+        return Err(errors::raise_status(rc, "go"));
+    }
+    new_goroutine(h, Some(task))
+}
+
+crate::raw_entry!(go_native_raw => go_native);
+/// `_go_native(fn_address: int, arg: int) -> Goroutine`: a C `void fn(void*)` as a goroutine.
+unsafe fn go_native(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
+    let [f, arg] = a.parse("go_native", 0, ["fn", "arg"])?;
+    let addr = |o: Option<*mut ffi::PyObject>| -> PyRes<usize> {
+        match o {
+            None => Ok(0),
+            Some(o) if o == ffi::Py_None() => Ok(0),
+            Some(o) => {
+                let v = ffi::PyLong_AsVoidPtr(o);
+                if v.is_null() && !ffi::PyErr_Occurred().is_null() {
+                    return Err(Raised);
+                }
+                Ok(v as usize)
+            }
+        }
+    };
+    let f = addr(f)?;
+    if f == 0 {
+        return Err(errors::value_error("go_native(): NULL function pointer"));
+    }
+    let arg = addr(arg)?;
+    let func: gr::gr_fn = std::mem::transmute::<usize, gr::gr_fn>(f);
+    let opts = spawn_opts(0);
+    let mut h = ptr::null_mut();
+    let rc = gr::gr_spawn_ex(func, arg as *mut c_void, &opts, &mut h);
+    errors::check(rc, "go_native")?;
+    new_goroutine(h, None)
+}
+
+crate::raw_entry!(wait_raw => wait);
+/// `Goroutine.wait(timeout=None)`: the callable's result, or its exception re-raised.
+unsafe fn wait(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
+    let [t] = a.parse("wait", 0, ["timeout"])?;
+    let timeout = raw::timeout_ns(t)?;
+    let py = Python::assume_gil_acquired();
+    let b = Bound::<PyAny>::from_borrowed_ptr(py, slf);
+    let g = b.downcast::<Goroutine>().map_err(|_| errors::type_error("wait() needs a Goroutine"))?.get();
+    let h = g.handle;
+    let rc = blocking(timeout, |ns| gr::gr_wait(h, ns))?;
+    match (rc, &g.task) {
+        (gr::GR_OK, Some(t)) => {
+            let r = *t.result.get();
+            if r.is_null() {
+                return Ok(raw::none());
+            }
+            ffi::Py_INCREF(r);
+            Ok(r)
+        }
+        (gr::GR_OK, None) => Ok(raw::none()),
+        (gr::GR_EPANIC, Some(t)) if !(*t.exc.get()).is_null() => {
+            t.retrieved.store(true, Relaxed);
+            restore_exception(*t.exc.get());
+            Err(Raised)
+        }
+        (gr::GR_EPANIC, _) => {
+            let m = gr::gr_handle_error(h);
+            let msg = if m.is_null() {
+                errors::strerror(rc)
+            } else {
+                std::ffi::CStr::from_ptr(m).to_string_lossy().into_owned()
+            };
+            Err(errors::set(errors::GOROUTINE.load(Relaxed), &format!("goroutine failed: {msg}")))
+        }
+        (gr::GR_EAGAIN, _) => Err(errors::raise_status(gr::GR_ETIMEDOUT, "wait")),
+        (rc, _) => Err(errors::raise_status(rc, "wait")),
+    }
+}

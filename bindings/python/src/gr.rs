@@ -1,0 +1,132 @@
+//! The gr C ABI (`include/gr.h`, `docs/ABI.md`) as this binding uses it. libgr.so.0 is linked
+//! dynamically, so a C library loaded into the same process with `-lgr` shares the runtime.
+#![allow(non_camel_case_types, dead_code)]
+
+use std::ffi::{c_char, c_int, c_void};
+
+pub const GR_FOREVER: i64 = -1;
+
+pub const GR_OK: c_int = 0;
+pub const GR_ECLOSED: c_int = -1;
+pub const GR_ETIMEDOUT: c_int = -2;
+pub const GR_EAGAIN: c_int = -3;
+pub const GR_EINVAL: c_int = -4;
+pub const GR_ENOMEM: c_int = -5;
+pub const GR_ESTATE: c_int = -6;
+pub const GR_EPANIC: c_int = -7;
+pub const GR_ECANCELED: c_int = -8;
+
+pub const GR_SEND: c_int = 1;
+pub const GR_RECV: c_int = 2;
+
+pub const GR_CTX_THREAD: c_int = 0;
+pub const GR_CTX_COROUTINE: c_int = 1;
+pub const GR_CTX_BOUND: c_int = 2;
+
+pub type gr_fn = unsafe extern "C" fn(arg: *mut c_void);
+pub type gr_drop_fn = unsafe extern "C" fn(elem: *mut c_void, ctx: *mut c_void);
+
+#[repr(C)]
+pub struct gr_handle {
+    _p: [u8; 0],
+}
+#[repr(C)]
+pub struct gr_chan {
+    _p: [u8; 0],
+}
+#[repr(C)]
+pub struct gr_wg {
+    _p: [u8; 0],
+}
+#[repr(C)]
+pub struct gr_mutex {
+    _p: [u8; 0],
+}
+
+#[repr(C)]
+pub struct gr_config {
+    pub size: u32,
+    pub workers: u32,
+    pub stack_size: usize,
+    pub max_threads: u32,
+}
+
+#[repr(C)]
+pub struct gr_spawn_opts {
+    pub size: u32,
+    pub flags: u32,
+    pub stack_size: usize,
+}
+
+#[repr(C)]
+pub struct gr_case {
+    pub chan: *mut gr_chan,
+    pub op: c_int,
+    pub elem: *mut c_void,
+    pub status: c_int,
+}
+
+#[repr(C)]
+#[derive(Default)]
+pub struct gr_stats {
+    pub size: u32,
+    pub workers: u32,
+    pub goroutines: u64,
+    pub threads: u64,
+    pub spawned_total: u64,
+    pub steals_total: u64,
+}
+
+extern "C" {
+    pub fn gr_strerror(status: c_int) -> *const c_char;
+    pub fn gr_version() -> *const c_char;
+
+    pub fn gr_config_init(config: *mut gr_config);
+    pub fn gr_init(config: *const gr_config) -> c_int;
+
+    pub fn gr_spawn_opts_init(opts: *mut gr_spawn_opts);
+    pub fn gr_spawn_ex(
+        f: gr_fn,
+        arg: *mut c_void,
+        opts: *const gr_spawn_opts,
+        out: *mut *mut gr_handle,
+    ) -> c_int;
+    pub fn gr_wait(g: *mut gr_handle, timeout_ns: i64) -> c_int;
+    pub fn gr_handle_release(g: *mut gr_handle);
+    pub fn gr_handle_error(g: *mut gr_handle) -> *const c_char;
+    pub fn gr_goroutine_fail(msg: *const c_char) -> c_int;
+    pub fn gr_yield();
+    pub fn gr_sleep(ns: i64) -> c_int;
+    pub fn gr_self() -> u64;
+    pub fn gr_context() -> c_int;
+    pub fn gr_pin() -> c_int;
+
+    pub fn gr_chan_new_with_drop(
+        elem_size: usize,
+        capacity: usize,
+        drop: Option<gr_drop_fn>,
+        ctx: *mut c_void,
+        out: *mut *mut gr_chan,
+    ) -> c_int;
+    pub fn gr_chan_send(ch: *mut gr_chan, elem: *const c_void, timeout_ns: i64) -> c_int;
+    pub fn gr_chan_recv(ch: *mut gr_chan, elem: *mut c_void, timeout_ns: i64) -> c_int;
+    pub fn gr_chan_close(ch: *mut gr_chan) -> c_int;
+    pub fn gr_chan_len(ch: *const gr_chan) -> usize;
+    pub fn gr_chan_cap(ch: *const gr_chan) -> usize;
+    pub fn gr_chan_retain(ch: *mut gr_chan) -> *mut gr_chan;
+    pub fn gr_chan_release(ch: *mut gr_chan);
+    pub fn gr_select(cases: *mut gr_case, ncases: usize, timeout_ns: i64) -> c_int;
+
+    pub fn gr_wg_new(out: *mut *mut gr_wg) -> c_int;
+    pub fn gr_wg_add(wg: *mut gr_wg, delta: i64) -> c_int;
+    pub fn gr_wg_done(wg: *mut gr_wg) -> c_int;
+    pub fn gr_wg_wait(wg: *mut gr_wg, timeout_ns: i64) -> c_int;
+    pub fn gr_wg_free(wg: *mut gr_wg);
+
+    pub fn gr_mutex_new(out: *mut *mut gr_mutex) -> c_int;
+    pub fn gr_mutex_lock(mu: *mut gr_mutex, timeout_ns: i64) -> c_int;
+    pub fn gr_mutex_unlock(mu: *mut gr_mutex) -> c_int;
+    pub fn gr_mutex_free(mu: *mut gr_mutex);
+
+    pub fn gr_stats_get(out: *mut gr_stats) -> c_int;
+}

@@ -1,0 +1,186 @@
+//! `goroutines._goroutines`: the PyO3 extension behind `import goroutines`.
+//!
+//! Map of the crate:
+//! - `gr.rs`        the C ABI of libgr.so.0 (linked dynamically, never a static copy);
+//! - `pystate.rs`   thread states, parking, Ctrl-C slices and exit: the protocol;
+//! - `raw.rs`       raw PyCFunction entry points (everything that may park goes through here);
+//! - `errors.rs`    gr status -> Python exception, in one place;
+//! - `goroutine.rs` go(), go_native(), Goroutine;
+//! - `chan.rs`      Chan, select;
+//! - `sync.rs`      WaitGroup, Mutex, sleep, yield_.
+
+mod chan;
+mod errors;
+mod goroutine;
+mod gr;
+mod pystate;
+mod raw;
+mod sync;
+
+use std::ffi::CStr;
+use std::sync::atomic::Ordering::Relaxed;
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// Starts the runtime with explicit settings; optional (first use starts the defaults).
+/// `stack_size` is the stack reserved for each Python goroutine (default 1 MiB);
+/// `c_stack_size` the runtime's default for C goroutines (0 = its own default).
+#[pyfunction]
+#[pyo3(signature = (workers = None, stack_size = None, c_stack_size = None, max_threads = None))]
+fn init(workers: Option<u32>, stack_size: Option<usize>, c_stack_size: Option<usize>, max_threads: Option<u32>) -> PyResult<()> {
+    let mut c = gr::gr_config { size: 0, workers: 0, stack_size: 0, max_threads: 0 };
+    // safety: gr_config_init fills the struct.
+    unsafe { gr::gr_config_init(&mut c) };
+    c.workers = workers.unwrap_or(0);
+    c.stack_size = c_stack_size.unwrap_or(0);
+    c.max_threads = max_threads.unwrap_or(0);
+    let rc = unsafe { gr::gr_init(&c) };
+    if rc != gr::GR_OK {
+        let _ = errors::raise_status(rc, "init");
+        return Err(PyErr::fetch(unsafe { Python::assume_gil_acquired() }));
+    }
+    if let Some(s) = stack_size {
+        if s < 64 * 1024 {
+            return Err(pyo3::exceptions::PyValueError::new_err("stack_size below 64 KiB"));
+        }
+        pystate::GOROUTINE_STACK.store(s, Relaxed);
+    }
+    Ok(())
+}
+
+/// Runtime counters: workers, goroutines (live), threads, spawned_total, steals_total.
+#[pyfunction]
+fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let mut s = gr::gr_stats { size: std::mem::size_of::<gr::gr_stats>() as u32, ..Default::default() };
+    let rc = unsafe { gr::gr_stats_get(&mut s) };
+    if rc != gr::GR_OK {
+        let _ = errors::raise_status(rc, "stats");
+        return Err(PyErr::fetch(py));
+    }
+    let d = PyDict::new(py);
+    d.set_item("workers", s.workers)?;
+    d.set_item("goroutines", s.goroutines)?;
+    d.set_item("threads", s.threads)?;
+    d.set_item("spawned_total", s.spawned_total)?;
+    d.set_item("steals_total", s.steals_total)?;
+    Ok(d)
+}
+
+/// The id of the calling goroutine; 0 on a plain thread.
+#[pyfunction]
+fn self_id() -> u64 {
+    unsafe { gr::gr_self() }
+}
+
+/// The libgr version string.
+#[pyfunction]
+fn version() -> String {
+    unsafe { CStr::from_ptr(gr::gr_version()) }.to_string_lossy().into_owned()
+}
+
+/// Whether the caller runs inside a goroutine.
+#[pyfunction]
+fn in_goroutine() -> bool {
+    pystate::in_goroutine()
+}
+
+/// The atexit hook: stop scheduling Python goroutines before finalisation.
+#[pyfunction]
+fn _atexit() {
+    // safety: called by atexit with the GIL held; PyO3's counter is raised but nothing parks.
+    unsafe { pystate::stop() }
+}
+
+/// The value `select` reports for a receive on a closed channel.
+#[pyclass(module = "goroutines", frozen)]
+struct ClosedType;
+
+#[pymethods]
+impl ClosedType {
+    fn __repr__(&self) -> &'static str {
+        "goroutines.CLOSED"
+    }
+    fn __bool__(&self) -> bool {
+        false
+    }
+}
+
+/// Adds a raw (park-capable) method to a PyO3 class, as a true method descriptor.
+fn add_raw_method(ty: &Bound<'_, pyo3::types::PyType>, name: &'static CStr, f: raw::FastKw, doc: &'static CStr) -> PyResult<()> {
+    let def = raw::method_def(name, f, doc);
+    // safety: def is leaked (lives forever); ty is a type object; the GIL is held.
+    unsafe {
+        let d = ffi::PyDescr_NewMethod(ty.as_ptr() as *mut ffi::PyTypeObject, def);
+        if d.is_null() {
+            return Err(PyErr::fetch(ty.py()));
+        }
+        let rc = ffi::PyObject_SetAttrString(ty.as_ptr(), name.as_ptr(), d);
+        ffi::Py_DECREF(d);
+        if rc != 0 {
+            return Err(PyErr::fetch(ty.py()));
+        }
+    }
+    Ok(())
+}
+
+fn add_raw_function(m: &Bound<'_, PyModule>, name: &'static CStr, f: raw::FastKw, doc: &'static CStr) -> PyResult<()> {
+    let def = raw::method_def(name, f, doc);
+    // safety: def is leaked; the GIL is held.
+    unsafe {
+        let func = ffi::PyCFunction_NewEx(def, std::ptr::null_mut(), std::ptr::null_mut());
+        let func = Bound::from_owned_ptr_or_err(m.py(), func)?;
+        m.add(name.to_str().unwrap(), func)?;
+    }
+    Ok(())
+}
+
+#[pymodule]
+fn _goroutines(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    // safety: module init runs with the GIL held on the importing thread.
+    unsafe {
+        goroutine::INTERP.store(ffi::PyInterpreterState_Get(), Relaxed);
+        pystate::init_gilstate_key();
+        for (name, ty) in errors::create().map_err(|_| PyErr::fetch(py))? {
+            ffi::Py_INCREF(ty);
+            m.add(name, Bound::from_owned_ptr(py, ty))?;
+        }
+    }
+    m.add_class::<chan::Chan>()?;
+    m.add_class::<goroutine::Goroutine>()?;
+    m.add_class::<sync::WaitGroup>()?;
+    m.add_class::<sync::Mutex>()?;
+    let closed = Bound::new(py, ClosedType)?;
+    chan::CLOSED_SENTINEL.store(closed.clone().into_ptr(), Relaxed);
+    m.add("CLOSED", closed)?;
+
+    let chan_t = py.get_type::<chan::Chan>();
+    add_raw_method(&chan_t, c"send", chan::send_raw, c"send(value, timeout=None)\n--\n\nSends value; blocks (parks) until received or buffered. Closed if closed; TimeoutError on timeout.")?;
+    add_raw_method(&chan_t, c"recv", chan::recv_raw, c"recv(timeout=None)\n--\n\nReceives a value. Closed once closed and drained; TimeoutError on timeout.")?;
+    add_raw_method(&chan_t, c"try_send", chan::try_send_raw, c"try_send(value)\n--\n\nSends without waiting; False if it would block.")?;
+    add_raw_method(&chan_t, c"try_recv", chan::try_recv_raw, c"try_recv()\n--\n\n(value, True), or (None, False) if it would block.")?;
+    add_raw_method(&chan_t, c"__next__", chan::next_raw, c"Receives the next value; stops when closed and drained.")?;
+    let g_t = py.get_type::<goroutine::Goroutine>();
+    add_raw_method(&g_t, c"wait", goroutine::wait_raw, c"wait(timeout=None)\n--\n\nThe callable's result, or its exception re-raised with the goroutine's traceback.")?;
+    let wg_t = py.get_type::<sync::WaitGroup>();
+    add_raw_method(&wg_t, c"wait", sync::wg_wait_raw, c"wait(timeout=None)\n--\n\nBlocks until the counter is zero.")?;
+    let mu_t = py.get_type::<sync::Mutex>();
+    add_raw_method(&mu_t, c"lock", sync::lock_raw, c"lock(timeout=None)\n--\n\nTakes the lock; TimeoutError on timeout.")?;
+    add_raw_method(&mu_t, c"__enter__", sync::enter_raw, c"Takes the lock.")?;
+
+    add_raw_function(m, c"go", goroutine::go_raw, c"go(fn, /, *args, **kwargs)\n--\n\nRuns fn(*args, **kwargs) as a goroutine; returns its Goroutine.")?;
+    add_raw_function(m, c"_go_native", goroutine::go_native_raw, c"_go_native(fn, arg)\n--\n\nRuns the C function at address fn as a goroutine with arg.")?;
+    add_raw_function(m, c"select", chan::select_raw, c"select(*cases, timeout=None, default=False)\n--\n\nWaits for the first ready case; returns (index, value).")?;
+    add_raw_function(m, c"sleep", sync::sleep_raw, c"sleep(seconds)\n--\n\nParks the goroutine (or blocks the thread) for seconds.")?;
+    add_raw_function(m, c"yield_", sync::yield_raw, c"yield_()\n--\n\nLets other goroutines run.")?;
+
+    m.add_function(wrap_pyfunction!(init, m)?)?;
+    m.add_function(wrap_pyfunction!(stats, m)?)?;
+    m.add_function(wrap_pyfunction!(self_id, m)?)?;
+    m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add_function(wrap_pyfunction!(in_goroutine, m)?)?;
+    m.add_function(wrap_pyfunction!(_atexit, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! WaitGroup, Mutex, sleep and yield_.
+
+use std::ptr;
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+use crate::errors::{self, PyRes};
+use crate::gr;
+use crate::pystate::{self, blocking};
+use crate::raw::{self, Args};
+
+fn status(rc: std::ffi::c_int, what: &str) -> PyResult<()> {
+    if rc == gr::GR_OK {
+        return Ok(());
+    }
+    let _ = errors::raise_status(rc, what);
+    Err(PyErr::fetch(unsafe { Python::assume_gil_acquired() }))
+}
+
+/// Go's sync.WaitGroup.
+#[pyclass(module = "goroutines", frozen)]
+pub struct WaitGroup {
+    ptr: *mut gr::gr_wg,
+}
+// safety: gr_wg is thread-safe; owned by this object.
+unsafe impl Send for WaitGroup {}
+unsafe impl Sync for WaitGroup {}
+
+impl Drop for WaitGroup {
+    fn drop(&mut self) {
+        unsafe { gr::gr_wg_free(self.ptr) };
+    }
+}
+
+#[pymethods]
+impl WaitGroup {
+    #[new]
+    fn new() -> PyResult<Self> {
+        let mut p = ptr::null_mut();
+        status(unsafe { gr::gr_wg_new(&mut p) }, "WaitGroup")?;
+        Ok(WaitGroup { ptr: p })
+    }
+
+    #[pyo3(signature = (delta = 1))]
+    fn add(&self, delta: i64) -> PyResult<()> {
+        status(unsafe { gr::gr_wg_add(self.ptr, delta) }, "WaitGroup.add")
+    }
+
+    fn done(&self) -> PyResult<()> {
+        status(unsafe { gr::gr_wg_done(self.ptr) }, "WaitGroup.done")
+    }
+}
+
+/// Go's sync.Mutex; also a context manager. Not reentrant and not owned by a thread.
+#[pyclass(module = "goroutines", frozen)]
+pub struct Mutex {
+    ptr: *mut gr::gr_mutex,
+}
+// safety: gr_mutex is thread-safe; owned by this object.
+unsafe impl Send for Mutex {}
+unsafe impl Sync for Mutex {}
+
+impl Drop for Mutex {
+    fn drop(&mut self) {
+        unsafe { gr::gr_mutex_free(self.ptr) };
+    }
+}
+
+#[pymethods]
+impl Mutex {
+    #[new]
+    fn new() -> PyResult<Self> {
+        let mut p = ptr::null_mut();
+        status(unsafe { gr::gr_mutex_new(&mut p) }, "Mutex")?;
+        Ok(Mutex { ptr: p })
+    }
+
+    fn unlock(&self) -> PyResult<()> {
+        status(unsafe { gr::gr_mutex_unlock(self.ptr) }, "Mutex.unlock")
+    }
+
+    /// True if the lock was taken without waiting.
+    fn try_lock(&self) -> bool {
+        unsafe { gr::gr_mutex_lock(self.ptr, 0) == gr::GR_OK }
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        self.unlock()?;
+        Ok(false)
+    }
+}
+
+unsafe fn downcast<'a, T: pyo3::PyClass + Sync>(slf: *mut ffi::PyObject, what: &str) -> PyRes<&'a T>
+where
+    T: pyo3::PyClass<Frozen = pyo3::pyclass::boolean_struct::True>,
+{
+    let py = Python::assume_gil_acquired();
+    let b = Bound::<PyAny>::from_borrowed_ptr(py, slf);
+    match b.downcast::<T>() {
+        // safety: slf is alive for the whole call.
+        Ok(c) => Ok(&*(c.get() as *const T)),
+        Err(_) => Err(errors::type_error(&format!("expected a goroutines.{what}"))),
+    }
+}
+
+crate::raw_entry!(wg_wait_raw => wg_wait);
+/// `WaitGroup.wait(timeout=None)`
+unsafe fn wg_wait(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
+    let wg = downcast::<WaitGroup>(slf, "WaitGroup")?.ptr as usize;
+    let [t] = a.parse("wait", 0, ["timeout"])?;
+    let rc = blocking(raw::timeout_ns(t)?, |ns| gr::gr_wg_wait(wg as *mut gr::gr_wg, ns))?;
+    errors::check(if rc == gr::GR_EAGAIN { gr::GR_ETIMEDOUT } else { rc }, "WaitGroup.wait")?;
+    Ok(raw::none())
+}
+
+unsafe fn lock_impl(slf: *mut ffi::PyObject, timeout: i64) -> PyRes<()> {
+    let mu = downcast::<Mutex>(slf, "Mutex")?.ptr as usize;
+    let rc = blocking(timeout, |ns| gr::gr_mutex_lock(mu as *mut gr::gr_mutex, ns))?;
+    errors::check(if rc == gr::GR_EAGAIN { gr::GR_ETIMEDOUT } else { rc }, "Mutex.lock")
+}
+
+crate::raw_entry!(lock_raw => lock);
+/// `Mutex.lock(timeout=None)`
+unsafe fn lock(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
+    let [t] = a.parse("lock", 0, ["timeout"])?;
+    lock_impl(slf, raw::timeout_ns(t)?)?;
+    Ok(raw::none())
+}
+
+crate::raw_entry!(enter_raw => enter);
+/// `Mutex.__enter__`
+unsafe fn enter(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
+    a.parse("__enter__", 0, [])?;
+    lock_impl(slf, gr::GR_FOREVER)?;
+    ffi::Py_INCREF(slf);
+    Ok(slf)
+}
+
+crate::raw_entry!(sleep_raw => sleep);
+/// `sleep(seconds)`: parks a goroutine; blocks a plain thread (GIL released, Ctrl-C works).
+unsafe fn sleep(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
+    let [s] = a.parse("sleep", 0, ["seconds"])?;
+    let s = s.ok_or_else(|| errors::type_error("sleep() missing seconds"))?;
+    let ns = raw::timeout_ns(Some(s))?;
+    if ns == gr::GR_FOREVER && s == ffi::Py_None() {
+        return Err(errors::type_error("sleep() needs a number of seconds"));
+    }
+    if ns == 0 {
+        yield_now();
+        return Ok(raw::none());
+    }
+    // Each slice sleeps; "timed out" means "keep going" to the slicing loop.
+    blocking(ns, |slice| {
+        gr::gr_sleep(slice);
+        gr::GR_ETIMEDOUT
+    })?;
+    Ok(raw::none())
+}
+
+unsafe fn yield_now() {
+    if pystate::in_goroutine() {
+        let ts = pystate::suspend_goroutine();
+        gr::gr_yield();
+        pystate::resume_goroutine(ts);
+    } else {
+        let ts = ffi::PyEval_SaveThread();
+        std::thread::yield_now();
+        ffi::PyEval_RestoreThread(ts);
+    }
+}
+
+crate::raw_entry!(yield_raw => yield_);
+/// `yield_()`: let other goroutines run.
+unsafe fn yield_(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
+    a.parse("yield_", 0, [])?;
+    yield_now();
+    Ok(raw::none())
+}
+
