@@ -27,8 +27,10 @@ bench-build: bench-gr bench-pthread bench-go bench-java bench-javagr
 bench-gr:
 	@mkdir -p $(BENCH_OUT)
 	@if [ -e $(LIBDIR)/libgr.so ] && [ -e $(ROOT)/include/gr.h ]; then \
-	  echo "  CC  bench/gr/gr_bench.c"; \
-	  $(CC) $(BENCH_CFLAGS) -I$(ROOT)/include $(BENCH_SRC)/gr/gr_bench.c -o $(BENCH_OUT)/gr_bench \
+	  have=$$(for f in gr_chan_new gr_select gr_wg_new gr_mutex_new; do \
+	    grep -q "[ *]$$f(" $(ROOT)/include/gr.h && printf -- "-DBENCH_HAVE_%s " $$f; done); \
+	  echo "  CC  bench/gr/gr_bench.c $$have"; \
+	  $(CC) $(BENCH_CFLAGS) $$have -I$(ROOT)/include $(BENCH_SRC)/gr/gr_bench.c -o $(BENCH_OUT)/gr_bench \
 	    -L$(LIBDIR) -lgr -Wl,-rpath,$(LIBDIR) -lpthread; \
 	else echo "bench: no $(LIBDIR)/libgr.so or include/gr.h; gr rows will be skipped"; rm -f $(BENCH_OUT)/gr_bench; fi
 
