@@ -28,7 +28,7 @@ pub fn code(e: Error) -> i32 {
 }
 
 /// Runs `f`, turning a panic into `GR_EPANIC` and an error into its code.
-pub fn guard(f: impl FnOnce() -> Result<(), Error>) -> i32 {
+pub fn guard(f: impl FnOnce() -> Result<(), Error>) -> std::ffi::c_int {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(Ok(())) => GR_OK,
         Ok(Err(e)) => code(e),

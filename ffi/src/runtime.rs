@@ -3,7 +3,7 @@
 use crate::boundary::*;
 use crate::stable::{Pool, Slot};
 use gr_core::{sched, Cancel, Deadline, Entry, Error, GRef, SpawnOpts};
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 
 /// Status codes returned by every gr call: 0 on success, a negative `GR_E*` on failure.
 #[repr(C)]
@@ -76,11 +76,11 @@ pub struct gr_spawn_opts {
 pub const GR_SPAWN_BOUND: u32 = 1;
 
 /// `gr_context()`: a plain OS thread, not a goroutine.
-pub const GR_CTX_THREAD: i32 = 0;
+pub const GR_CTX_THREAD: c_int = 0;
 /// `gr_context()`: a goroutine on a coroutine stack.
-pub const GR_CTX_COROUTINE: i32 = 1;
+pub const GR_CTX_COROUTINE: c_int = 1;
 /// `gr_context()`: a thread-bound goroutine (`GR_SPAWN_BOUND`).
-pub const GR_CTX_BOUND: i32 = 2;
+pub const GR_CTX_BOUND: c_int = 2;
 
 /// A goroutine's function.
 pub type gr_fn = Option<unsafe extern "C" fn(arg: *mut c_void)>;
@@ -131,7 +131,7 @@ pub fn timeout_error(timeout_ns: i64) -> Error {
 
 /// Explains a status code. Never NULL; the string is static.
 #[no_mangle]
-pub extern "C" fn gr_strerror(status: i32) -> *const c_char {
+pub extern "C" fn gr_strerror(status: c_int) -> *const c_char {
     let s: &'static CStr = match status {
         GR_OK => c"success",
         GR_ECLOSED => c"channel closed (send on a closed channel, or receive on a closed and drained one)",
@@ -167,7 +167,7 @@ pub unsafe extern "C" fn gr_config_init(config: *mut gr_config) {
 /// `config` NULL = defaults. `GR_ESTATE` if it is running already; `GR_EINVAL` for a wrong
 /// `config->size`. After `gr_shutdown`, or in a fork()ed child, this starts a fresh runtime.
 #[no_mangle]
-pub unsafe extern "C" fn gr_init(config: *const gr_config) -> i32 {
+pub unsafe extern "C" fn gr_init(config: *const gr_config) -> c_int {
     guard(|| {
         let cfg = match config.as_ref() {
             None => sched::Config::default(),
@@ -186,7 +186,7 @@ pub unsafe extern "C" fn gr_init(config: *const gr_config) -> i32 {
 /// `GR_ETIMEDOUT` if some were still running or parked (they are left as they are, never
 /// unwound). Later calls return `GR_ESTATE` until `gr_init`. `GR_ESTATE` from a goroutine.
 #[no_mangle]
-pub extern "C" fn gr_shutdown(timeout_ns: i64) -> i32 {
+pub extern "C" fn gr_shutdown(timeout_ns: i64) -> c_int {
     guard(|| sched::shutdown(Deadline::from_timeout_ns(timeout_ns)))
 }
 
@@ -210,13 +210,13 @@ fn spawn_common(f: gr_fn, arg: *mut c_void, opts: SpawnOpts, out: *mut *mut gr_h
 /// Runs `fn(arg)` as a goroutine. `out` receives a handle to join it (release it with
 /// `gr_handle_release`), or may be NULL for a detached goroutine.
 #[no_mangle]
-pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_handle) -> i32 {
+pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_handle) -> c_int {
     guard(|| spawn_common(f, arg, SpawnOpts::default(), out))
 }
 
 /// `gr_spawn` with options (`GR_SPAWN_BOUND`, a stack size). `opts` NULL = defaults.
 #[no_mangle]
-pub unsafe extern "C" fn gr_spawn_ex(f: gr_fn, arg: *mut c_void, opts: *const gr_spawn_opts, out: *mut *mut gr_handle) -> i32 {
+pub unsafe extern "C" fn gr_spawn_ex(f: gr_fn, arg: *mut c_void, opts: *const gr_spawn_opts, out: *mut *mut gr_handle) -> c_int {
     guard(|| {
         let o = match opts.as_ref() {
             None => SpawnOpts::default(),
@@ -233,13 +233,13 @@ pub unsafe extern "C" fn gr_spawn_ex(f: gr_fn, arg: *mut c_void, opts: *const gr
 
 /// Joins a goroutine: `GR_OK` once `fn` has returned, `GR_EPANIC` if it failed.
 #[no_mangle]
-pub unsafe extern "C" fn gr_wait(g: *mut gr_handle, timeout_ns: i64) -> i32 {
+pub unsafe extern "C" fn gr_wait(g: *mut gr_handle, timeout_ns: i64) -> c_int {
     gr_wait_ex(g, timeout_ns, std::ptr::null_mut())
 }
 
 /// `gr_wait` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
-pub unsafe extern "C" fn gr_wait_ex(g: *mut gr_handle, timeout_ns: i64, cancel: *mut gr_cancel) -> i32 {
+pub unsafe extern "C" fn gr_wait_ex(g: *mut gr_handle, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
     guard(|| {
         let h = handle(g)?;
         let c = cancel_arg(cancel)?;
@@ -275,7 +275,7 @@ pub unsafe extern "C" fn gr_handle_error(g: *mut gr_handle) -> *const c_char {
 /// `gr_handle_error` returns a copy of `msg` (may be NULL). `GR_ESTATE` outside goroutines.
 /// The goroutine keeps running; return from it afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn gr_goroutine_fail(msg: *const c_char) -> i32 {
+pub unsafe extern "C" fn gr_goroutine_fail(msg: *const c_char) -> c_int {
     guard(|| {
         let m = if msg.is_null() { None } else { Some(CStr::from_ptr(msg).to_owned()) };
         sched::fail_current(m)
@@ -293,13 +293,13 @@ pub extern "C" fn gr_yield() {
 
 /// Sleeps `ns` nanoseconds: parks a goroutine, blocks a plain thread. `ns <= 0` yields.
 #[no_mangle]
-pub extern "C" fn gr_sleep(ns: i64) -> i32 {
+pub extern "C" fn gr_sleep(ns: i64) -> c_int {
     guard(|| sched::sleep(ns, None))
 }
 
 /// `gr_sleep` that ends early with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
-pub unsafe extern "C" fn gr_sleep_ex(ns: i64, cancel: *mut gr_cancel) -> i32 {
+pub unsafe extern "C" fn gr_sleep_ex(ns: i64, cancel: *mut gr_cancel) -> c_int {
     guard(|| sched::sleep(ns, cancel_arg(cancel)?))
 }
 
@@ -311,8 +311,8 @@ pub extern "C" fn gr_self() -> u64 {
 
 /// Where the caller runs: `GR_CTX_THREAD`, `GR_CTX_COROUTINE` or `GR_CTX_BOUND`.
 #[no_mangle]
-pub extern "C" fn gr_context() -> i32 {
-    guard_value(GR_CTX_THREAD, || sched::context() as i32)
+pub extern "C" fn gr_context() -> c_int {
+    guard_value(GR_CTX_THREAD, || sched::context() as c_int)
 }
 
 /// Call before a blocking foreign call (read(2), a lock, a long computation you know of): the
@@ -339,19 +339,19 @@ pub extern "C" fn gr_blocking_end() {
 /// other goroutines). For thread-affine state: interpreter thread states, TLS, thread ids.
 /// `GR_ESTATE` outside goroutines.
 #[no_mangle]
-pub extern "C" fn gr_pin() -> i32 {
+pub extern "C" fn gr_pin() -> c_int {
     guard(sched::pin)
 }
 
 /// Undoes `gr_pin`. `GR_ESTATE` outside goroutines.
 #[no_mangle]
-pub extern "C" fn gr_unpin() -> i32 {
+pub extern "C" fn gr_unpin() -> c_int {
     guard(sched::unpin)
 }
 
 /// Fills `out` (whose `size` the caller set) with the runtime's counters.
 #[no_mangle]
-pub unsafe extern "C" fn gr_stats_get(out: *mut gr_stats) -> i32 {
+pub unsafe extern "C" fn gr_stats_get(out: *mut gr_stats) -> c_int {
     guard(|| {
         let o = out.as_mut().ok_or(Error::Invalid)?;
         if (o.size as usize) < std::mem::size_of::<gr_stats>() || o.size as usize > 4096 {
@@ -369,7 +369,7 @@ pub unsafe extern "C" fn gr_stats_get(out: *mut gr_stats) -> i32 {
 
 /// Creates a cancel token.
 #[no_mangle]
-pub unsafe extern "C" fn gr_cancel_new(out: *mut *mut gr_cancel) -> i32 {
+pub unsafe extern "C" fn gr_cancel_new(out: *mut *mut gr_cancel) -> c_int {
     guard(|| {
         nonnull(out)?;
         out.write(CANCELS.alloc(Cancel::new()) as *mut gr_cancel);
@@ -380,7 +380,7 @@ pub unsafe extern "C" fn gr_cancel_new(out: *mut *mut gr_cancel) -> i32 {
 /// Fires the token: every wait registered on it ends with `GR_ECANCELED`, and so does every
 /// later wait on it until `gr_cancel_reset`. The withdrawn waits lose no value.
 #[no_mangle]
-pub unsafe extern "C" fn gr_cancel_fire(c: *mut gr_cancel) -> i32 {
+pub unsafe extern "C" fn gr_cancel_fire(c: *mut gr_cancel) -> c_int {
     guard(|| {
         cancel_arg(nonnull(c)?)?.ok_or(Error::Invalid)?.fire();
         Ok(())
@@ -389,7 +389,7 @@ pub unsafe extern "C" fn gr_cancel_fire(c: *mut gr_cancel) -> i32 {
 
 /// Re-arms a fired token.
 #[no_mangle]
-pub unsafe extern "C" fn gr_cancel_reset(c: *mut gr_cancel) -> i32 {
+pub unsafe extern "C" fn gr_cancel_reset(c: *mut gr_cancel) -> c_int {
     guard(|| {
         cancel_arg(nonnull(c)?)?.ok_or(Error::Invalid)?.reset();
         Ok(())
