@@ -110,7 +110,7 @@ def cell(doc, wid, impl, metric):
     if r is None:
         return ""
     if r["status"] != "ok":
-        return {"n/a": "n/a", "skipped": "skipped", "failed": "FAILED"}.get(r["status"], r["status"])
+        return {"n/a": "n/a", "skipped": "skipped", "failed": "FAILED", "unavailable": "unavailable"}.get(r["status"], r["status"])
     s = fmt(r["median"])
     if r["size"] != r["default_size"]:
         s += " †"
@@ -311,7 +311,7 @@ def write_all(doc, outdir, report_path):
     for w in doc["workloads"]:
         for i, lbl in impls:
             r = doc["results"][w["id"]].get(i, {})
-            if r.get("status") in ("failed", "n/a", "skipped") and r.get("note"):
+            if r.get("status") in ("failed", "n/a", "skipped", "unavailable") and r.get("note"):
                 notes.append((r["status"], lbl, w["id"], r["note"]))
     if notes:
         L.append("## Not measured")

@@ -334,7 +334,7 @@ def main():
                 r["variant"] = res["notes"][-1]
             print("%.4g %s (%.1fs)" % (res["value"], unit, res["wall"]), flush=True)
         elif "na" in res:
-            r["status"] = "n/a"
+            r["status"] = "unavailable"
             r["note"] = res["na"]
             print("n/a: " + res["na"], flush=True)
         else:
