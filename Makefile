@@ -17,6 +17,7 @@ DEMO_TARGETS :=
 TEST_TARGETS :=
 BENCH_TARGETS :=
 
+include mk/deps.mk
 include mk/core.mk
 include mk/venv.mk
 -include mk/chan.mk
@@ -27,15 +28,15 @@ include mk/venv.mk
 .PHONY: all demo test bench clean
 all: lib
 
-demo: lib
+demo: deps lib
 	@for t in $(DEMO_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
 
-test: lib
+test: deps lib
 	@failed=""; for t in $(TEST_TARGETS); do \
 	  echo "==> $$t"; $(MAKE) --no-print-directory $$t || failed="$$failed $$t"; done; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; echo "all suites passed"
 
-bench: lib
+bench: deps lib
 	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
 
 clean:
