@@ -314,6 +314,36 @@ JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnNative(JNIEnv *env, jclass cls, j
   return rc != GR_OK ? rc : J(h);
 }
 
+/* goNativeWithArgs: fn receives a copy of the Java long[] (int64_t[]), valid until it returns. */
+struct args_job {
+  gr_fn fn;
+  int64_t argv[];
+};
+
+static void args_entry(void *p) {
+  struct args_job *j = p;
+  j->fn(j->argv);
+  free(j);
+}
+
+JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnNativeArgs(JNIEnv *env, jclass cls, jlong fn,
+                                                          jlongArray args, jboolean detached) {
+  (void)cls;
+  jsize n = (*env)->GetArrayLength(env, args);
+  struct args_job *j = malloc(sizeof *j + (size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+  if (!j) return GR_ENOMEM;
+  void *fp = P(fn);
+  memcpy(&j->fn, &fp, sizeof j->fn);
+  (*env)->GetLongArrayRegion(env, args, 0, n, (jlong *)j->argv);
+  gr_handle *h = NULL;
+  int rc = gr_spawn(args_entry, j, detached ? NULL : &h);
+  if (rc != GR_OK) {
+    free(j);
+    return rc;
+  }
+  return J(h);
+}
+
 JNIEXPORT jint JNICALL Java_io_gr_Native_wait(JNIEnv *env, jclass cls, jlong h, jlong timeout_ns,
                                               jlong cancel) {
   (void)env;

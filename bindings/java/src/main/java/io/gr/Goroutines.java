@@ -76,6 +76,26 @@ public final class Goroutines {
     }
 
     /**
+     * Runs the C function {@code fn(argv)} as a coroutine goroutine, where {@code argv} points
+     * to a copy of {@code args} as {@code int64_t[]}, valid until {@code fn} returns. Handy for
+     * passing several values, such as channel handles from {@link LongChannel#retainNative()}.
+     * Otherwise as {@link #goNative(long, long)}.
+     *
+     * @param fn address of a {@code void fn(void *argv)}
+     * @param args the values {@code fn} finds at {@code ((int64_t *)argv)[0..]}
+     * @return the goroutine's handle
+     * @throws IllegalArgumentException if {@code fn} is 0
+     */
+    public static Goroutine goNativeWithArgs(long fn, long... args) {
+        if (fn == 0) {
+            throw new IllegalArgumentException("fn is a null function pointer");
+        }
+        Objects.requireNonNull(args, "args");
+        long h = Status.pointer(Native.spawnNativeArgs(fn, args, false), "gr_spawn");
+        return new Goroutine(h, null);
+    }
+
+    /**
      * An executor that starts each task as a detached goroutine
      * ({@link #goDetached(Runnable)}), e.g. for {@code CompletableFuture.runAsync(r, executor())}.
      *

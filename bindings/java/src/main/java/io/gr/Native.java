@@ -88,6 +88,7 @@ final class Native {
     // goroutines
     static native long spawnTask(Task task, boolean detached);
     static native long spawnNative(long fn, long arg, boolean detached);
+    static native long spawnNativeArgs(long fn, long[] args, boolean detached);
     static native int wait(long handle, long timeoutNs, long cancel);
     static native String handleError(long handle);
     static native void handleRelease(long handle);
