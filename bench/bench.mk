@@ -14,7 +14,7 @@ BENCH_ARGS ?=
 # Go: standard library only; never download a module or a toolchain.
 BENCH_GOENV := GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GOWORK=off
 
-.PHONY: bench-run bench-build bench-report bench-gr bench-pthread bench-go bench-java bench-javagr
+.PHONY: bench-run bench-build bench-report bench-gr bench-pthread bench-go bench-java bench-javagr bench-bindings
 bench-run: bench-build $(VENV_STAMP)
 	$(PY) $(BENCH_SRC)/run.py --build $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
@@ -54,16 +54,24 @@ bench-java:
 	  $(JDK25_HOME)/bin/javac -d $(BENCH_OUT)/java25 $(BENCH_SRC)/java/Bench.java $(BENCH_SRC)/java/VirtualMaker.java; \
 	else echo "bench: no JDK at $(JDK25_HOME); virtual-thread rows will be skipped"; fi
 
-# Java binding rows: only when bindings/java has built a jar. A compile failure (API drift)
-# skips the rows with a message instead of failing the suite.
-bench-javagr:
-	@rm -rf $(BENCH_OUT)/javagr; jar=$$(ls $(ROOT)/bindings/java/target/*.jar 2>/dev/null | head -1); \
+# Binding rows: build the bindings when their makefiles are present (python.mk: `python`,
+# the wheel installed into .venv; java.mk: `java-jar`). A failure only skips those rows.
+# BENCH_BINDINGS=0 skips the builds (rows then run only if already built).
+BENCH_BINDINGS ?= 1
+bench-bindings: $(VENV_STAMP)
+	@if [ "$(BENCH_BINDINGS)" = 1 ] && [ -n "$(PYB)" ]; then \
+	  $(MAKE) --no-print-directory python || echo "bench: the Python binding did not build; gr (Python) rows will be skipped"; fi
+	@if [ "$(BENCH_BINDINGS)" = 1 ] && [ -n "$(JAVA_JAR)" ]; then \
+	  $(MAKE) --no-print-directory java-jar || echo "bench: the Java jar did not build; gr (Java) rows will be skipped"; fi
+
+# Java binding rows: compiled against the jar. A compile failure (API drift) skips the rows
+# with a message instead of failing the suite.
+bench-javagr: bench-bindings
+	@rm -rf $(BENCH_OUT)/javagr; jar=$$(ls $(BUILD)/java/gr.jar $(ROOT)/bindings/java/target/*.jar 2>/dev/null | head -1); \
 	if [ -n "$$jar" ] && command -v javac >/dev/null; then \
 	  mkdir -p $(BENCH_OUT)/javagr; \
 	  if javac -cp "$$jar" -d $(BENCH_OUT)/javagr $(BENCH_SRC)/java/JavaGrBench.java; then \
 	    echo "$$jar:$(BENCH_OUT)/javagr" > $(BENCH_OUT)/javagr/classpath; \
-	    libs=$$(find $(ROOT)/bindings/java/target -name '*.so' -printf '%h\n' 2>/dev/null | sort -u | tr '\n' ':'); \
-	    echo "$${libs}$(LIBDIR)" > $(BENCH_OUT)/javagr/libpath; \
 	  else echo "bench: JavaGrBench.java does not compile against $$jar; gr (Java) rows skipped"; \
 	    rm -f $(BENCH_OUT)/javagr/JavaGrBench.class; fi; \
-	else echo "bench: no bindings/java/target/*.jar; gr (Java) rows will be skipped"; fi
+	else echo "bench: no Java gr jar (make java-jar); gr (Java) rows will be skipped"; fi

@@ -92,7 +92,7 @@ SCALED = {
                "parked1m": 0, "yield": 100_000, "select": 0, "sieve": 500, "mutex": 100,
                "cpu1": 50, "cpuN": 50},
     "pygr": {"spawn": 100_000, "pingpong": 100_000, "ring": 100_000, "fanin": 1_000_000,
-             "parked1m": 0, "yield": 0, "select": 0, "sieve": 0, "mutex": 0, "cpu1": 0, "cpuN": 0},
+             "parked1m": 0, "yield": 100_000, "select": 0, "sieve": 0, "mutex": 0, "cpu1": 0, "cpuN": 0},
     "javagr": {"spawn": 100_000, "pingpong": 100_000, "ring": 0, "fanin": 0, "parked100k": 0,
                "parked1m": 0, "yield": 0, "select": 0, "sieve": 0, "mutex": 0, "cpu1": 0, "cpuN": 0},
 }
@@ -128,7 +128,7 @@ def size_for(impl, wid, quick):
 def na_reason(impl, wid, quick):
     if quick and wid == "parked1m":
         return "skipped with QUICK=1"
-    if wid == "select" and impl not in ("gr", "go", "pygr"):
+    if wid == "select" and impl not in ("gr", "go"):
         return NO_SELECT
     if impl in ("pygr", "javagr"):
         return "not in this binding's bench set"
@@ -159,7 +159,7 @@ class Env:
         if impl in need and not os.path.exists(need[impl]):
             why = {"gr": "libgr or gr_bench not built", "go": "go toolchain missing",
                    "java": "JDK 17 missing", "jvirt": "JDK 21+ missing",
-                   "javagr": "no Java gr jar (bindings/java/target/*.jar)"}.get(impl, "not built")
+                   "javagr": "no Java gr jar (make java-jar) or it did not compile"}.get(impl, "not built")
             return why
         if impl in ("pythreads", "asyncio", "gevent", "pygr"):
             mod = {"gevent": "gevent", "pygr": "goroutines"}.get(impl)
@@ -193,8 +193,7 @@ class Env:
             return [self.py, os.path.join(py, "py_gr.py")] + a
         if impl == "javagr":
             cp = open(os.path.join(b, "javagr", "classpath")).read().strip()
-            libpath = open(os.path.join(b, "javagr", "libpath")).read().strip()
-            return [self.java17, "-Djava.library.path=" + libpath, "-cp", cp, "JavaGrBench"] + a
+            return [self.java17, "-cp", cp, "JavaGrBench"] + a
         raise ValueError(impl)
 
 

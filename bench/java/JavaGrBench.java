@@ -1,5 +1,5 @@
 // Optional rows: workloads through gr's Java binding (package io.gr), built only when
-// bindings/java/target/*.jar exists. Uses Goroutines.go(Runnable) -> Goroutine.join() and
+// build/java/gr.jar (make java-jar) or bindings/java/target/*.jar exists. Uses Goroutines.go(Runnable) -> Goroutine.join() and
 // LongChannel send/recv.
 //
 //   java -cp JAR:DIR JavaGrBench <spawn|pingpong> <size> [workers]
@@ -16,7 +16,7 @@ public class JavaGrBench {
     Goroutine[] gs = new Goroutine[(int) n];
     long t0 = System.nanoTime();
     for (int i = 0; i < n; i++) gs[i] = Goroutines.go(() -> { });
-    for (Goroutine g : gs) g.join();
+    for (Goroutine g : gs) { g.join(); g.close(); }
     report("spawn", n, System.nanoTime() - t0);
   }
 
@@ -40,6 +40,7 @@ public class JavaGrBench {
 
   public static void main(String[] a) throws Exception {
     long size = Long.parseLong(a[1]);
+    Goroutines.configure(a.length > 2 ? Integer.parseInt(a[2]) : 2, 0, 0);
     switch (a[0]) {
       case "spawn": spawn(Math.max(1, size / 10)); spawn(size); break;
       case "pingpong": pingpong(Math.max(1, size / 10)); pingpong(size); break;

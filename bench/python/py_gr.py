@@ -1,7 +1,7 @@
 """Optional row: the bench workloads through gr's Python binding (`import goroutines`).
 
 Run only when the module imports in the venv. Uses go(fn, *args) -> Goroutine.wait(),
-Chan(capacity).send/recv, init(workers=N). The main Python thread drives the workload and
+Chan(capacity).send/recv, yield_(), init(workers=N). The main Python thread drives the workload and
 blocks in the binding (which releases the GIL). Poison values (None) end loops, so the
 figures do not depend on how recv reports a closed channel.
 """
@@ -113,7 +113,10 @@ def parked(n, workers):
 
     def f():
         started.send(1)
-        release.recv()
+        try:
+            release.recv()
+        except gr.Error:  # Closed, when the binding raises on a closed channel
+            pass
     h0 = vmhwm_kib()
     t0 = now_ns()
     gs = [gr.go(f) for _ in range(n)]
@@ -128,9 +131,23 @@ def parked(n, workers):
     report("parked", n, d, (h1 - h0) / n)
 
 
+def yield_(n, workers):
+    g = 2 * workers
+
+    def f():
+        for _ in range(n):
+            gr.yield_()
+    t0 = now_ns()
+    gs = [gr.go(f) for _ in range(g)]
+    for x in gs:
+        x.wait()
+    report("yield", g * n, now_ns() - t0)
+
+
 if __name__ == "__main__":
     w = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     gr.init(workers=w)
-    main({"spawn": spawn, "pingpong": pingpong, "ring": ring, "fanin": fanin, "parked": parked})
+    main({"spawn": spawn, "pingpong": pingpong, "ring": ring, "fanin": fanin, "parked": parked,
+          "yield": yield_})
     sys.stdout.flush()
     os._exit(0)
