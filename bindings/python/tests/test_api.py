@@ -1,0 +1,217 @@
+"""The Python API itself: go/wait, Chan, select, WaitGroup, Mutex, sleep, errors."""
+
+import threading
+import time
+
+import pytest
+
+import goroutines as gr
+
+
+def test_go_returns_result_with_args_and_kwargs():
+    g = gr.go(lambda a, b=0: a + b, 1, b=2)
+    assert g.wait() == 3
+    assert g.done()
+    assert not g.native
+
+
+def test_wait_timeout_raises_builtin_timeout_error():
+    block = gr.Chan()
+    g = gr.go(block.recv)
+    with pytest.raises(TimeoutError):
+        g.wait(timeout=0.05)
+    assert not g.done()
+    block.send("x")
+    assert g.wait(timeout=5) == "x"
+
+
+def test_unbuffered_ping_pong_between_goroutines():
+    ping, pong = gr.Chan(), gr.Chan()
+
+    def echo():
+        for v in ping:
+            pong.send(v + 1)
+
+    e = gr.go(echo)
+    for i in range(1000):
+        ping.send(i)
+        assert pong.recv() == i + 1
+    ping.close()
+    e.wait(timeout=5)
+
+
+def test_buffered_chan_len_cap_iter_close():
+    ch = gr.Chan(4)
+    assert ch.cap == 4 and len(ch) == 0
+    for i in range(4):
+        ch.send(i)
+    assert ch.len() == 4
+    assert ch.try_send(9) is False
+    ch.close()
+    assert list(ch) == [0, 1, 2, 3]
+    with pytest.raises(gr.Closed):
+        ch.recv()
+    with pytest.raises(gr.Closed):
+        ch.send(1)
+    with pytest.raises(gr.Closed):
+        ch.close()
+
+
+def test_try_recv():
+    ch = gr.Chan(1)
+    assert ch.try_recv() == (None, False)
+    ch.send("v")
+    assert ch.try_recv() == ("v", True)
+    ch.close()
+    with pytest.raises(gr.Closed):
+        ch.try_recv()
+
+
+def test_objects_survive_the_channel_and_are_released():
+    import gc
+    import weakref
+
+    class Payload:
+        pass
+
+    p = Payload()
+    ref = weakref.ref(p)
+    ch = gr.Chan(2)
+    ch.send(p)
+    del p
+    gc.collect()
+    assert ref() is not None  # the channel holds it
+    del ch  # freed with the item inside: the drop function releases it
+    gc.collect()
+    assert ref() is None
+
+
+def test_select_recv_send_default_timeout():
+    a, b = gr.Chan(1), gr.Chan(1)
+    assert gr.select(a, b, default=True) == (-1, None)
+    b.send(5)
+    assert gr.select(a, b) == (1, 5)
+    assert gr.select((a, "x"), b, timeout=1) == (0, None)
+    assert a.recv() == "x"
+    with pytest.raises(TimeoutError):
+        gr.select(a, b, timeout=0.05)
+    a.close()
+    assert gr.select(a, b, timeout=1) == (0, gr.CLOSED)
+    assert gr.select(None, b, default=True) == (-1, None)  # a None channel never fires
+
+
+def test_select_is_fair():
+    a, b = gr.Chan(1000), gr.Chan(1000)
+    for i in range(1000):
+        a.send(i)
+        b.send(i)
+    hits = [0, 0]
+    for _ in range(1000):
+        i, _ = gr.select(a, b)
+        hits[i] += 1
+    assert min(hits) > 350, hits
+
+
+def test_select_in_goroutines_with_timeout():
+    quit, data = gr.Chan(), gr.Chan()
+
+    def producer():
+        for i in range(10):
+            data.send(i)
+        quit.close()
+
+    def consumer():
+        got = []
+        while True:
+            i, v = gr.select(data, quit, timeout=5)
+            if i == 1:
+                return got
+            got.append(v)
+
+    gr.go(producer)
+    assert gr.go(consumer).wait(timeout=10) == list(range(10))
+
+
+def test_waitgroup_and_mutex():
+    wg, mu = gr.WaitGroup(), gr.Mutex()
+    total = [0]
+
+    def add():
+        for _ in range(100):
+            with mu:
+                v = total[0]
+                gr.yield_()
+                total[0] = v + 1
+        wg.done()
+
+    wg.add(10)
+    for _ in range(10):
+        gr.go(add)
+    wg.wait(timeout=30)
+    assert total[0] == 1000
+    assert mu.try_lock()
+    with pytest.raises(TimeoutError):
+        mu.lock(timeout=0.02)
+    mu.unlock()
+    with pytest.raises(gr.StateError):
+        mu.unlock()
+    with pytest.raises(ValueError):
+        gr.WaitGroup().add(-1)
+
+
+def test_sleep_parks_goroutines_not_threads():
+    t0 = time.monotonic()
+    gs = [gr.go(gr.sleep, 0.2) for _ in range(50)]
+    for g in gs:
+        g.wait(timeout=10)
+    assert time.monotonic() - t0 < 2.0
+
+
+def test_plain_threads_use_channels():
+    ch = gr.Chan()
+    out = []
+    t = threading.Thread(target=lambda: out.append(ch.recv()))
+    t.start()
+    gr.go(ch.send, "from goroutine")
+    t.join(10)
+    assert out == ["from goroutine"]
+
+
+def test_to_thread_offloads_blocking_calls():
+    g = gr.go(gr.to_thread, time.sleep, 0.05)
+    assert g.wait(timeout=5) is None
+    with pytest.raises(ZeroDivisionError):
+        gr.go(gr.to_thread, lambda: 1 / 0).wait(timeout=5)
+
+
+def test_in_goroutine_and_self_id():
+    assert not gr.in_goroutine() and gr.self_id() == 0
+    inside, gid = gr.go(lambda: (gr.in_goroutine(), gr.self_id())).wait()
+    assert inside and gid != 0
+
+
+def test_stats_and_version():
+    s = gr.stats()
+    assert s["workers"] >= 1 and s["spawned_total"] >= 1
+    assert gr.version().count(".") >= 2
+
+
+def test_errors_are_one_family():
+    assert issubclass(gr.Closed, gr.Error)
+    assert issubclass(gr.GoroutineError, RuntimeError)
+    assert issubclass(gr.StateError, RuntimeError)
+    with pytest.raises(gr.StateError):
+        gr.init(workers=1)  # already running
+    with pytest.raises(ValueError):
+        gr.Chan().recv(timeout=-1)
+    with pytest.raises(TypeError):
+        gr.go(42)
+
+
+def test_native_chan_bytes():
+    ch = gr.Chan.native(8, 2)
+    assert ch.elem_size == 8 and ch.address != 0
+    ch.send((7).to_bytes(8, "little"))
+    assert int.from_bytes(ch.recv(), "little") == 7
+    with pytest.raises(ValueError):
+        ch.send(b"short")
