@@ -6,12 +6,14 @@
 //! `sched::{proc, parker, worker, tls}` and `waiter`, each block with its reason.
 
 pub mod cancel;
+pub mod chan;
 pub mod error;
 pub mod goroutine;
 pub(crate) mod loom;
 pub mod sched;
 pub mod signal;
 pub mod stack;
+pub mod sync;
 pub mod timer;
 pub mod waiter;
 

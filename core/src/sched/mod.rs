@@ -334,7 +334,24 @@ pub fn spawn(entry: Entry, opts: SpawnOpts) -> Result<GRef> {
     rt.live.fetch_add(1, Relaxed);
     rt.spawned.fetch_add(1, Relaxed);
     rt.ready(g.clone(), true);
+    maybe_preempt();
     Ok(g)
+}
+
+/// A safe point: if the monitor asked this goroutine's processor to be given up (it ran too
+/// long while others wait), yield now.
+pub(crate) fn maybe_preempt() {
+    let m = tls::m();
+    let pi = tls::p();
+    if m.is_null() || pi == 0 || tls::g().is_null() {
+        return;
+    }
+    // SAFETY: an M lives as long as its runtime; this is its own thread.
+    let p = unsafe { &(*m).rt.ps[pi - 1] };
+    if p.preempt.load(Relaxed) {
+        p.preempt.store(false, Relaxed);
+        yield_now();
+    }
 }
 
 /// The running coroutine goroutine (not a bound one), as a new reference.

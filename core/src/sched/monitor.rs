@@ -7,6 +7,11 @@
 //! (`RUNNING -> HELD`, see `proc.rs`) and hands it to another M. The stuck M finds out when
 //! it next returns to the scheduler and carries on without a processor.
 //!
+//! Preemption comes first: at ~10 ms the monitor raises the processor's `preempt` flag, and a
+//! goroutine that calls into the runtime (a spawn loop, say) yields at that safe point, as Go
+//! preempts at function calls. Only if the goroutine is still stuck one check later (it runs
+//! foreign code that never calls gr) is the processor retaken.
+//!
 //! Idle: with no processor running and no timer armed, the monitor sleeps until woken
 //! (`Timers::monitor_sleep`), so an idle runtime uses no CPU.
 
@@ -19,12 +24,19 @@ use std::time::{Duration, Instant};
 pub const HOG: Duration = Duration::from_millis(10);
 /// Check interval while any processor runs.
 const TICK: Duration = Duration::from_millis(2);
+/// How often idle stack memory is returned to the kernel while the runtime is busy.
+const SCAVENGE: Duration = Duration::from_secs(1);
 
 pub(crate) fn run(rt: &'static Runtime) {
     let mut seen: Vec<(u64, Instant)> = vec![(0, Instant::now()); rt.nprocs()];
+    let mut last_scavenge = Instant::now();
     while !rt.stopping() {
         let now = Instant::now();
         rt.timers.fire_due(now);
+        if now.duration_since(last_scavenge) >= SCAVENGE {
+            rt.stacks.scavenge();
+            last_scavenge = now;
+        }
         let mut any_running = false;
         for (i, p) in rt.ps.iter().enumerate() {
             let tick = p.tick.load(Relaxed);
@@ -38,13 +50,22 @@ pub(crate) fn run(rt: &'static Runtime) {
                 continue;
             }
             let waiting = p.has_work() || !rt.global.is_empty() || rt.idle.nwant.load(SeqCst) > 0;
-            if now.duration_since(seen[i].1) >= HOG && waiting && p.try_hold() {
-                rt.retakes.fetch_add(1, Relaxed);
-                rt.handoff_p(i);
-                seen[i] = (tick, now);
+            if now.duration_since(seen[i].1) >= HOG && waiting {
+                if !p.preempt.swap(true, Relaxed) {
+                    continue; // ask first; retake at the next check if still stuck
+                }
+                if p.try_hold() {
+                    p.preempt.store(false, Relaxed);
+                    rt.retakes.fetch_add(1, Relaxed);
+                    rt.handoff_p(i);
+                    seen[i] = (tick, now);
+                }
             }
         }
         let all_idle = !any_running && rt.idle.npidle.load(SeqCst) == rt.nprocs();
+        if all_idle {
+            rt.stacks.scavenge(); // about to sleep until work arrives: leave nothing extra held
+        }
         let until = (!all_idle).then(|| Instant::now() + TICK);
         rt.timers.monitor_sleep(until, &rt.monitor_deep, || rt.idle.npidle.load(SeqCst) == rt.nprocs() || rt.stopping());
     }

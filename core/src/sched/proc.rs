@@ -35,6 +35,9 @@ pub struct P {
     pub stealer: Stealer<GRef>,
     runnext: UnsafeCell<Option<GRef>>,
     pub has_runnext: AtomicBool,
+    /// Set by the monitor when the running goroutine held the processor too long; goroutine
+    /// code that enters the runtime (spawn, wake) then yields: a cooperative preemption.
+    pub preempt: AtomicBool,
     stacks: UnsafeCell<LocalCache>,
 }
 
@@ -61,6 +64,7 @@ impl P {
             local: UnsafeCell::new(w),
             runnext: UnsafeCell::new(None),
             has_runnext: AtomicBool::new(false),
+            preempt: AtomicBool::new(false),
             stacks: UnsafeCell::new(LocalCache::default()),
         }
     }

@@ -274,6 +274,7 @@ fn execute(m: &M, g: GRef) {
     let pi = tls::p() - 1;
     let p = &rt.ps[pi];
     tls::set_g(Arc::as_ptr(&g), g.id);
+    p.preempt.store(false, Relaxed);
     p.set_running();
     let outcome = if g.bound { run_bound(&g) } else { run_coroutine(rt, &g) };
     tls::set_g(std::ptr::null(), 0);

@@ -1,0 +1,354 @@
+//! Channels with Go's semantics, for goroutines and plain threads alike.
+//!
+//! A channel is one lock over: a FIFO ring of `cap` elements (`ring.rs`; empty for an
+//! unbuffered channel), a queue of parked receivers and one of parked senders (`waitq.rs`),
+//! and the `closed` flag. `select.rs` operates on several channels at once.
+//!
+//! # Invariants (under `Chan::inner`)
+//! 1. At least one of `recvq` and `sendq` holds no live entry, as in Go's `chan.go`, except
+//!    for one select that waits to send and to receive on the same channel.
+//!    - buffered: `recvq` live implies the ring is empty; `sendq` live implies it is full.
+//!    - unbuffered: a sender finding a live receiver hands over at once, and vice versa.
+//! 2. `closed` never goes back to false. Once closed, both queues are empty and stay empty:
+//!    close completes every parked waiter with the closed code, and nobody parks on a
+//!    closed channel.
+//! 3. No lost value. A value is in exactly one place: the caller's element (until an
+//!    operation returns OK), the ring, or, during a hand-off, copied by the single winner of
+//!    the parked side's completion CAS under this lock. A send that fails (closed, timeout,
+//!    cancel, poll) leaves the value with the caller; a receive that fails writes nothing,
+//!    except that a receive on a closed and drained channel zeroes its element.
+//!
+//! # Hand-off protocol (one side parked, Go's `send`/`recv` with a sudog)
+//! 1. The parked side P published a [`waitq::Sudog`] (token, element pointer, `done` flag on
+//!    its frame) under the lock, unlocked, and blocked.
+//! 2. The active side A, under the lock, pops entries until `Token::complete` succeeds (stale
+//!    entries of timed-out, cancelled or already-served selects fail the CAS and are dropped).
+//! 3. A copies the element to or from P's pointer, then sets P's `done` and unlocks. The
+//!    completion queued P on A's processor's runnext slot (goroutine) or woke its futex
+//!    (thread).
+//! 4. P, woken with the OK/closed code, waits for `done` (a few instructions in practice),
+//!    and returns. P woken by TIMEOUT/CANCELLED instead re-locks and withdraws its entry; no
+//!    completer can win it any more, so nothing was copied.
+//!
+//! # Lock order
+//! Channel locks, several only in increasing address order (select). Under a channel lock we
+//! complete tokens, which may take the scheduler's run-queue and idle locks
+//! (`sched::Runtime::ready`): channel locks are outer to all scheduler locks. Nothing parks,
+//! blocks, or calls foreign code (drop functions run only in `Drop`, with no lock held)
+//! while a channel lock is held.
+
+mod ring;
+pub mod select;
+pub(crate) mod wait;
+pub(crate) mod waitq;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
+
+use crate::cancel::Cancel;
+use crate::error::{Error, Result};
+use crate::loom::{lock, AtomicBool, Mutex};
+use crate::waiter::Deadline;
+use ring::Ring;
+use waitq::{Sudog, WaitQ};
+
+pub use select::{select, Case, Op, SelectResult};
+
+/// Releases what an element owns (a `PyObject*`, a JNI global reference), for items still
+/// in a channel when it is freed: the ABI's `gr_drop_fn` and its context.
+#[derive(Clone, Copy)]
+pub struct ElemDrop {
+    pub f: unsafe extern "C" fn(elem: *mut std::ffi::c_void, ctx: *mut std::ffi::c_void),
+    pub ctx: *mut std::ffi::c_void,
+}
+
+// SAFETY: `gr_chan_new_with_drop`'s contract: the function may run on any thread, with its
+// context, once per remaining element.
+unsafe impl Send for ElemDrop {}
+// SAFETY: as above; it is only called from `Drop`, once.
+unsafe impl Sync for ElemDrop {}
+
+pub(crate) struct Inner {
+    ring: Ring,
+    pub(crate) closed: bool,
+    pub(crate) recvq: WaitQ,
+    pub(crate) sendq: WaitQ,
+}
+
+// SAFETY: the raw pointers in the wait queues are only dereferenced by the winner of their
+// entry's completion, under this lock, while their owner waits (see `waitq.rs`).
+unsafe impl Send for Inner {}
+
+/// A channel of `esz`-byte elements with capacity `cap` (0: unbuffered).
+pub struct Chan {
+    esz: usize,
+    cap: usize,
+    pub(crate) inner: Mutex<Inner>,
+    drop_fn: Option<ElemDrop>,
+}
+
+/// What a ready operation did (shared by the plain operations and select).
+pub(crate) enum Ready {
+    Ok,
+    Closed,
+}
+
+impl Chan {
+    /// A channel of `elem_size`-byte elements. `Invalid` for size 0; `NoMemory` when the
+    /// buffer cannot be allocated.
+    pub fn new(elem_size: usize, capacity: usize) -> Result<Chan> {
+        Chan::with_drop(elem_size, capacity, None)
+    }
+
+    /// As [`Chan::new`]; `drop` runs on each element still buffered when the channel is freed.
+    pub fn with_drop(elem_size: usize, capacity: usize, drop: Option<ElemDrop>) -> Result<Chan> {
+        if elem_size == 0 {
+            return Err(Error::Invalid);
+        }
+        Ok(Chan {
+            esz: elem_size,
+            cap: capacity,
+            inner: Mutex::new(Inner { ring: Ring::new(elem_size, capacity)?, closed: false, recvq: WaitQ::default(), sendq: WaitQ::default() }),
+            drop_fn: drop,
+        })
+    }
+
+    pub fn elem_size(&self) -> usize {
+        self.esz
+    }
+
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Buffered elements now.
+    pub fn len(&self) -> usize {
+        lock(&self.inner).ring.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn is_closed(&self) -> bool {
+        lock(&self.inner).closed
+    }
+
+    /// Sends the `elem_size` bytes at `src`. On any error the value stays with the caller.
+    ///
+    /// # Safety
+    /// `src` must be valid for reading `elem_size` bytes until this returns.
+    pub unsafe fn send(&self, src: *const u8, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
+        let mut g = lock(&self.inner);
+        match self.try_send(&mut g, src) {
+            Some(Ready::Ok) => return Ok(()),
+            Some(Ready::Closed) => return Err(Error::Closed),
+            None => {}
+        }
+        if deadline == Deadline::Poll {
+            return Err(Error::Again);
+        }
+        let done = AtomicBool::new(false);
+        let tok = wait::prepare();
+        g.sendq.push(Sudog { tok: tok.clone(), elem: src as *mut u8, case: 0, done: &done });
+        drop(g);
+        let r = wait::block(&tok, deadline, cancel);
+        self.finish_plain(&tok, r, &done)
+    }
+
+    /// Receives into the `elem_size` bytes at `dst`. `Closed` (with `dst` zeroed) once the
+    /// channel is closed and drained; other errors leave `dst` untouched.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writing `elem_size` bytes until this returns.
+    pub unsafe fn recv(&self, dst: *mut u8, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
+        let mut g = lock(&self.inner);
+        match self.try_recv(&mut g, dst) {
+            Some(Ready::Ok) => return Ok(()),
+            Some(Ready::Closed) => return Err(Error::Closed),
+            None => {}
+        }
+        if deadline == Deadline::Poll {
+            return Err(Error::Again);
+        }
+        let done = AtomicBool::new(false);
+        let tok = wait::prepare();
+        g.recvq.push(Sudog { tok: tok.clone(), elem: dst, case: 0, done: &done });
+        drop(g);
+        let r = wait::block(&tok, deadline, cancel);
+        let res = self.finish_plain(&tok, r, &done);
+        if res == Err(Error::Closed) {
+            std::ptr::write_bytes(dst, 0, self.esz);
+        }
+        res
+    }
+
+    /// After `block` of a plain operation: wait for the winner's copy, or withdraw.
+    fn finish_plain(&self, tok: &wait::Token, r: u32, done: &AtomicBool) -> Result<()> {
+        match waitq::decode(r) {
+            Some((_, closed)) => {
+                wait::wait_flag(done);
+                if closed {
+                    Err(Error::Closed)
+                } else {
+                    Ok(())
+                }
+            }
+            None => {
+                let mut g = lock(&self.inner);
+                g.sendq.remove(tok);
+                g.recvq.remove(tok);
+                drop(g);
+                Err(if r == wait::CANCELLED { Error::Cancelled } else { Error::TimedOut })
+            }
+        }
+    }
+
+    /// A send that needs no wait, under the lock: `None` if it would block.
+    ///
+    /// # Safety
+    /// `src` valid for reading `esz` bytes.
+    pub(crate) unsafe fn try_send(&self, g: &mut Inner, src: *const u8) -> Option<Ready> {
+        if g.closed {
+            return Some(Ready::Closed);
+        }
+        if let Some(r) = g.recvq.dequeue(false) {
+            // A parked receiver implies an empty ring: hand over directly (invariant 1).
+            // SAFETY: we won `r`, whose destination (NULL: a select discarding the value)
+            // stays valid until we release it.
+            copy_out(src, r.elem, self.esz);
+            r.release();
+            return Some(Ready::Ok);
+        }
+        if !g.ring.is_full() {
+            g.ring.push(src);
+            return Some(Ready::Ok);
+        }
+        None
+    }
+
+    /// A receive that needs no wait, under the lock: `None` if it would block. On
+    /// `Ready::Closed` `dst` is zeroed.
+    ///
+    /// # Safety
+    /// `dst` valid for writing `esz` bytes (or NULL: discard the value).
+    pub(crate) unsafe fn try_recv(&self, g: &mut Inner, dst: *mut u8) -> Option<Ready> {
+        if let Some(s) = g.sendq.dequeue(false) {
+            if self.cap == 0 {
+                // SAFETY: we won `s`, whose source stays valid until we release it.
+                copy_out(s.elem, dst, self.esz);
+            } else {
+                // A parked sender implies a full ring: take the head, refill the tail.
+                pop_out(&mut g.ring, dst, self.esz);
+                g.ring.push(s.elem);
+            }
+            s.release();
+            return Some(Ready::Ok);
+        }
+        if g.ring.len() > 0 {
+            pop_out(&mut g.ring, dst, self.esz);
+            return Some(Ready::Ok);
+        }
+        if g.closed {
+            if !dst.is_null() {
+                std::ptr::write_bytes(dst, 0, self.esz);
+            }
+            return Some(Ready::Closed);
+        }
+        None
+    }
+
+    /// Closes the channel: parked receivers get `Closed`, parked senders `Closed` (keeping
+    /// their value); buffered items can still be received. `Closed` if already closed.
+    pub fn close(&self) -> Result<()> {
+        let mut g = lock(&self.inner);
+        if g.closed {
+            return Err(Error::Closed);
+        }
+        g.closed = true;
+        while let Some(r) = g.recvq.dequeue(true) {
+            if !r.elem.is_null() {
+                // SAFETY: we won `r`; its destination is valid until released.
+                unsafe { std::ptr::write_bytes(r.elem, 0, self.esz) };
+            }
+            r.release();
+        }
+        while let Some(s) = g.sendq.dequeue(true) {
+            s.release();
+        }
+        Ok(())
+    }
+
+    /// Safe form of [`Chan::send`] for Rust callers: `v.len()` must equal `elem_size`.
+    pub fn send_bytes(&self, v: &[u8], deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
+        if v.len() != self.esz {
+            return Err(Error::Invalid);
+        }
+        // SAFETY: `v` holds exactly `esz` readable bytes for the whole call.
+        unsafe { self.send(v.as_ptr(), deadline, cancel) }
+    }
+
+    /// Safe form of [`Chan::recv`] for Rust callers: `v.len()` must equal `elem_size`.
+    pub fn recv_bytes(&self, v: &mut [u8], deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
+        if v.len() != self.esz {
+            return Err(Error::Invalid);
+        }
+        // SAFETY: `v` holds exactly `esz` writable bytes for the whole call.
+        unsafe { self.recv(v.as_mut_ptr(), deadline, cancel) }
+    }
+
+    /// Sends a `u64` (the channel's `elem_size` must be 8). For tests and examples.
+    pub fn send_u64(&self, v: u64, deadline: Deadline) -> Result<()> {
+        self.send_bytes(&v.to_ne_bytes(), deadline, None)
+    }
+
+    /// Receives a `u64` (the channel's `elem_size` must be 8). For tests and examples.
+    pub fn recv_u64(&self, deadline: Deadline) -> Result<u64> {
+        let mut b = [0u8; 8];
+        self.recv_bytes(&mut b, deadline, None)?;
+        Ok(u64::from_ne_bytes(b))
+    }
+}
+
+/// Copies a received element out, or discards it (`dst` NULL).
+///
+/// # Safety
+/// `src` readable and `dst` NULL or writable, `n` bytes, not overlapping.
+unsafe fn copy_out(src: *const u8, dst: *mut u8, n: usize) {
+    if !dst.is_null() {
+        std::ptr::copy_nonoverlapping(src, dst, n);
+    }
+}
+
+/// Pops the ring's head into `dst`, or discards it (`dst` NULL).
+///
+/// # Safety
+/// `dst` NULL or writable for `n` bytes.
+unsafe fn pop_out(ring: &mut Ring, dst: *mut u8, n: usize) {
+    if dst.is_null() {
+        let mut scratch = vec![0u8; n];
+        ring.pop(scratch.as_mut_ptr());
+    } else {
+        ring.pop(dst);
+    }
+}
+
+impl Drop for Chan {
+    fn drop(&mut self) {
+        let Some(d) = self.drop_fn else { return };
+        let mut items = Vec::new();
+        {
+            let mut g = lock(&self.inner);
+            let esz = self.esz;
+            g.ring.drain_each(|p| {
+                // SAFETY: `p` points at one buffered element of `esz` bytes.
+                items.push(unsafe { std::slice::from_raw_parts(p, esz) }.to_vec());
+            });
+        }
+        for mut it in items {
+            // SAFETY: the drop function's contract: called once per remaining element, with
+            // a pointer to a copy of its bytes and the registered context.
+            unsafe { (d.f)(it.as_mut_ptr().cast(), d.ctx) };
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The blocking primitive the channel and sync code is written against.
+//!
+//! Normally this is `crate::waiter` itself. Under `cfg(loom)` it is a small model with the
+//! same API: a wait cell whose state is a loom atomic, a `block` that spins with
+//! `loom::thread::yield_now` until completed, and a deadline that may expire at any point
+//! (the owner tries to claim `TIMEOUT` on every turn), so loom explores every order of data
+//! completion, close and timeout. Cancel tokens are not modelled (they end a wait through the
+//! same CAS as a timeout does).
+
+#[cfg(not(loom))]
+pub(crate) use crate::waiter::{block, prepare, Token, CANCELLED, USER};
+
+#[cfg(loom)]
+pub(crate) use model::{block, prepare, Token, CANCELLED, USER};
+
+/// Waits until a completer has set `flag` (after copying the element): the short window
+/// between its winning CAS and the end of its copy.
+pub(crate) fn wait_flag(flag: &crate::loom::AtomicBool) {
+    use std::sync::atomic::Ordering::Acquire;
+    while !flag.load(Acquire) {
+        #[cfg(loom)]
+        loom::thread::yield_now();
+        #[cfg(not(loom))]
+        std::hint::spin_loop();
+    }
+}
+
+#[cfg(loom)]
+mod model {
+    use crate::cancel::Cancel;
+    use crate::loom::{Arc, AtomicU64};
+    use crate::waiter::Deadline;
+    use std::sync::atomic::Ordering::{Acquire, SeqCst};
+
+    pub(crate) const PENDING: u32 = 0;
+    pub(crate) const TIMEOUT: u32 = 1;
+    pub(crate) const CANCELLED: u32 = 2;
+    pub(crate) const USER: u32 = 16;
+
+    /// A modelled wait: one cell per wait (so every earlier token is stale by construction).
+    #[derive(Clone, Debug)]
+    pub(crate) struct Token {
+        cell: Arc<AtomicU64>,
+    }
+
+    impl Token {
+        pub(crate) fn same(&self, o: &Token) -> bool {
+            Arc::ptr_eq(&self.cell, &o.cell)
+        }
+        pub(crate) fn is_pending(&self) -> bool {
+            self.cell.load(Acquire) == PENDING as u64
+        }
+        pub(crate) fn result(&self) -> u32 {
+            self.cell.load(Acquire) as u32
+        }
+        pub(crate) fn complete(&self, r: u32) -> bool {
+            self.cell.compare_exchange(PENDING as u64, r as u64, SeqCst, Acquire).is_ok()
+        }
+    }
+
+    pub(crate) fn prepare() -> Token {
+        Token { cell: Arc::new(AtomicU64::new(PENDING as u64)) }
+    }
+
+    pub(crate) fn block(tok: &Token, deadline: Deadline, _cancel: Option<&Cancel>) -> u32 {
+        loop {
+            match deadline {
+                Deadline::Poll | Deadline::At(_) => {
+                    tok.complete(TIMEOUT);
+                }
+                Deadline::Never => {}
+            }
+            if !tok.is_pending() {
+                return tok.result();
+            }
+            loom::thread::yield_now();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Wait queues of a channel: the parked senders and receivers (Go's `sudog` lists).
+//!
+//! Invariants (all under the owning channel's lock):
+//! - An entry is published only while its wait is open; it may go stale at any moment (its
+//!   owner timed out, was cancelled, or, for a select, another case won). Stale entries are
+//!   skipped by [`WaitQ::dequeue`], which only ever returns an entry whose wait it won.
+//! - The winner of an entry's completion is the only party that dereferences `elem` and
+//!   `done`, and it does so before releasing the channel lock.
+//! - The owner does not leave its frame (where `elem` and `done` live) before the winner is
+//!   finished with them: a plain send/recv waits for `done`; a select re-locks every channel
+//!   of its cases, which orders it after the winner's critical section.
+
+use super::wait::Token;
+use crate::loom::AtomicBool;
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering::Release;
+
+/// One parked operation.
+pub(crate) struct Sudog {
+    pub tok: Token,
+    /// Sender: the element to read. Receiver: where to write the element.
+    pub elem: *mut u8,
+    /// Case index for a select (0 for a plain operation); encoded in the result code.
+    pub case: u32,
+    /// Set by the winner once it is done with `elem` (NULL for select entries).
+    pub done: *const AtomicBool,
+}
+
+/// Result code of a completed channel wait: `USER + 2 * case + closed`.
+pub(crate) fn code(case: u32, closed: bool) -> u32 {
+    super::wait::USER + 2 * case + closed as u32
+}
+
+/// Decodes a result code from [`code`]: `(case, closed)`; `None` for a wait's own codes.
+pub(crate) fn decode(r: u32) -> Option<(u32, bool)> {
+    let u = r.checked_sub(super::wait::USER)?;
+    Some((u / 2, u % 2 == 1))
+}
+
+impl Sudog {
+    /// The winner is finished with `elem`: let a plain owner return.
+    pub fn release(&self) {
+        if !self.done.is_null() {
+            // SAFETY: we won this entry's completion, so its owner is waiting for this flag
+            // (on its own frame, which it does not leave before seeing the store).
+            unsafe { (*self.done).store(true, Release) };
+        }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct WaitQ {
+    q: VecDeque<Sudog>,
+}
+
+impl WaitQ {
+    pub fn push(&mut self, s: Sudog) {
+        self.q.push_back(s);
+    }
+
+    /// Pops entries until it wins one's completion (with result `code(case, closed)`); the
+    /// caller must then finish with its `elem` and call [`Sudog::release`] before unlocking.
+    pub fn dequeue(&mut self, closed: bool) -> Option<Sudog> {
+        while let Some(s) = self.q.pop_front() {
+            if s.tok.complete(code(s.case, closed)) {
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    /// Removes every entry of the wait `tok` (a withdrawn wait or a finished select).
+    pub fn remove(&mut self, tok: &Token) {
+        if self.q.iter().any(|s| s.tok.same(tok)) {
+            self.q.retain(|s| !s.tok.same(tok));
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Mutex with Go's two modes: normal (a woken waiter competes with arriving lockers, who
+//! usually win: best throughput) and starvation (the unlocker hands the lock directly to the
+//! oldest waiter: fairness), entered when a waiter has waited more than 1 ms.
+//!
+//! State word `state` (atomic):
+//!
+//! | bit       | meaning                                                              |
+//! |-----------|----------------------------------------------------------------------|
+//! | `LOCKED`  | someone owns the lock                                                |
+//! | `WAITERS` | the wait queue is non-empty: `unlock` must take the slow path        |
+//!
+//! Queue `q` (a lock): the waiters (oldest first; a woken waiter that lost the race goes
+//! back to the front), `starving`, and `woken` (a waiter was woken in normal mode and has
+//! not yet retried: later unlocks need not wake another).
+//!
+//! # Invariants
+//! 1. `WAITERS` is set and cleared only under `q`, and is set iff `q.waiters` is non-empty
+//!    (stale entries of timed-out waiters included until they remove themselves).
+//! 2. A waiter parks only after setting `WAITERS` in a CAS that saw `LOCKED`: the owner's
+//!    unlock then fails its fast path (`LOCKED -> 0`) and runs the slow path, which either
+//!    wakes a waiter or hands the lock over (no lost wake-up).
+//! 3. Starvation mode: the unlocker never clears `LOCKED` while it can hand the lock to a
+//!    waiter, so no arriving locker can barge in. It ends when the queue empties or the
+//!    waiter served waited less than 1 ms.
+//! 4. Exactly one of {hand-off/wake, timeout, cancel} completes a waiter (the token's CAS);
+//!    a waiter that ends by timeout or cancel removes its entry itself.
+//!
+//! Lock order: `q` is a leaf; completing tokens under it may take scheduler locks only.
+
+use crate::cancel::Cancel;
+use crate::chan::wait::{self, Token};
+use crate::error::{Error, Result};
+use crate::loom::{lock, AtomicU32, Mutex as Lock};
+use crate::waiter::Deadline;
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::time::{Duration, Instant};
+
+const LOCKED: u32 = 1;
+const WAITERS: u32 = 2;
+
+/// Normal mode: the lock was released; compete for it.
+const WOKEN: u32 = wait::USER;
+/// Starvation mode: the lock is yours.
+const HANDOFF: u32 = wait::USER + 1;
+
+const STARVE_AFTER: Duration = Duration::from_millis(1);
+/// Spins (of ~30 pause instructions each) before queueing.
+const SPINS: u32 = 4;
+
+struct Waiter {
+    tok: Token,
+    since: Instant,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiters: VecDeque<Waiter>,
+    starving: bool,
+    woken: bool,
+}
+
+#[derive(Default)]
+pub struct Mutex {
+    state: AtomicU32,
+    q: Lock<Queue>,
+}
+
+impl Mutex {
+    pub fn new() -> Mutex {
+        Mutex::default()
+    }
+
+    /// Takes the lock if it is free (barging, as in Go's normal mode).
+    pub fn try_lock(&self) -> bool {
+        let mut s = self.state.load(Relaxed);
+        while s & LOCKED == 0 {
+            match self.state.compare_exchange_weak(s, s | LOCKED, Acquire, Relaxed) {
+                Ok(_) => return true,
+                Err(x) => s = x,
+            }
+        }
+        false
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.state.load(Relaxed) & LOCKED != 0
+    }
+
+    /// Locks, waiting up to `deadline`. `Again` for a poll that found it locked.
+    pub fn lock(&self, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
+        if self.try_lock() {
+            return Ok(());
+        }
+        if deadline != Deadline::Poll {
+            for _ in 0..SPINS {
+                for _ in 0..30 {
+                    std::hint::spin_loop();
+                }
+                if self.try_lock() {
+                    return Ok(());
+                }
+            }
+        }
+        self.lock_slow(deadline, cancel)
+    }
+
+    fn lock_slow(&self, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
+        let mut since: Option<Instant> = None;
+        let mut woken = false;
+        loop {
+            let mut q = lock(&self.q);
+            if woken {
+                q.woken = false;
+            }
+            // Take the lock if free, else announce a waiter while it is held (invariant 2).
+            let mut s = self.state.load(Relaxed);
+            loop {
+                if s & LOCKED == 0 {
+                    match self.state.compare_exchange(s, s | LOCKED, Acquire, Relaxed) {
+                        Ok(_) => return Ok(()),
+                        Err(x) => s = x,
+                    }
+                } else {
+                    match self.state.compare_exchange(s, s | WAITERS, Relaxed, Relaxed) {
+                        Ok(_) => break,
+                        Err(x) => s = x,
+                    }
+                }
+            }
+            if deadline == Deadline::Poll {
+                if q.waiters.is_empty() {
+                    self.state.fetch_and(!WAITERS, Relaxed);
+                }
+                return Err(Error::Again);
+            }
+            let t0 = *since.get_or_insert_with(Instant::now);
+            let tok = wait::prepare();
+            let w = Waiter { tok: tok.clone(), since: t0 };
+            if woken {
+                if t0.elapsed() > STARVE_AFTER {
+                    q.starving = true;
+                }
+                q.waiters.push_front(w);
+            } else {
+                q.waiters.push_back(w);
+            }
+            drop(q);
+            match wait::block(&tok, deadline, cancel) {
+                HANDOFF => return Ok(()),
+                WOKEN => woken = true,
+                r => {
+                    let mut q = lock(&self.q);
+                    if let Some(i) = q.waiters.iter().position(|w| w.tok.same(&tok)) {
+                        q.waiters.remove(i);
+                    }
+                    if q.waiters.is_empty() {
+                        self.state.fetch_and(!WAITERS, Relaxed);
+                    }
+                    return Err(if r == wait::CANCELLED { Error::Cancelled } else { Error::TimedOut });
+                }
+            }
+        }
+    }
+
+    /// Unlocks (any caller may, as in Go). `State` if it is not locked.
+    pub fn unlock(&self) -> Result<()> {
+        match self.state.compare_exchange(LOCKED, 0, Release, Relaxed) {
+            Ok(_) => return Ok(()),
+            Err(s) if s & LOCKED == 0 => return Err(Error::State),
+            Err(_) => {}
+        }
+        let mut q = lock(&self.q);
+        if self.state.load(Relaxed) & LOCKED == 0 {
+            return Err(Error::State);
+        }
+        if q.starving {
+            // Hand the lock to the oldest waiter without releasing it (invariant 3).
+            while let Some(w) = q.waiters.pop_front() {
+                if w.tok.complete(HANDOFF) {
+                    if q.waiters.is_empty() || w.since.elapsed() < STARVE_AFTER {
+                        q.starving = false;
+                    }
+                    if q.waiters.is_empty() {
+                        self.state.fetch_and(!WAITERS, Release);
+                    }
+                    return Ok(());
+                }
+            }
+            q.starving = false;
+        }
+        if q.waiters.is_empty() {
+            self.state.fetch_and(!(LOCKED | WAITERS), Release);
+            return Ok(());
+        }
+        self.state.fetch_and(!LOCKED, Release);
+        if !q.woken {
+            while let Some(w) = q.waiters.pop_front() {
+                if w.tok.complete(WOKEN) {
+                    q.woken = true;
+                    break;
+                }
+            }
+            if q.waiters.is_empty() {
+                self.state.fetch_and(!WAITERS, AcqRel);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! WaitGroup: a counter; `wait` returns once it is zero.
+//!
+//! Invariants (under `inner`): `count >= 0` (an `add` that would make it negative is refused
+//! with `Invalid` and changes nothing); `waiters` is empty whenever `count == 0`, because the
+//! `add` that reaches zero completes and removes them all.
+//!
+//! Lock order: `inner` is a leaf; completing tokens under it may take scheduler locks only.
+
+use crate::cancel::Cancel;
+use crate::chan::wait::{self, Token};
+use crate::error::{Error, Result};
+use crate::loom::{lock, Mutex};
+use crate::waiter::Deadline;
+
+const DONE: u32 = wait::USER;
+
+#[derive(Default)]
+struct Inner {
+    count: i64,
+    waiters: Vec<Token>,
+}
+
+#[derive(Default)]
+pub struct WaitGroup {
+    inner: Mutex<Inner>,
+}
+
+impl WaitGroup {
+    pub fn new() -> WaitGroup {
+        WaitGroup::default()
+    }
+
+    /// Adds `delta` (may be negative). `Invalid` if the counter would go below zero.
+    pub fn add(&self, delta: i64) -> Result<()> {
+        let mut g = lock(&self.inner);
+        let n = g.count.checked_add(delta).ok_or(Error::Invalid)?;
+        if n < 0 {
+            return Err(Error::Invalid);
+        }
+        g.count = n;
+        if n == 0 {
+            for t in g.waiters.drain(..) {
+                t.complete(DONE);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn done(&self) -> Result<()> {
+        self.add(-1)
+    }
+
+    pub fn count(&self) -> i64 {
+        lock(&self.inner).count
+    }
+
+    /// Waits until the counter is zero.
+    pub fn wait(&self, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
+        let mut g = lock(&self.inner);
+        if g.count == 0 {
+            return Ok(());
+        }
+        if deadline == Deadline::Poll {
+            return Err(Error::Again);
+        }
+        let tok = wait::prepare();
+        g.waiters.push(tok.clone());
+        drop(g);
+        let r = wait::block(&tok, deadline, cancel);
+        if r == DONE {
+            return Ok(());
+        }
+        let mut g = lock(&self.inner);
+        if let Some(i) = g.waiters.iter().position(|t| t.same(&tok)) {
+            g.waiters.swap_remove(i);
+        }
+        Err(if r == wait::CANCELLED { Error::Cancelled } else { Error::TimedOut })
+    }
+}

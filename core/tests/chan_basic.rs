@@ -1,0 +1,207 @@
+//! Channel semantics from goroutines and plain threads: hand-off, FIFO, close, timeouts,
+//! cancel, drop functions.
+
+mod common;
+use common::*;
+use gr_core::chan::{select, Case, Chan, ElemDrop, Op};
+use gr_core::{Cancel, Deadline, Error};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+
+#[test]
+fn unbuffered_goroutine_to_thread() {
+    let c = chan(0);
+    let c2 = c.clone();
+    let g = go(move || {
+        for i in 0..1000 {
+            c2.send_u64(i, FOREVER).unwrap();
+        }
+        c2.close().unwrap();
+    });
+    for i in 0..1000 {
+        assert_eq!(c.recv_u64(FOREVER).unwrap(), i);
+    }
+    assert_eq!(c.recv_u64(FOREVER), Err(Error::Closed));
+    join(&g);
+}
+
+#[test]
+fn unbuffered_thread_to_goroutine() {
+    let c = chan(0);
+    let c2 = c.clone();
+    let sum = Arc::new(AtomicUsize::new(0));
+    let s2 = sum.clone();
+    let g = go(move || {
+        while let Ok(v) = c2.recv_u64(FOREVER) {
+            s2.fetch_add(v as usize, SeqCst);
+        }
+    });
+    for i in 1..=1000 {
+        c.send_u64(i, FOREVER).unwrap();
+    }
+    c.close().unwrap();
+    join(&g);
+    assert_eq!(sum.load(SeqCst), 500500);
+}
+
+#[test]
+fn goroutines_meet_on_unbuffered() {
+    in_goroutine(|| {
+        let c = chan(0);
+        let c2 = c.clone();
+        let g = go(move || {
+            for i in 0..10_000 {
+                c2.send_u64(i, FOREVER).unwrap();
+            }
+        });
+        for i in 0..10_000 {
+            assert_eq!(c.recv_u64(FOREVER).unwrap(), i);
+        }
+        join(&g);
+    });
+}
+
+#[test]
+fn buffered_fifo_len_cap() {
+    let c = chan(10);
+    assert_eq!(c.cap(), 10);
+    for i in 0..10 {
+        c.send_u64(i, Deadline::Poll).unwrap();
+        assert_eq!(c.len(), i as usize + 1);
+    }
+    assert_eq!(c.send_u64(99, Deadline::Poll), Err(Error::Again));
+    assert_eq!(c.send_u64(99, ms(5)), Err(Error::TimedOut));
+    for i in 0..10 {
+        assert_eq!(c.recv_u64(Deadline::Poll).unwrap(), i);
+    }
+    assert_eq!(c.recv_u64(Deadline::Poll), Err(Error::Again));
+    assert_eq!(c.recv_u64(ms(5)), Err(Error::TimedOut));
+}
+
+#[test]
+fn close_drains_then_closed_and_zeroes() {
+    let c = chan(4);
+    c.send_u64(7, FOREVER).unwrap();
+    c.send_u64(8, FOREVER).unwrap();
+    c.close().unwrap();
+    assert_eq!(c.close(), Err(Error::Closed));
+    assert_eq!(c.send_u64(9, FOREVER), Err(Error::Closed));
+    assert_eq!(c.recv_u64(FOREVER).unwrap(), 7);
+    assert_eq!(c.recv_u64(FOREVER).unwrap(), 8);
+    let mut b = [0xffu8; 8];
+    assert_eq!(c.recv_bytes(&mut b, FOREVER, None), Err(Error::Closed));
+    assert_eq!(b, [0u8; 8]);
+}
+
+#[test]
+fn close_wakes_blocked_senders_and_receivers() {
+    let c = chan(0);
+    let mut gs = Vec::new();
+    for i in 0..4 {
+        let c = c.clone();
+        gs.push(go(move || {
+            let b = [i as u8; 8];
+            assert_eq!(c.send_bytes(&b, FOREVER, None), Err(Error::Closed));
+            assert_eq!(b, [i as u8; 8], "a failed send keeps its value");
+        }));
+    }
+    let d = chan(0);
+    for _ in 0..4 {
+        let d = d.clone();
+        gs.push(go(move || {
+            let mut b = [0xaau8; 8];
+            assert_eq!(d.recv_bytes(&mut b, FOREVER, None), Err(Error::Closed));
+            assert_eq!(b, [0u8; 8]);
+        }));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    c.close().unwrap();
+    d.close().unwrap();
+    for g in &gs {
+        join(g);
+    }
+}
+
+#[test]
+fn timeout_from_goroutine_and_thread() {
+    let c = chan(0);
+    let t0 = std::time::Instant::now();
+    assert_eq!(c.recv_u64(ms(20)), Err(Error::TimedOut));
+    assert!(t0.elapsed().as_millis() >= 20);
+    let c2 = c.clone();
+    in_goroutine(move || {
+        let t0 = std::time::Instant::now();
+        assert_eq!(c2.send_u64(1, ms(20)), Err(Error::TimedOut));
+        assert!(t0.elapsed().as_millis() >= 20);
+    });
+    // Nothing was left behind: a poll finds no sender.
+    assert_eq!(c.recv_u64(Deadline::Poll), Err(Error::Again));
+}
+
+#[test]
+fn cancel_ends_waits() {
+    let c = chan(0);
+    let cancel = Arc::new(Cancel::new());
+    let (c2, k2) = (c.clone(), cancel.clone());
+    let g = go(move || {
+        let mut b = [0u8; 8];
+        assert_eq!(c2.recv_bytes(&mut b, FOREVER, Some(&k2)), Err(Error::Cancelled));
+    });
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    cancel.fire();
+    join(&g);
+    assert_eq!(c.send_bytes(&[1; 8], FOREVER, Some(&cancel)), Err(Error::Cancelled));
+    cancel.reset();
+    assert_eq!(c.send_bytes(&[1; 8], ms(1), Some(&cancel)), Err(Error::TimedOut));
+}
+
+static DROPPED: AtomicUsize = AtomicUsize::new(0);
+unsafe extern "C" fn count_drop(elem: *mut std::ffi::c_void, ctx: *mut std::ffi::c_void) {
+    assert_eq!(ctx as usize, 0x1234);
+    DROPPED.fetch_add(*(elem as *const u64) as usize, SeqCst);
+}
+
+#[test]
+fn drop_fn_runs_on_remaining_items() {
+    let c = Chan::with_drop(8, 8, Some(ElemDrop { f: count_drop, ctx: 0x1234 as *mut _ })).unwrap();
+    for v in [1u64, 10, 100] {
+        c.send_u64(v, FOREVER).unwrap();
+    }
+    assert_eq!(c.recv_u64(FOREVER).unwrap(), 1);
+    drop(c);
+    assert_eq!(DROPPED.load(SeqCst), 110);
+}
+
+#[test]
+fn zero_elem_size_is_invalid() {
+    assert!(matches!(Chan::new(0, 1), Err(Error::Invalid)));
+    assert!(matches!(Chan::new(1 << 40, 1 << 40), Err(Error::NoMemory)));
+}
+
+#[test]
+fn select_mixed_thread_and_goroutine() {
+    let a = chan(0);
+    let b = chan(0);
+    let (a2, b2) = (a.clone(), b.clone());
+    let g = go(move || {
+        a2.send_u64(1, FOREVER).unwrap();
+        assert_eq!(b2.recv_u64(FOREVER).unwrap(), 2);
+    });
+    let mut got = [0u64; 2];
+    for _ in 0..2 {
+        let mut rv = 0u64;
+        let sv = 2u64;
+        let cases = [
+            Case { chan: Some(&a), op: Op::Recv, elem: &mut rv as *mut u64 as *mut u8 },
+            Case { chan: Some(&b), op: Op::Send, elem: &sv as *const u64 as *mut u8 },
+        ];
+        let r = unsafe { select(&cases, FOREVER, None) }.unwrap();
+        assert!(!r.closed);
+        got[r.index] += 1;
+        if r.index == 0 {
+            assert_eq!(rv, 1);
+        }
+    }
+    assert_eq!(got, [1, 1]);
+    join(&g);
+}
