@@ -56,6 +56,20 @@
 #define GR_CTX_BOUND 2
 
 /**
+ * Direction of a `gr_select` case.
+ */
+typedef enum gr_op {
+  /**
+   * Send `*elem` on `chan`.
+   */
+  GR_SEND = 1,
+  /**
+   * Receive from `chan` into `*elem` (`elem` may be NULL to discard the value).
+   */
+  GR_RECV = 2,
+} gr_op;
+
+/**
  * Status codes returned by every gr call: 0 on success, a negative `GR_E*` on failure.
  */
 typedef enum gr_status {
@@ -103,9 +117,56 @@ typedef enum gr_status {
 typedef struct gr_cancel gr_cancel;
 
 /**
+ * A channel of fixed-size elements, copied in and out. Reference counted.
+ */
+typedef struct gr_chan gr_chan;
+
+/**
  * A joinable goroutine (from `gr_spawn` with a non-NULL `out`).
  */
 typedef struct gr_handle gr_handle;
+
+/**
+ * Go's `sync.Mutex`: not reentrant, may be unlocked by any goroutine or thread; fair under
+ * contention (a waiter blocked over 1 ms gets the lock handed to it directly).
+ */
+typedef struct gr_mutex gr_mutex;
+
+/**
+ * Go's `sync.WaitGroup`: a counter that `gr_wg_wait` waits to see at zero.
+ */
+typedef struct gr_wg gr_wg;
+
+/**
+ * Releases what one element owns; called with a pointer to the element's bytes and the
+ * `ctx` given to `gr_chan_new_with_drop`, for each element still buffered when the channel
+ * is freed.
+ */
+typedef void (*gr_drop_fn)(void *elem, void *ctx);
+
+/**
+ * One case of `gr_select`. `chan` NULL never fires (Go's nil channel). `status` is written
+ * for the chosen case only: `GR_OK`, or `GR_ECLOSED` (a receive then zeroed `*elem`; a send
+ * kept its value).
+ */
+typedef struct gr_case {
+  /**
+   * The channel, or NULL for a case that never fires.
+   */
+  struct gr_chan *chan;
+  /**
+   * `GR_SEND` or `GR_RECV`.
+   */
+  enum gr_op op;
+  /**
+   * The element: source of a send (required), destination of a receive (NULL discards).
+   */
+  void *elem;
+  /**
+   * Out: the chosen case's status.
+   */
+  int status;
+} gr_case;
 
 /**
  * Runtime configuration. Initialise with `gr_config_init`, then set fields.
@@ -186,6 +247,100 @@ typedef struct gr_stats {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Creates a channel of `elem_size`-byte elements (`GR_EINVAL` for 0) holding up to
+ * `capacity` buffered elements (0: unbuffered, every send meets a receive). `*out` gets
+ * the handle with one reference.
+ */
+int gr_chan_new(size_t elem_size, size_t capacity, struct gr_chan **out);
+
+/**
+ * `gr_chan_new` for elements that own something (a `PyObject*`, a JNI global reference):
+ * when the channel is freed, `drop(elem, ctx)` runs on each element still buffered. `drop`
+ * may be NULL (then this is `gr_chan_new`). It runs on whichever thread releases the last
+ * reference, with no runtime lock held.
+ */
+int gr_chan_new_with_drop(size_t elem_size,
+                          size_t capacity,
+                          gr_drop_fn drop,
+                          void *ctx,
+                          struct gr_chan **out);
+
+/**
+ * Sends the `elem_size` bytes at `elem`: hands them to a waiting receiver, buffers them, or
+ * waits up to `timeout_ns`. `GR_ECLOSED` if the channel is (or gets) closed,
+ * `GR_ETIMEDOUT`, `GR_EAGAIN` (timeout 0, would block): on every failure the value stays
+ * with the caller.
+ */
+int gr_chan_send(struct gr_chan *ch, const void *elem, int64_t timeout_ns);
+
+/**
+ * `gr_chan_send` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
+ */
+int gr_chan_send_ex(struct gr_chan *ch,
+                    const void *elem,
+                    int64_t timeout_ns,
+                    struct gr_cancel *cancel);
+
+/**
+ * Receives one element into the `elem_size` bytes at `elem`, waiting up to `timeout_ns`.
+ * Buffered elements are still received after a close; once the channel is closed and
+ * drained this returns `GR_ECLOSED` with `*elem` zeroed. `GR_ETIMEDOUT`/`GR_EAGAIN` leave
+ * `*elem` untouched.
+ */
+int gr_chan_recv(struct gr_chan *ch, void *elem, int64_t timeout_ns);
+
+/**
+ * `gr_chan_recv` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
+ */
+int gr_chan_recv_ex(struct gr_chan *ch, void *elem, int64_t timeout_ns, struct gr_cancel *cancel);
+
+/**
+ * Closes the channel: waiting and later senders get `GR_ECLOSED` (keeping their value);
+ * receivers drain what is buffered, then get `GR_ECLOSED`. Closing again: `GR_ECLOSED`.
+ */
+int gr_chan_close(struct gr_chan *ch);
+
+/**
+ * Elements buffered now (0 for an invalid handle).
+ */
+size_t gr_chan_len(const struct gr_chan *ch);
+
+/**
+ * The capacity given at creation (0 for an unbuffered channel or an invalid handle).
+ */
+size_t gr_chan_cap(const struct gr_chan *ch);
+
+/**
+ * Adds a reference; returns `ch` (NULL for an invalid handle). Each reference is given
+ * back with one `gr_chan_release`.
+ */
+struct gr_chan *gr_chan_retain(struct gr_chan *ch);
+
+/**
+ * Drops a reference; the last one frees the channel (goroutines still blocked on it are
+ * never woken). NULL and released handles are ignored.
+ */
+void gr_chan_release(struct gr_chan *ch);
+
+/**
+ * Waits until one of `ncases` channel operations can proceed and performs exactly that one
+ * (see the header's select notes). Returns the chosen case's index (its `status` says
+ * `GR_OK` or `GR_ECLOSED`), `GR_EAGAIN` when `timeout_ns == 0` and no case is ready (Go's
+ * `default`), `GR_ETIMEDOUT`, or `GR_EINVAL` (NULL `cases` with `ncases > 0`, a bad `op`, a
+ * released channel, a send without `elem`). Ready cases are chosen uniformly at random; a
+ * channel may appear in several cases.
+ */
+int gr_select(struct gr_case *cases, size_t ncases, int64_t timeout_ns);
+
+/**
+ * `gr_select` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
+ */
+int gr_select_ex(struct gr_case *cases,
+                 size_t ncases,
+                 int64_t timeout_ns,
+                 struct gr_cancel *cancel);
 
 /**
  * Explains a status code. Never NULL; the string is static.
@@ -335,6 +490,63 @@ int gr_cancel_reset(struct gr_cancel *c);
  * Frees a token (once; NULL is ignored). No wait may still use it.
  */
 void gr_cancel_free(struct gr_cancel *c);
+
+/**
+ * Creates a WaitGroup with counter 0.
+ */
+int gr_wg_new(struct gr_wg **out);
+
+/**
+ * Adds `delta` (may be negative) to the counter; reaching zero releases every waiter.
+ * `GR_EINVAL` (and no change) if the counter would go below zero.
+ */
+int gr_wg_add(struct gr_wg *w, int64_t delta);
+
+/**
+ * `gr_wg_add(wg, -1)`.
+ */
+int gr_wg_done(struct gr_wg *w);
+
+/**
+ * Waits up to `timeout_ns` for the counter to be zero.
+ */
+int gr_wg_wait(struct gr_wg *w, int64_t timeout_ns);
+
+/**
+ * `gr_wg_wait` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
+ */
+int gr_wg_wait_ex(struct gr_wg *w, int64_t timeout_ns, struct gr_cancel *cancel);
+
+/**
+ * Frees a WaitGroup (once; NULL is ignored). Nobody may still wait on it.
+ */
+void gr_wg_free(struct gr_wg *w);
+
+/**
+ * Creates an unlocked mutex.
+ */
+int gr_mutex_new(struct gr_mutex **out);
+
+/**
+ * Locks, waiting up to `timeout_ns` (0: try-lock, `GR_EAGAIN` if held). Not reentrant: a
+ * second lock by the holder waits (for its timeout).
+ */
+int gr_mutex_lock(struct gr_mutex *mu, int64_t timeout_ns);
+
+/**
+ * `gr_mutex_lock` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
+ */
+int gr_mutex_lock_ex(struct gr_mutex *mu, int64_t timeout_ns, struct gr_cancel *cancel);
+
+/**
+ * Unlocks (any goroutine or thread may). `GR_ESTATE` if it is not locked.
+ */
+int gr_mutex_unlock(struct gr_mutex *mu);
+
+/**
+ * Frees a mutex (once; NULL is ignored). Nobody may still wait on it.
+ */
+void gr_mutex_free(struct gr_mutex *mu);
 
 #ifdef __cplusplus
 }  // extern "C"

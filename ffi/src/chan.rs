@@ -1,0 +1,244 @@
+//! Channel and select exports (`gr_chan_*`, `gr_select*`) over `gr_core::chan`.
+//!
+//! A `gr_chan*` is a reference-counted handle in a type-stable pool: `gr_chan_new` makes it
+//! with one reference, `gr_chan_retain` adds one, and the `gr_chan_release` that drops the
+//! last frees the channel (running its drop function on buffered elements). Operations
+//! borrow the channel for their duration: releasing the last reference while another
+//! thread still uses the handle is the caller's bug, as with `free`.
+
+use crate::boundary::*;
+use crate::runtime::{cancel_arg, gr_cancel};
+use crate::stable::{Pool, Slot};
+use gr_core::chan::{self, Case, Chan, ElemDrop, Op};
+use gr_core::{Deadline, Error};
+use std::ffi::{c_int, c_void};
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{AcqRel, Relaxed};
+
+/// A channel of fixed-size elements, copied in and out. Reference counted.
+pub struct gr_chan {
+    _private: [u8; 0],
+}
+
+/// Releases what one element owns; called with a pointer to the element's bytes and the
+/// `ctx` given to `gr_chan_new_with_drop`, for each element still buffered when the channel
+/// is freed.
+pub type gr_drop_fn = Option<unsafe extern "C" fn(elem: *mut c_void, ctx: *mut c_void)>;
+
+/// Direction of a `gr_select` case.
+#[repr(C)]
+pub enum gr_op {
+    /// Send `*elem` on `chan`.
+    GR_SEND = 1,
+    /// Receive from `chan` into `*elem` (`elem` may be NULL to discard the value).
+    GR_RECV = 2,
+}
+
+/// One case of `gr_select`. `chan` NULL never fires (Go's nil channel). `status` is written
+/// for the chosen case only: `GR_OK`, or `GR_ECLOSED` (a receive then zeroed `*elem`; a send
+/// kept its value).
+#[repr(C)]
+pub struct gr_case {
+    /// The channel, or NULL for a case that never fires.
+    pub chan: *mut gr_chan,
+    /// `GR_SEND` or `GR_RECV`.
+    pub op: gr_op,
+    /// The element: source of a send (required), destination of a receive (NULL discards).
+    pub elem: *mut c_void,
+    /// Out: the chosen case's status.
+    pub status: c_int,
+}
+
+pub(crate) struct ChanSlot {
+    refs: AtomicUsize,
+    chan: Chan,
+}
+
+static CHANS: Pool<ChanSlot> = Pool::new();
+
+/// # Safety
+/// `p` must be NULL or a handle from `gr_chan_new*`.
+unsafe fn slot<'a>(p: *const gr_chan) -> Result<&'a ChanSlot, Error> {
+    Pool::get(p as *const Slot<ChanSlot>).ok_or(Error::Invalid)
+}
+
+/// The channel behind a handle, for Rust callers (bindings, tests); `Invalid` for NULL or a
+/// released handle.
+///
+/// # Safety
+/// `p` must be NULL or a handle from `gr_chan_new*`, not released during the borrow.
+pub unsafe fn chan_ref<'a>(p: *const gr_chan) -> Result<&'a Chan, Error> {
+    slot(p).map(|s| &s.chan)
+}
+
+fn new_common(elem_size: usize, capacity: usize, drop: Option<ElemDrop>, out: *mut *mut gr_chan) -> Result<(), Error> {
+    nonnull(out)?;
+    let c = Chan::with_drop(elem_size, capacity, drop)?;
+    let h = CHANS.alloc(ChanSlot { refs: AtomicUsize::new(1), chan: c });
+    // SAFETY: `out` is non-NULL and the caller promised it is writable.
+    unsafe { out.write(h as *mut gr_chan) };
+    Ok(())
+}
+
+/// Creates a channel of `elem_size`-byte elements (`GR_EINVAL` for 0) holding up to
+/// `capacity` buffered elements (0: unbuffered, every send meets a receive). `*out` gets
+/// the handle with one reference.
+#[no_mangle]
+pub unsafe extern "C" fn gr_chan_new(elem_size: usize, capacity: usize, out: *mut *mut gr_chan) -> c_int {
+    guard(|| new_common(elem_size, capacity, None, out))
+}
+
+/// `gr_chan_new` for elements that own something (a `PyObject*`, a JNI global reference):
+/// when the channel is freed, `drop(elem, ctx)` runs on each element still buffered. `drop`
+/// may be NULL (then this is `gr_chan_new`). It runs on whichever thread releases the last
+/// reference, with no runtime lock held.
+#[no_mangle]
+pub unsafe extern "C" fn gr_chan_new_with_drop(elem_size: usize, capacity: usize, drop: gr_drop_fn, ctx: *mut c_void, out: *mut *mut gr_chan) -> c_int {
+    guard(|| new_common(elem_size, capacity, drop.map(|f| ElemDrop { f, ctx }), out))
+}
+
+/// Sends the `elem_size` bytes at `elem`: hands them to a waiting receiver, buffers them, or
+/// waits up to `timeout_ns`. `GR_ECLOSED` if the channel is (or gets) closed,
+/// `GR_ETIMEDOUT`, `GR_EAGAIN` (timeout 0, would block): on every failure the value stays
+/// with the caller.
+#[no_mangle]
+pub unsafe extern "C" fn gr_chan_send(ch: *mut gr_chan, elem: *const c_void, timeout_ns: i64) -> c_int {
+    gr_chan_send_ex(ch, elem, timeout_ns, std::ptr::null_mut())
+}
+
+/// `gr_chan_send` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
+#[no_mangle]
+pub unsafe extern "C" fn gr_chan_send_ex(ch: *mut gr_chan, elem: *const c_void, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
+    guard(|| {
+        let c = chan_ref(ch)?;
+        nonnull(elem)?;
+        let cancel = cancel_arg(cancel)?;
+        c.send(elem.cast(), Deadline::from_timeout_ns(timeout_ns), cancel)
+    })
+}
+
+/// Receives one element into the `elem_size` bytes at `elem`, waiting up to `timeout_ns`.
+/// Buffered elements are still received after a close; once the channel is closed and
+/// drained this returns `GR_ECLOSED` with `*elem` zeroed. `GR_ETIMEDOUT`/`GR_EAGAIN` leave
+/// `*elem` untouched.
+#[no_mangle]
+pub unsafe extern "C" fn gr_chan_recv(ch: *mut gr_chan, elem: *mut c_void, timeout_ns: i64) -> c_int {
+    gr_chan_recv_ex(ch, elem, timeout_ns, std::ptr::null_mut())
+}
+
+/// `gr_chan_recv` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
+#[no_mangle]
+pub unsafe extern "C" fn gr_chan_recv_ex(ch: *mut gr_chan, elem: *mut c_void, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
+    guard(|| {
+        let c = chan_ref(ch)?;
+        nonnull(elem)?;
+        let cancel = cancel_arg(cancel)?;
+        c.recv(elem.cast(), Deadline::from_timeout_ns(timeout_ns), cancel)
+    })
+}
+
+/// Closes the channel: waiting and later senders get `GR_ECLOSED` (keeping their value);
+/// receivers drain what is buffered, then get `GR_ECLOSED`. Closing again: `GR_ECLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn gr_chan_close(ch: *mut gr_chan) -> c_int {
+    guard(|| chan_ref(ch)?.close())
+}
+
+/// Elements buffered now (0 for an invalid handle).
+#[no_mangle]
+pub unsafe extern "C" fn gr_chan_len(ch: *const gr_chan) -> usize {
+    guard_value(0, || chan_ref(ch).map_or(0, |c| c.len()))
+}
+
+/// The capacity given at creation (0 for an unbuffered channel or an invalid handle).
+#[no_mangle]
+pub unsafe extern "C" fn gr_chan_cap(ch: *const gr_chan) -> usize {
+    guard_value(0, || chan_ref(ch).map_or(0, |c| c.cap()))
+}
+
+/// Adds a reference; returns `ch` (NULL for an invalid handle). Each reference is given
+/// back with one `gr_chan_release`.
+#[no_mangle]
+pub unsafe extern "C" fn gr_chan_retain(ch: *mut gr_chan) -> *mut gr_chan {
+    guard_value(std::ptr::null_mut(), || match slot(ch) {
+        Ok(s) => {
+            s.refs.fetch_add(1, Relaxed);
+            ch
+        }
+        Err(_) => std::ptr::null_mut(),
+    })
+}
+
+/// Drops a reference; the last one frees the channel (goroutines still blocked on it are
+/// never woken). NULL and released handles are ignored.
+#[no_mangle]
+pub unsafe extern "C" fn gr_chan_release(ch: *mut gr_chan) {
+    let _ = guard(|| {
+        let s = slot(ch)?;
+        if s.refs.fetch_sub(1, AcqRel) == 1 {
+            drop(CHANS.free(ch as *mut Slot<ChanSlot>));
+        }
+        Ok(())
+    });
+}
+
+/// Waits until one of `ncases` channel operations can proceed and performs exactly that one
+/// (see the header's select notes). Returns the chosen case's index (its `status` says
+/// `GR_OK` or `GR_ECLOSED`), `GR_EAGAIN` when `timeout_ns == 0` and no case is ready (Go's
+/// `default`), `GR_ETIMEDOUT`, or `GR_EINVAL` (NULL `cases` with `ncases > 0`, a bad `op`, a
+/// released channel, a send without `elem`). Ready cases are chosen uniformly at random; a
+/// channel may appear in several cases.
+#[no_mangle]
+pub unsafe extern "C" fn gr_select(cases: *mut gr_case, ncases: usize, timeout_ns: i64) -> c_int {
+    gr_select_ex(cases, ncases, timeout_ns, std::ptr::null_mut())
+}
+
+/// `gr_select` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
+#[no_mangle]
+pub unsafe extern "C" fn gr_select_ex(cases: *mut gr_case, ncases: usize, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
+    guard_value(GR_EPANIC, || match select_impl(cases, ncases, timeout_ns, cancel) {
+        Ok(i) => i,
+        Err(e) => code(e),
+    })
+}
+
+const STACK_CASES: usize = 8;
+
+unsafe fn select_impl(cases: *mut gr_case, ncases: usize, timeout_ns: i64, cancel: *mut gr_cancel) -> Result<c_int, Error> {
+    if ncases > c_int::MAX as usize || (cases.is_null() && ncases > 0) {
+        return Err(Error::Invalid);
+    }
+    let cancel = cancel_arg(cancel)?;
+    let none = Case { chan: None, op: Op::Recv, elem: std::ptr::null_mut() };
+    let mut stack: [Case<'_>; STACK_CASES] = [none; STACK_CASES];
+    let mut heap: Vec<Case<'_>> = Vec::new();
+    for i in 0..ncases {
+        let c = cases.add(i);
+        // Read the op as a plain int: C may pass any value, which would be UB as a `gr_op`.
+        let op = match std::ptr::addr_of!((*c).op).cast::<c_int>().read() {
+            1 => Op::Send,
+            2 => Op::Recv,
+            _ => return Err(Error::Invalid),
+        };
+        let ch = (*c).chan;
+        let elem = (*c).elem as *mut u8;
+        let chan = if ch.is_null() {
+            None
+        } else {
+            if op == Op::Send && elem.is_null() {
+                return Err(Error::Invalid);
+            }
+            Some(chan_ref(ch)?)
+        };
+        let case = Case { chan, op, elem };
+        if ncases <= STACK_CASES {
+            stack[i] = case;
+        } else {
+            heap.push(case);
+        }
+    }
+    let list: &[Case<'_>] = if ncases <= STACK_CASES { &stack[..ncases] } else { &heap };
+    let r = chan::select(list, Deadline::from_timeout_ns(timeout_ns), cancel)?;
+    (*cases.add(r.index)).status = if r.closed { GR_ECLOSED } else { GR_OK };
+    Ok(r.index as c_int)
+}
