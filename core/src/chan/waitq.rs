@@ -75,4 +75,10 @@ impl WaitQ {
             self.q.retain(|s| !s.tok.same(tok));
         }
     }
+
+    /// No entry at all (live or stale). For tests.
+    #[cfg(any(test, loom))]
+    pub fn is_clear(&self) -> bool {
+        self.q.is_empty()
+    }
 }

@@ -84,7 +84,7 @@ impl Runtime {
             self.nthreads.fetch_sub(1, SeqCst);
             return false;
         }
-        let mut ms = lock(&self.ms);
+        let mut ms = self.ms.lock().unwrap_or_else(|p| p.into_inner());
         let id = ms.len();
         let m = Arc::new_cyclic(|me| M {
             id,
