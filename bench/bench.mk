@@ -56,8 +56,8 @@ bench-java:
 
 # Binding rows: build the bindings when their makefiles are present (python.mk: `python`,
 # the wheel installed into .venv; java.mk: `java-jar`). A failure only skips those rows.
-# BENCH_BINDINGS=0 skips the builds (rows then run only if already built).
-BENCH_BINDINGS ?= 1
+# BENCH_BINDINGS=0 skips the builds (rows then run only if already built); QUICK=1 implies it.
+BENCH_BINDINGS ?= $(if $(QUICK),0,1)
 bench-bindings: $(VENV_STAMP)
 	@if [ "$(BENCH_BINDINGS)" = 1 ] && [ -n "$(PYB)" ]; then \
 	  $(MAKE) --no-print-directory python || echo "bench: the Python binding did not build; gr (Python) rows will be skipped"; fi

@@ -91,9 +91,9 @@ SCALED = {
     "gevent": {"spawn": 50_000, "pingpong": 100_000, "ring": 100_000, "fanin": 1_000_000,
                "parked1m": 0, "yield": 100_000, "select": 0, "sieve": 500, "mutex": 100,
                "cpu1": 50, "cpuN": 50},
-    "pygr": {"spawn": 100_000, "pingpong": 100_000, "ring": 100_000, "fanin": 1_000_000,
+    "pygr": {"spawn": 100_000, "pingpong": 10_000, "ring": 100_000, "fanin": 1_000_000,
              "parked1m": 0, "yield": 100_000, "select": 0, "sieve": 0, "mutex": 0, "cpu1": 0, "cpuN": 0},
-    "javagr": {"spawn": 20_000, "pingpong": 100_000, "ring": 0, "fanin": 0, "parked100k": 0,
+    "javagr": {"spawn": 20_000, "pingpong": 10_000, "ring": 0, "fanin": 0, "parked100k": 0,
                "parked1m": 0, "yield": 0, "select": 0, "sieve": 0, "mutex": 0, "cpu1": 0, "cpuN": 0},
 }
 NA_REASON = {
@@ -115,7 +115,7 @@ def size_for(impl, wid, quick):
         if wid == "parked1m":
             return 0
         if wid.startswith("parked"):
-            return s if impl in ("gr", "go", "jvirt", "asyncio") else max(1000, s // 5)
+            return s if impl in ("gr", "go") else max(1000, s // 5)
         if wid == "sieve":
             return max(100, s // 5)
         if wid in ("cpu1", "cpuN"):
