@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 
 use crate::errors::{self, PyRes, Raised};
 use crate::gr;
-use crate::pystate::{self, blocking};
+use crate::pystate::{self, park};
 use crate::raw::{self, nn, Args};
 
 const PTR: usize = std::mem::size_of::<*mut ffi::PyObject>();
@@ -219,7 +219,7 @@ unsafe fn send_status(c: &Chan, value: *mut ffi::PyObject, timeout: i64) -> PyRe
     let mut e = Elem::for_send(c, value)?;
     let ch = c.ptr;
     let p = e.as_ptr() as usize;
-    let rc = match blocking(timeout, |ns| gr::gr_chan_send(ch, p as *const c_void, ns)) {
+    let rc = match park(timeout, |ns| gr::gr_chan_send(ch, p as *const c_void, ns)) {
         Ok(rc) => rc,
         Err(r) => {
             e.unsend();
@@ -237,7 +237,7 @@ unsafe fn recv_status(c: &Chan, timeout: i64) -> PyRes<Result<*mut ffi::PyObject
     let mut e = Elem::for_chan(c);
     let ch = c.ptr;
     let p = e.as_ptr() as usize;
-    let rc = blocking(timeout, |ns| gr::gr_chan_recv(ch, p as *mut c_void, ns))?;
+    let rc = park(timeout, |ns| gr::gr_chan_recv(ch, p as *mut c_void, ns))?;
     if rc == gr::GR_OK {
         Ok(Ok(e.received()?))
     } else {
@@ -414,7 +414,7 @@ unsafe fn select(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
         }
     }
     let cp = cases.as_mut_ptr() as usize;
-    let rc = match blocking(timeout, |ns| gr::gr_select(cp as *mut gr::gr_case, n, ns)) {
+    let rc = match park(timeout, |ns| gr::gr_select(cp as *mut gr::gr_case, n, ns)) {
         Ok(rc) => rc,
         Err(r) => {
             cleanup(elems, &cases, None);

@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 
 use crate::errors::{self, PyRes, Raised};
 use crate::gr;
-use crate::pystate::{self, blocking};
+use crate::pystate::{self, park};
 use crate::raw::{self, nn, Args};
 
 /// The interpreter goroutines create their thread states in (the importing one).
@@ -33,6 +33,8 @@ pub struct Task {
     result: UnsafeCell<*mut ffi::PyObject>,
     exc: UnsafeCell<*mut ffi::PyObject>,
     retrieved: AtomicBool,
+    /// Set (under the GIL) once `result` or `exc` is final: `wait` then needs no gr call.
+    finished: AtomicBool,
 }
 
 // safety: every field is touched only with the GIL held (see the module doc).
@@ -79,13 +81,6 @@ impl Drop for Goroutine {
 
 #[pymethods]
 impl Goroutine {
-    /// True once the goroutine has returned (or raised).
-    fn done(&self) -> bool {
-        // safety: the handle is live until dealloc.
-        let rc = unsafe { gr::gr_wait(self.handle, 0) };
-        rc == gr::GR_OK || rc == gr::GR_EPANIC
-    }
-
     /// Whether this goroutine runs a C function (go_native) rather than Python code.
     #[getter]
     fn native(&self) -> bool {
@@ -93,9 +88,8 @@ impl Goroutine {
     }
 
     fn __repr__(&self) -> String {
-        let state = if self.done() { "done" } else { "running" };
         let kind = if self.task.is_some() { "" } else { " native" };
-        format!("<goroutines.Goroutine{kind} {state} at {:p}>", self.handle)
+        format!("<goroutines.Goroutine{kind} at {:p}>", self.handle)
     }
 }
 
@@ -183,10 +177,10 @@ unsafe extern "C" fn run_python(arg: *mut c_void) {
             gr::gr_goroutine_fail(c"PyThreadState_New failed".as_ptr());
             return None;
         }
-        ffi::PyEval_RestoreThread(ts);
-        pystate::rebind_gilstate(ts);
+        pystate::take_gil(ts);
         pystate::fit_recursion(ts, task.stack);
         run_body(&task);
+        task.finished.store(true, Relaxed);
         Some(ts)
     }));
     match body {
@@ -243,6 +237,24 @@ unsafe fn record_exception(task: &Task) {
     gr::gr_goroutine_fail(msg.as_ptr());
 }
 
+/// gr_spawn_ex with the GIL released when called from a goroutine: spawning is a preemption
+/// point (the spawner may yield to its worker's queue), and a goroutine must never be
+/// suspended while it holds the GIL (see pystate.rs).
+unsafe fn spawn_released(
+    f: gr::gr_fn,
+    arg: *mut c_void,
+    opts: &gr::gr_spawn_opts,
+    out: &mut *mut gr::gr_handle,
+) -> std::ffi::c_int {
+    if !pystate::in_goroutine() {
+        return gr::gr_spawn_ex(f, arg, opts, out);
+    }
+    let ts = pystate::suspend_goroutine();
+    let rc = gr::gr_spawn_ex(f, arg, opts, out);
+    pystate::resume_goroutine(ts);
+    rc
+}
+
 fn spawn_opts(stack: usize) -> gr::gr_spawn_opts {
     let mut o = gr::gr_spawn_opts { size: 0, flags: 0, stack_size: 0 };
     // safety: gr_spawn_opts_init fills the struct it is given.
@@ -295,6 +307,7 @@ unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
         return Err(Raised);
     }
     ffi::Py_INCREF(func);
+    pystate::ensure_gil_gate();
     let stack = pystate::GOROUTINE_STACK.load(Relaxed);
     let task = Arc::new(Task {
         func,
@@ -305,11 +318,12 @@ unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
         result: UnsafeCell::new(ptr::null_mut()),
         exc: UnsafeCell::new(ptr::null_mut()),
         retrieved: AtomicBool::new(false),
+        finished: AtomicBool::new(false),
     });
     let opts = spawn_opts(stack);
     let mut h = ptr::null_mut();
     let raw_task = Arc::into_raw(task.clone()) as *mut c_void;
-    let rc = gr::gr_spawn_ex(run_python, raw_task, &opts, &mut h);
+    let rc = spawn_released(run_python, raw_task, &opts, &mut h);
     if rc != gr::GR_OK {
         drop(Arc::from_raw(raw_task as *const Task));
         return Err(errors::raise_status(rc, "go"));
@@ -342,7 +356,7 @@ unsafe fn go_native(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject
     let func: gr::gr_fn = std::mem::transmute::<usize, gr::gr_fn>(f);
     let opts = spawn_opts(0);
     let mut h = ptr::null_mut();
-    let rc = gr::gr_spawn_ex(func, arg as *mut c_void, &opts, &mut h);
+    let rc = spawn_released(func, arg as *mut c_void, &opts, &mut h);
     errors::check(rc, "go_native")?;
     new_goroutine(h, None)
 }
@@ -356,7 +370,12 @@ unsafe fn wait(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
     let b = Bound::<PyAny>::from_borrowed_ptr(py, slf);
     let g = b.downcast::<Goroutine>().map_err(|_| errors::type_error("wait() needs a Goroutine"))?.get();
     let h = g.handle;
-    let rc = blocking(timeout, |ns| gr::gr_wait(h, ns))?;
+    let finished = g.task.as_ref().is_some_and(|t| t.finished.load(Relaxed));
+    let rc = if finished {
+        if (*g.task.as_ref().unwrap().exc.get()).is_null() { gr::GR_OK } else { gr::GR_EPANIC }
+    } else {
+        park(timeout, |ns| gr::gr_wait(h, ns))?
+    };
     match (rc, &g.task) {
         (gr::GR_OK, Some(t)) => {
             let r = *t.result.get();
@@ -384,4 +403,19 @@ unsafe fn wait(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
         (gr::GR_EAGAIN, _) => Err(errors::raise_status(gr::GR_ETIMEDOUT, "wait")),
         (rc, _) => Err(errors::raise_status(rc, "wait")),
     }
+}
+
+crate::raw_entry!(done_raw => done);
+/// `Goroutine.done()`: True once the goroutine has returned (or raised).
+unsafe fn done(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
+    a.parse("done", 0, [])?;
+    let py = Python::assume_gil_acquired();
+    let b = Bound::<PyAny>::from_borrowed_ptr(py, slf);
+    let g = b.downcast::<Goroutine>().map_err(|_| errors::type_error("done() needs a Goroutine"))?.get();
+    if let Some(t) = &g.task {
+        return Ok(ffi::PyBool_FromLong(t.finished.load(Relaxed) as _));
+    }
+    let h = g.handle;
+    let rc = park(0, |ns| gr::gr_wait(h, ns))?;
+    Ok(ffi::PyBool_FromLong((rc == gr::GR_OK || rc == gr::GR_EPANIC) as _))
 }

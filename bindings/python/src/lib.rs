@@ -163,11 +163,13 @@ fn _goroutines(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add_raw_method(&chan_t, c"try_recv", chan::try_recv_raw, c"try_recv()\n--\n\n(value, True), or (None, False) if it would block.")?;
     add_raw_method(&chan_t, c"__next__", chan::next_raw, c"Receives the next value; stops when closed and drained.")?;
     let g_t = py.get_type::<goroutine::Goroutine>();
+    add_raw_method(&g_t, c"done", goroutine::done_raw, c"done()\n--\n\nTrue once the goroutine has returned or raised.")?;
     add_raw_method(&g_t, c"wait", goroutine::wait_raw, c"wait(timeout=None)\n--\n\nThe callable's result, or its exception re-raised with the goroutine's traceback.")?;
     let wg_t = py.get_type::<sync::WaitGroup>();
     add_raw_method(&wg_t, c"wait", sync::wg_wait_raw, c"wait(timeout=None)\n--\n\nBlocks until the counter is zero.")?;
     let mu_t = py.get_type::<sync::Mutex>();
     add_raw_method(&mu_t, c"lock", sync::lock_raw, c"lock(timeout=None)\n--\n\nTakes the lock; TimeoutError on timeout.")?;
+    add_raw_method(&mu_t, c"try_lock", sync::try_lock_raw, c"try_lock()\n--\n\nTakes the lock if free; returns whether it did.")?;
     add_raw_method(&mu_t, c"__enter__", sync::enter_raw, c"Takes the lock.")?;
 
     add_raw_function(m, c"go", goroutine::go_raw, c"go(fn, /, *args, **kwargs)\n--\n\nRuns fn(*args, **kwargs) as a goroutine; returns its Goroutine.")?;

@@ -85,7 +85,46 @@ pub unsafe fn resume_goroutine(ts: *mut ffi::PyThreadState) {
     if !enter_python() {
         park_forever();
     }
+    take_gil(ts);
+}
+
+/// The GIL gate: a gr mutex held by the one goroutine that is waiting for the GIL in
+/// `PyEval_RestoreThread`. Waiting for the GIL blocks the OS thread; without the gate every
+/// worker could sit blocked there at once, and the monitor would hand their processors to
+/// ever more threads. With it, goroutines queue for the GIL by parking, and at most one worker
+/// thread is blocked on it per waiting goroutine. The gate is never held while holding the
+/// GIL, so it adds no lock-order edge: its holder waits only for the GIL, and a GIL holder
+/// never waits for the gate.
+static GIL_GATE: std::sync::atomic::AtomicPtr<gr::gr_mutex> = std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+/// Creates the gate; called on the first spawn (creating it earlier would start the runtime
+/// before `init()` could configure it).
+pub fn ensure_gil_gate() {
+    if !GIL_GATE.load(SeqCst).is_null() {
+        return;
+    }
+    let mut m = std::ptr::null_mut();
+    // safety: out-pointer is valid.
+    if unsafe { gr::gr_mutex_new(&mut m) } != gr::GR_OK {
+        return;
+    }
+    if GIL_GATE.compare_exchange(std::ptr::null_mut(), m, SeqCst, SeqCst).is_err() {
+        unsafe { gr::gr_mutex_free(m) };
+    }
+}
+
+/// Takes the GIL for goroutine thread state `ts` (through the gate) and rebinds gilstate.
+/// # Safety
+/// `ts` belongs to the calling goroutine, which does not hold the GIL.
+pub unsafe fn take_gil(ts: *mut ffi::PyThreadState) {
+    let gate = GIL_GATE.load(std::sync::atomic::Ordering::Relaxed);
+    if !gate.is_null() {
+        gr::gr_mutex_lock(gate, gr::GR_FOREVER);
+    }
     ffi::PyEval_RestoreThread(ts);
+    if !gate.is_null() {
+        gr::gr_mutex_unlock(gate);
+    }
     rebind_gilstate(ts);
 }
 
@@ -108,16 +147,43 @@ pub type Blocked = Result<c_int, crate::errors::Raised>;
 ///
 /// # Safety
 /// The GIL is held. `op` must not touch Python.
-pub unsafe fn blocking(timeout_ns: i64, mut op: impl FnMut(i64) -> c_int) -> Blocked {
-    if timeout_ns == 0 {
-        // A poll never parks: keep the GIL.
-        return Ok(op(0));
+pub unsafe fn blocking(timeout_ns: i64, op: impl FnMut(i64) -> c_int) -> Blocked {
+    slow_path(timeout_ns, op)
+}
+
+/// Whether gr guarantees that a poll (`timeout_ns == 0`) never suspends the calling goroutine.
+/// Today a poll that races with a waker can suspend briefly (the announced park is requeued),
+/// and a goroutine suspended while holding the GIL deadlocks its worker: the next goroutine
+/// there blocks the thread in `PyEval_RestoreThread`. So goroutines poll with the GIL released
+/// until the core documents the guarantee (requested in docs/requests/python.md).
+const POLLS_NEVER_SUSPEND: bool = false;
+
+/// `blocking` for gr operations that have a poll form: where a poll cannot suspend (plain
+/// threads; goroutines once gr guarantees it), polls first with the GIL held, so a ready
+/// channel or a free mutex costs no GIL hand-off; only a poll that would block takes the slow
+/// path.
+/// # Safety
+/// As `blocking`.
+pub unsafe fn park(timeout_ns: i64, mut op: impl FnMut(i64) -> c_int) -> Blocked {
+    if POLLS_NEVER_SUSPEND || !in_goroutine() {
+        let rc = op(0);
+        if timeout_ns == 0 || (rc != gr::GR_EAGAIN && rc != gr::GR_ETIMEDOUT) {
+            return Ok(rc);
+        }
     }
+    slow_path(timeout_ns, op)
+}
+
+#[inline(never)]
+unsafe fn slow_path(timeout_ns: i64, mut op: impl FnMut(i64) -> c_int) -> Blocked {
     if in_goroutine() {
         let ts = suspend_goroutine();
         let rc = op(timeout_ns);
         resume_goroutine(ts);
         return Ok(rc);
+    }
+    if timeout_ns == 0 {
+        return Ok(op(0)); // a plain thread may poll with the GIL held
     }
     let deadline = (timeout_ns > 0).then(|| Instant::now() + Duration::from_nanos(timeout_ns as u64));
     loop {

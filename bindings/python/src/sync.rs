@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 
 use crate::errors::{self, PyRes};
 use crate::gr;
-use crate::pystate::{self, blocking};
+use crate::pystate::{self, blocking, park};
 use crate::raw::{self, Args};
 
 fn status(rc: std::ffi::c_int, what: &str) -> PyResult<()> {
@@ -80,11 +80,6 @@ impl Mutex {
         status(unsafe { gr::gr_mutex_unlock(self.ptr) }, "Mutex.unlock")
     }
 
-    /// True if the lock was taken without waiting.
-    fn try_lock(&self) -> bool {
-        unsafe { gr::gr_mutex_lock(self.ptr, 0) == gr::GR_OK }
-    }
-
     #[pyo3(signature = (*_args))]
     fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
         self.unlock()?;
@@ -110,14 +105,14 @@ crate::raw_entry!(wg_wait_raw => wg_wait);
 unsafe fn wg_wait(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
     let wg = downcast::<WaitGroup>(slf, "WaitGroup")?.ptr as usize;
     let [t] = a.parse("wait", 0, ["timeout"])?;
-    let rc = blocking(raw::timeout_ns(t)?, |ns| gr::gr_wg_wait(wg as *mut gr::gr_wg, ns))?;
+    let rc = park(raw::timeout_ns(t)?, |ns| gr::gr_wg_wait(wg as *mut gr::gr_wg, ns))?;
     errors::check(if rc == gr::GR_EAGAIN { gr::GR_ETIMEDOUT } else { rc }, "WaitGroup.wait")?;
     Ok(raw::none())
 }
 
 unsafe fn lock_impl(slf: *mut ffi::PyObject, timeout: i64) -> PyRes<()> {
     let mu = downcast::<Mutex>(slf, "Mutex")?.ptr as usize;
-    let rc = blocking(timeout, |ns| gr::gr_mutex_lock(mu as *mut gr::gr_mutex, ns))?;
+    let rc = park(timeout, |ns| gr::gr_mutex_lock(mu as *mut gr::gr_mutex, ns))?;
     errors::check(if rc == gr::GR_EAGAIN { gr::GR_ETIMEDOUT } else { rc }, "Mutex.lock")
 }
 
@@ -179,3 +174,12 @@ unsafe fn yield_(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
     Ok(raw::none())
 }
 
+
+crate::raw_entry!(try_lock_raw => try_lock);
+/// `Mutex.try_lock() -> bool`: True if the lock was taken without waiting.
+unsafe fn try_lock(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
+    a.parse("try_lock", 0, [])?;
+    let mu = downcast::<Mutex>(slf, "Mutex")?.ptr as usize;
+    let rc = park(0, |ns| gr::gr_mutex_lock(mu as *mut gr::gr_mutex, ns))?;
+    Ok(ffi::PyBool_FromLong((rc == gr::GR_OK) as _))
+}
