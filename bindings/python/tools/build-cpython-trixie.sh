@@ -17,14 +17,16 @@ if ! ls python3.13_*.dsc >/dev/null 2>&1; then
   # Build dependencies of the modules the suite uses (ctypes, sqlite3, ssl for pip, ...).
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential dpkg-dev libffi-dev \
     libsqlite3-dev libssl-dev zlib1g-dev libbz2-dev liblzma-dev libreadline-dev \
-    libncurses-dev uuid-dev libexpat1-dev >/dev/null
+    libncurses-dev uuid-dev libexpat1-dev patchelf >/dev/null
   apt-get source --download-only python3.13
 fi
 rm -rf src
 dpkg-source --no-check -x python3.13_*.dsc src >/dev/null
 cd src
-./configure --quiet --prefix="$out/prefix" --enable-shared --with-ensurepip=install \
-  LDFLAGS="-Wl,-rpath,$out/prefix/lib"
+./configure --quiet --prefix="$out/prefix" --enable-shared --with-ensurepip=no
 make -j"$(nproc)" -s >/dev/null
 make -s install >/dev/null
+# Debian's build drops the configure-time rpath; point the binary at its own libpython.
+patchelf --set-rpath '$ORIGIN/../lib' "$out/prefix/bin/python3.13"
+# Debian disables ensurepip outside venvs; venvs (python -m venv) still get pip.
 "$out/prefix/bin/python3.13" -c 'import sys, ctypes, sqlite3, ssl; print(sys.version)'
