@@ -7,6 +7,7 @@ package io.gr;
 public class GrException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** The gr status code (a negative {@code GR_E*} value). */
     private final int status;
 
     /**
