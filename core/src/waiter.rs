@@ -67,29 +67,16 @@ impl Deadline {
     }
 }
 
-enum Owner {
-    Goroutine(*const G),
-    Thread,
-}
-
+/// The state of one owner's waits: a goroutine's (inside its `G`) or an OS thread's.
 pub struct WaitCell {
     state: AtomicU64,
+    /// Futex word for thread owners (unused by goroutines).
     sleeping: AtomicU32,
-    owner: Owner,
 }
 
-// SAFETY: the raw G pointer is only dereferenced by the waker that won the completion CAS,
-// while the goroutine is parked waiting for exactly that completion, so it is alive.
-unsafe impl Send for WaitCell {}
-// SAFETY: as above; all other fields are atomics.
-unsafe impl Sync for WaitCell {}
-
 impl WaitCell {
-    pub(crate) fn for_goroutine(g: *const G) -> WaitCell {
-        WaitCell { state: AtomicU64::new(0), sleeping: AtomicU32::new(AWAKE), owner: Owner::Goroutine(g) }
-    }
-    fn for_thread() -> WaitCell {
-        WaitCell { state: AtomicU64::new(0), sleeping: AtomicU32::new(AWAKE), owner: Owner::Thread }
+    pub(crate) fn new() -> WaitCell {
+        WaitCell { state: AtomicU64::new(0), sleeping: AtomicU32::new(AWAKE) }
     }
 }
 
@@ -166,15 +153,11 @@ impl Token {
     }
 
     fn wake(&self) {
-        let cell = self.cell();
-        match cell.owner {
-            Owner::Goroutine(g) => {
-                // SAFETY: we won the CAS for the open wait, so the goroutine is parked (or
-                // parking) for exactly this completion and cannot exit before we queue it.
-                let g = unsafe { &*g };
-                sched::ready_after_wake(g);
-            }
-            Owner::Thread => {
+        match &self.cell {
+            // We won the CAS for the open wait, so the goroutine is parked (or parking) for
+            // exactly this completion; our token's reference keeps it alive meanwhile.
+            CellRef::G(g) => sched::ready_after_wake(g),
+            CellRef::Thread(cell) => {
                 if cell.sleeping.swap(AWAKE, SeqCst) == SLEEPING {
                     parker::futex_wake(&cell.sleeping);
                 }
@@ -184,7 +167,7 @@ impl Token {
 }
 
 thread_local! {
-    static THREAD_CELL: Arc<WaitCell> = Arc::new(WaitCell::for_thread());
+    static THREAD_CELL: Arc<WaitCell> = Arc::new(WaitCell::new());
 }
 
 #[inline(never)]

@@ -230,9 +230,12 @@ fn _unused(_: AtomicBool) {}
 #[cfg(all(test, loom))]
 mod loom_tests {
     //! Model of steps 1 and 3: a submitter and a sleeper never both miss each other.
-    use loom::sync::atomic::{AtomicBool, AtomicUsize};
+    //! It mirrors the code: a push, then `wakep`'s SeqCst fence and loads; the sleeper's
+    //! SeqCst RMWs, its fence, then the re-check. (Loom does not treat bare SeqCst loads and
+    //! stores as one total order, but it does model SeqCst fences, which the code relies on.)
+    use loom::sync::atomic::{fence, AtomicBool, AtomicUsize};
     use loom::sync::Arc;
-    use std::sync::atomic::Ordering::SeqCst;
+    use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 
     #[test]
     fn no_lost_wakeup() {
@@ -243,8 +246,9 @@ mod loom_tests {
             let woke = Arc::new(AtomicBool::new(false));
             let (w2, np2, ns2, wk2) = (work.clone(), npidle.clone(), nmspinning.clone(), woke.clone());
             let submitter = loom::thread::spawn(move || {
-                w2.store(true, SeqCst);
+                w2.store(true, Release); // the queue push
                 // wakep
+                fence(SeqCst);
                 if np2.load(SeqCst) > 0 && ns2.load(SeqCst) == 0 && ns2.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
                     wk2.store(true, SeqCst);
                 }
@@ -252,7 +256,8 @@ mod loom_tests {
             // the sleeper: release P, stop spinning, re-check
             npidle.fetch_add(1, SeqCst);
             nmspinning.fetch_sub(1, SeqCst);
-            let found = work.load(SeqCst);
+            fence(SeqCst);
+            let found = work.load(Relaxed);
             submitter.join().unwrap();
             assert!(found || woke.load(SeqCst), "work queued but nobody will run it");
         });

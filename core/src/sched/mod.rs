@@ -641,5 +641,5 @@ fn _unused(_: AtomicBool) {}
 
 /// The failure message of a failed goroutine (for `gr_handle_error`).
 pub fn failure_message(g: &G) -> std::ffi::CString {
-    crate::loom::lock(&g.join).failed.clone().unwrap_or_else(|| c"goroutine failed".to_owned())
+    crate::loom::lock(&g.join).failed.as_deref().cloned().unwrap_or_else(|| c"goroutine failed".to_owned())
 }

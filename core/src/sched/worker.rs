@@ -11,7 +11,7 @@ use super::proc::{Held, P};
 use super::state;
 use super::tls;
 use super::Runtime;
-use crate::goroutine::{GRef, Suspend, G};
+use crate::goroutine::{GRef, RunState, Suspend, G};
 use crate::loom::{lock, AtomicBool, AtomicUsize, Mutex};
 use crossbeam_deque::Steal;
 use std::collections::VecDeque;
@@ -290,7 +290,7 @@ fn execute(m: &M, g: GRef) {
         None => {
             // SAFETY: the goroutine returned; we own its run state.
             let run = unsafe { g.run_state() };
-            if let Some(c) = run.coro.take() {
+            if let RunState::Started(c) = std::mem::replace(run, RunState::Gone) {
                 rt.give_stack(c.into_stack(), h.as_ref());
             }
             rt.retire(&g);
@@ -310,8 +310,8 @@ fn execute(m: &M, g: GRef) {
 /// Runs a bound goroutine to completion on this thread's own stack.
 fn run_bound(g: &G) -> Option<Suspend> {
     // SAFETY: the M running a goroutine owns its run state.
-    let entry = unsafe { g.run_state() }.entry.take();
-    if let Some(e) = entry {
+    let run = unsafe { g.run_state() };
+    if let RunState::New(e, _) = std::mem::replace(run, RunState::Gone) {
         if catch_unwind(AssertUnwindSafe(|| e.call())).is_err() {
             g.fail(Some(c"goroutine panicked".to_owned()));
         }
@@ -323,28 +323,26 @@ fn run_bound(g: &G) -> Option<Suspend> {
 fn run_coroutine(rt: &'static Runtime, g: &GRef) -> Option<Suspend> {
     // SAFETY: the M running a goroutine owns its run state.
     let run = unsafe { g.run_state() };
-    if run.coro.is_none() {
-        let stack = match run.stack.take() {
+    if let RunState::New(..) = run {
+        let RunState::New(entry, stack) = std::mem::replace(run, RunState::Gone) else { unreachable!() };
+        let stack = match stack {
             Some(s) => s,
-            None => match rt.stacks.get(g.stack_size) {
+            None => match rt.stacks.get(g.stack_size()) {
                 Ok(s) => s,
                 Err(_) => crate::fatal("no stack for a goroutine that was promised one"),
             },
         };
-        let entry = run.entry.take();
         let gp = Arc::as_ptr(g) as usize;
-        run.coro = Some(corosensei::Coroutine::with_stack(stack, move |y, ()| {
+        *run = RunState::Started(corosensei::Coroutine::with_stack(stack, move |y, ()| {
             // SAFETY: `gp` is the goroutine being started; it outlives its coroutine.
             let g = unsafe { &*(gp as *const G) };
             g.yielder.set(y as *const _);
-            if let Some(e) = entry {
-                if catch_unwind(AssertUnwindSafe(|| e.call())).is_err() {
-                    g.fail(Some(c"goroutine panicked".to_owned()));
-                }
+            if catch_unwind(AssertUnwindSafe(|| entry.call())).is_err() {
+                g.fail(Some(c"goroutine panicked".to_owned()));
             }
         }));
     }
-    let coro = run.coro.as_mut().expect("created above");
+    let RunState::Started(coro) = run else { crate::fatal("resuming a goroutine that is not started") };
     match coro.resume(()) {
         corosensei::CoroutineResult::Yield(s) => Some(s),
         corosensei::CoroutineResult::Return(()) => None,
