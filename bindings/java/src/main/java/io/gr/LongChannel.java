@@ -62,7 +62,7 @@ public final class LongChannel extends NativeResource {
         }
     }
 
-    /** Receives into the waiter's longOut[0]; returns the status. */
+    /** Receives into out[0] (which may be the waiter's own longOut); returns the status. */
     private int recvNanos(long ns, long[] out) throws InterruptedException {
         long ch = acquire();
         try {
@@ -111,7 +111,7 @@ public final class LongChannel extends NativeResource {
      * @throws InterruptedException if interrupted while waiting (nothing was taken)
      */
     public long recv() throws InterruptedException {
-        long[] out = new long[1];
+        long[] out = Waiter.current().longOut; // this thread's; no allocation
         check(recvNanos(Status.FOREVER, out), "recv");
         return out[0];
     }

@@ -21,7 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * that the native wait was given, so the wait returns {@code GR_ECANCELED}; the runtime
  * withdraws the waiter without losing a value. Protocol for every blocking call:
  * <ol>
- *   <li>{@link #enter()}: throw if already interrupted; reset the token; {@code begin()}.</li>
+ *   <li>{@link #enter()}: throw if already interrupted; reset the token if it fired; {@code begin()}.</li>
  *   <li>the native {@code *_ex} wait with {@link #token}.</li>
  *   <li>{@link #exit()}: {@code end()}; after it no interrupt can reach this token.</li>
  *   <li>{@link #interrupted(int)}: on {@code GR_ECANCELED}, clear the interrupt status and
@@ -49,6 +49,8 @@ final class Waiter extends AbstractSelector {
 
     /** The gr_cancel token fired by {@link #wakeup()}. */
     final long token;
+    /** Set by {@link #wakeup()}; the token needs a reset only after it fired. */
+    private volatile boolean fired;
     /** Out-parameters for natives, reused to avoid allocation per call. */
     final long[] longOut = new long[1];
     final Object[] objOut = new Object[1];
@@ -83,7 +85,10 @@ final class Waiter extends AbstractSelector {
         if (Thread.interrupted()) {
             throw new InterruptedException();
         }
-        Native.cancelReset(token);
+        if (fired) { // only wakeup() fires, and end() has fenced off the last window's wakeups
+            fired = false;
+            Native.cancelReset(token);
+        }
         begin();
     }
 
@@ -102,6 +107,7 @@ final class Waiter extends AbstractSelector {
 
     @Override
     public Selector wakeup() {
+        fired = true;
         Native.cancelFire(token);
         return this;
     }
