@@ -100,7 +100,10 @@ fn loom_chan_close_keeps_buffered() {
 /// sender's value is neither lost nor duplicated (its send timed out).
 #[test]
 fn loom_select_commit_one_winner() {
-    loom::model(|| {
+    // Three parties spinning in the modelled waiter: bound the preemptions to keep it short.
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(2);
+    b.check(|| {
         let a = Arc::new(Chan::new(8, 0).unwrap());
         let b = Arc::new(Chan::new(8, 0).unwrap());
         let (a2, b2) = (a.clone(), b.clone());

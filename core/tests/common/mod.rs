@@ -33,3 +33,34 @@ pub fn chan(cap: usize) -> Arc<Chan> {
 pub fn ms(n: u64) -> Deadline {
     Deadline::from_timeout_ns((n * 1_000_000) as i64)
 }
+
+use gr_core::chan::{select, Case, Op, SelectResult};
+
+/// A select case over `u64` channels: `Send(chan, value)`, `Recv(chan)`, or `Nil` (never fires).
+pub enum C<'a> {
+    Send(&'a Chan, u64),
+    Recv(&'a Chan),
+    Nil(Op),
+}
+
+/// Runs a select of `u64` cases: `Ok((index, closed, received value))`.
+pub fn sel(cases: &[C<'_>], d: Deadline) -> Result<(usize, bool, u64), gr_core::Error> {
+    let mut vals: Vec<u64> = cases.iter().map(|c| if let C::Send(_, v) = c { *v } else { 0 }).collect();
+    let ptr = vals.as_mut_ptr();
+    let cs: Vec<Case<'_>> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            // SAFETY: `vals` outlives the select and is not otherwise touched meanwhile.
+            let elem = unsafe { ptr.add(i) } as *mut u8;
+            match c {
+                C::Send(ch, _) => Case { chan: Some(*ch), op: Op::Send, elem },
+                C::Recv(ch) => Case { chan: Some(*ch), op: Op::Recv, elem },
+                C::Nil(op) => Case { chan: None, op: *op, elem },
+            }
+        })
+        .collect();
+    // SAFETY: every elem points at a live u64 of `vals`, and every channel has 8-byte elements.
+    let r: SelectResult = unsafe { select(&cs, d, None) }?;
+    Ok((r.index, r.closed, vals[r.index]))
+}
