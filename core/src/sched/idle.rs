@@ -58,6 +58,15 @@ impl Runtime {
     /// Step 1 of the protocol: make sure someone will look at newly queued work.
     pub(crate) fn wakep(&'static self) {
         fence(SeqCst);
+        self.wakep_local();
+    }
+
+    /// `wakep` for work pushed to the caller's own processor: no fence. Such work cannot be
+    /// stranded, because the caller's M looks at its queues when the running goroutine next
+    /// parks, yields or returns (and the monitor preempts it if that takes over ~10 ms while
+    /// work waits); this only asks an idle processor to help, so a stale read here costs
+    /// parallelism for a moment, never progress.
+    pub(crate) fn wakep_local(&'static self) {
         if self.idle.npidle.load(SeqCst) == 0 {
             return;
         }

@@ -237,7 +237,8 @@ impl Runtime {
     }
 
     /// Queues a goroutine that just became runnable. `next`: into the current processor's
-    /// runnext slot (a goroutine woken by this one runs next here).
+    /// runnext slot (a goroutine woken by this one runs next here); otherwise at the back
+    /// (a yield), where no other processor needs waking, as with Go's Gosched.
     pub(crate) fn ready(&'static self, g: GRef, next: bool) {
         let pin = g.pinned.load(Acquire);
         if pin != 0 {
@@ -259,8 +260,8 @@ impl Runtime {
         if let Some(g) = slot {
             self.global.push(g);
             self.wakep();
-        } else if stealable == Some(true) {
-            self.wakep();
+        } else if next && stealable == Some(true) {
+            self.wakep_local();
         }
     }
 
@@ -293,17 +294,19 @@ impl Runtime {
 /// Runs `f` on the calling M's processor in state HELD, entering it from RUNNING when called
 /// from goroutine code. `None` on a foreign thread, or when the processor was retaken.
 pub(crate) fn with_held<R>(f: impl FnOnce(&Held<'_>) -> R) -> Option<R> {
-    let m = tls::m();
-    let pi = tls::p();
+    // `f` never parks, so the block may be used throughout.
+    let l = tls::local();
+    let m = l.m.get();
+    let pi = l.p.get();
     if m.is_null() || pi == 0 {
         return None;
     }
     // SAFETY: an M lives as long as its runtime, and this is that M's own thread.
     let m = unsafe { &*m };
     let p = &m.rt.ps[pi - 1];
-    let in_g = !tls::g().is_null();
+    let in_g = !l.g.get().is_null();
     if in_g && !p.try_hold() {
-        tls::set_p(0); // the monitor retook it; we find out here
+        l.p.set(0); // the monitor retook it; we find out here
         return None;
     }
     // SAFETY: we own `p` in state HELD (scheduler code holds it; goroutine code just CASed).
@@ -341,9 +344,11 @@ pub fn spawn(entry: Entry, opts: SpawnOpts) -> Result<GRef> {
 /// A safe point: if the monitor asked this goroutine's processor to be given up (it ran too
 /// long while others wait), yield now.
 pub(crate) fn maybe_preempt() {
-    let m = tls::m();
-    let pi = tls::p();
-    if m.is_null() || pi == 0 || tls::g().is_null() {
+    let (m, pi, g) = {
+        let l = tls::local();
+        (l.m.get(), l.p.get(), l.g.get())
+    };
+    if m.is_null() || pi == 0 || g.is_null() {
         return;
     }
     // SAFETY: an M lives as long as its runtime; this is its own thread.

@@ -18,23 +18,37 @@ pub(crate) struct Local {
     pub g: Cell<*const G>,
     /// The M is looking for work and counted in `nmspinning`.
     pub spinning: Cell<bool>,
+    /// The id of the goroutine running here, or 0 (read by the SIGSEGV handler).
+    pub gid: Cell<u64>,
 }
 
 thread_local! {
     static LOCAL: Local = const {
-        Local { m: Cell::new(std::ptr::null()), p: Cell::new(0), g: Cell::new(std::ptr::null()), spinning: Cell::new(false) }
+        Local { m: Cell::new(std::ptr::null()), p: Cell::new(0), g: Cell::new(std::ptr::null()), spinning: Cell::new(false), gid: Cell::new(0) }
     };
-    /// Read by the SIGSEGV handler: the id of the goroutine running here, or 0.
-    pub(crate) static GID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// This thread's block, in one lookup (in a shared library each lookup is a call to
+/// `__tls_get_addr`). The reference is `!Send` and valid on this thread only: scheduler code,
+/// which never migrates, may keep it for its whole loop; goroutine code must drop it before
+/// anything that may park.
+#[inline(never)]
+pub(crate) fn local() -> &'static Local {
+    // SAFETY: the block lives as long as this thread, and `Local` is `!Sync`, so the
+    // reference cannot leave the thread; callers follow the rule above about parking.
+    LOCAL.with(|l| unsafe { &*(l as *const Local) })
+}
+
+impl Local {
+    pub(crate) fn set_g(&self, g: *const G, id: u64) {
+        self.g.set(g);
+        self.gid.set(id);
+    }
 }
 
 #[inline(never)]
 pub(crate) fn m() -> *const M {
     LOCAL.with(|l| l.m.get())
-}
-#[inline(never)]
-pub(crate) fn set_m(m: *const M) {
-    LOCAL.with(|l| l.m.set(m))
 }
 #[inline(never)]
 pub(crate) fn p() -> usize {
@@ -49,19 +63,6 @@ pub(crate) fn g() -> *const G {
     LOCAL.with(|l| l.g.get())
 }
 #[inline(never)]
-pub(crate) fn set_g(g: *const G, id: u64) {
-    LOCAL.with(|l| l.g.set(g));
-    GID.with(|c| c.set(id));
-}
-#[inline(never)]
-pub(crate) fn spinning() -> bool {
-    LOCAL.with(|l| l.spinning.get())
-}
-#[inline(never)]
-pub(crate) fn set_spinning(s: bool) {
-    LOCAL.with(|l| l.spinning.set(s))
-}
-#[inline(never)]
 pub(crate) fn gid() -> u64 {
-    GID.try_with(|c| c.get()).unwrap_or(0)
+    LOCAL.try_with(|l| l.gid.get()).unwrap_or(0)
 }

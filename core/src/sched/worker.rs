@@ -117,18 +117,20 @@ impl Runtime {
 
 fn m_main(m: Arc<M>) {
     let rt = m.rt;
-    tls::set_m(&*m);
+    // Scheduler code runs on this thread's own stack and never migrates: keep the block.
+    let l = tls::local();
+    l.m.set(&*m);
     let _alt = crate::signal::AltStack::install();
     loop {
-        if tls::p() == 0 {
+        if l.p.get() == 0 {
             if let Some((p, spin)) = m.take_handed() {
-                tls::set_p(p + 1);
-                tls::set_spinning(spin);
+                l.p.set(p + 1);
+                l.spinning.set(spin);
             } else if rt.stopping() {
                 break;
             } else if m.inbox_len.load(Acquire) > 0 {
                 match rt.acquire_p_wait(&m) {
-                    Some(p) => tls::set_p(p + 1),
+                    Some(p) => l.p.set(p + 1),
                     None => break,
                 }
             } else {
@@ -136,29 +138,29 @@ fn m_main(m: Arc<M>) {
                 continue;
             }
         }
-        if let Some(g) = find_runnable(&m) {
-            execute(&m, g);
+        if let Some(g) = find_runnable(&m, l) {
+            execute(&m, l, g);
         }
     }
-    if tls::p() != 0 {
-        rt.release_p(tls::p() - 1);
-        tls::set_p(0);
+    if l.p.get() != 0 {
+        rt.release_p(l.p.get() - 1);
+        l.p.set(0);
     }
     rt.nthreads.fetch_sub(1, SeqCst);
-    tls::set_m(std::ptr::null());
+    l.m.set(std::ptr::null());
 }
 
-fn stop_spinning(rt: &'static Runtime) {
-    if tls::spinning() {
-        tls::set_spinning(false);
+fn stop_spinning(rt: &'static Runtime, l: &tls::Local) {
+    if l.spinning.get() {
+        l.spinning.set(false);
         if rt.idle.nmspinning.fetch_sub(1, SeqCst) == 1 {
             rt.wakep(); // step 2: we were the last spinner
         }
     }
 }
 
-fn found(rt: &'static Runtime, g: GRef) -> Option<GRef> {
-    stop_spinning(rt);
+fn found(rt: &'static Runtime, l: &tls::Local, g: GRef) -> Option<GRef> {
+    stop_spinning(rt, l);
     Some(g)
 }
 
@@ -173,52 +175,52 @@ fn steal_global(rt: &Runtime, h: &Held<'_>) -> Option<GRef> {
 }
 
 /// Finds a goroutine to run on this M's processor. `None` when the processor was given up.
-fn find_runnable(m: &M) -> Option<GRef> {
+fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
     let rt = m.rt;
     loop {
-        let pi = tls::p() - 1;
+        let pi = l.p.get() - 1;
         let p: &P = &rt.ps[pi];
         // SAFETY: this M owns `p` in state HELD (we are in scheduler code).
         let h = unsafe { Held::new(p) };
         if rt.stopping() {
-            stop_spinning(rt);
-            tls::set_p(0);
+            stop_spinning(rt, l);
+            l.p.set(0);
             rt.release_p(pi);
             return None;
         }
         // An M with pinned work waits for a processor and we have none of our own: yield ours.
         if rt.idle.nwant.load(Relaxed) > 0 && m.inbox_len.load(Relaxed) == 0 {
-            stop_spinning(rt);
-            tls::set_p(0);
+            stop_spinning(rt, l);
+            l.p.set(0);
             rt.release_p(pi);
             return None;
         }
         let tick = p.tick.fetch_add(1, Relaxed);
         if tick % 61 == 0 {
             if let Some(g) = steal_global(rt, &h) {
-                return found(rt, g);
+                return found(rt, l, g);
             }
         }
         if tick % 2 == 0 {
             if let Some(g) = m.pop_inbox() {
-                return found(rt, g);
+                return found(rt, l, g);
             }
         }
         if let Some(g) = h.pop() {
-            return found(rt, g);
+            return found(rt, l, g);
         }
         if let Some(g) = m.pop_inbox() {
-            return found(rt, g);
+            return found(rt, l, g);
         }
         if let Some(g) = steal_global(rt, &h) {
-            return found(rt, g);
+            return found(rt, l, g);
         }
         // Steal, unless enough Ms are already spinning.
         let n = rt.nprocs();
         let busy = n - rt.idle.npidle.load(SeqCst);
-        if tls::spinning() || 2 * rt.idle.nmspinning.load(SeqCst) < busy {
-            if !tls::spinning() {
-                tls::set_spinning(true);
+        if l.spinning.get() || 2 * rt.idle.nmspinning.load(SeqCst) < busy {
+            if !l.spinning.get() {
+                l.spinning.set(true);
                 rt.idle.nmspinning.fetch_add(1, SeqCst);
             }
             let start = (tick as usize).wrapping_mul(0x9E37_79B9) % n;
@@ -232,7 +234,7 @@ fn find_runnable(m: &M) -> Option<GRef> {
                         match rt.ps[victim].stealer.steal_batch_and_pop(h.worker()) {
                             Steal::Success(g) => {
                                 rt.steals.fetch_add(1, Relaxed);
-                                return found(rt, g);
+                                return found(rt, l, g);
                             }
                             Steal::Empty => break,
                             Steal::Retry => continue,
@@ -245,20 +247,20 @@ fn find_runnable(m: &M) -> Option<GRef> {
             }
         }
         // Step 3: give up the processor, stop spinning, re-check everything once more.
-        let was_spinning = tls::spinning();
-        tls::set_p(0);
+        let was_spinning = l.spinning.get();
+        l.p.set(0);
         rt.release_p(pi);
         if was_spinning {
-            tls::set_spinning(false);
+            l.spinning.set(false);
             rt.idle.nmspinning.fetch_sub(1, SeqCst);
         }
         std::sync::atomic::fence(SeqCst);
         let work = !rt.global.is_empty() || rt.ps.iter().any(|q| q.has_work());
         if work {
             if let Some(np) = rt.acquire_idle_p() {
-                tls::set_p(np + 1);
+                l.p.set(np + 1);
                 if was_spinning {
-                    tls::set_spinning(true);
+                    l.spinning.set(true);
                     rt.idle.nmspinning.fetch_add(1, SeqCst);
                 }
                 continue;
@@ -269,20 +271,20 @@ fn find_runnable(m: &M) -> Option<GRef> {
 }
 
 /// Runs `g` until it parks, yields or returns, then files it accordingly.
-fn execute(m: &M, g: GRef) {
+fn execute(m: &M, l: &tls::Local, g: GRef) {
     let rt = m.rt;
-    let pi = tls::p() - 1;
+    let pi = l.p.get() - 1;
     let p = &rt.ps[pi];
-    tls::set_g(Arc::as_ptr(&g), g.id);
+    l.set_g(Arc::as_ptr(&g), g.id);
     p.preempt.store(false, Relaxed);
     p.set_running();
     let outcome = if g.bound { run_bound(&g) } else { run_coroutine(rt, &g) };
-    tls::set_g(std::ptr::null(), 0);
+    l.set_g(std::ptr::null(), 0);
     // Goroutine code may have lost or changed our processor (blocking calls, the monitor).
-    let pi = tls::p();
+    let pi = l.p.get();
     let held = pi != 0 && rt.ps[pi - 1].try_hold();
     if pi != 0 && !held {
-        tls::set_p(0);
+        l.p.set(0);
     }
     // SAFETY: `held` means this M owns the processor in state HELD.
     let h = held.then(|| unsafe { Held::new(&rt.ps[pi - 1]) });
