@@ -58,10 +58,12 @@ JAVA_JNI_CHECK = if grep -rl "WARNING in native method\|FATAL ERROR in native me
 	  echo "test-java: -Xcheck:jni warnings (files above)"; exit 1; fi
 
 test-java-17: java-natives
+	@rm -rf $(JAVA_DIR)/target/surefire-reports
 	$(JAVA_MVN) test || { echo "test-java: JDK 17 run failed (bindings/java/target/surefire-reports)"; exit 1; }
 	@$(JAVA_JNI_CHECK)
 
 test-java-2: java-natives
+	@rm -rf $(JAVA_DIR)/target/surefire-reports
 	$(JAVA_MVN) -Djvm=$(JDK2)/bin/java \
 	  "-Dgr.test.argLine=-Xcheck:jni --enable-native-access=ALL-UNNAMED" test \
 	  || { echo "test-java: $(JDK2) run failed (bindings/java/target/surefire-reports)"; exit 1; }
