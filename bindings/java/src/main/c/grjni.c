@@ -450,6 +450,42 @@ JNIEXPORT jint JNICALL Java_io_gr_Native_chanRecvLong(JNIEnv *env, jclass cls, j
   return rc;
 }
 
+/* Raw fixed-size elements (StructChannel): copied through a buffer, on the stack when small. */
+JNIEXPORT jlong JNICALL Java_io_gr_Native_chanNewRaw(JNIEnv *env, jclass cls, jlong elem_size,
+                                                     jlong cap) {
+  (void)env;
+  (void)cls;
+  gr_chan *ch = NULL;
+  int rc = gr_chan_new((size_t)elem_size, (size_t)cap, &ch);
+  return rc != GR_OK ? rc : J(ch);
+}
+
+JNIEXPORT jint JNICALL Java_io_gr_Native_chanSendRaw(JNIEnv *env, jclass cls, jlong ch, jbyteArray v,
+                                                     jlong timeout_ns, jlong cancel) {
+  (void)cls;
+  jsize n = (*env)->GetArrayLength(env, v);
+  jbyte small[256];
+  jbyte *buf = n <= (jsize)sizeof small ? small : malloc((size_t)n);
+  if (!buf) return GR_ENOMEM;
+  (*env)->GetByteArrayRegion(env, v, 0, n, buf);
+  int rc = gr_chan_send_ex(P(ch), buf, timeout_ns, P(cancel));
+  if (buf != small) free(buf);
+  return rc;
+}
+
+JNIEXPORT jint JNICALL Java_io_gr_Native_chanRecvRaw(JNIEnv *env, jclass cls, jlong ch, jbyteArray out,
+                                                     jlong timeout_ns, jlong cancel) {
+  (void)cls;
+  jsize n = (*env)->GetArrayLength(env, out);
+  jbyte small[256];
+  jbyte *buf = n <= (jsize)sizeof small ? small : malloc((size_t)n);
+  if (!buf) return GR_ENOMEM;
+  int rc = gr_chan_recv_ex(P(ch), buf, timeout_ns, P(cancel));
+  if (rc == GR_OK) (*env)->SetByteArrayRegion(env, out, 0, n, buf);
+  if (buf != small) free(buf);
+  return rc;
+}
+
 JNIEXPORT jint JNICALL Java_io_gr_Native_chanClose(JNIEnv *env, jclass cls, jlong ch) {
   (void)env;
   (void)cls;

@@ -100,6 +100,23 @@ static void pc_run(void *arg) {
   }
 }
 
+/* ---- structs: receive {int32 x, int32 y, int64 z} until closed, send x+y+z sums -------- */
+struct pt {
+  int32_t x, y;
+  int64_t z;
+};
+
+static void sum_points(void *arg) {
+  int64_t *argv = arg; /* goNativeWithArgs: {in, out} */
+  gr_chan *in = P(argv[0]), *out = P(argv[1]);
+  struct pt p;
+  int64_t sum = 0;
+  while (gr_chan_recv(in, &p, GR_FOREVER) == GR_OK) sum += p.x + p.y + p.z;
+  gr_chan_send(out, &sum, GR_FOREVER);
+  gr_chan_release(in);
+  gr_chan_release(out);
+}
+
 /* ---- JNI: class io.gr.TestLib ---------------------------------------------------------- */
 JNIEXPORT jlong JNICALL Java_io_gr_TestLib_sumFn(JNIEnv *e, jclass c) {
   (void)e, (void)c;
@@ -112,6 +129,16 @@ JNIEXPORT jlong JNICALL Java_io_gr_TestLib_sumJob(JNIEnv *e, jclass c, jlong in,
   j->in = P(in);
   j->out = P(out);
   return J(j);
+}
+
+JNIEXPORT jlong JNICALL Java_io_gr_TestLib_pointsFn(JNIEnv *e, jclass c) {
+  (void)e, (void)c;
+  return fnaddr(sum_points);
+}
+
+JNIEXPORT jint JNICALL Java_io_gr_TestLib_pointSize(JNIEnv *e, jclass c) {
+  (void)e, (void)c;
+  return (jint)sizeof(struct pt);
 }
 
 JNIEXPORT jlong JNICALL Java_io_gr_TestLib_incrFn(JNIEnv *e, jclass c) {

@@ -106,6 +106,9 @@ final class Native {
     static native int chanRecvObj(long ch, Object[] out, long timeoutNs, long cancel);
     static native int chanSendLong(long ch, long v, long timeoutNs, long cancel);
     static native int chanRecvLong(long ch, long[] out, long timeoutNs, long cancel);
+    static native long chanNewRaw(long elemSize, long capacity);
+    static native int chanSendRaw(long ch, byte[] v, long timeoutNs, long cancel);
+    static native int chanRecvRaw(long ch, byte[] out, long timeoutNs, long cancel);
     static native int chanClose(long ch);
     static native long chanLen(long ch);
     static native long chanCap(long ch);

@@ -1,8 +1,11 @@
 package io.gr;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.util.List;
@@ -85,6 +88,27 @@ class NativeInteropTest {
             assertEquals(Status.ESTATE, r[0], "upcall status");
             assertEquals(1, r[2], "ran in GR_CTX_COROUTINE");
             assertEquals(0, calls[0]);
+        }
+    }
+
+    @Test
+    void structsCrossToC() throws Exception {
+        int size = TestLib.pointSize();
+        assertEquals(16, size);
+        try (StructChannel in = new StructChannel(size, 8); LongChannel out = new LongChannel(1)) {
+            Goroutine g = Goroutines.goNativeWithArgs(TestLib.pointsFn(), in.retainNative(), out.retainNative());
+            long expect = 0;
+            ByteBuffer b = ByteBuffer.allocate(size).order(ByteOrder.nativeOrder());
+            for (int i = 0; i < 1000; i++) {
+                b.clear();
+                b.putInt(i).putInt(-2 * i).putLong(1L << 33);
+                in.send(b.array());
+                expect += i - 2L * i + (1L << 33);
+            }
+            assertThrows(IllegalArgumentException.class, () -> in.send(new byte[3]));
+            in.closeForSend();
+            assertEquals(expect, out.recv());
+            g.join();
         }
     }
 

@@ -15,6 +15,8 @@ final class TestLib {
 
     static native long sumFn();
     static native long sumJob(long in, long out);
+    static native long pointsFn();
+    static native int pointSize();
     static native long incrFn();
     static native long counter();
     static native long failFn();
