@@ -103,38 +103,53 @@ unsafe fn report_unretrieved(exc: *mut ffi::PyObject) {
     restore_saved(saved);
 }
 
-unsafe fn save_error() -> (*mut ffi::PyObject, *mut ffi::PyObject, *mut ffi::PyObject) {
-    let (mut t, mut v, mut tb) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
-    ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
-    (t, v, tb)
+/// Takes the pending exception (or NULL) out of the way; `restore_saved` puts it back.
+unsafe fn save_error() -> *mut ffi::PyObject {
+    fetch_exception()
 }
 
-unsafe fn restore_saved(s: (*mut ffi::PyObject, *mut ffi::PyObject, *mut ffi::PyObject)) {
-    if !s.0.is_null() {
-        ffi::PyErr_Restore(s.0, s.1, s.2);
+unsafe fn restore_saved(saved: *mut ffi::PyObject) {
+    if !saved.is_null() {
+        restore_exception(saved);
+        ffi::Py_DECREF(saved);
     }
 }
 
 /// Sets `exc` (an exception instance; borrowed) as the current exception, with its traceback.
 unsafe fn restore_exception(exc: *mut ffi::PyObject) {
-    let ty = ffi::Py_TYPE(exc) as *mut ffi::PyObject;
-    let tb = ffi::PyException_GetTraceback(exc); // new ref or NULL
-    ffi::Py_INCREF(ty);
     ffi::Py_INCREF(exc);
-    ffi::PyErr_Restore(ty, exc, tb);
+    #[cfg(Py_3_12)]
+    ffi::PyErr_SetRaisedException(exc);
+    #[cfg(not(Py_3_12))]
+    {
+        let ty = ffi::Py_TYPE(exc) as *mut ffi::PyObject;
+        let tb = ffi::PyException_GetTraceback(exc); // new ref or NULL
+        ffi::Py_INCREF(ty);
+        ffi::PyErr_Restore(ty, exc, tb);
+    }
 }
 
-/// Takes the current exception as a normalised instance with its traceback (new ref).
+/// Takes the current exception as a normalised instance with its traceback (new ref), or NULL.
 unsafe fn fetch_exception() -> *mut ffi::PyObject {
-    let (mut t, mut v, mut tb) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
-    ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
-    ffi::PyErr_NormalizeException(&mut t, &mut v, &mut tb);
-    if !tb.is_null() && !v.is_null() {
-        ffi::PyException_SetTraceback(v, tb);
+    #[cfg(Py_3_12)]
+    {
+        ffi::PyErr_GetRaisedException()
     }
-    ffi::Py_XDECREF(t);
-    ffi::Py_XDECREF(tb);
-    v
+    #[cfg(not(Py_3_12))]
+    {
+        let (mut t, mut v, mut tb) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+        ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
+        if t.is_null() {
+            return ptr::null_mut();
+        }
+        ffi::PyErr_NormalizeException(&mut t, &mut v, &mut tb);
+        if !tb.is_null() && !v.is_null() {
+            ffi::PyException_SetTraceback(v, tb);
+        }
+        ffi::Py_XDECREF(t);
+        ffi::Py_XDECREF(tb);
+        v
+    }
 }
 
 /// "TypeName: message" of an exception instance, for gr_goroutine_fail.

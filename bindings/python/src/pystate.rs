@@ -275,10 +275,11 @@ pub unsafe fn rebind_gilstate(ts: *mut ffi::PyThreadState) {
 // ---- Recursion budget fitted to the goroutine's stack -----------------------------------
 
 /// Measured C stack per C-recursive Python call (e.g. `__getattr__` recursion): ~750 B on
-/// 3.11 and ~600 B on 3.13; 1 KiB leaves headroom for the frames below the goroutine.
+/// 3.11, ~600 B per C level on 3.13; 1 KiB and 768 B leave headroom. `STACK_RESERVE` covers
+/// the frames below the goroutine's first Python call.
 const STACK_PER_LEVEL: usize = 1024;
-/// Pure C recursion (nested repr, pickling) counted by 3.12+'s C limit.
-const STACK_PER_C_LEVEL: usize = 256;
+const STACK_PER_C_LEVEL: usize = 768;
+const STACK_RESERVE: usize = 16 * 1024;
 
 pub static GOROUTINE_STACK: AtomicUsize = AtomicUsize::new(1 << 20);
 
@@ -289,7 +290,8 @@ pub static GOROUTINE_STACK: AtomicUsize = AtomicUsize::new(1 << 20);
 /// `ts` is the current, fresh thread state (depth 0) and the GIL is held.
 pub unsafe fn fit_recursion(ts: *mut ffi::PyThreadState, stack: usize) {
     let limit = ffi::Py_GetRecursionLimit();
-    let budget = (stack / STACK_PER_LEVEL).min(i32::MAX as usize) as c_int;
+    let usable = stack.saturating_sub(STACK_RESERVE);
+    let budget = (usable / STACK_PER_LEVEL).min(i32::MAX as usize) as c_int;
     let base = ts as *mut u8;
     if cfg!(Py_3_12) {
         // 3.12: py_recursion_remaining @28, py_recursion_limit @32, c_recursion_remaining @36
@@ -303,7 +305,7 @@ pub unsafe fn fit_recursion(ts: *mut ffi::PyThreadState, stack: usize) {
         if *lim != limit || *rem != limit || !(100..=1_000_000).contains(&*crem) {
             return;
         }
-        let cbudget = (stack / STACK_PER_C_LEVEL).min(i32::MAX as usize) as c_int;
+        let cbudget = (usable / STACK_PER_C_LEVEL).min(i32::MAX as usize) as c_int;
         if cbudget < *crem {
             *crem = cbudget;
         }

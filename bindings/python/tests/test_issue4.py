@@ -335,6 +335,40 @@ def test_11_unbounded_recursion_raises_recursion_error():
     with pytest.raises(RecursionError):
         gr.go(lambda: A().x).wait(timeout=30)
 
+    def nested_repr(n):
+        v = []
+        for _ in range(n):
+            v = [v]
+        return repr(v)
+
+    # Pure C recursion (3.12+ counts it separately; its budget is fitted to the stack too).
+    with pytest.raises(RecursionError):
+        gr.go(nested_repr, 50_000).wait(timeout=30)
+
+
+def test_11b_recursion_budget_fits_a_small_stack():
+    r = run_script(
+        """
+        import goroutines as gr
+        gr.init(stack_size=256 * 1024)
+        class A:
+            def __getattr__(self, name):
+                return getattr(self, name)
+        def nested_repr(n):
+            v = []
+            for _ in range(n):
+                v = [v]
+            return repr(v)
+        for f in (lambda: A().x, lambda: nested_repr(50_000)):
+            try:
+                gr.go(f).wait()
+            except RecursionError:
+                print("RecursionError")
+        """
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["RecursionError"] * 2
+
 
 # 12 -----------------------------------------------------------------------------------------
 def test_12_thread_blocking_goroutine_does_not_starve_others():
