@@ -26,7 +26,6 @@
 //! madvise per goroutine, ~25% of a spawn+join cycle, with TLB-flush IPIs.)
 
 use crate::loom::{lock, Mutex};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The page size, read once.
@@ -221,10 +220,32 @@ impl FreeList {
     }
 }
 
+/// Free lists by stack size: a handful of sizes at most, so a short vector beats hashing.
+#[derive(Default)]
+struct BySize(Vec<(usize, FreeList)>);
+
+impl BySize {
+    fn get_mut(&mut self, size: &usize) -> Option<&mut FreeList> {
+        self.0.iter_mut().find(|(s, _)| s == size).map(|(_, f)| f)
+    }
+    fn entry(&mut self, size: usize) -> &mut FreeList {
+        match self.0.iter().position(|(s, _)| *s == size) {
+            Some(i) => &mut self.0[i].1,
+            None => {
+                self.0.push((size, FreeList::default()));
+                &mut self.0.last_mut().expect("just pushed").1
+            }
+        }
+    }
+    fn iter_mut(&mut self) -> impl Iterator<Item = (&usize, &mut FreeList)> {
+        self.0.iter_mut().map(|(s, f)| (&*s, f))
+    }
+}
+
 /// The global pool, all sizes.
 #[derive(Default)]
 pub struct GlobalPool {
-    free: Mutex<HashMap<usize, FreeList>>,
+    free: Mutex<BySize>,
 }
 
 impl GlobalPool {
@@ -240,7 +261,7 @@ impl GlobalPool {
         }
         let mut fresh = map_chunk(size)?;
         let s = fresh.pop().expect("a chunk holds at least one stack");
-        lock(&self.free).entry(size).or_default().push_cold(fresh);
+        lock(&self.free).entry(size).push_cold(fresh);
         Ok(s)
     }
 
@@ -262,7 +283,7 @@ impl GlobalPool {
             let k = fresh.len().saturating_sub(n);
             let rest: Vec<Stack> = fresh.drain(..k).collect();
             into.extend(fresh);
-            lock(&self.free).entry(size).or_default().push_cold(rest);
+            lock(&self.free).entry(size).push_cold(rest);
         }
         Ok(())
     }
@@ -271,7 +292,7 @@ impl GlobalPool {
     pub fn put_many(&self, stacks: impl IntoIterator<Item = Stack>) {
         let mut free = lock(&self.free);
         for s in stacks {
-            let f = free.entry(s.size()).or_default();
+            let f = free.entry(s.size());
             f.v.push(s);
             f.hot += 1;
         }
@@ -298,7 +319,7 @@ impl GlobalPool {
             for s in &stacks {
                 release_memory(s);
             }
-            lock(&self.free).entry(size).or_default().push_cold(stacks);
+            lock(&self.free).entry(size).push_cold(stacks);
         }
         n
     }
