@@ -42,7 +42,8 @@ public final class Channel<T> extends NativeResource {
      * @param capacity buffered items; 0 for an unbuffered (synchronous) channel
      */
     public Channel(int capacity) {
-        super(Status.pointer(Native.chanNew(checkCapacity(capacity), true), "gr_chan_new_with_drop"));
+        super(Status.pointer(Native.chanNew(checkCapacity(capacity), true), "gr_chan_new_with_drop"),
+                Native::chanRelease);
         this.capacity = capacity;
     }
 

@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
  * goroutine, and from then on a failure of the body goes to the uncaught-exception handler
  * of the thread that ran it. A completed {@code join} frees the handle itself, so a joined
  * goroutine needs no {@code close()}; unlike other handles, closing a goroutine twice is
- * allowed. A goroutine that is neither joined nor closed keeps a few bytes of native memory.
+ * allowed. A handle that is neither joined nor closed is released (and detached) by the GC
+ * backstop once unreachable.
  */
 public final class Goroutine extends NativeResource {
     private final Task task; // null for native goroutines
@@ -23,8 +24,19 @@ public final class Goroutine extends NativeResource {
     private volatile GoroutineException outcome;
 
     Goroutine(long handle, Task task) {
-        super(handle);
+        super(handle, backstop(task));
         this.task = task;
+    }
+
+    /** GC backstop for a handle neither joined nor closed: release it and detach the task. */
+    private static java.util.function.LongConsumer backstop(Task task) {
+        if (task == null) {
+            return Native::handleRelease;
+        }
+        return h -> {
+            Native.handleRelease(h);
+            task.detach();
+        };
     }
 
     @Override

@@ -27,7 +27,8 @@ public final class LongChannel extends NativeResource {
      * @param capacity buffered items; 0 for an unbuffered (synchronous) channel
      */
     public LongChannel(int capacity) {
-        super(Status.pointer(Native.chanNew(Channel.checkCapacity(capacity), false), "gr_chan_new"));
+        super(Status.pointer(Native.chanNew(Channel.checkCapacity(capacity), false), "gr_chan_new"),
+                Native::chanRelease);
         this.capacity = capacity;
     }
 

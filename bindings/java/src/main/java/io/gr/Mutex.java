@@ -13,7 +13,7 @@ public final class Mutex extends NativeResource {
 
     /** Creates an unlocked mutex. */
     public Mutex() {
-        super(Status.pointer(Native.mutexNew(), "gr_mutex_new"));
+        super(Status.pointer(Native.mutexNew(), "gr_mutex_new"), Native::mutexFree);
     }
 
     @Override

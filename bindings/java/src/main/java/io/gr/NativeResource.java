@@ -1,13 +1,19 @@
 package io.gr;
 
+import java.lang.ref.PhantomReference;
+import java.lang.ref.ReferenceQueue;
+import java.util.Collections;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
 
 /**
  * A Java object owning one native pointer, freed exactly once.
  *
- * <p>State word (one {@link AtomicLong}):
+ * <p>State word (one {@link AtomicLong}, kept in the handle's {@link Cell}):
  * <pre>
- *   bit 62 CLOSED  close() was called; new operations throw IllegalStateException
+ *   bit 62 CLOSED  close() was called (or the GC backstop ran); new operations throw
  *   bit 61 FREED   the native free ran (set by exactly one CAS)
  *   bits 0..60     operations in flight (acquire() .. release())
  * </pre>
@@ -15,17 +21,86 @@ import java.util.concurrent.atomic.AtomicLong;
  * sees CLOSED with no operation in flight. So an operation blocked in native code (a
  * {@code recv} waiting for a value) keeps the memory alive, and a concurrent {@code close()}
  * cannot free it under that operation's feet.
+ *
+ * <p>GC backstop: {@code close()} is the way to free. For handles whose native side is
+ * reference-counted or private (channels, wait groups, mutexes, goroutine handles), a handle
+ * that becomes unreachable without {@code close()} is freed by the daemon thread
+ * {@code gr-cleaner}. Upcalls have no backstop: C code may still hold their address, so an
+ * unclosed upcall leaks rather than risk a dangling pointer.
  */
 abstract class NativeResource implements AutoCloseable {
     private static final long CLOSED = 1L << 62;
     private static final long FREED = 1L << 61;
     private static final long USERS = FREED - 1;
 
-    private final long ptr;
-    private final AtomicLong state = new AtomicLong();
+    private static final ReferenceQueue<NativeResource> QUEUE = new ReferenceQueue<>();
+    private static final Set<Cell> TRACKED = Collections.newSetFromMap(new ConcurrentHashMap<>());
+    private static volatile boolean cleanerStarted;
 
-    NativeResource(long ptr) {
+    /** The state word and what the backstop needs; never refers to the handle itself. */
+    private static final class Cell extends PhantomReference<NativeResource> {
+        final AtomicLong state = new AtomicLong();
+        final long ptr;
+        final LongConsumer backstop;
+
+        Cell(NativeResource owner, long ptr, LongConsumer backstop) {
+            super(owner, backstop == null ? null : QUEUE);
+            this.ptr = ptr;
+            this.backstop = backstop;
+        }
+
+        /** The handle is unreachable: free unless it was closed. */
+        void collect() {
+            if (state.compareAndSet(0, CLOSED | FREED)) {
+                backstop.accept(ptr);
+            }
+        }
+    }
+
+    private final long ptr;
+    private final Cell cell;
+
+    /**
+     * @param ptr the native pointer
+     * @param backstop a static free function for the GC backstop, or null for none
+     */
+    NativeResource(long ptr, LongConsumer backstop) {
         this.ptr = ptr;
+        this.cell = new Cell(this, ptr, backstop);
+        if (backstop != null) {
+            TRACKED.add(cell);
+            startCleaner();
+        }
+    }
+
+    private static void startCleaner() {
+        if (cleanerStarted) {
+            return;
+        }
+        synchronized (NativeResource.class) {
+            if (cleanerStarted) {
+                return;
+            }
+            Thread t = new Thread(NativeResource::cleanLoop, "gr-cleaner");
+            t.setDaemon(true);
+            t.start();
+            cleanerStarted = true;
+        }
+    }
+
+    private static void cleanLoop() {
+        for (;;) {
+            try {
+                Cell c = (Cell) QUEUE.remove();
+                if (TRACKED.remove(c)) {
+                    c.collect();
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (Throwable t) {
+                // a failing free must not stop the cleaner
+            }
+        }
     }
 
     /** Frees the native object; called exactly once. */
@@ -36,6 +111,7 @@ abstract class NativeResource implements AutoCloseable {
 
     /** Begins an operation: returns the pointer, or throws if the handle was closed. */
     final long acquire() {
+        AtomicLong state = cell.state;
         for (;;) {
             long s = state.get();
             if ((s & CLOSED) != 0) {
@@ -49,19 +125,21 @@ abstract class NativeResource implements AutoCloseable {
 
     /** Ends an operation begun by {@link #acquire()}. */
     final void release() {
-        if (state.decrementAndGet() == CLOSED) {
+        if (cell.state.decrementAndGet() == CLOSED) {
             freeOnce();
         }
     }
 
     private void freeOnce() {
-        if (state.compareAndSet(CLOSED, CLOSED | FREED)) {
+        if (cell.state.compareAndSet(CLOSED, CLOSED | FREED)) {
+            TRACKED.remove(cell);
             free(ptr);
         }
     }
 
     /** Marks closed; returns false if it already was. Frees now if no operation is in flight. */
     final boolean closeOnce() {
+        AtomicLong state = cell.state;
         long s;
         do {
             s = state.get();
@@ -73,11 +151,6 @@ abstract class NativeResource implements AutoCloseable {
             freeOnce();
         }
         return true;
-    }
-
-    /** Whether {@code close()} has been called. */
-    final boolean isClosedHandle() {
-        return (state.get() & CLOSED) != 0;
     }
 
     /**

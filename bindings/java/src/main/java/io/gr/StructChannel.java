@@ -30,7 +30,7 @@ public final class StructChannel extends NativeResource {
      */
     public StructChannel(int elemSize, int capacity) {
         super(Status.pointer(Native.chanNewRaw(checkSize(elemSize), Channel.checkCapacity(capacity)),
-                "gr_chan_new"));
+                "gr_chan_new"), Native::chanRelease);
         this.elemSize = elemSize;
         this.capacity = capacity;
     }

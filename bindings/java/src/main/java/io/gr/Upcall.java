@@ -20,7 +20,7 @@ public final class Upcall extends NativeResource {
     }
 
     private Upcall(long ptr) {
-        super(ptr);
+        super(ptr, null); // no GC backstop: C may still hold the address
     }
 
     /**

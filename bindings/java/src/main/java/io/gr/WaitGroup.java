@@ -13,7 +13,7 @@ public final class WaitGroup extends NativeResource {
 
     /** Creates a wait group with counter 0. */
     public WaitGroup() {
-        super(Status.pointer(Native.wgNew(), "gr_wg_new"));
+        super(Status.pointer(Native.wgNew(), "gr_wg_new"), Native::wgFree);
     }
 
     @Override

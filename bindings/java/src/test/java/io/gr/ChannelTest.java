@@ -152,6 +152,26 @@ class ChannelTest {
         assertTrue(refs.stream().allMatch(r -> r.get() == null), "items were released");
     }
 
+    /** The GC backstop frees an unreachable, unclosed channel, releasing its items. */
+    @Test
+    @Timeout(60)
+    void unclosedChannelIsFreedByBackstop() throws Exception {
+        WeakReference<Object> item = sendAndDrop();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (item.get() != null && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        assertNull(item.get(), "the unclosed channel's item was released");
+    }
+
+    private static WeakReference<Object> sendAndDrop() {
+        Channel<Object> ch = new Channel<>(1);
+        Object o = new byte[1024];
+        assertTrue(ch.trySend(o));
+        return new WeakReference<>(o);
+    }
+
     @Test
     void closeSemanticsAndBlockingQueue() throws Exception {
         try (Channel<String> ch = new Channel<>(2)) {
