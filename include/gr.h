@@ -11,6 +11,11 @@
  *    0 polls (GR_EAGAIN if it would block), a positive value is a relative timeout.
  *  - Every call works inside a goroutine (it parks the goroutine) and on a plain thread
  *    (it blocks the thread).
+ *  - A goroutine is suspended (and may resume on another OS thread) only inside: the
+ *    blocking calls with timeout_ns != 0 (gr_chan_send/recv, gr_select, gr_wait,
+ *    gr_wg_wait, gr_mutex_lock and their _ex forms), gr_sleep, gr_yield, and gr_spawn /
+ *    gr_spawn_ex (a preemption point, never for a pinned goroutine). Polls (timeout_ns == 0)
+ *    and every other call never suspend the caller.
  *  - Goroutines migrate between OS threads whenever they park. Do not keep errno, a
  *    thread-local's address or a thread id across a gr_* call that may park, unless the
  *    goroutine called gr_pin().
@@ -378,7 +383,9 @@ void gr_spawn_opts_init(struct gr_spawn_opts *opts);
 
 /**
  * Runs `fn(arg)` as a goroutine. `out` receives a handle to join it (release it with
- * `gr_handle_release`), or may be NULL for a detached goroutine.
+ * `gr_handle_release`), or may be NULL for a detached goroutine. Called from a goroutine that
+ * has run for over ~10 ms while others wait, this is a preemption point: the caller yields
+ * (unless it is pinned).
  */
 int gr_spawn(gr_fn f, void *arg, struct gr_handle **out);
 
@@ -455,8 +462,8 @@ void gr_blocking_end(void);
 
 /**
  * From now on the calling goroutine resumes only on its current OS thread (which still runs
- * other goroutines). For thread-affine state: interpreter thread states, TLS, thread ids.
- * `GR_ESTATE` outside goroutines.
+ * other goroutines). For thread-affine state: interpreter thread states, TLS, thread ids. A
+ * pinned goroutine is never preempted in `gr_spawn`. `GR_ESTATE` outside goroutines.
  */
 int gr_pin(void);
 

@@ -242,26 +242,26 @@ fn wait_done(tok: &Token, deadline: Deadline) -> u32 {
                     sched::timers().add(t, tok.clone());
                 }
             }
-            sched::park_current(g);
+            if tok.is_pending() {
+                sched::park_current(g);
+            } else {
+                // A waker already won and is about to (or did) flag us NOTIFIED: take that
+                // flag here instead of suspending. So a poll never suspends its goroutine.
+                sched::consume_early_wake(g);
+            }
             tok.result()
         }
         CellRef::Thread(cell) => thread_wait(tok, cell, deadline),
     }
 }
 
+/// How long a thread spins for a wake before sleeping: a futex round trip costs ~16 us, a
+/// spin hand-off under 1 us.
+const THREAD_SPIN: std::time::Duration = std::time::Duration::from_micros(20);
+
 fn thread_wait(tok: &Token, cell: &WaitCell, deadline: Deadline) -> u32 {
-    // Spin briefly: a round trip through the futex costs ~16 us, a spin hand-off < 1 us.
-    for i in 0..200u32 {
-        if !tok.is_pending() {
-            return tok.result();
-        }
-        if i < 150 {
-            for _ in 0..32 {
-                std::hint::spin_loop();
-            }
-        } else {
-            std::thread::yield_now();
-        }
+    if spin_until(THREAD_SPIN, || !tok.is_pending()) {
+        return tok.result();
     }
     let handed_off = sched::blocking_begin_internal();
     loop {
@@ -287,6 +287,28 @@ fn thread_wait(tok: &Token, cell: &WaitCell, deadline: Deadline) -> u32 {
         sched::blocking_end_internal();
     }
     tok.result()
+}
+
+/// Spins until `done()` or `budget` passes: `pause` for the first few microseconds, then
+/// `sched_yield`, so that on a loaded machine the spinner gives its CPU to the thread it is
+/// waiting for instead of burning it.
+pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    let mut i = 0u32;
+    loop {
+        if done() {
+            return true;
+        }
+        i += 1;
+        if i % 16 == 0 && start.elapsed() >= budget {
+            return false;
+        }
+        if i < 64 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
 }
 
 #[cfg(all(test, loom))]

@@ -208,7 +208,9 @@ fn spawn_common(f: gr_fn, arg: *mut c_void, opts: SpawnOpts, out: *mut *mut gr_h
 }
 
 /// Runs `fn(arg)` as a goroutine. `out` receives a handle to join it (release it with
-/// `gr_handle_release`), or may be NULL for a detached goroutine.
+/// `gr_handle_release`), or may be NULL for a detached goroutine. Called from a goroutine that
+/// has run for over ~10 ms while others wait, this is a preemption point: the caller yields
+/// (unless it is pinned).
 #[no_mangle]
 pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_handle) -> c_int {
     guard(|| spawn_common(f, arg, SpawnOpts::default(), out))
@@ -336,8 +338,8 @@ pub extern "C" fn gr_blocking_end() {
 }
 
 /// From now on the calling goroutine resumes only on its current OS thread (which still runs
-/// other goroutines). For thread-affine state: interpreter thread states, TLS, thread ids.
-/// `GR_ESTATE` outside goroutines.
+/// other goroutines). For thread-affine state: interpreter thread states, TLS, thread ids. A
+/// pinned goroutine is never preempted in `gr_spawn`. `GR_ESTATE` outside goroutines.
 #[no_mangle]
 pub extern "C" fn gr_pin() -> c_int {
     guard(sched::pin)

@@ -23,6 +23,9 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{fence, AtomicBool};
 use std::sync::Arc;
 
+/// How long an M that ran out of work spins before sleeping.
+const IDLE_SPIN: std::time::Duration = std::time::Duration::from_micros(20);
+
 pub(crate) struct Lists {
     pub idle_p: Vec<usize>,
     pub idle_m: Vec<Arc<M>>,
@@ -198,6 +201,9 @@ impl Runtime {
             m.idle.store(true, Relaxed);
             l.idle_m.push(m.arc());
         }
+        // A hand-off often follows at once (a foreign thread waking a goroutine it talks to):
+        // catching it while spinning spares both sides a futex round trip.
+        crate::waiter::spin_until(IDLE_SPIN, || m.has_handed() || !m.idle.load(Relaxed) || self.stopping());
         loop {
             m.parker.park(None);
             if m.has_handed() || !m.idle.load(Relaxed) || self.stopping() {

@@ -342,13 +342,18 @@ pub fn spawn(entry: Entry, opts: SpawnOpts) -> Result<GRef> {
 }
 
 /// A safe point: if the monitor asked this goroutine's processor to be given up (it ran too
-/// long while others wait), yield now.
+/// long while others wait), yield now. Pinned goroutines are never preempted here: they may
+/// hold thread-affine locks (an interpreter lock) that their thread's next goroutine needs.
 pub(crate) fn maybe_preempt() {
     let (m, pi, g) = {
         let l = tls::local();
         (l.m.get(), l.p.get(), l.g.get())
     };
     if m.is_null() || pi == 0 || g.is_null() {
+        return;
+    }
+    // SAFETY: the current goroutine is alive while it runs.
+    if unsafe { (*g).pinned.load(Relaxed) } != 0 {
         return;
     }
     // SAFETY: an M lives as long as its runtime; this is its own thread.
@@ -399,6 +404,21 @@ pub(crate) fn park_current(g: &GRef) {
     // SAFETY: `g` is the running coroutine goroutine (made by `current_coroutine` in this
     // context) and we are on its stack.
     unsafe { g.suspend(Suspend::Park) };
+}
+
+/// The current goroutine's wait was completed before it parked: wait for the completer's
+/// `PARKING -> NOTIFIED` (a few instructions after its CAS) and carry on without suspending.
+pub(crate) fn consume_early_wake(g: &G) {
+    let mut spins = 0u32;
+    while g.sched.load(Acquire) != state::NOTIFIED {
+        spins += 1;
+        if spins < 128 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now(); // the completer was descheduled mid-wake
+        }
+    }
+    g.sched.store(state::RUNNING, Release);
 }
 
 /// Called by the winner of a wait cell's completion: queue the goroutine if it is parked.
