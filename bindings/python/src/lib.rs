@@ -7,8 +7,10 @@
 //! - `errors.rs`    gr status -> Python exception, in one place;
 //! - `goroutine.rs` go(), go_native(), Goroutine;
 //! - `chan.rs`      Chan, select;
-//! - `sync.rs`      WaitGroup, Mutex, sleep, yield_.
+//! - `sync.rs`      WaitGroup, Mutex, sleep, yield_;
+//! - `arena.rs`     a cache for the 16 KiB frame-stack chunk each thread state allocates.
 
+mod arena;
 mod chan;
 mod errors;
 mod goroutine;
@@ -143,6 +145,7 @@ fn _goroutines(m: &Bound<'_, PyModule>) -> PyResult<()> {
     unsafe {
         goroutine::INTERP.store(ffi::PyInterpreterState_Get(), Relaxed);
         pystate::init_gilstate_key();
+        arena::install();
         for (name, ty) in errors::create().map_err(|_| PyErr::fetch(py))? {
             ffi::Py_INCREF(ty);
             m.add(name, Bound::from_owned_ptr(py, ty))?;
