@@ -191,7 +191,8 @@ typedef struct gr_config {
    */
   size_t stack_size;
   /**
-   * Cap on OS threads, blocking hand-offs included; 0 = default (10,000).
+   * Cap on the OS threads the runtime owns (workers, threads taking over from blocked
+   * goroutines, the monitor); 0 = default (10,000); at least `workers + 2`.
    */
   uint32_t max_threads;
 } gr_config;

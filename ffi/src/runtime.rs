@@ -38,7 +38,8 @@ pub struct gr_config {
     /// Bytes reserved per goroutine stack; 0 = default (256 KiB). Only touched pages cost
     /// memory.
     pub stack_size: usize,
-    /// Cap on OS threads, blocking hand-offs included; 0 = default (10,000).
+    /// Cap on the OS threads the runtime owns (workers, threads taking over from blocked
+    /// goroutines, the monitor); 0 = default (10,000); at least `workers + 2`.
     pub max_threads: u32,
 }
 

@@ -41,7 +41,8 @@ pub struct Config {
     pub workers: usize,
     /// Default goroutine stack bytes; 0 = 256 KiB.
     pub stack_size: usize,
-    /// Cap on the OS threads the runtime owns; 0 = 10,000.
+    /// Cap on the OS threads the runtime owns (workers, spares, the monitor); 0 = 10,000.
+    /// Raised to at least `workers + 2`.
     pub max_threads: usize,
 }
 
@@ -68,8 +69,8 @@ impl Config {
         if self.max_threads == 0 {
             self.max_threads = DEFAULT_MAX_THREADS;
         }
-        // Every processor needs a thread, plus one for a blocked goroutine to hand off to.
-        self.max_threads = self.max_threads.max(self.workers + 1);
+        // Every processor needs a thread, plus the monitor, plus one spare for a hand-off.
+        self.max_threads = self.max_threads.max(self.workers + 2);
         self
     }
 }

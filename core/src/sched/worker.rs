@@ -80,7 +80,8 @@ impl Runtime {
     /// Starts a new M owning processor `p`. `false` at the thread cap or if the OS refuses.
     pub(crate) fn spawn_m(&'static self, p: usize, spinning: bool) -> bool {
         let n = self.nthreads.fetch_add(1, SeqCst);
-        if n >= self.cfg.max_threads {
+        if n + 1 >= self.cfg.max_threads {
+            // (+1: the monitor thread counts against the cap too)
             self.nthreads.fetch_sub(1, SeqCst);
             return false;
         }
