@@ -102,12 +102,18 @@ public final class Goroutine extends NativeResource {
         int rc;
         String nativeError = null;
         try {
-            Waiter w = Waiter.current();
-            w.enter();
-            try {
-                rc = Native.wait(h, ns, w.token);
-            } finally {
-                w.exit();
+            rc = Native.wait(h, 0, 0); // fast path: already done (no interrupt window needed)
+            if (rc == Status.ETIMEDOUT || rc == Status.EAGAIN) {
+                if (ns == 0) {
+                    return false; // released by the finally below
+                }
+                Waiter w = Waiter.current();
+                w.enter();
+                try {
+                    rc = Native.wait(h, ns, w.token);
+                } finally {
+                    w.exit();
+                }
             }
             if (rc == Status.EPANIC) {
                 nativeError = Native.handleError(h); // valid until the handle is released
