@@ -15,7 +15,8 @@ JDK2          ?= /usr/lib/jvm/temurin-25-jdk-amd64
 JAVA_LIB_DEP  ?= lib
 MVN           ?= mvn
 JAVA_MVN      := cd $(JAVA_DIR) && JAVA_HOME=$(JDK17) $(MVN) -q -B \
-                 -Dgr.native.dir=$(JAVA_NATDIR) -Dgr.test.lib=$(JAVA_TESTLIB)
+                 -Dgr.native.dir=$(JAVA_NATDIR) -Dgr.test.lib=$(JAVA_TESTLIB) \
+                 -Dgr.test.libgr=$(LIBDIR)/libgr.so.0
 JAVA_CFLAGS   := -O2 -g -fPIC -std=c11 -Wall -Wextra -Werror -I$(JDK17)/include \
                  -I$(JDK17)/include/linux -I$(GR_INCLUDE) -I$(JAVA_DIR)/src/main/c
 JAVA_SUBMAKE   = $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST))

@@ -13,7 +13,9 @@ import java.nio.file.StandardCopyOption;
  * {@code io/gr/native/linux-x86_64/}. Both are extracted into one fresh temporary directory;
  * {@code libgr.so.0} is loaded first, so that the glue and any C library linked with
  * {@code -lgr} that the application loads later share the one runtime (glibc reuses a loaded
- * library with the same soname). The files are deleted once loaded.
+ * library with the same soname). If the process already has a {@code libgr.so.0} (a C library
+ * loaded earlier brought it), the jar's copy is not loaded and the glue binds to that one.
+ * The files are deleted once loaded.
  *
  * <p>Pointer results come back as {@code long}; a negative value is a gr status code.
  */
@@ -39,9 +41,12 @@ final class Native {
         Path dir = null;
         try {
             dir = Files.createTempDirectory("gr-jni-");
-            Path core = extract(dir, "libgr.so.0");
             Path glue = extract(dir, "libgrjni.so");
-            System.load(core.toString());
+            // If a C library already brought libgr.so.0 into the process, the glue binds to
+            // that one by soname; loading ours by path would add a second runtime.
+            if (!libgrAlreadyLoaded()) {
+                System.load(extract(dir, "libgr.so.0").toString());
+            }
             System.load(glue.toString());
         } catch (IOException e) {
             UnsatisfiedLinkError u = new UnsatisfiedLinkError("gr: cannot extract native libraries: " + e);
@@ -54,6 +59,20 @@ final class Native {
                 deleteQuietly(dir);
             }
         }
+    }
+
+    /** Whether some libgr.so.0 is mapped into this process already (Linux /proc/self/maps). */
+    private static boolean libgrAlreadyLoaded() {
+        try {
+            for (String line : Files.readAllLines(java.nio.file.Paths.get("/proc/self/maps"))) {
+                if (line.endsWith("/libgr.so.0") || line.endsWith("/libgr.so")) {
+                    return true;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no /proc: load ours
+        }
+        return false;
     }
 
     private static Path extract(Path dir, String name) throws IOException {
