@@ -193,6 +193,7 @@ unsafe extern "C" fn run_python(arg: *mut c_void) {
             return None;
         }
         pystate::take_gil(ts);
+        pystate::register_worker();
         pystate::fit_recursion(ts, task.stack);
         run_body(&task);
         task.finished.store(true, Relaxed);
@@ -202,7 +203,7 @@ unsafe extern "C" fn run_python(arg: *mut c_void) {
         Ok(Some(ts)) => {
             // Drop our share of the Task while the GIL is still held; the Goroutine object may
             // already be gone, in which case an exception nobody can retrieve is reported.
-            if Arc::strong_count(&task) == 1 {
+            if Arc::strong_count(&task) == 1 && !pystate::stopped() {
                 let exc = *task.exc.get();
                 if !exc.is_null() {
                     report_unretrieved(exc);

@@ -212,22 +212,65 @@ unsafe fn slow_path(timeout_ns: i64, mut op: impl FnMut(i64) -> c_int) -> Blocke
     }
 }
 
-/// The `atexit` hook: stop scheduling Python goroutines before finalisation.
-/// # Safety
-/// The GIL is held.
-pub unsafe fn stop() {
-    STOPPED.store(true, SeqCst);
-    if IN_PYTHON.load(SeqCst) <= 0 {
+/// OS thread idents (`PyThread_get_thread_ident`) of the workers that ever ran a Python
+/// goroutine: where `stop` sends SystemExit to goroutines still computing at exit.
+static PY_WORKERS: std::sync::Mutex<Vec<std::ffi::c_ulong>> = std::sync::Mutex::new(Vec::new());
+
+thread_local! {
+    static REGISTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Records the calling worker thread as one that runs Python goroutines (once per thread).
+/// Called right after the GIL is taken; the goroutine is pinned, so the thread-local read
+/// is not across a park.
+pub fn register_worker() {
+    if REGISTERED.with(|r| r.replace(true)) {
         return;
     }
-    // Let goroutines that are running Python reach their next park (where they stop for
-    // good). One that computes for longer than this is left; see docs in README.
+    extern "C" {
+        fn PyThread_get_thread_ident() -> std::ffi::c_ulong;
+    }
+    // safety: no preconditions.
+    let ident = unsafe { PyThread_get_thread_ident() };
+    if let Ok(mut v) = PY_WORKERS.lock() {
+        v.push(ident);
+    }
+}
+
+/// Waits (GIL released) up to `d` for no goroutine to be in Python.
+unsafe fn drain(d: Duration) -> bool {
+    if IN_PYTHON.load(SeqCst) <= 0 {
+        return true;
+    }
     let ts = ffi::PyEval_SaveThread();
-    let deadline = Instant::now() + Duration::from_secs(1);
+    let deadline = Instant::now() + d;
     while IN_PYTHON.load(SeqCst) > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(1));
     }
     ffi::PyEval_RestoreThread(ts);
+    IN_PYTHON.load(SeqCst) <= 0
+}
+
+/// The `atexit` hook: stop scheduling Python goroutines before finalisation.
+///
+/// 1. `STOPPED`: unstarted goroutines never run, parked ones never come back into Python.
+/// 2. Goroutines running Python get 250 ms to reach a park or their end.
+/// 3. Those still computing then get `SystemExit` raised in them (an asynchronous exception on
+///    every thread state of the workers that run Python goroutines; parked ones never see it)
+///    and 1 s more. A goroutine that finalisation finds still in Python would be killed by
+///    `PyThread_exit_thread` when it next takes the GIL, which unwinds a coroutine stack.
+/// # Safety
+/// The GIL is held.
+pub unsafe fn stop() {
+    STOPPED.store(true, SeqCst);
+    if drain(Duration::from_millis(250)) {
+        return;
+    }
+    let idents = PY_WORKERS.lock().map(|v| v.clone()).unwrap_or_default();
+    for ident in idents {
+        ffi::PyThreadState_SetAsyncExc(ident as std::ffi::c_long, ffi::PyExc_SystemExit);
+    }
+    drain(Duration::from_secs(1));
 }
 
 // ---- 3.11: the gilstate TSS slot -------------------------------------------------------

@@ -309,7 +309,12 @@ def test_10_exit_with_1000_parked_goroutines():
             ch.recv()
         gs = [gr.go(parked) for _ in range(1000)]
         wg.wait(timeout=30)
-        gr.go(lambda: [gr.sleep(0.001) for _ in range(1000)])  # one still running
+        gr.go(lambda: [gr.sleep(0.001) for _ in range(1000)])  # one still parking often
+        def spin():
+            while True:
+                pass
+        gr.go(spin)  # one computing: SystemExit is raised in it at exit
+        gr.sleep(0.05)
         print("exiting", flush=True)
         """
     t0 = time.monotonic()
