@@ -20,7 +20,7 @@
 //!
 //! Lock order: the channels' locks, in increasing address order; see `chan/mod.rs`.
 
-use super::wait::{self, Token};
+use super::wait;
 use super::waitq::{self, Sudog};
 use super::{Chan, Inner, Ready};
 use crate::cancel::Cancel;
@@ -64,20 +64,53 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     if n > u32::MAX as usize / 4 {
         return Err(Error::Invalid);
     }
-    let mut poll: Vec<usize> = (0..n).collect();
+    // Step 1. Small selects keep their bookkeeping on the stack (no allocation).
+    let (mut poll_a, mut poll_v) = ([0usize; INLINE], Vec::new());
+    let poll: &mut [usize] = if n <= INLINE { &mut poll_a[..n] } else { poll_v.resize(n, 0); &mut poll_v };
+    for (i, p) in poll.iter_mut().enumerate() {
+        *p = i;
+    }
     for i in (1..n).rev() {
         poll.swap(i, rand_below(i as u32 + 1) as usize);
     }
-    let mut order: Vec<&Chan> = cases.iter().filter_map(|c| c.chan).collect();
-    order.sort_unstable_by_key(|c| addr(c));
-    order.dedup_by_key(|c| addr(c));
-    let slot = |c: &Chan| order.binary_search_by_key(&addr(c), |o| addr(o)).expect("listed above");
+    // Lock order: indices of the cases with a channel, sorted by channel address, one per
+    // distinct channel.
+    let (mut ord_a, mut ord_v) = ([0usize; INLINE], Vec::new());
+    let ord: &mut [usize] = if n <= INLINE { &mut ord_a[..n] } else { ord_v.resize(n, 0); &mut ord_v };
+    let addr = |i: usize| cases[i].chan.map_or(0, |c| c as *const Chan as usize);
+    let mut m = 0;
+    for (i, c) in cases.iter().enumerate() {
+        if c.chan.is_some() {
+            ord[m] = i;
+            m += 1;
+        }
+    }
+    let ord = &mut ord[..m];
+    ord.sort_unstable_by_key(|&i| addr(i));
+    let mut k = 0;
+    for i in 0..m {
+        if k == 0 || addr(ord[i]) != addr(ord[k - 1]) {
+            ord[k] = ord[i];
+            k += 1;
+        }
+    }
+    let ord: &[usize] = &ord[..k];
+    let slot = |c: &Chan| ord.binary_search_by_key(&(c as *const Chan as usize), |&i| addr(i)).expect("listed above");
+    let mut g_a: [Option<MutexGuard<'_, Inner>>; INLINE] = std::array::from_fn(|_| None);
+    let mut g_v: Vec<Option<MutexGuard<'_, Inner>>> = Vec::new();
+    let guards: &mut [Option<MutexGuard<'_, Inner>>] = if k <= INLINE {
+        &mut g_a[..k]
+    } else {
+        g_v.resize_with(k, || None);
+        &mut g_v
+    };
 
-    let mut guards = lock_all(&order);
-    for &i in &poll {
+    // Steps 2 and 3.
+    lock_all(cases, ord, guards);
+    for &i in poll.iter() {
         let c = &cases[i];
         let Some(ch) = c.chan else { continue };
-        let g = &mut *guards[slot(ch)];
+        let g = guards[slot(ch)].as_mut().expect("locked");
         let r = match c.op {
             Op::Send => ch.try_send(g, c.elem),
             Op::Recv => ch.try_recv(g, c.elem),
@@ -86,23 +119,31 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
             return Ok(SelectResult { index: i, closed: matches!(r, Ready::Closed) });
         }
     }
+    // Step 4.
     if deadline == Deadline::Poll {
         return Err(Error::Again);
     }
-
     let tok = wait::prepare();
     for (i, c) in cases.iter().enumerate() {
         let Some(ch) = c.chan else { continue };
-        let g: &mut Inner = &mut guards[slot(ch)];
+        let g = guards[slot(ch)].as_mut().expect("locked");
         let s = Sudog { tok: tok.clone(), elem: c.elem, case: i as u32, done: std::ptr::null() };
         match c.op {
             Op::Send => g.sendq.push(s),
             Op::Recv => g.recvq.push(s),
         }
     }
-    drop(guards);
+    unlock_all(guards);
+    // Step 5.
     let r = wait::block(&tok, deadline, cancel);
-    withdraw(&order, &tok);
+    // Step 6.
+    lock_all(cases, ord, guards);
+    for g in guards.iter_mut() {
+        let g = g.as_mut().expect("locked");
+        g.sendq.remove(&tok);
+        g.recvq.remove(&tok);
+    }
+    unlock_all(guards);
     match waitq::decode(r) {
         Some((i, closed)) => Ok(SelectResult { index: i as usize, closed }),
         None if r == wait::CANCELLED => Err(Error::Cancelled),
@@ -110,20 +151,20 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     }
 }
 
-fn addr(c: &Chan) -> usize {
-    c as *const Chan as usize
+/// Cases up to which select needs no allocation.
+const INLINE: usize = 8;
+
+/// Locks the channels of the cases listed in `ord` (lock order), in that order.
+fn lock_all<'a>(cases: &[Case<'a>], ord: &[usize], guards: &mut [Option<MutexGuard<'a, Inner>>]) {
+    for (k, &i) in ord.iter().enumerate() {
+        let ch = cases[i].chan.expect("ord lists cases with a channel");
+        guards[k] = Some(lock(&ch.inner));
+    }
 }
 
-fn lock_all<'a>(order: &[&'a Chan]) -> Vec<MutexGuard<'a, Inner>> {
-    order.iter().map(|c| lock(&c.inner)).collect()
-}
-
-/// Step 6: remove this select's remaining sudogs from every channel.
-fn withdraw(order: &[&Chan], tok: &Token) {
-    let mut guards = lock_all(order);
+fn unlock_all(guards: &mut [Option<MutexGuard<'_, Inner>>]) {
     for g in guards.iter_mut() {
-        g.sendq.remove(tok);
-        g.recvq.remove(tok);
+        *g = None;
     }
 }
 
