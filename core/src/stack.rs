@@ -5,6 +5,7 @@
 //! ```text
 //! low                                                                        high
 //! | guard | stack 0 ............ | guard | stack 1 ............ | ... | guard | stack n-1 |
+//!   (each guard is `guard_size()`: 4 pages)
 //! ```
 //!
 //! Guards are made with `madvise(MADV_GUARD_INSTALL)` (Linux >= 6.13): they do not split the
@@ -27,6 +28,13 @@
 
 use crate::loom::{lock, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Bytes of guard below each stack: several pages, so that a large frame (C code built
+/// without stack-clash protection) cannot jump over the guard into the neighbouring stack.
+/// With `MADV_GUARD_INSTALL` guards cost no memory and no mappings.
+pub fn guard_size() -> usize {
+    4 * page_size()
+}
 
 /// The page size, read once.
 pub fn page_size() -> usize {
@@ -72,7 +80,7 @@ unsafe impl corosensei::stack::Stack for Stack {
         corosensei::stack::StackPointer::new(self.base).expect("stack base is non-zero")
     }
     fn limit(&self) -> corosensei::stack::StackPointer {
-        corosensei::stack::StackPointer::new(self.limit - page_size()).expect("non-zero")
+        corosensei::stack::StackPointer::new(self.limit - guard_size()).expect("non-zero")
     }
 }
 
@@ -120,16 +128,15 @@ fn register_chunk(start: usize, end: usize, slot: usize) {
 /// Async-signal-safe: atomics only.
 pub fn guard_hit(addr: usize) -> Option<usize> {
     let n = REGISTRY.len.load(Ordering::Acquire);
-    let page = page_size();
+    let guard = guard_size();
     for i in 0..n {
         let s = REGISTRY.start[i].load(Ordering::Relaxed);
         let e = REGISTRY.end[i].load(Ordering::Relaxed);
         if addr >= s && addr < e {
             let slot = REGISTRY.slot[i].load(Ordering::Relaxed);
             let off = (addr - s) % slot;
-            // Within a slot the guard is the first page; allow a few pages below the slot's
-            // stack (a large frame can skip past the guard into the neighbour's top).
-            return if off < page { Some(slot - page) } else { None };
+            // Within a slot the guard comes first, then the stack.
+            return if off < guard { Some(slot - guard) } else { None };
         }
     }
     None
@@ -152,7 +159,7 @@ fn round_up(n: usize, to: usize) -> usize {
 
 /// Maps a chunk of stacks of `size` usable bytes each and returns them.
 fn map_chunk(size: usize) -> Result<Vec<Stack>, StackError> {
-    let page = page_size();
+    let page = guard_size();
     let slot = size + page;
     let count = (CHUNK_BYTES / slot).max(1);
     let bytes = slot * count;
