@@ -243,11 +243,31 @@ def write_all(doc, outdir, report_path):
     L.append("- Versions: gr %s (git %s); %s; %s; Java 17: %s; Java 25: %s; Python %s, gevent %s"
              % (v["gr"], v["git"], v["gcc"], v["go"], v["java17"], v["java25"], v["python"], v["gevent"]))
     L.append("")
+    try:
+        load = float(m["loadavg_start"][0])
+    except (KeyError, ValueError, IndexError):
+        load = 0.0
+    if load > m["ncpu"]:
+        L.append("> **Busy machine**: the 1-minute load average was %.1f on %d CPUs when this run "
+                 "started (other jobs were running). Absolute figures are inflated and noisy; the "
+                 "ratios to Go, taken from interleaved runs, are the figures to read, and the "
+                 "cpu speed-ups (which need two idle CPUs) understate what an idle machine gives."
+                 % (load, m["ncpu"]))
+        L.append("")
+    rows = goals(doc)
     L.append("## Goals from issue 6 (2 processors)")
+    L.append("")
+    met = [r for r in rows if r[4] == "met"]
+    missed = [r[0].split(":")[0] for r in rows if "NOT MET" in r[4]]
+    unmeasured = [r[0].split(":")[0] for r in rows if r[4].startswith("NOT MEASURED")]
+    L.append("gr meets %d of %d goals in this run.%s%s" % (
+        len(met), len(rows),
+        " Not met: %s." % ", ".join(missed) if missed else "",
+        " Not measured: %s." % ", ".join(unmeasured) if unmeasured else ""))
     L.append("")
     L.append("| goal | gr | Go | gr / Go | status |")
     L.append("|---|---|---|---|---|")
-    for g in goals(doc):
+    for g in rows:
         L.append("| %s |" % " | ".join(g))
     L.append("")
     L.append("## Medians")
