@@ -97,7 +97,7 @@ pub enum StackError {
 const REGISTRY_MAX: usize = 1 << 16;
 struct Registry {
     len: AtomicUsize,
-    /// (chunk start, chunk end, slot bytes incl. guard) per chunk, published before `len`.
+    /// (chunk start, chunk end, slot bytes incl. guard) per chunk; `end` published last.
     start: [AtomicUsize; REGISTRY_MAX],
     end: [AtomicUsize; REGISTRY_MAX],
     slot: [AtomicUsize; REGISTRY_MAX],
@@ -110,29 +110,28 @@ static REGISTRY: Registry = Registry {
     end: [ZERO; REGISTRY_MAX],
     slot: [ZERO; REGISTRY_MAX],
 };
-static REGISTRY_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
+/// Lock-free (a lock held by another thread at fork() would deadlock the child): a slot is
+/// reserved with `fetch_add`, filled, and published by storing its `end` last (Release); a
+/// reader skips slots whose `end` is still 0.
 fn register_chunk(start: usize, end: usize, slot: usize) {
-    let _g = REGISTRY_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    let i = REGISTRY.len.load(Ordering::Relaxed);
+    let i = REGISTRY.len.fetch_add(1, Ordering::AcqRel);
     if i >= REGISTRY_MAX {
         return; // overflow reports degrade to the host's handler; never fail a spawn for it
     }
     REGISTRY.start[i].store(start, Ordering::Relaxed);
-    REGISTRY.end[i].store(end, Ordering::Relaxed);
     REGISTRY.slot[i].store(slot, Ordering::Relaxed);
-    REGISTRY.len.store(i + 1, Ordering::Release);
+    REGISTRY.end[i].store(end, Ordering::Release);
 }
 
 /// If `addr` lies in one of our guard pages, the usable size of the stack it guards.
 /// Async-signal-safe: atomics only.
 pub fn guard_hit(addr: usize) -> Option<usize> {
-    let n = REGISTRY.len.load(Ordering::Acquire);
+    let n = REGISTRY.len.load(Ordering::Acquire).min(REGISTRY_MAX);
     let guard = guard_size();
     for i in 0..n {
+        let e = REGISTRY.end[i].load(Ordering::Acquire);
         let s = REGISTRY.start[i].load(Ordering::Relaxed);
-        let e = REGISTRY.end[i].load(Ordering::Relaxed);
-        if addr >= s && addr < e {
+        if e != 0 && addr >= s && addr < e {
             let slot = REGISTRY.slot[i].load(Ordering::Relaxed);
             let off = (addr - s) % slot;
             // Within a slot the guard comes first, then the stack.
@@ -144,9 +143,10 @@ pub fn guard_hit(addr: usize) -> Option<usize> {
 
 /// Is `addr` anywhere inside our stack chunks? (Used to attribute far overflows.)
 pub fn in_stacks(addr: usize) -> bool {
-    let n = REGISTRY.len.load(Ordering::Acquire);
+    let n = REGISTRY.len.load(Ordering::Acquire).min(REGISTRY_MAX);
     (0..n).any(|i| {
-        addr >= REGISTRY.start[i].load(Ordering::Relaxed) && addr < REGISTRY.end[i].load(Ordering::Relaxed)
+        let e = REGISTRY.end[i].load(Ordering::Acquire);
+        e != 0 && addr >= REGISTRY.start[i].load(Ordering::Relaxed) && addr < e
     })
 }
 
