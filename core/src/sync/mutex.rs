@@ -8,6 +8,7 @@
 //! |-----------|----------------------------------------------------------------------|
 //! | `LOCKED`  | someone owns the lock                                                |
 //! | `WAITERS` | the wait queue is non-empty: `unlock` must take the slow path        |
+//! | `STARVING`| mirror of `q.starving` (lockers don't spin: the lock is handed over) |
 //!
 //! Queue `q` (a lock): the waiters (oldest first; a woken waiter that lost the race goes
 //! back to the front), `starving`, and `woken` (a waiter was woken in normal mode and has
@@ -38,6 +39,7 @@ use std::time::{Duration, Instant};
 
 const LOCKED: u32 = 1;
 const WAITERS: u32 = 2;
+const STARVING: u32 = 4;
 
 /// Normal mode: the lock was released; compete for it.
 const WOKEN: u32 = wait::USER;
@@ -92,7 +94,8 @@ impl Mutex {
         if self.try_lock() {
             return Ok(());
         }
-        if deadline != Deadline::Poll {
+        // Spin only while the lock may be taken by barging (not in starvation mode).
+        if deadline != Deadline::Poll && self.state.load(Relaxed) & STARVING == 0 {
             for _ in 0..SPINS {
                 for _ in 0..30 {
                     std::hint::spin_loop();
@@ -139,7 +142,7 @@ impl Mutex {
             let w = Waiter { tok: tok.clone(), since: t0 };
             if woken {
                 if t0.elapsed() > STARVE_AFTER {
-                    q.starving = true;
+                    self.set_starving(&mut q, true);
                 }
                 q.waiters.push_front(w);
             } else {
@@ -163,6 +166,16 @@ impl Mutex {
         }
     }
 
+    /// Enters or leaves starvation mode (under `q`).
+    fn set_starving(&self, q: &mut Queue, on: bool) {
+        q.starving = on;
+        if on {
+            self.state.fetch_or(STARVING, Relaxed);
+        } else {
+            self.state.fetch_and(!STARVING, Relaxed);
+        }
+    }
+
     /// Unlocks (any caller may, as in Go). `State` if it is not locked.
     pub fn unlock(&self) -> Result<()> {
         match self.state.compare_exchange(LOCKED, 0, Release, Relaxed) {
@@ -179,7 +192,7 @@ impl Mutex {
             while let Some(w) = q.waiters.pop_front() {
                 if w.tok.complete(HANDOFF) {
                     if q.waiters.is_empty() || w.since.elapsed() < STARVE_AFTER {
-                        q.starving = false;
+                        self.set_starving(&mut q, false);
                     }
                     if q.waiters.is_empty() {
                         self.state.fetch_and(!WAITERS, Release);
@@ -187,7 +200,7 @@ impl Mutex {
                     return Ok(());
                 }
             }
-            q.starving = false;
+            self.set_starving(&mut q, false);
         }
         if q.waiters.is_empty() {
             self.state.fetch_and(!(LOCKED | WAITERS), Release);
