@@ -315,10 +315,13 @@ def write_all(doc, outdir, report_path):
     L.append("")
     L.append("## Spreads (min – max over the runs)")
     L.append("")
-    L.append("| workload | " + " | ".join(lbl for _, lbl in impls) + " |")
-    L.append("|---|" + "---|" * len(impls))
+    L.append("load = the 1-minute load average when the workload's first run started.")
+    L.append("")
+    lw = m.get("load_by_workload", {})
+    L.append("| workload | load | " + " | ".join(lbl for _, lbl in impls) + " |")
+    L.append("|---|---|" + "---|" * len(impls))
     for w in doc["workloads"]:
-        cells = []
+        cells = ["%.1f" % lw[w["id"]] if w["id"] in lw else "?"]
         for i, _ in impls:
             r = doc["results"][w["id"]].get(i, {})
             if r.get("status") == "ok":

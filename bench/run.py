@@ -325,7 +325,10 @@ def main():
                  "quick": a.quick, "runs": runs, "command": "make bench" + (" QUICK=1" if a.quick else "")})
     t_start = time.time()
     total = len(plan)
+    load = {}
     for k, (wid, run, impl, size) in enumerate(plan, 1):
+        if wid not in load:
+            load[wid] = round(os.getloadavg()[0], 2)
         r = results[wid][impl]
         if r["status"] not in ("pending", "ok"):
             continue  # failed or n/a on an earlier run: do not retry
@@ -356,6 +359,7 @@ def main():
             elif r["status"] == "pending":
                 r["status"] = "n/a"
     meta["wall_seconds"] = round(time.time() - t_start, 1)
+    meta["load_by_workload"] = load
     meta["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     doc = {"meta": meta, "impls": [i for i in IMPLS if i[0] in impls],
            "workloads": [{"id": w[0], "program": w[1], "metric": w[2], "unit": w[3],
