@@ -160,20 +160,20 @@ fn _goroutines(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CLOSED", closed)?;
 
     let chan_t = py.get_type::<chan::Chan>();
-    add_raw_method(&chan_t, c"send", chan::send_raw, c"send(value, timeout=None)\n--\n\nSends value; blocks (parks) until received or buffered. Closed if closed; TimeoutError on timeout.")?;
-    add_raw_method(&chan_t, c"recv", chan::recv_raw, c"recv(timeout=None)\n--\n\nReceives a value. Closed once closed and drained; TimeoutError on timeout.")?;
-    add_raw_method(&chan_t, c"try_send", chan::try_send_raw, c"try_send(value)\n--\n\nSends without waiting; False if it would block.")?;
-    add_raw_method(&chan_t, c"try_recv", chan::try_recv_raw, c"try_recv()\n--\n\n(value, True), or (None, False) if it would block.")?;
-    add_raw_method(&chan_t, c"__next__", chan::next_raw, c"Receives the next value; stops when closed and drained.")?;
+    add_raw_method(&chan_t, c"send", chan::send_raw, c"send($self, value, timeout=None)\n--\n\nSends value; blocks (parks) until received or buffered. Closed if closed; TimeoutError on timeout.")?;
+    add_raw_method(&chan_t, c"recv", chan::recv_raw, c"recv($self, timeout=None)\n--\n\nReceives a value. Closed once closed and drained; TimeoutError on timeout.")?;
+    add_raw_method(&chan_t, c"try_send", chan::try_send_raw, c"try_send($self, value)\n--\n\nSends without waiting; False if it would block.")?;
+    add_raw_method(&chan_t, c"try_recv", chan::try_recv_raw, c"try_recv($self)\n--\n\n(value, True), or (None, False) if it would block.")?;
+    add_raw_method(&chan_t, c"__next__", chan::next_raw, c"__next__($self, /)\n--\n\nReceives the next value; stops when closed and drained.")?;
     let g_t = py.get_type::<goroutine::Goroutine>();
-    add_raw_method(&g_t, c"done", goroutine::done_raw, c"done()\n--\n\nTrue once the goroutine has returned or raised.")?;
-    add_raw_method(&g_t, c"wait", goroutine::wait_raw, c"wait(timeout=None)\n--\n\nThe callable's result, or its exception re-raised with the goroutine's traceback.")?;
+    add_raw_method(&g_t, c"done", goroutine::done_raw, c"done($self)\n--\n\nTrue once the goroutine has returned or raised.")?;
+    add_raw_method(&g_t, c"wait", goroutine::wait_raw, c"wait($self, timeout=None)\n--\n\nThe callable's result, or its exception re-raised with the goroutine's traceback.")?;
     let wg_t = py.get_type::<sync::WaitGroup>();
-    add_raw_method(&wg_t, c"wait", sync::wg_wait_raw, c"wait(timeout=None)\n--\n\nBlocks until the counter is zero.")?;
+    add_raw_method(&wg_t, c"wait", sync::wg_wait_raw, c"wait($self, timeout=None)\n--\n\nBlocks until the counter is zero.")?;
     let mu_t = py.get_type::<sync::Mutex>();
-    add_raw_method(&mu_t, c"lock", sync::lock_raw, c"lock(timeout=None)\n--\n\nTakes the lock; TimeoutError on timeout.")?;
-    add_raw_method(&mu_t, c"try_lock", sync::try_lock_raw, c"try_lock()\n--\n\nTakes the lock if free; returns whether it did.")?;
-    add_raw_method(&mu_t, c"__enter__", sync::enter_raw, c"Takes the lock.")?;
+    add_raw_method(&mu_t, c"lock", sync::lock_raw, c"lock($self, timeout=None)\n--\n\nTakes the lock; TimeoutError on timeout.")?;
+    add_raw_method(&mu_t, c"try_lock", sync::try_lock_raw, c"try_lock($self)\n--\n\nTakes the lock if free; returns whether it did.")?;
+    add_raw_method(&mu_t, c"__enter__", sync::enter_raw, c"__enter__($self, /)\n--\n\nTakes the lock.")?;
 
     add_raw_function(m, c"go", goroutine::go_raw, c"go(fn, /, *args, **kwargs)\n--\n\nRuns fn(*args, **kwargs) as a goroutine; returns its Goroutine.")?;
     add_raw_function(m, c"_go_native", goroutine::go_native_raw, c"_go_native(fn, arg)\n--\n\nRuns the C function at address fn as a goroutine with arg.")?;

@@ -25,5 +25,11 @@ from ._goroutines import (
 
 _T = TypeVar("_T")
 
+__all__ = [
+    "CLOSED", "Cancelled", "Chan", "Closed", "Error", "Goroutine", "GoroutineError", "Mutex",
+    "StateError", "WaitGroup", "WouldBlock", "go", "go_native", "in_goroutine", "init", "select",
+    "self_id", "sleep", "stats", "to_thread", "version", "yield_",
+]
+
 def go_native(fn: object, arg: object = None) -> Goroutine: ...
 def to_thread(fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T: ...
