@@ -155,7 +155,7 @@ unsafe fn fetch_exception() -> *mut ffi::PyObject {
 /// "TypeName: message" of an exception instance, for gr_goroutine_fail.
 unsafe fn describe(exc: *mut ffi::PyObject) -> CString {
     let saved = save_error();
-    let name = CStr_of_type(exc);
+    let name = type_name(exc);
     let s = ffi::PyObject_Str(exc);
     let msg = if s.is_null() {
         ffi::PyErr_Clear();
@@ -170,14 +170,16 @@ unsafe fn describe(exc: *mut ffi::PyObject) -> CString {
     CString::new(text.replace('\0', "?")).unwrap_or_default()
 }
 
-#[allow(non_snake_case)]
-unsafe fn CStr_of_type(exc: *mut ffi::PyObject) -> String {
+/// # Safety
+/// `exc` is a live object; the GIL is held.
+unsafe fn type_name(exc: *mut ffi::PyObject) -> String {
     let tp = ffi::Py_TYPE(exc);
     std::ffi::CStr::from_ptr((*tp).tp_name).to_string_lossy().into_owned()
 }
 
 /// The goroutine body of every Python goroutine (see pystate.rs for the protocol).
 unsafe extern "C" fn run_python(arg: *mut c_void) {
+    // SAFETY: `go` passed exactly one strong reference made by Arc::into_raw.
     let task = Arc::from_raw(arg as *const Task);
     if !pystate::enter_python() {
         // Exit has begun: never touch Python, and never drop the Task without the GIL.
@@ -219,7 +221,8 @@ unsafe extern "C" fn run_python(arg: *mut c_void) {
             pystate::leave_python();
         }
         Err(_) => {
-            // A panic in the binding with unknown GIL state: leak rather than guess.
+            // A panic in the binding with unknown GIL and thread-state state: nothing can be
+            // cleaned up safely, and unwinding further would cross the coroutine's C frames.
             eprintln!("gr: fatal: panic in the Python goroutine trampoline");
             std::process::abort();
         }
@@ -369,6 +372,7 @@ unsafe fn go_native(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject
         return Err(errors::value_error("go_native(): NULL function pointer"));
     }
     let arg = addr(arg)?;
+    // SAFETY: the caller vouches that `f` is a `void (*)(void *)` (documented in go_native).
     let func: gr::gr_fn = std::mem::transmute::<usize, gr::gr_fn>(f);
     let opts = spawn_opts(0);
     let mut h = ptr::null_mut();
