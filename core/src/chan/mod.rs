@@ -316,7 +316,7 @@ impl Chan {
 /// `src` readable and `dst` NULL or writable, `n` bytes, not overlapping.
 unsafe fn copy_out(src: *const u8, dst: *mut u8, n: usize) {
     if !dst.is_null() {
-        std::ptr::copy_nonoverlapping(src, dst, n);
+        ring::copy_elem(src, dst, n);
     }
 }
 

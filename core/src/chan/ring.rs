@@ -33,10 +33,15 @@ impl Ring {
         self.len == self.cap
     }
 
+    /// The `i`-th item's slot (`i < cap`).
     fn slot(&mut self, i: usize) -> *mut u8 {
-        let i = (self.head + i) % self.cap;
-        // In bounds: i < cap and buf holds cap * esz bytes.
-        self.buf[i * self.esz..].as_mut_ptr()
+        debug_assert!(i < self.cap);
+        let mut i = self.head + i; // head < cap and i < cap: no overflow, one wrap at most
+        if i >= self.cap {
+            i -= self.cap;
+        }
+        // SAFETY: i < cap and `buf` holds cap * esz bytes, so the slot is in bounds.
+        unsafe { self.buf.as_mut_ptr().add(i * self.esz) }
     }
 
     /// Appends the element at `src`. The ring must not be full.
@@ -46,7 +51,7 @@ impl Ring {
     pub unsafe fn push(&mut self, src: *const u8) {
         debug_assert!(self.len < self.cap);
         let dst = self.slot(self.len);
-        std::ptr::copy_nonoverlapping(src, dst, self.esz);
+        copy_elem(src, dst, self.esz);
         self.len += 1;
     }
 
@@ -57,8 +62,11 @@ impl Ring {
     pub unsafe fn pop(&mut self, dst: *mut u8) {
         debug_assert!(self.len > 0);
         let src = self.slot(0);
-        std::ptr::copy_nonoverlapping(src, dst, self.esz);
-        self.head = (self.head + 1) % self.cap;
+        copy_elem(src, dst, self.esz);
+        self.head += 1;
+        if self.head == self.cap {
+            self.head = 0;
+        }
         self.len -= 1;
     }
 
@@ -69,5 +77,19 @@ impl Ring {
         }
         self.len = 0;
         self.head = 0;
+    }
+}
+
+/// Copies one element; common small sizes avoid a `memcpy` call.
+///
+/// # Safety
+/// `src` readable and `dst` writable for `n` bytes, not overlapping.
+#[inline(always)]
+pub(crate) unsafe fn copy_elem(src: *const u8, dst: *mut u8, n: usize) {
+    match n {
+        8 => dst.cast::<u64>().write_unaligned(src.cast::<u64>().read_unaligned()),
+        16 => dst.cast::<u128>().write_unaligned(src.cast::<u128>().read_unaligned()),
+        4 => dst.cast::<u32>().write_unaligned(src.cast::<u32>().read_unaligned()),
+        _ => std::ptr::copy_nonoverlapping(src, dst, n),
     }
 }
