@@ -215,3 +215,54 @@ def test_native_chan_bytes():
     assert int.from_bytes(ch.recv(), "little") == 7
     with pytest.raises(ValueError):
         ch.send(b"short")
+
+
+def test_unretrieved_exception_is_reported():
+    import gc
+    import sys
+
+    seen = []
+    old = sys.unraisablehook
+    sys.unraisablehook = lambda u: seen.append(u)
+    try:
+        g = gr.go(lambda: 1 / 0)
+        while not g.done():
+            time.sleep(0.001)
+        del g
+        gc.collect()
+    finally:
+        sys.unraisablehook = old
+    assert any(isinstance(u.exc_value, ZeroDivisionError) for u in seen), seen
+
+
+def test_ctrl_c_interrupts_main_blocked_in_wait():
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import goroutines as gr
+        block = gr.Chan()
+        g = gr.go(block.recv)
+        print("ready", flush=True)
+        try:
+            g.wait()
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+        block.send(1)
+        print("done", g.wait(timeout=10), flush=True)
+        """
+    )
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as p:
+        try:
+            assert p.stdout.readline().strip() == "ready"
+            time.sleep(0.3)
+            p.send_signal(signal.SIGINT)
+            assert p.stdout.readline().strip() == "interrupted"
+            assert p.stdout.readline().strip() == "done 1"
+            assert p.wait(timeout=10) == 0
+        finally:
+            if p.poll() is None:
+                p.kill()
