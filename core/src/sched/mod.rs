@@ -249,7 +249,7 @@ impl Runtime {
             return;
         }
         let mut slot = Some(g);
-        let stealable = with_held(|h| {
+        let stealable = with_held_in(tls::local(), |h| {
             let g = slot.take().expect("filled above");
             if next {
                 h.push_next(g)
@@ -295,8 +295,12 @@ impl Runtime {
 /// Runs `f` on the calling M's processor in state HELD, entering it from RUNNING when called
 /// from goroutine code. `None` on a foreign thread, or when the processor was retaken.
 pub(crate) fn with_held<R>(f: impl FnOnce(&Held<'_>) -> R) -> Option<R> {
-    // `f` never parks, so the block may be used throughout.
-    let l = tls::local();
+    with_held_in(tls::local(), f)
+}
+
+/// [`with_held`] with this thread's block already in hand (`f` never parks, so the block may
+/// be used throughout).
+pub(crate) fn with_held_in<R>(l: &tls::Local, f: impl FnOnce(&Held<'_>) -> R) -> Option<R> {
     let m = l.m.get();
     let pi = l.p.get();
     if m.is_null() || pi == 0 {

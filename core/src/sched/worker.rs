@@ -196,7 +196,9 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
             rt.release_p(pi);
             return None;
         }
-        let tick = p.tick.fetch_add(1, Relaxed);
+        // Only the owner writes `tick` (the monitor just reads it): no locked RMW needed.
+        let tick = p.tick.load(Relaxed);
+        p.tick.store(tick.wrapping_add(1), Relaxed);
         if tick % 61 == 0 {
             if let Some(g) = steal_global(rt, &h) {
                 return found(rt, l, g);
