@@ -363,14 +363,12 @@ def write_all(doc, outdir, report_path):
     if notes:
         L.append("## Not measured")
         L.append("")
-        seen = set()
+        groups = {}
         for st, lbl, wid, note in notes:
-            key = (st, lbl, note)
-            if st == "skipped" and key in seen:
-                continue
-            seen.add(key)
-            L.append("- %s %s%s: %s" % ("**FAILED**" if st == "failed" else st, lbl,
-                                        "" if st == "skipped" else " / " + wid, note))
+            groups.setdefault((st, note), []).append(lbl if st == "skipped" else "%s / %s" % (lbl, wid))
+        for (st, note), where in groups.items():
+            where = list(dict.fromkeys(where))
+            L.append("- %s (%s): %s" % ("**FAILED**" if st == "failed" else st, note, ", ".join(where)))
         L.append("")
     L.append("## Method")
     L.append("")

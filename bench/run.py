@@ -135,11 +135,13 @@ def size_for(impl, wid, quick):
 def na_reason(impl, wid, quick):
     if quick and wid == "parked1m":
         return "skipped with QUICK=1"
+    if (impl, wid) in NA_REASON:
+        return NA_REASON[(impl, wid)]
+    if impl in ("pygr", "javagr"):
+        return "not in this binding's bench set (yet)"
     if wid == "select" and impl not in ("gr", "go"):
         return NO_SELECT
-    if impl in ("pygr", "javagr"):
-        return "not in this binding's bench set"
-    return NA_REASON.get((impl, wid), "not run")
+    return "not run"
 
 
 # ------------------------------------------------------------------------- commands
