@@ -14,9 +14,11 @@ JDK17         ?= /usr/lib/jvm/java-17-openjdk-amd64
 JDK2          ?= /usr/lib/jvm/temurin-25-jdk-amd64
 JAVA_LIB_DEP  ?= lib
 MVN           ?= mvn
-JAVA_MVN      := cd $(JAVA_DIR) && JAVA_HOME=$(JDK17) $(MVN) -q -B \
+JAVA_MVN      := cd $(JAVA_DIR) && JAVA_HOME=$(JDK17) $(MVN) -q -B -Dstyle.color=never \
                  -Dgr.native.dir=$(JAVA_NATDIR) -Dgr.test.lib=$(JAVA_TESTLIB) \
                  -Dgr.test.libgr=$(LIBDIR)/libgr.so.0
+# Debian's Maven prints colour resets even in batch mode; strip them, keep mvn's status.
+JAVA_DECOLOR  := sed -u 's/\x1b\[[0-9;]*m//g'
 JAVA_CFLAGS   := -O2 -g -fPIC -std=c11 -Wall -Wextra -Werror -I$(JDK17)/include \
                  -I$(JDK17)/include/linux -I$(GR_INCLUDE) -I$(JAVA_DIR)/src/main/c
 JAVA_SUBMAKE   = $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST))
@@ -47,7 +49,8 @@ java-natives: $(JAVA_LIB_DEP)
 	@$(JAVA_SUBMAKE) $(JAVA_RES)/libgr.so.0 $(JAVA_RES)/libgrjni.so $(JAVA_TESTLIB)
 
 $(JAVA_JAR): $(JAVA_RES)/libgr.so.0 $(JAVA_RES)/libgrjni.so $(JAVA_SRCS) $(JAVA_DIR)/pom.xml
-	$(JAVA_MVN) -DskipTests package
+	@echo "  MVN package -> $@"
+	@set -o pipefail; $(JAVA_MVN) -DskipTests package 2>&1 | $(JAVA_DECOLOR)
 	cp -f $(JAVA_DIR)/target/gr-0.1.0.jar $@
 
 java-jar: java-natives
@@ -60,27 +63,31 @@ JAVA_JNI_CHECK = if grep -rl "WARNING in native method\|FATAL ERROR in native me
 
 test-java-17: java-natives
 	@rm -rf $(JAVA_DIR)/target/surefire-reports
-	$(JAVA_MVN) test || { echo "test-java: JDK 17 run failed (bindings/java/target/surefire-reports)"; exit 1; }
+	@echo "  MVN test  JDK 17 (-Xcheck:jni)"
+	@set -o pipefail; $(JAVA_MVN) test 2>&1 | $(JAVA_DECOLOR) || { echo "test-java: JDK 17 run failed (bindings/java/target/surefire-reports)"; exit 1; }
 	@$(JAVA_JNI_CHECK)
 
 test-java-2: java-natives
 	@if [ ! -x $(JDK2)/bin/java ]; then echo "test-java: SKIPPED the second JDK: no $(JDK2)/bin/java (set JDK2=...)"; exit 0; fi; \
-	rm -rf $(JAVA_DIR)/target/surefire-reports; \
+	echo "  MVN test  $(JDK2) (-Xcheck:jni --enable-native-access=ALL-UNNAMED)"; \
+	rm -rf $(JAVA_DIR)/target/surefire-reports; set -o pipefail; \
 	$(JAVA_MVN) -Djvm=$(JDK2)/bin/java \
-	  "-Dgr.test.argLine=-Xcheck:jni --enable-native-access=ALL-UNNAMED" test \
+	  "-Dgr.test.argLine=-Xcheck:jni --enable-native-access=ALL-UNNAMED" test 2>&1 | $(JAVA_DECOLOR) \
 	  || { echo "test-java: $(JDK2) run failed (bindings/java/target/surefire-reports)"; exit 1; }
 	@$(JAVA_JNI_CHECK)
 
 # Every public item has javadoc: doclint fails the build otherwise.
 javadoc-java:
 	@mkdir -p $(JAVA_BUILD)/javadoc
-	$(JDK17)/bin/javadoc -quiet -Xdoclint:all -Werror --release 8 -d $(JAVA_BUILD)/javadoc \
+	@echo "  JAVADOC doclint io.gr"
+	@$(JDK17)/bin/javadoc -quiet -Xdoclint:all -Werror --release 8 -d $(JAVA_BUILD)/javadoc \
 	  -sourcepath $(JAVA_DIR)/src/main/java io.gr >/dev/null
 
+# lib is built once, by java-natives; the sub-makes reuse it.
 test-java: java-natives
 	@$(JAVA_SUBMAKE) javadoc-java
-	@$(JAVA_SUBMAKE) test-java-17
-	@$(JAVA_SUBMAKE) test-java-2
+	@$(JAVA_SUBMAKE) test-java-17 JAVA_LIB_DEP=
+	@$(JAVA_SUBMAKE) test-java-2 JAVA_LIB_DEP=
 
 JAVA_EXAMPLES := $(JAVA_BUILD)/examples
 $(JAVA_EXAMPLES)/libwork.so: $(ROOT)/examples/java/work.c $(GR_INCLUDE)/gr.h $(LIBDIR)/libgr.so.0
@@ -88,7 +95,7 @@ $(JAVA_EXAMPLES)/libwork.so: $(ROOT)/examples/java/work.c $(GR_INCLUDE)/gr.h $(L
 	$(CC) $(JAVA_CFLAGS) -shared -o $@ $< -L$(LIBDIR) -lgr
 
 demo-java: java-jar
-	@$(JAVA_SUBMAKE) $(JAVA_EXAMPLES)/libwork.so
+	@$(JAVA_SUBMAKE) $(JAVA_EXAMPLES)/libwork.so JAVA_LIB_DEP=
 	@mkdir -p $(JAVA_EXAMPLES)/classes
 	$(JDK17)/bin/javac --release 8 -cp $(JAVA_JAR) -d $(JAVA_EXAMPLES)/classes $(ROOT)/examples/java/*.java
 	$(JDK17)/bin/java -cp $(JAVA_JAR):$(JAVA_EXAMPLES)/classes Goroutines101
