@@ -256,16 +256,18 @@ unsafe fn record_exception(task: &Task) {
     gr::gr_goroutine_fail(msg.as_ptr());
 }
 
-/// gr_spawn_ex with the GIL released when called from a goroutine: spawning is a preemption
-/// point (the spawner may yield to its worker's queue), and a goroutine must never be
-/// suspended while it holds the GIL (see pystate.rs).
+/// gr_spawn_ex, keeping the GIL where the spawn cannot suspend the caller: on a plain thread,
+/// and in a Python goroutine (pinned, and gr.h exempts pinned goroutines from the spawn
+/// preemption point). Any other goroutine (a C goroutine that called into Python) may be
+/// preempted there, and a goroutine must never be suspended holding the GIL (pystate.rs), so
+/// it spawns with the GIL released.
 unsafe fn spawn_released(
     f: gr::gr_fn,
     arg: *mut c_void,
     opts: &gr::gr_spawn_opts,
     out: &mut *mut gr::gr_handle,
 ) -> std::ffi::c_int {
-    if !pystate::in_goroutine() {
+    if !pystate::in_goroutine() || pystate::in_python_goroutine() {
         return gr::gr_spawn_ex(f, arg, opts, out);
     }
     let ts = pystate::suspend_goroutine();

@@ -126,6 +126,22 @@ pub unsafe fn take_gil(ts: *mut ffi::PyThreadState) {
         gr::gr_mutex_unlock(gate);
     }
     rebind_gilstate(ts);
+    RUNNING_TS.with(|c| c.set(ts));
+}
+
+thread_local! {
+    /// The thread state of the Python goroutine that last took the GIL on this worker: while it
+    /// runs, it is the current thread state. Written right after the GIL is taken, read while
+    /// it is held, never across a park.
+    static RUNNING_TS: std::cell::Cell<*mut ffi::PyThreadState> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// True when the caller is a Python goroutine of this binding (pinned since it started), as
+/// opposed to a plain thread or a C goroutine that called into Python.
+/// # Safety
+/// The GIL is held.
+pub unsafe fn in_python_goroutine() -> bool {
+    in_goroutine() && RUNNING_TS.with(|c| c.get()) == ffi::PyThreadState_Get()
 }
 
 /// Releases the GIL for a goroutine about to park.
@@ -151,12 +167,10 @@ pub unsafe fn blocking(timeout_ns: i64, op: impl FnMut(i64) -> c_int) -> Blocked
     slow_path(timeout_ns, op)
 }
 
-/// Whether gr guarantees that a poll (`timeout_ns == 0`) never suspends the calling goroutine.
-/// Today a poll that races with a waker can suspend briefly (the announced park is requeued),
-/// and a goroutine suspended while holding the GIL deadlocks its worker: the next goroutine
-/// there blocks the thread in `PyEval_RestoreThread`. So goroutines poll with the GIL released
-/// until the core documents the guarantee (requested in docs/requests/python.md).
-const POLLS_NEVER_SUSPEND: bool = false;
+/// gr.h guarantees that a poll (`timeout_ns == 0`) never suspends the calling goroutine (a
+/// goroutine suspended while it holds the GIL would deadlock its worker: the next goroutine
+/// there blocks the thread in `PyEval_RestoreThread`). So polls run with the GIL held.
+const POLLS_NEVER_SUSPEND: bool = true;
 
 /// `blocking` for gr operations that have a poll form: where a poll cannot suspend (plain
 /// threads; goroutines once gr guarantees it), polls first with the GIL held, so a ready
