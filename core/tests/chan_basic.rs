@@ -205,3 +205,35 @@ fn select_mixed_thread_and_goroutine() {
     assert_eq!(got, [1, 1]);
     join(&g);
 }
+
+/// Long wait queues withdraw lazily (stale entries swept later): timed-out receivers mixed
+/// with live ones never take a value, and every live one gets exactly one.
+#[test]
+fn long_queue_with_timeouts() {
+    let c = chan(0);
+    let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut gs = Vec::new();
+    for i in 0..600u64 {
+        let (c, got) = (c.clone(), got.clone());
+        gs.push(go(move || {
+            if i % 3 == 0 {
+                if let Ok(v) = c.recv_u64(FOREVER) {
+                    got.lock().unwrap().push(v);
+                }
+            } else {
+                assert_eq!(c.recv_u64(ms(1 + i % 5)), Err(Error::TimedOut));
+            }
+        }));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    for v in 0..200u64 {
+        c.send_u64(v, FOREVER).unwrap();
+    }
+    for g in &gs {
+        join(g);
+    }
+    let mut got = got.lock().unwrap().clone();
+    got.sort();
+    assert_eq!(got, (0..200).collect::<Vec<_>>());
+    assert_eq!(c.recv_u64(Deadline::Poll), Err(Error::Again));
+}

@@ -48,6 +48,22 @@ static void check(const char *what, void *arg, int in_goroutine) {
   CHECK(!"10 ms timer woke more than 5 ms late (median of 9) three times in a row");
 }
 
+/* 20,000 goroutines each in a receive with a 50 ms timeout: all time out together, on the
+   scheduler's timers (no thread per wait). */
+#define NWAIT 20000
+static gr_wg *wg;
+static long timed_out;
+static gr_mutex *mu;
+static void waiter(void *arg) {
+  (void)arg;
+  long v;
+  int rc = gr_chan_recv(never, &v, 50 * 1000000);
+  CHECK_OK(gr_mutex_lock(mu, GR_FOREVER));
+  timed_out += rc == GR_ETIMEDOUT;
+  CHECK_OK(gr_mutex_unlock(mu));
+  CHECK_OK(gr_wg_done(wg));
+}
+
 int main(void) {
   init_workers(2);
   CHECK_OK(gr_chan_new(sizeof(long), 0, &never));
@@ -55,6 +71,22 @@ int main(void) {
   check("sleep, thread", (void *)0, 0);
   check("recv timeout, goroutine", (void *)1, 1);
   check("recv timeout, thread", (void *)1, 0);
+  CHECK_OK(gr_wg_new(&wg));
+  CHECK_OK(gr_mutex_new(&mu));
+  CHECK_OK(gr_wg_add(wg, NWAIT));
+  double t0 = now_s();
+  for (int i = 0; i < NWAIT; i++) CHECK_OK(gr_spawn(waiter, NULL, NULL));
+  gr_sleep(20 * 1000000);
+  gr_stats st = {.size = sizeof st};
+  CHECK_OK(gr_stats_get(&st));
+  printf("%d receives waiting on timeouts: %llu OS threads\n", NWAIT, (unsigned long long)st.threads);
+  CHECK(st.threads < 64);
+  CHECK_OK(gr_wg_wait(wg, GR_FOREVER));
+  printf("all %ld timed out after %.1f ms\n", timed_out, (now_s() - t0) * 1e3);
+  CHECK(timed_out == NWAIT);
+  CHECK(gr_chan_len(never) == 0);
+  gr_wg_free(wg);
+  gr_mutex_free(mu);
   gr_chan_release(never);
   printf("chan_timer: ok\n");
   return 0;

@@ -153,7 +153,7 @@ impl Chan {
         g.sendq.push(Sudog { tok: tok.clone(), elem: src as *mut u8, case: 0, done: &done });
         drop(g);
         let r = wait::block(&tok, deadline, cancel);
-        self.finish_plain(&tok, r, &done)
+        self.finish_plain(&tok, r, &done, true)
     }
 
     /// Receives into the `elem_size` bytes at `dst`. `Closed` (with `dst` zeroed) once the
@@ -176,7 +176,7 @@ impl Chan {
         g.recvq.push(Sudog { tok: tok.clone(), elem: dst, case: 0, done: &done });
         drop(g);
         let r = wait::block(&tok, deadline, cancel);
-        let res = self.finish_plain(&tok, r, &done);
+        let res = self.finish_plain(&tok, r, &done, false);
         if res == Err(Error::Closed) {
             std::ptr::write_bytes(dst, 0, self.esz);
         }
@@ -184,7 +184,7 @@ impl Chan {
     }
 
     /// After `block` of a plain operation: wait for the winner's copy, or withdraw.
-    fn finish_plain(&self, tok: &wait::Token, r: u32, done: &AtomicBool) -> Result<()> {
+    fn finish_plain(&self, tok: &wait::Token, r: u32, done: &AtomicBool, sender: bool) -> Result<()> {
         match waitq::decode(r) {
             Some((_, closed)) => {
                 wait::wait_flag(done);
@@ -196,8 +196,11 @@ impl Chan {
             }
             None => {
                 let mut g = lock(&self.inner);
-                g.sendq.remove(tok);
-                g.recvq.remove(tok);
+                if sender {
+                    g.sendq.remove(tok);
+                } else {
+                    g.recvq.remove(tok);
+                }
                 drop(g);
                 Err(if r == wait::CANCELLED { Error::Cancelled } else { Error::TimedOut })
             }

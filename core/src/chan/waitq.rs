@@ -51,7 +51,12 @@ impl Sudog {
 #[derive(Default)]
 pub(crate) struct WaitQ {
     q: VecDeque<Sudog>,
+    /// Withdrawn entries left in a long queue (see [`WaitQ::remove`]).
+    stale: usize,
 }
+
+/// Queues up to this long are searched on every withdrawal; longer ones sweep lazily.
+const EAGER: usize = 64;
 
 impl WaitQ {
     pub fn push(&mut self, s: Sudog) {
@@ -69,10 +74,23 @@ impl WaitQ {
         None
     }
 
-    /// Removes every entry of the wait `tok` (a withdrawn wait or a finished select).
+    /// Removes every entry of the wait `tok`, which has ended (a withdrawn wait or a
+    /// finished select). In a long queue (thousands of receivers with timeouts) a search per
+    /// withdrawal would be quadratic: the entries are left, harmless (their wait has ended,
+    /// so no completer can win them and their pointers are never used), and swept once they
+    /// make up half the queue.
     pub fn remove(&mut self, tok: &Token) {
-        if self.q.iter().any(|s| s.tok.same(tok)) {
-            self.q.retain(|s| !s.tok.same(tok));
+        debug_assert!(!tok.is_pending());
+        if self.q.len() <= EAGER {
+            if self.q.iter().any(|s| s.tok.same(tok)) {
+                self.q.retain(|s| !s.tok.same(tok));
+            }
+            return;
+        }
+        self.stale += 1;
+        if self.stale * 2 > self.q.len() {
+            self.q.retain(|s| s.tok.is_pending());
+            self.stale = 0;
         }
     }
 
