@@ -79,6 +79,7 @@ public final class Goroutine extends NativeResource {
      * is done now). Never blocks.
      *
      * @return true once it has returned
+     * @throws IllegalStateException if the handle was closed (detached) before it was seen done
      */
     public boolean isDone() {
         if (finished) {
