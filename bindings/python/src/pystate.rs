@@ -5,7 +5,8 @@
 //!    The goroutine is then pinned (`gr_pin`), so its thread state, its interpreter frames and
 //!    the thread-owned locks it takes (RLock, sqlite3) never change OS thread.
 //! 2. Around every call that may park, the GIL is released with `PyEval_SaveThread` and taken
-//!    back with `PyEval_RestoreThread` (`blocking`). PyO3's thread-local GIL counter is never
+//!    back with `PyEval_RestoreThread` (`blocking`, `park`). Calls that gr.h says never suspend
+//!    (polls, and spawns by a pinned goroutine) keep the GIL. PyO3's thread-local GIL counter is never
 //!    raised across a park: the park-capable entry points are raw `PyCFunction`s (see
 //!    `raw.rs`), which do not touch it.
 //! 3. On 3.11 the gilstate TSS slot is pointed at the goroutine's thread state on every resume,
@@ -92,7 +93,7 @@ pub unsafe fn resume_goroutine(ts: *mut ffi::PyThreadState) {
 /// `PyEval_RestoreThread`. Waiting for the GIL blocks the OS thread; without the gate every
 /// worker could sit blocked there at once, and the monitor would hand their processors to
 /// ever more threads. With it, goroutines queue for the GIL by parking, and at most one worker
-/// thread is blocked on it per waiting goroutine. The gate is never held while holding the
+/// thread at a time sits blocked in `PyEval_RestoreThread` on a goroutine's behalf. The gate is never held while holding the
 /// GIL, so it adds no lock-order edge: its holder waits only for the GIL, and a GIL holder
 /// never waits for the gate.
 static GIL_GATE: std::sync::atomic::AtomicPtr<gr::gr_mutex> = std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
