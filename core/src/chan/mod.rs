@@ -50,7 +50,7 @@ use crate::error::{Error, Result};
 use crate::loom::{lock, AtomicBool, Mutex};
 use crate::waiter::Deadline;
 use ring::Ring;
-use waitq::{Sudog, WaitQ};
+use waitq::{Sudog, TokRef, WaitQ};
 
 pub use select::{select, Case, Op, SelectResult};
 
@@ -150,7 +150,7 @@ impl Chan {
         }
         let done = AtomicBool::new(false);
         let tok = wait::prepare();
-        g.sendq.push(Sudog { tok: tok.clone(), elem: src as *mut u8, case: 0, done: &done });
+        g.sendq.push(Sudog { tok: TokRef::Owned(tok.clone()), elem: src as *mut u8, case: 0, done: &done });
         drop(g);
         let r = wait::block(&tok, deadline, cancel);
         self.finish_plain(&tok, r, &done, true)
@@ -173,7 +173,7 @@ impl Chan {
         }
         let done = AtomicBool::new(false);
         let tok = wait::prepare();
-        g.recvq.push(Sudog { tok: tok.clone(), elem: dst, case: 0, done: &done });
+        g.recvq.push(Sudog { tok: TokRef::Owned(tok.clone()), elem: dst, case: 0, done: &done });
         drop(g);
         let r = wait::block(&tok, deadline, cancel);
         let res = self.finish_plain(&tok, r, &done, false);

@@ -21,7 +21,7 @@
 //! Lock order: the channels' locks, in increasing address order; see `chan/mod.rs`.
 
 use super::wait;
-use super::waitq::{self, Sudog};
+use super::waitq::{self, Sudog, TokRef};
 use super::{Chan, Inner, Ready};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
@@ -127,7 +127,7 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     for (i, c) in cases.iter().enumerate() {
         let Some(ch) = c.chan else { continue };
         let g = guards[slot(ch)].as_mut().expect("locked");
-        let s = Sudog { tok: tok.clone(), elem: c.elem, case: i as u32, done: std::ptr::null() };
+        let s = Sudog { tok: TokRef::Borrowed(&tok), elem: c.elem, case: i as u32, done: std::ptr::null() };
         match c.op {
             Op::Send => g.sendq.push(s),
             Op::Recv => g.recvq.push(s),
@@ -140,8 +140,9 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     lock_all(cases, ord, guards);
     for g in guards.iter_mut() {
         let g = g.as_mut().expect("locked");
-        g.sendq.remove(&tok);
-        g.recvq.remove(&tok);
+        // Now, whatever the queue's length: the entries borrow `tok` (see `TokRef`).
+        g.sendq.remove_now(&tok);
+        g.recvq.remove_now(&tok);
     }
     unlock_all(guards);
     match waitq::decode(r) {

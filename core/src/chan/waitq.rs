@@ -15,9 +15,19 @@ use crate::loom::AtomicBool;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Release;
 
+/// The wait an entry belongs to.
+pub(crate) enum TokRef {
+    /// A plain operation's own reference.
+    Owned(Token),
+    /// A select's token, on its frame: shared by all its entries without reference-count
+    /// traffic. A select removes its entries with [`WaitQ::remove_now`] before returning, so
+    /// the pointer is valid whenever the entry is in a queue.
+    Borrowed(*const Token),
+}
+
 /// One parked operation.
 pub(crate) struct Sudog {
-    pub tok: Token,
+    pub tok: TokRef,
     /// Sender: the element to read. Receiver: where to write the element.
     pub elem: *mut u8,
     /// Case index for a select (0 for a plain operation); encoded in the result code.
@@ -38,6 +48,14 @@ pub(crate) fn decode(r: u32) -> Option<(u32, bool)> {
 }
 
 impl Sudog {
+    pub fn tok(&self) -> &Token {
+        match &self.tok {
+            TokRef::Owned(t) => t,
+            // SAFETY: see `TokRef::Borrowed`: the select outlives its entries.
+            TokRef::Borrowed(p) => unsafe { &**p },
+        }
+    }
+
     /// The winner is finished with `elem`: let a plain owner return.
     pub fn release(&self) {
         if !self.done.is_null() {
@@ -67,7 +85,7 @@ impl WaitQ {
     /// caller must then finish with its `elem` and call [`Sudog::release`] before unlocking.
     pub fn dequeue(&mut self, closed: bool) -> Option<Sudog> {
         while let Some(s) = self.q.pop_front() {
-            if s.tok.complete(code(s.case, closed)) {
+            if s.tok().complete(code(s.case, closed)) {
                 return Some(s);
             }
         }
@@ -82,15 +100,20 @@ impl WaitQ {
     pub fn remove(&mut self, tok: &Token) {
         debug_assert!(!tok.is_pending());
         if self.q.len() <= EAGER {
-            if self.q.iter().any(|s| s.tok.same(tok)) {
-                self.q.retain(|s| !s.tok.same(tok));
-            }
+            self.remove_now(tok);
             return;
         }
         self.stale += 1;
         if self.stale * 2 > self.q.len() {
-            self.q.retain(|s| s.tok.is_pending());
+            self.q.retain(|s| s.tok().is_pending());
             self.stale = 0;
+        }
+    }
+
+    /// Removes every entry of the wait `tok` now, whatever the queue's length.
+    pub fn remove_now(&mut self, tok: &Token) {
+        if self.q.iter().any(|s| s.tok().same(tok)) {
+            self.q.retain(|s| !s.tok().same(tok));
         }
     }
 
