@@ -1,5 +1,6 @@
 package io.gr;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -45,5 +46,8 @@ class ShutdownTest {
             left = workers();
         }
         assertTrue(left.isEmpty(), "still attached: " + left);
+        // the runtime does not restart: spawning now is a clear error, not a crash
+        assertThrows(IllegalStateException.class, () -> Goroutines.go(() -> { }));
+        assertThrows(IllegalStateException.class, () -> Goroutines.shutdown(1, TimeUnit.SECONDS));
     }
 }
