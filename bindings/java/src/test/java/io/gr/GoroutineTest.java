@@ -170,6 +170,36 @@ class GoroutineTest {
         }
     }
 
+    /** Many Java goroutines blocked at once: each holds an OS thread, and all complete. */
+    @Test
+    @Timeout(120)
+    void manyBlockedJavaGoroutines() throws Exception {
+        final int n = 200;
+        try (LongChannel ch = new LongChannel(0); LongChannel done = new LongChannel(n)) {
+            List<Goroutine> gs = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                gs.add(Goroutines.go(() -> {
+                    try {
+                        done.send(ch.recv());
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                }));
+            }
+            long sum = 0;
+            for (long i = 1; i <= n; i++) {
+                ch.send(i);
+            }
+            for (int i = 0; i < n; i++) {
+                sum += done.recv();
+            }
+            for (Goroutine g : gs) {
+                g.join();
+            }
+            assertEquals((long) n * (n + 1) / 2, sum);
+        }
+    }
+
     /** Item 8: a class from a URLClassLoader can be run with go(). */
     @Test
     void classFromUrlClassLoaderRuns() throws Exception {
