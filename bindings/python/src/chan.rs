@@ -57,7 +57,7 @@ impl Chan {
         let mut p = ptr::null_mut();
         // safety: out-pointer is valid; drop_pyobj matches gr_drop_fn.
         let rc = unsafe { gr::gr_chan_new_with_drop(PTR, capacity, Some(drop_pyobj), ptr::null_mut(), &mut p) };
-        status(rc, "Chan")?;
+        errors::check_py(rc, "Chan")?;
         Ok(Chan { ptr: p, native: None })
     }
 
@@ -68,7 +68,7 @@ impl Chan {
     fn native(elem_size: usize, capacity: usize) -> PyResult<Self> {
         let mut p = ptr::null_mut();
         let rc = unsafe { gr::gr_chan_new_with_drop(elem_size, capacity, None, ptr::null_mut(), &mut p) };
-        status(rc, "Chan.native")?;
+        errors::check_py(rc, "Chan.native")?;
         Ok(Chan { ptr: p, native: Some(elem_size) })
     }
 
@@ -111,7 +111,7 @@ impl Chan {
 
     /// Closes the channel; closing twice raises Closed (Go panics).
     fn close(&self) -> PyResult<()> {
-        status(unsafe { gr::gr_chan_close(self.ptr) }, "close")
+        errors::check_py(unsafe { gr::gr_chan_close(self.ptr) }, "close")
     }
 
     fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
@@ -124,17 +124,6 @@ impl Chan {
             Some(n) => format!(" native elem_size={n}"),
         };
         format!("<goroutines.Chan{kind} cap={} len={} at {:p}>", self.cap(), self.len(), self.ptr)
-    }
-}
-
-/// For the few PyO3 (non-parking) methods: gr status -> PyErr.
-fn status(rc: c_int, what: &str) -> PyResult<()> {
-    let _ = errors::check(rc, what).map_err(|_| ());
-    if rc == gr::GR_OK {
-        Ok(())
-    } else {
-        // errors::check set the exception; hand it to PyO3.
-        Err(PyErr::fetch(unsafe { Python::assume_gil_acquired() }))
     }
 }
 

@@ -118,3 +118,12 @@ pub fn check(rc: c_int, what: &str) -> PyRes<()> {
         Err(raise_status(rc, what))
     }
 }
+
+/// `check` for the PyO3 (`#[pymethods]`, never parking) side: the exception as a `PyErr`.
+pub fn check_py(rc: c_int, what: &str) -> pyo3::PyResult<()> {
+    match check(rc, what) {
+        Ok(()) => Ok(()),
+        // safety: PyO3 methods run with the GIL held; check() has just set the exception.
+        Err(Raised) => Err(pyo3::PyErr::fetch(unsafe { pyo3::Python::assume_gil_acquired() })),
+    }
+}

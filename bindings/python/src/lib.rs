@@ -38,11 +38,7 @@ fn init(workers: Option<u32>, stack_size: Option<usize>, c_stack_size: Option<us
     c.workers = workers.unwrap_or(0);
     c.stack_size = c_stack_size.unwrap_or(0);
     c.max_threads = max_threads.unwrap_or(0);
-    let rc = unsafe { gr::gr_init(&c) };
-    if rc != gr::GR_OK {
-        let _ = errors::raise_status(rc, "init");
-        return Err(PyErr::fetch(unsafe { Python::assume_gil_acquired() }));
-    }
+    errors::check_py(unsafe { gr::gr_init(&c) }, "init")?;
     if let Some(s) = stack_size {
         if s < 64 * 1024 {
             return Err(pyo3::exceptions::PyValueError::new_err("stack_size below 64 KiB"));
@@ -56,11 +52,7 @@ fn init(workers: Option<u32>, stack_size: Option<usize>, c_stack_size: Option<us
 #[pyfunction]
 fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let mut s = gr::gr_stats { size: std::mem::size_of::<gr::gr_stats>() as u32, ..Default::default() };
-    let rc = unsafe { gr::gr_stats_get(&mut s) };
-    if rc != gr::GR_OK {
-        let _ = errors::raise_status(rc, "stats");
-        return Err(PyErr::fetch(py));
-    }
+    errors::check_py(unsafe { gr::gr_stats_get(&mut s) }, "stats")?;
     let d = PyDict::new(py);
     d.set_item("workers", s.workers)?;
     d.set_item("goroutines", s.goroutines)?;

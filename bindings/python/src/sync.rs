@@ -10,14 +10,6 @@ use crate::gr;
 use crate::pystate::{self, blocking, park};
 use crate::raw::{self, Args};
 
-fn status(rc: std::ffi::c_int, what: &str) -> PyResult<()> {
-    if rc == gr::GR_OK {
-        return Ok(());
-    }
-    let _ = errors::raise_status(rc, what);
-    Err(PyErr::fetch(unsafe { Python::assume_gil_acquired() }))
-}
-
 /// Go's sync.WaitGroup.
 #[pyclass(module = "goroutines", frozen)]
 pub struct WaitGroup {
@@ -38,17 +30,17 @@ impl WaitGroup {
     #[new]
     fn new() -> PyResult<Self> {
         let mut p = ptr::null_mut();
-        status(unsafe { gr::gr_wg_new(&mut p) }, "WaitGroup")?;
+        errors::check_py(unsafe { gr::gr_wg_new(&mut p) }, "WaitGroup")?;
         Ok(WaitGroup { ptr: p })
     }
 
     #[pyo3(signature = (delta = 1))]
     fn add(&self, delta: i64) -> PyResult<()> {
-        status(unsafe { gr::gr_wg_add(self.ptr, delta) }, "WaitGroup.add")
+        errors::check_py(unsafe { gr::gr_wg_add(self.ptr, delta) }, "WaitGroup.add")
     }
 
     fn done(&self) -> PyResult<()> {
-        status(unsafe { gr::gr_wg_done(self.ptr) }, "WaitGroup.done")
+        errors::check_py(unsafe { gr::gr_wg_done(self.ptr) }, "WaitGroup.done")
     }
 }
 
@@ -72,12 +64,12 @@ impl Mutex {
     #[new]
     fn new() -> PyResult<Self> {
         let mut p = ptr::null_mut();
-        status(unsafe { gr::gr_mutex_new(&mut p) }, "Mutex")?;
+        errors::check_py(unsafe { gr::gr_mutex_new(&mut p) }, "Mutex")?;
         Ok(Mutex { ptr: p })
     }
 
     fn unlock(&self) -> PyResult<()> {
-        status(unsafe { gr::gr_mutex_unlock(self.ptr) }, "Mutex.unlock")
+        errors::check_py(unsafe { gr::gr_mutex_unlock(self.ptr) }, "Mutex.unlock")
     }
 
     #[pyo3(signature = (*_args))]
