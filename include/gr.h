@@ -508,27 +508,27 @@ int gr_wg_new(struct gr_wg **out);
  * Adds `delta` (may be negative) to the counter; reaching zero releases every waiter.
  * `GR_EINVAL` (and no change) if the counter would go below zero.
  */
-int gr_wg_add(struct gr_wg *w, int64_t delta);
+int gr_wg_add(struct gr_wg *wg, int64_t delta);
 
 /**
  * `gr_wg_add(wg, -1)`.
  */
-int gr_wg_done(struct gr_wg *w);
+int gr_wg_done(struct gr_wg *wg);
 
 /**
  * Waits up to `timeout_ns` for the counter to be zero.
  */
-int gr_wg_wait(struct gr_wg *w, int64_t timeout_ns);
+int gr_wg_wait(struct gr_wg *wg, int64_t timeout_ns);
 
 /**
  * `gr_wg_wait` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
  */
-int gr_wg_wait_ex(struct gr_wg *w, int64_t timeout_ns, struct gr_cancel *cancel);
+int gr_wg_wait_ex(struct gr_wg *wg, int64_t timeout_ns, struct gr_cancel *cancel);
 
 /**
  * Frees a WaitGroup (once; NULL is ignored). Nobody may still wait on it.
  */
-void gr_wg_free(struct gr_wg *w);
+void gr_wg_free(struct gr_wg *wg);
 
 /**
  * Creates an unlocked mutex.

@@ -23,7 +23,7 @@ static MUTEXES: Pool<Mutex> = Pool::new();
 
 /// # Safety
 /// `p` must be NULL or a handle from `gr_wg_new`.
-unsafe fn wg<'a>(p: *const gr_wg) -> Result<&'a WaitGroup, Error> {
+unsafe fn wg_ref<'a>(p: *const gr_wg) -> Result<&'a WaitGroup, Error> {
     Pool::get(p as *const Slot<WaitGroup>).ok_or(Error::Invalid)
 }
 
@@ -46,36 +46,36 @@ pub unsafe extern "C" fn gr_wg_new(out: *mut *mut gr_wg) -> c_int {
 /// Adds `delta` (may be negative) to the counter; reaching zero releases every waiter.
 /// `GR_EINVAL` (and no change) if the counter would go below zero.
 #[no_mangle]
-pub unsafe extern "C" fn gr_wg_add(w: *mut gr_wg, delta: i64) -> c_int {
-    guard(|| wg(w)?.add(delta))
+pub unsafe extern "C" fn gr_wg_add(wg: *mut gr_wg, delta: i64) -> c_int {
+    guard(|| wg_ref(wg)?.add(delta))
 }
 
 /// `gr_wg_add(wg, -1)`.
 #[no_mangle]
-pub unsafe extern "C" fn gr_wg_done(w: *mut gr_wg) -> c_int {
-    guard(|| wg(w)?.done())
+pub unsafe extern "C" fn gr_wg_done(wg: *mut gr_wg) -> c_int {
+    guard(|| wg_ref(wg)?.done())
 }
 
 /// Waits up to `timeout_ns` for the counter to be zero.
 #[no_mangle]
-pub unsafe extern "C" fn gr_wg_wait(w: *mut gr_wg, timeout_ns: i64) -> c_int {
-    gr_wg_wait_ex(w, timeout_ns, std::ptr::null_mut())
+pub unsafe extern "C" fn gr_wg_wait(wg: *mut gr_wg, timeout_ns: i64) -> c_int {
+    gr_wg_wait_ex(wg, timeout_ns, std::ptr::null_mut())
 }
 
 /// `gr_wg_wait` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
-pub unsafe extern "C" fn gr_wg_wait_ex(w: *mut gr_wg, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
+pub unsafe extern "C" fn gr_wg_wait_ex(wg: *mut gr_wg, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
     guard(|| {
-        let w = wg(w)?;
+        let w = wg_ref(wg)?;
         w.wait(Deadline::from_timeout_ns(timeout_ns), cancel_arg(cancel)?)
     })
 }
 
 /// Frees a WaitGroup (once; NULL is ignored). Nobody may still wait on it.
 #[no_mangle]
-pub unsafe extern "C" fn gr_wg_free(w: *mut gr_wg) {
+pub unsafe extern "C" fn gr_wg_free(wg: *mut gr_wg) {
     let _ = guard(|| {
-        drop(WGS.free(w as *mut Slot<WaitGroup>));
+        drop(WGS.free(wg as *mut Slot<WaitGroup>));
         Ok(())
     });
 }
