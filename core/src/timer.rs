@@ -107,20 +107,31 @@ impl Timers {
     pub(crate) fn monitor_sleep(&self, until: Option<Instant>, deep: &AtomicBool, idle: impl Fn() -> bool) {
         let h = lock(&self.heap);
         let next = h.heap.peek().map(|e| e.at);
+        // A short periodic wait (`until` given: processors are running) needs no waking; a
+        // wait bounded only by timers, or none, must end when a processor gets busy. Raise
+        // the flag first, then check idleness (wakers read the flag after taking a processor).
+        let wakeable = until.is_none();
+        if wakeable {
+            deep.store(true, SeqCst);
+            if !idle() {
+                deep.store(false, SeqCst);
+                return;
+            }
+        }
         let until = match (until, next) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        deep.store(true, SeqCst);
         let _h = match until {
             Some(t) => match t.checked_duration_since(Instant::now()) {
                 Some(d) => self.cond.wait_timeout(h, d).map(|r| r.0).unwrap_or_else(|p| p.into_inner().0),
                 None => h,
             },
-            None if idle() => self.cond.wait(h).unwrap_or_else(|p| p.into_inner()),
-            None => h,
+            None => self.cond.wait(h).unwrap_or_else(|p| p.into_inner()),
         };
-        deep.store(false, SeqCst);
+        if wakeable {
+            deep.store(false, SeqCst);
+        }
     }
 
     /// Wakes the monitor whatever it waits for (shutdown).

@@ -237,3 +237,29 @@ fn long_queue_with_timeouts() {
     assert_eq!(got, (0..200).collect::<Vec<_>>());
     assert_eq!(c.recv_u64(Deadline::Poll), Err(Error::Again));
 }
+
+/// Selects over more cases than the inline bookkeeping holds (heap path), including one
+/// channel repeated in many cases, and a parked select woken through the 12th case.
+#[test]
+fn select_many_cases() {
+    let chans: Vec<Arc<Chan>> = (0..12).map(|_| chan(1)).collect();
+    for k in 0..12 {
+        chans[k].send_u64(k as u64, FOREVER).unwrap();
+        let cases: Vec<C<'_>> = chans.iter().map(|c| C::Recv(c)).collect();
+        assert_eq!(sel(&cases, Deadline::Poll), Ok((k, false, k as u64)));
+    }
+    let same = chan(0);
+    let cases: Vec<C<'_>> = (0..12).map(|_| C::Recv(&same)).collect();
+    assert_eq!(sel(&cases, Deadline::Poll), Err(Error::Again));
+    let last = chans[11].clone();
+    let g = go(move || {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        last.send_u64(99, FOREVER).unwrap();
+    });
+    let cases: Vec<C<'_>> = chans.iter().map(|c| C::Recv(c)).chain((0..4).map(|_| C::Recv(&same))).collect();
+    assert_eq!(sel(&cases, FOREVER), Ok((11, false, 99)));
+    join(&g);
+    for c in &chans {
+        assert!(c.is_empty());
+    }
+}

@@ -1,4 +1,5 @@
-/* On 1 worker, a 2 s C busy loop does not stop the others: the monitor hands them off. */
+/* On 1 worker, a 2 s C busy loop does not stop the others: the monitor hands them off, even
+ * while a long timer is armed (the monitor must not sleep until that timer). */
 #include "harness.h"
 #include <stdatomic.h>
 
@@ -14,8 +15,15 @@ static void hog(void *arg) {
 }
 static void other(void *arg) { (void)arg; gr_yield(); atomic_fetch_add(&others, 1); }
 
+static gr_cancel *tok;
+static void long_sleeper(void *arg) { (void)arg; gr_sleep_ex(60LL * 1000000000LL, tok); }
+
 int main(void) {
   init_workers(1);
+  CHECK_OK(gr_cancel_new(&tok));
+  gr_handle *ls;
+  CHECK_OK(gr_spawn(long_sleeper, NULL, &ls));
+  gr_sleep(50000000); /* everything idle, one 60 s timer armed */
   gr_handle *h;
   CHECK_OK(gr_spawn(hog, NULL, &h));
   gr_sleep(20000000); /* the hog is running */
@@ -27,8 +35,13 @@ int main(void) {
   printf("1000 goroutines finished in %.3fs beside a 2 s hog\n", dt);
   CHECK(atomic_load(&others) == 1000);
   CHECK(atomic_load(&hog_done) == 0);
+  CHECK(dt < 1.0);
   CHECK_OK(gr_wait(h, GR_FOREVER));
   gr_handle_release(h);
+  CHECK_OK(gr_cancel_fire(tok));
+  CHECK_OK(gr_wait(ls, GR_FOREVER));
+  gr_handle_release(ls);
+  gr_cancel_free(tok);
   CHECK_OK(gr_shutdown(GR_FOREVER));
   return 0;
 }
