@@ -178,6 +178,7 @@ impl Chan {
         let r = wait::block(&tok, deadline, cancel);
         let res = self.finish_plain(&tok, r, &done, false);
         if res == Err(Error::Closed) {
+            // SAFETY: the caller's contract: `dst` is writable for `esz` bytes.
             std::ptr::write_bytes(dst, 0, self.esz);
         }
         res
@@ -224,6 +225,7 @@ impl Chan {
             return Some(Ready::Ok);
         }
         if !g.ring.is_full() {
+            // SAFETY: `src` is readable (our contract) and not part of the ring.
             g.ring.push(src);
             return Some(Ready::Ok);
         }
@@ -242,6 +244,8 @@ impl Chan {
                 copy_out(s.elem, dst, self.esz);
             } else {
                 // A parked sender implies a full ring: take the head, refill the tail.
+                // SAFETY: `dst` per our contract; we won `s`, so its source is readable
+                // until we release it.
                 pop_out(&mut g.ring, dst, self.esz);
                 g.ring.push(s.elem);
             }
@@ -249,11 +253,13 @@ impl Chan {
             return Some(Ready::Ok);
         }
         if g.ring.len() > 0 {
+            // SAFETY: `dst` is NULL or writable (our contract).
             pop_out(&mut g.ring, dst, self.esz);
             return Some(Ready::Ok);
         }
         if g.closed {
             if !dst.is_null() {
+                // SAFETY: non-NULL `dst` is writable for `esz` bytes (our contract).
                 std::ptr::write_bytes(dst, 0, self.esz);
             }
             return Some(Ready::Closed);
@@ -319,6 +325,7 @@ impl Chan {
 /// `src` readable and `dst` NULL or writable, `n` bytes, not overlapping.
 unsafe fn copy_out(src: *const u8, dst: *mut u8, n: usize) {
     if !dst.is_null() {
+        // SAFETY: the caller's contract.
         ring::copy_elem(src, dst, n);
     }
 }
@@ -330,8 +337,10 @@ unsafe fn copy_out(src: *const u8, dst: *mut u8, n: usize) {
 unsafe fn pop_out(ring: &mut Ring, dst: *mut u8, n: usize) {
     if dst.is_null() {
         let mut scratch = vec![0u8; n];
+        // SAFETY: `scratch` holds `n` writable bytes outside the ring.
         ring.pop(scratch.as_mut_ptr());
     } else {
+        // SAFETY: the caller's contract.
         ring.pop(dst);
     }
 }

@@ -51,6 +51,7 @@ impl Ring {
     pub unsafe fn push(&mut self, src: *const u8) {
         debug_assert!(self.len < self.cap);
         let dst = self.slot(self.len);
+        // SAFETY: `dst` is a slot of `esz` bytes; `src` per the caller's contract.
         copy_elem(src, dst, self.esz);
         self.len += 1;
     }
@@ -62,6 +63,7 @@ impl Ring {
     pub unsafe fn pop(&mut self, dst: *mut u8) {
         debug_assert!(self.len > 0);
         let src = self.slot(0);
+        // SAFETY: `src` is a slot of `esz` bytes; `dst` per the caller's contract.
         copy_elem(src, dst, self.esz);
         self.head += 1;
         if self.head == self.cap {
@@ -86,6 +88,7 @@ impl Ring {
 /// `src` readable and `dst` writable for `n` bytes, not overlapping.
 #[inline(always)]
 pub(crate) unsafe fn copy_elem(src: *const u8, dst: *mut u8, n: usize) {
+    // SAFETY (all arms): the caller's contract; unaligned accesses are allowed.
     match n {
         8 => dst.cast::<u64>().write_unaligned(src.cast::<u64>().read_unaligned()),
         16 => dst.cast::<u128>().write_unaligned(src.cast::<u128>().read_unaligned()),
