@@ -77,3 +77,31 @@ impl WaitGroup {
         Err(if r == wait::CANCELLED { Error::Cancelled } else { Error::TimedOut })
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::Arc;
+
+    /// The last `done` releases a waiter whatever the interleaving (no lost wake-up), and
+    /// a negative counter is refused.
+    #[test]
+    fn loom_wg_done_releases_waiter() {
+        loom::model(|| {
+            let wg = Arc::new(WaitGroup::new());
+            wg.add(2).unwrap();
+            let ts: Vec<_> = (0..2)
+                .map(|_| {
+                    let wg = wg.clone();
+                    loom::thread::spawn(move || wg.done().unwrap())
+                })
+                .collect();
+            wg.wait(Deadline::Never, None).unwrap();
+            assert_eq!(wg.count(), 0);
+            for t in ts {
+                t.join().unwrap();
+            }
+            assert_eq!(wg.done(), Err(Error::Invalid));
+        });
+    }
+}
