@@ -10,7 +10,7 @@ use crate::boundary::*;
 use crate::runtime::{cancel_arg, gr_cancel};
 use crate::stable::{Pool, Slot};
 use gr_core::chan::{self, Case, Chan, ElemDrop, Op};
-use gr_core::{Deadline, Error};
+use gr_core::{sched, Deadline, Error};
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{AcqRel, Relaxed};
@@ -71,8 +71,15 @@ pub unsafe fn chan_ref<'a>(p: *const gr_chan) -> Result<&'a Chan, Error> {
     slot(p).map(|s| &s.chan)
 }
 
+/// The runtime must be usable (started on first use; `GR_ESTATE` after `gr_shutdown` or in a
+/// fork()ed child, as for every call that can block or wake).
+pub(crate) fn live() -> Result<(), Error> {
+    sched::runtime().map(|_| ())
+}
+
 fn new_common(elem_size: usize, capacity: usize, drop: Option<ElemDrop>, out: *mut *mut gr_chan) -> Result<(), Error> {
     nonnull(out)?;
+    live()?;
     let c = Chan::with_drop(elem_size, capacity, drop)?;
     let h = CHANS.alloc(ChanSlot { refs: AtomicUsize::new(1), chan: c });
     // SAFETY: `out` is non-NULL and the caller promised it is writable.
@@ -113,6 +120,7 @@ pub unsafe extern "C" fn gr_chan_send_ex(ch: *mut gr_chan, elem: *const c_void, 
         let c = chan_ref(ch)?;
         nonnull(elem)?;
         let cancel = cancel_arg(cancel)?;
+        live()?;
         c.send(elem.cast(), Deadline::from_timeout_ns(timeout_ns), cancel)
     })
 }
@@ -133,6 +141,7 @@ pub unsafe extern "C" fn gr_chan_recv_ex(ch: *mut gr_chan, elem: *mut c_void, ti
         let c = chan_ref(ch)?;
         nonnull(elem)?;
         let cancel = cancel_arg(cancel)?;
+        live()?;
         c.recv(elem.cast(), Deadline::from_timeout_ns(timeout_ns), cancel)
     })
 }
@@ -141,7 +150,11 @@ pub unsafe extern "C" fn gr_chan_recv_ex(ch: *mut gr_chan, elem: *mut c_void, ti
 /// receivers drain what is buffered, then get `GR_ECLOSED`. Closing again: `GR_ECLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_close(ch: *mut gr_chan) -> c_int {
-    guard(|| chan_ref(ch)?.close())
+    guard(|| {
+        let c = chan_ref(ch)?;
+        live()?;
+        c.close()
+    })
 }
 
 /// Elements buffered now (0 for an invalid handle).
@@ -209,6 +222,7 @@ unsafe fn select_impl(cases: *mut gr_case, ncases: usize, timeout_ns: i64, cance
         return Err(Error::Invalid);
     }
     let cancel = cancel_arg(cancel)?;
+    live()?;
     let none = Case { chan: None, op: Op::Recv, elem: std::ptr::null_mut() };
     let mut stack: [Case<'_>; STACK_CASES] = [none; STACK_CASES];
     let mut heap: Vec<Case<'_>> = Vec::new();

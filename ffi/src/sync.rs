@@ -1,6 +1,7 @@
 //! WaitGroup and Mutex exports (`gr_wg_*`, `gr_mutex_*`) over `gr_core::sync`.
 
 use crate::boundary::*;
+use crate::chan::live;
 use crate::runtime::{cancel_arg, gr_cancel};
 use crate::stable::{Pool, Slot};
 use gr_core::sync::{Mutex, WaitGroup};
@@ -38,6 +39,7 @@ unsafe fn mutex<'a>(p: *const gr_mutex) -> Result<&'a Mutex, Error> {
 pub unsafe extern "C" fn gr_wg_new(out: *mut *mut gr_wg) -> c_int {
     guard(|| {
         nonnull(out)?;
+        live()?;
         out.write(WGS.alloc(WaitGroup::new()) as *mut gr_wg);
         Ok(())
     })
@@ -47,13 +49,21 @@ pub unsafe extern "C" fn gr_wg_new(out: *mut *mut gr_wg) -> c_int {
 /// `GR_EINVAL` (and no change) if the counter would go below zero.
 #[no_mangle]
 pub unsafe extern "C" fn gr_wg_add(wg: *mut gr_wg, delta: i64) -> c_int {
-    guard(|| wg_ref(wg)?.add(delta))
+    guard(|| {
+        let w = wg_ref(wg)?;
+        live()?;
+        w.add(delta)
+    })
 }
 
 /// `gr_wg_add(wg, -1)`.
 #[no_mangle]
 pub unsafe extern "C" fn gr_wg_done(wg: *mut gr_wg) -> c_int {
-    guard(|| wg_ref(wg)?.done())
+    guard(|| {
+        let w = wg_ref(wg)?;
+        live()?;
+        w.done()
+    })
 }
 
 /// Waits up to `timeout_ns` for the counter to be zero.
@@ -67,6 +77,7 @@ pub unsafe extern "C" fn gr_wg_wait(wg: *mut gr_wg, timeout_ns: i64) -> c_int {
 pub unsafe extern "C" fn gr_wg_wait_ex(wg: *mut gr_wg, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
     guard(|| {
         let w = wg_ref(wg)?;
+        live()?;
         w.wait(Deadline::from_timeout_ns(timeout_ns), cancel_arg(cancel)?)
     })
 }
@@ -85,6 +96,7 @@ pub unsafe extern "C" fn gr_wg_free(wg: *mut gr_wg) {
 pub unsafe extern "C" fn gr_mutex_new(out: *mut *mut gr_mutex) -> c_int {
     guard(|| {
         nonnull(out)?;
+        live()?;
         out.write(MUTEXES.alloc(Mutex::new()) as *mut gr_mutex);
         Ok(())
     })
@@ -102,6 +114,7 @@ pub unsafe extern "C" fn gr_mutex_lock(mu: *mut gr_mutex, timeout_ns: i64) -> c_
 pub unsafe extern "C" fn gr_mutex_lock_ex(mu: *mut gr_mutex, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
     guard(|| {
         let m = mutex(mu)?;
+        live()?;
         m.lock(Deadline::from_timeout_ns(timeout_ns), cancel_arg(cancel)?)
     })
 }
@@ -109,7 +122,11 @@ pub unsafe extern "C" fn gr_mutex_lock_ex(mu: *mut gr_mutex, timeout_ns: i64, ca
 /// Unlocks (any goroutine or thread may). `GR_ESTATE` if it is not locked.
 #[no_mangle]
 pub unsafe extern "C" fn gr_mutex_unlock(mu: *mut gr_mutex) -> c_int {
-    guard(|| mutex(mu)?.unlock())
+    guard(|| {
+        let m = mutex(mu)?;
+        live()?;
+        m.unlock()
+    })
 }
 
 /// Frees a mutex (once; NULL is ignored). Nobody may still wait on it.

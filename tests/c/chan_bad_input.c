@@ -1,6 +1,8 @@
 /* Bad input returns codes, never crashes: NULL handles and elements, size 0, released
    handles, bad select cases, negative WaitGroup, unlocking an unlocked mutex. */
 #include "harness.h"
+#include <sys/wait.h>
+#include <unistd.h>
 
 int main(void) {
   init_workers(2);
@@ -77,6 +79,25 @@ int main(void) {
   CHECK_RC(gr_mutex_lock(mu, 0), GR_EINVAL);
   gr_mutex_free(mu);
   gr_mutex_free(NULL);
+  /* A fork()ed child refuses channel and sync calls with GR_ESTATE until gr_init. */
+  gr_chan *live;
+  CHECK_OK(gr_chan_new(sizeof v, 1, &live));
+  pid_t pid = fork();
+  if (pid == 0) {
+    gr_chan *x;
+    if (gr_chan_new(sizeof v, 1, &x) != GR_ESTATE) _exit(10);
+    if (gr_chan_send(live, &v, 0) != GR_ESTATE) _exit(11);
+    if (gr_chan_close(live) != GR_ESTATE) _exit(12);
+    if (gr_wg_new(&wg) != GR_ESTATE) _exit(13);
+    if (gr_mutex_new(&mu) != GR_ESTATE) _exit(14);
+    if (gr_init(NULL) != GR_OK) _exit(15);
+    if (gr_chan_send(live, &v, 0) != GR_OK) _exit(16);
+    _exit(0);
+  }
+  int status;
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  gr_chan_release(live);
   printf("chan_bad_input: ok\n");
   return 0;
 }
