@@ -17,11 +17,23 @@ pub(crate) use model::{block, prepare, Token, CANCELLED, USER};
 /// between its winning CAS and the end of its copy.
 pub(crate) fn wait_flag(flag: &crate::loom::AtomicBool) {
     use std::sync::atomic::Ordering::Acquire;
+    #[cfg(loom)]
     while !flag.load(Acquire) {
-        #[cfg(loom)]
         loom::thread::yield_now();
-        #[cfg(not(loom))]
-        std::hint::spin_loop();
+    }
+    #[cfg(not(loom))]
+    {
+        // The completer may be a plain thread the OS preempted mid-copy: after a short spin,
+        // give the CPU away instead of burning it.
+        let mut spins = 0u32;
+        while !flag.load(Acquire) {
+            spins += 1;
+            if spins < 128 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
     }
 }
 
