@@ -264,12 +264,14 @@ def write_all(doc, outdir, report_path):
              % (v["gr"], v["git"], v["gcc"], v["go"], v["java17"], v["java25"], v["python"], v["gevent"]))
     L.append("")
     try:
-        load = float(m["loadavg_start"][0])
+        loads = [float(m["loadavg_start"][0]), float(m["loadavg_end"][0])]
+        loads += list(m.get("load_by_workload", {}).values())
+        load = max(loads)
     except (KeyError, ValueError, IndexError):
         load = 0.0
     if load > m["ncpu"]:
-        L.append("> **Busy machine**: the 1-minute load average was %.1f on %d CPUs when this run "
-                 "started (other jobs were running). Absolute figures are inflated and noisy; the "
+        L.append("> **Busy machine**: the 1-minute load average reached %.1f on %d CPUs during this "
+                 "run (other jobs were running). Absolute figures are inflated and noisy; the "
                  "ratios to Go, taken from interleaved runs, are the figures to read, and the "
                  "cpu speed-ups (which need two idle CPUs) understate what an idle machine gives."
                  % (load, m["ncpu"]))
@@ -315,13 +317,17 @@ def write_all(doc, outdir, report_path):
     L.append("")
     L.append("## Spreads (min – max over the runs)")
     L.append("")
-    L.append("load = the 1-minute load average when the workload's first run started.")
+    L.append("load = the 1-minute load average when the workload's first run started; busy = "
+             "the share of all CPUs in use (by anything) just before each round of runs, after "
+             "waiting up to %s s for it to fall under 25%%." % m.get("quiet_wait", "?"))
     L.append("")
     lw = m.get("load_by_workload", {})
-    L.append("| workload | load | " + " | ".join(lbl for _, lbl in impls) + " |")
-    L.append("|---|---|" + "---|" * len(impls))
+    bw = m.get("busy_before_rounds", {})
+    L.append("| workload | load | busy | " + " | ".join(lbl for _, lbl in impls) + " |")
+    L.append("|---|---|---|" + "---|" * len(impls))
     for w in doc["workloads"]:
-        cells = ["%.1f" % lw[w["id"]] if w["id"] in lw else "?"]
+        cells = ["%.1f" % lw[w["id"]] if w["id"] in lw else "?",
+                 " ".join("%.0f%%" % (b * 100) for b in bw.get(w["id"], [])) or "—"]
         for i, _ in impls:
             r = doc["results"][w["id"]].get(i, {})
             if r.get("status") == "ok":

@@ -241,6 +241,31 @@ def run_once(env, impl, wid, size, timeout):
     return {"value": v, "ops": ops, "ns": ns, "wall": wall, "notes": notes}
 
 
+def cpu_busy(interval=0.5):
+    """Fraction of all CPUs busy (any process) over interval seconds, from /proc/stat."""
+    def snap():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + (v[4] if len(v) > 4 else 0)
+        return sum(v), idle
+    t0, i0 = snap()
+    time.sleep(interval)
+    t1, i1 = snap()
+    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+
+
+def wait_quiet(max_wait, threshold=0.25):
+    """Before a round of runs: wait (up to max_wait s) until other processes use under
+    threshold of the CPUs, so a compile next door does not land on one implementation only.
+    Returns the last busy fraction seen."""
+    deadline = time.time() + max_wait
+    busy = cpu_busy()
+    while busy > threshold and time.time() < deadline:
+        time.sleep(1.0)
+        busy = cpu_busy()
+    return busy
+
+
 # ------------------------------------------------------------------------- metadata
 def sh(cmd):
     try:
@@ -284,6 +309,8 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated workload ids")
     ap.add_argument("--impls", default="", help="comma-separated implementation ids")
     ap.add_argument("--out", default="")
+    ap.add_argument("--quiet-wait", type=float, default=-1,
+                    help="max seconds to wait for an idle machine before each round (default 15, QUICK 0)")
     a = ap.parse_args()
     runs = a.runs or (3 if a.quick else 5)
     if runs < 3:
@@ -328,9 +355,18 @@ def main():
     t_start = time.time()
     total = len(plan)
     load = {}
+    busy_seen = {}
+    quiet_wait = a.quiet_wait if a.quiet_wait >= 0 else (0 if a.quick else 15)
+    last_round = None
     for k, (wid, run, impl, size) in enumerate(plan, 1):
         if wid not in load:
             load[wid] = round(os.getloadavg()[0], 2)
+        if quiet_wait > 0 and (wid, run) != last_round:
+            busy = wait_quiet(quiet_wait)
+            busy_seen.setdefault(wid, []).append(round(busy, 2))
+            if busy > 0.25:
+                print("bench: machine busy (%.0f%% of CPUs) before %s round %d; going on" % (busy * 100, wid, run + 1), flush=True)
+        last_round = (wid, run)
         r = results[wid][impl]
         if r["status"] not in ("pending", "ok"):
             continue  # failed or n/a on an earlier run: do not retry
@@ -362,6 +398,8 @@ def main():
                 r["status"] = "n/a"
     meta["wall_seconds"] = round(time.time() - t_start, 1)
     meta["load_by_workload"] = load
+    meta["busy_before_rounds"] = busy_seen
+    meta["quiet_wait"] = quiet_wait
     meta["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     doc = {"meta": meta, "impls": [i for i in IMPLS if i[0] in impls],
            "workloads": [{"id": w[0], "program": w[1], "metric": w[2], "unit": w[3],
