@@ -193,3 +193,7 @@ mod tests {
         assert!(size <= 160, "G grew to {size} bytes");
     }
 }
+
+/// Bytes of the heap block behind a `GRef` (`Arc`'s two counters, then the `G`): the hot
+/// allocation size that `ffi`'s allocator keeps magazines of.
+pub const G_BLOCK_SIZE: usize = 2 * std::mem::size_of::<usize>() + std::mem::size_of::<G>();
