@@ -26,10 +26,16 @@ static SAVED: Saved = Saved {
 };
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
-/// Installs the handler once per process (and remembers the host's handlers).
+/// Installs the handler once per process (and remembers the host's handlers), unless the
+/// environment says `GR_SIGNAL_HANDLERS=0` (hosts that want their own crash reports, e.g. a
+/// JVM under `-Xcheck:jni`, which warns that its handler was replaced; a stack overflow then
+/// reaches the host's handler as a plain SIGSEGV).
 pub fn install() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        if std::env::var_os("GR_SIGNAL_HANDLERS").is_some_and(|v| v == "0") {
+            return;
+        }
         for (sig, saved) in [(libc::SIGSEGV, &SAVED.segv), (libc::SIGBUS, &SAVED.bus)] {
             // SAFETY: a zeroed sigaction is valid; we fill handler, flags and mask before use,
             // and `saved` is only written here, before our handler can run.

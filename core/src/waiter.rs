@@ -145,14 +145,19 @@ impl Token {
         true
     }
 
-    /// Ends the wait without waking (used by the owner itself: poll, thread timeouts).
-    fn claim(&self, result: u32) -> bool {
+    /// Ends the wait with `result` without waking its owner. Used by the owner itself (poll,
+    /// expired deadline), and by publishers that must win the wait before copying data under
+    /// their lock but want to wake only after unlocking (Go's `goready` after `unlock`).
+    /// Contract: after a successful `claim` by anyone other than the owner, call
+    /// [`Token::wake`] exactly once.
+    pub(crate) fn claim(&self, result: u32) -> bool {
         debug_assert_ne!(result, PENDING);
         let open = (self.seq as u64) << 32;
         self.cell().state.compare_exchange(open, open | result as u64, SeqCst, Acquire).is_ok()
     }
 
-    fn wake(&self) {
+    /// Wakes the owner of a wait this caller claimed (see [`Token::claim`]).
+    pub(crate) fn wake(&self) {
         match &self.cell {
             // We won the CAS for the open wait, so the goroutine is parked (or parking) for
             // exactly this completion; our token's reference keeps it alive meanwhile.

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <signal.h>
+#include <fcntl.h>
 
 static int recurse(int n) {
   volatile char buf[512];
@@ -38,5 +39,17 @@ int main(int argc, char **argv) {
   printf("child stderr: %s", buf);
   CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
   CHECK(strstr(buf, "gr: fatal: goroutine 1 overflowed its stack (262144 bytes)") != NULL);
+
+  /* With GR_SIGNAL_HANDLERS=0 gr installs nothing: the overflow is the host's plain SIGSEGV. */
+  pid = fork();
+  if (pid == 0) {
+    setenv("GR_SIGNAL_HANDLERS", "0", 1);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);
+    execl("/proc/self/exe", argv[0], "child", (char *)NULL);
+    _exit(99);
+  }
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
   return 0;
 }
