@@ -263,3 +263,23 @@ fn select_many_cases() {
         assert!(c.is_empty());
     }
 }
+
+/// A select that waits with two send cases on one unbuffered channel is served in random
+/// case order (its entries are queued in poll order), not always by its first case.
+#[test]
+fn parked_select_same_channel_is_random() {
+    let c = chan(0);
+    let c2 = c.clone();
+    let g = go(move || {
+        let mut ones = 0;
+        for _ in 0..60 {
+            std::thread::sleep(std::time::Duration::from_micros(300)); // let the select park
+            ones += c2.recv_u64(FOREVER).unwrap();
+        }
+        assert!(ones > 5 && ones < 55, "parked select not random: {ones} ones of 60");
+    });
+    for _ in 0..60 {
+        sel(&[C::Send(&c, 0), C::Send(&c, 1)], FOREVER).unwrap();
+    }
+    join(&g);
+}

@@ -9,8 +9,8 @@
 //!    the locks (hand-off to a parked peer, the ring, or closed), and wins. Since every
 //!    ready case is tried in a random order, each is chosen with equal probability.
 //! 4. None ready: with a poll deadline (timeout 0, Go's `default`) unlock and return
-//!    `Again`. Else publish one sudog per case, all with the same wait token and the case
-//!    index in their result code, unlock, and block.
+//!    `Again`. Else publish one sudog per case (in poll order), all with the same wait token
+//!    and the case index in their result code, unlock, and block.
 //! 5. Commit: a peer completes one of the sudogs. The token's CAS makes it the only winner
 //!    among all cases, timers and cancel tokens; the peer copies the element under its
 //!    channel's lock. Peers meeting the other sudogs lose the CAS and drop them.
@@ -124,7 +124,10 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
         return Err(Error::Again);
     }
     let tok = wait::prepare();
-    for (i, c) in cases.iter().enumerate() {
+    // Enqueue in the random poll order too: a peer serves a channel's queue first to last,
+    // so cases on the same channel are picked uniformly also when the select waits.
+    for &i in poll.iter() {
+        let c = &cases[i];
         let Some(ch) = c.chan else { continue };
         let g = guards[slot(ch)].as_mut().expect("locked");
         let s = Sudog { tok: TokRef::Borrowed(&tok), elem: c.elem, case: i as u32, done: std::ptr::null() };
