@@ -23,5 +23,6 @@
  * libgr installs a SIGSEGV/SIGBUS handler (for goroutine stack overflows) that chains to the
  * JVM's, so implicit NullPointerExceptions keep working. A host that loads libgr
  * <em>before</em> creating the JVM must preload {@code libjsig.so} so the JVM can chain back.
+ * With {@code GR_SIGNAL_HANDLERS=0} in the environment libgr installs no handler at all.
  */
 package io.gr;
