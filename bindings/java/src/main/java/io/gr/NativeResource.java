@@ -2,9 +2,6 @@ package io.gr;
 
 import java.lang.ref.PhantomReference;
 import java.lang.ref.ReferenceQueue;
-import java.util.Collections;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 
@@ -34,7 +31,9 @@ abstract class NativeResource implements AutoCloseable {
     private static final long USERS = FREED - 1;
 
     private static final ReferenceQueue<NativeResource> QUEUE = new ReferenceQueue<>();
-    private static final Set<Cell> TRACKED = Collections.newSetFromMap(new ConcurrentHashMap<>());
+    /** Cells with a backstop, kept strongly reachable: a doubly linked list under LIST_LOCK. */
+    private static final Object LIST_LOCK = new Object();
+    private static Cell head;
     private static volatile boolean cleanerStarted;
 
     /** The state word and what the backstop needs; never refers to the handle itself. */
@@ -42,6 +41,9 @@ abstract class NativeResource implements AutoCloseable {
         final AtomicLong state = new AtomicLong();
         final long ptr;
         final LongConsumer backstop;
+        Cell prev;
+        Cell next;
+        boolean linked;
 
         Cell(NativeResource owner, long ptr, LongConsumer backstop) {
             super(owner, backstop == null ? null : QUEUE);
@@ -57,6 +59,38 @@ abstract class NativeResource implements AutoCloseable {
         }
     }
 
+    private static void track(Cell c) {
+        synchronized (LIST_LOCK) {
+            c.next = head;
+            if (head != null) {
+                head.prev = c;
+            }
+            head = c;
+            c.linked = true;
+        }
+    }
+
+    /** Unlinks; returns false if it was not (or no longer) tracked. */
+    private static boolean untrack(Cell c) {
+        synchronized (LIST_LOCK) {
+            if (!c.linked) {
+                return false;
+            }
+            if (c.prev != null) {
+                c.prev.next = c.next;
+            } else {
+                head = c.next;
+            }
+            if (c.next != null) {
+                c.next.prev = c.prev;
+            }
+            c.prev = null;
+            c.next = null;
+            c.linked = false;
+            return true;
+        }
+    }
+
     private final long ptr;
     private final Cell cell;
 
@@ -68,7 +102,7 @@ abstract class NativeResource implements AutoCloseable {
         this.ptr = ptr;
         this.cell = new Cell(this, ptr, backstop);
         if (backstop != null) {
-            TRACKED.add(cell);
+            track(cell);
             startCleaner();
         }
     }
@@ -92,7 +126,7 @@ abstract class NativeResource implements AutoCloseable {
         for (;;) {
             try {
                 Cell c = (Cell) QUEUE.remove();
-                if (TRACKED.remove(c)) {
+                if (untrack(c)) {
                     c.collect();
                 }
             } catch (InterruptedException e) {
@@ -132,7 +166,9 @@ abstract class NativeResource implements AutoCloseable {
 
     private void freeOnce() {
         if (cell.state.compareAndSet(CLOSED, CLOSED | FREED)) {
-            TRACKED.remove(cell);
+            if (cell.backstop != null) {
+                untrack(cell);
+            }
             free(ptr);
         }
     }
