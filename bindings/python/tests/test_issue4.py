@@ -428,7 +428,10 @@ def _spin_time(workers):
         lib = ctypes.CDLL(os.environ["GR_PYTEST_LIB"])
         class Spin(ctypes.Structure):
             _fields_ = [("iters", ctypes.c_uint64), ("out", ctypes.c_uint64)]
-        jobs = [Spin(60_000_000, 0) for _ in range(4)]
+        # Many short jobs (~1 ms each): well under the monitor's ~10 ms hog window, past
+        # which a long C call's processor moves to another thread (so even 1 worker would
+        # then use 2 cores, as Go does for long cgo calls).
+        jobs = [Spin(5_000_000, 0) for _ in range(64)]
         t0 = time.perf_counter()
         gs = [gr.go_native(lib.gpt_spin, ctypes.byref(j)) for j in jobs]
         for g in gs:
