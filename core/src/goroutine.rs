@@ -81,7 +81,6 @@ pub struct G {
     /// 0, or the id + 1 of the M this goroutine is pinned to.
     pub(crate) pinned: AtomicUsize,
     pub bound: bool,
-    stack_size: u32,
     pub(crate) run: UnsafeCell<RunState>,
     /// Set by the coroutine itself when it starts; read only on its own stack.
     pub(crate) yielder: std::cell::Cell<*const Yielder<(), Suspend>>,
@@ -101,25 +100,21 @@ unsafe impl Send for G {}
 pub type GRef = Arc<G>;
 
 impl G {
-    pub(crate) fn new(id: u64, entry: Entry, bound: bool, stack: Option<Stack>, stack_size: usize) -> GRef {
+    /// A goroutine running `entry`; bound (on an M's own stack) when it has no `stack`.
+    pub(crate) fn new(id: u64, entry: Entry, stack: Option<Stack>) -> GRef {
+        let bound = stack.is_none();
         Arc::new(G {
             id,
             sched: AtomicU8::new(crate::sched::state::RUNNING),
             cell: WaitCell::new(),
             pinned: AtomicUsize::new(0),
             bound,
-            stack_size: stack_size.min(u32::MAX as usize) as u32,
             run: UnsafeCell::new(RunState::New(entry, stack)),
             yielder: std::cell::Cell::new(std::ptr::null()),
             join: Mutex::new(JoinState::default()),
             done: AtomicBool::new(false),
             failed: AtomicBool::new(false),
         })
-    }
-
-    /// Stack bytes this goroutine was given.
-    pub fn stack_size(&self) -> usize {
-        self.stack_size as usize
     }
 
     pub fn is_done(&self) -> bool {

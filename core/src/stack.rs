@@ -141,15 +141,6 @@ pub fn guard_hit(addr: usize) -> Option<usize> {
     None
 }
 
-/// Is `addr` anywhere inside our stack chunks? (Used to attribute far overflows.)
-pub fn in_stacks(addr: usize) -> bool {
-    let n = REGISTRY.len.load(Ordering::Acquire).min(REGISTRY_MAX);
-    (0..n).any(|i| {
-        let e = REGISTRY.end[i].load(Ordering::Acquire);
-        e != 0 && addr >= REGISTRY.start[i].load(Ordering::Relaxed) && addr < e
-    })
-}
-
 // ---------------------------------------------------------------------------------------------
 // Mapping.
 

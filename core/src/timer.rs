@@ -148,11 +148,4 @@ impl Timers {
         }
     }
 
-    pub fn len(&self) -> usize {
-        lock(&self.heap).heap.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

@@ -145,19 +145,16 @@ impl Token {
         true
     }
 
-    /// Ends the wait with `result` without waking its owner. Used by the owner itself (poll,
-    /// expired deadline), and by publishers that must win the wait before copying data under
-    /// their lock but want to wake only after unlocking (Go's `goready` after `unlock`).
-    /// Contract: after a successful `claim` by anyone other than the owner, call
-    /// [`Token::wake`] exactly once.
-    pub(crate) fn claim(&self, result: u32) -> bool {
+    /// Ends the wait with `result` without waking its owner: for the owner itself (poll,
+    /// expired deadline, already-fired cancel token), which then does not park.
+    fn claim(&self, result: u32) -> bool {
         debug_assert_ne!(result, PENDING);
         let open = (self.seq as u64) << 32;
         self.cell().state.compare_exchange(open, open | result as u64, SeqCst, Acquire).is_ok()
     }
 
-    /// Wakes the owner of a wait this caller claimed (see [`Token::claim`]).
-    pub(crate) fn wake(&self) {
+    /// Wakes the owner of a wait this caller just claimed (the second half of `complete`).
+    fn wake(&self) {
         match &self.cell {
             // We won the CAS for the open wait, so the goroutine is parked (or parking) for
             // exactly this completion; our token's reference keeps it alive meanwhile.
@@ -268,7 +265,7 @@ fn thread_wait(tok: &Token, cell: &WaitCell, deadline: Deadline) -> u32 {
     if spin_until(THREAD_SPIN, || !tok.is_pending()) {
         return tok.result();
     }
-    let handed_off = sched::blocking_begin_internal();
+    let handed_off = sched::blocking_begin();
     loop {
         cell.sleeping.store(SLEEPING, SeqCst);
         if !tok.is_pending() {
@@ -289,7 +286,7 @@ fn thread_wait(tok: &Token, cell: &WaitCell, deadline: Deadline) -> u32 {
         parker::futex_wait(&cell.sleeping, SLEEPING, timeout);
     }
     if handed_off {
-        sched::blocking_end_internal();
+        sched::blocking_end();
     }
     tok.result()
 }

@@ -118,7 +118,7 @@ impl WaitQ {
     }
 
     /// No entry at all (live or stale). For tests.
-    #[cfg(any(test, loom))]
+    #[cfg(test)]
     pub fn is_clear(&self) -> bool {
         self.q.is_empty()
     }

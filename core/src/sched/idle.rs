@@ -20,7 +20,7 @@ use super::Runtime;
 use crate::loom::{lock, AtomicUsize, Mutex};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{fence, AtomicBool};
+use std::sync::atomic::fence;
 use std::sync::Arc;
 
 /// How long an M that ran out of work spins before sleeping.
@@ -137,16 +137,14 @@ impl Runtime {
     pub(crate) fn handoff_p(&'static self, p: usize) {
         // SAFETY: the caller holds `p` in state HELD.
         let has_local = !unsafe { super::proc::Held::new(&self.ps[p]) }.is_empty();
-        if has_local || !self.global.is_empty() || self.idle.nwant.load(SeqCst) > 0 {
-            if self.idle.nwant.load(SeqCst) > 0 && !has_local && self.global.is_empty() {
-                self.release_p(p);
-            } else {
-                self.startm(Some(p), false);
-            }
+        if has_local || !self.global.is_empty() {
+            self.startm(Some(p), false);
             return;
         }
-        // No work now: keep one spinner around if none is, as Go does, else park the P.
-        if self.idle.nmspinning.load(SeqCst) == 0
+        // No work: an M waiting for a processor gets it (`release_p` serves `want_p` first);
+        // else keep one spinner around if none is, as Go does; else park the processor.
+        if self.idle.nwant.load(SeqCst) == 0
+            && self.idle.nmspinning.load(SeqCst) == 0
             && self.idle.nmspinning.compare_exchange(0, 1, SeqCst, Relaxed).is_ok()
         {
             self.startm(Some(p), true);
@@ -238,9 +236,6 @@ impl Runtime {
         }
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: AtomicBool) {}
 
 #[cfg(all(test, loom))]
 mod loom_tests {

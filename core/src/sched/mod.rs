@@ -23,7 +23,7 @@ pub mod worker;
 
 use crate::error::{Error, Result};
 use crate::goroutine::{Entry, GRef, Suspend, G};
-use crate::loom::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
+use crate::loom::{AtomicU64, AtomicU8, AtomicUsize};
 use crate::stack::{GlobalPool, Stack};
 use crate::timer::Timers;
 use crossbeam_deque::Injector;
@@ -241,6 +241,12 @@ impl Runtime {
     /// runnext slot (a goroutine woken by this one runs next here); otherwise at the back
     /// (a yield), where no other processor needs waking, as with Go's Gosched.
     pub(crate) fn ready(&'static self, g: GRef, next: bool) {
+        self.ready_in(tls::local(), g, next)
+    }
+
+    /// [`Runtime::ready`] with this thread's block already in hand (it is not kept: nothing
+    /// here parks).
+    fn ready_in(&'static self, l: &tls::Local, g: GRef, next: bool) {
         let pin = g.pinned.load(Acquire);
         if pin != 0 {
             // SAFETY: Ms are never freed while their runtime lives; `pinned` holds one of ours.
@@ -249,7 +255,7 @@ impl Runtime {
             return;
         }
         let mut slot = Some(g);
-        let stealable = with_held_in(tls::local(), |h| {
+        let stealable = with_held_in(l, |h| {
             let g = slot.take().expect("filled above");
             if next {
                 h.push_next(g)
@@ -338,7 +344,7 @@ pub fn spawn(entry: Entry, opts: SpawnOpts) -> Result<GRef> {
     let size = if opts.stack_size == 0 { rt.cfg.stack_size } else { GlobalPool::normalise(opts.stack_size) };
     let stack = if opts.bound { None } else { Some(rt.take_stack(size)?) };
     let id = rt.next_gid.fetch_add(1, Relaxed);
-    let g = G::new(id, entry, opts.bound, stack, size);
+    let g = G::new(id, entry, stack);
     rt.live.fetch_add(1, Relaxed);
     rt.spawned.fetch_add(1, Relaxed);
     rt.ready(g.clone(), true);
@@ -440,15 +446,17 @@ pub(crate) fn ready_after_wake(g: &G) {
         // SAFETY: `commit_park` leaked exactly one reference with `Arc::into_raw` when the
         // goroutine parked; the single waker (us) takes it back.
         let g = unsafe { Arc::from_raw(g as *const G) };
-        match runtime_for_wake() {
-            Some(rt) => rt.ready(g, true),
+        let l = tls::local();
+        match runtime_in(l) {
+            Some(rt) => rt.ready_in(l, g, true),
             None => std::mem::forget(g), // shut down: leak it (it may hold C frames)
         }
     }
 }
 
-fn runtime_for_wake() -> Option<&'static Runtime> {
-    let m = tls::m();
+/// The runtime this thread works for: its M's, else the published one.
+fn runtime_in(l: &tls::Local) -> Option<&'static Runtime> {
+    let m = l.m.get();
     if !m.is_null() {
         // SAFETY: an M lives as long as its runtime.
         return Some(unsafe { (*m).rt });
@@ -488,18 +496,8 @@ pub fn sleep(ns: i64, cancel: Option<&crate::cancel::Cancel>) -> Result<()> {
 }
 
 /// `gr_blocking_begin`: hand this M's processor to another thread before a blocking call.
-pub fn blocking_begin() {
-    blocking_begin_internal();
-}
-
-/// `gr_blocking_end`: take a processor back (waiting for one if all are busy).
-pub fn blocking_end() {
-    blocking_end_internal();
-}
-
-/// Returns whether the caller is goroutine code on an M (so `blocking_end_internal` must
-/// follow). Hands the processor off if it still has one.
-pub(crate) fn blocking_begin_internal() -> bool {
+/// Returns whether the caller is goroutine code on an M (so `blocking_end` must follow).
+pub fn blocking_begin() -> bool {
     let m = tls::m();
     if m.is_null() || tls::g().is_null() {
         return false;
@@ -517,7 +515,9 @@ pub(crate) fn blocking_begin_internal() -> bool {
     true
 }
 
-pub(crate) fn blocking_end_internal() {
+/// `gr_blocking_end`: take a processor back (waiting for one if all are busy). A no-op
+/// outside goroutine code or when the processor is still held.
+pub fn blocking_end() {
     let m = tls::m();
     if m.is_null() || tls::g().is_null() || tls::p() != 0 {
         return;
@@ -665,17 +665,9 @@ pub fn stats() -> Result<Stats> {
     Ok(runtime()?.stats())
 }
 
-/// Is the calling thread goroutine code on an M right now? (For tests and bindings.)
-pub fn on_worker() -> bool {
-    !tls::m().is_null()
-}
-
 pub(crate) fn timers() -> &'static Timers {
-    &runtime_for_wake().expect("a wait needs a runtime").timers
+    &runtime_in(tls::local()).expect("a wait needs a runtime").timers
 }
-
-#[allow(dead_code)]
-fn _unused(_: AtomicBool) {}
 
 /// The failure message of a failed goroutine (for `gr_handle_error`).
 pub fn failure_message(g: &G) -> std::ffi::CString {

@@ -4,7 +4,7 @@
 //! the owner sleeps in `futex_wait`. Only the owning thread parks; anyone may unpark.
 
 use crate::loom::AtomicU32;
-use std::sync::atomic::Ordering::{Acquire, Release, SeqCst};
+use std::sync::atomic::Ordering::{Acquire, Release};
 use std::time::Instant;
 
 const EMPTY: u32 = 0;
@@ -40,11 +40,9 @@ impl Parker {
                 return;
             }
         }
-        // Timed out: withdraw the announcement; a racing unpark leaves a permit behind, which
-        // is harmless (the next park returns at once and the caller re-checks).
-        if self.state.swap(EMPTY, Acquire) == NOTIFIED {
-            // consumed
-        }
+        // Timed out: withdraw the announcement. An unpark racing the timeout is consumed
+        // with it, which is harmless: callers re-check their condition after every park.
+        self.state.swap(EMPTY, Acquire);
     }
 
     pub fn unpark(&self) {
@@ -86,14 +84,9 @@ pub fn futex_wake(word: &AtomicU32) {
 
 #[cfg(loom)]
 pub fn futex_wait(word: &AtomicU32, expected: u32, _timeout: Option<std::time::Duration>) {
-    if word.load(SeqCst) == expected {
+    if word.load(std::sync::atomic::Ordering::SeqCst) == expected {
         loom::thread::yield_now();
     }
 }
 #[cfg(loom)]
 pub fn futex_wake(_word: &AtomicU32) {}
-
-#[allow(dead_code)]
-fn _orderings() -> (std::sync::atomic::Ordering, std::sync::atomic::Ordering) {
-    (Release, SeqCst)
-}

@@ -281,7 +281,7 @@ fn execute(m: &M, l: &tls::Local, g: GRef) {
     l.set_g(Arc::as_ptr(&g), g.id);
     p.preempt.store(false, Relaxed);
     p.set_running();
-    let outcome = if g.bound { run_bound(&g) } else { run_coroutine(rt, &g) };
+    let outcome = if g.bound { run_bound(&g) } else { run_coroutine(&g) };
     l.set_g(std::ptr::null(), 0);
     // Goroutine code may have lost or changed our processor (blocking calls, the monitor).
     let pi = l.p.get();
@@ -325,17 +325,14 @@ fn run_bound(g: &G) -> Option<Suspend> {
 }
 
 /// Resumes a coroutine goroutine; `None` when it returned.
-fn run_coroutine(rt: &'static Runtime, g: &GRef) -> Option<Suspend> {
+fn run_coroutine(g: &GRef) -> Option<Suspend> {
     // SAFETY: the M running a goroutine owns its run state.
     let run = unsafe { g.run_state() };
     if let RunState::New(..) = run {
-        let RunState::New(entry, stack) = std::mem::replace(run, RunState::Gone) else { unreachable!() };
-        let stack = match stack {
-            Some(s) => s,
-            None => match rt.stacks.get(g.stack_size()) {
-                Ok(s) => s,
-                Err(_) => crate::fatal("no stack for a goroutine that was promised one"),
-            },
+        // A coroutine goroutine always gets its stack at spawn (so that spawn, not this first
+        // run, is what fails with ENOMEM).
+        let RunState::New(entry, Some(stack)) = std::mem::replace(run, RunState::Gone) else {
+            crate::fatal("starting a coroutine goroutine without its stack")
         };
         let gp = Arc::as_ptr(g) as usize;
         *run = RunState::Started(corosensei::Coroutine::with_stack(stack, move |y, ()| {
