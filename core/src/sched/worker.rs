@@ -79,11 +79,17 @@ impl M {
 impl Runtime {
     /// Starts a new M owning processor `p`. `false` at the thread cap or if the OS refuses.
     pub(crate) fn spawn_m(&'static self, p: usize, spinning: bool) -> bool {
-        let n = self.nthreads.fetch_add(1, SeqCst);
-        if n + 1 >= self.cfg.max_threads {
-            // (+1: the monitor thread counts against the cap too)
-            self.nthreads.fetch_sub(1, SeqCst);
-            return false;
+        // Reserve a thread slot with a CAS, so the count never exceeds the cap even for an
+        // instant (`gr_stats` reads it). +1: the monitor thread counts against the cap too.
+        let mut n = self.nthreads.load(SeqCst);
+        loop {
+            if n + 1 >= self.cfg.max_threads {
+                return false;
+            }
+            match self.nthreads.compare_exchange_weak(n, n + 1, SeqCst, SeqCst) {
+                Ok(_) => break,
+                Err(cur) => n = cur,
+            }
         }
         let mut ms = self.ms.lock().unwrap_or_else(|p| p.into_inner());
         let id = ms.len();
