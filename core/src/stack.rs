@@ -51,6 +51,10 @@ pub fn page_size() -> usize {
 
 /// Linux's `MADV_GUARD_INSTALL` (6.13+); not yet in every libc crate release.
 const MADV_GUARD_INSTALL: libc::c_int = 102;
+/// False once any chunk had to fall back to `mprotect` guards. Only with `MADV_GUARD_INSTALL`
+/// guards (which survive `MADV_FREE`, and live inside one mapping) may the scavenger release
+/// several neighbouring stacks, guards included, with one `madvise`.
+static LIGHT_GUARDS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 /// Bytes mapped per chunk (stacks larger than this get a chunk of their own).
 const CHUNK_BYTES: usize = 16 << 20;
 /// Stacks a processor keeps for reuse before handing them to the global pool.
@@ -172,9 +176,12 @@ fn map_chunk(size: usize) -> Result<Vec<Stack>, StackError> {
     for i in 0..count {
         let guard = (start + i * slot) as *mut libc::c_void;
         // SAFETY: `guard` is the first page of slot i of the mapping we just created and own.
-        let ok = unsafe { libc::madvise(guard, page, MADV_GUARD_INSTALL) } == 0
-            // SAFETY: as above; PROT_NONE on our own page is the classic guard.
-            || unsafe { libc::mprotect(guard, page, libc::PROT_NONE) } == 0;
+        let light = unsafe { libc::madvise(guard, page, MADV_GUARD_INSTALL) } == 0;
+        if !light {
+            LIGHT_GUARDS.store(false, Ordering::Relaxed);
+        }
+        // SAFETY: as above; PROT_NONE on our own page is the classic guard.
+        let ok = light || unsafe { libc::mprotect(guard, page, libc::PROT_NONE) } == 0;
         if !ok {
             // SAFETY: unmapping the whole mapping we created; nothing refers to it yet.
             unsafe { libc::munmap(p, bytes) };
@@ -190,11 +197,31 @@ fn map_chunk(size: usize) -> Result<Vec<Stack>, StackError> {
         .collect())
 }
 
-/// Returns a stack's memory to the kernel lazily (it stays mapped and reserved).
-fn release_memory(s: &Stack) {
-    // SAFETY: [limit, base) is our own private anonymous memory and no goroutine runs on it
-    // (it is being pooled); MADV_FREE only lets the kernel reclaim its pages.
-    unsafe { libc::madvise(s.limit as *mut libc::c_void, s.size(), libc::MADV_FREE) };
+/// Returns the memory of pooled stacks to the kernel lazily (they stay mapped and reserved).
+/// Neighbouring stacks (one guard apart) are released by one `madvise` over the whole run,
+/// guards included, when guards are `MADV_GUARD_INSTALL` markers, which `MADV_FREE` keeps
+/// (checked by `tests::free_keeps_light_guards`): each call costs a TLB-flush IPI, so 100,000
+/// stacks freed by one burst cost ~1,600 calls instead of 100,000. Sorts `stacks` by address.
+fn release_memory(stacks: &mut [Stack]) -> usize {
+    let light = LIGHT_GUARDS.load(Ordering::Relaxed);
+    stacks.sort_unstable_by_key(|s| s.limit);
+    let guard = guard_size();
+    let mut calls = 0;
+    let mut i = 0;
+    while i < stacks.len() {
+        let (start, mut end) = (stacks[i].limit, stacks[i].base);
+        i += 1;
+        while light && i < stacks.len() && stacks[i].limit == end + guard {
+            end = stacks[i].base;
+            i += 1;
+        }
+        // SAFETY: [start, end) covers pooled stacks (our own private anonymous memory, no
+        // goroutine runs on them) and, between them, light guard slots of the same chunks, whose
+        // markers MADV_FREE keeps; MADV_FREE only lets the kernel reclaim the pages.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_FREE) };
+        calls += 1;
+    }
+    calls
 }
 
 /// Free stacks of one size: untouched or released ones at the bottom, the `hot` most
@@ -312,11 +339,9 @@ impl GlobalPool {
             }
         }
         let mut n = 0;
-        for (size, stacks) in taken {
+        for (size, mut stacks) in taken {
             n += stacks.len();
-            for s in &stacks {
-                release_memory(s);
-            }
+            release_memory(&mut stacks);
             lock(&self.free).entry(size).push_cold(stacks);
         }
         n
@@ -365,5 +390,41 @@ mod tests {
         // SAFETY: [limit, base) of a stack we own.
         unsafe { std::ptr::write_bytes(a.limit as *mut u8, 1, a.size()) };
         pool.put_many([a, b]);
+    }
+
+    /// One coalesced `MADV_FREE` over neighbouring stacks keeps the guards between them, and
+    /// releases the stacks' memory (they read back as zero or as written, and stay usable).
+    #[test]
+    fn free_keeps_light_guards() {
+        let pool = GlobalPool::default();
+        let size = GlobalPool::normalise(16 << 10);
+        let mut v: Vec<Stack> = (0..8).map(|_| pool.get(size).unwrap()).collect();
+        for s in &v {
+            // SAFETY: [limit, base) of a stack we own.
+            unsafe { std::ptr::write_bytes(s.limit as *mut u8, 7, s.size()) };
+        }
+        let calls = release_memory(&mut v);
+        if LIGHT_GUARDS.load(Ordering::Relaxed) {
+            assert!(calls < v.len(), "neighbouring stacks were not coalesced ({calls} calls)");
+        }
+        for s in &v {
+            // SAFETY: as above; the stack stays mapped and writable after MADV_FREE.
+            unsafe { std::ptr::write_bytes(s.limit as *mut u8, 1, 64) };
+            let g = s.limit - 1;
+            // SAFETY: fork in a test: the child only reads one byte and calls _exit.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                // SAFETY: reading the guard must fault; if it does not, the child exits 0.
+                unsafe {
+                    std::ptr::read_volatile(g as *const u8);
+                    libc::_exit(0);
+                }
+            }
+            let mut st = 0;
+            // SAFETY: waiting for our own child.
+            unsafe { libc::waitpid(pid, &mut st, 0) };
+            assert!(libc::WIFSIGNALED(st), "the guard below a released stack was lost");
+        }
+        pool.put_many(v);
     }
 }
