@@ -46,6 +46,16 @@
 #define GR_SPAWN_BOUND 1
 
 /**
+ * `gr_spawn_opts.flags`: queue the goroutine on the spawner's processor, where other
+ * processors never steal it, instead of where any idle worker may take it. It runs on the
+ * thread that holds that processor (the processor, and its queue, move to another thread if
+ * the monitor finds its thread stuck). For goroutines that would only contend with the
+ * spawner if they ran in parallel (code under one interpreter lock); affects the first run
+ * only, and has no effect when the caller is not a goroutine. Ignored with `GR_SPAWN_BOUND`.
+ */
+#define GR_SPAWN_LOCAL 2
+
+/**
  * `gr_context()`: a plain OS thread, not a goroutine.
  */
 #define GR_CTX_THREAD 0
@@ -391,7 +401,8 @@ void gr_spawn_opts_init(struct gr_spawn_opts *opts);
 int gr_spawn(gr_fn f, void *arg, struct gr_handle **out);
 
 /**
- * `gr_spawn` with options (`GR_SPAWN_BOUND`, a stack size). `opts` NULL = defaults.
+ * `gr_spawn` with options (`GR_SPAWN_BOUND`, `GR_SPAWN_LOCAL`, a stack size). `opts` NULL =
+ * defaults; unknown flags give `GR_EINVAL`.
  */
 int gr_spawn_ex(gr_fn f, void *arg, const struct gr_spawn_opts *opts, struct gr_handle **out);
 

@@ -66,7 +66,7 @@ fn context_and_self_id() {
     });
     join(&g).unwrap();
     assert_eq!(seen.load(SeqCst) as u64, g.id);
-    let b = sched::spawn(Entry::Rust(Box::new(|| assert_eq!(sched::context(), 2))), SpawnOpts { bound: true, stack_size: 0 }).unwrap();
+    let b = sched::spawn(Entry::Rust(Box::new(|| assert_eq!(sched::context(), 2))), SpawnOpts { bound: true, ..Default::default() }).unwrap();
     join(&b).unwrap();
 }
 

@@ -76,6 +76,14 @@ pub struct gr_spawn_opts {
 /// the thread and hands its processor to a spare thread.
 pub const GR_SPAWN_BOUND: u32 = 1;
 
+/// `gr_spawn_opts.flags`: queue the goroutine on the spawner's processor, where other
+/// processors never steal it, instead of where any idle worker may take it. It runs on the
+/// thread that holds that processor (the processor, and its queue, move to another thread if
+/// the monitor finds its thread stuck). For goroutines that would only contend with the
+/// spawner if they ran in parallel (code under one interpreter lock); affects the first run
+/// only, and has no effect when the caller is not a goroutine. Ignored with `GR_SPAWN_BOUND`.
+pub const GR_SPAWN_LOCAL: u32 = 2;
+
 /// `gr_context()`: a plain OS thread, not a goroutine.
 pub const GR_CTX_THREAD: c_int = 0;
 /// `gr_context()`: a goroutine on a coroutine stack.
@@ -217,17 +225,22 @@ pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_
     guard(|| spawn_common(f, arg, SpawnOpts::default(), out))
 }
 
-/// `gr_spawn` with options (`GR_SPAWN_BOUND`, a stack size). `opts` NULL = defaults.
+/// `gr_spawn` with options (`GR_SPAWN_BOUND`, `GR_SPAWN_LOCAL`, a stack size). `opts` NULL =
+/// defaults; unknown flags give `GR_EINVAL`.
 #[no_mangle]
 pub unsafe extern "C" fn gr_spawn_ex(f: gr_fn, arg: *mut c_void, opts: *const gr_spawn_opts, out: *mut *mut gr_handle) -> c_int {
     guard(|| {
         let o = match opts.as_ref() {
             None => SpawnOpts::default(),
             Some(o) => {
-                if (o.size as usize) < std::mem::size_of::<gr_spawn_opts>() || o.size as usize > 4096 || o.flags & !GR_SPAWN_BOUND != 0 {
+                if (o.size as usize) < std::mem::size_of::<gr_spawn_opts>() || o.size as usize > 4096 || o.flags & !(GR_SPAWN_BOUND | GR_SPAWN_LOCAL) != 0 {
                     return Err(Error::Invalid);
                 }
-                SpawnOpts { bound: o.flags & GR_SPAWN_BOUND != 0, stack_size: o.stack_size }
+                SpawnOpts {
+                    bound: o.flags & GR_SPAWN_BOUND != 0,
+                    local: o.flags & GR_SPAWN_LOCAL != 0,
+                    stack_size: o.stack_size,
+                }
             }
         };
         spawn_common(f, arg, o, out)

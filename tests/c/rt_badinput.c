@@ -31,8 +31,15 @@ int main(void) {
   gr_handle_release(NULL);
   gr_spawn_opts o; gr_spawn_opts_init(&o); o.flags = 0x80;
   CHECK_RC(gr_spawn_ex(nop, NULL, &o, &h), GR_EINVAL);
+  o.flags = 4; /* the next unassigned flag */
+  CHECK_RC(gr_spawn_ex(nop, NULL, &o, &h), GR_EINVAL);
   o.flags = 0; o.size = 1;
   CHECK_RC(gr_spawn_ex(nop, NULL, &o, &h), GR_EINVAL);
+  /* GR_SPAWN_LOCAL from a plain thread: accepted, an ordinary spawn. */
+  gr_spawn_opts_init(&o); o.flags = GR_SPAWN_LOCAL;
+  CHECK_OK(gr_spawn_ex(nop, NULL, &o, &h));
+  CHECK_OK(gr_wait(h, GR_FOREVER));
+  gr_handle_release(h);
 
   CHECK_OK(gr_spawn(nop, NULL, &h));
   CHECK_OK(gr_wait(h, GR_FOREVER));

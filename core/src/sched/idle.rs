@@ -82,8 +82,13 @@ impl Runtime {
     }
 
     /// Takes an idle processor (state IDLE -> HELD), under the lock.
+    /// A processor that holds affine work (which no one else can run) is taken first.
     fn take_idle_p(&self, l: &mut Lists) -> Option<usize> {
-        let p = l.idle_p.pop()?;
+        let i = l.idle_p.iter().rposition(|&p| self.ps[p].affine_len.load(Acquire) > 0);
+        let p = match i {
+            Some(i) => l.idle_p.swap_remove(i),
+            None => l.idle_p.pop()?,
+        };
         self.idle.npidle.fetch_sub(1, SeqCst);
         self.ps[p].status.store(HELD, Release);
         self.timers.wake_monitor(&self.monitor_deep);
@@ -131,6 +136,12 @@ impl Runtime {
         self.ps[p].status.store(IDLE, Release);
         l.idle_p.push(p);
         self.idle.npidle.fetch_add(1, SeqCst);
+        drop(l);
+        if self.ps[p].affine_len.load(Acquire) > 0 && !self.stopping() {
+            // Affine work cannot be stolen: make sure an M comes for this processor
+            // (`take_idle_p` prefers it). A no-op while a spinner is already looking.
+            self.wakep();
+        }
     }
 
     /// Gives away the processor of an M about to block (Go's handoffp).

@@ -336,6 +336,9 @@ pub struct SpawnOpts {
     pub bound: bool,
     /// Stack bytes; 0 = the runtime's default.
     pub stack_size: usize,
+    /// Queue on the spawner's processor, where no other processor steals it (it still moves
+    /// with the processor). Affects the first run only; no effect from a plain thread.
+    pub local: bool,
 }
 
 /// Starts a goroutine. The returned reference is for a handle; dropping it detaches.
@@ -347,7 +350,15 @@ pub fn spawn(entry: Entry, opts: SpawnOpts) -> Result<GRef> {
     let g = G::new(id, entry, stack);
     rt.live.fetch_add(1, Relaxed);
     rt.spawned.fetch_add(1, Relaxed);
-    rt.ready(g.clone(), true);
+    if opts.local && !opts.bound {
+        let mut slot = Some(g.clone());
+        with_held(|h| h.push_affine(slot.take().expect("filled above")));
+        if let Some(g) = slot {
+            rt.ready(g, true); // not on a processor: an ordinary spawn
+        }
+    } else {
+        rt.ready(g.clone(), true);
+    }
     maybe_preempt();
     Ok(g)
 }
@@ -377,7 +388,7 @@ pub(crate) fn maybe_preempt() {
     }
     // SAFETY: an M lives as long as its runtime; this is its own thread.
     let p = unsafe { &(*m).rt.ps[pi - 1] };
-    if p.preempt.load(Relaxed) || p.stealer.len() > SPAWN_BACKLOG {
+    if p.preempt.load(Relaxed) || p.backlog() > SPAWN_BACKLOG {
         p.preempt.store(false, Relaxed);
         yield_now();
     }

@@ -14,9 +14,15 @@
 //! (spawn, wake) enters `HELD` around each queue operation the same way. So the
 //! single-owner queue (`crossbeam_deque::Worker`, which is `!Sync`) is never touched by two
 //! threads at once. Other processors only ever use the `Stealer` side.
+//!
+//! The affine queue holds goroutines spawned with `GR_SPAWN_LOCAL`: nobody steals them; they
+//! run on whichever M holds this processor, so they move with it when the monitor hands it
+//! over. Its invariant: a processor with affine work is never left idle without someone
+//! looking (`release_p` wakes a spinner; `take_idle_p` prefers a processor with work).
 
 use crate::goroutine::GRef;
-use crate::loom::{AtomicBool, AtomicU32, AtomicU64};
+use crate::loom::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
+use std::collections::VecDeque;
 use crate::stack::LocalCache;
 use crossbeam_deque::{Stealer, Worker};
 use std::cell::UnsafeCell;
@@ -35,6 +41,9 @@ pub struct P {
     pub stealer: Stealer<GRef>,
     runnext: UnsafeCell<Option<GRef>>,
     pub has_runnext: AtomicBool,
+    affine: UnsafeCell<VecDeque<GRef>>,
+    /// Length of `affine`: written by the owner, read by anyone (`has_work`).
+    pub affine_len: AtomicUsize,
     /// Set by the monitor when the running goroutine held the processor too long; goroutine
     /// code that enters the runtime (spawn, wake) then yields: a cooperative preemption.
     pub preempt: AtomicBool,
@@ -64,6 +73,8 @@ impl P {
             local: UnsafeCell::new(w),
             runnext: UnsafeCell::new(None),
             has_runnext: AtomicBool::new(false),
+            affine: UnsafeCell::new(VecDeque::new()),
+            affine_len: AtomicUsize::new(0),
             preempt: AtomicBool::new(false),
             stacks: UnsafeCell::new(LocalCache::default()),
         }
@@ -81,7 +92,12 @@ impl P {
 
     /// Anything queued here (as far as another thread can tell)?
     pub fn has_work(&self) -> bool {
-        !self.stealer.is_empty() || self.has_runnext.load(Acquire)
+        !self.stealer.is_empty() || self.has_runnext.load(Acquire) || self.affine_len.load(Acquire) > 0
+    }
+
+    /// Goroutines queued here (local + affine), as far as another thread can tell.
+    pub fn backlog(&self) -> usize {
+        self.stealer.len() + self.affine_len.load(Relaxed)
     }
 }
 
@@ -139,12 +155,31 @@ impl<'a> Held<'a> {
         self.local().pop()
     }
 
+    /// Queues `g` in the affine queue (never stolen; see the module docs).
+    pub fn push_affine(&self, g: GRef) {
+        // SAFETY: as for `local`.
+        let q = unsafe { &mut *self.p.affine.get() };
+        q.push_back(g);
+        self.p.affine_len.store(q.len(), Release);
+    }
+
+    pub fn pop_affine(&self) -> Option<GRef> {
+        if self.p.affine_len.load(Relaxed) == 0 {
+            return None;
+        }
+        // SAFETY: as for `local`.
+        let q = unsafe { &mut *self.p.affine.get() };
+        let g = q.pop_front();
+        self.p.affine_len.store(q.len(), Release);
+        g
+    }
+
     pub fn worker(&self) -> &Worker<GRef> {
         self.local()
     }
 
     pub fn is_empty(&self) -> bool {
-        !self.p.has_runnext.load(Relaxed) && self.local().is_empty()
+        !self.p.has_runnext.load(Relaxed) && self.local().is_empty() && self.p.affine_len.load(Relaxed) == 0
     }
 }
 

@@ -1,8 +1,8 @@
 //! M: an OS thread that runs goroutines while it owns a processor.
 //!
 //! The loop: get a processor (handed over, or wait for one if pinned work waits in the
-//! inbox, or sleep idle); find a runnable goroutine (inbox, runnext, local queue, the global
-//! queue every 61st tick and when local is empty, then stealing); run it until it parks,
+//! inbox, or sleep idle); find a runnable goroutine (inbox, runnext, local queue, affine
+//! queue, the global queue every 61st tick and when local is empty, then stealing); run it until it parks,
 //! yields or returns; repeat. Finding nothing releases the processor (see `idle.rs`).
 //!
 //! The inbox holds goroutines pinned to this M (`gr_pin`): only this thread may run them.
@@ -215,7 +215,16 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
                 return found(rt, l, g);
             }
         }
+        // Affine goroutines (never stolen) take turns with the local queue.
+        if tick % 2 == 1 {
+            if let Some(g) = h.pop_affine() {
+                return found(rt, l, g);
+            }
+        }
         if let Some(g) = h.pop() {
+            return found(rt, l, g);
+        }
+        if let Some(g) = h.pop_affine() {
             return found(rt, l, g);
         }
         if let Some(g) = m.pop_inbox() {

@@ -14,7 +14,7 @@ pub fn go(f: impl FnOnce() + Send + 'static) -> GRef {
 
 /// Spawns a thread-bound goroutine running `f`.
 pub fn go_bound(f: impl FnOnce() + Send + 'static) -> GRef {
-    sched::spawn(Entry::Rust(Box::new(f)), SpawnOpts { bound: true, stack_size: 0 }).expect("spawn")
+    sched::spawn(Entry::Rust(Box::new(f)), SpawnOpts { bound: true, ..Default::default() }).expect("spawn")
 }
 
 pub fn join(g: &GRef) {
