@@ -1,14 +1,13 @@
 """Optional row: the bench workloads through gr's Python binding (`import goroutines`).
 
 Run only when the module imports in the venv. Uses go(fn, *args) -> Goroutine.wait(),
-Chan(capacity).send/recv, yield_(), init(workers=N). The main Python thread drives the workload and
-blocks in the binding (which releases the GIL). Poison values (None) end loops, so the
-figures do not depend on how recv reports a closed channel.
+Chan(capacity).send/recv, WaitGroup, yield_(), init(workers=N). Each workload runs inside a main
+goroutine (`goroutines.run`), as a gr program does, as the C bench runs its workloads in a main
+goroutine and as the asyncio anchor runs them inside `asyncio.run`. Poison values (None) end
+loops, so the figures do not depend on how recv reports a closed channel.
 """
 import os
 import sys
-import time
-
 import goroutines as gr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -16,10 +15,17 @@ from common import now_ns, vmhwm_kib, report, die, main  # noqa: E402
 
 
 def spawn(n, workers):
+    # The shape of the C, asyncio and gevent spawn rows: start n goroutines, each marks a
+    # WaitGroup done (from Python code, as asyncio's task body is a Python coroutine).
+    wg = gr.WaitGroup()
+
+    def f():
+        wg.done()
     t0 = now_ns()
-    gs = [gr.go(lambda: None) for _ in range(n)]
-    for g in gs:
-        g.wait()
+    for _ in range(n):
+        wg.add(1)
+        gr.go(f)
+    wg.wait()
     report("spawn", n, now_ns() - t0)
 
 
@@ -122,7 +128,7 @@ def parked(n, workers):
     gs = [gr.go(f) for _ in range(n)]
     for _ in range(n):
         started.recv()
-    time.sleep(0.05)
+    gr.sleep(0.05)
     h1 = vmhwm_kib()
     d = now_ns() - t0
     release.close()
@@ -148,6 +154,6 @@ if __name__ == "__main__":
     w = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     gr.init(workers=w)
     main({"spawn": spawn, "pingpong": pingpong, "ring": ring, "fanin": fanin, "parked": parked,
-          "yield": yield_})
+          "yield": yield_}, run=lambda fn, n, w: gr.run(fn, n, w))
     sys.stdout.flush()
     os._exit(0)

@@ -19,6 +19,11 @@ pub const GR_ECANCELED: c_int = -8;
 pub const GR_SEND: c_int = 1;
 pub const GR_RECV: c_int = 2;
 
+/// `gr_spawn_opts.flags`: a thread-bound goroutine (unused here; Java's).
+pub const GR_SPAWN_BOUND: u32 = 1;
+/// `gr_spawn_opts.flags`: queue on the spawner's processor, never stolen (first run only).
+pub const GR_SPAWN_LOCAL: u32 = 2;
+
 pub const GR_CTX_THREAD: c_int = 0;
 pub const GR_CTX_COROUTINE: c_int = 1;
 pub const GR_CTX_BOUND: c_int = 2;

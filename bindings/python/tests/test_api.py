@@ -266,3 +266,41 @@ def test_ctrl_c_interrupts_main_blocked_in_wait():
         finally:
             if p.poll() is None:
                 p.kill()
+
+
+def test_run_runs_main_in_a_goroutine_and_returns_its_result():
+    def main(a, b=0):
+        assert gr.in_goroutine()
+        ch = gr.Chan()
+        gr.go(ch.send, a + b)
+        return ch.recv()
+
+    assert not gr.in_goroutine()
+    assert gr.run(main, 2, b=3) == 5
+
+
+def test_run_reraises_the_main_goroutine_exception():
+    def main():
+        raise KeyError("from main")
+
+    with pytest.raises(KeyError, match="from main"):
+        gr.run(main)
+
+
+def test_a_spawning_loop_in_a_goroutine_does_not_queue_every_goroutine_at_once():
+    # go() from a Python goroutine waits, every 256 spawns, for the spawned ones to start:
+    # the live count stays bounded instead of growing to the loop's length.
+    n = 20_000
+
+    def main():
+        wg = gr.WaitGroup()
+        peak = 0
+        for i in range(n):
+            wg.add(1)
+            gr.go(wg.done)
+            if i % 100 == 0:
+                peak = max(peak, gr.stats()["goroutines"])
+        wg.wait()
+        return peak
+
+    assert gr.run(main) < 2_000

@@ -62,6 +62,7 @@ __all__ = [
     "go_native",
     "in_goroutine",
     "init",
+    "run",
     "select",
     "self_id",
     "sleep",
@@ -91,6 +92,25 @@ def go_native(fn: object, arg: object = None) -> Goroutine:
     whatever ``arg`` points at alive until the goroutine is done.
     """
     return _ext._go_native(_address(fn), _address(arg))
+
+
+def run(main, /, *args, **kwargs):
+    """Run ``main(*args, **kwargs)`` as the program's main goroutine and wait for it, as
+    ``asyncio.run`` runs a coroutine and as Go runs ``main``; returns its result or re-raises its
+    exception. Call it from the main thread (Ctrl-C still interrupts the wait).
+
+    The main thread is a plain OS thread: every channel operation between it and a goroutine
+    wakes a thread and hands the GIL over (several microseconds), while two goroutines exchange
+    a value in well under one. So drive a program from a main goroutine, not from the thread::
+
+        def main():
+            ch = goroutines.Chan()
+            goroutines.go(ch.send, 1)
+            return ch.recv()
+
+        goroutines.run(main)
+    """
+    return go(main, *args, **kwargs).wait()
 
 
 def to_thread(fn, /, *args, **kwargs):

@@ -27,9 +27,10 @@ _T = TypeVar("_T")
 
 __all__ = [
     "CLOSED", "Cancelled", "Chan", "Closed", "Error", "Goroutine", "GoroutineError", "Mutex",
-    "StateError", "WaitGroup", "WouldBlock", "go", "go_native", "in_goroutine", "init", "select",
-    "self_id", "sleep", "stats", "to_thread", "version", "yield_",
+    "StateError", "WaitGroup", "WouldBlock", "go", "go_native", "in_goroutine", "init", "run",
+    "select", "self_id", "sleep", "stats", "to_thread", "version", "yield_",
 ]
 
 def go_native(fn: object, arg: object = None) -> Goroutine: ...
+def run(main: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T: ...
 def to_thread(fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T: ...
