@@ -55,6 +55,7 @@ pub enum Deadline {
 
 impl Deadline {
     /// From the ABI's `timeout_ns`: negative = forever, 0 = poll, positive = relative.
+    #[inline]
     pub fn from_timeout_ns(ns: i64) -> Deadline {
         match ns {
             n if n < 0 => Deadline::Never,

@@ -28,6 +28,7 @@ pub fn code(e: Error) -> i32 {
 }
 
 /// Runs `f`, turning a panic into `GR_EPANIC` and an error into its code.
+#[inline]
 pub fn guard(f: impl FnOnce() -> Result<(), Error>) -> std::ffi::c_int {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(Ok(())) => GR_OK,
@@ -42,6 +43,7 @@ pub fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
 }
 
 /// A non-NULL pointer or `GR_EINVAL`.
+#[inline]
 pub fn nonnull<T>(p: *const T) -> Result<*const T, Error> {
     if p.is_null() {
         Err(Error::Invalid)

@@ -58,6 +58,7 @@ static CHANS: Pool<ChanSlot> = Pool::new();
 
 /// # Safety
 /// `p` must be NULL or a handle from `gr_chan_new*`.
+#[inline]
 unsafe fn slot<'a>(p: *const gr_chan) -> Result<&'a ChanSlot, Error> {
     Pool::get(p as *const Slot<ChanSlot>).ok_or(Error::Invalid)
 }
@@ -67,12 +68,14 @@ unsafe fn slot<'a>(p: *const gr_chan) -> Result<&'a ChanSlot, Error> {
 ///
 /// # Safety
 /// `p` must be NULL or a handle from `gr_chan_new*`, not released during the borrow.
+#[inline]
 pub unsafe fn chan_ref<'a>(p: *const gr_chan) -> Result<&'a Chan, Error> {
     slot(p).map(|s| &s.chan)
 }
 
 /// The runtime must be usable (started on first use; `GR_ESTATE` after `gr_shutdown` or in a
 /// fork()ed child, as for every call that can block or wake).
+#[inline]
 pub(crate) fn live() -> Result<(), Error> {
     sched::runtime().map(|_| ())
 }

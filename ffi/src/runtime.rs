@@ -122,6 +122,7 @@ pub(crate) unsafe fn handle<'a>(h: *const gr_handle) -> Result<&'a HandleInner, 
 ///
 /// # Safety
 /// `c` must be NULL or a token from `gr_cancel_new`.
+#[inline]
 pub unsafe fn cancel_arg<'a>(c: *const gr_cancel) -> Result<Option<&'a Cancel>, Error> {
     if c.is_null() {
         return Ok(None);

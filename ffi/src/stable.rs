@@ -63,6 +63,7 @@ impl<T: Send + Sync + 'static> Pool<T> {
     /// # Safety
     /// `p` must be NULL or an address returned by `alloc` of this pool (slots are never
     /// unmapped, so reading `magic` of a released one is sound).
+    #[inline]
     pub unsafe fn get<'a>(p: *const Slot<T>) -> Option<&'a T> {
         let s = p.as_ref()?;
         if s.magic.load(Acquire) != LIVE {

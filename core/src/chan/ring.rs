@@ -29,11 +29,13 @@ impl Ring {
         self.len
     }
 
+    #[inline]
     pub fn is_full(&self) -> bool {
         self.len == self.cap
     }
 
     /// The `i`-th item's slot (`i < cap`).
+    #[inline]
     fn slot(&mut self, i: usize) -> *mut u8 {
         debug_assert!(i < self.cap);
         let mut i = self.head + i; // head < cap and i < cap: no overflow, one wrap at most
@@ -48,6 +50,7 @@ impl Ring {
     ///
     /// # Safety
     /// `src` must be valid for reading `esz` bytes and not overlap the ring.
+    #[inline]
     pub unsafe fn push(&mut self, src: *const u8) {
         debug_assert!(self.len < self.cap);
         let dst = self.slot(self.len);
@@ -60,6 +63,7 @@ impl Ring {
     ///
     /// # Safety
     /// `dst` must be valid for writing `esz` bytes and not overlap the ring.
+    #[inline]
     pub unsafe fn pop(&mut self, dst: *mut u8) {
         debug_assert!(self.len > 0);
         let src = self.slot(0);

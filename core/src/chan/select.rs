@@ -25,7 +25,7 @@ use super::waitq::{self, Sudog, TokRef};
 use super::{Chan, Inner, Ready};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::loom::{lock, MutexGuard};
+use super::{lock, ChanGuard as MutexGuard};
 use crate::waiter::Deadline;
 use std::cell::Cell;
 
@@ -70,13 +70,13 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     for (i, p) in poll.iter_mut().enumerate() {
         *p = i;
     }
-    for i in (1..n).rev() {
-        poll.swap(i, rand_below(i as u32 + 1) as usize);
-    }
+    shuffle(poll);
     // Lock order: indices of the cases with a channel, sorted by channel address, one per
-    // distinct channel.
+    // distinct channel; `gidx[i]` is the lock (guard) index of case i's channel.
     let (mut ord_a, mut ord_v) = ([0usize; INLINE], Vec::new());
     let ord: &mut [usize] = if n <= INLINE { &mut ord_a[..n] } else { ord_v.resize(n, 0); &mut ord_v };
+    let (mut gidx_a, mut gidx_v) = ([0usize; INLINE], Vec::new());
+    let gidx: &mut [usize] = if n <= INLINE { &mut gidx_a[..n] } else { gidx_v.resize(n, 0); &mut gidx_v };
     let addr = |i: usize| cases[i].chan.map_or(0, |c| c as *const Chan as usize);
     let mut m = 0;
     for (i, c) in cases.iter().enumerate() {
@@ -86,16 +86,31 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
         }
     }
     let ord = &mut ord[..m];
-    ord.sort_unstable_by_key(|&i| addr(i));
+    if m <= INLINE {
+        // Insertion sort: a handful of cases, mostly distinct channels.
+        for j in 1..m {
+            let (x, ax) = (ord[j], addr(ord[j]));
+            let mut h = j;
+            while h > 0 && addr(ord[h - 1]) > ax {
+                ord[h] = ord[h - 1];
+                h -= 1;
+            }
+            ord[h] = x;
+        }
+    } else {
+        ord.sort_unstable_by_key(|&i| addr(i));
+    }
     let mut k = 0;
     for i in 0..m {
-        if k == 0 || addr(ord[i]) != addr(ord[k - 1]) {
-            ord[k] = ord[i];
+        let ci = ord[i];
+        if k == 0 || addr(ci) != addr(ord[k - 1]) {
+            ord[k] = ci;
             k += 1;
         }
+        gidx[ci] = k - 1;
     }
     let ord: &[usize] = &ord[..k];
-    let slot = |c: &Chan| ord.binary_search_by_key(&(c as *const Chan as usize), |&i| addr(i)).expect("listed above");
+    let gidx: &[usize] = gidx;
     let mut g_a: [Option<MutexGuard<'_, Inner>>; INLINE] = std::array::from_fn(|_| None);
     let mut g_v: Vec<Option<MutexGuard<'_, Inner>>> = Vec::new();
     let guards: &mut [Option<MutexGuard<'_, Inner>>] = if k <= INLINE {
@@ -110,7 +125,7 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     for &i in poll.iter() {
         let c = &cases[i];
         let Some(ch) = c.chan else { continue };
-        let g = guards[slot(ch)].as_mut().expect("locked");
+        let g = guards[gidx[i]].as_mut().expect("locked");
         let r = match c.op {
             Op::Send => ch.try_send(g, c.elem),
             Op::Recv => ch.try_recv(g, c.elem),
@@ -128,8 +143,10 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     // so cases on the same channel are picked uniformly also when the select waits.
     for &i in poll.iter() {
         let c = &cases[i];
-        let Some(ch) = c.chan else { continue };
-        let g = guards[slot(ch)].as_mut().expect("locked");
+        if c.chan.is_none() {
+            continue;
+        }
+        let g = guards[gidx[i]].as_mut().expect("locked");
         let s = Sudog { tok: TokRef::Borrowed(&tok), elem: c.elem, case: i as u32, done: std::ptr::null() };
         match c.op {
             Op::Send => g.sendq.push(s),
@@ -176,21 +193,45 @@ thread_local! {
     static RNG: Cell<u64> = const { Cell::new(0) };
 }
 
-/// A uniformly random number below `n` (> 0): xorshift64* per thread, seeded from the
-/// clock and the thread's address space; Lemire's multiply-shift reduction.
+/// xorshift64* step.
+#[inline]
+fn next(x: &mut u64) -> u64 {
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+/// Lemire's multiply-shift reduction of a random `r` to `[0, n)`.
+#[inline]
+fn below(r: u64, n: u32) -> u32 {
+    (((r >> 32) * n as u64) >> 32) as u32
+}
+
+/// This thread's generator state, seeded on first use from the clock and the thread's
+/// address space. One thread-local access per call (`#[inline(never)]`: goroutines migrate).
 #[inline(never)]
-pub(crate) fn rand_below(n: u32) -> u32 {
-    let x = RNG.with(|r| {
+fn with_rng<R>(f: impl FnOnce(&mut u64) -> R) -> R {
+    RNG.with(|r| {
         let mut x = r.get();
         if x == 0 {
             let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
             x = t ^ (r as *const Cell<u64> as u64).rotate_left(32) | 1;
         }
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
+        let out = f(&mut x);
         r.set(x);
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    });
-    (((x >> 32) * n as u64) >> 32) as u32
+        out
+    })
+}
+
+/// A uniformly random permutation of `v` (Fisher-Yates), xorshift64* per thread.
+fn shuffle(v: &mut [usize]) {
+    if v.len() < 2 {
+        return;
+    }
+    with_rng(|x| {
+        for i in (1..v.len()).rev() {
+            v.swap(i, below(next(x), i as u32 + 1) as usize);
+        }
+    })
 }

@@ -83,7 +83,16 @@ impl WaitQ {
 
     /// Pops entries until it wins one's completion (with result `code(case, closed)`); the
     /// caller must then finish with its `elem` and call [`Sudog::release`] before unlocking.
+    #[inline]
     pub fn dequeue(&mut self, closed: bool) -> Option<Sudog> {
+        if self.q.is_empty() {
+            return None; // the common case on a buffered channel's fast path
+        }
+        self.dequeue_slow(closed)
+    }
+
+    #[inline(never)]
+    fn dequeue_slow(&mut self, closed: bool) -> Option<Sudog> {
         while let Some(s) = self.q.pop_front() {
             if s.tok().complete(code(s.case, closed)) {
                 return Some(s);
@@ -112,8 +121,15 @@ impl WaitQ {
 
     /// Removes every entry of the wait `tok` now, whatever the queue's length.
     pub fn remove_now(&mut self, tok: &Token) {
-        if self.q.iter().any(|s| s.tok().same(tok)) {
-            self.q.retain(|s| !s.tok().same(tok));
+        // Usually one entry (a select's case on this channel), often the only one: remove by
+        // position rather than rebuilding the queue.
+        let mut i = 0;
+        while i < self.q.len() {
+            if self.q[i].tok().same(tok) {
+                self.q.remove(i);
+            } else {
+                i += 1;
+            }
         }
     }
 

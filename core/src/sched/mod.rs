@@ -125,6 +125,7 @@ pub fn state_reason() -> &'static str {
 }
 
 /// The runtime, starting one with defaults on first use.
+#[inline]
 pub fn runtime() -> Result<&'static Runtime> {
     let p = RT.load(Acquire);
     if !p.is_null() {
@@ -135,6 +136,12 @@ pub fn runtime() -> Result<&'static Runtime> {
         }
         return Err(Error::State);
     }
+    runtime_start()
+}
+
+#[cold]
+#[inline(never)]
+fn runtime_start() -> Result<&'static Runtime> {
     if FORKED.load(Relaxed) {
         return Err(Error::State);
     }
