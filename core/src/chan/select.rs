@@ -4,6 +4,8 @@
 //! 1. Order: a uniformly random permutation of the cases (poll order) and the distinct
 //!    channels sorted by address (lock order; a channel appearing in several cases is locked
 //!    once).
+//!    Fast path: try each case in poll order under its own channel's lock; the first that
+//!    completes wins (an ordinary operation). If none did, go on:
 //! 2. Lock every channel in lock order.
 //! 3. Pass 1: in poll order, the first case that can complete without waiting does so under
 //!    the locks (hand-off to a parked peer, the ring, or closed), and wins. Since every
@@ -14,7 +16,8 @@
 //! 5. Commit: a peer completes one of the sudogs. The token's CAS makes it the only winner
 //!    among all cases, timers and cancel tokens; the peer copies the element under its
 //!    channel's lock. Peers meeting the other sudogs lose the CAS and drop them.
-//! 6. Relock every channel in lock order and remove the remaining sudogs. Taking the winning
+//! 6. Relock every channel in lock order and remove the remaining sudogs (each case's from
+//!    its own queue; the winner's entry was removed by its completer). Taking the winning
 //!    channel's lock also orders this select after the winner's copy, so the element (and
 //!    a zeroed receive element for a close) is in place when select returns.
 //!
@@ -71,6 +74,26 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
         *p = i;
     }
     shuffle(poll);
+    // Step 1b (fast path): try the cases in poll order, each under its own channel's lock
+    // alone. A success here is an ordinary channel operation, linearizable at that lock, and
+    // the first ready case in a random order is a uniform choice among the ready ones. Only
+    // "nothing is ready" must be seen with every lock held at once, so it falls through to
+    // the full protocol (which tries every case again). Saves the sort and k - 1 lock pairs
+    // whenever a peer is already waiting.
+    if n > 1 {
+        for &i in poll.iter() {
+            let c = &cases[i];
+            let Some(ch) = c.chan else { continue };
+            let mut g = lock(&ch.inner);
+            let r = match c.op {
+                Op::Send => ch.try_send(&mut g, c.elem),
+                Op::Recv => ch.try_recv(&mut g, c.elem),
+            };
+            if let Some(r) = r {
+                return Ok(SelectResult { index: i, closed: matches!(r, Ready::Closed) });
+            }
+        }
+    }
     // Lock order: indices of the cases with a channel, sorted by channel address, one per
     // distinct channel; `gidx[i]` is the lock (guard) index of case i's channel.
     let (mut ord_a, mut ord_v) = ([0usize; INLINE], Vec::new());
@@ -158,11 +181,19 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     let r = wait::block(&tok, deadline, cancel);
     // Step 6.
     lock_all(cases, ord, guards);
-    for g in guards.iter_mut() {
-        let g = g.as_mut().expect("locked");
-        // Now, whatever the queue's length: the entries borrow `tok` (see `TokRef`).
-        g.sendq.remove_now(&tok);
-        g.recvq.remove_now(&tok);
+    // Now, whatever the queue's length: the entries borrow `tok` (see `TokRef`). Each case's
+    // entry sits in its own channel's send or receive queue; the winner's was taken by its
+    // completer.
+    let won = waitq::decode(r).map(|(i, _)| i as usize);
+    for (i, c) in cases.iter().enumerate() {
+        if c.chan.is_none() || won == Some(i) {
+            continue;
+        }
+        let g = guards[gidx[i]].as_mut().expect("locked");
+        match c.op {
+            Op::Send => g.sendq.remove_now(&tok),
+            Op::Recv => g.recvq.remove_now(&tok),
+        }
     }
     unlock_all(guards);
     match waitq::decode(r) {

@@ -401,18 +401,44 @@ pub(crate) fn maybe_preempt() {
     }
 }
 
-/// The running coroutine goroutine (not a bound one), as a new reference.
-pub(crate) fn current_coroutine() -> Option<GRef> {
-    let g = tls::g();
-    if g.is_null() {
-        return None;
+/// The running coroutine goroutine, without a reference count: held only by the token a
+/// goroutine makes for its own wait (`waiter::prepare`). Such a token stays in the
+/// goroutine's frame (whoever publishes it stores a clone, which takes a counted reference,
+/// `to_arc`), or is borrowed by a select's queue entries, which the select removes before
+/// it returns. A goroutine cannot finish while its frame, hence this reference, exists; and a
+/// completer that reaches the goroutine through such a borrow does so under a channel lock
+/// the select takes again before returning, so the goroutine is alive for it too.
+pub(crate) struct CurrentG(std::ptr::NonNull<G>);
+
+// SAFETY: `G` is shared between threads through `Arc` already (it is `Send + Sync`); the
+// pointer is valid for as long as a `CurrentG` exists (see the type docs).
+unsafe impl Send for CurrentG {}
+// SAFETY: as above.
+unsafe impl Sync for CurrentG {}
+
+impl CurrentG {
+    pub(crate) fn get(&self) -> &G {
+        // SAFETY: valid while `self` exists (type docs).
+        unsafe { self.0.as_ref() }
     }
-    // SAFETY: the current goroutine is alive while it runs; we add a reference for the caller.
-    let g = unsafe {
-        Arc::increment_strong_count(g);
-        Arc::from_raw(g)
-    };
-    (!g.bound).then_some(g)
+
+    /// A counted reference, for a clone of the token that may outlive the wait.
+    pub(crate) fn to_arc(&self) -> GRef {
+        // SAFETY: the pointer came from the `Arc` the scheduler holds for the running
+        // goroutine (`tls::g`), which is alive (type docs); we add one count for the result.
+        unsafe {
+            Arc::increment_strong_count(self.0.as_ptr());
+            Arc::from_raw(self.0.as_ptr())
+        }
+    }
+}
+
+/// The running coroutine goroutine (not a bound one), uncounted (see [`CurrentG`]).
+pub(crate) fn current_coroutine_ref() -> Option<CurrentG> {
+    let g = tls::g();
+    // SAFETY: the current goroutine is alive while it runs.
+    let r = unsafe { g.as_ref()? };
+    (!r.bound).then(|| CurrentG(std::ptr::NonNull::from(r)))
 }
 
 /// The running goroutine (coroutine or bound), borrowed for the duration of `f`.
@@ -437,8 +463,8 @@ pub fn self_id() -> u64 {
 }
 
 /// Suspends the current coroutine goroutine `g` (whose park is announced) until woken.
-pub(crate) fn park_current(g: &GRef) {
-    // SAFETY: `g` is the running coroutine goroutine (made by `current_coroutine` in this
+pub(crate) fn park_current(g: &G) {
+    // SAFETY: `g` is the running coroutine goroutine (made by `current_coroutine_ref` in this
     // context) and we are on its stack.
     unsafe { g.suspend(Suspend::Park) };
 }
