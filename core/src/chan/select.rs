@@ -30,6 +30,7 @@ use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use super::{lock, ChanGuard as MutexGuard};
 use crate::waiter::Deadline;
+#[cfg(not(loom))]
 use std::cell::Cell;
 
 /// Which way a select case goes.
@@ -220,6 +221,7 @@ fn unlock_all(guards: &mut [Option<MutexGuard<'_, Inner>>]) {
     }
 }
 
+#[cfg(not(loom))]
 thread_local! {
     static RNG: Cell<u64> = const { Cell::new(0) };
 }
@@ -239,8 +241,17 @@ fn below(r: u64, n: u32) -> u32 {
     (((r >> 32) * n as u64) >> 32) as u32
 }
 
+/// Under loom: a fixed seed on every call. Loom replays each interleaving and needs every
+/// execution to take the same path (the fast pass locks channels in poll order).
+#[cfg(loom)]
+fn with_rng<R>(f: impl FnOnce(&mut u64) -> R) -> R {
+    let mut x = 0x9E37_79B9_7F4A_7C15;
+    f(&mut x)
+}
+
 /// This thread's generator state, seeded on first use from the clock and the thread's
 /// address space. One thread-local access per call (`#[inline(never)]`: goroutines migrate).
+#[cfg(not(loom))]
 #[inline(never)]
 fn with_rng<R>(f: impl FnOnce(&mut u64) -> R) -> R {
     RNG.with(|r| {
