@@ -199,6 +199,7 @@ unsafe extern "C" fn run_python(arg: *mut c_void) {
             gr::gr_goroutine_fail(c"PyThreadState_New failed".as_ptr());
             return None;
         }
+        crate::arena::seed(ts);
         pystate::take_gil(ts);
         pystate::register_worker();
         pystate::fit_recursion(ts, task.stack);

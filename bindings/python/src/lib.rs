@@ -80,6 +80,12 @@ fn in_goroutine() -> bool {
     pystate::in_goroutine()
 }
 
+/// Whether goroutine thread states start with a small frame-stack chunk (src/arena.rs).
+#[pyfunction]
+fn _small_frame_chunks() -> bool {
+    arena::seeding()
+}
+
 /// The atexit hook: stop scheduling Python goroutines before finalisation.
 #[pyfunction]
 fn _atexit() {
@@ -138,6 +144,7 @@ fn _goroutines(m: &Bound<'_, PyModule>) -> PyResult<()> {
         goroutine::INTERP.store(ffi::PyInterpreterState_Get(), Relaxed);
         pystate::init_gilstate_key();
         arena::install();
+        arena::find_datastack();
         for (name, ty) in errors::create().map_err(|_| PyErr::fetch(py))? {
             ffi::Py_INCREF(ty);
             m.add(name, Bound::from_owned_ptr(py, ty))?;
@@ -179,5 +186,6 @@ fn _goroutines(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(in_goroutine, m)?)?;
     m.add_function(wrap_pyfunction!(_atexit, m)?)?;
+    m.add_function(wrap_pyfunction!(_small_frame_chunks, m)?)?;
     Ok(())
 }

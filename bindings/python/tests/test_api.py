@@ -1,5 +1,6 @@
 """The Python API itself: go/wait, Chan, select, WaitGroup, Mutex, sleep, errors."""
 
+import sys
 import threading
 import time
 
@@ -304,3 +305,33 @@ def test_a_spawning_loop_in_a_goroutine_does_not_queue_every_goroutine_at_once()
         return peak
 
     assert gr.run(main) < 2_000
+
+
+def test_frames_beyond_the_small_first_frame_chunk_park_and_unwind():
+    # A goroutine's thread state starts with a 2 KiB frame stack (src/arena.rs); deeper calls
+    # continue in a 16 KiB chunk linked after it. Park at the bottom of deep and shallow call
+    # chains, raise through them, and come back to the first chunk, in many goroutines at once.
+    if sys.version_info[:2] in ((3, 11), (3, 13)):
+        assert gr._goroutines._small_frame_chunks()
+    ch = gr.Chan()
+
+    def down(n, park):
+        if n == 0:
+            if park:
+                return ch.recv()
+            raise ValueError("bottom")
+        return down(n - 1, park) + 1
+
+    def body(k):
+        total = 0
+        for depth in (5, 300, 2, 600, 0, 60):
+            total += down(depth, True) - depth
+            with pytest.raises(ValueError):
+                down(depth, False)
+        gen = (down(d, False) if d < 0 else d for d in range(3))
+        return total + sum(gen) + k
+
+    gs = [gr.go(body, k) for k in range(50)]
+    for _ in range(50 * 6):
+        ch.send(1, timeout=60)
+    assert sorted(g.wait(timeout=60) for g in gs) == [6 + 3 + k for k in range(50)]
