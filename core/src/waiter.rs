@@ -153,10 +153,16 @@ impl Token {
     /// Ends the wait with `result` (not PENDING) and wakes its owner. `false` if the wait was
     /// already ended (by anyone) or this token is stale: the caller then did nothing.
     pub fn complete(&self, result: u32) -> bool {
+        self.complete_hint(result, false)
+    }
+
+    /// [`Token::complete`]; `affine`: a goroutine owner is queued so that no other processor
+    /// steals the goroutine it displaces (see `sched::Runtime::ready_in`).
+    pub fn complete_hint(&self, result: u32, affine: bool) -> bool {
         if !self.claim(result) {
             return false;
         }
-        self.wake();
+        self.wake(affine);
         true
     }
 
@@ -169,12 +175,12 @@ impl Token {
     }
 
     /// Wakes the owner of a wait this caller just claimed (the second half of `complete`).
-    fn wake(&self) {
+    fn wake(&self, affine: bool) {
         match &self.cell {
             // We won the CAS for the open wait, so the goroutine is parked (or parking) for
             // exactly this completion; our token's reference keeps it alive meanwhile.
-            CellRef::Own(g) => sched::ready_after_wake(g.get()),
-            CellRef::G(g) => sched::ready_after_wake(g),
+            CellRef::Own(g) => sched::ready_after_wake(g.get(), affine),
+            CellRef::G(g) => sched::ready_after_wake(g, affine),
             CellRef::Thread(cell) => {
                 if cell.sleeping.swap(AWAKE, SeqCst) == SLEEPING {
                     parker::futex_wake(&cell.sleeping);

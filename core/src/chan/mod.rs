@@ -48,6 +48,8 @@ mod loom_tests;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::loom::AtomicBool;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// The lock of one channel: parking_lot's mutex (see `crate::loom` for why), or loom's under
 /// loom. (A spin-then-futex lock without `sched_yield`, as Go's runtime lock, was tried for
@@ -104,7 +106,18 @@ pub struct Chan {
     cap: usize,
     pub(crate) inner: ChanMutex<Inner>,
     drop_fn: Option<ElemDrop>,
+    /// Contended operations (an operation found the lock held by another thread) in the
+    /// current tick of the coarse clock (`sched::coarse_now`): `tick << 24 | count`. See
+    /// [`Chan::hot`].
+    contention: AtomicU64,
 }
+
+/// Contended operations per tick of the coarse clock (~2 ms) that make a channel hot: ~1M a
+/// second, as when goroutines on two cores do little but operate on this channel. A worker
+/// pool whose jobs take microseconds contends on its jobs channel far less often, and must
+/// keep spreading its workers over the cores.
+const HOT_RATE: u64 = 256;
+const COUNT_BITS: u32 = 24;
 
 /// What a ready operation did (shared by the plain operations and select).
 pub(crate) enum Ready {
@@ -129,7 +142,43 @@ impl Chan {
             cap: capacity,
             inner: ChanMutex::new(Inner { ring: Ring::new(elem_size, capacity)?, closed: false, recvq: WaitQ::default(), sendq: WaitQ::default() }),
             drop_fn: drop,
+            contention: AtomicU64::new(0),
         })
+    }
+
+    /// Takes the channel's lock, counting contention (an operation found it held by another
+    /// thread) for [`Chan::hot`].
+    #[inline]
+    pub(crate) fn lock_inner(&self) -> ChanGuard<'_, Inner> {
+        #[cfg(not(loom))]
+        if let Some(g) = self.inner.try_lock() {
+            return g;
+        }
+        #[cfg(not(loom))]
+        self.count_contention();
+        lock(&self.inner)
+    }
+
+    /// Approximate (racing updates may lose a count): only the order of magnitude matters.
+    #[cold]
+    #[cfg(not(loom))]
+    fn count_contention(&self) {
+        let now = crate::sched::coarse_now();
+        let c = self.contention.load(Relaxed);
+        let n = if c >> COUNT_BITS == now { (c & ((1 << COUNT_BITS) - 1)) + 1 } else { 1 };
+        self.contention.store(now << COUNT_BITS | n.min((1 << COUNT_BITS) - 1), Relaxed);
+    }
+
+    /// Contended at a high rate in this or the previous tick (~2-4 ms): goroutines on
+    /// several cores do little but operate on this channel. A goroutine woken through a hot
+    /// channel is queued so that no other processor steals the goroutine it displaces from
+    /// runnext (`Token::complete_hint`): the partners keep to one core instead of bouncing
+    /// the lock between cores. (Measured, 4 producers -> 4 consumers on one channel, 2
+    /// workers: 0.30 s per 10M messages this way, 0.6-0.7 s with stealing spreading them.)
+    #[inline]
+    fn hot(&self) -> bool {
+        let c = self.contention.load(Relaxed);
+        c & ((1 << COUNT_BITS) - 1) >= HOT_RATE && (c >> COUNT_BITS) + 1 >= crate::sched::coarse_now()
     }
 
     pub fn elem_size(&self) -> usize {
@@ -158,7 +207,7 @@ impl Chan {
     /// # Safety
     /// `src` must be valid for reading `elem_size` bytes until this returns.
     pub unsafe fn send(&self, src: *const u8, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
-        let mut g = lock(&self.inner);
+        let mut g = self.lock_inner();
         match self.try_send(&mut g, src) {
             Some(Ready::Ok) => return Ok(()),
             Some(Ready::Closed) => return Err(Error::Closed),
@@ -181,7 +230,7 @@ impl Chan {
     /// # Safety
     /// `dst` must be valid for writing `elem_size` bytes until this returns.
     pub unsafe fn recv(&self, dst: *mut u8, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
-        let mut g = lock(&self.inner);
+        let mut g = self.lock_inner();
         match self.try_recv(&mut g, dst) {
             Some(Ready::Ok) => return Ok(()),
             Some(Ready::Closed) => return Err(Error::Closed),
@@ -236,7 +285,7 @@ impl Chan {
         if g.closed {
             return Some(Ready::Closed);
         }
-        if let Some(r) = g.recvq.dequeue(false) {
+        if let Some(r) = g.recvq.dequeue(false, || self.hot()) {
             // A parked receiver implies an empty ring: hand over directly (invariant 1).
             // SAFETY: we won `r`, whose destination (NULL: a select discarding the value)
             // stays valid until we release it.
@@ -259,7 +308,7 @@ impl Chan {
     /// `dst` valid for writing `esz` bytes (or NULL: discard the value).
     #[inline]
     pub(crate) unsafe fn try_recv(&self, g: &mut Inner, dst: *mut u8) -> Option<Ready> {
-        if let Some(s) = g.sendq.dequeue(false) {
+        if let Some(s) = g.sendq.dequeue(false, || self.hot()) {
             if self.cap == 0 {
                 // SAFETY: we won `s`, whose source stays valid until we release it.
                 copy_out(s.elem, dst, self.esz);
@@ -296,14 +345,14 @@ impl Chan {
             return Err(Error::Closed);
         }
         g.closed = true;
-        while let Some(r) = g.recvq.dequeue(true) {
+        while let Some(r) = g.recvq.dequeue(true, || false) {
             if !r.elem.is_null() {
                 // SAFETY: we won `r`; its destination is valid until released.
                 unsafe { std::ptr::write_bytes(r.elem, 0, self.esz) };
             }
             r.release();
         }
-        while let Some(s) = g.sendq.dequeue(true) {
+        while let Some(s) = g.sendq.dequeue(true, || false) {
             s.release();
         }
         Ok(())

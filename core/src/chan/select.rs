@@ -28,7 +28,7 @@ use super::waitq::{self, Sudog, TokRef};
 use super::{Chan, Inner, Ready};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use super::{lock, ChanGuard as MutexGuard};
+use super::ChanGuard as MutexGuard;
 use crate::waiter::Deadline;
 #[cfg(not(loom))]
 use std::cell::Cell;
@@ -85,7 +85,7 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
         for &i in poll.iter() {
             let c = &cases[i];
             let Some(ch) = c.chan else { continue };
-            let mut g = lock(&ch.inner);
+            let mut g = ch.lock_inner();
             let r = match c.op {
                 Op::Send => ch.try_send(&mut g, c.elem),
                 Op::Recv => ch.try_recv(&mut g, c.elem),
@@ -211,7 +211,7 @@ const INLINE: usize = 8;
 fn lock_all<'a>(cases: &[Case<'a>], ord: &[usize], guards: &mut [Option<MutexGuard<'a, Inner>>]) {
     for (k, &i) in ord.iter().enumerate() {
         let ch = cases[i].chan.expect("ord lists cases with a channel");
-        guards[k] = Some(lock(&ch.inner));
+        guards[k] = Some(ch.lock_inner());
     }
 }
 

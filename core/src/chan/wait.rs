@@ -68,6 +68,10 @@ mod model {
         pub(crate) fn complete(&self, r: u32) -> bool {
             self.cell.compare_exchange(PENDING as u64, r as u64, SeqCst, Acquire).is_ok()
         }
+        /// The scheduling hint does not change the protocol; the model ignores it.
+        pub(crate) fn complete_hint(&self, r: u32, _affine: bool) -> bool {
+            self.complete(r)
+        }
     }
 
     pub(crate) fn prepare() -> Token {

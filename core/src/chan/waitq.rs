@@ -83,18 +83,19 @@ impl WaitQ {
 
     /// Pops entries until it wins one's completion (with result `code(case, closed)`); the
     /// caller must then finish with its `elem` and call [`Sudog::release`] before unlocking.
+    /// `affine`: the channel is contended; see `Token::complete_hint`.
     #[inline]
-    pub fn dequeue(&mut self, closed: bool) -> Option<Sudog> {
+    pub fn dequeue(&mut self, closed: bool, affine: impl FnOnce() -> bool) -> Option<Sudog> {
         if self.q.is_empty() {
             return None; // the common case on a buffered channel's fast path
         }
-        self.dequeue_slow(closed)
+        self.dequeue_slow(closed, affine())
     }
 
     #[inline(never)]
-    fn dequeue_slow(&mut self, closed: bool) -> Option<Sudog> {
+    fn dequeue_slow(&mut self, closed: bool, affine: bool) -> Option<Sudog> {
         while let Some(s) = self.q.pop_front() {
-            if s.tok().complete(code(s.case, closed)) {
+            if s.tok().complete_hint(code(s.case, closed), affine) {
                 return Some(s);
             }
         }

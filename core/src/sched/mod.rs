@@ -95,6 +95,8 @@ pub struct Runtime {
     spawned: AtomicU64,
     pub(crate) steals: AtomicU64,
     pub(crate) retakes: AtomicU64,
+    /// A coarse clock: the monitor's loop count (one per ~2 ms while any processor runs).
+    pub(crate) coarse: AtomicU64,
     drained: (Mutex<()>, Condvar),
 }
 
@@ -200,6 +202,7 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
         spawned: AtomicU64::new(0),
         steals: AtomicU64::new(0),
         retakes: AtomicU64::new(0),
+        coarse: AtomicU64::new(1),
         drained: (Mutex::new(()), Condvar::new()),
         cfg,
     }));
@@ -248,12 +251,15 @@ impl Runtime {
     /// runnext slot (a goroutine woken by this one runs next here); otherwise at the back
     /// (a yield), where no other processor needs waking, as with Go's Gosched.
     pub(crate) fn ready(&'static self, g: GRef, next: bool) {
-        self.ready_in(tls::local(), g, next)
+        self.ready_in(tls::local(), g, next, false)
     }
 
     /// [`Runtime::ready`] with this thread's block already in hand (it is not kept: nothing
-    /// here parks).
-    fn ready_in(&'static self, l: &tls::Local, g: GRef, next: bool) {
+    /// here parks). `affine` (with `next`): the goroutine displaced from runnext goes to the
+    /// affine queue, not the stealable one, and no idle processor is woken: for a wake over a
+    /// contended channel (`Chan`'s hot flag), whose partners only slow each other down when
+    /// spread over several cores.
+    fn ready_in(&'static self, l: &tls::Local, g: GRef, next: bool, affine: bool) {
         let pin = g.pinned.load(Acquire);
         if pin != 0 {
             // SAFETY: Ms are never freed while their runtime lives; `pinned` holds one of ours.
@@ -264,7 +270,10 @@ impl Runtime {
         let mut slot = Some(g);
         let stealable = with_held_in(l, |h| {
             let g = slot.take().expect("filled above");
-            if next {
+            if next && affine {
+                h.push_next_affine(g);
+                false
+            } else if next {
                 h.push_next(g)
             } else {
                 h.push(g);
@@ -484,15 +493,22 @@ pub(crate) fn consume_early_wake(g: &G) {
     g.sched.store(state::RUNNING, Release);
 }
 
+/// The coarse clock (see `Runtime::coarse`); 0 without a runtime.
+#[inline]
+pub(crate) fn coarse_now() -> u64 {
+    runtime_if_started().map_or(0, |rt| rt.coarse.load(Relaxed))
+}
+
 /// Called by the winner of a wait cell's completion: queue the goroutine if it is parked.
-pub(crate) fn ready_after_wake(g: &G) {
+/// `affine`: see [`Runtime::ready_in`].
+pub(crate) fn ready_after_wake(g: &G, affine: bool) {
     if state::unpark(&g.sched) {
         // SAFETY: `commit_park` leaked exactly one reference with `Arc::into_raw` when the
         // goroutine parked; the single waker (us) takes it back.
         let g = unsafe { Arc::from_raw(g as *const G) };
         let l = tls::local();
         match runtime_in(l) {
-            Some(rt) => rt.ready_in(l, g, true),
+            Some(rt) => rt.ready_in(l, g, true, affine),
             None => std::mem::forget(g), // shut down: leak it (it may hold C frames)
         }
     }

@@ -31,6 +31,7 @@ pub(crate) fn run(rt: &'static Runtime) {
     let mut seen: Vec<(u64, Instant)> = vec![(0, Instant::now()); rt.nprocs()];
     let mut last_scavenge = Instant::now();
     while !rt.stopping() {
+        rt.coarse.fetch_add(1, Relaxed);
         let now = Instant::now();
         rt.timers.fire_due(now);
         if now.duration_since(last_scavenge) >= SCAVENGE {

@@ -95,6 +95,15 @@ impl P {
         !self.stealer.is_empty() || self.has_runnext.load(Acquire) || self.affine_len.load(Acquire) > 0
     }
 
+    /// Work another M should come for: stealable work, or any work of a processor nobody
+    /// holds. (Runnext and affine work of a held processor are its holder's to run: an M that
+    /// kept re-checking them would only spin, pulling the holder's cache lines away.)
+    pub fn has_work_for_others(&self) -> bool {
+        !self.stealer.is_empty()
+            || (self.status.load(Acquire) == IDLE
+                && (self.has_runnext.load(Acquire) || self.affine_len.load(Acquire) > 0))
+    }
+
     /// Goroutines queued here (local + affine), as far as another thread can tell.
     pub fn backlog(&self) -> usize {
         self.stealer.len() + self.affine_len.load(Relaxed)
@@ -143,6 +152,18 @@ impl<'a> Held<'a> {
             self.local().push(old);
         }
         !self.local().is_empty()
+    }
+
+    /// As [`Held::push_next`], but the goroutine it displaces goes to the affine queue
+    /// (never stolen) instead of the local one: see `Runtime::ready_in`.
+    pub fn push_next_affine(&self, g: GRef) {
+        // SAFETY: as for `local`.
+        let slot = unsafe { &mut *self.p.runnext.get() };
+        let kicked = slot.replace(g);
+        self.p.has_runnext.store(true, Release);
+        if let Some(old) = kicked {
+            self.push_affine(old);
+        }
     }
 
     pub fn pop(&self) -> Option<GRef> {

@@ -273,7 +273,7 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
             rt.idle.nmspinning.fetch_sub(1, SeqCst);
         }
         std::sync::atomic::fence(SeqCst);
-        let work = !rt.global.is_empty() || rt.ps.iter().any(|q| q.has_work());
+        let work = !rt.global.is_empty() || rt.ps.iter().any(|q| q.has_work_for_others());
         if work {
             if let Some(np) = rt.acquire_idle_p() {
                 l.p.set(np + 1);
