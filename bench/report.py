@@ -379,7 +379,8 @@ def write_all(doc, outdir, report_path):
     L.append("## Method")
     L.append("")
     L.append("- Every implementation runs the same program shape (bench/gr, bench/go, bench/pthread, "
-             "bench/java, bench/python). gr runs each workload inside a main goroutine, as Go does.")
+             "bench/java, bench/python). gr (C and Python) runs each workload inside a main goroutine "
+             "(`goroutines.run` in Python), as Go does; asyncio runs inside `asyncio.run`.")
     L.append("- Each process first runs the workload at a tenth of its size (warm-up: JIT, pools), then "
              "the measured run; parked is measured in a fresh process without warm-up (VmHWM is a peak).")
     L.append("- The runs of one workload are interleaved across implementations (run 1 of each, then "

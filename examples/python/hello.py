@@ -10,9 +10,13 @@ def say(s, done=None):
         done.close()
 
 
-done = gr.Chan()
-gr.go(say, "world", done)
-say("hello")
-for _ in done:  # wait until the goroutine closes it
-    pass
+def main():
+    done = gr.Chan()
+    gr.go(say, "world", done)
+    say("hello")
+    for _ in done:  # wait until the goroutine closes it
+        pass
+
+
+gr.run(main)  # main runs as a goroutine, as Go's main does (and as asyncio.run runs a coroutine)
 print("stats:", gr.stats())
