@@ -335,3 +335,31 @@ def test_frames_beyond_the_small_first_frame_chunk_park_and_unwind():
     for _ in range(50 * 6):
         ch.send(1, timeout=60)
     assert sorted(g.wait(timeout=60) for g in gs) == [6 + 3 + k for k in range(50)]
+
+
+def test_goroutines_spawned_behind_a_thread_blocking_one_still_run():
+    # go() from a goroutine queues on the spawner's processor (GR_SPAWN_LOCAL). A goroutine there
+    # that blocks its OS thread must not strand the rest of that queue: the monitor moves the
+    # processor, queue included, to another thread. The blocker waits for the last of the others,
+    # so without that move this would only end at the blocker's timeout (and fail).
+    n = 200  # under the 256-spawn burst, so the spawner itself never waits behind the blocker
+    ev = threading.Event()
+
+    def main():
+        wg = gr.WaitGroup()
+        count = [0]
+
+        def f():
+            count[0] += 1
+            if count[0] == n:
+                ev.set()
+            wg.done()
+
+        b = gr.go(ev.wait, 60)  # blocks the worker's OS thread (GIL released)
+        for _ in range(n):
+            wg.add(1)
+            gr.go(f)
+        wg.wait(timeout=120)
+        return b
+
+    assert gr.run(main).wait(timeout=120) is True
