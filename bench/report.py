@@ -119,6 +119,41 @@ def goals(doc):
     return rows
 
 
+PY_ANCHORS = {"pythreads": "threading", "asyncio": "asyncio", "gevent": "gevent"}
+
+
+def python_goals(doc):
+    """Issue 4's goals for gr (Python), against the Python anchors of the same run: (goal, gr
+    (Python) figure, anchor figure, ratio, paired ratio, status) rows."""
+    rows = []
+    res = doc["results"]
+    units = {w["id"]: w["unit"] for w in doc["workloads"]}
+    wants = [("spawn", None, 0.5, "time <= 0.5x the fastest of threading, asyncio, gevent"),
+             ("pingpong", None, 0.5, "time <= 0.5x the fastest of threading, asyncio, gevent"),
+             ("parked100k", "gevent", 1.0, "memory <= gevent's")]
+    for wid, ref, limit, text in wants:
+        if wid not in res:
+            continue
+        g = res[wid].get("pygr", {})
+        refs = [ref] if ref else [a for a in PY_ANCHORS
+                                  if res[wid].get(a, {}).get("status") == "ok"]
+        refs = [a for a in refs if res[wid].get(a, {}).get("status") == "ok"]
+        goal = "%s: gr (Python) %s" % (wid, text)
+        if g.get("status") != "ok" or not refs:
+            rows.append((goal, "—", "—", "—", "—", "NOT MEASURED (%s)" % (
+                "gr (Python)" if g.get("status") != "ok" else "anchors")))
+            continue
+        best = min(refs, key=lambda a: res[wid][a]["median"])
+        r = g["median"] / res[wid][best]["median"]
+        p = paired(doc, wid, "pygr", best)
+        rows.append((goal, figure(g, units[wid]),
+                     "%s (%s%s)" % (figure(res[wid][best], units[wid]), PY_ANCHORS[best],
+                                    ", other size" if res[wid][best]["size"] != g["size"] else ""),
+                     "%.2fx" % r, "%.2fx (%.2f–%.2f)" % p if p else "—",
+                     "met" if r <= limit else "**NOT MET**"))
+    return rows
+
+
 def figure(r, unit):
     if r.get("status") != "ok":
         return "—"
@@ -296,6 +331,18 @@ def write_all(doc, outdir, report_path):
     for g in rows:
         L.append("| %s |" % " | ".join(g))
     L.append("")
+    prows = python_goals(doc)
+    if prows:
+        L.append("## Goals from issue 4 (the Python binding, 2 workers)")
+        L.append("")
+        L.append("gr (Python) against the fastest Python anchor of the same run, at the same size "
+                 "(spawn and pingpong: ratio <= 0.5; parked memory: <= gevent's).")
+        L.append("")
+        L.append("| goal | gr (Python) | anchor | ratio | paired ratio (min–max) | status |")
+        L.append("|---|---|---|---|---|---|")
+        for g in prows:
+            L.append("| %s |" % " | ".join(g))
+        L.append("")
     L.append("## Medians")
     L.append("")
     L.append("Each cell is the median; in parentheses, the ratio to Go's median from the same run "
