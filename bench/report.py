@@ -88,15 +88,15 @@ def goals(doc):
         r = ratio(doc, wid, "gr")
         if s is None:
             s = "met" if r <= 0.8 else "**NOT MET**"
-        rows.append(("%s: gr time <= 0.8x Go" % wid, figure(res[wid]["gr"], unit),
-                     figure(res[wid]["go"], unit), "%.2fx" % r if r else "—", paired_text(doc, wid), s))
+        rows.append(("%s: gr time <= 0.8x Go" % wid, figure(res[wid].get("gr", {}), unit),
+                     figure(res[wid].get("go", {}), unit), "%.2fx" % r if r else "—", paired_text(doc, wid), s))
     if "fanin" in res:
         s = status_of("fanin")
         r = ratio(doc, "fanin", "gr")
         if s is None:
             s = "met" if r >= 1.0 else "**NOT MET**"
-        rows.append(("fanin: gr throughput >= Go", figure(res["fanin"]["gr"], "M msgs/s"),
-                     figure(res["fanin"]["go"], "M msgs/s"), "%.2fx" % r if r else "—",
+        rows.append(("fanin: gr throughput >= Go", figure(res["fanin"].get("gr", {}), "M msgs/s"),
+                     figure(res["fanin"].get("go", {}), "M msgs/s"), "%.2fx" % r if r else "—",
                      paired_text(doc, "fanin"), s))
     for wid in ("parked100k", "parked1m"):
         if wid not in res:
@@ -105,8 +105,8 @@ def goals(doc):
         r = ratio(doc, wid, "gr")
         if s is None:
             s = "met" if r <= 1.6 else "**NOT MET**"
-        rows.append(("%s: gr memory <= 1.6x Go" % wid, figure(res[wid]["gr"], "KiB"),
-                     figure(res[wid]["go"], "KiB"), "%.2fx" % r if r else "—", paired_text(doc, wid), s))
+        rows.append(("%s: gr memory <= 1.6x Go" % wid, figure(res[wid].get("gr", {}), "KiB"),
+                     figure(res[wid].get("go", {}), "KiB"), "%.2fx" % r if r else "—", paired_text(doc, wid), s))
     if "cpu1" in res and "cpuN" in res:
         g, o = speedup(doc, "gr"), speedup(doc, "go")
         if g and o:
