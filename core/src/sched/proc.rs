@@ -15,7 +15,8 @@
 //! single-owner queue (`crossbeam_deque::Worker`, which is `!Sync`) is never touched by two
 //! threads at once. Other processors only ever use the `Stealer` side.
 //!
-//! The affine queue holds goroutines spawned with `GR_SPAWN_LOCAL`: nobody steals them; they
+//! The affine queue holds goroutines spawned with `GR_SPAWN_LOCAL`, and those displaced
+//! from runnext by a wake through a hot channel (`chan/README.md`): nobody steals them; they
 //! run on whichever M holds this processor, so they move with it when the monitor hands it
 //! over. Its invariant: a processor with affine work is never left idle without someone
 //! looking (`release_p` wakes a spinner; `take_idle_p` prefers a processor with work).
