@@ -436,7 +436,9 @@ const char *gr_handle_error(struct gr_handle *g);
 int gr_goroutine_fail(const char *msg);
 
 /**
- * Lets other goroutines run. Outside goroutines, yields the OS thread.
+ * Lets other goroutines run: the caller goes behind the goroutines already queued, as Go's
+ * `Gosched` (a pinned goroutine waits behind those queued on its processor, with a turn at
+ * least every 61 scheduling rounds). Outside goroutines, yields the OS thread.
  */
 void gr_yield(void);
 

@@ -78,7 +78,7 @@ pub struct G {
     pub(crate) sched: AtomicU8,
     /// Reused by every wait of this goroutine; tokens carry a sequence number.
     pub(crate) cell: WaitCell,
-    /// 0, or the id + 1 of the M this goroutine is pinned to.
+    /// 0, or the address of the M this goroutine is pinned to.
     pub(crate) pinned: AtomicUsize,
     pub bound: bool,
     pub(crate) run: UnsafeCell<RunState>,

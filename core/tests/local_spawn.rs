@@ -102,7 +102,43 @@ fn local_spawns_stay_and_move_with_their_processor() {
     assert_eq!(done.load(SeqCst), 100);
     assert_eq!(seen_while_stuck.load(SeqCst), 100, "local goroutines waited for their stuck spawner");
 
-    // 3. From a plain thread the flag has no effect: the spawn still runs.
+    // 3. A pinned goroutine's yield lets what is queued on its processor run first, as Go's
+    // Gosched does (it waits behind the queues; every 61st scheduling round it gets a turn
+    // anyway, so that it cannot starve). 300 local spawns then need a handful of yields to
+    // all have run; when a pinned yield went back to the inbox (served every other round)
+    // each yield let one goroutine run, and it took ~300.
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r2 = ran.clone();
+    let yields = Arc::new(AtomicUsize::new(0));
+    let y2 = yields.clone();
+    join(&spawn(
+        move || {
+            sched::pin().expect("pin");
+            let kids: Vec<_> = (0..300)
+                .map(|_| {
+                    let r = r2.clone();
+                    spawn(
+                        move || {
+                            r.fetch_add(1, SeqCst);
+                        },
+                        true,
+                    )
+                })
+                .collect();
+            while r2.load(SeqCst) < 300 {
+                sched::yield_now();
+                y2.fetch_add(1, SeqCst);
+            }
+            for k in &kids {
+                join(k);
+            }
+        },
+        false,
+    ));
+    assert_eq!(ran.load(SeqCst), 300);
+    assert!(yields.load(SeqCst) <= 30, "{} pinned yields to run 300 queued goroutines", yields.load(SeqCst));
+
+    // 4. From a plain thread the flag has no effect: the spawn still runs.
     let d3 = done.clone();
     join(&spawn(move || drop(d3.fetch_add(1, SeqCst)), true));
     assert_eq!(done.load(SeqCst), 101);

@@ -299,7 +299,9 @@ pub unsafe extern "C" fn gr_goroutine_fail(msg: *const c_char) -> c_int {
     })
 }
 
-/// Lets other goroutines run. Outside goroutines, yields the OS thread.
+/// Lets other goroutines run: the caller goes behind the goroutines already queued, as Go's
+/// `Gosched` (a pinned goroutine waits behind those queued on its processor, with a turn at
+/// least every 61 scheduling rounds). Outside goroutines, yields the OS thread.
 #[no_mangle]
 pub extern "C" fn gr_yield() {
     let _ = guard(|| {

@@ -204,7 +204,7 @@ impl Runtime {
     pub(crate) fn stopm(&'static self, m: &M) {
         {
             let mut l = lock(&self.idle.lists);
-            if m.has_handed() || m.inbox_len.load(Acquire) > 0 || self.stopping() {
+            if m.has_handed() || m.has_pinned_work() || self.stopping() {
                 return;
             }
             m.idle.store(true, Relaxed);

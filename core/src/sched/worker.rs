@@ -6,6 +6,7 @@
 //! yields or returns; repeat. Finding nothing releases the processor (see `idle.rs`).
 //!
 //! The inbox holds goroutines pinned to this M (`gr_pin`): only this thread may run them.
+//! Pinned goroutines that yield wait in `yielded` until the processor has nothing else.
 
 use super::proc::{Held, P};
 use super::state;
@@ -28,6 +29,13 @@ pub struct M {
     pub(crate) idle: AtomicBool,
     inbox: Mutex<VecDeque<GRef>>,
     pub(crate) inbox_len: AtomicUsize,
+    /// Pinned goroutines that yielded (`gr_yield`): served once this M's processor has
+    /// nothing else queued, or every 61st tick, so that a pinned goroutine's yield lets the
+    /// others run first, as Go's Gosched does (the inbox is served every other tick, so a
+    /// yield through it gave one other goroutine a turn at most). Only this M's own thread
+    /// pushes and pops; `yielded_len` lets it skip the lock.
+    yielded: Mutex<VecDeque<GRef>>,
+    yielded_len: AtomicUsize,
     me: Weak<M>,
 }
 
@@ -62,6 +70,27 @@ impl M {
         if !std::ptr::eq(tls::m(), self) {
             rt.wake_m(self);
         }
+    }
+
+    /// Goroutines only this M may run: pinned ones woken, or yielded.
+    pub(crate) fn has_pinned_work(&self) -> bool {
+        self.inbox_len.load(Acquire) > 0 || self.yielded_len.load(Relaxed) > 0
+    }
+
+    fn push_yielded(&self, g: GRef) {
+        lock(&self.yielded).push_back(g);
+        self.yielded_len.fetch_add(1, Relaxed);
+    }
+
+    fn pop_yielded(&self) -> Option<GRef> {
+        if self.yielded_len.load(Relaxed) == 0 {
+            return None;
+        }
+        let g = lock(&self.yielded).pop_front();
+        if g.is_some() {
+            self.yielded_len.fetch_sub(1, Relaxed);
+        }
+        g
     }
 
     fn pop_inbox(&self) -> Option<GRef> {
@@ -101,6 +130,8 @@ impl Runtime {
             idle: AtomicBool::new(false),
             inbox: Mutex::new(VecDeque::new()),
             inbox_len: AtomicUsize::new(0),
+            yielded: Mutex::new(VecDeque::new()),
+            yielded_len: AtomicUsize::new(0),
             me: me.clone(),
         });
         m.handed.store((p + 1) | if spinning { SPIN_BIT } else { 0 }, Release);
@@ -135,7 +166,7 @@ fn m_main(m: Arc<M>) {
                 l.spinning.set(spin);
             } else if rt.stopping() {
                 break;
-            } else if m.inbox_len.load(Acquire) > 0 {
+            } else if m.has_pinned_work() {
                 match rt.acquire_p_wait(&m) {
                     Some(p) => l.p.set(p + 1),
                     None => break,
@@ -196,7 +227,7 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
             return None;
         }
         // An M with pinned work waits for a processor and we have none of our own: yield ours.
-        if rt.idle.nwant.load(Relaxed) > 0 && m.inbox_len.load(Relaxed) == 0 {
+        if rt.idle.nwant.load(Relaxed) > 0 && !m.has_pinned_work() {
             stop_spinning(rt, l);
             l.p.set(0);
             rt.release_p(pi);
@@ -207,6 +238,9 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
         p.tick.store(tick.wrapping_add(1), Relaxed);
         if tick % 61 == 0 {
             if let Some(g) = steal_global(rt, &h) {
+                return found(rt, l, g);
+            }
+            if let Some(g) = m.pop_yielded() {
                 return found(rt, l, g);
             }
         }
@@ -231,6 +265,9 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
             return found(rt, l, g);
         }
         if let Some(g) = steal_global(rt, &h) {
+            return found(rt, l, g);
+        }
+        if let Some(g) = m.pop_yielded() {
             return found(rt, l, g);
         }
         // Steal, unless enough Ms are already spinning.
@@ -323,7 +360,13 @@ fn execute(m: &M, l: &tls::Local, g: GRef) {
                 rt.ready(g, true);
             }
         }
-        Some(Suspend::Yield) => rt.ready(g, false),
+        Some(Suspend::Yield) => {
+            if g.pinned.load(Acquire) == m as *const M as usize {
+                m.push_yielded(g);
+            } else {
+                rt.ready(g, false);
+            }
+        }
     }
 }
 
