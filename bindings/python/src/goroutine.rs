@@ -382,8 +382,9 @@ const SPAWN_BURST: u32 = 256;
 /// worker are counted in bursts of `SPAWN_BURST`; the spawn that completes a burst parks its
 /// spawner (GIL released) until every goroutine of the burst has started. Without it a loop of
 /// `go()` queues every goroutine, each with its own stack, before any of them runs: 100,000
-/// live stacks each touched once, where a few hundred recycled hot do. A single yield would not
-/// do: the worker serves its pinned goroutines (the spawner) every other turn.
+/// live stacks each touched once, where a few hundred recycled hot do. A yield (GIL released)
+/// would not bound it: a pinned goroutine's yield waits behind the queue but gets a turn every
+/// 61st scheduling round (gr.h), so one yield per 256 spawns lets the queue grow.
 pub struct Burst {
     /// Counts the burst's goroutines that have not started; freed with the last reference
     /// (the Tasks hold one each), so no `gr_wg_done` can touch a freed group.
