@@ -482,6 +482,16 @@ void gr_blocking_end(void);
 int gr_pin(void);
 
 /**
+ * 1 if the calling goroutine should yield now, else 0: the monitor asked its processor to
+ * be given up (it ran ~10 ms while other goroutines wait), or its processor has more than
+ * 256 goroutines queued (a spawn loop; running them recycles their stacks while hot).
+ * `gr_spawn` yields by itself at this point, except in pinned goroutines, which may hold a
+ * thread-affine lock there (an interpreter lock); they ask this, let go of the lock, and
+ * call `gr_yield`. Returns 0 outside goroutines and in thread-bound ones. Never suspends.
+ */
+int gr_should_yield(void);
+
+/**
  * Undoes `gr_pin`. `GR_ESTATE` outside goroutines.
  */
 int gr_unpin(void);

@@ -362,6 +362,17 @@ pub extern "C" fn gr_pin() -> c_int {
     guard(sched::pin)
 }
 
+/// 1 if the calling goroutine should yield now, else 0: the monitor asked its processor to
+/// be given up (it ran ~10 ms while other goroutines wait), or its processor has more than
+/// 256 goroutines queued (a spawn loop; running them recycles their stacks while hot).
+/// `gr_spawn` yields by itself at this point, except in pinned goroutines, which may hold a
+/// thread-affine lock there (an interpreter lock); they ask this, let go of the lock, and
+/// call `gr_yield`. Returns 0 outside goroutines and in thread-bound ones. Never suspends.
+#[no_mangle]
+pub extern "C" fn gr_should_yield() -> c_int {
+    guard_value(0, || sched::should_yield() as c_int)
+}
+
 /// Undoes `gr_pin`. `GR_ESTATE` outside goroutines.
 #[no_mangle]
 pub extern "C" fn gr_unpin() -> c_int {

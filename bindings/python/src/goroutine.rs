@@ -35,8 +35,6 @@ pub struct Task {
     retrieved: AtomicBool,
     /// Set (under the GIL) once `result` or `exc` is final: `wait` then needs no gr call.
     finished: AtomicBool,
-    /// The spawner's burst (see `Burst`), told when this goroutine starts.
-    burst: Option<Arc<Burst>>,
 }
 
 // safety: every field is touched only with the GIL held (see the module doc).
@@ -183,9 +181,6 @@ unsafe fn type_name(exc: *mut ffi::PyObject) -> String {
 unsafe extern "C" fn run_python(arg: *mut c_void) {
     // SAFETY: `go` passed exactly one strong reference made by Arc::into_raw.
     let task = Arc::from_raw(arg as *const Task);
-    if let Some(b) = &task.burst {
-        gr::gr_wg_done(b.wg);
-    }
     if !pystate::enter_python() {
         // Exit has begun: never touch Python, and never drop the Task without the GIL.
         std::mem::forget(task);
@@ -337,7 +332,6 @@ unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
     pystate::ensure_gil_gate();
     let stack = pystate::GOROUTINE_STACK.load(Relaxed);
     let from_python = pystate::in_python_goroutine();
-    let burst = if from_python { Burst::join() } else { None };
     let task = Arc::new(Task {
         func,
         args,
@@ -348,7 +342,6 @@ unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
         exc: UnsafeCell::new(ptr::null_mut()),
         retrieved: AtomicBool::new(false),
         finished: AtomicBool::new(false),
-        burst,
     });
     let mut opts = spawn_opts(stack);
     if from_python {
@@ -360,93 +353,29 @@ unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
     let raw_task = Arc::into_raw(task.clone()) as *mut c_void;
     let rc = spawn_released(run_python, raw_task, &opts, &mut h);
     if rc != gr::GR_OK {
-        if let Some(b) = &task.burst {
-            gr::gr_wg_done(b.wg); // it will never start
-        }
         drop(Arc::from_raw(raw_task as *const Task));
         return Err(errors::raise_status(rc, "go"));
     }
     let g = new_goroutine(h, Some(task));
     if from_python {
-        Burst::spawned();
+        preemption_point();
     }
     g
 }
 
-/// How many goroutines a Python goroutine may queue on its worker before it waits for them to
-/// start.
-const SPAWN_BURST: u32 = 256;
-
-/// The binding's version of the core's spawn preemption point, from which gr.h exempts pinned
-/// goroutines (they may hold the GIL there). Goroutines spawned by Python goroutines on one
-/// worker are counted in bursts of `SPAWN_BURST`; the spawn that completes a burst parks its
-/// spawner (GIL released) until every goroutine of the burst has started. Without it a loop of
-/// `go()` queues every goroutine, each with its own stack, before any of them runs: 100,000
-/// live stacks each touched once, where a few hundred recycled hot do. A yield (GIL released)
-/// would not bound it: a pinned goroutine's yield waits behind the queue but gets a turn every
-/// 61st scheduling round (gr.h), so one yield per 256 spawns lets the queue grow.
-pub struct Burst {
-    /// Counts the burst's goroutines that have not started; freed with the last reference
-    /// (the Tasks hold one each), so no `gr_wg_done` can touch a freed group.
-    wg: *mut gr::gr_wg,
-}
-
-// safety: a gr_wg may be used from any thread.
-unsafe impl Send for Burst {}
-unsafe impl Sync for Burst {}
-
-impl Drop for Burst {
-    fn drop(&mut self) {
-        // safety: the last reference; nobody uses the group any more.
-        unsafe { gr::gr_wg_free(self.wg) }
-    }
-}
-
-thread_local! {
-    /// This worker's open burst and how many goroutines it holds. Used only by the Python
-    /// goroutine that holds the GIL, between a park and the next (never across one).
-    static BURST: std::cell::RefCell<Option<(Arc<Burst>, u32)>> = const { std::cell::RefCell::new(None) };
-}
-
-impl Burst {
-    /// Counts one more goroutine into this worker's open burst (opening one if needed) and
-    /// returns it for the goroutine's Task; None if no group could be made (no throttling).
-    unsafe fn join() -> Option<Arc<Burst>> {
-        BURST.with(|b| {
-            let mut b = b.borrow_mut();
-            if b.is_none() {
-                let mut wg = ptr::null_mut();
-                if gr::gr_wg_new(&mut wg) != gr::GR_OK {
-                    return None;
-                }
-                *b = Some((Arc::new(Burst { wg }), 0));
-            }
-            let (burst, _) = b.as_ref().unwrap();
-            if gr::gr_wg_add(burst.wg, 1) != gr::GR_OK {
-                return None;
-            }
-            Some(burst.clone())
-        })
-    }
-
-    /// After a spawn that joined the burst: the spawn that fills it closes it and waits.
-    /// # Safety
-    /// The GIL is held by the calling Python goroutine, which borrows nothing across the call.
-    unsafe fn spawned() {
-        let full = BURST.with(|b| {
-            let mut b = b.borrow_mut();
-            let (_, n) = b.as_mut()?;
-            *n += 1;
-            if *n < SPAWN_BURST {
-                return None;
-            }
-            b.take().map(|(burst, _)| burst)
-        });
-        if let Some(burst) = full {
-            let ts = pystate::suspend_goroutine();
-            gr::gr_wg_wait(burst.wg, gr::GR_FOREVER);
-            pystate::resume_goroutine(ts);
-        }
+/// The spawn preemption point that gr.h exempts pinned goroutines from (they may hold the GIL
+/// there), taken where the GIL can be let go: when gr says a yield is due (this worker has
+/// more than 256 goroutines queued, or the monitor wants the processor back), yield with the
+/// GIL released. A pinned goroutine's yield waits behind its processor's queue, so a loop of
+/// `go()` keeps a few hundred goroutines queued, whose stacks are recycled while hot, instead
+/// of queueing all of them, each on a fresh stack. The spawner may thus park in `go()`.
+/// # Safety
+/// The GIL is held by the calling Python goroutine, which borrows nothing across the call.
+unsafe fn preemption_point() {
+    if gr::gr_should_yield() != 0 {
+        let ts = pystate::suspend_goroutine();
+        gr::gr_yield();
+        pystate::resume_goroutine(ts);
     }
 }
 

@@ -101,6 +101,7 @@ extern "C" {
     pub fn gr_handle_error(g: *mut gr_handle) -> *const c_char;
     pub fn gr_goroutine_fail(msg: *const c_char) -> c_int;
     pub fn gr_yield();
+    pub fn gr_should_yield() -> c_int;
     pub fn gr_sleep(ns: i64) -> c_int;
     pub fn gr_self() -> u64;
     pub fn gr_context() -> c_int;

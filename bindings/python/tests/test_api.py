@@ -289,8 +289,9 @@ def test_run_reraises_the_main_goroutine_exception():
 
 
 def test_a_spawning_loop_in_a_goroutine_does_not_queue_every_goroutine_at_once():
-    # go() from a Python goroutine waits, every 256 spawns, for the spawned ones to start:
-    # the live count stays bounded instead of growing to the loop's length.
+    # go() from a Python goroutine yields (GIL released) once more than 256 goroutines are queued
+    # on its worker (gr_should_yield): the live count stays bounded instead of growing to the
+    # loop's length.
     n = 20_000
 
     def main():
@@ -342,7 +343,7 @@ def test_goroutines_spawned_behind_a_thread_blocking_one_still_run():
     # that blocks its OS thread must not strand the rest of that queue: the monitor moves the
     # processor, queue included, to another thread. The blocker waits for the last of the others,
     # so without that move this would only end at the blocker's timeout (and fail).
-    n = 200  # under the 256-spawn burst, so the spawner itself never waits behind the blocker
+    n = 200  # under the 256-goroutine spawn backlog, so the spawner itself never yields behind the blocker
     ev = threading.Event()
 
     def main():

@@ -386,28 +386,41 @@ pub fn spawn(entry: Entry, opts: SpawnOpts) -> Result<GRef> {
 /// user time, for 1M spawns).
 const SPAWN_BACKLOG: usize = 256;
 
-/// A safe point: if the monitor asked this goroutine's processor to be given up (it ran too
-/// long while others wait), or its processor's queue is longer than `SPAWN_BACKLOG`, yield
-/// now. Pinned goroutines are never preempted here: they may
-/// hold thread-affine locks (an interpreter lock) that their thread's next goroutine needs.
+/// A safe point: if a preemption is due ([`should_yield`]), yield now. Pinned goroutines are
+/// never preempted here: they may hold thread-affine locks (an interpreter lock) that their
+/// thread's next goroutine needs; their binding asks [`should_yield`] and yields itself once
+/// it has let go of such locks.
 pub(crate) fn maybe_preempt() {
+    let g = tls::g();
+    // SAFETY: the current goroutine is alive while it runs.
+    if g.is_null() || unsafe { (*g).pinned.load(Relaxed) } != 0 {
+        return;
+    }
+    if should_yield() {
+        yield_now();
+    }
+}
+
+/// `gr_should_yield`: whether the calling goroutine should yield now: the monitor asked its
+/// processor to be given up (it ran ~10 ms while others wait), or the processor's queue is
+/// longer than `SPAWN_BACKLOG`. Clears the monitor's request (the caller is expected to
+/// act on it). False outside goroutines and for bound goroutines.
+pub fn should_yield() -> bool {
     let (m, pi, g) = {
         let l = tls::local();
         (l.m.get(), l.p.get(), l.g.get())
     };
-    if m.is_null() || pi == 0 || g.is_null() {
-        return;
-    }
     // SAFETY: the current goroutine is alive while it runs.
-    if unsafe { (*g).pinned.load(Relaxed) } != 0 {
-        return;
+    if m.is_null() || pi == 0 || g.is_null() || unsafe { (*g).bound } {
+        return false;
     }
     // SAFETY: an M lives as long as its runtime; this is its own thread.
     let p = unsafe { &(*m).rt.ps[pi - 1] };
     if p.preempt.load(Relaxed) || p.backlog() > SPAWN_BACKLOG {
         p.preempt.store(false, Relaxed);
-        yield_now();
+        return true;
     }
+    false
 }
 
 /// The running coroutine goroutine, without a reference count: held only by the token a
