@@ -33,6 +33,26 @@
 #define P(x) ((void *)(intptr_t)(x))
 #define J(x) ((jlong)(intptr_t)(x))
 
+/* io.gr.Native methods that only hand their arguments to gr, using neither the env nor the
+ * class: FORWARD(return type, method, (Java parameters), statement). */
+#define FORWARD(ret, name, params, stmt)                                                   \
+  JNIEXPORT ret JNICALL Java_io_gr_Native_##name(JNIEnv *env, jclass cls, ARGS params) { \
+    (void)env;                                                                             \
+    (void)cls;                                                                             \
+    stmt;                                                                                  \
+  }
+#define ARGS(...) __VA_ARGS__
+
+/* Constructors without arguments: the new object as a jlong, or the gr_status (rule 5). */
+#define NEW(name, type, make)                                                 \
+  JNIEXPORT jlong JNICALL Java_io_gr_Native_##name(JNIEnv *env, jclass cls) { \
+    (void)env;                                                                \
+    (void)cls;                                                                \
+    type *p = NULL;                                                           \
+    int rc = make(&p);                                                        \
+    return rc != GR_OK ? rc : J(p);                                           \
+  }
+
 static JavaVM *g_vm;
 static pthread_key_t g_attach_key;
 static atomic_int g_exiting;
@@ -206,11 +226,7 @@ JNIEXPORT jint JNICALL Java_io_gr_Native_init(JNIEnv *env, jclass cls, jint work
   return gr_init(&c);
 }
 
-JNIEXPORT jint JNICALL Java_io_gr_Native_shutdown(JNIEnv *env, jclass cls, jlong timeout_ns) {
-  (void)env;
-  (void)cls;
-  return gr_shutdown(timeout_ns);
-}
+FORWARD(jint, shutdown, (jlong timeout_ns), return gr_shutdown(timeout_ns))
 
 JNIEXPORT jint JNICALL Java_io_gr_Native_stats(JNIEnv *env, jclass cls, jlongArray out) {
   (void)cls;
@@ -344,12 +360,8 @@ JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnNativeArgs(JNIEnv *env, jclass cl
   return J(h);
 }
 
-JNIEXPORT jint JNICALL Java_io_gr_Native_wait(JNIEnv *env, jclass cls, jlong h, jlong timeout_ns,
-                                              jlong cancel) {
-  (void)env;
-  (void)cls;
-  return gr_wait_ex(P(h), timeout_ns, P(cancel));
-}
+FORWARD(jint, wait, (jlong h, jlong timeout_ns, jlong cancel),
+        return gr_wait_ex(P(h), timeout_ns, P(cancel)))
 
 JNIEXPORT jstring JNICALL Java_io_gr_Native_handleError(JNIEnv *env, jclass cls, jlong h) {
   (void)cls;
@@ -357,45 +369,15 @@ JNIEXPORT jstring JNICALL Java_io_gr_Native_handleError(JNIEnv *env, jclass cls,
   return e ? (*env)->NewStringUTF(env, e) : NULL;
 }
 
-JNIEXPORT void JNICALL Java_io_gr_Native_handleRelease(JNIEnv *env, jclass cls, jlong h) {
-  (void)env;
-  (void)cls;
-  gr_handle_release(P(h));
-}
-
-JNIEXPORT jint JNICALL Java_io_gr_Native_sleep(JNIEnv *env, jclass cls, jlong ns, jlong cancel) {
-  (void)env;
-  (void)cls;
-  return gr_sleep_ex(ns, P(cancel));
-}
+FORWARD(void, handleRelease, (jlong h), gr_handle_release(P(h)))
+FORWARD(jint, sleep, (jlong ns, jlong cancel), return gr_sleep_ex(ns, P(cancel)))
 
 /* ---- cancel tokens ------------------------------------------------------------------ */
 
-JNIEXPORT jlong JNICALL Java_io_gr_Native_cancelNew(JNIEnv *env, jclass cls) {
-  (void)env;
-  (void)cls;
-  gr_cancel *c = NULL;
-  int rc = gr_cancel_new(&c);
-  return rc != GR_OK ? rc : J(c);
-}
-
-JNIEXPORT jint JNICALL Java_io_gr_Native_cancelFire(JNIEnv *env, jclass cls, jlong c) {
-  (void)env;
-  (void)cls;
-  return gr_cancel_fire(P(c));
-}
-
-JNIEXPORT jint JNICALL Java_io_gr_Native_cancelReset(JNIEnv *env, jclass cls, jlong c) {
-  (void)env;
-  (void)cls;
-  return gr_cancel_reset(P(c));
-}
-
-JNIEXPORT void JNICALL Java_io_gr_Native_cancelFree(JNIEnv *env, jclass cls, jlong c) {
-  (void)env;
-  (void)cls;
-  gr_cancel_free(P(c));
-}
+NEW(cancelNew, gr_cancel, gr_cancel_new)
+FORWARD(jint, cancelFire, (jlong c), return gr_cancel_fire(P(c)))
+FORWARD(jint, cancelReset, (jlong c), return gr_cancel_reset(P(c)))
+FORWARD(void, cancelFree, (jlong c), gr_cancel_free(P(c)))
 
 /* ---- channels ----------------------------------------------------------------------- */
 
@@ -433,12 +415,8 @@ JNIEXPORT jint JNICALL Java_io_gr_Native_chanRecvObj(JNIEnv *env, jclass cls, jl
   return rc;
 }
 
-JNIEXPORT jint JNICALL Java_io_gr_Native_chanSendLong(JNIEnv *env, jclass cls, jlong ch, jlong v,
-                                                      jlong timeout_ns, jlong cancel) {
-  (void)env;
-  (void)cls;
-  return gr_chan_send_ex(P(ch), &v, timeout_ns, P(cancel));
-}
+FORWARD(jint, chanSendLong, (jlong ch, jlong v, jlong timeout_ns, jlong cancel),
+        return gr_chan_send_ex(P(ch), &v, timeout_ns, P(cancel)))
 
 JNIEXPORT jint JNICALL Java_io_gr_Native_chanRecvLong(JNIEnv *env, jclass cls, jlong ch,
                                                       jlongArray out, jlong timeout_ns,
@@ -460,55 +438,40 @@ JNIEXPORT jlong JNICALL Java_io_gr_Native_chanNewRaw(JNIEnv *env, jclass cls, jl
   return rc != GR_OK ? rc : J(ch);
 }
 
-JNIEXPORT jint JNICALL Java_io_gr_Native_chanSendRaw(JNIEnv *env, jclass cls, jlong ch, jbyteArray v,
-                                                     jlong timeout_ns, jlong cancel) {
-  (void)cls;
-  jsize n = (*env)->GetArrayLength(env, v);
+/* Sends (send != 0) or receives one element through a copy of the Java array. */
+static jint chan_raw(JNIEnv *env, int send, jlong ch, jbyteArray arr, jlong timeout_ns, jlong cancel) {
+  jsize n = (*env)->GetArrayLength(env, arr);
   jbyte small[256];
   jbyte *buf = n <= (jsize)sizeof small ? small : malloc((size_t)n);
   if (!buf) return GR_ENOMEM;
-  (*env)->GetByteArrayRegion(env, v, 0, n, buf);
-  int rc = gr_chan_send_ex(P(ch), buf, timeout_ns, P(cancel));
+  int rc;
+  if (send) {
+    (*env)->GetByteArrayRegion(env, arr, 0, n, buf);
+    rc = gr_chan_send_ex(P(ch), buf, timeout_ns, P(cancel));
+  } else {
+    rc = gr_chan_recv_ex(P(ch), buf, timeout_ns, P(cancel));
+    if (rc == GR_OK) (*env)->SetByteArrayRegion(env, arr, 0, n, buf);
+  }
   if (buf != small) free(buf);
   return rc;
+}
+
+JNIEXPORT jint JNICALL Java_io_gr_Native_chanSendRaw(JNIEnv *env, jclass cls, jlong ch, jbyteArray v,
+                                                     jlong timeout_ns, jlong cancel) {
+  (void)cls;
+  return chan_raw(env, 1, ch, v, timeout_ns, cancel);
 }
 
 JNIEXPORT jint JNICALL Java_io_gr_Native_chanRecvRaw(JNIEnv *env, jclass cls, jlong ch, jbyteArray out,
                                                      jlong timeout_ns, jlong cancel) {
   (void)cls;
-  jsize n = (*env)->GetArrayLength(env, out);
-  jbyte small[256];
-  jbyte *buf = n <= (jsize)sizeof small ? small : malloc((size_t)n);
-  if (!buf) return GR_ENOMEM;
-  int rc = gr_chan_recv_ex(P(ch), buf, timeout_ns, P(cancel));
-  if (rc == GR_OK) (*env)->SetByteArrayRegion(env, out, 0, n, buf);
-  if (buf != small) free(buf);
-  return rc;
+  return chan_raw(env, 0, ch, out, timeout_ns, cancel);
 }
 
-JNIEXPORT jint JNICALL Java_io_gr_Native_chanClose(JNIEnv *env, jclass cls, jlong ch) {
-  (void)env;
-  (void)cls;
-  return gr_chan_close(P(ch));
-}
-
-JNIEXPORT jlong JNICALL Java_io_gr_Native_chanLen(JNIEnv *env, jclass cls, jlong ch) {
-  (void)env;
-  (void)cls;
-  return (jlong)gr_chan_len(P(ch));
-}
-
-JNIEXPORT jlong JNICALL Java_io_gr_Native_chanCap(JNIEnv *env, jclass cls, jlong ch) {
-  (void)env;
-  (void)cls;
-  return (jlong)gr_chan_cap(P(ch));
-}
-
-JNIEXPORT jlong JNICALL Java_io_gr_Native_chanRetain(JNIEnv *env, jclass cls, jlong ch) {
-  (void)env;
-  (void)cls;
-  return J(gr_chan_retain(P(ch)));
-}
+FORWARD(jint, chanClose, (jlong ch), return gr_chan_close(P(ch)))
+FORWARD(jlong, chanLen, (jlong ch), return (jlong)gr_chan_len(P(ch)))
+FORWARD(jlong, chanCap, (jlong ch), return (jlong)gr_chan_cap(P(ch)))
+FORWARD(jlong, chanRetain, (jlong ch), return J(gr_chan_retain(P(ch))))
 
 JNIEXPORT void JNICALL Java_io_gr_Native_chanRelease(JNIEnv *env, jclass cls, jlong ch) {
   (void)cls;
@@ -597,57 +560,15 @@ JNIEXPORT jint JNICALL Java_io_gr_Native_select(JNIEnv *env, jclass cls, jlongAr
 
 /* ---- WaitGroup and Mutex ------------------------------------------------------------ */
 
-JNIEXPORT jlong JNICALL Java_io_gr_Native_wgNew(JNIEnv *env, jclass cls) {
-  (void)env;
-  (void)cls;
-  gr_wg *w = NULL;
-  int rc = gr_wg_new(&w);
-  return rc != GR_OK ? rc : J(w);
-}
+NEW(wgNew, gr_wg, gr_wg_new)
+FORWARD(jint, wgAdd, (jlong w, jlong d), return gr_wg_add(P(w), d))
+FORWARD(jint, wgWait, (jlong w, jlong t, jlong c), return gr_wg_wait_ex(P(w), t, P(c)))
+FORWARD(void, wgFree, (jlong w), gr_wg_free(P(w)))
 
-JNIEXPORT jint JNICALL Java_io_gr_Native_wgAdd(JNIEnv *env, jclass cls, jlong w, jlong d) {
-  (void)env;
-  (void)cls;
-  return gr_wg_add(P(w), d);
-}
-
-JNIEXPORT jint JNICALL Java_io_gr_Native_wgWait(JNIEnv *env, jclass cls, jlong w, jlong t, jlong c) {
-  (void)env;
-  (void)cls;
-  return gr_wg_wait_ex(P(w), t, P(c));
-}
-
-JNIEXPORT void JNICALL Java_io_gr_Native_wgFree(JNIEnv *env, jclass cls, jlong w) {
-  (void)env;
-  (void)cls;
-  gr_wg_free(P(w));
-}
-
-JNIEXPORT jlong JNICALL Java_io_gr_Native_mutexNew(JNIEnv *env, jclass cls) {
-  (void)env;
-  (void)cls;
-  gr_mutex *m = NULL;
-  int rc = gr_mutex_new(&m);
-  return rc != GR_OK ? rc : J(m);
-}
-
-JNIEXPORT jint JNICALL Java_io_gr_Native_mutexLock(JNIEnv *env, jclass cls, jlong m, jlong t, jlong c) {
-  (void)env;
-  (void)cls;
-  return gr_mutex_lock_ex(P(m), t, P(c));
-}
-
-JNIEXPORT jint JNICALL Java_io_gr_Native_mutexUnlock(JNIEnv *env, jclass cls, jlong m) {
-  (void)env;
-  (void)cls;
-  return gr_mutex_unlock(P(m));
-}
-
-JNIEXPORT void JNICALL Java_io_gr_Native_mutexFree(JNIEnv *env, jclass cls, jlong m) {
-  (void)env;
-  (void)cls;
-  gr_mutex_free(P(m));
-}
+NEW(mutexNew, gr_mutex, gr_mutex_new)
+FORWARD(jint, mutexLock, (jlong m, jlong t, jlong c), return gr_mutex_lock_ex(P(m), t, P(c)))
+FORWARD(jint, mutexUnlock, (jlong m), return gr_mutex_unlock(P(m)))
+FORWARD(void, mutexFree, (jlong m), gr_mutex_free(P(m)))
 
 /* ---- upcalls: C code calling a Java LongUnaryOperator ------------------------------- */
 

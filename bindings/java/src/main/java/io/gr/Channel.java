@@ -29,12 +29,10 @@ import java.util.function.Consumer;
  *
  * @param <T> the element type
  */
-public final class Channel<T> extends NativeResource {
+public final class Channel<T> extends ChannelHandle {
     static {
         Native.ensureLoaded();
     }
-
-    private final int capacity;
 
     /**
      * Creates a channel.
@@ -42,87 +40,37 @@ public final class Channel<T> extends NativeResource {
      * @param capacity buffered items; 0 for an unbuffered (synchronous) channel
      */
     public Channel(int capacity) {
-        super(Status.pointer(Native.chanNew(checkCapacity(capacity), true), "gr_chan_new_with_drop"),
-                Native::chanRelease);
-        this.capacity = capacity;
-    }
-
-    static int checkCapacity(int capacity) {
-        if (capacity < 0) {
-            throw new IllegalArgumentException("negative capacity");
-        }
-        return capacity;
+        super("channel", Status.pointer(Native.chanNew(checkCapacity(capacity), true), "gr_chan_new_with_drop"),
+                capacity);
     }
 
     @Override
-    void free(long ptr) {
-        Native.chanRelease(ptr);
-    }
-
-    @Override
-    String kind() {
-        return "channel";
+    int transfer(boolean send, long ch, Object item, long value, long ns, long token) {
+        return send ? Native.chanSendObj(ch, item, ns, token) : Native.chanRecvObj(ch, (Object[]) item, ns, token);
     }
 
     private int sendNanos(T value, long ns) throws InterruptedException {
         Objects.requireNonNull(value, "channels do not carry null");
-        long ch = acquire();
-        try {
-            if (ns == 0) {
-                return Native.chanSendObj(ch, value, 0, 0);
-            }
-            Waiter w = Waiter.current();
-            w.enter();
-            int rc;
-            try {
-                rc = Native.chanSendObj(ch, value, ns, w.token);
-            } finally {
-                w.exit();
-            }
-            Waiter.interrupted(rc);
-            return rc;
-        } finally {
-            release();
-        }
+        return op(true, value, 0, ns);
     }
 
-    /** Receives into result[0]; returns the status. */
+    /** Receives; puts the status into status[0]. */
     @SuppressWarnings("unchecked")
     private T recvNanos(long ns, int[] status) throws InterruptedException {
-        long ch = acquire();
-        try {
-            Waiter w = Waiter.current();
-            int rc;
-            if (ns == 0) {
-                rc = Native.chanRecvObj(ch, w.objOut, 0, 0);
-            } else {
-                w.enter();
-                try {
-                    rc = Native.chanRecvObj(ch, w.objOut, ns, w.token);
-                } finally {
-                    w.exit();
-                }
-                Waiter.interrupted(rc);
-            }
-            status[0] = rc;
-            Object v = w.objOut[0];
-            w.objOut[0] = null;
-            return rc == Status.OK ? (T) v : null;
-        } finally {
-            release();
-        }
+        Object[] out = Waiter.current().objOut;
+        int rc = op(false, out, 0, ns);
+        status[0] = rc;
+        Object v = out[0];
+        out[0] = null;
+        return rc == Status.OK ? (T) v : null;
     }
 
-    private static void sendStatus(int rc) {
-        if (rc != Status.OK && rc != Status.ETIMEDOUT && rc != Status.EAGAIN) {
-            throw Status.exception(rc, "send");
-        }
-    }
-
-    private static void recvStatus(int rc) {
-        if (rc != Status.OK && rc != Status.ETIMEDOUT && rc != Status.EAGAIN) {
-            throw Status.exception(rc, "recv");
-        }
+    /** Receives, waiting at most {@code ns}; null if the time passed first. */
+    private T take(long ns) throws InterruptedException {
+        int[] st = new int[1];
+        T v = recvNanos(ns, st);
+        Status.timed(st[0], "recv");
+        return v;
     }
 
     /**
@@ -133,7 +81,7 @@ public final class Channel<T> extends NativeResource {
      * @throws InterruptedException if interrupted while waiting (the value was not sent)
      */
     public void send(T value) throws InterruptedException {
-        sendStatus(sendNanos(value, Status.FOREVER));
+        Status.timed(sendNanos(value, Status.FOREVER), "send");
     }
 
     /**
@@ -144,10 +92,7 @@ public final class Channel<T> extends NativeResource {
      * @throws InterruptedException if interrupted while waiting (nothing was taken)
      */
     public T recv() throws InterruptedException {
-        int[] st = new int[1];
-        T v = recvNanos(Status.FOREVER, st);
-        recvStatus(st[0]);
-        return v;
+        return take(Status.FOREVER);
     }
 
     /**
@@ -159,9 +104,7 @@ public final class Channel<T> extends NativeResource {
      */
     public boolean trySend(T value) {
         try {
-            int rc = sendNanos(value, 0);
-            sendStatus(rc);
-            return rc == Status.OK;
+            return Status.timed(sendNanos(value, 0), "send");
         } catch (InterruptedException e) {
             throw new AssertionError(e); // a poll never waits
         }
@@ -175,10 +118,7 @@ public final class Channel<T> extends NativeResource {
      */
     public T tryRecv() {
         try {
-            int[] st = new int[1];
-            T v = recvNanos(0, st);
-            recvStatus(st[0]);
-            return v;
+            return take(0);
         } catch (InterruptedException e) {
             throw new AssertionError(e);
         }
@@ -195,9 +135,7 @@ public final class Channel<T> extends NativeResource {
      * @throws InterruptedException if interrupted while waiting (the value was not sent)
      */
     public boolean offer(T value, long timeout, TimeUnit unit) throws InterruptedException {
-        int rc = sendNanos(value, Status.toNanos(timeout, unit));
-        sendStatus(rc);
-        return rc == Status.OK;
+        return Status.timed(sendNanos(value, Status.toNanos(timeout, unit)), "send");
     }
 
     /**
@@ -210,26 +148,7 @@ public final class Channel<T> extends NativeResource {
      * @throws InterruptedException if interrupted while waiting (nothing was taken)
      */
     public T poll(long timeout, TimeUnit unit) throws InterruptedException {
-        int[] st = new int[1];
-        T v = recvNanos(Status.toNanos(timeout, unit), st);
-        recvStatus(st[0]);
-        return v;
-    }
-
-    /**
-     * Go's {@code close(ch)}: no more sends. Receivers drain the items left, then get
-     * {@link ChannelClosedException}. This does <em>not</em> free the handle; see
-     * {@link #close()}.
-     *
-     * @throws ChannelClosedException if it was already closed for sending
-     */
-    public void closeForSend() {
-        long ch = acquire();
-        try {
-            Status.check(Native.chanClose(ch), "closeForSend");
-        } finally {
-            release();
-        }
+        return take(Status.toNanos(timeout, unit));
     }
 
     /**
@@ -246,7 +165,7 @@ public final class Channel<T> extends NativeResource {
             if (st[0] == Status.ECLOSED) {
                 return;
             }
-            recvStatus(st[0]);
+            Status.timed(st[0], "recv");
             action.accept(v);
         }
     }
@@ -257,21 +176,7 @@ public final class Channel<T> extends NativeResource {
      * @return the number of items waiting in the buffer
      */
     public int size() {
-        long ch = acquire();
-        try {
-            return (int) Native.chanLen(ch);
-        } finally {
-            release();
-        }
-    }
-
-    /**
-     * The buffer capacity given at creation.
-     *
-     * @return the capacity (0: unbuffered)
-     */
-    public int capacity() {
-        return capacity;
+        return (int) call(Native::chanLen);
     }
 
     /**
@@ -354,7 +259,7 @@ public final class Channel<T> extends NativeResource {
 
         @Override
         public int remainingCapacity() {
-            return Math.max(0, capacity - Channel.this.size());
+            return Math.max(0, capacity() - Channel.this.size());
         }
 
         @Override

@@ -24,7 +24,7 @@ public final class Goroutine extends NativeResource {
     private volatile GoroutineException outcome;
 
     Goroutine(long handle, Task task) {
-        super(handle, backstop(task));
+        super("goroutine handle", handle, Native::handleRelease, backstop(task));
         this.task = task;
     }
 
@@ -37,16 +37,6 @@ public final class Goroutine extends NativeResource {
             Native.handleRelease(h);
             task.detach();
         };
-    }
-
-    @Override
-    void free(long ptr) {
-        Native.handleRelease(ptr);
-    }
-
-    @Override
-    String kind() {
-        return "goroutine handle";
     }
 
     /**
@@ -108,13 +98,7 @@ public final class Goroutine extends NativeResource {
                 if (ns == 0) {
                     return false; // released by the finally below
                 }
-                Waiter w = Waiter.current();
-                w.enter();
-                try {
-                    rc = Native.wait(h, ns, w.token);
-                } finally {
-                    w.exit();
-                }
+                rc = Waiter.await(Native::wait, h, ns);
             }
             if (rc == Status.EPANIC) {
                 nativeError = Native.handleError(h); // valid until the handle is released
@@ -122,7 +106,6 @@ public final class Goroutine extends NativeResource {
         } finally {
             release();
         }
-        Waiter.interrupted(rc);
         if (rc == Status.ETIMEDOUT || rc == Status.EAGAIN) {
             return false;
         }

@@ -14,12 +14,10 @@ import java.util.function.LongConsumer;
  * frees this Java handle. The native channel itself lives until its last reference is
  * released, so C code holding a reference from {@link #retainNative()} keeps it valid.
  */
-public final class LongChannel extends NativeResource {
+public final class LongChannel extends ChannelHandle {
     static {
         Native.ensureLoaded();
     }
-
-    private final int capacity;
 
     /**
      * Creates a channel of longs.
@@ -27,70 +25,32 @@ public final class LongChannel extends NativeResource {
      * @param capacity buffered items; 0 for an unbuffered (synchronous) channel
      */
     public LongChannel(int capacity) {
-        super(Status.pointer(Native.chanNew(Channel.checkCapacity(capacity), false), "gr_chan_new"),
-                Native::chanRelease);
-        this.capacity = capacity;
+        super("long channel", Status.pointer(Native.chanNew(checkCapacity(capacity), false), "gr_chan_new"),
+                capacity);
     }
 
     @Override
-    void free(long ptr) {
-        Native.chanRelease(ptr);
-    }
-
-    @Override
-    String kind() {
-        return "long channel";
+    int transfer(boolean send, long ch, Object item, long value, long ns, long token) {
+        return send ? Native.chanSendLong(ch, value, ns, token) : Native.chanRecvLong(ch, (long[]) item, ns, token);
     }
 
     private int sendNanos(long value, long ns) throws InterruptedException {
-        long ch = acquire();
-        try {
-            if (ns == 0) {
-                return Native.chanSendLong(ch, value, 0, 0);
-            }
-            Waiter w = Waiter.current();
-            w.enter();
-            int rc;
-            try {
-                rc = Native.chanSendLong(ch, value, ns, w.token);
-            } finally {
-                w.exit();
-            }
-            Waiter.interrupted(rc);
-            return rc;
-        } finally {
-            release();
-        }
+        return op(true, null, value, ns);
     }
 
     /** Receives into out[0] (which may be the waiter's own longOut); returns the status. */
     private int recvNanos(long ns, long[] out) throws InterruptedException {
-        long ch = acquire();
-        try {
-            Waiter w = Waiter.current();
-            int rc;
-            if (ns == 0) {
-                rc = Native.chanRecvLong(ch, w.longOut, 0, 0);
-            } else {
-                w.enter();
-                try {
-                    rc = Native.chanRecvLong(ch, w.longOut, ns, w.token);
-                } finally {
-                    w.exit();
-                }
-                Waiter.interrupted(rc);
-            }
-            out[0] = w.longOut[0];
-            return rc;
-        } finally {
-            release();
-        }
+        long[] buf = Waiter.current().longOut;
+        int rc = op(false, buf, 0, ns);
+        out[0] = buf[0];
+        return rc;
     }
 
-    private static void check(int rc, String op) {
-        if (rc != Status.OK && rc != Status.ETIMEDOUT && rc != Status.EAGAIN) {
-            throw Status.exception(rc, op);
-        }
+    /** Receives, waiting at most {@code ns}; empty if the time passed first. */
+    private OptionalLong take(long ns) throws InterruptedException {
+        long[] out = new long[1];
+        int rc = recvNanos(ns, out);
+        return Status.timed(rc, "recv") ? OptionalLong.of(out[0]) : OptionalLong.empty();
     }
 
     /**
@@ -101,7 +61,7 @@ public final class LongChannel extends NativeResource {
      * @throws InterruptedException if interrupted while waiting (the value was not sent)
      */
     public void send(long value) throws InterruptedException {
-        check(sendNanos(value, Status.FOREVER), "send");
+        Status.timed(sendNanos(value, Status.FOREVER), "send");
     }
 
     /**
@@ -113,7 +73,7 @@ public final class LongChannel extends NativeResource {
      */
     public long recv() throws InterruptedException {
         long[] out = Waiter.current().longOut; // this thread's; no allocation
-        check(recvNanos(Status.FOREVER, out), "recv");
+        Status.timed(recvNanos(Status.FOREVER, out), "recv");
         return out[0];
     }
 
@@ -126,9 +86,7 @@ public final class LongChannel extends NativeResource {
      */
     public boolean trySend(long value) {
         try {
-            int rc = sendNanos(value, 0);
-            check(rc, "send");
-            return rc == Status.OK;
+            return Status.timed(sendNanos(value, 0), "send");
         } catch (InterruptedException e) {
             throw new AssertionError(e);
         }
@@ -142,10 +100,7 @@ public final class LongChannel extends NativeResource {
      */
     public OptionalLong tryRecv() {
         try {
-            long[] out = new long[1];
-            int rc = recvNanos(0, out);
-            check(rc, "recv");
-            return rc == Status.OK ? OptionalLong.of(out[0]) : OptionalLong.empty();
+            return take(0);
         } catch (InterruptedException e) {
             throw new AssertionError(e);
         }
@@ -162,9 +117,7 @@ public final class LongChannel extends NativeResource {
      * @throws InterruptedException if interrupted while waiting (the value was not sent)
      */
     public boolean offer(long value, long timeout, TimeUnit unit) throws InterruptedException {
-        int rc = sendNanos(value, Status.toNanos(timeout, unit));
-        check(rc, "send");
-        return rc == Status.OK;
+        return Status.timed(sendNanos(value, Status.toNanos(timeout, unit)), "send");
     }
 
     /**
@@ -177,25 +130,7 @@ public final class LongChannel extends NativeResource {
      * @throws InterruptedException if interrupted while waiting (nothing was taken)
      */
     public OptionalLong poll(long timeout, TimeUnit unit) throws InterruptedException {
-        long[] out = new long[1];
-        int rc = recvNanos(Status.toNanos(timeout, unit), out);
-        check(rc, "recv");
-        return rc == Status.OK ? OptionalLong.of(out[0]) : OptionalLong.empty();
-    }
-
-    /**
-     * Go's {@code close(ch)}: no more sends; receivers drain what is left, then get
-     * {@link ChannelClosedException} (C receivers get {@code GR_ECLOSED}). Does not free.
-     *
-     * @throws ChannelClosedException if it was already closed for sending
-     */
-    public void closeForSend() {
-        long ch = acquire();
-        try {
-            Status.check(Native.chanClose(ch), "closeForSend");
-        } finally {
-            release();
-        }
+        return take(Status.toNanos(timeout, unit));
     }
 
     /**
@@ -212,7 +147,7 @@ public final class LongChannel extends NativeResource {
             if (rc == Status.ECLOSED) {
                 return;
             }
-            check(rc, "recv");
+            Status.timed(rc, "recv");
             action.accept(out[0]);
         }
     }
@@ -223,21 +158,7 @@ public final class LongChannel extends NativeResource {
      * @return the number of values waiting in the buffer
      */
     public int size() {
-        long ch = acquire();
-        try {
-            return (int) Native.chanLen(ch);
-        } finally {
-            release();
-        }
-    }
-
-    /**
-     * The buffer capacity given at creation.
-     *
-     * @return the capacity (0: unbuffered)
-     */
-    public int capacity() {
-        return capacity;
+        return (int) call(Native::chanLen);
     }
 
     /**
@@ -249,12 +170,7 @@ public final class LongChannel extends NativeResource {
      * @throws IllegalStateException if this handle was closed
      */
     public long retainNative() {
-        long ch = acquire();
-        try {
-            return Native.chanRetain(ch);
-        } finally {
-            release();
-        }
+        return call(Native::chanRetain);
     }
 
     /**

@@ -13,17 +13,7 @@ public final class Mutex extends NativeResource {
 
     /** Creates an unlocked mutex. */
     public Mutex() {
-        super(Status.pointer(Native.mutexNew(), "gr_mutex_new"), Native::mutexFree);
-    }
-
-    @Override
-    void free(long ptr) {
-        Native.mutexFree(ptr);
-    }
-
-    @Override
-    String kind() {
-        return "mutex";
+        super("mutex", Status.pointer(Native.mutexNew(), "gr_mutex_new"), Native::mutexFree);
     }
 
     /**
@@ -41,17 +31,7 @@ public final class Mutex extends NativeResource {
      * @return true if locked
      */
     public boolean tryLock() {
-        long m = acquire();
-        try {
-            int rc = Native.mutexLock(m, 0, 0);
-            if (rc == Status.ETIMEDOUT || rc == Status.EAGAIN) {
-                return false;
-            }
-            Status.check(rc, "Mutex.tryLock");
-            return true;
-        } finally {
-            release();
-        }
+        return Status.timed((int) call(m -> Native.mutexLock(m, 0, 0)), "Mutex.tryLock");
     }
 
     /**
@@ -67,25 +47,7 @@ public final class Mutex extends NativeResource {
     }
 
     private boolean lockNanos(long ns) throws InterruptedException {
-        long m = acquire();
-        int rc;
-        try {
-            Waiter w = Waiter.current();
-            w.enter();
-            try {
-                rc = Native.mutexLock(m, ns, w.token);
-            } finally {
-                w.exit();
-            }
-        } finally {
-            release();
-        }
-        Waiter.interrupted(rc);
-        if (rc == Status.ETIMEDOUT || rc == Status.EAGAIN) {
-            return false;
-        }
-        Status.check(rc, "Mutex.lock");
-        return true;
+        return Status.timed(await(Native::mutexLock, ns), "Mutex.lock");
     }
 
     /**
@@ -94,11 +56,6 @@ public final class Mutex extends NativeResource {
      * @throws IllegalStateException if it was not locked
      */
     public void unlock() {
-        long m = acquire();
-        try {
-            Status.check(Native.mutexUnlock(m), "Mutex.unlock");
-        } finally {
-            release();
-        }
+        Status.check((int) call(Native::mutexUnlock), "Mutex.unlock");
     }
 }

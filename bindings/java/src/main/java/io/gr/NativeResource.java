@@ -4,6 +4,7 @@ import java.lang.ref.PhantomReference;
 import java.lang.ref.ReferenceQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
+import java.util.function.LongUnaryOperator;
 
 /**
  * A Java object owning one native pointer, freed exactly once.
@@ -91,20 +92,31 @@ abstract class NativeResource implements AutoCloseable {
         }
     }
 
+    private final String kind;
     private final long ptr;
+    private final LongConsumer free;
     private final Cell cell;
 
     /**
+     * @param kind what this handle is, for messages
      * @param ptr the native pointer
+     * @param free frees the native object; called exactly once
      * @param backstop a static free function for the GC backstop, or null for none
      */
-    NativeResource(long ptr, LongConsumer backstop) {
+    NativeResource(String kind, long ptr, LongConsumer free, LongConsumer backstop) {
+        this.kind = kind;
         this.ptr = ptr;
+        this.free = free;
         this.cell = new Cell(this, ptr, backstop);
         if (backstop != null) {
             track(cell);
             startCleaner();
         }
+    }
+
+    /** A handle whose GC backstop is its free function (a static one: it must not refer to the handle). */
+    NativeResource(String kind, long ptr, LongConsumer free) {
+        this(kind, ptr, free, free);
     }
 
     private static void startCleaner() {
@@ -137,19 +149,13 @@ abstract class NativeResource implements AutoCloseable {
         }
     }
 
-    /** Frees the native object; called exactly once. */
-    abstract void free(long ptr);
-
-    /** What this handle is, for messages. */
-    abstract String kind();
-
     /** Begins an operation: returns the pointer, or throws if the handle was closed. */
     final long acquire() {
         AtomicLong state = cell.state;
         for (;;) {
             long s = state.get();
             if ((s & CLOSED) != 0) {
-                throw new IllegalStateException(kind() + " was closed (freed); it cannot be used");
+                throw new IllegalStateException(kind + " was closed (freed); it cannot be used");
             }
             if (state.compareAndSet(s, s + 1)) {
                 return ptr;
@@ -164,12 +170,32 @@ abstract class NativeResource implements AutoCloseable {
         }
     }
 
+    /** Runs a native call on the pointer between {@link #acquire()} and {@link #release()}. */
+    final long call(LongUnaryOperator op) {
+        long p = acquire();
+        try {
+            return op.applyAsLong(p);
+        } finally {
+            release();
+        }
+    }
+
+    /** Runs a native wait on the pointer, interruptibly ({@link Waiter#await}); returns its status. */
+    final int await(Waiter.Wait op, long ns) throws InterruptedException {
+        long p = acquire();
+        try {
+            return Waiter.await(op, p, ns);
+        } finally {
+            release();
+        }
+    }
+
     private void freeOnce() {
         if (cell.state.compareAndSet(CLOSED, CLOSED | FREED)) {
             if (cell.backstop != null) {
                 untrack(cell);
             }
-            free(ptr);
+            free.accept(ptr);
         }
     }
 
@@ -197,7 +223,7 @@ abstract class NativeResource implements AutoCloseable {
     @Override
     public void close() {
         if (!closeOnce()) {
-            throw new IllegalStateException(kind() + " was already closed");
+            throw new IllegalStateException(kind + " was already closed");
         }
     }
 }

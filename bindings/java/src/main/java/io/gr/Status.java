@@ -59,6 +59,17 @@ final class Status {
         }
     }
 
+    /**
+     * The status of a call that may time out: true for OK, false for a timeout or an empty
+     * poll ({@code GR_ETIMEDOUT}, {@code GR_EAGAIN}); throws for any other status.
+     */
+    static boolean timed(int status, String what) {
+        if (status != OK && status != ETIMEDOUT && status != EAGAIN) {
+            throw exception(status, what);
+        }
+        return status == OK;
+    }
+
     /** A pointer result: returns it, or throws if it carries a status code (or is null). */
     static long pointer(long result, String what) {
         if (result < 0) {

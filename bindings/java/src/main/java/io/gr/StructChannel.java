@@ -14,13 +14,12 @@ import java.util.function.Consumer;
  * this Java handle, and C code holding a reference from {@link #retainNative()} keeps the
  * native channel alive.
  */
-public final class StructChannel extends NativeResource {
+public final class StructChannel extends ChannelHandle {
     static {
         Native.ensureLoaded();
     }
 
     private final int elemSize;
-    private final int capacity;
 
     /**
      * Creates a channel of raw elements.
@@ -29,10 +28,9 @@ public final class StructChannel extends NativeResource {
      * @param capacity buffered elements; 0 for an unbuffered (synchronous) channel
      */
     public StructChannel(int elemSize, int capacity) {
-        super(Status.pointer(Native.chanNewRaw(checkSize(elemSize), Channel.checkCapacity(capacity)),
-                "gr_chan_new"), Native::chanRelease);
+        super("struct channel", Status.pointer(Native.chanNewRaw(checkSize(elemSize), checkCapacity(capacity)),
+                "gr_chan_new"), capacity);
         this.elemSize = elemSize;
-        this.capacity = capacity;
     }
 
     private static int checkSize(int elemSize) {
@@ -42,16 +40,6 @@ public final class StructChannel extends NativeResource {
         return elemSize;
     }
 
-    @Override
-    void free(long ptr) {
-        Native.chanRelease(ptr);
-    }
-
-    @Override
-    String kind() {
-        return "struct channel";
-    }
-
     private void checkLength(byte[] b) {
         Objects.requireNonNull(b, "element");
         if (b.length != elemSize) {
@@ -59,33 +47,15 @@ public final class StructChannel extends NativeResource {
         }
     }
 
-    private int op(boolean send, byte[] b, long ns) throws InterruptedException {
-        checkLength(b);
-        long ch = acquire();
-        try {
-            if (ns == 0) {
-                return send ? Native.chanSendRaw(ch, b, 0, 0) : Native.chanRecvRaw(ch, b, 0, 0);
-            }
-            Waiter w = Waiter.current();
-            w.enter();
-            int rc;
-            try {
-                rc = send ? Native.chanSendRaw(ch, b, ns, w.token) : Native.chanRecvRaw(ch, b, ns, w.token);
-            } finally {
-                w.exit();
-            }
-            Waiter.interrupted(rc);
-            return rc;
-        } finally {
-            release();
-        }
+    @Override
+    int transfer(boolean send, long ch, Object item, long value, long ns, long token) {
+        byte[] b = (byte[]) item;
+        return send ? Native.chanSendRaw(ch, b, ns, token) : Native.chanRecvRaw(ch, b, ns, token);
     }
 
-    private static boolean check(int rc, String what) {
-        if (rc != Status.OK && rc != Status.ETIMEDOUT && rc != Status.EAGAIN) {
-            throw Status.exception(rc, what);
-        }
-        return rc == Status.OK;
+    private int op(boolean send, byte[] b, long ns) throws InterruptedException {
+        checkLength(b);
+        return op(send, b, 0, ns);
     }
 
     /**
@@ -96,7 +66,7 @@ public final class StructChannel extends NativeResource {
      * @throws InterruptedException if interrupted while waiting (nothing was sent)
      */
     public void send(byte[] elem) throws InterruptedException {
-        check(op(true, elem, Status.FOREVER), "send");
+        Status.timed(op(true, elem, Status.FOREVER), "send");
     }
 
     /**
@@ -108,7 +78,7 @@ public final class StructChannel extends NativeResource {
      */
     public byte[] recv() throws InterruptedException {
         byte[] b = new byte[elemSize];
-        check(op(false, b, Status.FOREVER), "recv");
+        Status.timed(op(false, b, Status.FOREVER), "recv");
         return b;
     }
 
@@ -123,7 +93,7 @@ public final class StructChannel extends NativeResource {
      * @throws InterruptedException if interrupted while waiting (nothing was taken)
      */
     public boolean poll(byte[] into, long timeout, TimeUnit unit) throws InterruptedException {
-        return check(op(false, into, Status.toNanos(timeout, unit)), "recv");
+        return Status.timed(op(false, into, Status.toNanos(timeout, unit)), "recv");
     }
 
     /**
@@ -137,21 +107,7 @@ public final class StructChannel extends NativeResource {
      * @throws InterruptedException if interrupted while waiting (nothing was sent)
      */
     public boolean offer(byte[] elem, long timeout, TimeUnit unit) throws InterruptedException {
-        return check(op(true, elem, Status.toNanos(timeout, unit)), "send");
-    }
-
-    /**
-     * Go's {@code close(ch)}: no more sends. Does not free.
-     *
-     * @throws ChannelClosedException if it was already closed for sending
-     */
-    public void closeForSend() {
-        long ch = acquire();
-        try {
-            Status.check(Native.chanClose(ch), "closeForSend");
-        } finally {
-            release();
-        }
+        return Status.timed(op(true, elem, Status.toNanos(timeout, unit)), "send");
     }
 
     /**
@@ -168,7 +124,7 @@ public final class StructChannel extends NativeResource {
             if (rc == Status.ECLOSED) {
                 return;
             }
-            check(rc, "recv");
+            Status.timed(rc, "recv");
             action.accept(b);
         }
     }
@@ -183,15 +139,6 @@ public final class StructChannel extends NativeResource {
     }
 
     /**
-     * The buffer capacity given at creation.
-     *
-     * @return the capacity (0: unbuffered)
-     */
-    public int capacity() {
-        return capacity;
-    }
-
-    /**
      * Takes a new native reference for C code: a {@code gr_chan *} whose elements are
      * {@link #elemSize()} bytes. The caller must {@code gr_chan_release} it once.
      *
@@ -199,12 +146,7 @@ public final class StructChannel extends NativeResource {
      * @throws IllegalStateException if this handle was closed
      */
     public long retainNative() {
-        long ch = acquire();
-        try {
-            return Native.chanRetain(ch);
-        } finally {
-            release();
-        }
+        return call(Native::chanRetain);
     }
 
     /**

@@ -20,7 +20,7 @@ public final class Upcall extends NativeResource {
     }
 
     private Upcall(long ptr) {
-        super(ptr, null); // no GC backstop: C may still hold the address
+        super("upcall", ptr, Native::upcallFree, null); // no GC backstop: C may still hold the address
     }
 
     /**
@@ -32,16 +32,6 @@ public final class Upcall extends NativeResource {
     public static Upcall of(LongUnaryOperator fn) {
         Objects.requireNonNull(fn, "fn");
         return new Upcall(Status.pointer(Native.upcallNew(fn), "upcall"));
-    }
-
-    @Override
-    void free(long ptr) {
-        Native.upcallFree(ptr);
-    }
-
-    @Override
-    String kind() {
-        return "upcall";
     }
 
     /**

@@ -13,17 +13,7 @@ public final class WaitGroup extends NativeResource {
 
     /** Creates a wait group with counter 0. */
     public WaitGroup() {
-        super(Status.pointer(Native.wgNew(), "gr_wg_new"), Native::wgFree);
-    }
-
-    @Override
-    void free(long ptr) {
-        Native.wgFree(ptr);
-    }
-
-    @Override
-    String kind() {
-        return "wait group";
+        super("wait group", Status.pointer(Native.wgNew(), "gr_wg_new"), Native::wgFree);
     }
 
     /**
@@ -72,24 +62,6 @@ public final class WaitGroup extends NativeResource {
     }
 
     private boolean awaitNanos(long ns) throws InterruptedException {
-        long wg = acquire();
-        int rc;
-        try {
-            Waiter w = Waiter.current();
-            w.enter();
-            try {
-                rc = Native.wgWait(wg, ns, w.token);
-            } finally {
-                w.exit();
-            }
-        } finally {
-            release();
-        }
-        Waiter.interrupted(rc);
-        if (rc == Status.ETIMEDOUT || rc == Status.EAGAIN) {
-            return false;
-        }
-        Status.check(rc, "WaitGroup.await");
-        return true;
+        return Status.timed(await(Native::wgWait, ns), "WaitGroup.await");
     }
 }

@@ -105,6 +105,25 @@ final class Waiter extends AbstractSelector {
         }
     }
 
+    /** A native wait: (pointer, timeout in ns, cancel token) to a gr status. */
+    interface Wait {
+        int call(long ptr, long ns, long token);
+    }
+
+    /** Steps 1 to 4 around {@code op} on the calling thread's waiter; returns its status. */
+    static int await(Wait op, long ptr, long ns) throws InterruptedException {
+        Waiter w = current();
+        w.enter();
+        int rc;
+        try {
+            rc = op.call(ptr, ns, w.token);
+        } finally {
+            w.exit();
+        }
+        interrupted(rc);
+        return rc;
+    }
+
     @Override
     public Selector wakeup() {
         fired = true;
