@@ -47,28 +47,9 @@ mod loom_tests;
 
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::loom::AtomicBool;
+use crate::loom::{lock, AtomicBool, Mutex, MutexGuard};
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
-
-/// The lock of one channel: parking_lot's mutex (see `crate::loom` for why), or loom's under
-/// loom. (A spin-then-futex lock without `sched_yield`, as Go's runtime lock, was tried for
-/// the contended fan-in and was slower: 0.72-0.75 s vs 0.35-0.54 s per 10M messages.)
-#[cfg(not(loom))]
-pub(crate) type ChanMutex<T> = parking_lot::Mutex<T>;
-#[cfg(not(loom))]
-pub(crate) type ChanGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
-#[cfg(not(loom))]
-#[inline]
-pub(crate) fn lock<T>(m: &ChanMutex<T>) -> ChanGuard<'_, T> {
-    m.lock()
-}
-#[cfg(loom)]
-pub(crate) type ChanMutex<T> = crate::loom::Mutex<T>;
-#[cfg(loom)]
-pub(crate) type ChanGuard<'a, T> = crate::loom::MutexGuard<'a, T>;
-#[cfg(loom)]
-pub(crate) use crate::loom::lock;
 use crate::waiter::Deadline;
 use ring::Ring;
 use waitq::{Sudog, TokRef, WaitQ};
@@ -104,7 +85,7 @@ unsafe impl Send for Inner {}
 pub struct Chan {
     esz: usize,
     cap: usize,
-    pub(crate) inner: ChanMutex<Inner>,
+    pub(crate) inner: Mutex<Inner>,
     drop_fn: Option<ElemDrop>,
     /// Contended operations (an operation found the lock held by another thread) in the
     /// current tick of the coarse clock (`sched::coarse_now`): `tick << 24 | count`. See
@@ -140,7 +121,7 @@ impl Chan {
         Ok(Chan {
             esz: elem_size,
             cap: capacity,
-            inner: ChanMutex::new(Inner { ring: Ring::new(elem_size, capacity)?, closed: false, recvq: WaitQ::default(), sendq: WaitQ::default() }),
+            inner: Mutex::new(Inner { ring: Ring::new(elem_size, capacity)?, closed: false, recvq: WaitQ::default(), sendq: WaitQ::default() }),
             drop_fn: drop,
             contention: AtomicU64::new(0),
         })
@@ -149,7 +130,8 @@ impl Chan {
     /// Takes the channel's lock, counting contention (an operation found it held by another
     /// thread) for [`Chan::hot`].
     #[inline]
-    pub(crate) fn lock_inner(&self) -> ChanGuard<'_, Inner> {
+    pub(crate) fn lock_inner(&self) -> MutexGuard<'_, Inner> {
+        // (Under loom, plain locking: the count is a scheduling hint, not part of a protocol.)
         #[cfg(not(loom))]
         if let Some(g) = self.inner.try_lock() {
             return g;

@@ -28,7 +28,7 @@ use super::waitq::{self, Sudog, TokRef};
 use super::{Chan, Inner, Ready};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use super::ChanGuard as MutexGuard;
+use crate::loom::MutexGuard;
 use crate::waiter::Deadline;
 #[cfg(not(loom))]
 use std::cell::Cell;
@@ -185,7 +185,8 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     // Now, whatever the queue's length: the entries borrow `tok` (see `TokRef`). Each case's
     // entry sits in its own channel's send or receive queue; the winner's was taken by its
     // completer.
-    let won = waitq::decode(r).map(|(i, _)| i as usize);
+    let decoded = waitq::decode(r);
+    let won = decoded.map(|(i, _)| i as usize);
     for (i, c) in cases.iter().enumerate() {
         if c.chan.is_none() || won == Some(i) {
             continue;
@@ -197,7 +198,7 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
         }
     }
     unlock_all(guards);
-    match waitq::decode(r) {
+    match decoded {
         Some((i, closed)) => Ok(SelectResult { index: i as usize, closed }),
         None if r == wait::CANCELLED => Err(Error::Cancelled),
         None => Err(Error::TimedOut),

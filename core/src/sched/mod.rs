@@ -391,12 +391,13 @@ const SPAWN_BACKLOG: usize = 256;
 /// thread's next goroutine needs; their binding asks [`should_yield`] and yields itself once
 /// it has let go of such locks.
 pub(crate) fn maybe_preempt() {
-    let g = tls::g();
+    let l = tls::local(); // not kept: nothing below parks before `yield_now`
+    let g = l.g.get();
     // SAFETY: the current goroutine is alive while it runs.
     if g.is_null() || unsafe { (*g).pinned.load(Relaxed) } != 0 {
         return;
     }
-    if should_yield() {
+    if preemption_due(l) {
         yield_now();
     }
 }
@@ -406,10 +407,11 @@ pub(crate) fn maybe_preempt() {
 /// longer than `SPAWN_BACKLOG`. Clears the monitor's request (the caller is expected to
 /// act on it). False outside goroutines and for bound goroutines.
 pub fn should_yield() -> bool {
-    let (m, pi, g) = {
-        let l = tls::local();
-        (l.m.get(), l.p.get(), l.g.get())
-    };
+    preemption_due(tls::local())
+}
+
+fn preemption_due(l: &tls::Local) -> bool {
+    let (m, pi, g) = (l.m.get(), l.p.get(), l.g.get());
     // SAFETY: the current goroutine is alive while it runs.
     if m.is_null() || pi == 0 || g.is_null() || unsafe { (*g).bound } {
         return false;

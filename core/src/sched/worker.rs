@@ -2,8 +2,9 @@
 //!
 //! The loop: get a processor (handed over, or wait for one if pinned work waits in the
 //! inbox, or sleep idle); find a runnable goroutine (inbox, runnext, local queue, affine
-//! queue, the global queue every 61st tick and when local is empty, then stealing); run it until it parks,
-//! yields or returns; repeat. Finding nothing releases the processor (see `idle.rs`).
+//! queue, the global queue every 61st tick and when local is empty, then stealing); run it
+//! until it parks, yields or returns; repeat. Finding nothing releases the processor (see
+//! `idle.rs`).
 //!
 //! The inbox holds goroutines pinned to this M (`gr_pin`): only this thread may run them.
 //! Pinned goroutines that yield wait in `yielded` until the processor has nothing else.
