@@ -11,9 +11,10 @@ pub mod error;
 pub mod goroutine;
 pub(crate) mod loom;
 pub mod sched;
-pub mod signal;
-pub mod stack;
+pub(crate) mod overflow;
+pub(crate) mod stack;
 pub mod sync;
+pub(crate) mod sys;
 pub mod timer;
 pub mod waiter;
 

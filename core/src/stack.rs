@@ -27,6 +27,7 @@
 //! madvise per goroutine, ~25% of a spawn+join cycle, with TLB-flush IPIs.)
 
 use crate::loom::{lock, Mutex};
+use crate::sys::mem::{free_pages, page_size, Mapping};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Bytes of guard below each stack: several pages, so that a large frame (C code built
@@ -36,21 +37,6 @@ pub fn guard_size() -> usize {
     4 * page_size()
 }
 
-/// The page size, read once.
-pub fn page_size() -> usize {
-    static PAGE: AtomicUsize = AtomicUsize::new(0);
-    let p = PAGE.load(Ordering::Relaxed);
-    if p != 0 {
-        return p;
-    }
-    // SAFETY: sysconf has no preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-    PAGE.store(p, Ordering::Relaxed);
-    p
-}
-
-/// Linux's `MADV_GUARD_INSTALL` (6.13+); not yet in every libc crate release.
-const MADV_GUARD_INSTALL: libc::c_int = 102;
 /// False once any chunk had to fall back to `mprotect` guards. Only with `MADV_GUARD_INSTALL`
 /// guards (which survive `MADV_FREE`, and live inside one mapping) may the scavenger release
 /// several neighbouring stacks, guards included, with one `madvise`.
@@ -158,36 +144,17 @@ fn map_chunk(size: usize) -> Result<Vec<Stack>, StackError> {
     let slot = size + page;
     let count = (CHUNK_BYTES / slot).max(1);
     let bytes = slot * count;
-    // SAFETY: an anonymous private mapping at a kernel-chosen address touches no existing memory.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            bytes,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        return Err(StackError::NoMemory);
-    }
-    let start = p as usize;
+    let mut m = Mapping::anon(bytes, true).ok_or(StackError::NoMemory)?;
     for i in 0..count {
-        let guard = (start + i * slot) as *mut libc::c_void;
-        // SAFETY: `guard` is the first page of slot i of the mapping we just created and own.
-        let light = unsafe { libc::madvise(guard, page, MADV_GUARD_INSTALL) } == 0;
+        let light = m.guard_light(i * slot, page);
         if !light {
             LIGHT_GUARDS.store(false, Ordering::Relaxed);
         }
-        // SAFETY: as above; PROT_NONE on our own page is the classic guard.
-        let ok = light || unsafe { libc::mprotect(guard, page, libc::PROT_NONE) } == 0;
-        if !ok {
-            // SAFETY: unmapping the whole mapping we created; nothing refers to it yet.
-            unsafe { libc::munmap(p, bytes) };
-            return Err(StackError::NoMemory);
+        if !light && !m.guard_protect(i * slot, page) {
+            return Err(StackError::NoMemory); // `m` is unmapped as it drops
         }
     }
+    let start = m.leak();
     register_chunk(start, start + bytes, slot);
     Ok((0..count)
         .map(|i| {
@@ -215,10 +182,10 @@ fn release_memory(stacks: &mut [Stack]) -> usize {
             end = stacks[i].base;
             i += 1;
         }
-        // SAFETY: [start, end) covers pooled stacks (our own private anonymous memory, no
-        // goroutine runs on them) and, between them, light guard slots of the same chunks, whose
-        // markers MADV_FREE keeps; MADV_FREE only lets the kernel reclaim the pages.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_FREE) };
+        // SAFETY: [start, end) covers pooled stacks (leaked mappings of `map_chunk`; no
+        // goroutine runs on them) and, between them, light guard slots of the same chunks,
+        // whose markers MADV_FREE keeps.
+        unsafe { free_pages(start, end - start) };
         calls += 1;
     }
     calls

@@ -29,7 +29,8 @@
 use crate::cancel::Cancel;
 use crate::goroutine::G;
 use crate::loom::{AtomicU32, AtomicU64};
-use crate::sched::{self, parker};
+use crate::sched;
+use crate::sys::futex;
 use std::sync::atomic::Ordering::{Acquire, SeqCst};
 use std::sync::Arc;
 use std::time::Instant;
@@ -183,7 +184,7 @@ impl Token {
             CellRef::G(g) => sched::ready_after_wake(g, affine),
             CellRef::Thread(cell) => {
                 if cell.sleeping.swap(AWAKE, SeqCst) == SLEEPING {
-                    parker::futex_wake(&cell.sleeping);
+                    futex::wake(&cell.sleeping);
                 }
             }
         }
@@ -307,7 +308,7 @@ fn thread_wait(tok: &Token, cell: &WaitCell, deadline: Deadline) -> u32 {
             },
             _ => None,
         };
-        parker::futex_wait(&cell.sleeping, SLEEPING, timeout);
+        futex::wait(&cell.sleeping, SLEEPING, timeout);
     }
     if handed_off {
         sched::blocking_end();

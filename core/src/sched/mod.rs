@@ -183,7 +183,7 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
     if forked && !explicit {
         return Err(Error::State);
     }
-    crate::signal::install();
+    crate::overflow::install();
     install_atfork();
     let cfg = cfg.resolve();
     let rt: &'static Runtime = Box::leak(Box::new(Runtime {
@@ -222,8 +222,8 @@ fn install_atfork() {
         FORKED.store(true, Relaxed);
     }
     ONCE.call_once(|| {
-        // SAFETY: registering a handler that only stores to an atomic is async-signal-safe.
-        unsafe { libc::pthread_atfork(None, None, Some(child)) };
+        crate::sys::thread::at_fork_child(child); // it only stores to an atomic
+
     });
 }
 

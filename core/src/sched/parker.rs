@@ -4,6 +4,7 @@
 //! the owner sleeps in `futex_wait`. Only the owning thread parks; anyone may unpark.
 
 use crate::loom::AtomicU32;
+use crate::sys::futex;
 use std::sync::atomic::Ordering::{Acquire, Release};
 use std::time::Instant;
 
@@ -35,7 +36,7 @@ impl Parker {
                 },
                 None => None,
             };
-            futex_wait(&self.state, PARKED, timeout);
+            futex::wait(&self.state, PARKED, timeout);
             if self.state.compare_exchange(NOTIFIED, EMPTY, Acquire, Acquire).is_ok() {
                 return;
             }
@@ -47,46 +48,7 @@ impl Parker {
 
     pub fn unpark(&self) {
         if self.state.swap(NOTIFIED, Release) == PARKED {
-            futex_wake(&self.state);
+            futex::wake(&self.state);
         }
     }
 }
-
-/// Sleeps while `*word == expected`, at most `timeout`. Spurious returns are allowed.
-#[cfg(not(loom))]
-pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<std::time::Duration>) {
-    let ts = timeout.map(|t| libc::timespec {
-        tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
-        tv_nsec: t.subsec_nanos() as libc::c_long,
-    });
-    let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: `word` is a live, aligned 32-bit atomic for the duration of the call; FUTEX_WAIT
-    // only reads it and sleeps; `tsp` is NULL or points to a timespec on our stack.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word as *const AtomicU32,
-            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-            expected,
-            tsp,
-        );
-    }
-}
-
-/// Wakes one thread sleeping in `futex_wait` on `word`.
-#[cfg(not(loom))]
-pub fn futex_wake(word: &AtomicU32) {
-    // SAFETY: FUTEX_WAKE reads no memory; the address only identifies the wait queue.
-    unsafe {
-        libc::syscall(libc::SYS_futex, word as *const AtomicU32, libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, 1);
-    }
-}
-
-#[cfg(loom)]
-pub fn futex_wait(word: &AtomicU32, expected: u32, _timeout: Option<std::time::Duration>) {
-    if word.load(std::sync::atomic::Ordering::SeqCst) == expected {
-        loom::thread::yield_now();
-    }
-}
-#[cfg(loom)]
-pub fn futex_wake(_word: &AtomicU32) {}

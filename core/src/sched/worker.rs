@@ -159,7 +159,7 @@ fn m_main(m: Arc<M>) {
     // Scheduler code runs on this thread's own stack and never migrates: keep the block.
     let l = tls::local();
     l.m.set(&*m);
-    let _alt = crate::signal::AltStack::install();
+    let _alt = crate::sys::signal::AltStack::install();
     loop {
         if l.p.get() == 0 {
             if let Some((p, spin)) = m.take_handed() {

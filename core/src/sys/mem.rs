@@ -1,0 +1,94 @@
+//! Memory mappings: anonymous `mmap`/`munmap`, guard pages (`MADV_GUARD_INSTALL`, else
+//! `mprotect(PROT_NONE)`), `MADV_FREE`, and the page size. Goroutine stacks (`stack.rs`) and
+//! alternate signal stacks (`signal.rs`) are carved from these.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The page size, read once.
+pub(crate) fn page_size() -> usize {
+    static PAGE: AtomicUsize = AtomicUsize::new(0);
+    let p = PAGE.load(Ordering::Relaxed);
+    if p != 0 {
+        return p;
+    }
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+    PAGE.store(p, Ordering::Relaxed);
+    p
+}
+
+/// Linux's `MADV_GUARD_INSTALL` (6.13+); not yet in every libc crate release.
+const MADV_GUARD_INSTALL: libc::c_int = 102;
+
+/// A private anonymous read/write mapping that nobody else knows of yet: its owner may
+/// reshape it (guard pages) without `unsafe`, and it is unmapped when dropped, until
+/// [`Mapping::leak`] hands its memory out for good.
+pub(crate) struct Mapping {
+    addr: usize,
+    len: usize,
+}
+
+impl Mapping {
+    /// Maps `len` bytes at an address the kernel picks. `noreserve`: `MAP_NORESERVE`, so that
+    /// only touched pages cost memory. `None` when the kernel refuses (out of memory or of
+    /// mappings, see `vm.max_map_count`).
+    pub(crate) fn anon(len: usize, noreserve: bool) -> Option<Mapping> {
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | if noreserve { libc::MAP_NORESERVE } else { 0 };
+        // SAFETY: an anonymous private mapping at a kernel-chosen address touches no existing
+        // memory.
+        let p = unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, flags, -1, 0) };
+        (p != libc::MAP_FAILED).then_some(Mapping { addr: p as usize, len })
+    }
+
+    pub(crate) fn addr(&self) -> usize {
+        self.addr
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Turns `[addr + off, addr + off + len)` into a guard that does not split the mapping
+    /// (`MADV_GUARD_INSTALL`: no extra kernel mapping, survives `MADV_FREE`). `false` on
+    /// kernels before 6.13.
+    pub(crate) fn guard_light(&mut self, off: usize, len: usize) -> bool {
+        assert!(off.checked_add(len).is_some_and(|e| e <= self.len), "guard outside the mapping");
+        // SAFETY: the range lies in this mapping, which nobody else uses yet (`&mut self`,
+        // not leaked); an inaccessible page breaks no Rust reference.
+        unsafe { libc::madvise((self.addr + off) as *mut libc::c_void, len, MADV_GUARD_INSTALL) == 0 }
+    }
+
+    /// Turns the range into a classic guard, `mprotect(PROT_NONE)` (the mapping splits in
+    /// the kernel: two more mappings). `false` if the kernel refuses (out of mappings).
+    pub(crate) fn guard_protect(&mut self, off: usize, len: usize) -> bool {
+        assert!(off.checked_add(len).is_some_and(|e| e <= self.len), "guard outside the mapping");
+        // SAFETY: as in `guard_light`.
+        unsafe { libc::mprotect((self.addr + off) as *mut libc::c_void, len, libc::PROT_NONE) == 0 }
+    }
+
+    /// Keeps the mapping for the life of the process and returns its address: the caller
+    /// now owns its memory, which is never unmapped.
+    pub(crate) fn leak(self) -> usize {
+        let addr = self.addr;
+        std::mem::forget(self);
+        addr
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping, never handed out (`leak` forgets `self`).
+        unsafe { libc::munmap(self.addr as *mut libc::c_void, self.len) };
+    }
+}
+
+/// Lets the kernel reclaim the pages of `[addr, addr + len)` lazily (`MADV_FREE`): they stay
+/// mapped, and read back as before or as zeros. `MADV_GUARD_INSTALL` guards in the range stay.
+///
+/// # Safety
+/// The range lies in mappings of ours (leaked [`Mapping`]s) whose contents nobody needs
+/// any more: no thread runs on, or holds a reference into, those pages.
+pub(crate) unsafe fn free_pages(addr: usize, len: usize) {
+    // SAFETY: the caller's contract; MADV_FREE only lets the kernel drop page contents.
+    unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_FREE) };
+}
