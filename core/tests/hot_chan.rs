@@ -13,7 +13,7 @@ fn go(f: impl FnOnce() + Send + 'static) -> GRef {
 }
 
 fn join(g: &GRef) {
-    sched::join(g, Deadline::Never, None).expect("join");
+    gr_core::join::join(g, Deadline::Never, None).expect("join");
 }
 
 /// Samples: (50 us window since the start, OS thread) of every 16th operation after the

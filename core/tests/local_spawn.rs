@@ -14,7 +14,7 @@ fn spawn(f: impl FnOnce() + Send + 'static, local: bool) -> GRef {
 }
 
 fn join(g: &GRef) {
-    sched::join(g, Deadline::Never, None).expect("join");
+    gr_core::join::join(g, Deadline::Never, None).expect("join");
 }
 
 /// Spawns `n` goroutines from inside a goroutine, each recording the thread it ran on and

@@ -1,7 +1,7 @@
 //! Rust-level tests of the runtime API (the C suite in tests/c covers the ABI).
 //! All tests share the process's one runtime.
 
-use gr_core::{sched, waiter, Cancel, Deadline, Entry, Error, SpawnOpts};
+use gr_core::{join, sched, sleep, waiter, Cancel, Deadline, Entry, Error, SpawnOpts};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ fn go(f: impl FnOnce() + Send + 'static) -> gr_core::GRef {
 }
 
 fn join(g: &gr_core::GRef) -> Result<(), Error> {
-    sched::join(g, Deadline::Never, None)
+    join::join(g, Deadline::Never, None)
 }
 
 #[test]
@@ -74,12 +74,12 @@ fn context_and_self_id() {
 fn sleep_parks_for_at_least_the_duration() {
     let g = go(|| {
         let t0 = Instant::now();
-        sched::sleep(10_000_000, None).unwrap();
+        sleep::sleep(10_000_000, None).unwrap();
         assert!(t0.elapsed() >= Duration::from_millis(10));
     });
     join(&g).unwrap();
     let t0 = Instant::now();
-    sched::sleep(5_000_000, None).unwrap(); // plain thread
+    sleep::sleep(5_000_000, None).unwrap(); // plain thread
     assert!(t0.elapsed() >= Duration::from_millis(5));
 }
 
@@ -88,15 +88,15 @@ fn join_timeouts_and_polls() {
     let c = Arc::new(Cancel::new());
     let c2 = c.clone();
     let g = go(move || {
-        let _ = sched::sleep(60_000_000_000, Some(&c2));
+        let _ = sleep::sleep(60_000_000_000, Some(&c2));
     });
-    assert_eq!(sched::join(&g, Deadline::Poll, None), Err(Error::TimedOut));
+    assert_eq!(join::join(&g, Deadline::Poll, None), Err(Error::TimedOut));
     let t0 = Instant::now();
-    assert_eq!(sched::join(&g, Deadline::from_timeout_ns(20_000_000), None), Err(Error::TimedOut));
+    assert_eq!(join::join(&g, Deadline::from_timeout_ns(20_000_000), None), Err(Error::TimedOut));
     assert!(t0.elapsed() >= Duration::from_millis(20));
     let c3 = Arc::new(Cancel::new());
     c3.fire();
-    assert_eq!(sched::join(&g, Deadline::Never, Some(&c3)), Err(Error::Cancelled));
+    assert_eq!(join::join(&g, Deadline::Never, Some(&c3)), Err(Error::Cancelled));
     c.fire();
     join(&g).unwrap();
 }
@@ -105,7 +105,7 @@ fn join_timeouts_and_polls() {
 fn failure_is_reported_to_joiners() {
     let g = go(|| sched::fail_current(Some(c"bad".to_owned())).unwrap());
     assert_eq!(join(&g), Err(Error::Panic));
-    assert_eq!(sched::failure_message(&g).to_str().unwrap(), "bad");
+    assert_eq!(join::failure_message(&g).to_str().unwrap(), "bad");
     let p = go(|| panic!("a Rust panic inside a goroutine"));
     assert_eq!(join(&p), Err(Error::Panic));
     assert_eq!(sched::fail_current(None), Err(Error::State));
@@ -118,9 +118,9 @@ fn a_goroutine_cannot_join_itself() {
     let gate = Arc::new(Cancel::new());
     let g2 = gate.clone();
     let g = go(move || {
-        let _ = sched::sleep(60_000_000_000, Some(&g2)); // wait until the handle is stored
+        let _ = sleep::sleep(60_000_000_000, Some(&g2)); // wait until the handle is stored
         let me = s.lock().unwrap().clone().unwrap();
-        assert_eq!(sched::join(&me, Deadline::Never, None), Err(Error::Invalid));
+        assert_eq!(join::join(&me, Deadline::Never, None), Err(Error::Invalid));
     });
     *slot.lock().unwrap() = Some(g.clone());
     gate.fire();
@@ -134,7 +134,7 @@ fn pin_keeps_a_goroutine_on_its_thread() {
         sched::pin().unwrap();
         let t = unsafe { libc::gettid() };
         for _ in 0..1000 {
-            sched::sleep(1_000, None).unwrap();
+            sleep::sleep(1_000, None).unwrap();
             assert_eq!(unsafe { libc::gettid() }, t);
         }
         sched::unpin().unwrap();

@@ -77,7 +77,7 @@ pub unsafe fn chan_ref<'a>(p: *const gr_chan) -> Result<&'a Chan, Error> {
 /// fork()ed child, as for every call that can block or wake).
 #[inline]
 pub(crate) fn live() -> Result<(), Error> {
-    sched::runtime().map(|_| ())
+    sched::live()
 }
 
 fn new_common(elem_size: usize, capacity: usize, drop: Option<ElemDrop>, out: *mut *mut gr_chan) -> Result<(), Error> {

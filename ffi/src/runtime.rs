@@ -260,7 +260,7 @@ pub unsafe extern "C" fn gr_wait_ex(g: *mut gr_handle, timeout_ns: i64, cancel: 
     guard(|| {
         let h = handle(g)?;
         let c = cancel_arg(cancel)?;
-        sched::join(&h.g, Deadline::from_timeout_ns(timeout_ns), c).map_err(|e| if e == Error::TimedOut { timeout_error(timeout_ns) } else { e })
+        gr_core::join::join(&h.g, Deadline::from_timeout_ns(timeout_ns), c).map_err(|e| if e == Error::TimedOut { timeout_error(timeout_ns) } else { e })
     })
 }
 
@@ -283,7 +283,7 @@ pub unsafe extern "C" fn gr_handle_error(g: *mut gr_handle) -> *const c_char {
         if !h.g.has_failed() || !h.g.is_done() {
             return std::ptr::null();
         }
-        let msg = h.failed_msg.get_or_init(|| gr_core::sched::failure_message(&h.g));
+        let msg = h.failed_msg.get_or_init(|| gr_core::join::failure_message(&h.g));
         msg.as_ptr()
     })
 }
@@ -313,13 +313,13 @@ pub extern "C" fn gr_yield() {
 /// Sleeps `ns` nanoseconds: parks a goroutine, blocks a plain thread. `ns <= 0` yields.
 #[no_mangle]
 pub extern "C" fn gr_sleep(ns: i64) -> c_int {
-    guard(|| sched::sleep(ns, None))
+    guard(|| gr_core::sleep::sleep(ns, None))
 }
 
 /// `gr_sleep` that ends early with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
 pub unsafe extern "C" fn gr_sleep_ex(ns: i64, cancel: *mut gr_cancel) -> c_int {
-    guard(|| sched::sleep(ns, cancel_arg(cancel)?))
+    guard(|| gr_core::sleep::sleep(ns, cancel_arg(cancel)?))
 }
 
 /// The current goroutine's id (> 0), or 0 outside goroutines.

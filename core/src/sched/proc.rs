@@ -34,6 +34,8 @@ pub const HELD: u32 = 1;
 pub const RUNNING: u32 = 2;
 
 pub struct P {
+    /// Its index in `Runtime::ps`; read by debuggers (no code needs it yet).
+    #[allow(dead_code)]
     pub id: usize,
     pub status: AtomicU32,
     /// Incremented each time its M picks a goroutine; the monitor watches it for hogs.

@@ -22,6 +22,9 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::{Arc, Weak};
 
 pub struct M {
+    /// Its number, as in the thread's name `gr-worker-N`; read by debuggers (no code needs it
+    /// yet).
+    #[allow(dead_code)]
     pub id: usize,
     pub rt: &'static Runtime,
     pub(crate) parker: super::parker::Parker,

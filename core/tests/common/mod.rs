@@ -18,7 +18,7 @@ pub fn go_bound(f: impl FnOnce() + Send + 'static) -> GRef {
 }
 
 pub fn join(g: &GRef) {
-    sched::join(g, Deadline::Never, None).expect("join");
+    gr_core::join::join(g, Deadline::Never, None).expect("join");
 }
 
 /// Runs `f` inside a goroutine and waits for it (Go's `main`).

@@ -1,0 +1,47 @@
+//! Joining a goroutine (`gr_wait`): a wait on the waiter, published in the goroutine's join
+//! list, completed with `DONE` when it returns (`G::finish`).
+#![forbid(unsafe_code)]
+
+use crate::error::{Error, Result};
+use crate::goroutine::{GRef, G};
+use crate::sched::with_current;
+
+/// `gr_wait`: joins `g`. `Panic` if it failed.
+pub fn join(g: &GRef, deadline: crate::waiter::Deadline, cancel: Option<&crate::cancel::Cancel>) -> Result<()> {
+    let result = |g: &GRef| if g.has_failed() { Err(Error::Panic) } else { Ok(()) };
+    if g.is_done() {
+        return result(g);
+    }
+    if with_current(|c| c.is_some_and(|c| std::ptr::eq(c, &**g))) {
+        return Err(Error::Invalid); // waiting for oneself would never end
+    }
+    let tok = crate::waiter::prepare();
+    {
+        let mut j = crate::loom::lock(&g.join);
+        if j.done {
+            drop(j);
+            // Withdraw the announced park: nobody will complete this token but us.
+            crate::waiter::block(&tok, crate::waiter::Deadline::Poll, None);
+            return result(g);
+        }
+        j.waiters.push(tok.clone());
+    }
+    let r = crate::waiter::block(&tok, deadline, cancel);
+    if r != crate::waiter::DONE {
+        let mut j = crate::loom::lock(&g.join);
+        if let Some(i) = j.waiters.iter().position(|t| t.same(&tok)) {
+            j.waiters.swap_remove(i);
+        }
+    }
+    match r {
+        crate::waiter::DONE => result(g),
+        crate::waiter::CANCELLED => Err(Error::Cancelled),
+        _ if g.is_done() => result(g),
+        _ => Err(Error::TimedOut),
+    }
+}
+
+/// The failure message of a failed goroutine (for `gr_handle_error`).
+pub fn failure_message(g: &G) -> std::ffi::CString {
+    crate::loom::lock(&g.join).failed.as_deref().cloned().unwrap_or_else(|| c"goroutine failed".to_owned())
+}

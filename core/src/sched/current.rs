@@ -1,0 +1,241 @@
+//! The current goroutine, as the rest of the core sees it: who runs here ([`with_current`],
+//! [`CurrentG`]), parking and waking for the waiter ([`park_current`],
+//! [`ready_after_wake`]), [`yield_now`], preemption points, [`pin`], and blocking sections
+//! ([`blocking_begin`]/[`blocking_end`]).
+//!
+//! Every function reads the thread-local block afresh (`tls.rs`): a goroutine may resume on
+//! another thread after any park.
+
+use super::runtime::runtime_in;
+use super::state;
+use super::tls;
+use crate::error::{Error, Result};
+use crate::goroutine::{GRef, Suspend, G};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::Arc;
+
+/// A spawner that has queued more than this many goroutines on its processor yields at its
+/// next spawn, so the queued ones run and their stacks are recycled while still hot. Without
+/// it a spawn loop queues hundreds of thousands of goroutines, each needing a fresh stack
+/// page (a page fault and a zeroed page apiece: measured 336k faults, more system time than
+/// user time, for 1M spawns).
+const SPAWN_BACKLOG: usize = 256;
+
+/// A safe point: if a preemption is due ([`should_yield`]), yield now. Pinned goroutines are
+/// never preempted here: they may hold thread-affine locks (an interpreter lock) that their
+/// thread's next goroutine needs; their binding asks [`should_yield`] and yields itself once
+/// it has let go of such locks.
+pub(crate) fn maybe_preempt() {
+    let l = tls::local(); // not kept: nothing below parks before `yield_now`
+    let g = l.g.get();
+    // SAFETY: the current goroutine is alive while it runs.
+    if g.is_null() || unsafe { (*g).pinned.load(Relaxed) } != 0 {
+        return;
+    }
+    if preemption_due(l) {
+        yield_now();
+    }
+}
+
+/// `gr_should_yield`: whether the calling goroutine should yield now: the monitor asked its
+/// processor to be given up (it ran ~10 ms while others wait), or the processor's queue is
+/// longer than `SPAWN_BACKLOG`. Clears the monitor's request (the caller is expected to
+/// act on it). False outside goroutines and for bound goroutines.
+pub fn should_yield() -> bool {
+    preemption_due(tls::local())
+}
+
+fn preemption_due(l: &tls::Local) -> bool {
+    let (m, pi, g) = (l.m.get(), l.p.get(), l.g.get());
+    // SAFETY: the current goroutine is alive while it runs.
+    if m.is_null() || pi == 0 || g.is_null() || unsafe { (*g).bound } {
+        return false;
+    }
+    // SAFETY: an M lives as long as its runtime; this is its own thread.
+    let p = unsafe { &(*m).rt.ps[pi - 1] };
+    if p.preempt.load(Relaxed) || p.backlog() > SPAWN_BACKLOG {
+        p.preempt.store(false, Relaxed);
+        return true;
+    }
+    false
+}
+
+/// The running coroutine goroutine, without a reference count: held only by the token a
+/// goroutine makes for its own wait (`waiter::prepare`). Such a token stays in the
+/// goroutine's frame (whoever publishes it stores a clone, which takes a counted reference,
+/// `to_arc`), or is borrowed by a select's queue entries, which the select removes before
+/// it returns. A goroutine cannot finish while its frame, hence this reference, exists; and a
+/// completer that reaches the goroutine through such a borrow does so under a channel lock
+/// the select takes again before returning, so the goroutine is alive for it too.
+pub(crate) struct CurrentG(std::ptr::NonNull<G>);
+
+// SAFETY: `G` is shared between threads through `Arc` already (it is `Send + Sync`); the
+// pointer is valid for as long as a `CurrentG` exists (see the type docs).
+unsafe impl Send for CurrentG {}
+// SAFETY: as above.
+unsafe impl Sync for CurrentG {}
+
+impl CurrentG {
+    pub(crate) fn get(&self) -> &G {
+        // SAFETY: valid while `self` exists (type docs).
+        unsafe { self.0.as_ref() }
+    }
+
+    /// A counted reference, for a clone of the token that may outlive the wait.
+    pub(crate) fn to_arc(&self) -> GRef {
+        // SAFETY: the pointer came from the `Arc` the scheduler holds for the running
+        // goroutine (`tls::g`), which is alive (type docs); we add one count for the result.
+        unsafe {
+            Arc::increment_strong_count(self.0.as_ptr());
+            Arc::from_raw(self.0.as_ptr())
+        }
+    }
+}
+
+/// The running coroutine goroutine (not a bound one), uncounted (see [`CurrentG`]).
+pub(crate) fn current_coroutine_ref() -> Option<CurrentG> {
+    let g = tls::g();
+    // SAFETY: the current goroutine is alive while it runs.
+    let r = unsafe { g.as_ref()? };
+    (!r.bound).then(|| CurrentG(std::ptr::NonNull::from(r)))
+}
+
+/// The running goroutine (coroutine or bound), borrowed for the duration of `f`.
+pub fn with_current<R>(f: impl FnOnce(Option<&G>) -> R) -> R {
+    let g = tls::g();
+    // SAFETY: the current goroutine outlives this call, which does not park.
+    f(if g.is_null() { None } else { Some(unsafe { &*g }) })
+}
+
+/// Where the caller runs: 0 plain thread, 1 coroutine goroutine, 2 bound goroutine.
+pub fn context() -> u32 {
+    with_current(|g| match g {
+        None => 0,
+        Some(g) if g.bound => 2,
+        Some(_) => 1,
+    })
+}
+
+/// `gr_self`: the current goroutine's id, 0 outside goroutines.
+pub fn self_id() -> u64 {
+    with_current(|g| g.map_or(0, |g| g.id))
+}
+
+/// Suspends the current coroutine goroutine `g` (whose park is announced) until woken.
+pub(crate) fn park_current(g: &G) {
+    // SAFETY: `g` is the running coroutine goroutine (made by `current_coroutine_ref` in this
+    // context) and we are on its stack.
+    unsafe { g.suspend(Suspend::Park) };
+}
+
+/// The current goroutine's wait was completed before it parked: wait for the completer's
+/// `PARKING -> NOTIFIED` (a few instructions after its CAS) and carry on without suspending.
+pub(crate) fn consume_early_wake(g: &G) {
+    let mut spins = 0u32;
+    while g.sched.load(Acquire) != state::NOTIFIED {
+        spins += 1;
+        if spins < 128 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now(); // the completer was descheduled mid-wake
+        }
+    }
+    g.sched.store(state::RUNNING, Release);
+}
+
+/// Called by the winner of a wait cell's completion: queue the goroutine if it is parked.
+/// `affine`: see [`Runtime::ready_in`].
+pub(crate) fn ready_after_wake(g: &G, affine: bool) {
+    if state::unpark(&g.sched) {
+        // SAFETY: `commit_park` leaked exactly one reference with `Arc::into_raw` when the
+        // goroutine parked; the single waker (us) takes it back.
+        let g = unsafe { Arc::from_raw(g as *const G) };
+        let l = tls::local();
+        match runtime_in(l) {
+            Some(rt) => rt.ready_in(l, g, true, affine),
+            None => std::mem::forget(g), // shut down: leak it (it may hold C frames)
+        }
+    }
+}
+
+/// `gr_yield`.
+pub fn yield_now() {
+    let g = tls::g();
+    // SAFETY: the current goroutine is alive while it runs.
+    if !g.is_null() && unsafe { !(*g).bound } {
+        // SAFETY: we run on this coroutine's own stack.
+        unsafe { (*g).suspend(Suspend::Yield) };
+    } else {
+        std::thread::yield_now();
+    }
+}
+
+/// `gr_blocking_begin`: hand this M's processor to another thread before a blocking call.
+/// Returns whether the caller is goroutine code on an M (so `blocking_end` must follow).
+pub fn blocking_begin() -> bool {
+    let m = tls::m();
+    if m.is_null() || tls::g().is_null() {
+        return false;
+    }
+    // SAFETY: an M lives as long as its runtime; this is its own thread.
+    let m = unsafe { &*m };
+    let pi = tls::p();
+    if pi != 0 {
+        tls::set_p(0);
+        let p = &m.rt.ps[pi - 1];
+        if p.try_hold() {
+            m.rt.handoff_p(pi - 1);
+        }
+    }
+    true
+}
+
+/// `gr_blocking_end`: take a processor back (waiting for one if all are busy). A no-op
+/// outside goroutine code or when the processor is still held.
+pub fn blocking_end() {
+    let m = tls::m();
+    if m.is_null() || tls::g().is_null() || tls::p() != 0 {
+        return;
+    }
+    // SAFETY: as above.
+    let m = unsafe { &*m };
+    if let Some(pi) = m.rt.acquire_p_wait(m) {
+        tls::set_p(pi + 1);
+        m.rt.ps[pi].set_running();
+    }
+    // else: shutting down; carry on without a processor (spawns go to the global queue).
+}
+
+/// `gr_pin`: the current goroutine resumes only on this OS thread from now on.
+pub fn pin() -> Result<()> {
+    let m = tls::m();
+    with_current(|g| match g {
+        Some(g) if !m.is_null() => {
+            g.pinned.store(m as usize, Release);
+            Ok(())
+        }
+        _ => Err(Error::State),
+    })
+}
+
+/// `gr_unpin`.
+pub fn unpin() -> Result<()> {
+    with_current(|g| match g {
+        Some(g) => {
+            g.pinned.store(0, Release);
+            Ok(())
+        }
+        None => Err(Error::State),
+    })
+}
+
+/// `gr_goroutine_fail`: marks the current goroutine failed.
+pub fn fail_current(msg: Option<std::ffi::CString>) -> Result<()> {
+    with_current(|g| match g {
+        Some(g) => {
+            g.fail(msg);
+            Ok(())
+        }
+        None => Err(Error::State),
+    })
+}

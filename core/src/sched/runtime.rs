@@ -1,0 +1,331 @@
+//! The runtime's lifecycle and configuration: the one `Runtime` value, started on first use
+//! or by `gr_init`, stopped by `gr_shutdown`, refused in a `fork()`ed child; its counters.
+//!
+//! There is one `Runtime` per process at a time, reached through [`runtime`]. It is never
+//! freed: goroutines leaked at shutdown (parked with C frames) may still point into it.
+//!
+//! Locks (ranks in `README.md`, "Lock order"): `INIT_LOCK` (start, stop), `ms` (the threads),
+//! `monitor_thread`, `drained` (shutdown's wait for the last goroutine).
+
+use super::idle;
+use super::monitor;
+use super::proc::P;
+use super::tls;
+use super::worker::M;
+use crate::error::{Error, Result};
+use crate::goroutine::{GRef, G};
+use crate::loom::{AtomicU64, AtomicU8, AtomicUsize};
+use crate::stack::GlobalPool;
+use crate::timer::Timers;
+use crossbeam_deque::Injector;
+use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+/// Runtime configuration (the ABI's `gr_config`, resolved).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Processors; 0 = `$GR_WORKERS`, else the CPU count.
+    pub workers: usize,
+    /// Default goroutine stack bytes; 0 = 256 KiB.
+    pub stack_size: usize,
+    /// Cap on the OS threads the runtime owns (workers, spares, the monitor); 0 = 10,000.
+    /// Raised to at least `workers + 2`.
+    pub max_threads: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { workers: 0, stack_size: 0, max_threads: 0 }
+    }
+}
+
+pub const DEFAULT_STACK: usize = 256 << 10;
+pub const DEFAULT_MAX_THREADS: usize = 10_000;
+
+impl Config {
+    fn resolve(mut self) -> Config {
+        if self.workers == 0 {
+            self.workers = std::env::var("GR_WORKERS")
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        }
+        self.workers = self.workers.min(1024);
+        self.stack_size = GlobalPool::normalise(if self.stack_size == 0 { DEFAULT_STACK } else { self.stack_size });
+        if self.max_threads == 0 {
+            self.max_threads = DEFAULT_MAX_THREADS;
+        }
+        // Every processor needs a thread, plus the monitor, plus one spare for a hand-off.
+        self.max_threads = self.max_threads.max(self.workers + 2);
+        self
+    }
+}
+
+const LIVE: u8 = 0;
+const STOPPED: u8 = 1;
+
+pub(crate) struct Runtime {
+    pub(crate) cfg: Config,
+    pub(crate) ps: Box<[P]>,
+    pub(crate) global: Injector<GRef>,
+    pub(crate) idle: idle::Idle,
+    pub(crate) ms: Mutex<Vec<(Arc<M>, Option<std::thread::JoinHandle<()>>)>>,
+    pub(crate) nthreads: AtomicUsize,
+    pub(crate) timers: Timers,
+    pub(crate) monitor_deep: std::sync::atomic::AtomicBool,
+    monitor_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    pub(crate) stacks: GlobalPool,
+    state: AtomicU8,
+    pub(super) next_gid: AtomicU64,
+    pub(crate) live: AtomicU64,
+    pub(super) spawned: AtomicU64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) retakes: AtomicU64,
+    /// A coarse clock: the monitor's loop count (one per ~2 ms while any processor runs).
+    pub(crate) coarse: AtomicU64,
+    drained: (Mutex<()>, Condvar),
+}
+
+/// A snapshot for `gr_stats_get`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stats {
+    pub workers: u32,
+    pub goroutines: u64,
+    pub threads: u64,
+    pub spawned_total: u64,
+    pub steals_total: u64,
+    pub retakes_total: u64,
+}
+
+static RT: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
+static INIT_LOCK: Mutex<()> = Mutex::new(());
+/// Set in a fork()ed child: the runtime's threads did not survive; everything is refused
+/// until `init` is called again.
+static FORKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The runtime, starting one with defaults on first use.
+#[inline]
+pub(crate) fn runtime() -> Result<&'static Runtime> {
+    let p = RT.load(Acquire);
+    if !p.is_null() {
+        // SAFETY: runtimes are leaked, never freed, once published.
+        let rt = unsafe { &*p };
+        if rt.state.load(Acquire) == LIVE && !FORKED.load(Relaxed) {
+            return Ok(rt);
+        }
+        return Err(Error::State);
+    }
+    runtime_start()
+}
+
+/// `Ok` if the runtime is usable now, starting it with defaults on first use; `State` after
+/// `gr_shutdown` or in a fork()ed child (for every call that can block or wake).
+#[inline]
+pub fn live() -> Result<()> {
+    runtime().map(|_| ())
+}
+
+#[cold]
+#[inline(never)]
+fn runtime_start() -> Result<&'static Runtime> {
+    if FORKED.load(Relaxed) {
+        return Err(Error::State);
+    }
+    start(Config::default(), false)
+}
+
+/// The runtime if it is running, without starting one.
+pub(crate) fn runtime_if_started() -> Option<&'static Runtime> {
+    let p = RT.load(Acquire);
+    if p.is_null() || FORKED.load(Relaxed) {
+        return None;
+    }
+    // SAFETY: as in `runtime`.
+    let rt = unsafe { &*p };
+    (rt.state.load(Acquire) == LIVE).then_some(rt)
+}
+
+/// `gr_init`: starts the runtime with `cfg`. `State` if one is running already.
+pub fn init(cfg: Config) -> Result<()> {
+    start(cfg, true).map(|_| ())
+}
+
+fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
+    let _g = INIT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let forked = FORKED.load(Relaxed);
+    let cur = RT.load(Acquire);
+    if !cur.is_null() && !forked {
+        // SAFETY: as in `runtime`.
+        let rt = unsafe { &*cur };
+        if rt.state.load(Acquire) == LIVE {
+            return if explicit { Err(Error::State) } else { Ok(rt) };
+        }
+        if !explicit {
+            return Err(Error::State); // shut down: only an explicit gr_init restarts
+        }
+    }
+    if forked && !explicit {
+        return Err(Error::State);
+    }
+    crate::overflow::install();
+    install_atfork();
+    let cfg = cfg.resolve();
+    let rt: &'static Runtime = Box::leak(Box::new(Runtime {
+        ps: (0..cfg.workers).map(P::new).collect(),
+        global: Injector::new(),
+        idle: idle::Idle::new(cfg.workers),
+        ms: Mutex::new(Vec::new()),
+        nthreads: AtomicUsize::new(0),
+        timers: Timers::default(),
+        monitor_deep: std::sync::atomic::AtomicBool::new(false),
+        monitor_thread: Mutex::new(None),
+        stacks: GlobalPool::default(),
+        state: AtomicU8::new(LIVE),
+        next_gid: AtomicU64::new(1),
+        live: AtomicU64::new(0),
+        spawned: AtomicU64::new(0),
+        steals: AtomicU64::new(0),
+        retakes: AtomicU64::new(0),
+        coarse: AtomicU64::new(1),
+        drained: (Mutex::new(()), Condvar::new()),
+        cfg,
+    }));
+    let h = std::thread::Builder::new()
+        .name("gr-monitor".into())
+        .spawn(move || monitor::run(rt))
+        .map_err(|_| Error::NoMemory)?;
+    *rt.monitor_thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(h);
+    RT.store(rt as *const Runtime as *mut Runtime, Release);
+    FORKED.store(false, Relaxed);
+    Ok(rt)
+}
+
+fn install_atfork() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    extern "C" fn child() {
+        FORKED.store(true, Relaxed);
+    }
+    ONCE.call_once(|| {
+        crate::sys::thread::at_fork_child(child); // it only stores to an atomic
+    });
+}
+
+impl Runtime {
+    pub(crate) fn stopping(&self) -> bool {
+        self.state.load(Acquire) != LIVE
+    }
+
+    pub(crate) fn nprocs(&self) -> usize {
+        self.ps.len()
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            workers: self.ps.len() as u32,
+            goroutines: self.live.load(Relaxed),
+            threads: self.nthreads.load(Relaxed) as u64 + 1,
+            spawned_total: self.spawned.load(Relaxed),
+            steals_total: self.steals.load(Relaxed),
+            retakes_total: self.retakes.load(Relaxed),
+        }
+    }
+
+    /// A goroutine ended (called by its M after it returned).
+    pub(crate) fn retire(&self, g: &G) {
+        g.finish();
+        if self.live.fetch_sub(1, AcqRel) == 1 {
+            let _l = self.drained.0.lock().unwrap_or_else(|p| p.into_inner());
+            self.drained.1.notify_all();
+        }
+    }
+}
+
+/// `gr_shutdown`: waits up to `deadline` for every goroutine to end, then stops the threads.
+/// `TimedOut` if goroutines remained (they are leaked, never unwound).
+pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
+    let rt = runtime_if_started().ok_or(Error::State)?;
+    if !tls::g().is_null() {
+        return Err(Error::State); // a goroutine cannot wait for itself to end
+    }
+    let drained = {
+        let mut l = rt.drained.0.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if rt.live.load(Acquire) == 0 {
+                break true;
+            }
+            match deadline {
+                crate::waiter::Deadline::Never => {
+                    l = rt.drained.1.wait(l).unwrap_or_else(|p| p.into_inner());
+                }
+                crate::waiter::Deadline::Poll => break false,
+                crate::waiter::Deadline::At(t) => match t.checked_duration_since(Instant::now()) {
+                    Some(d) => l = rt.drained.1.wait_timeout(l, d).unwrap_or_else(|p| p.into_inner()).0,
+                    None => break false,
+                },
+            }
+        }
+    };
+    {
+        let _g = INIT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        rt.state.store(STOPPED, SeqCst);
+    }
+    rt.idle.wake_all_for_shutdown();
+    rt.timers.wake_monitor_forced();
+    // Join the threads that finish promptly; leak any stuck in goroutine code.
+    let until = Instant::now() + std::time::Duration::from_millis(500);
+    let mut handles: Vec<std::thread::JoinHandle<()>> = {
+        let mut ms = rt.ms.lock().unwrap_or_else(|p| p.into_inner());
+        ms.iter_mut().filter_map(|(_, h)| h.take()).collect()
+    };
+    if let Some(h) = rt.monitor_thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        handles.push(h);
+    }
+    while !handles.is_empty() && Instant::now() < until {
+        let (done, rest): (Vec<_>, Vec<_>) = handles.into_iter().partition(|h| h.is_finished());
+        for h in done {
+            let _ = h.join();
+        }
+        handles = rest;
+        if !handles.is_empty() {
+            rt.idle.wake_all_for_shutdown();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+    // Finished threads may still be running TLS destructors: join them fully.
+    drop(handles); // detach the stuck ones
+    if drained {
+        Ok(())
+    } else {
+        Err(Error::TimedOut)
+    }
+}
+
+/// `gr_stats_get`.
+pub fn stats() -> Result<Stats> {
+    Ok(runtime()?.stats())
+}
+
+pub(crate) fn timers() -> &'static Timers {
+    &runtime_in(tls::local()).expect("a wait needs a runtime").timers
+}
+
+/// The coarse clock (see `Runtime::coarse`); 0 without a runtime.
+#[inline]
+pub(crate) fn coarse_now() -> u64 {
+    runtime_if_started().map_or(0, |rt| rt.coarse.load(Relaxed))
+}
+
+/// The runtime this thread works for: its M's, else the published one.
+pub(super) fn runtime_in(l: &tls::Local) -> Option<&'static Runtime> {
+    let m = l.m.get();
+    if !m.is_null() {
+        // SAFETY: an M lives as long as its runtime.
+        return Some(unsafe { (*m).rt });
+    }
+    let p = RT.load(Acquire);
+    // SAFETY: runtimes are leaked once published.
+    (!p.is_null()).then(|| unsafe { &*p })
+}

@@ -1,0 +1,22 @@
+//! `gr_sleep`: a wait that only a deadline (or a cancel token) ends.
+#![forbid(unsafe_code)]
+
+use crate::error::{Error, Result};
+use crate::sched::{runtime, yield_now};
+
+/// `gr_sleep`/`gr_sleep_ex`.
+pub fn sleep(ns: i64, cancel: Option<&crate::cancel::Cancel>) -> Result<()> {
+    if ns <= 0 {
+        if cancel.is_some_and(|c| c.is_fired()) {
+            return Err(Error::Cancelled);
+        }
+        yield_now();
+        return Ok(());
+    }
+    runtime()?;
+    let tok = crate::waiter::prepare();
+    match crate::waiter::block(&tok, crate::waiter::Deadline::from_timeout_ns(ns), cancel) {
+        crate::waiter::CANCELLED => Err(Error::Cancelled),
+        _ => Ok(()),
+    }
+}
