@@ -67,7 +67,7 @@ pub struct Held<'a> {
 
 impl P {
     pub fn new(id: usize) -> P {
-        let w = Worker::new_lifo_fifo_compat();
+        let w = Worker::new_fifo();
         P {
             id,
             status: AtomicU32::new(IDLE),
@@ -110,15 +110,6 @@ impl P {
     /// Goroutines queued here (local + affine), as far as another thread can tell.
     pub fn backlog(&self) -> usize {
         self.stealer.len() + self.affine_len.load(Relaxed)
-    }
-}
-
-trait NewFifo {
-    fn new_lifo_fifo_compat() -> Self;
-}
-impl<T> NewFifo for Worker<T> {
-    fn new_lifo_fifo_compat() -> Self {
-        Worker::new_fifo()
     }
 }
 
