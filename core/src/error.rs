@@ -1,22 +1,29 @@
-//! The runtime's one error type; `ffi` maps it to `gr_status` codes one to one.
+//! The runtime's one error type. Each variant is one `gr_status` code of the C ABI, one to
+//! one (`gr-ffi`'s `status.rs` holds the mapping and the `gr_strerror` texts); wait outcomes
+//! become errors in one place, `waiter::error_of`.
+//!
+//! Adding a code: a variant here, then what the compiler asks for in `ffi/src/status.rs`
+//! (see there); the bindings' drift tests then ask for it too.
+#![forbid(unsafe_code)]
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Error {
-    /// Channel closed (send on closed; recv on closed and drained).
+    /// `GR_ECLOSED`: channel closed (send on closed; recv on closed and drained).
     Closed,
-    /// The deadline passed first.
+    /// `GR_ETIMEDOUT`: the deadline passed first.
     TimedOut,
-    /// A poll (timeout 0) found the operation would block.
+    /// `GR_EAGAIN`: a poll (timeout 0) found the operation would block.
     Again,
-    /// A bad argument.
+    /// `GR_EINVAL`: a bad argument.
     Invalid,
-    /// Out of memory or of memory mappings.
+    /// `GR_ENOMEM`: out of memory or of memory mappings.
     NoMemory,
-    /// Wrong state: already initialised, shut down, in a forked child, not in a goroutine...
+    /// `GR_ESTATE`: wrong state: already initialised, shut down, in a forked child, not in a
+    /// goroutine...
     State,
-    /// The goroutine or the runtime failed.
+    /// `GR_EPANIC`: the goroutine or the runtime failed.
     Panic,
-    /// The wait's cancel token fired.
+    /// `GR_ECANCELED`: the wait's cancel token fired.
     Cancelled,
 }
 

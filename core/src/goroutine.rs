@@ -123,6 +123,7 @@ impl G {
 
     /// # Safety
     /// The caller must own the goroutine's run state (be the M running it).
+    #[allow(clippy::mut_from_ref)] // unique by the ownership protocol (module docs)
     pub(crate) unsafe fn run_state(&self) -> &mut RunState {
         &mut *self.run.get()
     }

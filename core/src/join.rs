@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::goroutine::{GRef, G};
 use crate::sched::with_current;
 
-/// `gr_wait`: joins `g`. `Panic` if it failed.
+/// `gr_wait`: joins `g`. `Panic` if it failed; `Again` for a poll that found it running.
 pub fn join(g: &GRef, deadline: crate::waiter::Deadline, cancel: Option<&crate::cancel::Cancel>) -> Result<()> {
     let result = |g: &GRef| if g.has_failed() { Err(Error::Panic) } else { Ok(()) };
     if g.is_done() {
@@ -35,9 +35,8 @@ pub fn join(g: &GRef, deadline: crate::waiter::Deadline, cancel: Option<&crate::
     }
     match r {
         crate::waiter::DONE => result(g),
-        crate::waiter::CANCELLED => Err(Error::Cancelled),
-        _ if g.is_done() => result(g),
-        _ => Err(Error::TimedOut),
+        crate::waiter::TIMEOUT if g.is_done() => result(g),
+        r => Err(crate::waiter::error_of(r, deadline)),
     }
 }
 

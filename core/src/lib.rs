@@ -5,6 +5,8 @@
 //! the `gr-ffi` crate. Unsafe code is confined to `stack`, `signal`, `goroutine`,
 //! `sched::{proc, parker, worker, tls}` and `waiter`, each block with its reason.
 
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod cancel;
 pub mod chan;
 pub mod error;

@@ -15,8 +15,9 @@ pub fn sleep(ns: i64, cancel: Option<&crate::cancel::Cancel>) -> Result<()> {
     }
     runtime()?;
     let tok = crate::waiter::prepare();
-    match crate::waiter::block(&tok, crate::waiter::Deadline::from_timeout_ns(ns), cancel) {
-        crate::waiter::CANCELLED => Err(Error::Cancelled),
-        _ => Ok(()),
+    let deadline = crate::waiter::Deadline::from_timeout_ns(ns);
+    match crate::waiter::block(&tok, deadline, cancel) {
+        crate::waiter::TIMEOUT => Ok(()),
+        r => Err(crate::waiter::error_of(r, deadline)),
     }
 }

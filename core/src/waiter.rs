@@ -25,8 +25,13 @@
 //!
 //! A bound goroutine (or any M thread) that must sleep hands its processor away first
 //! (`blocking_begin`) and takes one back afterwards.
+//!
+//! A wait's own results become errors in one place, [`error_of`] (and [`may_wait`] for an
+//! operation that is not ready under a poll): every channel, select, sync, join and sleep
+//! result goes through it.
 
 use crate::cancel::Cancel;
+use crate::error::{Error, Result};
 use crate::goroutine::G;
 use crate::loom::{AtomicU32, AtomicU64};
 use crate::sched;
@@ -44,6 +49,28 @@ pub const USER: u32 = 16;
 
 const AWAKE: u32 = 0;
 const SLEEPING: u32 = 1;
+
+/// The one mapping of wait outcomes to errors (and so to `gr_status` codes), for every wait
+/// that ended without its publisher's result: `CANCELLED` is `Cancelled`; `TIMEOUT` is
+/// `TimedOut`, or `Again` for a poll (timeout 0: nothing was ready).
+pub fn error_of(r: u32, deadline: Deadline) -> Error {
+    debug_assert!(r == TIMEOUT || r == CANCELLED, "wait result {r} is the publisher's");
+    match r {
+        CANCELLED => Error::Cancelled,
+        _ if deadline == Deadline::Poll => Error::Again,
+        _ => Error::TimedOut,
+    }
+}
+
+/// For an operation that is not ready: `Ok` if it may wait for `deadline`, else (a poll) the
+/// error [`error_of`] gives an expired poll, without opening a wait.
+#[inline]
+pub fn may_wait(deadline: Deadline) -> Result<()> {
+    if deadline == Deadline::Poll {
+        return Err(error_of(TIMEOUT, deadline));
+    }
+    Ok(())
+}
 
 /// When a wait gives up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -116,10 +116,12 @@ unsafe impl GlobalAlloc for GrAlloc {
         if is_hot(&l) {
             return match MAGAZINE.try_with(take).ok().flatten() {
                 Some(p) => p,
-                None => System.alloc(hot_layout()),
+                // SAFETY: `hot_layout()` has a non-zero size.
+                None => unsafe { System.alloc(hot_layout()) },
             };
         }
-        System.alloc(l)
+        // SAFETY: `l` is the caller's valid layout (GlobalAlloc's contract).
+        unsafe { System.alloc(l) }
     }
 
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
@@ -129,21 +131,28 @@ unsafe impl GlobalAlloc for GrAlloc {
             }
             return;
         }
-        System.dealloc(p, l)
+        // SAFETY: `p` came from `System.alloc(l)` (a non-hot layout is passed through as is).
+        unsafe { System.dealloc(p, l) }
     }
 
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         if is_hot(&l) || new == G_BLOCK_SIZE {
             // Rare (a buffer of exactly this size growing): move through alloc/dealloc.
-            let nl = Layout::from_size_align_unchecked(new, l.align());
-            let q = self.alloc(nl);
+            // SAFETY: `l.align()` is a valid alignment and `new`, rounded up to it, does not
+            // overflow isize (GlobalAlloc::realloc's contract).
+            let nl = unsafe { Layout::from_size_align_unchecked(new, l.align()) };
+            // SAFETY: `nl` has a non-zero size (realloc's contract: `new > 0`).
+            let q = unsafe { self.alloc(nl) };
             if !q.is_null() {
-                std::ptr::copy_nonoverlapping(p, q, l.size().min(new));
-                self.dealloc(p, l);
+                // SAFETY: `p` holds `l.size()` bytes and `q` at least `new`; distinct blocks.
+                unsafe { std::ptr::copy_nonoverlapping(p, q, l.size().min(new)) };
+                // SAFETY: `p` was allocated by us with `l` (the caller's contract).
+                unsafe { self.dealloc(p, l) };
             }
             return q;
         }
-        System.realloc(p, l, new)
+        // SAFETY: neither side is hot: `p` came from `System` with `l` (the caller's contract).
+        unsafe { System.realloc(p, l, new) }
     }
 }
 

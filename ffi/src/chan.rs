@@ -7,8 +7,9 @@
 //! thread still uses the handle is the caller's bug, as with `free`.
 
 use crate::boundary::*;
-use crate::runtime::{cancel_arg, gr_cancel};
-use crate::stable::{Pool, Slot};
+use crate::cancel::gr_cancel;
+use crate::handle::{impl_handle, Handle};
+use crate::status::gr_status::{GR_ECLOSED, GR_EPANIC, GR_OK};
 use gr_core::chan::{self, Case, Chan, ElemDrop, Op};
 use gr_core::{sched, Deadline, Error};
 use std::ffi::{c_int, c_void};
@@ -49,44 +50,33 @@ pub struct gr_case {
     pub status: c_int,
 }
 
+/// What a `gr_chan` handle points to: the channel and its reference count.
 pub(crate) struct ChanSlot {
     refs: AtomicUsize,
     chan: Chan,
 }
 
-static CHANS: Pool<ChanSlot> = Pool::new();
+impl_handle!(gr_chan => ChanSlot);
 
-/// # Safety
-/// `p` must be NULL or a handle from `gr_chan_new*`.
-#[inline]
-unsafe fn slot<'a>(p: *const gr_chan) -> Result<&'a ChanSlot, Error> {
-    Pool::get(p as *const Slot<ChanSlot>).ok_or(Error::Invalid)
-}
-
-/// The channel behind a handle, for Rust callers (bindings, tests); `Invalid` for NULL or a
-/// released handle.
+/// The channel behind a handle; `Invalid` for NULL or a released handle.
 ///
 /// # Safety
-/// `p` must be NULL or a handle from `gr_chan_new*`, not released during the borrow.
+/// As for [`Handle::get`].
 #[inline]
-pub unsafe fn chan_ref<'a>(p: *const gr_chan) -> Result<&'a Chan, Error> {
-    slot(p).map(|s| &s.chan)
+unsafe fn chan_of<'a>(ch: *const gr_chan) -> Result<&'a Chan, Error> {
+    // SAFETY: the caller's contract.
+    unsafe { gr_chan::get(ch) }.map(|s| &s.chan)
 }
 
-/// The runtime must be usable (started on first use; `GR_ESTATE` after `gr_shutdown` or in a
-/// fork()ed child, as for every call that can block or wake).
-#[inline]
-pub(crate) fn live() -> Result<(), Error> {
-    sched::live()
-}
-
-fn new_common(elem_size: usize, capacity: usize, drop: Option<ElemDrop>, out: *mut *mut gr_chan) -> Result<(), Error> {
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn new_common(elem_size: usize, capacity: usize, drop: Option<ElemDrop>, out: *mut *mut gr_chan) -> Result<(), Error> {
     nonnull(out)?;
-    live()?;
+    sched::live()?;
     let c = Chan::with_drop(elem_size, capacity, drop)?;
-    let h = CHANS.alloc(ChanSlot { refs: AtomicUsize::new(1), chan: c });
-    // SAFETY: `out` is non-NULL and the caller promised it is writable.
-    unsafe { out.write(h as *mut gr_chan) };
+    let h = gr_chan::alloc(ChanSlot { refs: AtomicUsize::new(1), chan: c });
+    // SAFETY: `out` is non-NULL, hence writable (our contract).
+    unsafe { out.write(h) };
     Ok(())
 }
 
@@ -95,7 +85,8 @@ fn new_common(elem_size: usize, capacity: usize, drop: Option<ElemDrop>, out: *m
 /// the handle with one reference.
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_new(elem_size: usize, capacity: usize, out: *mut *mut gr_chan) -> c_int {
-    guard(|| new_common(elem_size, capacity, None, out))
+    // SAFETY: `out` is NULL or writable (gr.h).
+    guard(|| unsafe { new_common(elem_size, capacity, None, out) })
 }
 
 /// `gr_chan_new` for elements that own something (a `PyObject*`, a JNI global reference):
@@ -104,7 +95,8 @@ pub unsafe extern "C" fn gr_chan_new(elem_size: usize, capacity: usize, out: *mu
 /// reference, with no runtime lock held.
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_new_with_drop(elem_size: usize, capacity: usize, drop: gr_drop_fn, ctx: *mut c_void, out: *mut *mut gr_chan) -> c_int {
-    guard(|| new_common(elem_size, capacity, drop.map(|f| ElemDrop { f, ctx }), out))
+    // SAFETY: `out` is NULL or writable (gr.h).
+    guard(|| unsafe { new_common(elem_size, capacity, drop.map(|f| ElemDrop { f, ctx }), out) })
 }
 
 /// Sends the `elem_size` bytes at `elem`: hands them to a waiting receiver, buffers them, or
@@ -113,18 +105,20 @@ pub unsafe extern "C" fn gr_chan_new_with_drop(elem_size: usize, capacity: usize
 /// with the caller.
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_send(ch: *mut gr_chan, elem: *const c_void, timeout_ns: i64) -> c_int {
-    gr_chan_send_ex(ch, elem, timeout_ns, std::ptr::null_mut())
+    // SAFETY: the same arguments, and no cancel token.
+    unsafe { gr_chan_send_ex(ch, elem, timeout_ns, std::ptr::null_mut()) }
 }
 
 /// `gr_chan_send` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_send_ex(ch: *mut gr_chan, elem: *const c_void, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
     guard(|| {
-        let c = chan_ref(ch)?;
+        // SAFETY: handle arguments are NULL or handles of their type (gr.h).
+        let (c, cancel) = unsafe { (chan_of(ch)?, gr_cancel::get_opt(cancel)?) };
         nonnull(elem)?;
-        let cancel = cancel_arg(cancel)?;
-        live()?;
-        c.send(elem.cast(), Deadline::from_timeout_ns(timeout_ns), cancel)
+        sched::live()?;
+        // SAFETY: `elem` is non-NULL and readable for the channel's element size (gr.h).
+        unsafe { c.send(elem.cast(), Deadline::from_timeout_ns(timeout_ns), cancel) }
     })
 }
 
@@ -134,18 +128,20 @@ pub unsafe extern "C" fn gr_chan_send_ex(ch: *mut gr_chan, elem: *const c_void, 
 /// `*elem` untouched.
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_recv(ch: *mut gr_chan, elem: *mut c_void, timeout_ns: i64) -> c_int {
-    gr_chan_recv_ex(ch, elem, timeout_ns, std::ptr::null_mut())
+    // SAFETY: the same arguments, and no cancel token.
+    unsafe { gr_chan_recv_ex(ch, elem, timeout_ns, std::ptr::null_mut()) }
 }
 
 /// `gr_chan_recv` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_recv_ex(ch: *mut gr_chan, elem: *mut c_void, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
     guard(|| {
-        let c = chan_ref(ch)?;
+        // SAFETY: handle arguments are NULL or handles of their type (gr.h).
+        let (c, cancel) = unsafe { (chan_of(ch)?, gr_cancel::get_opt(cancel)?) };
         nonnull(elem)?;
-        let cancel = cancel_arg(cancel)?;
-        live()?;
-        c.recv(elem.cast(), Deadline::from_timeout_ns(timeout_ns), cancel)
+        sched::live()?;
+        // SAFETY: `elem` is non-NULL and writable for the channel's element size (gr.h).
+        unsafe { c.recv(elem.cast(), Deadline::from_timeout_ns(timeout_ns), cancel) }
     })
 }
 
@@ -154,8 +150,9 @@ pub unsafe extern "C" fn gr_chan_recv_ex(ch: *mut gr_chan, elem: *mut c_void, ti
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_close(ch: *mut gr_chan) -> c_int {
     guard(|| {
-        let c = chan_ref(ch)?;
-        live()?;
+        // SAFETY: `ch` is NULL or a gr_chan (gr.h).
+        let c = unsafe { chan_of(ch) }?;
+        sched::live()?;
         c.close()
     })
 }
@@ -163,20 +160,23 @@ pub unsafe extern "C" fn gr_chan_close(ch: *mut gr_chan) -> c_int {
 /// Elements buffered now (0 for an invalid handle).
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_len(ch: *const gr_chan) -> usize {
-    guard_value(0, || chan_ref(ch).map_or(0, |c| c.len()))
+    // SAFETY: `ch` is NULL or a gr_chan (gr.h).
+    guard_value(0, || unsafe { chan_of(ch) }.map_or(0, |c| c.len()))
 }
 
 /// The capacity given at creation (0 for an unbuffered channel or an invalid handle).
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_cap(ch: *const gr_chan) -> usize {
-    guard_value(0, || chan_ref(ch).map_or(0, |c| c.cap()))
+    // SAFETY: `ch` is NULL or a gr_chan (gr.h).
+    guard_value(0, || unsafe { chan_of(ch) }.map_or(0, |c| c.cap()))
 }
 
 /// Adds a reference; returns `ch` (NULL for an invalid handle). Each reference is given
 /// back with one `gr_chan_release`.
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_retain(ch: *mut gr_chan) -> *mut gr_chan {
-    guard_value(std::ptr::null_mut(), || match slot(ch) {
+    // SAFETY: `ch` is NULL or a gr_chan (gr.h).
+    guard_value(std::ptr::null_mut(), || match unsafe { gr_chan::get(ch) } {
         Ok(s) => {
             s.refs.fetch_add(1, Relaxed);
             ch
@@ -190,9 +190,11 @@ pub unsafe extern "C" fn gr_chan_retain(ch: *mut gr_chan) -> *mut gr_chan {
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_release(ch: *mut gr_chan) {
     let _ = guard(|| {
-        let s = slot(ch)?;
+        // SAFETY: `ch` is NULL or a gr_chan (gr.h).
+        let s = unsafe { gr_chan::get(ch) }?;
         if s.refs.fetch_sub(1, AcqRel) == 1 {
-            drop(CHANS.free(ch as *mut Slot<ChanSlot>));
+            // SAFETY: that was the last reference: nobody else may use the handle now.
+            drop(unsafe { gr_chan::take(ch) });
         }
         Ok(())
     });
@@ -206,13 +208,15 @@ pub unsafe extern "C" fn gr_chan_release(ch: *mut gr_chan) {
 /// channel may appear in several cases.
 #[no_mangle]
 pub unsafe extern "C" fn gr_select(cases: *mut gr_case, ncases: usize, timeout_ns: i64) -> c_int {
-    gr_select_ex(cases, ncases, timeout_ns, std::ptr::null_mut())
+    // SAFETY: the same arguments, and no cancel token.
+    unsafe { gr_select_ex(cases, ncases, timeout_ns, std::ptr::null_mut()) }
 }
 
 /// `gr_select` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
 pub unsafe extern "C" fn gr_select_ex(cases: *mut gr_case, ncases: usize, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
-    guard_value(GR_EPANIC, || match select_impl(cases, ncases, timeout_ns, cancel) {
+    // SAFETY: the export's contract is `select_impl`'s.
+    guard_value(GR_EPANIC.code(), || match unsafe { select_impl(cases, ncases, timeout_ns, cancel) } {
         Ok(i) => i,
         Err(e) => code(e),
     })
@@ -220,32 +224,41 @@ pub unsafe extern "C" fn gr_select_ex(cases: *mut gr_case, ncases: usize, timeou
 
 const STACK_CASES: usize = 8;
 
+/// # Safety
+/// `cases` is NULL (with `ncases == 0`) or points to `ncases` cases, each with a NULL or
+/// valid channel handle and an element as `gr_select` documents; `cancel` is NULL or a
+/// gr_cancel.
 unsafe fn select_impl(cases: *mut gr_case, ncases: usize, timeout_ns: i64, cancel: *mut gr_cancel) -> Result<c_int, Error> {
     if ncases > c_int::MAX as usize || (cases.is_null() && ncases > 0) {
         return Err(Error::Invalid);
     }
-    let cancel = cancel_arg(cancel)?;
-    live()?;
+    // SAFETY: `cancel` is NULL or a gr_cancel (our contract).
+    let cancel = unsafe { gr_cancel::get_opt(cancel) }?;
+    sched::live()?;
     let none = Case { chan: None, op: Op::Recv, elem: std::ptr::null_mut() };
     let mut stack: [Case<'_>; STACK_CASES] = [none; STACK_CASES];
     let mut heap: Vec<Case<'_>> = Vec::new();
+    #[allow(clippy::needless_range_loop)] // `i` indexes the C array and one of two lists
     for i in 0..ncases {
-        let c = cases.add(i);
+        // SAFETY: `cases` holds `ncases` cases (our contract), so case `i` is in bounds.
+        let c = unsafe { cases.add(i) };
         // Read the op as a plain int: C may pass any value, which would be UB as a `gr_op`.
-        let op = match std::ptr::addr_of!((*c).op).cast::<c_int>().read() {
+        // SAFETY: `c` points to a readable case; its `op` field is an int in the C layout.
+        let op = match unsafe { std::ptr::addr_of!((*c).op).cast::<c_int>().read() } {
             1 => Op::Send,
             2 => Op::Recv,
             _ => return Err(Error::Invalid),
         };
-        let ch = (*c).chan;
-        let elem = (*c).elem as *mut u8;
+        // SAFETY: as above, plain reads of the case's fields.
+        let (ch, elem) = unsafe { ((*c).chan, (*c).elem as *mut u8) };
         let chan = if ch.is_null() {
             None
         } else {
             if op == Op::Send && elem.is_null() {
                 return Err(Error::Invalid);
             }
-            Some(chan_ref(ch)?)
+            // SAFETY: a non-NULL case channel is a gr_chan (our contract).
+            Some(unsafe { chan_of(ch) }?)
         };
         let case = Case { chan, op, elem };
         if ncases <= STACK_CASES {
@@ -255,7 +268,9 @@ unsafe fn select_impl(cases: *mut gr_case, ncases: usize, timeout_ns: i64, cance
         }
     }
     let list: &[Case<'_>] = if ncases <= STACK_CASES { &stack[..ncases] } else { &heap };
-    let r = chan::select(list, Deadline::from_timeout_ns(timeout_ns), cancel)?;
-    (*cases.add(r.index)).status = if r.closed { GR_ECLOSED } else { GR_OK };
+    // SAFETY: each case's element is valid for its channel's element size (our contract).
+    let r = unsafe { chan::select(list, Deadline::from_timeout_ns(timeout_ns), cancel) }?;
+    // SAFETY: `r.index < ncases`: the chosen case, writable (our contract).
+    unsafe { (*cases.add(r.index)).status = if r.closed { GR_ECLOSED } else { GR_OK }.code() };
     Ok(r.index as c_int)
 }

@@ -3,18 +3,45 @@
 //!
 //! Every export goes through `boundary::guard` (panics become `GR_EPANIC`, errors their
 //! codes) and checks its arguments; outputs are written only on success. Handles live in
-//! type-stable pools (`stable.rs`) so NULL or released handles give `GR_EINVAL`.
+//! type-stable pools behind one trait (`handle.rs`, `stable.rs`), so NULL or released handles
+//! give `GR_EINVAL`.
+//!
+//! The files mirror the core:
+//! - `status.rs`: `gr_status`, the one status table, and `gr_strerror`;
+//! - `boundary.rs`: the boundary wrapper; `handle.rs` + `stable.rs`: handles;
+//! - `chan.rs`: channels and select; `runtime.rs`: config, start, shutdown (`stats.rs`: its
+//!   counters); `goroutine.rs`: spawn, join and the current goroutine; `cancel.rs`: cancel
+//!   tokens; `sync.rs`: WaitGroup and Mutex;
+//! - `alloc.rs`: the allocator (magazines for the goroutine record).
+//!
+//! The module order below is the order of the functions in `include/gr.h` (cbindgen keeps
+//! parse order): reordering the modules reorders the header.
+//!
+//! Unsafe: every `unsafe` block says why it is sound (`// SAFETY:`, enforced by clippy's
+//! `undocumented_unsafe_blocks`), also inside `unsafe fn`s (`unsafe_op_in_unsafe_fn`). The
+//! exports' pointer contracts are stated in the header; `handle.rs` states the handles' one.
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod alloc;
 pub mod boundary;
+mod handle;
 pub mod chan;
+pub mod status;
 pub mod runtime;
+pub mod goroutine;
+pub mod stats;
+pub mod cancel;
 pub mod stable;
 pub mod sync;
 
 pub use boundary::*;
+pub use cancel::*;
 pub use chan::*;
+pub use goroutine::*;
 pub use runtime::*;
+pub use stats::*;
+pub use status::*;
 pub use sync::*;

@@ -33,6 +33,12 @@ pub struct Pool<T: 'static> {
     free: Mutex<VecDeque<&'static Slot<T>>>,
 }
 
+impl<T: Send + Sync + 'static> Default for Pool<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<T: Send + Sync + 'static> Pool<T> {
     pub const fn new() -> Self {
         Pool { free: Mutex::new(VecDeque::new()) }
@@ -65,11 +71,13 @@ impl<T: Send + Sync + 'static> Pool<T> {
     /// unmapped, so reading `magic` of a released one is sound).
     #[inline]
     pub unsafe fn get<'a>(p: *const Slot<T>) -> Option<&'a T> {
-        let s = p.as_ref()?;
+        // SAFETY: NULL or a slot of this pool, which is never freed (the caller's contract).
+        let s = unsafe { p.as_ref() }?;
         if s.magic.load(Acquire) != LIVE {
             return None;
         }
-        Some((*s.val.get()).assume_init_ref())
+        // SAFETY: a LIVE slot holds an initialised value, shared as `&T` until its `free`.
+        Some(unsafe { (*s.val.get()).assume_init_ref() })
     }
 
     /// Releases a handle, returning its value; `None` if NULL or already released.
@@ -77,9 +85,12 @@ impl<T: Send + Sync + 'static> Pool<T> {
     /// # Safety
     /// As for [`Pool::get`]; no other thread may be using the handle (release is its last use).
     pub unsafe fn free(&self, p: *mut Slot<T>) -> Option<T> {
-        let s: &'static Slot<T> = (p as *const Slot<T>).as_ref()?;
+        // SAFETY: as in `get`; slots are leaked, so the reference is `'static`.
+        let s: &'static Slot<T> = unsafe { (p as *const Slot<T>).as_ref() }?;
         s.magic.compare_exchange(LIVE, DEAD, AcqRel, Acquire).ok()?;
-        let v = (*s.val.get()).assume_init_read();
+        // SAFETY: we won LIVE -> DEAD, so the value is initialised and ours alone (no other
+        // user: the caller's contract), and nobody reads it again until a new `alloc`.
+        let v = unsafe { (*s.val.get()).assume_init_read() };
         self.free.lock().unwrap_or_else(|p| p.into_inner()).push_back(s);
         Some(v)
     }

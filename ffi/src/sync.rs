@@ -1,11 +1,11 @@
 //! WaitGroup and Mutex exports (`gr_wg_*`, `gr_mutex_*`) over `gr_core::sync`.
 
 use crate::boundary::*;
-use crate::chan::live;
-use crate::runtime::{cancel_arg, gr_cancel};
-use crate::stable::{Pool, Slot};
+use crate::cancel::gr_cancel;
+use crate::handle::{impl_handle, Handle};
+use gr_core::sched::live;
 use gr_core::sync::{Mutex, WaitGroup};
-use gr_core::{Deadline, Error};
+use gr_core::Deadline;
 use std::ffi::c_int;
 
 /// Go's `sync.WaitGroup`: a counter that `gr_wg_wait` waits to see at zero.
@@ -19,20 +19,8 @@ pub struct gr_mutex {
     _private: [u8; 0],
 }
 
-static WGS: Pool<WaitGroup> = Pool::new();
-static MUTEXES: Pool<Mutex> = Pool::new();
-
-/// # Safety
-/// `p` must be NULL or a handle from `gr_wg_new`.
-unsafe fn wg_ref<'a>(p: *const gr_wg) -> Result<&'a WaitGroup, Error> {
-    Pool::get(p as *const Slot<WaitGroup>).ok_or(Error::Invalid)
-}
-
-/// # Safety
-/// `p` must be NULL or a handle from `gr_mutex_new`.
-unsafe fn mutex<'a>(p: *const gr_mutex) -> Result<&'a Mutex, Error> {
-    Pool::get(p as *const Slot<Mutex>).ok_or(Error::Invalid)
-}
+impl_handle!(gr_wg => WaitGroup);
+impl_handle!(gr_mutex => Mutex);
 
 /// Creates a WaitGroup with counter 0.
 #[no_mangle]
@@ -40,7 +28,8 @@ pub unsafe extern "C" fn gr_wg_new(out: *mut *mut gr_wg) -> c_int {
     guard(|| {
         nonnull(out)?;
         live()?;
-        out.write(WGS.alloc(WaitGroup::new()) as *mut gr_wg);
+        // SAFETY: `out` is non-NULL, hence writable (gr.h).
+        unsafe { out.write(gr_wg::alloc(WaitGroup::new())) };
         Ok(())
     })
 }
@@ -50,7 +39,8 @@ pub unsafe extern "C" fn gr_wg_new(out: *mut *mut gr_wg) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn gr_wg_add(wg: *mut gr_wg, delta: i64) -> c_int {
     guard(|| {
-        let w = wg_ref(wg)?;
+        // SAFETY: `wg` is NULL or a gr_wg (gr.h).
+        let w = unsafe { gr_wg::get(wg) }?;
         live()?;
         w.add(delta)
     })
@@ -60,7 +50,8 @@ pub unsafe extern "C" fn gr_wg_add(wg: *mut gr_wg, delta: i64) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn gr_wg_done(wg: *mut gr_wg) -> c_int {
     guard(|| {
-        let w = wg_ref(wg)?;
+        // SAFETY: `wg` is NULL or a gr_wg (gr.h).
+        let w = unsafe { gr_wg::get(wg) }?;
         live()?;
         w.done()
     })
@@ -69,26 +60,27 @@ pub unsafe extern "C" fn gr_wg_done(wg: *mut gr_wg) -> c_int {
 /// Waits up to `timeout_ns` for the counter to be zero.
 #[no_mangle]
 pub unsafe extern "C" fn gr_wg_wait(wg: *mut gr_wg, timeout_ns: i64) -> c_int {
-    gr_wg_wait_ex(wg, timeout_ns, std::ptr::null_mut())
+    // SAFETY: the same arguments, and no cancel token.
+    unsafe { gr_wg_wait_ex(wg, timeout_ns, std::ptr::null_mut()) }
 }
 
 /// `gr_wg_wait` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
 pub unsafe extern "C" fn gr_wg_wait_ex(wg: *mut gr_wg, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
     guard(|| {
-        let w = wg_ref(wg)?;
+        // SAFETY: `wg` is NULL or a gr_wg (gr.h).
+        let w = unsafe { gr_wg::get(wg) }?;
         live()?;
-        w.wait(Deadline::from_timeout_ns(timeout_ns), cancel_arg(cancel)?)
+        // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
+        w.wait(Deadline::from_timeout_ns(timeout_ns), unsafe { gr_cancel::get_opt(cancel) }?)
     })
 }
 
 /// Frees a WaitGroup (once; NULL is ignored). Nobody may still wait on it.
 #[no_mangle]
 pub unsafe extern "C" fn gr_wg_free(wg: *mut gr_wg) {
-    let _ = guard(|| {
-        drop(WGS.free(wg as *mut Slot<WaitGroup>));
-        Ok(())
-    });
+    // SAFETY: `wg` is NULL or a gr_wg, and this is its last use (gr.h).
+    unsafe { gr_wg::release(wg) }
 }
 
 /// Creates an unlocked mutex.
@@ -97,7 +89,8 @@ pub unsafe extern "C" fn gr_mutex_new(out: *mut *mut gr_mutex) -> c_int {
     guard(|| {
         nonnull(out)?;
         live()?;
-        out.write(MUTEXES.alloc(Mutex::new()) as *mut gr_mutex);
+        // SAFETY: `out` is non-NULL, hence writable (gr.h).
+        unsafe { out.write(gr_mutex::alloc(Mutex::new())) };
         Ok(())
     })
 }
@@ -106,16 +99,19 @@ pub unsafe extern "C" fn gr_mutex_new(out: *mut *mut gr_mutex) -> c_int {
 /// second lock by the holder waits (for its timeout).
 #[no_mangle]
 pub unsafe extern "C" fn gr_mutex_lock(mu: *mut gr_mutex, timeout_ns: i64) -> c_int {
-    gr_mutex_lock_ex(mu, timeout_ns, std::ptr::null_mut())
+    // SAFETY: the same arguments, and no cancel token.
+    unsafe { gr_mutex_lock_ex(mu, timeout_ns, std::ptr::null_mut()) }
 }
 
 /// `gr_mutex_lock` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
 pub unsafe extern "C" fn gr_mutex_lock_ex(mu: *mut gr_mutex, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
     guard(|| {
-        let m = mutex(mu)?;
+        // SAFETY: `mu` is NULL or a gr_mutex (gr.h).
+        let m = unsafe { gr_mutex::get(mu) }?;
         live()?;
-        m.lock(Deadline::from_timeout_ns(timeout_ns), cancel_arg(cancel)?)
+        // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
+        m.lock(Deadline::from_timeout_ns(timeout_ns), unsafe { gr_cancel::get_opt(cancel) }?)
     })
 }
 
@@ -123,7 +119,8 @@ pub unsafe extern "C" fn gr_mutex_lock_ex(mu: *mut gr_mutex, timeout_ns: i64, ca
 #[no_mangle]
 pub unsafe extern "C" fn gr_mutex_unlock(mu: *mut gr_mutex) -> c_int {
     guard(|| {
-        let m = mutex(mu)?;
+        // SAFETY: `mu` is NULL or a gr_mutex (gr.h).
+        let m = unsafe { gr_mutex::get(mu) }?;
         live()?;
         m.unlock()
     })
@@ -132,8 +129,6 @@ pub unsafe extern "C" fn gr_mutex_unlock(mu: *mut gr_mutex) -> c_int {
 /// Frees a mutex (once; NULL is ignored). Nobody may still wait on it.
 #[no_mangle]
 pub unsafe extern "C" fn gr_mutex_free(mu: *mut gr_mutex) {
-    let _ = guard(|| {
-        drop(MUTEXES.free(mu as *mut Slot<Mutex>));
-        Ok(())
-    });
+    // SAFETY: `mu` is NULL or a gr_mutex, and this is its last use (gr.h).
+    unsafe { gr_mutex::release(mu) }
 }

@@ -195,15 +195,13 @@ impl Chan {
             Some(Ready::Closed) => return Err(Error::Closed),
             None => {}
         }
-        if deadline == Deadline::Poll {
-            return Err(Error::Again);
-        }
+        wait::may_wait(deadline)?;
         let done = AtomicBool::new(false);
         let tok = wait::prepare();
         g.sendq.push(Sudog { tok: TokRef::Owned(tok.clone()), elem: src as *mut u8, case: 0, done: &done });
         drop(g);
         let r = wait::block(&tok, deadline, cancel);
-        self.finish_plain(&tok, r, &done, true)
+        self.finish_plain(&tok, r, deadline, &done, true)
     }
 
     /// Receives into the `elem_size` bytes at `dst`. `Closed` (with `dst` zeroed) once the
@@ -218,15 +216,13 @@ impl Chan {
             Some(Ready::Closed) => return Err(Error::Closed),
             None => {}
         }
-        if deadline == Deadline::Poll {
-            return Err(Error::Again);
-        }
+        wait::may_wait(deadline)?;
         let done = AtomicBool::new(false);
         let tok = wait::prepare();
         g.recvq.push(Sudog { tok: TokRef::Owned(tok.clone()), elem: dst, case: 0, done: &done });
         drop(g);
         let r = wait::block(&tok, deadline, cancel);
-        let res = self.finish_plain(&tok, r, &done, false);
+        let res = self.finish_plain(&tok, r, deadline, &done, false);
         if res == Err(Error::Closed) {
             // SAFETY: the caller's contract: `dst` is writable for `esz` bytes.
             std::ptr::write_bytes(dst, 0, self.esz);
@@ -235,7 +231,7 @@ impl Chan {
     }
 
     /// After `block` of a plain operation: wait for the winner's copy, or withdraw.
-    fn finish_plain(&self, tok: &wait::Token, r: u32, done: &AtomicBool, sender: bool) -> Result<()> {
+    fn finish_plain(&self, tok: &wait::Token, r: u32, deadline: Deadline, done: &AtomicBool, sender: bool) -> Result<()> {
         match waitq::decode(r) {
             Some((_, closed)) => {
                 wait::wait_flag(done);
@@ -253,7 +249,7 @@ impl Chan {
                     g.recvq.remove(tok);
                 }
                 drop(g);
-                Err(if r == wait::CANCELLED { Error::Cancelled } else { Error::TimedOut })
+                Err(wait::error_of(r, deadline))
             }
         }
     }

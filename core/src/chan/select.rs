@@ -159,9 +159,7 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
         }
     }
     // Step 4.
-    if deadline == Deadline::Poll {
-        return Err(Error::Again);
-    }
+    wait::may_wait(deadline)?;
     let tok = wait::prepare();
     // Enqueue in the random poll order too: a peer serves a channel's queue first to last,
     // so cases on the same channel are picked uniformly also when the select waits.
@@ -200,8 +198,7 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     unlock_all(guards);
     match decoded {
         Some((i, closed)) => Ok(SelectResult { index: i as usize, closed }),
-        None if r == wait::CANCELLED => Err(Error::Cancelled),
-        None => Err(Error::TimedOut),
+        None => Err(wait::error_of(r, deadline)),
     }
 }
 

@@ -8,10 +8,13 @@
 //! same CAS as a timeout does).
 
 #[cfg(not(loom))]
-pub(crate) use crate::waiter::{block, prepare, Token, CANCELLED, USER};
+pub(crate) use crate::waiter::{block, prepare, Token};
 
 #[cfg(loom)]
-pub(crate) use model::{block, prepare, Token, CANCELLED, USER};
+pub(crate) use model::{block, prepare, Token};
+
+// The result codes and their mapping to errors: the waiter's own, in the model too.
+pub(crate) use crate::waiter::{error_of, may_wait, USER};
 
 /// Waits until a completer has set `flag` (after copying the element): the short window
 /// between its winning CAS and the end of its copy.
@@ -42,12 +45,8 @@ mod model {
     use crate::cancel::Cancel;
     use crate::loom::{Arc, AtomicU64};
     use crate::waiter::Deadline;
+    use crate::waiter::{PENDING, TIMEOUT};
     use std::sync::atomic::Ordering::{Acquire, SeqCst};
-
-    pub(crate) const PENDING: u32 = 0;
-    pub(crate) const TIMEOUT: u32 = 1;
-    pub(crate) const CANCELLED: u32 = 2;
-    pub(crate) const USER: u32 = 16;
 
     /// A modelled wait: one cell per wait (so every earlier token is stale by construction).
     #[derive(Clone, Debug)]

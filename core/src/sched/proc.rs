@@ -121,11 +121,13 @@ impl<'a> Held<'a> {
         Held { p }
     }
 
+    #[allow(clippy::mut_from_ref)] // unique: only the holder of the processor gets here
     fn local(&self) -> &mut Worker<GRef> {
         // SAFETY: holding the processor (HELD) makes us its only user; see the type docs.
         unsafe { &mut *self.p.local.get() }
     }
 
+    #[allow(clippy::mut_from_ref)] // as for `local`
     pub fn stacks(&self) -> &mut LocalCache {
         // SAFETY: as for `local`.
         unsafe { &mut *self.p.stacks.get() }

@@ -21,10 +21,11 @@ use crossbeam_deque::Injector;
 use std::sync::atomic::AtomicPtr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 /// Runtime configuration (the ABI's `gr_config`, resolved).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Config {
     /// Processors; 0 = `$GR_WORKERS`, else the CPU count.
     pub workers: usize,
@@ -33,12 +34,6 @@ pub struct Config {
     /// Cap on the OS threads the runtime owns (workers, spares, the monitor); 0 = 10,000.
     /// Raised to at least `workers + 2`.
     pub max_threads: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config { workers: 0, stack_size: 0, max_threads: 0 }
-    }
 }
 
 pub const DEFAULT_STACK: usize = 256 << 10;
@@ -64,6 +59,9 @@ impl Config {
     }
 }
 
+/// An M and its thread's handle (taken at shutdown, to join the thread).
+pub(crate) type Thread = (Arc<M>, Option<JoinHandle<()>>);
+
 const LIVE: u8 = 0;
 const STOPPED: u8 = 1;
 
@@ -72,7 +70,7 @@ pub(crate) struct Runtime {
     pub(crate) ps: Box<[P]>,
     pub(crate) global: Injector<GRef>,
     pub(crate) idle: idle::Idle,
-    pub(crate) ms: Mutex<Vec<(Arc<M>, Option<std::thread::JoinHandle<()>>)>>,
+    pub(crate) ms: Mutex<Vec<Thread>>,
     pub(crate) nthreads: AtomicUsize,
     pub(crate) timers: Timers,
     pub(crate) monitor_deep: std::sync::atomic::AtomicBool,

@@ -132,11 +132,11 @@ impl Mutex {
                     }
                 }
             }
-            if deadline == Deadline::Poll {
+            if let Err(e) = wait::may_wait(deadline) {
                 if q.waiters.is_empty() {
                     self.state.fetch_and(!WAITERS, Relaxed);
                 }
-                return Err(Error::Again);
+                return Err(e);
             }
             let t0 = *since.get_or_insert_with(Instant::now);
             let tok = wait::prepare();
@@ -161,7 +161,7 @@ impl Mutex {
                     if q.waiters.is_empty() {
                         self.state.fetch_and(!WAITERS, Relaxed);
                     }
-                    return Err(if r == wait::CANCELLED { Error::Cancelled } else { Error::TimedOut });
+                    return Err(wait::error_of(r, deadline));
                 }
             }
         }

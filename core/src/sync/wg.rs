@@ -60,9 +60,7 @@ impl WaitGroup {
         if g.count == 0 {
             return Ok(());
         }
-        if deadline == Deadline::Poll {
-            return Err(Error::Again);
-        }
+        wait::may_wait(deadline)?;
         let tok = wait::prepare();
         g.waiters.push(tok.clone());
         drop(g);
@@ -74,7 +72,7 @@ impl WaitGroup {
         if let Some(i) = g.waiters.iter().position(|t| t.same(&tok)) {
             g.waiters.swap_remove(i);
         }
-        Err(if r == wait::CANCELLED { Error::Cancelled } else { Error::TimedOut })
+        Err(wait::error_of(r, deadline))
     }
 }
 

@@ -1,0 +1,244 @@
+//! Goroutine exports: spawning, joining (`gr_handle`), and what the current goroutine may do
+//! (yield, sleep, pin, blocking sections, ...), over `gr_core::sched`, `gr_core::join` and
+//! `gr_core::sleep`.
+
+use crate::boundary::*;
+use crate::cancel::gr_cancel;
+use crate::handle::{impl_handle, Handle};
+use gr_core::{sched, Deadline, Entry, Error, GRef, SpawnOpts};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+
+/// Options for `gr_spawn_ex`. Initialise with `gr_spawn_opts_init`.
+#[repr(C)]
+pub struct gr_spawn_opts {
+    /// `sizeof(gr_spawn_opts)`; `gr_spawn_opts_init` sets it.
+    pub size: u32,
+    /// `GR_SPAWN_*` flags.
+    pub flags: u32,
+    /// Stack bytes for this goroutine; 0 = the runtime's default.
+    pub stack_size: usize,
+}
+
+/// `gr_spawn_opts.flags`: run `fn` on a worker's own OS stack, never a coroutine stack (for
+/// hosts such as the JVM that cannot run on foreign stacks). A blocking call inside blocks
+/// the thread and hands its processor to a spare thread.
+pub const GR_SPAWN_BOUND: u32 = 1;
+
+/// `gr_spawn_opts.flags`: queue the goroutine on the spawner's processor, where other
+/// processors never steal it, instead of where any idle worker may take it. It runs on the
+/// thread that holds that processor (the processor, and its queue, move to another thread if
+/// the monitor finds its thread stuck). For goroutines that would only contend with the
+/// spawner if they ran in parallel (code under one interpreter lock); affects the first run
+/// only, and has no effect when the caller is not a goroutine. Ignored with `GR_SPAWN_BOUND`.
+pub const GR_SPAWN_LOCAL: u32 = 2;
+
+/// `gr_context()`: a plain OS thread, not a goroutine.
+pub const GR_CTX_THREAD: c_int = 0;
+/// `gr_context()`: a goroutine on a coroutine stack.
+pub const GR_CTX_COROUTINE: c_int = 1;
+/// `gr_context()`: a thread-bound goroutine (`GR_SPAWN_BOUND`).
+pub const GR_CTX_BOUND: c_int = 2;
+
+/// A goroutine's function.
+pub type gr_fn = Option<unsafe extern "C" fn(arg: *mut c_void)>;
+
+/// A joinable goroutine (from `gr_spawn` with a non-NULL `out`).
+pub struct gr_handle {
+    _private: [u8; 0],
+}
+
+/// What a `gr_handle` points to: the goroutine, and its failure message once asked for.
+pub(crate) struct HandleInner {
+    pub g: GRef,
+    failed_msg: std::sync::OnceLock<CString>,
+}
+
+impl_handle!(gr_handle => HandleInner);
+
+/// Fills `opts` with defaults and sets `opts->size`. NULL is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn gr_spawn_opts_init(opts: *mut gr_spawn_opts) {
+    // SAFETY: `opts` is NULL or writable (gr.h).
+    unsafe { write_out(opts, gr_spawn_opts { size: std::mem::size_of::<gr_spawn_opts>() as u32, flags: 0, stack_size: 0 }) };
+}
+
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn spawn_common(f: gr_fn, arg: *mut c_void, opts: SpawnOpts, out: *mut *mut gr_handle) -> Result<(), Error> {
+    let f = f.ok_or(Error::Invalid)?;
+    let g = sched::spawn(Entry::C(f, arg), opts)?;
+    if !out.is_null() {
+        let h = gr_handle::alloc(HandleInner { g, failed_msg: std::sync::OnceLock::new() });
+        // SAFETY: `out` is non-NULL, hence writable (our contract).
+        unsafe { out.write(h) };
+    }
+    Ok(())
+}
+
+/// Runs `fn(arg)` as a goroutine. `out` receives a handle to join it (release it with
+/// `gr_handle_release`), or may be NULL for a detached goroutine. Called from a goroutine that
+/// has run for over ~10 ms while others wait, this is a preemption point: the caller yields
+/// (unless it is pinned).
+#[no_mangle]
+pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_handle) -> c_int {
+    // SAFETY: `out` is NULL or writable (gr.h).
+    guard(|| unsafe { spawn_common(f, arg, SpawnOpts::default(), out) })
+}
+
+/// `gr_spawn` with options (`GR_SPAWN_BOUND`, `GR_SPAWN_LOCAL`, a stack size). `opts` NULL =
+/// defaults; unknown flags give `GR_EINVAL`.
+#[no_mangle]
+pub unsafe extern "C" fn gr_spawn_ex(f: gr_fn, arg: *mut c_void, opts: *const gr_spawn_opts, out: *mut *mut gr_handle) -> c_int {
+    guard(|| {
+        // SAFETY: `opts` is NULL or readable (gr.h); its size is checked before its fields
+        // are trusted.
+        let o = match unsafe { opts.as_ref() } {
+            None => SpawnOpts::default(),
+            Some(o) => {
+                if (o.size as usize) < std::mem::size_of::<gr_spawn_opts>() || o.size as usize > 4096 || o.flags & !(GR_SPAWN_BOUND | GR_SPAWN_LOCAL) != 0 {
+                    return Err(Error::Invalid);
+                }
+                SpawnOpts {
+                    bound: o.flags & GR_SPAWN_BOUND != 0,
+                    local: o.flags & GR_SPAWN_LOCAL != 0,
+                    stack_size: o.stack_size,
+                }
+            }
+        };
+        // SAFETY: `out` is NULL or writable (gr.h).
+        unsafe { spawn_common(f, arg, o, out) }
+    })
+}
+
+/// Joins a goroutine: `GR_OK` once `fn` has returned, `GR_EPANIC` if it failed.
+#[no_mangle]
+pub unsafe extern "C" fn gr_wait(g: *mut gr_handle, timeout_ns: i64) -> c_int {
+    // SAFETY: the same arguments, and no cancel token.
+    unsafe { gr_wait_ex(g, timeout_ns, std::ptr::null_mut()) }
+}
+
+/// `gr_wait` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
+#[no_mangle]
+pub unsafe extern "C" fn gr_wait_ex(g: *mut gr_handle, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
+    guard(|| {
+        // SAFETY: handle arguments are NULL or handles of their type (gr.h).
+        let (h, c) = unsafe { (gr_handle::get(g)?, gr_cancel::get_opt(cancel)?) };
+        gr_core::join::join(&h.g, Deadline::from_timeout_ns(timeout_ns), c)
+    })
+}
+
+/// Releases a handle (once; NULL and released handles are ignored). Does not stop the
+/// goroutine.
+#[no_mangle]
+pub unsafe extern "C" fn gr_handle_release(g: *mut gr_handle) {
+    // SAFETY: `g` is NULL or a gr_handle, and this is its last use (gr.h).
+    unsafe { gr_handle::release(g) }
+}
+
+/// The failure message of a goroutine that failed (`gr_wait` returned `GR_EPANIC`), else
+/// NULL. Valid until the handle is released.
+#[no_mangle]
+pub unsafe extern "C" fn gr_handle_error(g: *mut gr_handle) -> *const c_char {
+    guard_value(std::ptr::null(), || {
+        // SAFETY: `g` is NULL or a gr_handle (gr.h).
+        let Ok(h) = (unsafe { gr_handle::get(g) }) else { return std::ptr::null() };
+        if !h.g.has_failed() || !h.g.is_done() {
+            return std::ptr::null();
+        }
+        let msg = h.failed_msg.get_or_init(|| gr_core::join::failure_message(&h.g));
+        msg.as_ptr()
+    })
+}
+
+/// Marks the calling goroutine failed: its `gr_wait` returns `GR_EPANIC` and
+/// `gr_handle_error` returns a copy of `msg` (may be NULL). `GR_ESTATE` outside goroutines.
+/// The goroutine keeps running; return from it afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn gr_goroutine_fail(msg: *const c_char) -> c_int {
+    guard(|| {
+        // SAFETY: a non-NULL `msg` is a NUL-terminated string (gr.h).
+        let m = if msg.is_null() { None } else { Some(unsafe { CStr::from_ptr(msg) }.to_owned()) };
+        sched::fail_current(m)
+    })
+}
+
+/// Lets other goroutines run: the caller goes behind the goroutines already queued, as Go's
+/// `Gosched` (a pinned goroutine waits behind those queued on its processor, with a turn at
+/// least every 61 scheduling rounds). Outside goroutines, yields the OS thread.
+#[no_mangle]
+pub extern "C" fn gr_yield() {
+    let _ = guard(|| {
+        sched::yield_now();
+        Ok(())
+    });
+}
+
+/// Sleeps `ns` nanoseconds: parks a goroutine, blocks a plain thread. `ns <= 0` yields.
+#[no_mangle]
+pub extern "C" fn gr_sleep(ns: i64) -> c_int {
+    guard(|| gr_core::sleep::sleep(ns, None))
+}
+
+/// `gr_sleep` that ends early with `GR_ECANCELED` when `cancel` (may be NULL) fires.
+#[no_mangle]
+pub unsafe extern "C" fn gr_sleep_ex(ns: i64, cancel: *mut gr_cancel) -> c_int {
+    // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
+    guard(|| gr_core::sleep::sleep(ns, unsafe { gr_cancel::get_opt(cancel) }?))
+}
+
+/// The current goroutine's id (> 0), or 0 outside goroutines.
+#[no_mangle]
+pub extern "C" fn gr_self() -> u64 {
+    guard_value(0, sched::self_id)
+}
+
+/// Where the caller runs: `GR_CTX_THREAD`, `GR_CTX_COROUTINE` or `GR_CTX_BOUND`.
+#[no_mangle]
+pub extern "C" fn gr_context() -> c_int {
+    guard_value(GR_CTX_THREAD, || sched::context() as c_int)
+}
+
+/// Call before a blocking foreign call (read(2), a lock, a long computation you know of): the
+/// goroutine's processor is handed to another thread so other goroutines keep running. No-op
+/// outside goroutines. Pair with `gr_blocking_end`.
+#[no_mangle]
+pub extern "C" fn gr_blocking_begin() {
+    let _ = guard(|| {
+        sched::blocking_begin();
+        Ok(())
+    });
+}
+
+/// Call after the blocking call: takes a processor back (waiting for one if all are busy).
+#[no_mangle]
+pub extern "C" fn gr_blocking_end() {
+    let _ = guard(|| {
+        sched::blocking_end();
+        Ok(())
+    });
+}
+
+/// From now on the calling goroutine resumes only on its current OS thread (which still runs
+/// other goroutines). For thread-affine state: interpreter thread states, TLS, thread ids. A
+/// pinned goroutine is never preempted in `gr_spawn`. `GR_ESTATE` outside goroutines.
+#[no_mangle]
+pub extern "C" fn gr_pin() -> c_int {
+    guard(sched::pin)
+}
+
+/// 1 if the calling goroutine should yield now, else 0: the monitor asked its processor to
+/// be given up (it ran ~10 ms while other goroutines wait), or its processor has more than
+/// 256 goroutines queued (a spawn loop; running them recycles their stacks while hot).
+/// `gr_spawn` yields by itself at this point, except in pinned goroutines, which may hold a
+/// thread-affine lock there (an interpreter lock); they ask this, let go of the lock, and
+/// call `gr_yield`. Returns 0 outside goroutines and in thread-bound ones. Never suspends.
+#[no_mangle]
+pub extern "C" fn gr_should_yield() -> c_int {
+    guard_value(0, || sched::should_yield() as c_int)
+}
+
+/// Undoes `gr_pin`. `GR_ESTATE` outside goroutines.
+#[no_mangle]
+pub extern "C" fn gr_unpin() -> c_int {
+    guard(sched::unpin)
+}

@@ -1,0 +1,94 @@
+//! C handles, one way (as rustls-ffi's `Castable`): each opaque C type names the Rust value
+//! behind it and the type-stable pool its slots live in (`stable.rs`). A NULL, released or
+//! double-released handle is `GR_EINVAL`, never undefined behaviour.
+//!
+//! | C type      | Rust value                    | released by                          |
+//! |-------------|-------------------------------|--------------------------------------|
+//! | `gr_chan`   | `ChanSlot` (refcount + `Chan`) | the `gr_chan_release` of the last ref |
+//! | `gr_handle` | `HandleInner` (a `GRef`)      | `gr_handle_release`                  |
+//! | `gr_cancel` | `gr_core::Cancel`             | `gr_cancel_free`                     |
+//! | `gr_wg`     | `gr_core::sync::WaitGroup`    | `gr_wg_free`                         |
+//! | `gr_mutex`  | `gr_core::sync::Mutex`        | `gr_mutex_free`                      |
+//!
+//! The contract every export states for its handle arguments (`include/gr.h`): a handle is
+//! NULL or a value this library returned for that type, live or released, and a release is
+//! the handle's last use (no other thread may use it meanwhile).
+
+use crate::boundary::guard;
+use crate::stable::{Pool, Slot};
+use gr_core::Error;
+
+/// An opaque C handle type (`gr_chan`, `gr_handle`, ...), implemented with [`impl_handle!`].
+pub(crate) trait Handle: Sized + 'static {
+    /// The Rust value a handle points to.
+    type Inner: Send + Sync + 'static;
+
+    /// The pool this type's slots live in.
+    fn pool() -> &'static Pool<Self::Inner>;
+
+    /// Stores `v` and returns a new, live handle to it.
+    fn alloc(v: Self::Inner) -> *mut Self {
+        Self::pool().alloc(v).cast()
+    }
+
+    /// The value behind `h`: `Invalid` for NULL or a released handle.
+    ///
+    /// # Safety
+    /// `h` is NULL or a handle of this type, live or released (the module docs' contract);
+    /// the value must not be released while the result is in use.
+    #[inline]
+    unsafe fn get<'a>(h: *const Self) -> Result<&'a Self::Inner, Error> {
+        // SAFETY: the caller's contract is `Pool::get`'s: NULL or one of this pool's slots.
+        unsafe { Pool::get(h.cast::<Slot<Self::Inner>>()) }.ok_or(Error::Invalid)
+    }
+
+    /// An optional handle argument: NULL is `None`, a released handle `Invalid`.
+    ///
+    /// # Safety
+    /// As for [`Handle::get`].
+    #[inline]
+    unsafe fn get_opt<'a>(h: *const Self) -> Result<Option<&'a Self::Inner>, Error> {
+        if h.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: the caller's contract.
+        unsafe { Self::get(h) }.map(Some)
+    }
+
+    /// Releases `h`, returning its value; `None` for NULL or a handle already released.
+    ///
+    /// # Safety
+    /// As for [`Handle::get`]; and this is the handle's last use: no other thread uses it.
+    unsafe fn take(h: *mut Self) -> Option<Self::Inner> {
+        // SAFETY: the caller's contract is `Pool::free`'s.
+        unsafe { Self::pool().free(h.cast::<Slot<Self::Inner>>()) }
+    }
+
+    /// The body of a `gr_*_free`/`gr_handle_release` export: releases `h` and drops its
+    /// value (no runtime lock is held); NULL and released handles are ignored.
+    ///
+    /// # Safety
+    /// As for [`Handle::take`].
+    unsafe fn release(h: *mut Self) {
+        let _ = guard(|| {
+            // SAFETY: the caller's contract.
+            drop(unsafe { Self::take(h) });
+            Ok(())
+        });
+    }
+}
+
+/// Implements [`Handle`] for an opaque C type (declared beside it, in plain sight of
+/// cbindgen), with a pool of its own.
+macro_rules! impl_handle {
+    ($name:ident => $inner:ty) => {
+        impl $crate::handle::Handle for $name {
+            type Inner = $inner;
+            fn pool() -> &'static $crate::stable::Pool<$inner> {
+                static POOL: $crate::stable::Pool<$inner> = $crate::stable::Pool::new();
+                &POOL
+            }
+        }
+    };
+}
+pub(crate) use impl_handle;
