@@ -34,9 +34,10 @@ const CHUNK: usize = 16 * 1024;
 const MAX_CACHED: usize = 1024; // 16 MiB at most
 
 struct Orig(ffi::PyObjectArenaAllocator);
-// safety: the original allocator is a process-wide table of C functions and a context pointer
+// SAFETY: the original allocator is a process-wide table of C functions and a context pointer
 // that CPython itself calls from any thread holding the GIL.
 unsafe impl Send for Orig {}
+// SAFETY: as above.
 unsafe impl Sync for Orig {}
 
 static ORIG: OnceLock<Orig> = OnceLock::new();
@@ -57,7 +58,7 @@ extern "C" fn alloc(_ctx: *mut c_void, size: usize) -> *mut c_void {
 
 extern "C" fn free(_ctx: *mut c_void, p: *mut c_void, size: usize) {
     if size == ROOT_CHUNK && SEED_AT.load(Relaxed) != 0 {
-        // safety: only `seed` makes arena blocks of this size, with malloc.
+        // SAFETY: only `seed` makes arena blocks of this size, with malloc.
         unsafe { libc::free(p) };
         return;
     }

@@ -27,13 +27,14 @@ pub struct Chan {
     pub native: Option<usize>,
 }
 
-// safety: gr channels are thread-safe; the pointer is owned (one reference) by this object.
+// SAFETY: gr channels are thread-safe; the pointer is owned (one reference) by this object.
 unsafe impl Send for Chan {}
+// SAFETY: as above.
 unsafe impl Sync for Chan {}
 
 impl Drop for Chan {
     fn drop(&mut self) {
-        // safety: releases the one reference this object owns.
+        // SAFETY: releases the one reference this object owns.
         unsafe { gr::gr_chan_release(self.ptr) };
     }
 }
@@ -55,7 +56,7 @@ impl Chan {
     #[pyo3(signature = (capacity = 0))]
     fn new(capacity: usize) -> PyResult<Self> {
         let mut p = ptr::null_mut();
-        // safety: out-pointer is valid; drop_pyobj matches gr_drop_fn.
+        // SAFETY: out-pointer is valid; drop_pyobj matches gr_drop_fn.
         let rc = unsafe { gr::gr_chan_new_with_drop(PTR, capacity, Some(drop_pyobj), ptr::null_mut(), &mut p) };
         errors::check_py(rc, "Chan")?;
         Ok(Chan { ptr: p, native: None })
@@ -67,6 +68,7 @@ impl Chan {
     #[pyo3(signature = (elem_size, capacity = 0))]
     fn native(elem_size: usize, capacity: usize) -> PyResult<Self> {
         let mut p = ptr::null_mut();
+        // SAFETY: `p` is a valid out-pointer; no drop function, so no context.
         let rc = unsafe { gr::gr_chan_new_with_drop(elem_size, capacity, None, ptr::null_mut(), &mut p) };
         errors::check_py(rc, "Chan.native")?;
         Ok(Chan { ptr: p, native: Some(elem_size) })
@@ -78,7 +80,7 @@ impl Chan {
         if address == 0 || elem_size == 0 {
             return Err(pyo3::exceptions::PyValueError::new_err("NULL channel or zero elem_size"));
         }
-        // safety: the caller vouches that address is a live gr_chan* of that element size.
+        // SAFETY: the caller vouches that address is a live gr_chan* of that element size.
         let p = unsafe { gr::gr_chan_retain(address as *mut gr::gr_chan) };
         Ok(Chan { ptr: p, native: Some(elem_size) })
     }
@@ -91,6 +93,7 @@ impl Chan {
 
     #[getter]
     fn cap(&self) -> usize {
+        // SAFETY: `self.ptr` is the live channel this object owns (released only in Drop).
         unsafe { gr::gr_chan_cap(self.ptr) }
     }
 
@@ -102,6 +105,7 @@ impl Chan {
 
     /// Number of buffered elements.
     fn len(&self) -> usize {
+        // SAFETY: `self.ptr` is the live channel this object owns (released only in Drop).
         unsafe { gr::gr_chan_len(self.ptr) }
     }
 
@@ -111,6 +115,7 @@ impl Chan {
 
     /// Closes the channel; closing twice raises Closed (Go panics).
     fn close(&self) -> PyResult<()> {
+        // SAFETY: `self.ptr` is the live channel this object owns (released only in Drop).
         errors::check_py(unsafe { gr::gr_chan_close(self.ptr) }, "close")
     }
 
@@ -131,7 +136,7 @@ unsafe fn chan_of<'a>(slf: *mut ffi::PyObject) -> PyRes<&'a Chan> {
     let py = Python::assume_gil_acquired();
     let b = Bound::<PyAny>::from_borrowed_ptr(py, slf);
     match b.downcast::<Chan>() {
-        // safety: slf is kept alive by the caller for the whole call.
+        // SAFETY: slf is kept alive by the caller for the whole call.
         Ok(c) => Ok(&*(c.get() as *const Chan)),
         Err(_) => Err(errors::type_error("expected a goroutines.Chan")),
     }
@@ -308,6 +313,7 @@ unsafe fn next(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
 }
 
 fn bool_obj(b: bool) -> *mut ffi::PyObject {
+    // SAFETY: PyBool_FromLong has no precondition beyond the GIL, which every caller holds.
     unsafe { ffi::PyBool_FromLong(b as _) }
 }
 

@@ -67,16 +67,18 @@ pub unsafe fn create() -> PyRes<Vec<(&'static str, *mut ffi::PyObject)>> {
 }
 
 pub fn strerror(rc: c_int) -> String {
-    // safety: gr_strerror returns a static NUL-terminated string for any status.
+    // SAFETY: gr_strerror returns a static NUL-terminated string for any status.
     let p = unsafe { gr::gr_strerror(rc) };
     if p.is_null() {
         return format!("gr error {rc}");
     }
+    // SAFETY: `p` is non-NULL, static and NUL-terminated (gr_strerror's contract).
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
 /// Sets the exception for a failed gr status and returns `Raised`.
 pub fn raise_status(rc: c_int, what: &str) -> Raised {
+    // SAFETY: reads of CPython's exception-type globals (set at interpreter start) and of our own atomics.
     let ty = unsafe {
         match rc {
             gr::GR_ECLOSED => CLOSED.load(Relaxed),
@@ -97,16 +99,18 @@ pub fn raise_status(rc: c_int, what: &str) -> Raised {
 /// Sets `ty(msg)` as the current exception.
 pub fn set(ty: *mut ffi::PyObject, msg: &str) -> Raised {
     let c = CString::new(msg.replace('\0', "?")).unwrap_or_default();
-    // safety: the GIL is held by every caller (entry points run under it).
+    // SAFETY: the GIL is held by every caller (entry points run under it).
     unsafe { ffi::PyErr_SetString(ty, c.as_ptr()) };
     Raised
 }
 
 pub fn type_error(msg: &str) -> Raised {
+    // SAFETY: a CPython global, set at interpreter start.
     set(unsafe { ffi::PyExc_TypeError }, msg)
 }
 
 pub fn value_error(msg: &str) -> Raised {
+    // SAFETY: a CPython global, set at interpreter start.
     set(unsafe { ffi::PyExc_ValueError }, msg)
 }
 
@@ -123,7 +127,7 @@ pub fn check(rc: c_int, what: &str) -> PyRes<()> {
 pub fn check_py(rc: c_int, what: &str) -> pyo3::PyResult<()> {
     match check(rc, what) {
         Ok(()) => Ok(()),
-        // safety: PyO3 methods run with the GIL held; check() has just set the exception.
+        // SAFETY: PyO3 methods run with the GIL held; check() has just set the exception.
         Err(Raised) => Err(pyo3::PyErr::fetch(unsafe { pyo3::Python::assume_gil_acquired() })),
     }
 }

@@ -37,13 +37,14 @@ pub struct Task {
     finished: AtomicBool,
 }
 
-// safety: every field is touched only with the GIL held (see the module doc).
+// SAFETY: every field is touched only with the GIL held (see the module doc).
 unsafe impl Send for Task {}
+// SAFETY: as above.
 unsafe impl Sync for Task {}
 
 impl Drop for Task {
     fn drop(&mut self) {
-        // safety: Tasks are dropped with the GIL held (module doc).
+        // SAFETY: Tasks are dropped with the GIL held (module doc).
         unsafe {
             for p in [self.func, self.args, self.kwargs, self.ctx, *self.result.get(), *self.exc.get()] {
                 ffi::Py_XDECREF(p);
@@ -59,13 +60,14 @@ pub struct Goroutine {
     task: Option<Arc<Task>>,
 }
 
-// safety: gr handles may be used from any thread; the Task is guarded as documented above.
+// SAFETY: gr handles may be used from any thread; the Task is guarded as documented above.
 unsafe impl Send for Goroutine {}
+// SAFETY: as above.
 unsafe impl Sync for Goroutine {}
 
 impl Drop for Goroutine {
     fn drop(&mut self) {
-        // safety: gr_handle_release once per handle. Dealloc runs with the GIL held, so the
+        // SAFETY: gr_handle_release once per handle. Dealloc runs with the GIL held, so the
         // Task may be dropped here.
         unsafe {
             if let Some(t) = &self.task {
@@ -279,7 +281,7 @@ unsafe fn spawn_released(
 
 fn spawn_opts(stack: usize) -> gr::gr_spawn_opts {
     let mut o = gr::gr_spawn_opts { size: 0, flags: 0, stack_size: 0 };
-    // safety: gr_spawn_opts_init fills the struct it is given.
+    // SAFETY: gr_spawn_opts_init fills the struct it is given.
     unsafe { gr::gr_spawn_opts_init(&mut o) };
     o.stack_size = stack;
     o

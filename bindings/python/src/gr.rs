@@ -1,5 +1,8 @@
 //! The gr C ABI (`include/gr.h`, `docs/ABI.md`) as this binding uses it. libgr.so.0 is linked
 //! dynamically, so a C library loaded into the same process with `-lgr` shares the runtime.
+//!
+//! Copied by hand, checked by `tests/test_abi.py`: every declaration here must match the
+//! header, and every `gr_status` code of the header must be here (and mapped in `errors.rs`).
 #![allow(non_camel_case_types, dead_code)]
 
 use std::ffi::{c_char, c_int, c_void};

@@ -10,6 +10,8 @@
 //! - `sync.rs`      WaitGroup, Mutex, sleep, yield_;
 //! - `arena.rs`     a cache for the 16 KiB frame-stack chunk each thread state allocates.
 
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 mod arena;
 mod chan;
 mod errors;
@@ -33,11 +35,12 @@ use pyo3::types::PyDict;
 #[pyo3(signature = (workers = None, stack_size = None, c_stack_size = None, max_threads = None))]
 fn init(workers: Option<u32>, stack_size: Option<usize>, c_stack_size: Option<usize>, max_threads: Option<u32>) -> PyResult<()> {
     let mut c = gr::gr_config { size: 0, workers: 0, stack_size: 0, max_threads: 0 };
-    // safety: gr_config_init fills the struct.
+    // SAFETY: gr_config_init fills the struct.
     unsafe { gr::gr_config_init(&mut c) };
     c.workers = workers.unwrap_or(0);
     c.stack_size = c_stack_size.unwrap_or(0);
     c.max_threads = max_threads.unwrap_or(0);
+    // SAFETY: `c` is an initialised gr_config on our stack.
     errors::check_py(unsafe { gr::gr_init(&c) }, "init")?;
     if let Some(s) = stack_size {
         if s < 64 * 1024 {
@@ -52,6 +55,7 @@ fn init(workers: Option<u32>, stack_size: Option<usize>, c_stack_size: Option<us
 #[pyfunction]
 fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let mut s = gr::gr_stats { size: std::mem::size_of::<gr::gr_stats>() as u32, ..Default::default() };
+    // SAFETY: `s` is a gr_stats on our stack with its size set.
     errors::check_py(unsafe { gr::gr_stats_get(&mut s) }, "stats")?;
     let d = PyDict::new(py);
     d.set_item("workers", s.workers)?;
@@ -65,12 +69,14 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 /// The id of the calling goroutine; 0 on a plain thread.
 #[pyfunction]
 fn self_id() -> u64 {
+    // SAFETY: gr_self has no preconditions.
     unsafe { gr::gr_self() }
 }
 
 /// The libgr version string.
 #[pyfunction]
 fn version() -> String {
+    // SAFETY: gr_version returns a static NUL-terminated string.
     unsafe { CStr::from_ptr(gr::gr_version()) }.to_string_lossy().into_owned()
 }
 
@@ -89,7 +95,7 @@ fn _small_frame_chunks() -> bool {
 /// The atexit hook: stop scheduling Python goroutines before finalisation.
 #[pyfunction]
 fn _atexit() {
-    // safety: called by atexit with the GIL held; PyO3's counter is raised but nothing parks.
+    // SAFETY: called by atexit with the GIL held; PyO3's counter is raised but nothing parks.
     unsafe { pystate::stop() }
 }
 
@@ -110,7 +116,7 @@ impl ClosedType {
 /// Adds a raw (park-capable) method to a PyO3 class, as a true method descriptor.
 fn add_raw_method(ty: &Bound<'_, pyo3::types::PyType>, name: &'static CStr, f: raw::FastKw, doc: &'static CStr) -> PyResult<()> {
     let def = raw::method_def(name, f, doc);
-    // safety: def is leaked (lives forever); ty is a type object; the GIL is held.
+    // SAFETY: def is leaked (lives forever); ty is a type object; the GIL is held.
     unsafe {
         let d = ffi::PyDescr_NewMethod(ty.as_ptr() as *mut ffi::PyTypeObject, def);
         if d.is_null() {
@@ -127,7 +133,7 @@ fn add_raw_method(ty: &Bound<'_, pyo3::types::PyType>, name: &'static CStr, f: r
 
 fn add_raw_function(m: &Bound<'_, PyModule>, name: &'static CStr, f: raw::FastKw, doc: &'static CStr) -> PyResult<()> {
     let def = raw::method_def(name, f, doc);
-    // safety: def is leaked; the GIL is held.
+    // SAFETY: def is leaked; the GIL is held.
     unsafe {
         let func = ffi::PyCFunction_NewEx(def, std::ptr::null_mut(), std::ptr::null_mut());
         let func = Bound::from_owned_ptr_or_err(m.py(), func)?;
@@ -139,7 +145,7 @@ fn add_raw_function(m: &Bound<'_, PyModule>, name: &'static CStr, f: raw::FastKw
 #[pymodule]
 fn _goroutines(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    // safety: module init runs with the GIL held on the importing thread.
+    // SAFETY: module init runs with the GIL held on the importing thread.
     unsafe {
         goroutine::INTERP.store(ffi::PyInterpreterState_Get(), Relaxed);
         pystate::init_gilstate_key();

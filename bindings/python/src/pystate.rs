@@ -39,7 +39,7 @@ pub fn stopped() -> bool {
 /// True inside a goroutine (Python or C); false on a plain OS thread.
 #[inline]
 pub fn in_goroutine() -> bool {
-    // safety: gr_context has no preconditions.
+    // SAFETY: gr_context has no preconditions.
     unsafe { gr::gr_context() != gr::GR_CTX_THREAD }
 }
 
@@ -61,7 +61,7 @@ pub fn leave_python() {
 /// unwound (it has C frames). Park it until the process ends.
 pub fn park_forever() -> ! {
     loop {
-        // safety: gr_sleep has no preconditions; in a goroutine it parks, elsewhere it blocks.
+        // SAFETY: gr_sleep has no preconditions; in a goroutine it parks, elsewhere it blocks.
         unsafe { gr::gr_sleep(3_600_000_000_000) };
     }
 }
@@ -75,7 +75,7 @@ fn block_thread_forever() -> ! {
 }
 
 fn is_main_thread() -> bool {
-    // safety: getpid/gettid have no preconditions.
+    // SAFETY: getpid/gettid have no preconditions.
     unsafe { libc::getpid() == libc::gettid() }
 }
 
@@ -105,11 +105,12 @@ pub fn ensure_gil_gate() {
         return;
     }
     let mut m = std::ptr::null_mut();
-    // safety: out-pointer is valid.
+    // SAFETY: out-pointer is valid.
     if unsafe { gr::gr_mutex_new(&mut m) } != gr::GR_OK {
         return;
     }
     if GIL_GATE.compare_exchange(std::ptr::null_mut(), m, SeqCst, SeqCst).is_err() {
+        // SAFETY: `m` is the gr_mutex just made, never published (the CAS failed): its last use.
         unsafe { gr::gr_mutex_free(m) };
     }
 }
@@ -245,7 +246,7 @@ pub fn register_worker() {
     extern "C" {
         fn PyThread_get_thread_ident() -> std::ffi::c_ulong;
     }
-    // safety: no preconditions.
+    // SAFETY: no preconditions.
     let ident = unsafe { PyThread_get_thread_ident() };
     if let Ok(mut v) = PY_WORKERS.lock() {
         v.push(ident);

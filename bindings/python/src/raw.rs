@@ -36,6 +36,7 @@ pub fn guard(body: impl FnOnce() -> PyRes<*mut ffi::PyObject>) -> *mut ffi::PyOb
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "panic".into());
+            // SAFETY: a CPython global, set at interpreter start.
             errors::set(unsafe { ffi::PyExc_SystemError }, &format!("gr binding panicked: {msg}"));
             ptr::null_mut()
         }
@@ -81,7 +82,7 @@ impl Args {
 
     /// The i-th keyword as (name, value).
     pub fn kw(&self, i: usize) -> (*mut ffi::PyObject, *mut ffi::PyObject) {
-        // safety: i < nkw, per the vectorcall layout.
+        // SAFETY: i < nkw, per the vectorcall layout.
         unsafe { (ffi::PyTuple_GET_ITEM(self.kwnames, i as ffi::Py_ssize_t), *self.kwvals.add(i)) }
     }
 
@@ -98,6 +99,7 @@ impl Args {
         }
         for k in 0..self.nkw {
             let (name, val) = self.kw(k);
+            // SAFETY: keyword names of a vectorcall are str objects; the GIL is held (entry points run under it).
             let name = unsafe { str_of(name) };
             match names.iter().position(|n| *n == name) {
                 Some(i) if out[i].is_none() => out[i] = Some(val),
@@ -124,6 +126,7 @@ pub unsafe fn str_of<'a>(s: *mut ffi::PyObject) -> &'a str {
 /// `None` -> GR_FOREVER; seconds (int or float, >= 0) -> nanoseconds.
 pub fn timeout_ns(obj: Option<*mut ffi::PyObject>) -> PyRes<i64> {
     let Some(o) = obj else { return Ok(gr::GR_FOREVER) };
+    // SAFETY: `o` is one of the call's live arguments; the GIL is held (entry points run under it).
     unsafe {
         if o == ffi::Py_None() {
             return Ok(gr::GR_FOREVER);
@@ -143,6 +146,7 @@ pub fn timeout_ns(obj: Option<*mut ffi::PyObject>) -> PyRes<i64> {
 pub fn truthy(obj: Option<*mut ffi::PyObject>) -> PyRes<bool> {
     match obj {
         None => Ok(false),
+        // SAFETY: `o` is one of the call's live arguments; the GIL is held (entry points run under it).
         Some(o) => match unsafe { ffi::PyObject_IsTrue(o) } {
             -1 => Err(Raised),
             v => Ok(v != 0),
@@ -162,6 +166,7 @@ pub fn method_def(name: &'static CStr, f: FastKw, doc: &'static CStr) -> *mut ff
 
 /// Returns a new reference to None.
 pub fn none() -> *mut ffi::PyObject {
+    // SAFETY: Py_None is the immortal singleton; the GIL is held by every caller.
     unsafe {
         let n = ffi::Py_None();
         ffi::Py_INCREF(n);

@@ -15,12 +15,14 @@ use crate::raw::{self, Args};
 pub struct WaitGroup {
     ptr: *mut gr::gr_wg,
 }
-// safety: gr_wg is thread-safe; owned by this object.
+// SAFETY: gr_wg is thread-safe; owned by this object.
 unsafe impl Send for WaitGroup {}
+// SAFETY: as above.
 unsafe impl Sync for WaitGroup {}
 
 impl Drop for WaitGroup {
     fn drop(&mut self) {
+        // SAFETY: `self.ptr` is the WaitGroup this object owns; this is its last use.
         unsafe { gr::gr_wg_free(self.ptr) };
     }
 }
@@ -30,16 +32,19 @@ impl WaitGroup {
     #[new]
     fn new() -> PyResult<Self> {
         let mut p = ptr::null_mut();
+        // SAFETY: `p` is a valid out-pointer.
         errors::check_py(unsafe { gr::gr_wg_new(&mut p) }, "WaitGroup")?;
         Ok(WaitGroup { ptr: p })
     }
 
     #[pyo3(signature = (delta = 1))]
     fn add(&self, delta: i64) -> PyResult<()> {
+        // SAFETY: `self.ptr` is the live WaitGroup this object owns (freed only in Drop).
         errors::check_py(unsafe { gr::gr_wg_add(self.ptr, delta) }, "WaitGroup.add")
     }
 
     fn done(&self) -> PyResult<()> {
+        // SAFETY: `self.ptr` is the live WaitGroup this object owns (freed only in Drop).
         errors::check_py(unsafe { gr::gr_wg_done(self.ptr) }, "WaitGroup.done")
     }
 }
@@ -49,12 +54,14 @@ impl WaitGroup {
 pub struct Mutex {
     ptr: *mut gr::gr_mutex,
 }
-// safety: gr_mutex is thread-safe; owned by this object.
+// SAFETY: gr_mutex is thread-safe; owned by this object.
 unsafe impl Send for Mutex {}
+// SAFETY: as above.
 unsafe impl Sync for Mutex {}
 
 impl Drop for Mutex {
     fn drop(&mut self) {
+        // SAFETY: `self.ptr` is the mutex this object owns; this is its last use.
         unsafe { gr::gr_mutex_free(self.ptr) };
     }
 }
@@ -64,11 +71,13 @@ impl Mutex {
     #[new]
     fn new() -> PyResult<Self> {
         let mut p = ptr::null_mut();
+        // SAFETY: `p` is a valid out-pointer.
         errors::check_py(unsafe { gr::gr_mutex_new(&mut p) }, "Mutex")?;
         Ok(Mutex { ptr: p })
     }
 
     fn unlock(&self) -> PyResult<()> {
+        // SAFETY: `self.ptr` is the live mutex this object owns (freed only in Drop).
         errors::check_py(unsafe { gr::gr_mutex_unlock(self.ptr) }, "Mutex.unlock")
     }
 
@@ -79,14 +88,14 @@ impl Mutex {
     }
 }
 
-unsafe fn downcast<'a, T: pyo3::PyClass + Sync>(slf: *mut ffi::PyObject, what: &str) -> PyRes<&'a T>
+unsafe fn downcast<'a, T>(slf: *mut ffi::PyObject, what: &str) -> PyRes<&'a T>
 where
-    T: pyo3::PyClass<Frozen = pyo3::pyclass::boolean_struct::True>,
+    T: pyo3::PyClass<Frozen = pyo3::pyclass::boolean_struct::True> + Sync,
 {
     let py = Python::assume_gil_acquired();
     let b = Bound::<PyAny>::from_borrowed_ptr(py, slf);
     match b.downcast::<T>() {
-        // safety: slf is alive for the whole call.
+        // SAFETY: slf is alive for the whole call.
         Ok(c) => Ok(&*(c.get() as *const T)),
         Err(_) => Err(errors::type_error(&format!("expected a goroutines.{what}"))),
     }
