@@ -5,6 +5,7 @@
 //! under its own lock), so no value is lost to it.
 //!
 //! Lock order: `Cancel::inner` is a leaf; completing the tokens happens after it is released.
+#![forbid(unsafe_code)]
 
 use crate::loom::{lock, Mutex};
 use crate::waiter::{Token, CANCELLED};

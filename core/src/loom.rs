@@ -1,5 +1,6 @@
 //! The one place atomics and locks come from. Under `cfg(loom)` they are loom's model-checked
 //! versions, so the protocols in `sched/state.rs` and `waiter.rs` can be explored exhaustively.
+#![forbid(unsafe_code)]
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};

@@ -14,6 +14,7 @@
 //! rates goroutines sleep, not the bottleneck (measured in `make bench`).
 //!
 //! Lock order: `Timers::heap` is a leaf; tokens are completed after it is released.
+#![forbid(unsafe_code)]
 
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Mutex, MutexGuard};

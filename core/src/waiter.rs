@@ -29,6 +29,7 @@
 //! A wait's own results become errors in one place, [`error_of`] (and [`may_wait`] for an
 //! operation that is not ready under a poll): every channel, select, sync, join and sleep
 //! result goes through it.
+#![forbid(unsafe_code)]
 
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};

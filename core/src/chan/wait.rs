@@ -6,6 +6,7 @@
 //! (the owner tries to claim `TIMEOUT` on every turn), so loom explores every order of data
 //! completion, close and timeout. Cancel tokens are not modelled (they end a wait through the
 //! same CAS as a timeout does).
+#![forbid(unsafe_code)]
 
 #[cfg(not(loom))]
 pub(crate) use crate::waiter::{block, prepare, Token};

@@ -14,6 +14,7 @@
 //!
 //! Idle: with no processor running and no timer armed, the monitor sleeps until woken
 //! (`Timers::monitor_sleep`), so an idle runtime uses no CPU.
+#![forbid(unsafe_code)]
 
 use super::proc::RUNNING;
 use super::Runtime;

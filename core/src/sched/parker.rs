@@ -2,6 +2,7 @@
 //!
 //! State word: `EMPTY` (0) no permit; `NOTIFIED` (1) a permit is waiting; `PARKED` (u32::MAX)
 //! the owner sleeps in `futex_wait`. Only the owning thread parks; anyone may unpark.
+#![forbid(unsafe_code)]
 
 use crate::loom::AtomicU32;
 use crate::sys::futex;

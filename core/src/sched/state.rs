@@ -18,6 +18,7 @@
 //!    `PARKING -> NOTIFIED` hands that duty to step 2.
 //!
 //! So every park is matched by exactly one queueing, whichever side comes second.
+#![forbid(unsafe_code)]
 
 use crate::loom::AtomicU8;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};

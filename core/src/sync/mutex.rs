@@ -27,6 +27,7 @@
 //!    a waiter that ends by timeout or cancel removes its entry itself.
 //!
 //! Lock order: `q` is a leaf; completing tokens under it may take scheduler locks only.
+#![cfg_attr(not(loom), forbid(unsafe_code))] // (its loom model checks exclusion with an UnsafeCell)
 
 use crate::cancel::Cancel;
 use crate::chan::wait::{self, Token};

@@ -5,6 +5,7 @@
 //! `add` that reaches zero completes and removes them all.
 //!
 //! Lock order: `inner` is a leaf; completing tokens under it may take scheduler locks only.
+#![forbid(unsafe_code)]
 
 use crate::cancel::Cancel;
 use crate::chan::wait::{self, Token};
