@@ -4,9 +4,11 @@
 //! cancelled wait is withdrawn like a timed-out one (its publisher removes it from its queue
 //! under its own lock), so no value is lost to it.
 //!
-//! Lock order: `Cancel::inner` is a leaf; completing the tokens happens after it is released.
+//! Lock order (`sched/README.md`, "Lock order"): `Cancel::inner` is rank 41, a leaf; the tokens are completed
+//! after it is released.
 #![forbid(unsafe_code)]
 
+use crate::loom::rank::CANCEL;
 use crate::loom::{lock, Mutex};
 use crate::waiter::{Token, CANCELLED};
 
@@ -18,7 +20,7 @@ struct Inner {
 
 #[derive(Default)]
 pub struct Cancel {
-    inner: Mutex<Inner>,
+    inner: Mutex<Inner, CANCEL>,
 }
 
 impl Cancel {

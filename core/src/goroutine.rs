@@ -7,9 +7,13 @@
 //! wait tokens hold further counts. `RunState` is touched only by the M that currently owns
 //! the goroutine, which is what makes the `Sync` impl below sound.
 //!
+//! Lock order: `join` is rank 40 (`sched/README.md`, "Lock order"), a leaf: joiners are
+//! completed after it is released.
+//!
 //! A suspended coroutine whose stack holds C frames must never be unwound: a `G` dropped while
 //! its coroutine is suspended leaks the coroutine (and its stack) instead.
 
+use crate::loom::rank::JOIN;
 use crate::loom::{lock, AtomicBool, AtomicU8, AtomicUsize, Mutex};
 use crate::stack::Stack;
 use crate::waiter::{Token, WaitCell};
@@ -84,7 +88,7 @@ pub struct G {
     pub(crate) run: UnsafeCell<RunState>,
     /// Set by the coroutine itself when it starts; read only on its own stack.
     pub(crate) yielder: std::cell::Cell<*const Yielder<(), Suspend>>,
-    pub(crate) join: Mutex<JoinState>,
+    pub(crate) join: Mutex<JoinState, JOIN>,
     pub(crate) done: AtomicBool,
     /// Set by `gr_goroutine_fail` from inside (a plain flag: only the goroutine writes it).
     pub(crate) failed: AtomicBool,

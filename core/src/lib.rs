@@ -1,9 +1,16 @@
 //! gr core: M:N stackful goroutines for foreign code.
 //!
-//! Data flows one way: the scheduler (`sched`) <- goroutines (`goroutine`, `stack`) <- waits
-//! (`waiter`, `timer`, `cancel`) <- channels and sync (built on `waiter`). The C ABI lives in
-//! the `gr-ffi` crate. Unsafe code is confined to `stack`, `signal`, `goroutine`,
-//! `sched::{proc, parker, worker, tls}` and `waiter`, each block with its reason.
+//! Data flows one way: the system interface (`sys`) <- the scheduler (`sched`) <- goroutines
+//! (`goroutine`, `stack`) <- waits (`waiter`, `timer`, `cancel`, `join`, `sleep`) <- channels
+//! and sync (built on `waiter`). The C ABI lives in the `gr-ffi` crate. `sched/README.md` is
+//! the map, with the lock order and a tour from `gr_chan_send` to the timer heap and back.
+//!
+//! Unsafe code is confined to `sys` (the system calls), `stack` (the stacks corosensei runs
+//! on), `goroutine` (the coroutine's run state), `sched::{runtime, current, spawn, proc,
+//! worker, idle, tls}` (the leaked runtime and its Ms, processor ownership, the thread-local
+//! block) and `chan::{mod, ring, waitq, select}` (elements copied through raw pointers). Each
+//! block says why it is sound (`// SAFETY:`, enforced by clippy's `undocumented_unsafe_blocks`);
+//! every other module says `#![forbid(unsafe_code)]`.
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 

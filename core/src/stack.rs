@@ -26,6 +26,7 @@
 //! touched pages. (Measured: releasing each stack as it entered the global pool cost one
 //! madvise per goroutine, ~25% of a spawn+join cycle, with TLB-flush IPIs.)
 
+use crate::loom::rank::STACKS; // a leaf (`sched/README.md`, "Lock order")
 use crate::loom::{lock, Mutex};
 use crate::sys::mem::{free_pages, page_size, Mapping};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -237,7 +238,7 @@ impl BySize {
 /// The global pool, all sizes.
 #[derive(Default)]
 pub struct GlobalPool {
-    free: Mutex<BySize>,
+    free: Mutex<BySize, STACKS>,
 }
 
 impl GlobalPool {

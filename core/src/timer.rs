@@ -13,11 +13,13 @@
 //! processor must still wake for its timers. One heap with one server is simpler and, at the
 //! rates goroutines sleep, not the bottleneck (measured in `make bench`).
 //!
-//! Lock order: `Timers::heap` is a leaf; tokens are completed after it is released.
+//! Lock order: `Timers::heap` (rank `TIMERS`, `sched/README.md`) is a leaf, taken under the
+//! scheduler lock at most; tokens are completed after it is released.
 #![forbid(unsafe_code)]
 
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Mutex, MutexGuard};
+use crate::loom::rank;
 use crate::waiter::{Token, TIMEOUT};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -54,8 +56,29 @@ struct Heap {
     swept_len: usize,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+/// The heap's lock (a std mutex: the monitor waits on `cond` with it), its rank recorded for
+/// the debug lock-order check (`crate::loom::rank`).
+struct Locked<'a> {
+    g: MutexGuard<'a, Heap>,
+    _rank: rank::Held,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = Heap;
+    fn deref(&self) -> &Heap {
+        &self.g
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Heap {
+        &mut self.g
+    }
+}
+
+fn lock(m: &Mutex<Heap>) -> Locked<'_> {
+    let _rank = rank::Held::enter(rank::TIMERS, m as *const Mutex<Heap> as usize);
+    Locked { g: m.lock().unwrap_or_else(|p| p.into_inner()), _rank }
 }
 
 #[derive(Default)]
@@ -125,10 +148,10 @@ impl Timers {
         };
         let _h = match until {
             Some(t) => match t.checked_duration_since(Instant::now()) {
-                Some(d) => self.cond.wait_timeout(h, d).map(|r| r.0).unwrap_or_else(|p| p.into_inner().0),
-                None => h,
+                Some(d) => self.cond.wait_timeout(h.g, d).map(|r| r.0).unwrap_or_else(|p| p.into_inner().0),
+                None => h.g,
             },
-            None => self.cond.wait(h).unwrap_or_else(|p| p.into_inner()),
+            None => self.cond.wait(h.g).unwrap_or_else(|p| p.into_inner()),
         };
         if wakeable {
             deep.store(false, SeqCst);

@@ -318,6 +318,7 @@ fn thread_wait(tok: &Token, cell: &WaitCell, deadline: Deadline) -> u32 {
     if spin_until(THREAD_SPIN, || !tok.is_pending()) {
         return tok.result();
     }
+    crate::loom::rank::Held::assert_none("blocking a thread");
     let handed_off = sched::blocking_begin();
     loop {
         cell.sleeping.store(SLEEPING, SeqCst);

@@ -212,9 +212,10 @@ fn select_mixed_thread_and_goroutine() {
 fn long_queue_with_timeouts() {
     let c = chan(0);
     let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let timed_out = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut gs = Vec::new();
     for i in 0..600u64 {
-        let (c, got) = (c.clone(), got.clone());
+        let (c, got, timed_out) = (c.clone(), got.clone(), timed_out.clone());
         gs.push(go(move || {
             if i % 3 == 0 {
                 if let Ok(v) = c.recv_u64(FOREVER) {
@@ -222,10 +223,15 @@ fn long_queue_with_timeouts() {
                 }
             } else {
                 assert_eq!(c.recv_u64(ms(1 + i % 5)), Err(Error::TimedOut));
+                timed_out.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
         }));
     }
-    std::thread::sleep(std::time::Duration::from_millis(30));
+    // Send only once every timed receiver has given up (a fixed sleep was not enough on a
+    // loaded machine: a receiver that had not started yet took a value and failed).
+    while timed_out.load(std::sync::atomic::Ordering::SeqCst) < 400 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     for v in 0..200u64 {
         c.send_u64(v, FOREVER).unwrap();
     }

@@ -136,7 +136,7 @@ fn loom_select_commit_one_winner() {
             }
         }
         // The select left no entry behind.
-        assert!(a.inner.lock().unwrap().recvq.is_clear());
-        assert!(b.inner.lock().unwrap().recvq.is_clear());
+        assert!(crate::loom::lock(&a.inner).recvq.is_clear());
+        assert!(crate::loom::lock(&b.inner).recvq.is_clear());
     });
 }

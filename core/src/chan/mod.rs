@@ -31,11 +31,11 @@
 //!    completer can win it any more, so nothing was copied.
 //!
 //! # Lock order
-//! Channel locks, several only in increasing address order (select). Under a channel lock we
-//! complete tokens, which may take the scheduler's run-queue and idle locks
-//! (`sched::Runtime::ready`): channel locks are outer to all scheduler locks. Nothing parks,
-//! blocks, or calls foreign code (drop functions run only in `Drop`, with no lock held)
-//! while a channel lock is held.
+//! Rank 30 in `sched/README.md`, "Lock order". Channel locks, several only in increasing
+//! address order (select). Under a channel lock we complete tokens, which may take the
+//! scheduler's locks (`sched::Runtime::ready`): channel locks are outer to all scheduler
+//! locks. Nothing parks, blocks, or calls foreign code (drop functions run only in `Drop`,
+//! with no lock held) while a channel lock is held.
 
 mod ring;
 pub mod select;
@@ -47,7 +47,8 @@ mod loom_tests;
 
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::loom::{lock, AtomicBool, Mutex, MutexGuard};
+use crate::loom::rank::CHAN;
+use crate::loom::{lock, AtomicBool, Mutex};
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use crate::waiter::Deadline;
@@ -85,7 +86,7 @@ unsafe impl Send for Inner {}
 pub struct Chan {
     esz: usize,
     cap: usize,
-    pub(crate) inner: Mutex<Inner>,
+    pub(crate) inner: Mutex<Inner, CHAN>,
     drop_fn: Option<ElemDrop>,
     /// Contended operations (an operation found the lock held by another thread) in the
     /// current tick of the coarse clock (`sched::coarse_now`): `tick << 24 | count`. See
@@ -99,6 +100,9 @@ pub struct Chan {
 /// keep spreading its workers over the cores.
 const HOT_RATE: u64 = 256;
 const COUNT_BITS: u32 = 24;
+
+/// The guard of a channel's lock.
+pub(crate) type MutexGuard<'a, T> = crate::loom::MutexGuard<'a, T, CHAN>;
 
 /// What a ready operation did (shared by the plain operations and select).
 pub(crate) enum Ready {

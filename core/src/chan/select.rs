@@ -21,14 +21,15 @@
 //!    channel's lock also orders this select after the winner's copy, so the element (and
 //!    a zeroed receive element for a close) is in place when select returns.
 //!
-//! Lock order: the channels' locks, in increasing address order; see `chan/mod.rs`.
+//! Lock order: the channels' locks, in increasing address order (rank 30 in
+//! `sched/README.md`, "Lock order"; see `chan/mod.rs`).
 
 use super::wait;
 use super::waitq::{self, Sudog, TokRef};
 use super::{Chan, Inner, Ready};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::loom::MutexGuard;
+use super::MutexGuard;
 use crate::waiter::Deadline;
 #[cfg(not(loom))]
 use std::cell::Cell;

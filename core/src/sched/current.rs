@@ -123,6 +123,7 @@ pub fn self_id() -> u64 {
 
 /// Suspends the current coroutine goroutine `g` (whose park is announced) until woken.
 pub(crate) fn park_current(g: &G) {
+    crate::loom::rank::Held::assert_none("parking a goroutine");
     // SAFETY: `g` is the running coroutine goroutine (made by `current_coroutine_ref` in this
     // context) and we are on its stack.
     unsafe { g.suspend(Suspend::Park) };
@@ -163,6 +164,7 @@ pub fn yield_now() {
     let g = tls::g();
     // SAFETY: the current goroutine is alive while it runs.
     if !g.is_null() && unsafe { !(*g).bound } {
+        crate::loom::rank::Held::assert_none("yielding");
         // SAFETY: we run on this coroutine's own stack.
         unsafe { (*g).suspend(Suspend::Yield) };
     } else {

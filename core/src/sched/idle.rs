@@ -12,11 +12,13 @@
 //!
 //! `lists` is the scheduler lock: idle processors, idle Ms, and Ms waiting for a processor
 //! to run goroutines pinned to them (`want_p`). A released processor goes to a `want_p` M
-//! first. Lock order: `lists` before any `M::inbox`.
+//! first. Lock order (`sched/README.md`, "Lock order"): `lists` is rank 50; under it only the timer heap (70) is
+//! taken, and it is taken under channel and sync locks (a wake).
 
 use super::proc::{HELD, IDLE};
 use super::worker::M;
 use super::Runtime;
+use crate::loom::rank::SCHED;
 use crate::loom::{lock, AtomicUsize, Mutex};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
@@ -33,7 +35,7 @@ pub(crate) struct Lists {
 }
 
 pub(crate) struct Idle {
-    pub lists: Mutex<Lists>,
+    pub lists: Mutex<Lists, SCHED>,
     pub npidle: AtomicUsize,
     pub nmspinning: AtomicUsize,
     pub nwant: AtomicUsize,

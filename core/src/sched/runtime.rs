@@ -4,8 +4,9 @@
 //! There is one `Runtime` per process at a time, reached through [`runtime`]. It is never
 //! freed: goroutines leaked at shutdown (parked with C frames) may still point into it.
 //!
-//! Locks (ranks in `README.md`, "Lock order"): `INIT_LOCK` (start, stop), `ms` (the threads),
-//! `monitor_thread`, `drained` (shutdown's wait for the last goroutine).
+//! Locks (`README.md`, "Lock order"): `ms` (the threads, rank 80); outside the ranks,
+//! `INIT_LOCK` (start, stop), `monitor_thread` and `drained` (shutdown's wait for the last
+//! goroutine).
 
 use super::idle;
 use super::monitor;
@@ -70,7 +71,7 @@ pub(crate) struct Runtime {
     pub(crate) ps: Box<[P]>,
     pub(crate) global: Injector<GRef>,
     pub(crate) idle: idle::Idle,
-    pub(crate) ms: Mutex<Vec<Thread>>,
+    pub(crate) ms: crate::loom::Mutex<Vec<Thread>, { crate::loom::rank::THREADS }>,
     pub(crate) nthreads: AtomicUsize,
     pub(crate) timers: Timers,
     pub(crate) monitor_deep: std::sync::atomic::AtomicBool,
@@ -175,7 +176,7 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
         ps: (0..cfg.workers).map(P::new).collect(),
         global: Injector::new(),
         idle: idle::Idle::new(cfg.workers),
-        ms: Mutex::new(Vec::new()),
+        ms: crate::loom::Mutex::new(Vec::new()),
         nthreads: AtomicUsize::new(0),
         timers: Timers::default(),
         monitor_deep: std::sync::atomic::AtomicBool::new(false),
@@ -275,7 +276,7 @@ pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
     // Join the threads that finish promptly; leak any stuck in goroutine code.
     let until = Instant::now() + std::time::Duration::from_millis(500);
     let mut handles: Vec<std::thread::JoinHandle<()>> = {
-        let mut ms = rt.ms.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ms = crate::loom::lock(&rt.ms);
         ms.iter_mut().filter_map(|(_, h)| h.take()).collect()
     };
     if let Some(h) = rt.monitor_thread.lock().unwrap_or_else(|p| p.into_inner()).take() {

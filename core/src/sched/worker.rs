@@ -1,19 +1,20 @@
 //! M: an OS thread that runs goroutines while it owns a processor.
 //!
 //! The loop: get a processor (handed over, or wait for one if pinned work waits in the
-//! inbox, or sleep idle); find a runnable goroutine (inbox, runnext, local queue, affine
-//! queue, the global queue every 61st tick and when local is empty, then stealing); run it
-//! until it parks, yields or returns; repeat. Finding nothing releases the processor (see
-//! `idle.rs`).
+//! inbox, or sleep idle); find a runnable goroutine (`find_runnable`, in the order that
+//! `README.md` section 3 lists); run it until it parks, yields or returns; repeat. Finding
+//! nothing releases the processor (see `idle.rs`).
 //!
 //! The inbox holds goroutines pinned to this M (`gr_pin`): only this thread may run them.
 //! Pinned goroutines that yield wait in `yielded` until the processor has nothing else.
+//! Lock order (`README.md`): `inbox` is rank 60, `yielded` 61, both leaves.
 
 use super::proc::{Held, P};
 use super::state;
 use super::tls;
 use super::Runtime;
 use crate::goroutine::{GRef, RunState, Suspend, G};
+use crate::loom::rank::{INBOX, YIELDED};
 use crate::loom::{lock, AtomicBool, AtomicUsize, Mutex};
 use crossbeam_deque::Steal;
 use std::collections::VecDeque;
@@ -31,14 +32,14 @@ pub struct M {
     /// A processor handed to this M: index + 1 (0 = none); bit 63 = start spinning.
     handed: AtomicUsize,
     pub(crate) idle: AtomicBool,
-    inbox: Mutex<VecDeque<GRef>>,
+    inbox: Mutex<VecDeque<GRef>, INBOX>,
     pub(crate) inbox_len: AtomicUsize,
     /// Pinned goroutines that yielded (`gr_yield`): served once this M's processor has
     /// nothing else queued, or every 61st tick, so that a pinned goroutine's yield lets the
     /// others run first, as Go's Gosched does (the inbox is served every other tick, so a
     /// yield through it gave one other goroutine a turn at most). Only this M's own thread
     /// pushes and pops; `yielded_len` lets it skip the lock.
-    yielded: Mutex<VecDeque<GRef>>,
+    yielded: Mutex<VecDeque<GRef>, YIELDED>,
     yielded_len: AtomicUsize,
     me: Weak<M>,
 }
@@ -124,7 +125,7 @@ impl Runtime {
                 Err(cur) => n = cur,
             }
         }
-        let mut ms = self.ms.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ms = lock(&self.ms);
         let id = ms.len();
         let m = Arc::new_cyclic(|me| M {
             id,
@@ -216,7 +217,8 @@ fn steal_global(rt: &Runtime, h: &Held<'_>) -> Option<GRef> {
     }
 }
 
-/// Finds a goroutine to run on this M's processor. `None` when the processor was given up.
+/// Finds a goroutine to run on this M's processor, in the order of `README.md` section 3.
+/// `None` when the processor was given up.
 fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
     let rt = m.rt;
     loop {

@@ -26,12 +26,14 @@
 //! 4. Exactly one of {hand-off/wake, timeout, cancel} completes a waiter (the token's CAS);
 //!    a waiter that ends by timeout or cancel removes its entry itself.
 //!
-//! Lock order: `q` is a leaf; completing tokens under it may take scheduler locks only.
+//! Lock order (`sched/README.md`, "Lock order"): `q` is rank 31, outer to the scheduler's locks, which completing
+//! tokens under it may take.
 #![cfg_attr(not(loom), forbid(unsafe_code))] // (its loom model checks exclusion with an UnsafeCell)
 
 use crate::cancel::Cancel;
 use crate::chan::wait::{self, Token};
 use crate::error::{Error, Result};
+use crate::loom::rank::SYNC_MUTEX;
 use crate::loom::{lock, AtomicU32, Mutex as Lock};
 use crate::waiter::Deadline;
 use std::collections::VecDeque;
@@ -67,7 +69,7 @@ struct Queue {
 #[derive(Default)]
 pub struct Mutex {
     state: AtomicU32,
-    q: Lock<Queue>,
+    q: Lock<Queue, SYNC_MUTEX>,
 }
 
 impl Mutex {

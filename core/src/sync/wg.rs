@@ -4,12 +4,14 @@
 //! with `Invalid` and changes nothing); `waiters` is empty whenever `count == 0`, because the
 //! `add` that reaches zero completes and removes them all.
 //!
-//! Lock order: `inner` is a leaf; completing tokens under it may take scheduler locks only.
+//! Lock order (`sched/README.md`, "Lock order"): `inner` is rank 32, outer to the scheduler's locks, which
+//! completing tokens under it may take.
 #![forbid(unsafe_code)]
 
 use crate::cancel::Cancel;
 use crate::chan::wait::{self, Token};
 use crate::error::{Error, Result};
+use crate::loom::rank::WAIT_GROUP;
 use crate::loom::{lock, Mutex};
 use crate::waiter::Deadline;
 
@@ -23,7 +25,7 @@ struct Inner {
 
 #[derive(Default)]
 pub struct WaitGroup {
-    inner: Mutex<Inner>,
+    inner: Mutex<Inner, WAIT_GROUP>,
 }
 
 impl WaitGroup {
