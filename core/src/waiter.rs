@@ -54,6 +54,7 @@ const SLEEPING: u32 = 1;
 /// The one mapping of wait outcomes to errors (and so to `gr_status` codes), for every wait
 /// that ended without its publisher's result: `CANCELLED` is `Cancelled`; `TIMEOUT` is
 /// `TimedOut`, or `Again` for a poll (timeout 0: nothing was ready).
+#[inline]
 pub fn error_of(r: u32, deadline: Deadline) -> Error {
     debug_assert!(r == TIMEOUT || r == CANCELLED, "wait result {r} is the publisher's");
     match r {

@@ -64,6 +64,7 @@ pub unsafe extern "C" fn gr_spawn_opts_init(opts: *mut gr_spawn_opts) {
 
 /// # Safety
 /// `out` is NULL or writable.
+#[inline]
 unsafe fn spawn_common(f: gr_fn, arg: *mut c_void, opts: SpawnOpts, out: *mut *mut gr_handle) -> Result<(), Error> {
     let f = f.ok_or(Error::Invalid)?;
     let g = sched::spawn(Entry::C(f, arg), opts)?;

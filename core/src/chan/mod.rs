@@ -235,6 +235,7 @@ impl Chan {
     }
 
     /// After `block` of a plain operation: wait for the winner's copy, or withdraw.
+    #[inline]
     fn finish_plain(&self, tok: &wait::Token, r: u32, deadline: Deadline, done: &AtomicBool, sender: bool) -> Result<()> {
         match waitq::decode(r) {
             Some((_, closed)) => {

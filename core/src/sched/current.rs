@@ -25,6 +25,7 @@ const SPAWN_BACKLOG: usize = 256;
 /// never preempted here: they may hold thread-affine locks (an interpreter lock) that their
 /// thread's next goroutine needs; their binding asks [`should_yield`] and yields itself once
 /// it has let go of such locks.
+#[inline]
 pub(crate) fn maybe_preempt() {
     let l = tls::local(); // not kept: nothing below parks before `yield_now`
     let g = l.g.get();
