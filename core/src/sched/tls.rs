@@ -1,4 +1,5 @@
-//! The one thread-local of the scheduler.
+//! The scheduler's thread-local block (the runtime's other thread-locals: `README.md`,
+//! section 5).
 //!
 //! Goroutines migrate between OS threads at every park, and LLVM may keep a thread-local's
 //! address in a register across a call that parks. So every read goes through an
