@@ -18,6 +18,7 @@ TEST_TARGETS :=
 BENCH_TARGETS :=
 
 include mk/deps.mk
+include mk/version.mk
 include mk/core.mk
 include mk/venv.mk
 -include mk/chan.mk

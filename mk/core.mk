@@ -16,11 +16,20 @@ lib:
 $(CBINDGEN):
 	$(CARGO) install --quiet --locked --root $(ROOT)/.tools cbindgen --version $(CBINDGEN_VERSION)
 
-header: $(CBINDGEN)
-	$(CBINDGEN) -q --config ffi/cbindgen.toml --crate gr-ffi --output include/gr.h ffi
+# ffi/cbindgen.toml with the version macros filled in from Cargo.toml (mk/version.mk).
+CBINDGEN_CONFIG := $(BUILD)/cbindgen.toml
+.PHONY: $(CBINDGEN_CONFIG)
+$(CBINDGEN_CONFIG):
+	@mkdir -p $(@D)
+	@sed -e 's/@GR_VERSION@/$(GR_VERSION)/g' -e 's/@GR_VERSION_MAJOR@/$(GR_VERSION_MAJOR)/g' \
+	  -e 's/@GR_VERSION_MINOR@/$(GR_VERSION_MINOR)/g' -e 's/@GR_VERSION_PATCH@/$(GR_VERSION_PATCH)/g' \
+	  ffi/cbindgen.toml > $@
 
-check-header: $(CBINDGEN)
-	@$(CBINDGEN) -q --config ffi/cbindgen.toml --crate gr-ffi --output $(BUILD)/gr.h.check ffi
+header: $(CBINDGEN) $(CBINDGEN_CONFIG)
+	$(CBINDGEN) -q --config $(CBINDGEN_CONFIG) --crate gr-ffi --output include/gr.h ffi
+
+check-header: $(CBINDGEN) $(CBINDGEN_CONFIG)
+	@$(CBINDGEN) -q --config $(CBINDGEN_CONFIG) --crate gr-ffi --output $(BUILD)/gr.h.check ffi
 	@if ! diff -u include/gr.h $(BUILD)/gr.h.check; then \
 	  echo "include/gr.h is stale: run 'make header' and commit it"; exit 1; fi
 	@echo "include/gr.h matches a fresh cbindgen run"
@@ -31,7 +40,7 @@ install: lib
 	ln -sf libgr.so.0 $(DESTDIR)$(PREFIX)/lib/libgr.so
 	install -m 644 $(LIBDIR)/libgr.a $(DESTDIR)$(PREFIX)/lib/libgr.a
 	install -m 644 include/gr.h $(DESTDIR)$(PREFIX)/include/gr.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' mk/gr.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gr.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(GR_VERSION)|g' mk/gr.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gr.pc
 
 TEST_TARGETS += check-header test-rust test-loom test-c-core test-install
 test-rust:

@@ -51,7 +51,7 @@ java-natives: $(JAVA_LIB_DEP)
 $(JAVA_JAR): $(JAVA_RES)/libgr.so.0 $(JAVA_RES)/libgrjni.so $(JAVA_SRCS) $(JAVA_DIR)/pom.xml
 	@echo "  MVN package -> $@"
 	@set -o pipefail; $(JAVA_MVN) -DskipTests package 2>&1 | $(JAVA_DECOLOR)
-	cp -f $(JAVA_DIR)/target/gr-0.1.0.jar $@
+	cp -f $(JAVA_DIR)/target/gr-$(GR_VERSION).jar $@
 
 java-jar: java-natives
 	@$(JAVA_SUBMAKE) $(JAVA_JAR)
