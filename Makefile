@@ -20,6 +20,7 @@ BENCH_TARGETS :=
 include mk/deps.mk
 include mk/version.mk
 include mk/core.mk
+include mk/install.mk
 include mk/venv.mk
 -include mk/chan.mk
 -include bench/bench.mk

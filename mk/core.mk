@@ -5,13 +5,17 @@ CFLAGS_GR := -O2 -g -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE -I$(ROOT)/inclu
 LDFLAGS_GR := -L$(LIBDIR) -lgr -Wl,-rpath,$(LIBDIR) -lpthread
 export CFLAGS_GR LDFLAGS_GR
 
-.PHONY: lib header check-header install test-rust test-loom test-c-core demo-c
+.PHONY: lib header check-header test-rust test-loom test-c-core demo-c
+# build/lib/libgr.so.0 and libgr.a are replaced only when they change, so that what depends
+# on them (the wheel, the Java natives) is not rebuilt for nothing. libgr.a: only the gr_*
+# API is global (mk/install/static-lib.sh).
 lib:
 	$(CARGO) build --release -p gr-ffi --quiet
 	@mkdir -p $(LIBDIR)
-	@cp -f $(ROOT)/target/release/libgr.so $(LIBDIR)/libgr.so.0.tmp && mv -f $(LIBDIR)/libgr.so.0.tmp $(LIBDIR)/libgr.so.0
-	@ln -sf libgr.so.0 $(LIBDIR)/libgr.so
-	@cp -f $(ROOT)/target/release/libgr.a $(LIBDIR)/libgr.a.tmp && mv -f $(LIBDIR)/libgr.a.tmp $(LIBDIR)/libgr.a
+	@cmp -s $(ROOT)/target/release/libgr.so $(LIBDIR)/libgr.so.0 || { \
+	  cp -f $(ROOT)/target/release/libgr.so $(LIBDIR)/libgr.so.0.tmp && mv -f $(LIBDIR)/libgr.so.0.tmp $(LIBDIR)/libgr.so.0; }
+	@ln -sfn libgr.so.0 $(LIBDIR)/libgr.so
+	@$(ROOT)/mk/install/static-lib.sh $(ROOT)/target/release/libgr.a $(ROOT)/target/release/libgr.so $(LIBDIR)/libgr.a
 
 $(CBINDGEN):
 	$(CARGO) install --quiet --locked --root $(ROOT)/.tools cbindgen --version $(CBINDGEN_VERSION)
@@ -34,15 +38,7 @@ check-header: $(CBINDGEN) $(CBINDGEN_CONFIG)
 	  echo "include/gr.h is stale: run 'make header' and commit it"; exit 1; fi
 	@echo "include/gr.h matches a fresh cbindgen run"
 
-install: lib
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 755 $(LIBDIR)/libgr.so.0 $(DESTDIR)$(PREFIX)/lib/libgr.so.0
-	ln -sf libgr.so.0 $(DESTDIR)$(PREFIX)/lib/libgr.so
-	install -m 644 $(LIBDIR)/libgr.a $(DESTDIR)$(PREFIX)/lib/libgr.a
-	install -m 644 include/gr.h $(DESTDIR)$(PREFIX)/include/gr.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(GR_VERSION)|g' mk/gr.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gr.pc
-
-TEST_TARGETS += check-header test-rust test-loom test-c-core test-install
+TEST_TARGETS += check-header test-rust test-loom test-c-core
 test-rust:
 	$(CARGO) test --release --workspace --quiet
 
@@ -53,12 +49,6 @@ test-loom:
 
 test-c-core: lib
 	@$(ROOT)/tests/c/run.sh core $(sort $(wildcard $(ROOT)/tests/c/rt_*.c))
-
-test-install: lib
-	@rm -rf $(BUILD)/prefix && $(MAKE) --no-print-directory install PREFIX=$(BUILD)/prefix >/dev/null
-	@PKG_CONFIG_PATH=$(BUILD)/prefix/lib/pkgconfig $(CC) -o $(BUILD)/hello-pc examples/c/hello.c \
-	  $$(PKG_CONFIG_PATH=$(BUILD)/prefix/lib/pkgconfig pkg-config --cflags --libs gr) -Wl,-rpath,$(BUILD)/prefix/lib
-	@$(BUILD)/hello-pc > /dev/null && echo "install: gr.pc + libgr.so.0 link and run (1 passed, 0 failed)"
 
 DEMO_TARGETS += demo-c
 C_EXAMPLES := $(patsubst $(ROOT)/examples/c/%.c,%,$(sort $(wildcard $(ROOT)/examples/c/*.c)))

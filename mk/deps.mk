@@ -1,6 +1,8 @@
 # Debian packages the build and tests use, installed with apt-get only when missing (CI and
 # a fresh machine run as root; elsewhere run `sudo make deps`).
-APT_PKGS := pkg-config gcc make
+# binutils, cmake, man-db, gdb: make install's stripped libraries, CMake package and man
+# pages, and test-install's consumers of them.
+APT_PKGS := pkg-config gcc make binutils cmake man-db gdb
 .PHONY: deps
 deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
