@@ -9,7 +9,11 @@
 //! | GR_ENOMEM     | MemoryError (message names sysctl) |
 //! | GR_ESTATE     | goroutines.StateError              |
 //! | GR_EPANIC     | goroutines.GoroutineError          |
-//! | GR_ECANCELED  | goroutines.Cancelled               |
+//! | GR_ECANCELED  | goroutines.Cancelled (reserved)    |
+//!
+//! No Python call passes a cancel token yet, so nothing raises `Cancelled` today: it is the
+//! exception the coming cancellation API (contexts, groups) raises, exported now so that
+//! code can name it.
 
 use std::ffi::{c_int, CStr, CString};
 use std::ptr;
@@ -55,7 +59,7 @@ pub unsafe fn create() -> PyRes<Vec<(&'static str, *mut ffi::PyObject)>> {
     let state = new(&STATE, c"goroutines.StateError", c"Wrong runtime state: already initialised, shut down, unlocked mutex, forked child.", bases)?;
     let gor = new(&GOROUTINE, c"goroutines.GoroutineError", c"A goroutine failed without a Python exception (a C goroutine, or the runtime).", bases)?;
     ffi::Py_DECREF(bases);
-    let canc = new(&CANCELLED, c"goroutines.Cancelled", c"The wait was cancelled.", err)?;
+    let canc = new(&CANCELLED, c"goroutines.Cancelled", c"A wait ended by a cancellation (GR_ECANCELED). Reserved: no call raises it until the Python API gains cancellation (contexts, groups).", err)?;
     Ok(vec![
         ("Error", err),
         ("Closed", closed),

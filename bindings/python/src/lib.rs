@@ -131,6 +131,16 @@ fn add_raw_method(ty: &Bound<'_, pyo3::types::PyType>, name: &'static CStr, f: r
     Ok(())
 }
 
+/// Makes `Chan[int]` and `Goroutine[str]` work at run time, as the stubs declare the classes
+/// generic: `__class_getitem__ = classmethod(types.GenericAlias)`, as the standard library's
+/// generic classes (`queue.Queue`, `concurrent.futures.Future`) do.
+fn make_generic(ty: &Bound<'_, pyo3::types::PyType>) -> PyResult<()> {
+    let py = ty.py();
+    let alias = py.import("types")?.getattr("GenericAlias")?;
+    let class_getitem = py.import("builtins")?.getattr("classmethod")?.call1((alias,))?;
+    ty.setattr("__class_getitem__", class_getitem)
+}
+
 fn add_raw_function(m: &Bound<'_, PyModule>, name: &'static CStr, f: raw::FastKw, doc: &'static CStr) -> PyResult<()> {
     let def = raw::method_def(name, f, doc);
     // SAFETY: def is leaked; the GIL is held.
@@ -170,7 +180,9 @@ fn _goroutines(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add_raw_method(&chan_t, c"try_send", chan::try_send_raw, c"try_send($self, value)\n--\n\nSends without waiting; False if it would block.")?;
     add_raw_method(&chan_t, c"try_recv", chan::try_recv_raw, c"try_recv($self)\n--\n\n(value, True), or (None, False) if it would block.")?;
     add_raw_method(&chan_t, c"__next__", chan::next_raw, c"__next__($self, /)\n--\n\nReceives the next value; stops when closed and drained.")?;
+    make_generic(&chan_t)?;
     let g_t = py.get_type::<goroutine::Goroutine>();
+    make_generic(&g_t)?;
     add_raw_method(&g_t, c"done", goroutine::done_raw, c"done($self)\n--\n\nTrue once the goroutine has returned or raised.")?;
     add_raw_method(&g_t, c"wait", goroutine::wait_raw, c"wait($self, timeout=None)\n--\n\nThe callable's result, or its exception re-raised with the goroutine's traceback.")?;
     let wg_t = py.get_type::<sync::WaitGroup>();

@@ -1,9 +1,15 @@
-"""The .pyi stubs match the runtime (mypy's stubtest), as STYLE.md asks of PyO3 projects."""
+"""The .pyi stubs match the runtime (mypy's stubtest), as STYLE.md asks of PyO3 projects, and
+their generics do what users rely on (mypy --strict over tests/typing/check_types.py)."""
 
+import os
 import subprocess
 import sys
 
 import pytest
+
+import goroutines as gr
+
+CHECK_TYPES = os.path.join(os.path.dirname(__file__), "typing", "check_types.py")
 
 
 def test_stubtest():
@@ -11,3 +17,30 @@ def test_stubtest():
     r = subprocess.run([sys.executable, "-m", "mypy.stubtest", "goroutines"], capture_output=True,
                        text=True, timeout=300, cwd="/")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_mypy_generics(tmp_path):
+    """go(square, "not an int") is rejected, go(square, 3).wait() is an int, Chan[int].recv()
+    is an int: each expectation in check_types.py is an assert_type or a `type: ignore[code]`
+    that --strict reports once it is no longer needed."""
+    pytest.importorskip("mypy")
+    r = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path),
+                        CHECK_TYPES], capture_output=True, text=True, timeout=300, cwd="/")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_generic_classes_subscript_at_runtime():
+    ch = gr.Chan[int](2)
+    assert type(ch) is gr.Chan and ch.cap == 2
+    ch.send(7)
+    assert ch.recv() == 7
+    assert gr.Chan[int] == gr.Chan[int] and gr.Chan[int] != gr.Chan[str]
+    assert repr(gr.Goroutine[str]) == "goroutines.Goroutine[str]"
+    assert gr.go(lambda: 5).wait() == 5
+
+
+def test_cancelled_is_reserved():
+    """Nothing raises Cancelled until the Python API gains cancellation; it is an Error and
+    says so."""
+    assert issubclass(gr.Cancelled, gr.Error)
+    assert "Reserved" in (gr.Cancelled.__doc__ or "")

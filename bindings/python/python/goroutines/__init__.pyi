@@ -1,4 +1,4 @@
-from typing import Any, Callable, TypeVar
+from typing import Callable, ParamSpec, TypeVar
 
 from ._goroutines import (
     CLOSED as CLOSED,
@@ -23,7 +23,8 @@ from ._goroutines import (
     yield_ as yield_,
 )
 
-_T = TypeVar("_T")
+_R = TypeVar("_R")
+_P = ParamSpec("_P")
 
 __all__ = [
     "CLOSED", "Cancelled", "Chan", "Closed", "Error", "Goroutine", "GoroutineError", "Mutex",
@@ -31,6 +32,6 @@ __all__ = [
     "select", "self_id", "sleep", "stats", "to_thread", "version", "yield_",
 ]
 
-def go_native(fn: object, arg: object = None) -> Goroutine: ...
-def run(main: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T: ...
-def to_thread(fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T: ...
+def go_native(fn: object, arg: object = None) -> Goroutine[None]: ...
+def run(main: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+def to_thread(fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
