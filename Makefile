@@ -26,6 +26,7 @@ include mk/venv.mk
 -include bench/bench.mk
 -include bindings/python/python.mk
 -include bindings/java/java.mk
+TEST_TARGETS += check-version
 
 .PHONY: all demo test bench clean
 all: lib
