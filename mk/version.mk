@@ -32,6 +32,10 @@ version: header
 # The derived versions, built and read back: the header, gr_version(), an installed prefix
 # (real name, .pc files, CMake version file, man pages), the pip-installed wheel, the jar.
 # The Makefile runs it after the other suites, which build most of these.
-check-version: lib python java-jar dist
+check-version:
+	@pom=$$(sed -n 's|^  <version>\(.*\)</version>$$|\1|p' $(POM) | head -n 1); \
+	if [ "$$pom" != "$(GR_VERSION)" ]; then \
+	  echo "bindings/java/pom.xml says $$pom, Cargo.toml $(GR_VERSION): run 'make version'"; exit 1; fi
+	@$(MAKE) --no-print-directory lib python java-jar dist
 	@$(MAKE) --no-print-directory install PREFIX=$(BUILD)/version-prefix > /dev/null
 	@$(ROOT)/mk/check-version.sh $(BUILD)/version-prefix $(PY) $(BUILD)/java/gr.jar
