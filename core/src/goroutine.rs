@@ -17,6 +17,7 @@ use crate::loom::rank::JOIN;
 use crate::loom::{lock, AtomicBool, AtomicU8, AtomicUsize, Mutex};
 use crate::stack::Stack;
 use crate::waiter::{Token, WaitCell};
+use crate::waitlist::{Key, WaitList};
 use corosensei::{Coroutine, Yielder};
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
@@ -69,11 +70,13 @@ pub(crate) enum RunState {
     Gone,
 }
 
+/// Under `G::join`. Joiners wait on `waiters` by `crate::waitlist`'s protocol: one that
+/// times out or is cancelled withdraws by key in O(1); `finish` drains them all.
 #[derive(Default)]
 pub(crate) struct JoinState {
     pub done: bool,
     pub failed: Option<Box<std::ffi::CString>>,
-    pub waiters: Vec<Token>,
+    pub waiters: WaitList<Token>,
 }
 
 pub struct G {
@@ -144,15 +147,26 @@ impl G {
 
     /// Records completion and wakes every joiner.
     pub(crate) fn finish(&self) {
-        let waiters = {
+        let waiters: Vec<Token> = {
             let mut j = lock(&self.join);
             j.done = true;
             self.done.store(true, Release);
-            std::mem::take(&mut j.waiters)
+            j.waiters.drain().collect()
         };
         for t in waiters {
             t.complete(crate::waiter::DONE);
         }
+    }
+
+    /// Queues a joiner's open wait `tok`; `None` if the goroutine has finished already.
+    pub(crate) fn join_register(&self, tok: &Token) -> Option<Key> {
+        let mut j = lock(&self.join);
+        (!j.done).then(|| j.waiters.push_back(tok.clone()))
+    }
+
+    /// Withdraws a joiner that timed out or was cancelled (a no-op if `finish` took it).
+    pub(crate) fn join_withdraw(&self, key: Key) {
+        lock(&self.join).waiters.remove(key);
     }
 
     pub(crate) fn fail(&self, msg: Option<std::ffi::CString>) {

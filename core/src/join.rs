@@ -1,5 +1,6 @@
 //! Joining a goroutine (`gr_wait`): a wait on the waiter, published in the goroutine's join
-//! list, completed with `DONE` when it returns (`G::finish`).
+//! list (a `crate::waitlist::WaitList`: a joiner that times out or is cancelled withdraws in
+//! O(1)), completed with `DONE` when it returns (`G::finish`).
 #![forbid(unsafe_code)]
 
 use crate::error::{Error, Result};
@@ -16,22 +17,14 @@ pub fn join(g: &GRef, deadline: crate::waiter::Deadline, cancel: Option<&crate::
         return Err(Error::Invalid); // waiting for oneself would never end
     }
     let tok = crate::waiter::prepare();
-    {
-        let mut j = crate::loom::lock(&g.join);
-        if j.done {
-            drop(j);
-            // Withdraw the announced park: nobody will complete this token but us.
-            crate::waiter::block(&tok, crate::waiter::Deadline::Poll, None);
-            return result(g);
-        }
-        j.waiters.push(tok.clone());
-    }
+    let Some(key) = g.join_register(&tok) else {
+        // Withdraw the announced park: nobody will complete this token but us.
+        crate::waiter::block(&tok, crate::waiter::Deadline::Poll, None);
+        return result(g);
+    };
     let r = crate::waiter::block(&tok, deadline, cancel);
     if r != crate::waiter::DONE {
-        let mut j = crate::loom::lock(&g.join);
-        if let Some(i) = j.waiters.iter().position(|t| t.same(&tok)) {
-            j.waiters.swap_remove(i);
-        }
+        g.join_withdraw(key); // O(1) (`crate::waitlist`)
     }
     match r {
         crate::waiter::DONE => result(g),

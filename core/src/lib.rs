@@ -2,8 +2,10 @@
 //!
 //! Data flows one way: the system interface (`sys`) <- the scheduler (`sched`) <- goroutines
 //! (`goroutine`, `stack`) <- waits (`waiter`, `timer`, `cancel`, `join`, `sleep`) <- channels
-//! and sync (built on `waiter`). The C ABI lives in the `gr-ffi` crate. `sched/README.md` is
-//! the map, with the lock order and a tour from `gr_chan_send` to the timer heap and back.
+//! and sync (built on `waiter`; every queue of waiters is a `waitlist::WaitList`, which
+//! withdraws a timed-out or cancelled waiter in O(1)). The C ABI lives in the `gr-ffi` crate.
+//! `sched/README.md` is the map, with the lock order and a tour from `gr_chan_send` to the
+//! timer heap and back.
 //!
 //! Unsafe code is confined to `sys` (the system calls), `stack` (the stacks corosensei runs
 //! on), `goroutine` (the coroutine's run state), `sched::{runtime, current, spawn, proc,
@@ -28,6 +30,7 @@ pub mod sync;
 pub(crate) mod sys;
 pub mod timer;
 pub mod waiter;
+pub mod waitlist;
 
 pub use cancel::Cancel;
 pub use error::{Error, Result};

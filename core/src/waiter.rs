@@ -160,11 +160,6 @@ impl Token {
         }
     }
 
-    /// Is this the same wait as `other`?
-    pub fn same(&self, other: &Token) -> bool {
-        std::ptr::eq(self.cell(), other.cell()) && self.seq == other.seq
-    }
-
     /// Is this wait still open?
     pub fn is_pending(&self) -> bool {
         self.cell().state.load(Acquire) == (self.seq as u64) << 32
@@ -259,8 +254,10 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
     // A wait the owner ends itself (poll, past deadline, token already fired) has no waker,
     // so it must not park; any other ended wait has a waker that will unpark it.
     let mut self_claimed = false;
+    let mut registered = None;
     if let Some(c) = cancel {
-        if !c.register(tok) {
+        registered = c.register(tok);
+        if registered.is_none() {
             self_claimed |= tok.claim(CANCELLED);
         }
     }
@@ -284,8 +281,8 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
     } else {
         wait_done(tok, deadline)
     };
-    if let Some(c) = cancel {
-        c.unregister(tok);
+    if let (Some(c), Some(key)) = (cancel, registered) {
+        c.unregister(key);
     }
     r
 }

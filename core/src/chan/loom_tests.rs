@@ -140,3 +140,38 @@ fn loom_select_commit_one_winner() {
         assert!(crate::loom::lock(&b.inner).recvq.is_clear());
     });
 }
+
+/// A select with two receive cases on the same channel (each its own entry in one queue),
+/// racing a sender and its own timeout: the value is taken by at most one case, iff the send
+/// reported OK, and the select withdraws every entry it still has (by key), so none is left.
+#[test]
+fn loom_select_repeated_case_vs_timeout() {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(2);
+    b.check(|| {
+        let a = Arc::new(Chan::new(8, 0).unwrap());
+        let a2 = a.clone();
+        let t = loom::thread::spawn(move || send(&a2, 3, soon()));
+        let (mut v0, mut v1) = (0u64, 0u64);
+        let cases = [
+            Case { chan: Some(&a), op: Op::Recv, elem: &mut v0 as *mut u64 as *mut u8 },
+            Case { chan: Some(&a), op: Op::Recv, elem: &mut v1 as *mut u64 as *mut u8 },
+        ];
+        // SAFETY: both elements are live u64s for the whole call.
+        let r = unsafe { select(&cases, soon(), None) };
+        let sent = t.join().unwrap();
+        match r {
+            Ok(r) => {
+                assert_eq!(sent, Ok(()));
+                assert_eq!(if r.index == 0 { (v0, v1) } else { (v1, v0) }, (3, 0));
+            }
+            Err(e) => {
+                assert_eq!(e, Error::TimedOut);
+                assert_eq!(sent, Err(Error::TimedOut));
+                assert_eq!((v0, v1), (0, 0));
+            }
+        }
+        assert!(a.inner.lock().unwrap().recvq.is_clear());
+        assert!(a.inner.lock().unwrap().sendq.is_clear());
+    });
+}

@@ -27,8 +27,9 @@
 //!    completion queued P on A's processor's runnext slot (goroutine) or woke its futex
 //!    (thread).
 //! 4. P, woken with the OK/closed code, waits for `done` (a few instructions in practice),
-//!    and returns. P woken by TIMEOUT/CANCELLED instead re-locks and withdraws its entry; no
-//!    completer can win it any more, so nothing was copied.
+//!    and returns. P woken by TIMEOUT/CANCELLED instead re-locks and withdraws its entry by
+//!    its key, in O(1) (`crate::waitlist`); no completer can win it any more, so nothing was
+//!    copied.
 //!
 //! # Lock order
 //! Rank 30 in `sched/README.md`, "Lock order". Channel locks, several only in increasing
@@ -52,8 +53,10 @@ use crate::loom::{lock, AtomicBool, Mutex};
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use crate::waiter::Deadline;
+use crate::waitlist::Key;
 use ring::Ring;
-use waitq::{Sudog, TokRef, WaitQ};
+use std::ptr::NonNull;
+use waitq::{Sudog, WaitQ};
 
 pub use select::{select, Case, Op, SelectResult};
 
@@ -202,10 +205,10 @@ impl Chan {
         wait::may_wait(deadline)?;
         let done = AtomicBool::new(false);
         let tok = wait::prepare();
-        g.sendq.push(Sudog { tok: TokRef::Owned(tok.clone()), elem: src as *mut u8, case: 0, done: &done });
+        let key = g.sendq.push(Sudog { tok: NonNull::from(&tok), elem: src as *mut u8, case: 0, done: &done });
         drop(g);
         let r = wait::block(&tok, deadline, cancel);
-        self.finish_plain(&tok, r, deadline, &done, true)
+        self.finish_plain(key, r, deadline, &done, true)
     }
 
     /// Receives into the `elem_size` bytes at `dst`. `Closed` (with `dst` zeroed) once the
@@ -223,10 +226,10 @@ impl Chan {
         wait::may_wait(deadline)?;
         let done = AtomicBool::new(false);
         let tok = wait::prepare();
-        g.recvq.push(Sudog { tok: TokRef::Owned(tok.clone()), elem: dst, case: 0, done: &done });
+        let key = g.recvq.push(Sudog { tok: NonNull::from(&tok), elem: dst, case: 0, done: &done });
         drop(g);
         let r = wait::block(&tok, deadline, cancel);
-        let res = self.finish_plain(&tok, r, deadline, &done, false);
+        let res = self.finish_plain(key, r, deadline, &done, false);
         if res == Err(Error::Closed) {
             // SAFETY: the caller's contract: `dst` is writable for `esz` bytes.
             std::ptr::write_bytes(dst, 0, self.esz);
@@ -234,9 +237,10 @@ impl Chan {
         res
     }
 
-    /// After `block` of a plain operation: wait for the winner's copy, or withdraw.
+    /// After `block` of a plain operation: wait for the winner's copy, or withdraw the entry
+    /// `key` (O(1); see `waitq.rs` for why the token and `done` outlive every use).
     #[inline]
-    fn finish_plain(&self, tok: &wait::Token, r: u32, deadline: Deadline, done: &AtomicBool, sender: bool) -> Result<()> {
+    fn finish_plain(&self, key: Key, r: u32, deadline: Deadline, done: &AtomicBool, sender: bool) -> Result<()> {
         match waitq::decode(r) {
             Some((_, closed)) => {
                 wait::wait_flag(done);
@@ -249,9 +253,9 @@ impl Chan {
             None => {
                 let mut g = lock(&self.inner);
                 if sender {
-                    g.sendq.remove(tok);
+                    g.sendq.remove(key);
                 } else {
-                    g.recvq.remove(tok);
+                    g.recvq.remove(key);
                 }
                 drop(g);
                 Err(wait::error_of(r, deadline))

@@ -16,23 +16,25 @@
 //! 5. Commit: a peer completes one of the sudogs. The token's CAS makes it the only winner
 //!    among all cases, timers and cancel tokens; the peer copies the element under its
 //!    channel's lock. Peers meeting the other sudogs lose the CAS and drop them.
-//! 6. Relock every channel in lock order and remove the remaining sudogs (each case's from
-//!    its own queue; the winner's entry was removed by its completer). Taking the winning
-//!    channel's lock also orders this select after the winner's copy, so the element (and
-//!    a zeroed receive element for a close) is in place when select returns.
+//! 6. Relock every channel in lock order and remove the remaining sudogs by their keys, O(1)
+//!    each (`crate::waitlist`; the winner's entry was removed by its completer). Taking the
+//!    winning channel's lock also orders this select after the winner's copy, so the element
+//!    (and a zeroed receive element for a close) is in place when select returns.
 //!
 //! Lock order: the channels' locks, in increasing address order (rank 30 in
 //! `sched/README.md`, "Lock order"; see `chan/mod.rs`).
 
 use super::wait;
-use super::waitq::{self, Sudog, TokRef};
+use super::waitq::{self, Sudog};
 use super::{Chan, Inner, Ready};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use super::MutexGuard;
 use crate::waiter::Deadline;
+use crate::waitlist::Key;
 #[cfg(not(loom))]
 use std::cell::Cell;
+use std::ptr::NonNull;
 
 /// Which way a select case goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +164,9 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     // Step 4.
     wait::may_wait(deadline)?;
     let tok = wait::prepare();
+    // Each case's key in its channel's queue, to withdraw it in step 6.
+    let (mut keys_a, mut keys_v) = ([Key::NONE; INLINE], Vec::new());
+    let keys: &mut [Key] = if n <= INLINE { &mut keys_a[..n] } else { keys_v.resize(n, Key::NONE); &mut keys_v };
     // Enqueue in the random poll order too: a peer serves a channel's queue first to last,
     // so cases on the same channel are picked uniformly also when the select waits.
     for &i in poll.iter() {
@@ -170,20 +175,19 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
             continue;
         }
         let g = guards[gidx[i]].as_mut().expect("locked");
-        let s = Sudog { tok: TokRef::Borrowed(&tok), elem: c.elem, case: i as u32, done: std::ptr::null() };
-        match c.op {
+        let s = Sudog { tok: NonNull::from(&tok), elem: c.elem, case: i as u32, done: std::ptr::null() };
+        keys[i] = match c.op {
             Op::Send => g.sendq.push(s),
             Op::Recv => g.recvq.push(s),
-        }
+        };
     }
     unlock_all(guards);
     // Step 5.
     let r = wait::block(&tok, deadline, cancel);
     // Step 6.
     lock_all(cases, ord, guards);
-    // Now, whatever the queue's length: the entries borrow `tok` (see `TokRef`). Each case's
-    // entry sits in its own channel's send or receive queue; the winner's was taken by its
-    // completer.
+    // Each case's entry sits in its own channel's send or receive queue (the winner's was
+    // taken by its completer; others may have been popped as stale): O(1) each by key.
     let decoded = waitq::decode(r);
     let won = decoded.map(|(i, _)| i as usize);
     for (i, c) in cases.iter().enumerate() {
@@ -192,8 +196,8 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
         }
         let g = guards[gidx[i]].as_mut().expect("locked");
         match c.op {
-            Op::Send => g.sendq.remove_now(&tok),
-            Op::Recv => g.recvq.remove_now(&tok),
+            Op::Send => g.sendq.remove(keys[i]),
+            Op::Recv => g.recvq.remove(keys[i]),
         }
     }
     unlock_all(guards);

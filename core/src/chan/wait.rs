@@ -56,9 +56,6 @@ mod model {
     }
 
     impl Token {
-        pub(crate) fn same(&self, o: &Token) -> bool {
-            Arc::ptr_eq(&self.cell, &o.cell)
-        }
         pub(crate) fn is_pending(&self) -> bool {
             self.cell.load(Acquire) == PENDING as u64
         }

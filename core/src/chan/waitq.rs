@@ -1,33 +1,31 @@
-//! Wait queues of a channel: the parked senders and receivers (Go's `sudog` lists).
+//! Wait queues of a channel: the parked senders and receivers (Go's `sudog` lists), each a
+//! [`WaitList`] following its withdraw protocol (`crate::waitlist`).
 //!
 //! Invariants (all under the owning channel's lock):
-//! - An entry is published only while its wait is open; it may go stale at any moment (its
-//!   owner timed out, was cancelled, or, for a select, another case won). Stale entries are
-//!   skipped by [`WaitQ::dequeue`], which only ever returns an entry whose wait it won.
+//! - An entry is in a queue only while its owner has not withdrawn it: it goes in when the
+//!   owner parks, and leaves when a completer pops it or the owner removes it by its key
+//!   (O(1)) after a timeout, a cancel, or another case of its select won. Between the end of
+//!   its wait and that removal an entry is *stale*: [`WaitQ::dequeue`] pops and drops stale
+//!   entries (their completion CAS fails), and only ever returns an entry whose wait it won.
+//! - Entries borrow from their owner's frame: the wait token, `elem` and `done`. The owner
+//!   does not leave that frame while its entry is queued or a completer holds it: after a
+//!   win it waits for `done` (a plain operation) or re-locks its channels (a select), which
+//!   orders it after the winner's critical section; after its own timeout or cancel it
+//!   re-locks to remove the entry, which orders it after any completer that popped it.
 //! - The winner of an entry's completion is the only party that dereferences `elem` and
 //!   `done`, and it does so before releasing the channel lock.
-//! - The owner does not leave its frame (where `elem` and `done` live) before the winner is
-//!   finished with them: a plain send/recv waits for `done`; a select re-locks every channel
-//!   of its cases, which orders it after the winner's critical section.
 
 use super::wait::Token;
 use crate::loom::AtomicBool;
-use std::collections::VecDeque;
+use crate::waitlist::{Key, WaitList};
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Release;
-
-/// The wait an entry belongs to.
-pub(crate) enum TokRef {
-    /// A plain operation's own reference.
-    Owned(Token),
-    /// A select's token, on its frame: shared by all its entries without reference-count
-    /// traffic. A select removes its entries with [`WaitQ::remove_now`] before returning, so
-    /// the pointer is valid whenever the entry is in a queue.
-    Borrowed(*const Token),
-}
 
 /// One parked operation.
 pub(crate) struct Sudog {
-    pub tok: TokRef,
+    /// The wait, on the owner's frame (a select's entries share one). Valid while the entry
+    /// is queued or held by a completer under the lock (module docs).
+    pub tok: NonNull<Token>,
     /// Sender: the element to read. Receiver: where to write the element.
     pub elem: *mut u8,
     /// Case index for a select (0 for a plain operation); encoded in the result code.
@@ -49,11 +47,9 @@ pub(crate) fn decode(r: u32) -> Option<(u32, bool)> {
 
 impl Sudog {
     pub fn tok(&self) -> &Token {
-        match &self.tok {
-            TokRef::Owned(t) => t,
-            // SAFETY: see `TokRef::Borrowed`: the select outlives its entries.
-            TokRef::Borrowed(p) => unsafe { &**p },
-        }
+        // SAFETY: the owner keeps its token alive while the entry is queued or held by a
+        // completer under the channel lock (module docs); entries are only used so.
+        unsafe { self.tok.as_ref() }
     }
 
     /// The winner is finished with `elem`: let a plain owner return.
@@ -68,17 +64,14 @@ impl Sudog {
 
 #[derive(Default)]
 pub(crate) struct WaitQ {
-    q: VecDeque<Sudog>,
-    /// Withdrawn entries left in a long queue (see [`WaitQ::remove`]).
-    stale: usize,
+    q: WaitList<Sudog>,
 }
 
-/// Queues up to this long are searched on every withdrawal; longer ones sweep lazily.
-const EAGER: usize = 64;
-
 impl WaitQ {
-    pub fn push(&mut self, s: Sudog) {
-        self.q.push_back(s);
+    /// Queues a parked operation; its key withdraws it ([`WaitQ::remove`]).
+    #[inline]
+    pub fn push(&mut self, s: Sudog) -> Key {
+        self.q.push_back(s)
     }
 
     /// Pops entries until it wins one's completion (with result `code(case, closed)`); the
@@ -102,36 +95,11 @@ impl WaitQ {
         None
     }
 
-    /// Removes every entry of the wait `tok`, which has ended (a withdrawn wait or a
-    /// finished select). In a long queue (thousands of receivers with timeouts) a search per
-    /// withdrawal would be quadratic: the entries are left, harmless (their wait has ended,
-    /// so no completer can win them and their pointers are never used), and swept once they
-    /// make up half the queue.
-    pub fn remove(&mut self, tok: &Token) {
-        debug_assert!(!tok.is_pending());
-        if self.q.len() <= EAGER {
-            self.remove_now(tok);
-            return;
-        }
-        self.stale += 1;
-        if self.stale * 2 > self.q.len() {
-            self.q.retain(|s| s.tok().is_pending());
-            self.stale = 0;
-        }
-    }
-
-    /// Removes every entry of the wait `tok` now, whatever the queue's length.
-    pub fn remove_now(&mut self, tok: &Token) {
-        // Usually one entry (a select's case on this channel), often the only one: remove by
-        // position rather than rebuilding the queue.
-        let mut i = 0;
-        while i < self.q.len() {
-            if self.q[i].tok().same(tok) {
-                self.q.remove(i);
-            } else {
-                i += 1;
-            }
-        }
+    /// Withdraws the entry `key` (its wait ended without this queue: a timeout, a cancel, or
+    /// another case of its select); a no-op if a completer popped it meanwhile. O(1).
+    #[inline]
+    pub fn remove(&mut self, key: Key) {
+        self.q.remove(key);
     }
 
     /// No entry at all (live or stale). For tests.

@@ -64,10 +64,11 @@ fn preemption_due(l: &tls::Local) -> bool {
 /// The running coroutine goroutine, without a reference count: held only by the token a
 /// goroutine makes for its own wait (`waiter::prepare`). Such a token stays in the
 /// goroutine's frame (whoever publishes it stores a clone, which takes a counted reference,
-/// `to_arc`), or is borrowed by a select's queue entries, which the select removes before
-/// it returns. A goroutine cannot finish while its frame, hence this reference, exists; and a
-/// completer that reaches the goroutine through such a borrow does so under a channel lock
-/// the select takes again before returning, so the goroutine is alive for it too.
+/// `to_arc`), or is borrowed by channel queue entries (`chan/waitq.rs`), which leave their
+/// queue before the operation returns. A goroutine cannot finish while its frame, hence this
+/// reference, exists; and a completer that reaches the goroutine through such a borrow does
+/// so under a channel lock the owner takes again (or with a `done` flag it waits for) before
+/// returning, so the goroutine is alive for it too.
 pub(crate) struct CurrentG(std::ptr::NonNull<G>);
 
 // SAFETY: `G` is shared between threads through `Arc` already (it is `Send + Sync`); the

@@ -24,7 +24,8 @@
 //!    waiter, so no arriving locker can barge in. It ends when the queue empties or the
 //!    waiter served waited less than 1 ms.
 //! 4. Exactly one of {hand-off/wake, timeout, cancel} completes a waiter (the token's CAS);
-//!    a waiter that ends by timeout or cancel removes its entry itself.
+//!    a waiter that ends by timeout or cancel removes its entry itself, by key, in O(1)
+//!    (`crate::waitlist`'s protocol).
 //!
 //! Lock order (`sched/README.md`, "Lock order"): `q` is rank 31, outer to the scheduler's locks, which completing
 //! tokens under it may take.
@@ -36,7 +37,7 @@ use crate::error::{Error, Result};
 use crate::loom::rank::SYNC_MUTEX;
 use crate::loom::{lock, AtomicU32, Mutex as Lock};
 use crate::waiter::Deadline;
-use std::collections::VecDeque;
+use crate::waitlist::WaitList;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
@@ -61,7 +62,7 @@ struct Waiter {
 
 #[derive(Default)]
 struct Queue {
-    waiters: VecDeque<Waiter>,
+    waiters: WaitList<Waiter>,
     starving: bool,
     woken: bool,
 }
@@ -144,23 +145,21 @@ impl Mutex {
             let t0 = *since.get_or_insert_with(Instant::now);
             let tok = wait::prepare();
             let w = Waiter { tok: tok.clone(), since: t0 };
-            if woken {
+            let key = if woken {
                 if t0.elapsed() > STARVE_AFTER {
                     self.set_starving(&mut q, true);
                 }
-                q.waiters.push_front(w);
+                q.waiters.push_front(w)
             } else {
-                q.waiters.push_back(w);
-            }
+                q.waiters.push_back(w)
+            };
             drop(q);
             match wait::block(&tok, deadline, cancel) {
                 HANDOFF => return Ok(()),
                 WOKEN => woken = true,
                 r => {
                     let mut q = lock(&self.q);
-                    if let Some(i) = q.waiters.iter().position(|w| w.tok.same(&tok)) {
-                        q.waiters.remove(i);
-                    }
+                    q.waiters.remove(key);
                     if q.waiters.is_empty() {
                         self.state.fetch_and(!WAITERS, Relaxed);
                     }

@@ -2,7 +2,8 @@
 //!
 //! Invariants (under `inner`): `count >= 0` (an `add` that would make it negative is refused
 //! with `Invalid` and changes nothing); `waiters` is empty whenever `count == 0`, because the
-//! `add` that reaches zero completes and removes them all.
+//! `add` that reaches zero completes and removes them all. A wait that times out or is
+//! cancelled withdraws its entry by key in O(1) (`crate::waitlist`'s protocol).
 //!
 //! Lock order (`sched/README.md`, "Lock order"): `inner` is rank 32, outer to the scheduler's locks, which
 //! completing tokens under it may take.
@@ -14,13 +15,14 @@ use crate::error::{Error, Result};
 use crate::loom::rank::WAIT_GROUP;
 use crate::loom::{lock, Mutex};
 use crate::waiter::Deadline;
+use crate::waitlist::WaitList;
 
 const DONE: u32 = wait::USER;
 
 #[derive(Default)]
 struct Inner {
     count: i64,
-    waiters: Vec<Token>,
+    waiters: WaitList<Token>,
 }
 
 #[derive(Default)]
@@ -42,7 +44,7 @@ impl WaitGroup {
         }
         g.count = n;
         if n == 0 {
-            for t in g.waiters.drain(..) {
+            for t in g.waiters.drain() {
                 t.complete(DONE);
             }
         }
@@ -65,16 +67,13 @@ impl WaitGroup {
         }
         wait::may_wait(deadline)?;
         let tok = wait::prepare();
-        g.waiters.push(tok.clone());
+        let key = g.waiters.push_back(tok.clone());
         drop(g);
         let r = wait::block(&tok, deadline, cancel);
         if r == DONE {
             return Ok(());
         }
-        let mut g = lock(&self.inner);
-        if let Some(i) = g.waiters.iter().position(|t| t.same(&tok)) {
-            g.waiters.swap_remove(i);
-        }
+        lock(&self.inner).waiters.remove(key);
         Err(wait::error_of(r, deadline))
     }
 }
@@ -103,6 +102,23 @@ mod loom_tests {
                 t.join().unwrap();
             }
             assert_eq!(wg.done(), Err(Error::Invalid));
+        });
+    }
+
+    /// A wait whose deadline may expire at any point races the last `done`: it ends OK or
+    /// timed out, and in both cases leaves no entry behind (withdrawn by key, or drained).
+    #[test]
+    fn loom_wg_timeout_races_done() {
+        loom::model(|| {
+            let wg = Arc::new(WaitGroup::new());
+            wg.add(1).unwrap();
+            let w2 = wg.clone();
+            let t = loom::thread::spawn(move || w2.done().unwrap());
+            let r = wg.wait(Deadline::At(std::time::Instant::now()), None);
+            assert!(r == Ok(()) || r == Err(Error::TimedOut), "{r:?}");
+            t.join().unwrap();
+            assert!(lock(&wg.inner).waiters.is_empty());
+            assert_eq!(wg.wait(Deadline::Poll, None), Ok(()));
         });
     }
 }
