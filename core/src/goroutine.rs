@@ -108,6 +108,7 @@ pub type GRef = Arc<G>;
 
 impl G {
     /// A goroutine running `entry`; bound (on an M's own stack) when it has no `stack`.
+    #[inline]
     pub(crate) fn new(id: u64, entry: Entry, stack: Option<Stack>) -> GRef {
         let bound = stack.is_none();
         Arc::new(G {
@@ -151,6 +152,9 @@ impl G {
             let mut j = lock(&self.join);
             j.done = true;
             self.done.store(true, Release);
+            if j.waiters.is_empty() {
+                return; // the common case: nobody joins, or only after the end
+            }
             j.waiters.drain().collect()
         };
         for t in waiters {

@@ -98,7 +98,7 @@ impl<T> WaitList<T> {
         WaitList { slots: Vec::new(), head: NIL, free: NIL, gen: 0 }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn is_empty(&self) -> bool {
         self.head == NIL
     }
@@ -113,7 +113,7 @@ impl<T> WaitList<T> {
     }
 
     /// Appends `v`; its key removes it later.
-    #[inline]
+    #[inline(always)]
     pub fn push_back(&mut self, v: T) -> Key {
         let (idx, key) = self.alloc(v);
         if self.head == NIL {
@@ -148,7 +148,7 @@ impl<T> WaitList<T> {
     }
 
     /// Removes and returns the oldest entry.
-    #[inline]
+    #[inline(always)]
     pub fn pop_front(&mut self) -> Option<T> {
         if self.head == NIL {
             return None;
@@ -158,7 +158,7 @@ impl<T> WaitList<T> {
 
     /// Removes the entry `key` names, if it is still here (else `None`: it was popped or
     /// removed already; nothing changes).
-    #[inline]
+    #[inline(always)]
     pub fn remove(&mut self, key: Key) -> Option<T> {
         let s = self.slots.get(key.idx as usize)?;
         if s.gen != key.gen {
@@ -189,7 +189,7 @@ impl<T> WaitList<T> {
     }
 
     /// Takes a vacant slot for `v` (not linked yet).
-    #[inline]
+    #[inline(always)]
     fn alloc(&mut self, v: T) -> (u32, Key) {
         self.gen += 1;
         let gen = self.gen;
@@ -212,7 +212,7 @@ impl<T> WaitList<T> {
     }
 
     /// Links `idx` as the only entry.
-    #[inline]
+    #[inline(always)]
     fn link_only(&mut self, idx: u32) {
         let s = &mut self.slots[idx as usize];
         s.prev = idx;
@@ -221,7 +221,7 @@ impl<T> WaitList<T> {
     }
 
     /// Unlinks occupied slot `idx`, frees it and returns its entry.
-    #[inline]
+    #[inline(always)]
     fn unlink(&mut self, idx: u32) -> T {
         let s = &mut self.slots[idx as usize];
         let (p, n) = (s.prev, s.next);
