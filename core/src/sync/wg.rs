@@ -1,5 +1,8 @@
 //! WaitGroup: a counter; `wait` returns once it is zero.
 //!
+//! A successful `wait` returns only after the `add` that released it has left the lock, so
+//! the waiter may free the WaitGroup at once (the last `done` may still be returning).
+//!
 //! Invariants (under `inner`): `count >= 0` (an `add` that would make it negative is refused
 //! with `Invalid` and changes nothing); `waiters` is empty whenever `count == 0`, because the
 //! `add` that reaches zero completes and removes them all. A wait that times out or is
@@ -71,6 +74,11 @@ impl WaitGroup {
         drop(g);
         let r = wait::block(&tok, deadline, cancel);
         if r == DONE {
+            // The `add` that released us completes its waiters under the lock: take it once,
+            // so that we return only after that `add` is done with this WaitGroup. Freeing
+            // the WaitGroup right after a successful wait (the C idiom, as `sem_destroy`
+            // after `sem_wait`) is then safe while the last `done` is still returning.
+            drop(lock(&self.inner));
             return Ok(());
         }
         lock(&self.inner).waiters.remove(key);
