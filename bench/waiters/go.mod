@@ -1,0 +1,3 @@
+module grwaiters
+
+go 1.21
