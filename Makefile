@@ -23,6 +23,7 @@ include mk/core.mk
 include mk/install.mk
 include mk/venv.mk
 -include mk/chan.mk
+-include mk/reliability.mk
 -include bench/bench.mk
 -include bindings/python/python.mk
 -include bindings/java/java.mk
