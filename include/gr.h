@@ -549,7 +549,9 @@ int gr_wg_wait(struct gr_wg *wg, int64_t timeout_ns);
 int gr_wg_wait_ex(struct gr_wg *wg, int64_t timeout_ns, struct gr_cancel *cancel);
 
 /**
- * Frees a WaitGroup (once; NULL is ignored). Nobody may still wait on it.
+ * Frees a WaitGroup (once; NULL is ignored). Nobody may still wait on it; freeing it as
+ * soon as a `gr_wg_wait` returned `GR_OK` is safe (the `gr_wg_done` that released the wait
+ * may still be returning).
  */
 void gr_wg_free(struct gr_wg *wg);
 

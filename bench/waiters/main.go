@@ -3,12 +3,13 @@
 //
 //	waiters <shape> <n>
 //
-// worker: n goroutines each select on a shared quit channel and their own channel; main sends
-// one job to each, waits for the jobs to be done, then closes quit. select: n receives with a timeout (a select on the
-// channel and a timer) on one channel, all timing out. cancel: the worker idiom with a shared
-// context's Done channel in place of quit, then cancel(). Jobs go out in the C program's
-// pseudo-random permutation and deadlines are its common base plus 0-100 ms. Prints
-// "RESULT shape=... n=... wall_s=... cpu_s=... late_max_s=0" as the C program does.
+// worker: n goroutines each select on a shared quit channel and their own channel; main
+// sends one job to each, waits for the jobs to be done, then closes quit. select: n receives
+// with a timeout (a select on the channel and a timer) on one channel, all timing out.
+// cancel: the worker idiom with a shared context's Done channel in place of quit, then
+// cancel(). Jobs go out in the C program's pseudo-random permutation and deadlines are its
+// common base plus 0-100 ms. Prints "RESULT shape=... n=... wall_s=... cpu_s=...
+// late_max_s=0" as the C program does.
 package main
 
 import (

@@ -76,7 +76,9 @@ pub unsafe extern "C" fn gr_wg_wait_ex(wg: *mut gr_wg, timeout_ns: i64, cancel: 
     })
 }
 
-/// Frees a WaitGroup (once; NULL is ignored). Nobody may still wait on it.
+/// Frees a WaitGroup (once; NULL is ignored). Nobody may still wait on it; freeing it as
+/// soon as a `gr_wg_wait` returned `GR_OK` is safe (the `gr_wg_done` that released the wait
+/// may still be returning).
 #[no_mangle]
 pub unsafe extern "C" fn gr_wg_free(wg: *mut gr_wg) {
     // SAFETY: `wg` is NULL or a gr_wg, and this is its last use (gr.h).
