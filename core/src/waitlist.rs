@@ -366,7 +366,10 @@ mod tests {
 mod loom_tests {
     use super::*;
     use crate::chan::wait::{self, Token};
-    use crate::loom::{lock, Arc, Mutex};
+    use crate::loom::{lock, rank, Arc};
+
+    /// The list under a primitive's lock (the rank does not matter here: one lock).
+    type Mutex<T> = crate::loom::Mutex<T, { rank::CHAN }>;
     use crate::waiter::Deadline;
     use std::time::Instant;
 

@@ -171,7 +171,7 @@ fn loom_select_repeated_case_vs_timeout() {
                 assert_eq!((v0, v1), (0, 0));
             }
         }
-        assert!(a.inner.lock().unwrap().recvq.is_clear());
-        assert!(a.inner.lock().unwrap().sendq.is_clear());
+        assert!(crate::loom::lock(&a.inner).recvq.is_clear());
+        assert!(crate::loom::lock(&a.inner).sendq.is_clear());
     });
 }

@@ -102,8 +102,8 @@ impl WaitQ {
         self.q.remove(key);
     }
 
-    /// No entry at all (live or stale). For tests.
-    #[cfg(test)]
+    /// No entry at all (live or stale). For the loom models.
+    #[cfg(all(test, loom))]
     pub fn is_clear(&self) -> bool {
         self.q.is_empty()
     }
