@@ -239,7 +239,7 @@ impl Chan {
 
     /// After `block` of a plain operation: wait for the winner's copy, or withdraw the entry
     /// `key` (O(1); see `waitq.rs` for why the token and `done` outlive every use).
-    #[inline]
+    #[inline(always)]
     fn finish_plain(&self, key: Key, r: u32, deadline: Deadline, done: &AtomicBool, sender: bool) -> Result<()> {
         match waitq::decode(r) {
             Some((_, closed)) => {

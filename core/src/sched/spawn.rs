@@ -80,6 +80,7 @@ pub(crate) fn with_held<R>(f: impl FnOnce(&Held<'_>) -> R) -> Option<R> {
 
 /// [`with_held`] with this thread's block already in hand (`f` never parks, so the block may
 /// be used throughout).
+#[inline]
 pub(crate) fn with_held_in<R>(l: &tls::Local, f: impl FnOnce(&Held<'_>) -> R) -> Option<R> {
     let m = l.m.get();
     let pi = l.p.get();

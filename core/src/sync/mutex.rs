@@ -113,6 +113,8 @@ impl Mutex {
         self.lock_slow(deadline, cancel)
     }
 
+    /// The queueing path, out of line: the fast paths stay small (no register saves for it).
+    #[inline(never)]
     fn lock_slow(&self, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
         let mut since: Option<Instant> = None;
         let mut woken = false;
@@ -180,12 +182,18 @@ impl Mutex {
     }
 
     /// Unlocks (any caller may, as in Go). `State` if it is not locked.
+    #[inline]
     pub fn unlock(&self) -> Result<()> {
         match self.state.compare_exchange(LOCKED, 0, Release, Relaxed) {
-            Ok(_) => return Ok(()),
-            Err(s) if s & LOCKED == 0 => return Err(Error::State),
-            Err(_) => {}
+            Ok(_) => Ok(()),
+            Err(s) if s & LOCKED == 0 => Err(Error::State),
+            Err(_) => self.unlock_slow(),
         }
+    }
+
+    /// `unlock` with waiters queued (or a starvation hand-off), out of line.
+    #[inline(never)]
+    fn unlock_slow(&self) -> Result<()> {
         let mut q = lock(&self.q);
         if self.state.load(Relaxed) & LOCKED == 0 {
             return Err(Error::State);
