@@ -27,6 +27,14 @@ static inline resources resources_now(void) {
   return r;
 }
 
+/* Raises each field of `acc` to that of `s`, where it is larger. */
+static inline void resources_max(resources *acc, const resources *s) {
+  if (s->rss_kib > acc->rss_kib) acc->rss_kib = s->rss_kib;
+  if (s->threads > acc->threads) acc->threads = s->threads;
+  if (s->fds > acc->fds) acc->fds = s->fds;
+  if (s->maps > acc->maps) acc->maps = s->maps;
+}
+
 static inline void resources_print(const char *label, resources r) {
   printf("%-14s rss %7ld KiB  threads %4ld  fds %3ld  mappings %6ld\n", label, r.rss_kib, r.threads, r.fds, r.maps);
 }

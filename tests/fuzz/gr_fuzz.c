@@ -930,20 +930,8 @@ static int judge(const char *what) {
   if (nsamples < 8) { printf("soak: only %d samples: run longer\n", nsamples); return 1; }
   int w = nsamples / 4, m = w + (nsamples - w) / 3, l = w + 2 * (nsamples - w) / 3;
   resources mid = samples[m], last = samples[l];
-  for (int i = m; i < l; i++) {
-    resources *s = &samples[i];
-    if (s->rss_kib > mid.rss_kib) mid.rss_kib = s->rss_kib;
-    if (s->threads > mid.threads) mid.threads = s->threads;
-    if (s->fds > mid.fds) mid.fds = s->fds;
-    if (s->maps > mid.maps) mid.maps = s->maps;
-  }
-  for (int i = l; i < nsamples; i++) {
-    resources *s = &samples[i];
-    if (s->rss_kib > last.rss_kib) last.rss_kib = s->rss_kib;
-    if (s->threads > last.threads) last.threads = s->threads;
-    if (s->fds > last.fds) last.fds = s->fds;
-    if (s->maps > last.maps) last.maps = s->maps;
-  }
+  for (int i = m; i < l; i++) resources_max(&mid, &samples[i]);
+  for (int i = l; i < nsamples; i++) resources_max(&last, &samples[i]);
   resources_print("start", samples[0]);
   resources_print("after warm-up", samples[w]);
   resources_print("middle max", mid);
