@@ -71,6 +71,86 @@
 #define GR_CTX_BOUND 2
 
 /**
+ * Entries of `gr_stats.waiting`: one per wait reason code (`GR_WAIT_*`).
+ */
+#define GR_WAIT_REASONS 16
+
+/**
+ * `gr_stats.waiting` index: receiving from a channel.
+ */
+#define GR_WAIT_CHAN_RECV 1
+
+/**
+ * Sending on a channel.
+ */
+#define GR_WAIT_CHAN_SEND 2
+
+/**
+ * In `gr_select`.
+ */
+#define GR_WAIT_SELECT 3
+
+/**
+ * In `gr_select` with no channel (waits for its timeout or cancel token only).
+ */
+#define GR_WAIT_SELECT_EMPTY 4
+
+/**
+ * In `gr_sleep`.
+ */
+#define GR_WAIT_SLEEP 5
+
+/**
+ * In `gr_mutex_lock`.
+ */
+#define GR_WAIT_MUTEX 6
+
+/**
+ * In `gr_wg_wait`.
+ */
+#define GR_WAIT_WAITGROUP 7
+
+/**
+ * In `gr_wait` (joining a goroutine).
+ */
+#define GR_WAIT_JOIN 8
+
+/**
+ * Waiting for a file descriptor (the netpoller).
+ */
+#define GR_WAIT_FD 9
+
+/**
+ * `gr_dump` flags: human-readable text in Go's traceback style (the default).
+ */
+#define GR_DUMP_TEXT 0
+
+/**
+ * `gr_dump` flags: JSON lines, one object per line (`docs/ABI.md` has the schema).
+ */
+#define GR_DUMP_JSON 1
+
+/**
+ * `gr_dump` flags: also show gr's own frames at the top of each parked stack.
+ */
+#define GR_DUMP_ALL_FRAMES 2
+
+/**
+ * `gr_goroutine_label` kinds: a C goroutine (the default).
+ */
+#define GR_KIND_C 0
+
+/**
+ * A goroutine running Python code (the Python binding).
+ */
+#define GR_KIND_PYTHON 1
+
+/**
+ * A goroutine running Java code (the Java binding).
+ */
+#define GR_KIND_JAVA 2
+
+/**
  * Direction of a `gr_select` case.
  */
 typedef enum gr_op {
@@ -231,7 +311,10 @@ typedef struct gr_spawn_opts {
 typedef void (*gr_fn)(void *arg);
 
 /**
- * Runtime counters, filled by `gr_stats_get`.
+ * Runtime counters, filled by `gr_stats_get`. Fields are appended over time: a caller sets
+ * `size` to the `sizeof` it was compiled with and gets the fields that fit (at least the
+ * first six, 40 bytes). The fields after `steals_total` scan every goroutine: O(live
+ * goroutines), about 1 ms per 100,000.
  */
 typedef struct gr_stats {
   /**
@@ -258,7 +341,90 @@ typedef struct gr_stats {
    * Successful steals between processors since start.
    */
   uint64_t steals_total;
+  /**
+   * Processors the monitor took from threads stuck in foreign code, since start.
+   */
+  uint64_t retakes_total;
+  /**
+   * Goroutines running on a worker now.
+   */
+  uint64_t running;
+  /**
+   * Goroutines queued to run.
+   */
+  uint64_t runnable;
+  /**
+   * Goroutines parked in a wait (other than `gr_sleep`), or thread-bound ones whose
+   * thread waits in gr.
+   */
+  uint64_t parked;
+  /**
+   * Goroutines in `gr_sleep`.
+   */
+  uint64_t sleeping;
+  /**
+   * Goroutines in foreign code outside the scheduler (`gr_blocking_begin`, or a call the
+   * monitor took the processor from).
+   */
+  uint64_t blocking;
+  /**
+   * Parked goroutines by wait reason, indexed by `GR_WAIT_*`.
+   */
+  uint64_t waiting[GR_WAIT_REASONS];
+  /**
+   * Goroutines in the global run queue.
+   */
+  uint64_t runq_global;
+  /**
+   * Goroutines in the processors' queues (local, runnext and affine), all processors.
+   */
+  uint64_t runq_local;
+  /**
+   * Pinned goroutines queued for their thread.
+   */
+  uint64_t runq_pinned;
+  /**
+   * Timed waits armed (sleeps and timeouts still open).
+   */
+  uint64_t timers;
+  /**
+   * Worker threads holding a processor.
+   */
+  uint64_t threads_running;
+  /**
+   * Worker threads asleep in the idle list.
+   */
+  uint64_t threads_idle;
+  /**
+   * Worker threads in foreign code without a processor (blocking calls).
+   */
+  uint64_t threads_blocking;
+  /**
+   * Plain threads known to gr (they spawned, created objects or waited), and of those,
+   * the ones asleep in a gr wait now.
+   */
+  uint64_t plain_threads;
+  uint64_t plain_waiting;
 } gr_stats;
+
+/**
+ * Receives the dump's output, in pieces, in order.
+ */
+typedef void (*gr_dump_write_fn)(const char *buf, size_t len, void *ctx);
+
+/**
+ * A binding's frames for a goroutine it labelled (`gr_goroutine_label`): writes up to `cap`
+ * bytes of text (lines, innermost call last or first as the language prints them) into
+ * `buf` and returns how many it wrote (0: none). Called during the dump, while that
+ * goroutine is held parked (or is the caller), from the thread that called `gr_dump_to`;
+ * it must not call gr or block.
+ */
+typedef size_t (*gr_dump_frames_fn)(uint64_t goroutine,
+                                    uint32_t kind,
+                                    void *label,
+                                    char *buf,
+                                    size_t cap,
+                                    void *ctx);
 
 #ifdef __cplusplus
 extern "C" {
@@ -497,9 +663,41 @@ int gr_should_yield(void);
 int gr_unpin(void);
 
 /**
- * Fills `out` (whose `size` the caller set) with the runtime's counters.
+ * Fills `out` (whose `size` the caller set) with the runtime's counters: the fields that fit
+ * in `size` bytes (at least 40, the first version's). `GR_EINVAL` for NULL or a smaller size.
  */
 int gr_stats_get(struct gr_stats *out);
+
+/**
+ * Writes a report of every live goroutine to `fd`: per goroutine its id, kind, state and for
+ * how long, its wait (with the channel, mutex, WaitGroup, joined goroutine, deadline, cancel
+ * token), entry function, creator, pinning, and for a parked goroutine its native backtrace
+ * (DWARF CFI from its saved context: works on `-O2` builds without frame pointers; names
+ * come from the ELF symbol table). Then one line per worker thread and processor, the
+ * threads waiting in gr, and the `gr_stats` figures. `flags`: `GR_DUMP_TEXT` (Go's style)
+ * or `GR_DUMP_JSON` (JSON lines), optionally `| GR_DUMP_ALL_FRAMES`. Nothing is stopped:
+ * each parked goroutine is held for the microseconds its stack walk takes (its waker waits
+ * that long). `GR_ESTATE` if no runtime runs; `GR_EINVAL` for unknown flags or a write
+ * error on `fd` (the output may then be partial). Callable from any thread or goroutine.
+ */
+int gr_dump(int fd, uint32_t flags);
+
+/**
+ * `gr_dump` through a callback: `write(buf, len, ctx)` receives the report in pieces, and
+ * `frames` (may be NULL) adds a binding's own frames (a Python traceback) to each goroutine
+ * it labelled with `gr_goroutine_label`, above its native frames. `write` runs on the
+ * calling thread; neither callback may call gr. `GR_EINVAL` for a NULL `write` or unknown
+ * flags; `GR_ESTATE` if no runtime runs.
+ */
+int gr_dump_to(gr_dump_write_fn write, gr_dump_frames_fn frames, void *ctx, uint32_t flags);
+
+/**
+ * Tags the calling goroutine for dumps: `kind` (`GR_KIND_PYTHON`, `GR_KIND_JAVA`, ...) is
+ * shown per goroutine, and `label` (the binding's per-goroutine state: a Python thread
+ * state, a Java thread) is handed to `gr_dump_to`'s `frames` hook. `GR_ESTATE` outside
+ * goroutines; `GR_EINVAL` for a kind above 255.
+ */
+int gr_goroutine_label(uint32_t kind, void *label);
 
 /**
  * Creates a cancel token.

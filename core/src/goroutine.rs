@@ -1,10 +1,11 @@
 //! The goroutine: a corosensei coroutine on a pooled stack (or, when bound, a plain call on a
 //! worker's own stack), plus its join state.
 //!
-//! Ownership: a runnable goroutine is owned (one `Arc` strong count) by the run queue that
-//! holds it, a running one by the M running it. While parked that count is leaked with
-//! `Arc::into_raw` and reclaimed by the single waker (see `sched/state.rs`). Handles and
-//! wait tokens hold further counts. `RunState` is touched only by the M that currently owns
+//! Ownership: a runnable goroutine is owned (one `GRef` count) by the run queue that holds
+//! it, a running one by the M running it. While parked that count is leaked with
+//! `GRef::into_raw` and reclaimed by the single waker (see `sched/state.rs`). Handles and
+//! wait tokens hold further counts. Records live in type-stable memory (`allg.rs`), which is
+//! what lets a dump walk every goroutine without registering any at spawn. `RunState` is touched only by the M that currently owns
 //! the goroutine, which is what makes the `Sync` impl below sound.
 //!
 //! Lock order: `join` is rank 40 (`sched/README.md`, "Lock order"), a leaf: joiners are
@@ -13,6 +14,7 @@
 //! A suspended coroutine whose stack holds C frames must never be unwound: a `G` dropped while
 //! its coroutine is suspended leaks the coroutine (and its stack) instead.
 
+pub use crate::allg::GRef;
 use crate::loom::rank::JOIN;
 use crate::loom::{lock, AtomicBool, AtomicU8, AtomicUsize, Mutex};
 use crate::stack::Stack;
@@ -22,8 +24,8 @@ use corosensei::{Coroutine, Yielder};
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
 use std::mem::ManuallyDrop;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::sync::Arc;
 
 /// Why a coroutine switched back to its scheduler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +51,15 @@ pub enum Entry {
 unsafe impl Send for Entry {}
 
 impl Entry {
+    /// The address a dump symbolises as the entry function: the C function, or 0 for a
+    /// Rust closure.
+    pub fn address(&self) -> usize {
+        match self {
+            Entry::C(f, _) => *f as usize,
+            Entry::Rust(_) => 0,
+        }
+    }
+
     /// Runs the entry. C functions cannot unwind; Rust closures are caught by the caller.
     pub fn call(self) {
         match self {
@@ -95,6 +106,37 @@ pub struct G {
     pub(crate) done: AtomicBool,
     /// Set by `gr_goroutine_fail` from inside (a plain flag: only the goroutine writes it).
     pub(crate) failed: AtomicBool,
+    /// What a dump shows (`crate::dump`): written by the goroutine itself, read by dumps.
+    pub(crate) info: Info,
+}
+
+/// A goroutine's record for dumps and debuggers (`crate::dump`, `tools/gdb/gr.py`). Fields a
+/// dump reads while the goroutine may run are atomics (Relaxed stores: plain moves).
+#[derive(Default)]
+pub struct Info {
+    /// The entry function's address (0: a Rust closure).
+    pub entry: usize,
+    /// The return address in the caller of `gr_spawn` (0: unknown).
+    pub spawn_pc: usize,
+    /// The spawning goroutine's id (0: a plain thread).
+    pub parent: u64,
+    /// `GR_KIND_*`, set by a binding through `gr_goroutine_label` (0: C).
+    pub(crate) kind: AtomicU8,
+    /// The binding's label (a Python thread state, a Java thread), or 0.
+    pub(crate) label: AtomicUsize,
+    /// The current or last wait (`crate::waitreason::WaitReason`'s word), set by `prepare`.
+    pub(crate) wait: AtomicU64,
+    /// When that wait began: `crate::waitreason::clock_ms` at `prepare`.
+    pub(crate) since: AtomicU64,
+    /// The `Cancel` the current wait registered on, or 0.
+    pub(crate) cancel: AtomicUsize,
+}
+
+/// Where a goroutine came from, for its `Info`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin {
+    pub spawn_pc: usize,
+    pub parent: u64,
 }
 
 // SAFETY: all fields are Sync except `run`, which only the M currently owning the goroutine
@@ -104,14 +146,13 @@ unsafe impl Sync for G {}
 // SAFETY: as above; `Entry` is Send.
 unsafe impl Send for G {}
 
-pub type GRef = Arc<G>;
-
 impl G {
     /// A goroutine running `entry`; bound (on an M's own stack) when it has no `stack`.
     #[inline]
-    pub(crate) fn new(id: u64, entry: Entry, stack: Option<Stack>) -> GRef {
+    pub(crate) fn new(id: u64, entry: Entry, stack: Option<Stack>, origin: Origin) -> GRef {
         let bound = stack.is_none();
-        Arc::new(G {
+        let info = Info { entry: entry.address(), spawn_pc: origin.spawn_pc, parent: origin.parent, ..Info::default() };
+        GRef::new(G {
             id,
             sched: AtomicU8::new(crate::sched::state::RUNNING),
             cell: WaitCell::new(),
@@ -122,7 +163,13 @@ impl G {
             join: Mutex::new(JoinState::default()),
             done: AtomicBool::new(false),
             failed: AtomicBool::new(false),
+            info,
         })
+    }
+
+    /// The goroutine's dump record.
+    pub fn info(&self) -> &Info {
+        &self.info
     }
 
     pub fn is_done(&self) -> bool {
@@ -202,16 +249,13 @@ mod tests {
     use super::*;
 
     /// A parked goroutine costs one stack page plus this struct; keep it small (Go's parked
-    /// goroutine is ~2.7 KiB all told, and we aim at most 1.6x that).
+    /// goroutine is ~2.7 KiB all told, and we aim at most 1.6x that: 4 KiB + 224 B is 1.56x).
+    /// `Info` (the dump record) is 64 bytes of it.
     #[test]
     fn g_stays_small() {
         let size = std::mem::size_of::<G>();
-        eprintln!("size_of::<G>() = {size}, RunState = {}, JoinState = {}, WaitCell = {}, Coro = {}",
-            std::mem::size_of::<RunState>(), std::mem::size_of::<JoinState>(), std::mem::size_of::<WaitCell>(), std::mem::size_of::<Coro>());
-        assert!(size <= 160, "G grew to {size} bytes");
+        eprintln!("size_of::<G>() = {size}, RunState = {}, JoinState = {}, WaitCell = {}, Coro = {}, Info = {}",
+            std::mem::size_of::<RunState>(), std::mem::size_of::<JoinState>(), std::mem::size_of::<WaitCell>(), std::mem::size_of::<Coro>(), std::mem::size_of::<Info>());
+        assert!(size <= 224, "G grew to {size} bytes");
     }
 }
-
-/// Bytes of the heap block behind a `GRef` (`Arc`'s two counters, then the `G`): the hot
-/// allocation size that `ffi`'s allocator keeps magazines of.
-pub const G_BLOCK_SIZE: usize = 2 * std::mem::size_of::<usize>() + std::mem::size_of::<G>();

@@ -16,7 +16,7 @@ pub fn join(g: &GRef, deadline: crate::waiter::Deadline, cancel: Option<&crate::
     if with_current(|c| c.is_some_and(|c| std::ptr::eq(c, &**g))) {
         return Err(Error::Invalid); // waiting for oneself would never end
     }
-    let tok = crate::waiter::prepare();
+    let tok = crate::waiter::prepare(crate::waitreason::WaitReason::new(crate::waitreason::kind::JOIN, g.id));
     let Some(key) = g.join_register(&tok) else {
         // Withdraw the announced park: nobody will complete this token but us.
         crate::waiter::block(&tok, crate::waiter::Deadline::Poll, None);

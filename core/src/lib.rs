@@ -16,8 +16,10 @@
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub(crate) mod allg;
 pub mod cancel;
 pub mod chan;
+pub mod dump;
 pub mod error;
 pub mod goroutine;
 pub mod join;
@@ -31,6 +33,7 @@ pub(crate) mod sys;
 pub mod timer;
 pub mod waiter;
 pub mod waitlist;
+pub mod waitreason;
 
 pub use cancel::Cancel;
 pub use error::{Error, Result};

@@ -14,7 +14,7 @@ pub fn sleep(ns: i64, cancel: Option<&crate::cancel::Cancel>) -> Result<()> {
         return Ok(());
     }
     runtime()?;
-    let tok = crate::waiter::prepare();
+    let tok = crate::waiter::prepare(crate::waitreason::WaitReason::new(crate::waitreason::kind::SLEEP, 0));
     let deadline = crate::waiter::Deadline::from_timeout_ns(ns);
     match crate::waiter::block(&tok, deadline, cancel) {
         crate::waiter::TIMEOUT => Ok(()),

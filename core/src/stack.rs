@@ -61,6 +61,16 @@ impl Stack {
     pub fn size(&self) -> usize {
         self.base - self.limit
     }
+
+    /// The lowest usable address (the guard lies just below).
+    pub fn limit_addr(&self) -> usize {
+        self.limit
+    }
+
+    /// One past the highest usable address.
+    pub fn base_addr(&self) -> usize {
+        self.base
+    }
 }
 
 // SAFETY: `Stack` owns `[limit, base)` exclusively (the pool hands each slot to one owner at a
@@ -130,6 +140,35 @@ pub fn guard_hit(addr: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// The stack chunks mapped so far, sorted by address, to find which stack an address is on
+/// ([`Chunks::bounds_of`]). Lock-free (the registry is append-only).
+pub struct Chunks(Vec<(usize, usize, usize)>);
+
+impl Chunks {
+    pub fn now() -> Chunks {
+        let n = REGISTRY.len.load(Ordering::Acquire).min(REGISTRY_MAX);
+        let mut v: Vec<(usize, usize, usize)> = (0..n)
+            .filter_map(|i| {
+                let e = REGISTRY.end[i].load(Ordering::Acquire);
+                (e != 0).then(|| (REGISTRY.start[i].load(Ordering::Relaxed), e, REGISTRY.slot[i].load(Ordering::Relaxed)))
+            })
+            .collect();
+        v.sort_unstable();
+        Chunks(v)
+    }
+
+    /// The usable range `[limit, base)` of the goroutine stack that contains `addr`, if any.
+    pub fn bounds_of(&self, addr: usize) -> Option<(usize, usize)> {
+        let i = self.0.partition_point(|c| c.0 <= addr).checked_sub(1)?;
+        let (s, e, slot) = self.0[i];
+        if addr >= e {
+            return None;
+        }
+        let lo = s + (addr - s) / slot * slot + guard_size();
+        (addr >= lo).then_some((lo, lo + slot - guard_size()))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

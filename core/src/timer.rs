@@ -165,6 +165,20 @@ impl Timers {
         }
     }
 
+    /// The open waits armed here: (wait cell address, wait sequence, deadline), for dumps,
+    /// `gr_stats` and the deadlock report (O(n) under the heap lock).
+    pub(crate) fn pending(&self) -> Vec<(usize, u32, Instant)> {
+        let h = lock(&self.heap);
+        h.heap
+            .iter()
+            .filter(|e| e.tok.is_pending())
+            .map(|e| {
+                let (c, s) = e.tok.key();
+                (c, s, e.at)
+            })
+            .collect()
+    }
+
     /// Wakes the monitor whatever it waits for (shutdown).
     pub(crate) fn wake_monitor_forced(&self) {
         let _h = lock(&self.heap);
@@ -174,6 +188,9 @@ impl Timers {
     /// Wakes a monitor sleeping in `monitor_sleep` (a processor became busy).
     pub(crate) fn wake_monitor(&self, deep: &AtomicBool) {
         if deep.load(SeqCst) {
+            // The runtime was idle, the monitor asleep: its coarse clock is stale, and a
+            // goroutine may park before the monitor runs again (`waitreason.rs`).
+            crate::waitreason::refresh_clock();
             let _h = lock(&self.heap);
             self.cond.notify_one();
         }
@@ -193,7 +210,7 @@ mod tests {
         let t = Timers::default();
         let far = Instant::now() + Duration::from_secs(3600);
         for _ in 0..100_000 {
-            t.add(far, crate::waiter::prepare());
+            t.add(far, crate::waiter::prepare(crate::waitreason::WaitReason::NONE));
         }
         let n = lock(&t.heap).heap.len();
         assert!(n <= 2 + 1024 + 1, "{n} entries");

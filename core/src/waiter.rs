@@ -33,11 +33,13 @@
 
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::goroutine::G;
+use crate::goroutine::{GRef, G};
 use crate::loom::{AtomicU32, AtomicU64};
 use crate::sched;
 use crate::sys::futex;
-use std::sync::atomic::Ordering::{Acquire, SeqCst};
+use crate::waitreason::{clock_ms, ms_of, now_ms, WaitReason};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU8};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -109,14 +111,20 @@ impl WaitCell {
     pub(crate) fn new() -> WaitCell {
         WaitCell { state: AtomicU64::new(0), sleeping: AtomicU32::new(AWAKE) }
     }
+
+    /// The current (or last) wait's sequence number and whether it is still open.
+    pub(crate) fn seq_pending(&self) -> (u32, bool) {
+        let s = self.state.load(Acquire);
+        ((s >> 32) as u32, s as u32 == PENDING)
+    }
 }
 
 enum CellRef {
     /// The goroutine's own token, uncounted (see `sched::CurrentG`): saves two atomic
     /// reference-count operations per wait. Clones become `G`.
     Own(sched::CurrentG),
-    G(Arc<G>),
-    Thread(Arc<WaitCell>),
+    G(GRef),
+    Thread(Arc<ThreadWait>),
 }
 
 /// One open wait. Cloning it is cheap (a reference count); stale clones are harmless.
@@ -147,8 +155,14 @@ impl Token {
         match &self.cell {
             CellRef::Own(g) => &g.get().cell,
             CellRef::G(g) => &g.cell,
-            CellRef::Thread(c) => c,
+            CellRef::Thread(c) => &c.cell,
         }
+    }
+
+    /// The wait cell's address and this wait's sequence number (a dump matches timers to
+    /// goroutines by them).
+    pub(crate) fn key(&self) -> (usize, u32) {
+        (self.cell() as *const WaitCell as usize, self.seq)
     }
 
     /// The goroutine that owns this wait, if a goroutine does.
@@ -206,27 +220,129 @@ impl Token {
             // exactly this completion; our token's reference keeps it alive meanwhile.
             CellRef::Own(g) => sched::ready_after_wake(g.get(), affine),
             CellRef::G(g) => sched::ready_after_wake(g, affine),
-            CellRef::Thread(cell) => {
-                if cell.sleeping.swap(AWAKE, SeqCst) == SLEEPING {
-                    futex::wake(&cell.sleeping);
+            CellRef::Thread(t) => {
+                if t.cell.sleeping.swap(AWAKE, SeqCst) == SLEEPING {
+                    futex::wake(&t.cell.sleeping);
                 }
             }
         }
     }
 }
 
+/// The wait cell of an OS thread (a plain thread, or an M running a bound goroutine), with
+/// what dumps and the deadlock report read about its waits. Every thread that waited in gr
+/// or spawned from outside goroutines is listed in [`threads`] until it exits.
+pub struct ThreadWait {
+    pub(crate) cell: WaitCell,
+    /// The kernel thread id.
+    pub tid: i32,
+    /// A runtime worker thread (M), not a plain thread.
+    pub is_m: bool,
+    /// The current or last wait's reason word (never dereferenced: see `waitreason.rs`).
+    pub(crate) reason: AtomicU64,
+    /// The bound goroutine that waits here, or 0.
+    pub(crate) gid: AtomicU64,
+    /// When the current wait went to sleep (`waitreason::now_ms`).
+    pub(crate) since: AtomicU64,
+    /// When it times out (`waitreason` clock ms), for `blocked == TIMED`.
+    pub(crate) deadline: AtomicU64,
+    /// `RUNNING`, or asleep in a wait: `TIMED` or `FOREVER`.
+    pub(crate) blocked: AtomicU8,
+    pub(crate) alive: AtomicBool,
+}
+
+/// `ThreadWait::blocked`: not asleep in a gr wait.
+pub const RUNNING: u8 = 0;
+/// Asleep in a gr wait with a timeout.
+pub const TIMED: u8 = 1;
+/// Asleep in a gr wait without a timeout.
+pub const FOREVER: u8 = 2;
+
+/// This thread's `ThreadWait`, listed while the thread lives.
+struct ThreadSlot(Arc<ThreadWait>);
+
+impl Drop for ThreadSlot {
+    fn drop(&mut self) {
+        self.0.alive.store(false, Release);
+    }
+}
+
+/// Every thread with a `ThreadWait` (dead ones are pruned as new ones come). A leaf lock
+/// outside the ranks (`sched/README.md`, section 6): nothing is taken under it.
+static THREADS: std::sync::Mutex<Vec<Arc<ThreadWait>>> = std::sync::Mutex::new(Vec::new());
+
 thread_local! {
-    static THREAD_CELL: Arc<WaitCell> = Arc::new(WaitCell::new());
+    static THREAD_CELL: ThreadSlot = {
+        let t = Arc::new(ThreadWait {
+            cell: WaitCell::new(),
+            tid: crate::sys::thread::gettid(),
+            is_m: !sched::tls::m().is_null(),
+            reason: std::sync::atomic::AtomicU64::new(0),
+            gid: std::sync::atomic::AtomicU64::new(0),
+            since: std::sync::atomic::AtomicU64::new(0),
+            deadline: std::sync::atomic::AtomicU64::new(0),
+            blocked: AtomicU8::new(RUNNING),
+            alive: AtomicBool::new(true),
+        });
+        let mut v = THREADS.lock().unwrap_or_else(|p| p.into_inner());
+        v.retain(|t| t.alive.load(Acquire));
+        v.push(t.clone());
+        ThreadSlot(t)
+    };
 }
 
 #[inline(never)]
-fn thread_cell() -> Arc<WaitCell> {
-    THREAD_CELL.with(|c| c.clone())
+fn thread_cell() -> Arc<ThreadWait> {
+    THREAD_CELL.with(|c| c.0.clone())
+}
+
+/// Lists the calling thread among the threads that use gr (for the deadlock report, which
+/// must know every plain thread that may still wake a goroutine). Called where a plain
+/// thread first meets the runtime: start, spawn, creating a channel or sync object, waits.
+/// A no-op after the first call on a thread.
+#[inline(never)]
+pub fn register_thread() {
+    let _ = THREAD_CELL.try_with(|_| ());
+}
+
+/// The threads listed now (live ones).
+pub fn threads() -> Vec<Arc<ThreadWait>> {
+    let v = THREADS.lock().unwrap_or_else(|p| p.into_inner());
+    v.iter().filter(|t| t.alive.load(Acquire)).cloned().collect()
+}
+
+impl ThreadWait {
+    /// The current or last wait's reason.
+    pub fn reason(&self) -> WaitReason {
+        WaitReason(self.reason.load(Relaxed))
+    }
+    /// `RUNNING`, `TIMED` or `FOREVER`.
+    pub fn blocked(&self) -> u8 {
+        self.blocked.load(Acquire)
+    }
+    /// The bound goroutine waiting here, or 0.
+    pub fn gid(&self) -> u64 {
+        self.gid.load(Relaxed)
+    }
+    /// When the current wait went to sleep, and when it times out (0: never).
+    pub fn since_deadline(&self) -> (u64, u64) {
+        (self.since.load(Relaxed), self.deadline.load(Relaxed))
+    }
+    /// The wait's sequence number (changes with every wait).
+    pub fn seq(&self) -> u32 {
+        (self.cell.state.load(Acquire) >> 32) as u32
+    }
+    /// Is the current wait still open?
+    pub fn pending(&self) -> bool {
+        self.cell.state.load(Acquire) & 0xffff_ffff == PENDING as u64
+    }
 }
 
 /// Opens a wait for the calling context: the current coroutine goroutine, or else this OS
-/// thread (a plain thread or a bound goroutine).
-pub fn prepare() -> Token {
+/// thread (a plain thread or a bound goroutine). `reason` is what dumps show for it
+/// (`waitreason.rs`: every blocking primitive passes its own).
+#[inline]
+pub fn prepare(reason: WaitReason) -> Token {
     let cell = match sched::current_coroutine_ref() {
         Some(g) => CellRef::Own(g),
         None => CellRef::Thread(thread_cell()),
@@ -234,14 +350,20 @@ pub fn prepare() -> Token {
     let c = match &cell {
         CellRef::Own(g) => &g.get().cell,
         CellRef::G(g) => &g.cell,
-        CellRef::Thread(c) => &**c,
+        CellRef::Thread(t) => &t.cell,
     };
     let seq = ((c.state.load(Acquire) >> 32) as u32).wrapping_add(1);
-    if let CellRef::Own(g) = &cell {
-        let g = g.get();
-        // Announce the park before the token is published: a waker may complete it at once
-        // (see `sched/state.rs`), and must then find PARKING, never RUNNING.
-        sched::state::announce_park(&g.sched);
+    match &cell {
+        CellRef::Own(g) => {
+            let g = g.get();
+            g.info.wait.store(reason.0, Relaxed);
+            g.info.since.store(clock_ms(), Relaxed);
+            // Announce the park before the token is published: a waker may complete it at
+            // once (see `sched/state.rs`), and must then find PARKING, never RUNNING.
+            sched::state::announce_park(&g.sched);
+        }
+        CellRef::Thread(t) => t.reason.store(reason.0, Relaxed),
+        CellRef::G(_) => {}
     }
     // Only the owner writes a new seq, and no wait of the owner is open now.
     c.state.store((seq as u64) << 32, SeqCst);
@@ -259,6 +381,9 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
         registered = c.register(tok);
         if registered.is_none() {
             self_claimed |= tok.claim(CANCELLED);
+        }
+        if let Some(g) = tok.goroutine() {
+            g.info.cancel.store(c as *const Cancel as usize, Relaxed);
         }
     }
     let deadline = match deadline {
@@ -284,12 +409,17 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
     if let (Some(c), Some(key)) = (cancel, registered) {
         c.unregister(key);
     }
+    if cancel.is_some() {
+        if let Some(g) = tok.goroutine() {
+            g.info.cancel.store(0, Relaxed);
+        }
+    }
     r
 }
 
 fn wait_done(tok: &Token, deadline: Deadline) -> u32 {
     let g = match &tok.cell {
-        CellRef::Thread(cell) => return thread_wait(tok, cell, deadline),
+        CellRef::Thread(t) => return thread_wait(tok, t, deadline),
         CellRef::Own(g) => g.get(),
         CellRef::G(g) => &**g,
     };
@@ -312,12 +442,18 @@ fn wait_done(tok: &Token, deadline: Deadline) -> u32 {
 /// spin hand-off under 1 us.
 const THREAD_SPIN: std::time::Duration = std::time::Duration::from_micros(20);
 
-fn thread_wait(tok: &Token, cell: &WaitCell, deadline: Deadline) -> u32 {
+fn thread_wait(tok: &Token, t: &ThreadWait, deadline: Deadline) -> u32 {
     if spin_until(THREAD_SPIN, || !tok.is_pending()) {
         return tok.result();
     }
     crate::loom::rank::Held::assert_none("blocking a thread");
     let handed_off = sched::blocking_begin();
+    let cell = &t.cell;
+    // What dumps and the deadlock report see of this wait (a slow path: the thread sleeps).
+    t.gid.store(sched::tls::gid(), Relaxed);
+    t.since.store(now_ms(), Relaxed);
+    t.deadline.store(if let Deadline::At(d) = deadline { ms_of(d).max(1) } else { 0 }, Relaxed);
+    t.blocked.store(if deadline == Deadline::Never { FOREVER } else { TIMED }, Release);
     loop {
         cell.sleeping.store(SLEEPING, SeqCst);
         if !tok.is_pending() {
@@ -337,6 +473,7 @@ fn thread_wait(tok: &Token, cell: &WaitCell, deadline: Deadline) -> u32 {
         };
         futex::wait(&cell.sleeping, SLEEPING, timeout);
     }
+    t.blocked.store(RUNNING, Release);
     if handed_off {
         sched::blocking_end();
     }

@@ -393,7 +393,7 @@ mod loom_tests {
     fn loom_remove_races_completer() {
         loom::model(|| {
             let l = Arc::new(Mutex::new(WaitList::new()));
-            let tok = wait::prepare();
+            let tok = wait::prepare(crate::waitreason::WaitReason::NONE);
             let key = lock(&l).push_back(tok.clone());
             let l2 = l.clone();
             let c = loom::thread::spawn(move || serve(&l2));
@@ -415,7 +415,7 @@ mod loom_tests {
     fn loom_completer_skips_withdrawn() {
         loom::model(|| {
             let l = Arc::new(Mutex::new(WaitList::new()));
-            let (a, b) = (wait::prepare(), wait::prepare());
+            let (a, b) = (wait::prepare(crate::waitreason::WaitReason::NONE), wait::prepare(crate::waitreason::WaitReason::NONE));
             let ka = lock(&l).push_back(a.clone());
             let kb = lock(&l).push_back(b.clone());
             let l2 = l.clone();

@@ -145,7 +145,7 @@ fn pin_keeps_a_goroutine_on_its_thread() {
 #[test]
 fn waiter_tokens_complete_once() {
     // A thread-owned wait completed by another thread; a second completion is refused.
-    let tok = waiter::prepare();
+    let tok = waiter::prepare(gr_core::waitreason::WaitReason::NONE);
     let t2 = tok.clone();
     let h = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(5));
@@ -154,7 +154,7 @@ fn waiter_tokens_complete_once() {
     assert_eq!(waiter::block(&tok, Deadline::Never, None), waiter::USER + 7);
     assert_eq!(h.join().unwrap(), (true, false));
     // A poll on an open wait ends it as a timeout, and late completers lose.
-    let tok = waiter::prepare();
+    let tok = waiter::prepare(gr_core::waitreason::WaitReason::NONE);
     assert_eq!(waiter::block(&tok, Deadline::Poll, None), waiter::TIMEOUT);
     assert!(!tok.complete(waiter::DONE));
 }

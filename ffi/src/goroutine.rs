@@ -103,6 +103,7 @@ pub unsafe extern "C" fn gr_spawn_ex(f: gr_fn, arg: *mut c_void, opts: *const gr
                     bound: o.flags & GR_SPAWN_BOUND != 0,
                     local: o.flags & GR_SPAWN_LOCAL != 0,
                     stack_size: o.stack_size,
+                    spawn_pc: 0,
                 }
             }
         };

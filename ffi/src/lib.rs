@@ -11,8 +11,7 @@
 //! - `boundary.rs`: the boundary wrapper; `handle.rs` + `stable.rs`: handles;
 //! - `chan.rs`: channels and select; `runtime.rs`: config, start, shutdown (`stats.rs`: its
 //!   counters); `goroutine.rs`: spawn, join and the current goroutine; `cancel.rs`: cancel
-//!   tokens; `sync.rs`: WaitGroup and Mutex;
-//! - `alloc.rs`: the allocator (magazines for the goroutine record).
+//!   tokens; `sync.rs`: WaitGroup and Mutex; `dump.rs`: goroutine dumps and labels;
 //!
 //! The module order below is the order of the functions in `include/gr.h` (cbindgen keeps
 //! parse order): reordering the modules reorders the header.
@@ -25,7 +24,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-mod alloc;
 pub mod boundary;
 mod handle;
 pub mod chan;
@@ -33,12 +31,14 @@ pub mod status;
 pub mod runtime;
 pub mod goroutine;
 pub mod stats;
+pub mod dump;
 pub mod cancel;
 pub mod stable;
 pub mod sync;
 
 pub use boundary::*;
 pub use cancel::*;
+pub use dump::*;
 pub use chan::*;
 pub use goroutine::*;
 pub use runtime::*;

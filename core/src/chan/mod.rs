@@ -54,6 +54,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use crate::waiter::Deadline;
 use crate::waitlist::Key;
+use crate::waitreason::{kind, WaitReason};
 use ring::Ring;
 use std::ptr::NonNull;
 use waitq::{Sudog, WaitQ};
@@ -204,7 +205,7 @@ impl Chan {
         }
         wait::may_wait(deadline)?;
         let done = AtomicBool::new(false);
-        let tok = wait::prepare();
+        let tok = wait::prepare(WaitReason::on(kind::CHAN_SEND, self));
         let key = g.sendq.push(Sudog { tok: NonNull::from(&tok), elem: src as *mut u8, case: 0, done: &done });
         drop(g);
         let r = wait::block(&tok, deadline, cancel);
@@ -225,7 +226,7 @@ impl Chan {
         }
         wait::may_wait(deadline)?;
         let done = AtomicBool::new(false);
-        let tok = wait::prepare();
+        let tok = wait::prepare(WaitReason::on(kind::CHAN_RECV, self));
         let key = g.recvq.push(Sudog { tok: NonNull::from(&tok), elem: dst, case: 0, done: &done });
         drop(g);
         let r = wait::block(&tok, deadline, cancel);

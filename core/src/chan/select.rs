@@ -32,6 +32,7 @@ use crate::error::{Error, Result};
 use super::MutexGuard;
 use crate::waiter::Deadline;
 use crate::waitlist::Key;
+use crate::waitreason::{kind, WaitReason};
 #[cfg(not(loom))]
 use std::cell::Cell;
 use std::ptr::NonNull;
@@ -163,7 +164,8 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     }
     // Step 4.
     wait::may_wait(deadline)?;
-    let tok = wait::prepare();
+    let reason = if m == 0 { WaitReason::new(kind::SELECT_EMPTY, 0) } else { WaitReason::select(cases.as_ptr() as usize, n) };
+    let tok = wait::prepare(reason);
     // Each case's key in its channel's queue, to withdraw it in step 6.
     let (mut keys_a, mut keys_v) = ([Key::NONE; INLINE], Vec::new());
     let keys: &mut [Key] = if n <= INLINE { &mut keys_a[..n] } else { keys_v.resize(n, Key::NONE); &mut keys_v };

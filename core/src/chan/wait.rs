@@ -71,7 +71,7 @@ mod model {
         }
     }
 
-    pub(crate) fn prepare() -> Token {
+    pub(crate) fn prepare(_reason: crate::waitreason::WaitReason) -> Token {
         Token { cell: Arc::new(AtomicU64::new(PENDING as u64)) }
     }
 

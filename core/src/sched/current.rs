@@ -12,7 +12,6 @@ use super::tls;
 use crate::error::{Error, Result};
 use crate::goroutine::{GRef, Suspend, G};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::sync::Arc;
 
 /// A spawner that has queued more than this many goroutines on its processor yields at its
 /// next spawn, so the queued ones run and their stacks are recycled while still hot. Without
@@ -85,11 +84,11 @@ impl CurrentG {
 
     /// A counted reference, for a clone of the token that may outlive the wait.
     pub(crate) fn to_arc(&self) -> GRef {
-        // SAFETY: the pointer came from the `Arc` the scheduler holds for the running
+        // SAFETY: the pointer came from the `GRef` the scheduler holds for the running
         // goroutine (`tls::g`), which is alive (type docs); we add one count for the result.
         unsafe {
-            Arc::increment_strong_count(self.0.as_ptr());
-            Arc::from_raw(self.0.as_ptr())
+            GRef::increment(self.0.as_ptr());
+            GRef::from_raw(self.0.as_ptr())
         }
     }
 }
@@ -150,9 +149,9 @@ pub(crate) fn consume_early_wake(g: &G) {
 /// `affine`: see [`Runtime::ready_in`].
 pub(crate) fn ready_after_wake(g: &G, affine: bool) {
     if state::unpark(&g.sched) {
-        // SAFETY: `commit_park` leaked exactly one reference with `Arc::into_raw` when the
+        // SAFETY: `commit_park` leaked exactly one reference with `GRef::into_raw` when the
         // goroutine parked; the single waker (us) takes it back.
-        let g = unsafe { Arc::from_raw(g as *const G) };
+        let g = unsafe { GRef::from_raw(g as *const G) };
         let l = tls::local();
         match runtime_in(l) {
             Some(rt) => rt.ready_in(l, g, true, affine),
@@ -238,6 +237,19 @@ pub fn fail_current(msg: Option<std::ffi::CString>) -> Result<()> {
     with_current(|g| match g {
         Some(g) => {
             g.fail(msg);
+            Ok(())
+        }
+        None => Err(Error::State),
+    })
+}
+
+/// `gr_goroutine_label`: tags the current goroutine for dumps with a binding's kind
+/// (`GR_KIND_*`) and label (its per-goroutine state, which the binding's dump hook gets).
+pub fn label_current(kind: u8, label: usize) -> Result<()> {
+    with_current(|g| match g {
+        Some(g) => {
+            g.info.label.store(label, Relaxed);
+            g.info.kind.store(kind, Release);
             Ok(())
         }
         None => Err(Error::State),

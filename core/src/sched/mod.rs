@@ -15,6 +15,7 @@
 //! - `worker.rs`: M, an OS thread, and its loop (finding work, running goroutines).
 //! - `idle.rs`: idle processors and threads, spinning, hand-offs (the no-lost-wakeup rules).
 //! - `monitor.rs`: the monitor thread (timers, preemption, retaking processors, scavenging).
+//! - `inspect.rs`: what each M and P is doing, for dumps, stats and the deadlock report.
 //! - `state.rs`: the park/unpark handshake; `parker.rs`: parking an OS thread; `tls.rs`: the
 //!   scheduler's thread-local block.
 //!
@@ -23,6 +24,7 @@
 
 mod current;
 mod idle;
+pub mod inspect;
 mod monitor;
 mod parker;
 mod proc;
@@ -32,8 +34,8 @@ pub(crate) mod state;
 pub(crate) mod tls;
 mod worker;
 
-pub use current::{blocking_begin, blocking_end, context, fail_current, pin, self_id, should_yield, unpin, with_current, yield_now};
+pub use current::{blocking_begin, blocking_end, context, fail_current, label_current, pin, self_id, should_yield, unpin, with_current, yield_now};
 pub(crate) use current::{consume_early_wake, current_coroutine_ref, park_current, ready_after_wake, CurrentG};
 pub use runtime::{init, live, shutdown, stats, Config, Stats, DEFAULT_MAX_THREADS, DEFAULT_STACK};
-pub(crate) use runtime::{coarse_now, runtime, timers, Runtime};
+pub(crate) use runtime::{coarse_now, runtime, timers, timers_if_started, Runtime};
 pub use spawn::{spawn, SpawnOpts};

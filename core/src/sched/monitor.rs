@@ -33,6 +33,7 @@ pub(crate) fn run(rt: &'static Runtime) {
     let mut last_scavenge = Instant::now();
     while !rt.stopping() {
         rt.coarse.fetch_add(1, Relaxed);
+        crate::waitreason::refresh_clock();
         let now = Instant::now();
         rt.timers.fire_due(now);
         if now.duration_since(last_scavenge) >= SCAVENGE {

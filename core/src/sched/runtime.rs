@@ -171,6 +171,8 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
     }
     crate::overflow::install();
     install_atfork();
+    crate::waitreason::refresh_clock();
+    crate::waiter::register_thread();
     let cfg = cfg.resolve();
     let rt: &'static Runtime = Box::leak(Box::new(Runtime {
         ps: (0..cfg.workers).map(P::new).collect(),
@@ -305,6 +307,11 @@ pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
 /// `gr_stats_get`.
 pub fn stats() -> Result<Stats> {
     Ok(runtime()?.stats())
+}
+
+/// The timer heap, without starting a runtime.
+pub(crate) fn timers_if_started() -> Option<&'static Timers> {
+    runtime_if_started().map(|rt| &rt.timers)
 }
 
 pub(crate) fn timers() -> &'static Timers {

@@ -9,7 +9,7 @@ use super::runtime::{runtime, Runtime};
 use super::tls;
 use super::worker::M;
 use crate::error::Result;
-use crate::goroutine::{Entry, GRef, G};
+use crate::goroutine::{Entry, GRef, Origin, G};
 use crate::stack::{GlobalPool, Stack};
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 
@@ -114,6 +114,9 @@ pub struct SpawnOpts {
     /// Queue on the spawner's processor, where no other processor steals it (it still moves
     /// with the processor). Affects the first run only; no effect from a plain thread.
     pub local: bool,
+    /// Where the spawn was called from (the return address into the caller of `gr_spawn`),
+    /// for dumps; 0 if unknown.
+    pub spawn_pc: usize,
 }
 
 /// Starts a goroutine. The returned reference is for a handle; dropping it detaches.
@@ -122,7 +125,11 @@ pub fn spawn(entry: Entry, opts: SpawnOpts) -> Result<GRef> {
     let size = if opts.stack_size == 0 { rt.cfg.stack_size } else { GlobalPool::normalise(opts.stack_size) };
     let stack = if opts.bound { None } else { Some(rt.take_stack(size)?) };
     let id = rt.next_gid.fetch_add(1, Relaxed);
-    let g = G::new(id, entry, stack);
+    let parent = tls::gid();
+    if parent == 0 && tls::m().is_null() {
+        crate::waiter::register_thread(); // a plain thread that spawns is one the deadlock report watches
+    }
+    let g = G::new(id, entry, stack, Origin { spawn_pc: opts.spawn_pc, parent });
     rt.live.fetch_add(1, Relaxed);
     rt.spawned.fetch_add(1, Relaxed);
     if opts.local && !opts.bound {

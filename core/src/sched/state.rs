@@ -9,6 +9,7 @@
 //! | `PARKING`  | announced a park, still on its own stack  | the M running it               |
 //! | `PARKED`   | switched away; nobody runs it             | nobody: the next waker         |
 //! | `NOTIFIED` | woken while still `PARKING`               | the M running it               |
+//! | `DUMPING`  | parked, held by a dump reading its stack  | the dump, until it stores `PARKED` back |
 //!
 //! 1. The goroutine stores `PARKING`, then suspends to its M's scheduler.
 //! 2. The scheduler CASes `PARKING -> PARKED`. If that fails the state is `NOTIFIED`: the wake
@@ -18,6 +19,13 @@
 //!    `PARKING -> NOTIFIED` hands that duty to step 2.
 //!
 //! So every park is matched by exactly one queueing, whichever side comes second.
+//!
+//! A dump (`crate::dump`) holds a parked goroutine still while it reads its stack: it CASes
+//! `PARKED -> DUMPING` (only a goroutine that has switched away can be held) and stores
+//! `PARKED` back when done. A waker meeting `DUMPING` in step 3 waits for `PARKED` and then
+//! proceeds; the dump takes no lock while it holds a goroutine, so that wait is short
+//! (microseconds) and cannot deadlock. The hot path pays nothing: `unpark`'s CAS from
+//! `PARKED` is the one it always made.
 #![forbid(unsafe_code)]
 
 use crate::loom::AtomicU8;
@@ -27,6 +35,7 @@ pub const RUNNING: u8 = 0;
 pub const PARKING: u8 = 1;
 pub const PARKED: u8 = 2;
 pub const NOTIFIED: u8 = 3;
+pub const DUMPING: u8 = 4;
 
 /// Step 1, by the goroutine itself.
 pub fn announce_park(s: &AtomicU8) {
@@ -60,9 +69,35 @@ pub fn unpark(s: &AtomicU8) -> bool {
                     return false;
                 }
             }
+            DUMPING => wait_dumped(s),
             other => crate::fatal(&format!("unpark: goroutine state {other}")),
         }
     }
+}
+
+/// A dump holds the goroutine (`DUMPING`): wait until it puts it back.
+#[cold]
+#[inline(never)]
+fn wait_dumped(s: &AtomicU8) {
+    let mut spins = 0u32;
+    while s.load(Acquire) == DUMPING {
+        spins += 1;
+        if spins < 64 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// A dump holds parked goroutine `s` still; `false` if it is not parked (then it may run).
+pub fn hold_for_dump(s: &AtomicU8) -> bool {
+    s.compare_exchange(PARKED, DUMPING, AcqRel, Acquire).is_ok()
+}
+
+/// The dump is done with a goroutine it held.
+pub fn release_from_dump(s: &AtomicU8) {
+    s.store(PARKED, Release);
 }
 
 #[cfg(all(test, loom))]
@@ -90,6 +125,37 @@ mod loom_tests {
                 queued.fetch_add(1, SeqCst);
             }
             waker.join().unwrap();
+            assert_eq!(queued.load(SeqCst), 1);
+            assert_eq!(s.load(SeqCst), RUNNING);
+        });
+    }
+
+    /// A dump holding the parked goroutine delays its waker but never loses or doubles the
+    /// queueing, and the dump only ever holds a goroutine that has switched away.
+    #[test]
+    fn dump_hold_delays_but_keeps_exactly_once() {
+        loom::model(|| {
+            let s = Arc::new(AtomicU8::new(RUNNING));
+            let queued = Arc::new(AtomicUsize::new(0));
+            announce_park(&s);
+            let (s2, q2) = (s.clone(), queued.clone());
+            let waker = loom::thread::spawn(move || {
+                if unpark(&s2) {
+                    q2.fetch_add(1, SeqCst);
+                }
+            });
+            let s3 = s.clone();
+            let dumper = loom::thread::spawn(move || {
+                if hold_for_dump(&s3) {
+                    assert_eq!(s3.load(SeqCst), DUMPING);
+                    release_from_dump(&s3);
+                }
+            });
+            if !commit_park(&s) {
+                queued.fetch_add(1, SeqCst);
+            }
+            waker.join().unwrap();
+            dumper.join().unwrap();
             assert_eq!(queued.load(SeqCst), 1);
             assert_eq!(s.load(SeqCst), RUNNING);
         });

@@ -9,23 +9,77 @@
 use super::worker::M;
 use crate::goroutine::G;
 use std::cell::Cell;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
+
+/// A `Cell` that a dump may read from another thread: written only by its own thread,
+/// through Relaxed atomics (the same plain moves a `Cell` compiles to).
+pub(crate) struct Shared<A>(A);
+
+impl Shared<AtomicUsize> {
+    pub(crate) const fn new_usize(v: usize) -> Self {
+        Shared(AtomicUsize::new(v))
+    }
+    #[inline]
+    pub(crate) fn get(&self) -> usize {
+        self.0.load(Relaxed)
+    }
+    #[inline]
+    pub(crate) fn set(&self, v: usize) {
+        self.0.store(v, Relaxed)
+    }
+}
+
+impl Shared<AtomicU64> {
+    pub(crate) const fn new_u64(v: u64) -> Self {
+        Shared(AtomicU64::new(v))
+    }
+    #[inline]
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+    #[inline]
+    pub(crate) fn set(&self, v: u64) {
+        self.0.store(v, Relaxed)
+    }
+}
+
+impl<T> Shared<AtomicPtr<T>> {
+    pub(crate) const fn new_ptr(v: *mut T) -> Self {
+        Shared(AtomicPtr::new(v))
+    }
+    #[inline]
+    pub(crate) fn get(&self) -> *const T {
+        self.0.load(Relaxed)
+    }
+    #[inline]
+    pub(crate) fn set(&self, v: *const T) {
+        self.0.store(v as *mut T, Relaxed)
+    }
+}
 
 pub(crate) struct Local {
     /// The M this thread is, or null on a foreign thread.
     pub m: Cell<*const M>,
-    /// The processor this M owns: index + 1, or 0.
-    pub p: Cell<usize>,
+    /// The processor this M owns: index + 1, or 0 (read by dumps).
+    pub p: Shared<AtomicUsize>,
     /// The goroutine running on this thread (coroutine or bound), or null.
-    pub g: Cell<*const G>,
+    pub g: Shared<AtomicPtr<G>>,
     /// The M is looking for work and counted in `nmspinning`.
     pub spinning: Cell<bool>,
-    /// The id of the goroutine running here, or 0 (read by the SIGSEGV handler).
-    pub gid: Cell<u64>,
+    /// The id of the goroutine running here, or 0 (read by the SIGSEGV handler and dumps).
+    pub gid: Shared<AtomicU64>,
 }
 
 thread_local! {
     static LOCAL: Local = const {
-        Local { m: Cell::new(std::ptr::null()), p: Cell::new(0), g: Cell::new(std::ptr::null()), spinning: Cell::new(false), gid: Cell::new(0) }
+        Local {
+            m: Cell::new(std::ptr::null()),
+            p: Shared::new_usize(0),
+            g: Shared::new_ptr(std::ptr::null_mut()),
+            spinning: Cell::new(false),
+            gid: Shared::new_u64(0),
+        }
     };
 }
 

@@ -23,10 +23,14 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::{Arc, Weak};
 
 pub struct M {
-    /// Its number, as in the thread's name `gr-worker-N`; read by debuggers (no code needs it
-    /// yet).
-    #[allow(dead_code)]
+    /// Its number, as in the thread's name `gr-worker-N`; read by dumps and debuggers.
     pub id: usize,
+    /// This M's thread-local block while its thread runs (null before and after): dumps read
+    /// its `p` and `gid` under `Runtime::ms`, which the thread takes to clear this before it
+    /// exits.
+    pub(crate) local: std::sync::atomic::AtomicPtr<tls::Local>,
+    /// The kernel thread id (dumps).
+    pub(crate) tid: std::sync::atomic::AtomicI32,
     pub rt: &'static Runtime,
     pub(crate) parker: super::parker::Parker,
     /// A processor handed to this M: index + 1 (0 = none); bit 63 = start spinning.
@@ -129,6 +133,8 @@ impl Runtime {
         let id = ms.len();
         let m = Arc::new_cyclic(|me| M {
             id,
+            local: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
+            tid: std::sync::atomic::AtomicI32::new(0),
             rt: self,
             parker: super::parker::Parker::new(),
             handed: AtomicUsize::new(0),
@@ -163,6 +169,8 @@ fn m_main(m: Arc<M>) {
     // Scheduler code runs on this thread's own stack and never migrates: keep the block.
     let l = tls::local();
     l.m.set(&*m);
+    m.local.store(l as *const tls::Local as *mut tls::Local, Release);
+    m.tid.store(crate::sys::thread::gettid(), Relaxed);
     let _alt = crate::sys::signal::AltStack::install();
     loop {
         if l.p.get() == 0 {
@@ -190,6 +198,10 @@ fn m_main(m: Arc<M>) {
         l.p.set(0);
     }
     rt.nthreads.fetch_sub(1, SeqCst);
+    {
+        let _ms = crate::loom::lock(&rt.ms); // no dump reads our block past here
+        m.local.store(std::ptr::null_mut(), Release);
+    }
     l.m.set(std::ptr::null());
 }
 
@@ -336,7 +348,7 @@ fn execute(m: &M, l: &tls::Local, g: GRef) {
     let rt = m.rt;
     let pi = l.p.get() - 1;
     let p = &rt.ps[pi];
-    l.set_g(Arc::as_ptr(&g), g.id);
+    l.set_g(GRef::as_ptr(&g), g.id);
     p.preempt.store(false, Relaxed);
     p.set_running();
     let outcome = if g.bound { run_bound(&g) } else { run_coroutine(&g) };
@@ -361,7 +373,7 @@ fn execute(m: &M, l: &tls::Local, g: GRef) {
         Some(Suspend::Park) => {
             if state::commit_park(&g.sched) {
                 // Parked: leak our reference; the single waker takes it back.
-                let _ = Arc::into_raw(g);
+                let _ = GRef::into_raw(g);
             } else {
                 rt.ready(g, true);
             }
@@ -398,7 +410,7 @@ fn run_coroutine(g: &GRef) -> Option<Suspend> {
         let RunState::New(entry, Some(stack)) = std::mem::replace(run, RunState::Gone) else {
             crate::fatal("starting a coroutine goroutine without its stack")
         };
-        let gp = Arc::as_ptr(g) as usize;
+        let gp = GRef::as_ptr(g) as usize;
         *run = RunState::Started(corosensei::Coroutine::with_stack(stack, move |y, ()| {
             // SAFETY: `gp` is the goroutine being started; it outlives its coroutine.
             let g = unsafe { &*(gp as *const G) };

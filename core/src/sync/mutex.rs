@@ -38,6 +38,7 @@ use crate::loom::rank::SYNC_MUTEX;
 use crate::loom::{lock, AtomicU32, Mutex as Lock};
 use crate::waiter::Deadline;
 use crate::waitlist::WaitList;
+use crate::waitreason::{kind, WaitReason};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
@@ -145,7 +146,7 @@ impl Mutex {
                 return Err(e);
             }
             let t0 = *since.get_or_insert_with(Instant::now);
-            let tok = wait::prepare();
+            let tok = wait::prepare(WaitReason::on(kind::MUTEX, self));
             let w = Waiter { tok: tok.clone(), since: t0 };
             let key = if woken {
                 if t0.elapsed() > STARVE_AFTER {

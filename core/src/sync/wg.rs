@@ -19,6 +19,7 @@ use crate::loom::rank::WAIT_GROUP;
 use crate::loom::{lock, Mutex};
 use crate::waiter::Deadline;
 use crate::waitlist::WaitList;
+use crate::waitreason::{kind, WaitReason};
 
 const DONE: u32 = wait::USER;
 
@@ -69,7 +70,7 @@ impl WaitGroup {
             return Ok(());
         }
         wait::may_wait(deadline)?;
-        let tok = wait::prepare();
+        let tok = wait::prepare(WaitReason::on(kind::WAITGROUP, self));
         let key = g.waiters.push_back(tok.clone());
         drop(g);
         let r = wait::block(&tok, deadline, cancel);

@@ -19,5 +19,6 @@ compile_error!("gr runs on Linux only: core/src/sys/ is its system interface (fu
 
 pub(crate) mod futex;
 pub(crate) mod mem;
+pub(crate) mod modules;
 pub(crate) mod signal;
 pub(crate) mod thread;

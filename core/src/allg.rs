@@ -1,0 +1,347 @@
+//! Every goroutine record, in type-stable memory: [`GRef`] (the counted reference the run
+//! queues, handles and wait tokens hold), the allocator of records, and the scan a dump
+//! uses ([`for_each_live`]). Go keeps `allgs` for the same reason.
+//!
+//! A record (`GSlot`: a reference count, then the `G`) lives in a chunk of `CHUNK_SLOTS`
+//! records that is never freed. So any slot address, live or dead, can be read at any time:
+//! a dump (or a debugger reading a core file) walks the chunk list ([`CHUNKS`]) without
+//! locks and without ever touching freed memory. Nothing is registered or deregistered at
+//! spawn or exit: the list changes only when a chunk is added.
+//!
+//! Ownership: `refs` counts the `GRef`s, as `Arc`'s strong count does. `refs == 0` means the
+//! slot is free (its `G` is dropped or was never written). A dump pins a live record by
+//! raising `refs` from a non-zero value (a CAS loop, as `Weak::upgrade`); it never touches a
+//! free slot's `G`. The `G` is written while `refs == 0` and published by the `Release`
+//! store of `refs = 1`; the last `GRef` dropped (`fetch_sub` to 0, then an `Acquire` fence)
+//! drops the `G` and frees the slot. `refs` itself is only ever accessed atomically.
+//!
+//! Allocation: each thread keeps a magazine of up to `MAG` free slots; full or empty
+//! magazines trade `BATCH` slots at a time with a shared depot (one lock per `BATCH`
+//! operations), which maps a new chunk when it runs dry. Goroutines are usually spawned on
+//! one thread and retired on another, in bursts: glibc's tcache could not serve that flow
+//! (this replaced the magazines `gr-ffi`'s global allocator kept for the same block).
+//!
+//! Lock order: the depot is a leaf outside the ranks (`sched/README.md`, section 6): it is
+//! taken with nothing else of the runtime's held, or under any runtime lock (a `GRef`
+//! dropped there), and nothing is taken under it.
+
+use crate::goroutine::G;
+use std::cell::{Cell, UnsafeCell};
+use std::mem::MaybeUninit;
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{fence, AtomicUsize};
+use std::sync::Mutex;
+
+/// One record: its reference count and the goroutine.
+#[repr(C)]
+pub(crate) struct GSlot {
+    refs: AtomicUsize,
+    g: UnsafeCell<MaybeUninit<G>>,
+}
+
+/// Byte offset of the `G` in a `GSlot` (`repr(C)`: the count, then the `G`, aligned).
+const G_OFFSET: usize = {
+    let a = std::mem::align_of::<MaybeUninit<G>>();
+    std::mem::size_of::<AtomicUsize>().div_ceil(a) * a
+};
+
+/// Records per chunk.
+pub(crate) const CHUNK_SLOTS: usize = 256;
+/// Chunks at most (16M goroutine records); a spawn beyond that fails with `NoMemory`.
+const MAX_CHUNKS: usize = 1 << 16;
+
+/// The chunk list: append-only, lock-free to read. A chunk's address is stored, then `len`
+/// is raised (Release) under the depot lock; readers load `len` (Acquire) and then the
+/// addresses below it. Read by dumps and by the gdb script (`tools/gdb/gr.py`).
+pub(crate) struct Chunks {
+    len: AtomicUsize,
+    at: [AtomicUsize; MAX_CHUNKS],
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const NO_CHUNK: AtomicUsize = AtomicUsize::new(0);
+#[no_mangle]
+#[used]
+pub(crate) static GR_ALLG_CHUNKS: Chunks = Chunks { len: AtomicUsize::new(0), at: [NO_CHUNK; MAX_CHUNKS] };
+use GR_ALLG_CHUNKS as CHUNKS;
+
+/// Layout facts for debuggers reading `GR_ALLG_CHUNKS` (`tools/gdb/gr.py`): the slot size,
+/// the offset of the `G` in a slot, and the slots per chunk.
+#[no_mangle]
+#[used]
+pub static GR_ALLG_LAYOUT: [usize; 3] = [std::mem::size_of::<GSlot>(), G_OFFSET, CHUNK_SLOTS];
+
+/// A counted reference to a goroutine (`Arc<G>` in all but the memory it lives in).
+pub struct GRef(NonNull<GSlot>);
+
+// SAFETY: `G` is `Send + Sync` (see `goroutine.rs`); the count is atomic.
+unsafe impl Send for GRef {}
+// SAFETY: as above.
+unsafe impl Sync for GRef {}
+
+impl GRef {
+    /// A new record holding `g`, with one reference.
+    pub(crate) fn new(g: G) -> GRef {
+        let slot = alloc_slot();
+        // SAFETY: a free slot (refs == 0): no other thread reads its `G` (dumps skip free
+        // slots), so we may write it; the Release store publishes it.
+        unsafe {
+            (*slot.as_ref().g.get()).write(g);
+            slot.as_ref().refs.store(1, Release);
+        }
+        GRef(slot)
+    }
+
+    fn slot(&self) -> &GSlot {
+        // SAFETY: our reference keeps the slot live; slots are never unmapped.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// The goroutine's address (stable for the record's life).
+    #[inline]
+    pub fn as_ptr(this: &GRef) -> *const G {
+        // SAFETY: the slot is live; `g` is initialised while refs > 0.
+        unsafe { (*this.slot().g.get()).as_ptr() }
+    }
+
+    /// Gives up this reference without dropping it (for the parked goroutine's own count,
+    /// see `sched/state.rs`); [`GRef::from_raw`] takes it back.
+    #[inline]
+    pub fn into_raw(this: GRef) -> *const G {
+        let p = GRef::as_ptr(&this);
+        std::mem::forget(this);
+        p
+    }
+
+    /// # Safety
+    /// `g` came from [`GRef::into_raw`] (or is a `G` whose count the caller raised with
+    /// [`GRef::increment`]), and that count is given to the result.
+    #[inline]
+    pub unsafe fn from_raw(g: *const G) -> GRef {
+        // SAFETY: the caller's contract: `g` is the `G` inside a live slot.
+        GRef(NonNull::new_unchecked((g as *const u8).sub(G_OFFSET) as *mut GSlot))
+    }
+
+    /// Adds one count to the live goroutine `g`.
+    ///
+    /// # Safety
+    /// `g` is the `G` of a live record (someone holds a count on it now).
+    #[inline]
+    pub unsafe fn increment(g: *const G) {
+        // SAFETY: the caller's contract; the slot holds `g` at `G_OFFSET`.
+        let slot = &*((g as *const u8).sub(G_OFFSET) as *const GSlot);
+        if slot.refs.fetch_add(1, Relaxed) > isize::MAX as usize {
+            std::process::abort(); // as Arc: a count this high is a leak loop
+        }
+    }
+
+    pub fn ptr_eq(a: &GRef, b: &GRef) -> bool {
+        a.0 == b.0
+    }
+
+    /// A new reference to a record found by a scan, if it is still live.
+    fn pin(slot: &'static GSlot) -> Option<GRef> {
+        let mut r = slot.refs.load(Relaxed);
+        loop {
+            if r == 0 {
+                return None;
+            }
+            match slot.refs.compare_exchange_weak(r, r + 1, Acquire, Relaxed) {
+                Ok(_) => return Some(GRef(NonNull::from(slot))),
+                Err(x) => r = x,
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for GRef {
+    type Target = G;
+    #[inline]
+    fn deref(&self) -> &G {
+        // SAFETY: live slot, initialised `G` (refs > 0 while we exist).
+        unsafe { (*self.slot().g.get()).assume_init_ref() }
+    }
+}
+
+impl Clone for GRef {
+    #[inline]
+    fn clone(&self) -> GRef {
+        // SAFETY: we hold a count on this live record.
+        unsafe { GRef::increment(GRef::as_ptr(self)) };
+        GRef(self.0)
+    }
+}
+
+impl Drop for GRef {
+    #[inline]
+    fn drop(&mut self) {
+        if self.slot().refs.fetch_sub(1, Release) != 1 {
+            return;
+        }
+        fence(Acquire);
+        // SAFETY: we dropped the last count: nobody else uses the `G` (a dump can no longer
+        // pin it), so we drop it and free the slot.
+        unsafe {
+            (*self.slot().g.get()).assume_init_drop();
+            free_slot(self.0);
+        }
+    }
+}
+
+impl std::fmt::Debug for GRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GRef(goroutine {})", self.id)
+    }
+}
+
+/// Calls `f` with a counted reference to every live goroutine record, in address order per
+/// chunk. Records allocated or freed during the scan may or may not be seen.
+pub(crate) fn for_each_live(mut f: impl FnMut(GRef)) {
+    let n = CHUNKS.len.load(Acquire);
+    for i in 0..n {
+        let base = CHUNKS.at[i].load(Relaxed) as *const GSlot;
+        for k in 0..CHUNK_SLOTS {
+            // SAFETY: chunks are never freed and hold CHUNK_SLOTS slots each; `refs` is
+            // always initialised (chunks are written with zero counts before publishing).
+            let slot: &'static GSlot = unsafe { &*base.add(k) };
+            if let Some(g) = GRef::pin(slot) {
+                f(g);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The allocator: per-thread magazines over a depot of free slots.
+
+const MAG: usize = 128;
+const BATCH: usize = 64;
+
+struct Magazine {
+    n: Cell<usize>,
+    slots: [Cell<usize>; MAG],
+}
+
+/// Free slots shared by all threads (addresses).
+static DEPOT: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+fn depot() -> std::sync::MutexGuard<'static, Vec<usize>> {
+    DEPOT.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Drop for Magazine {
+    fn drop(&mut self) {
+        // Thread exit: hand the slots to the depot.
+        let n = self.n.replace(0);
+        depot().extend(self.slots[..n].iter().map(Cell::get));
+    }
+}
+
+thread_local! {
+    static MAGAZINE: Magazine = const { Magazine { n: Cell::new(0), slots: [const { Cell::new(0) }; MAG] } };
+}
+
+/// Maps a new chunk into the depot (under its lock).
+fn grow(d: &mut Vec<usize>) {
+    let i = CHUNKS.len.load(Relaxed);
+    if i >= MAX_CHUNKS {
+        crate::fatal("goroutine records exhausted (16M live goroutines)");
+    }
+    let layout = std::alloc::Layout::array::<GSlot>(CHUNK_SLOTS).expect("small layout");
+    // SAFETY: a non-zero-sized layout. Zeroed: every `refs` starts at 0 (free).
+    let base = unsafe { std::alloc::alloc_zeroed(layout) } as *mut GSlot;
+    if base.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    CHUNKS.at[i].store(base as usize, Relaxed);
+    CHUNKS.len.store(i + 1, Release);
+    // Hand out low addresses first (a dump then lists goroutines roughly by age).
+    d.extend((0..CHUNK_SLOTS).rev().map(|k| base as usize + k * std::mem::size_of::<GSlot>()));
+}
+
+#[inline(never)]
+fn alloc_slot() -> NonNull<GSlot> {
+    let p = MAGAZINE
+        .try_with(|m| {
+            let mut n = m.n.get();
+            if n == 0 {
+                let mut d = depot();
+                if d.is_empty() {
+                    grow(&mut d);
+                }
+                let start = d.len() - d.len().min(BATCH);
+                for s in d.drain(start..) {
+                    m.slots[n].set(s);
+                    n += 1;
+                }
+            }
+            m.n.set(n - 1);
+            m.slots[n - 1].get()
+        })
+        .unwrap_or_else(|_| {
+            // Thread exiting (TLS gone): straight from the depot.
+            let mut d = depot();
+            if d.is_empty() {
+                grow(&mut d);
+            }
+            d.pop().expect("grown")
+        });
+    NonNull::new(p as *mut GSlot).expect("slot addresses are non-zero")
+}
+
+#[inline(never)]
+fn free_slot(s: NonNull<GSlot>) {
+    let s = s.as_ptr() as usize;
+    let pushed = MAGAZINE.try_with(|m| {
+        let mut n = m.n.get();
+        if n == MAG {
+            depot().extend(m.slots[MAG - BATCH..].iter().map(Cell::get));
+            n = MAG - BATCH;
+        }
+        m.slots[n].set(s);
+        m.n.set(n + 1);
+    });
+    if pushed.is_err() {
+        depot().push(s);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::goroutine::Entry;
+
+    fn g(id: u64) -> GRef {
+        G::new(id, Entry::Rust(Box::new(|| {})), None, Default::default())
+    }
+
+    /// A scan sees exactly the live records; a dropped one is free and reused.
+    #[test]
+    fn scan_sees_live_records_only() {
+        let a = g(1_000_001);
+        let b = g(1_000_002);
+        let ids = |want: &[u64]| {
+            let mut seen = Vec::new();
+            for_each_live(|r| {
+                if r.id > 1_000_000 && r.id < 1_000_100 {
+                    seen.push(r.id)
+                }
+            });
+            seen.sort();
+            assert_eq!(seen, want);
+        };
+        ids(&[1_000_001, 1_000_002]);
+        let pa = GRef::as_ptr(&a);
+        drop(a);
+        ids(&[1_000_002]);
+        let c = g(1_000_003);
+        assert_eq!(GRef::as_ptr(&c), pa, "the freed slot is reused first");
+        let raw = GRef::into_raw(b.clone());
+        // SAFETY: `raw` came from into_raw.
+        let b2 = unsafe { GRef::from_raw(raw) };
+        assert!(GRef::ptr_eq(&b, &b2));
+        drop((b, b2, c));
+        ids(&[]);
+    }
+}
