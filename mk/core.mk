@@ -40,8 +40,9 @@ check-header: $(CBINDGEN) $(CBINDGEN_CONFIG)
 
 TEST_TARGETS += check-header test-rust test-loom test-c-core
 # The Python extension (a workspace member for its version and lock) is tested by pytest.
+# The Rust programs run with the deadlock report aborting, as the C ones (tests/c/run.sh).
 test-rust:
-	$(CARGO) test --release --workspace --exclude goroutines-py --quiet
+	GR_DEADLOCK=$${GR_DEADLOCK-abort} $(CARGO) test --release --workspace --exclude goroutines-py --quiet
 
 # Loom explores every interleaving of the park/unpark handshake, the idle protocol and the
 # wait cell (and the channel models). Own target dir: RUSTFLAGS changes force a rebuild.

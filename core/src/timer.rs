@@ -135,7 +135,9 @@ impl Timers {
     /// The monitor's sleep: until `until` (or a new earliest timer), or, when `idle()` says
     /// no processor runs and no timer is armed, until `wake_monitor`. `deep` is raised while
     /// the check and the wait happen under the heap lock, so `wake_monitor` cannot be lost.
-    pub(crate) fn monitor_sleep(&self, until: Option<Instant>, deep: &AtomicBool, idle: impl Fn() -> bool) {
+    /// `look_again`: even a sleep that activity ends wakes by then (the deadlock report's
+    /// second look).
+    pub(crate) fn monitor_sleep(&self, until: Option<Instant>, look_again: Option<Instant>, deep: &AtomicBool, idle: impl Fn() -> bool) {
         let h = lock(&self.heap);
         let next = h.heap.peek().map(|e| e.at);
         // A short periodic wait (`until` given: processors are running) needs no waking; a
@@ -149,10 +151,7 @@ impl Timers {
                 return;
             }
         }
-        let until = match (until, next) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let until = [until, next, look_again].into_iter().flatten().min();
         let _h = match until {
             Some(t) => match t.checked_duration_since(Instant::now()) {
                 Some(d) => self.cond.wait_timeout(h.g, d).map(|r| r.0).unwrap_or_else(|p| p.into_inner().0),

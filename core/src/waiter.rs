@@ -197,6 +197,7 @@ impl Token {
 
     /// [`Token::complete`]; `affine`: a goroutine owner is queued so that no other processor
     /// steals the goroutine it displaces (see `sched::Runtime::ready_in`).
+    #[inline]
     pub fn complete_hint(&self, result: u32, affine: bool) -> bool {
         if !self.claim(result) {
             return false;
@@ -214,6 +215,7 @@ impl Token {
     }
 
     /// Wakes the owner of a wait this caller just claimed (the second half of `complete`).
+    #[inline]
     fn wake(&self, affine: bool) {
         match &self.cell {
             // We won the CAS for the open wait, so the goroutine is parked (or parking) for
@@ -264,6 +266,7 @@ struct ThreadSlot(Arc<ThreadWait>);
 impl Drop for ThreadSlot {
     fn drop(&mut self) {
         self.0.alive.store(false, Release);
+        sched::deadlock::note_thread_sleep(); // one thread fewer that might wake anyone
     }
 }
 
@@ -341,7 +344,6 @@ impl ThreadWait {
 /// Opens a wait for the calling context: the current coroutine goroutine, or else this OS
 /// thread (a plain thread or a bound goroutine). `reason` is what dumps show for it
 /// (`waitreason.rs`: every blocking primitive passes its own).
-#[inline]
 pub fn prepare(reason: WaitReason) -> Token {
     let cell = match sched::current_coroutine_ref() {
         Some(g) => CellRef::Own(g),
@@ -454,6 +456,9 @@ fn thread_wait(tok: &Token, t: &ThreadWait, deadline: Deadline) -> u32 {
     t.since.store(now_ms(), Relaxed);
     t.deadline.store(if let Deadline::At(d) = deadline { ms_of(d).max(1) } else { 0 }, Relaxed);
     t.blocked.store(if deadline == Deadline::Never { FOREVER } else { TIMED }, Release);
+    if deadline == Deadline::Never {
+        sched::deadlock::note_thread_sleep();
+    }
     loop {
         cell.sleeping.store(SLEEPING, SeqCst);
         if !tok.is_pending() {

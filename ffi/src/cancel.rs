@@ -17,6 +17,7 @@ impl_handle!(gr_cancel => Cancel);
 pub unsafe extern "C" fn gr_cancel_new(out: *mut *mut gr_cancel) -> c_int {
     guard(|| {
         nonnull(out)?;
+        gr_core::waiter::register_thread();
         // SAFETY: `out` is non-NULL, hence writable (gr.h).
         unsafe { out.write(gr_cancel::alloc(Cancel::new())) };
         Ok(())

@@ -73,6 +73,7 @@ unsafe fn chan_of<'a>(ch: *const gr_chan) -> Result<&'a Chan, Error> {
 unsafe fn new_common(elem_size: usize, capacity: usize, drop: Option<ElemDrop>, out: *mut *mut gr_chan) -> Result<(), Error> {
     nonnull(out)?;
     sched::live()?;
+    gr_core::waiter::register_thread(); // the deadlock report watches threads that make channels
     let c = Chan::with_drop(elem_size, capacity, drop)?;
     let h = gr_chan::alloc(ChanSlot { refs: AtomicUsize::new(1), chan: c });
     // SAFETY: `out` is non-NULL, hence writable (our contract).

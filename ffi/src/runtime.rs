@@ -47,7 +47,7 @@ pub unsafe extern "C" fn gr_init(config: *const gr_config) -> c_int {
                 if (c.size as usize) < std::mem::size_of::<gr_config>() || c.size as usize > 4096 {
                     return Err(Error::Invalid);
                 }
-                sched::Config { workers: c.workers as usize, stack_size: c.stack_size, max_threads: c.max_threads as usize }
+                sched::Config { workers: c.workers as usize, stack_size: c.stack_size, max_threads: c.max_threads as usize, ..Default::default() }
             }
         };
         sched::init(cfg)

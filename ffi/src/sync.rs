@@ -28,6 +28,7 @@ pub unsafe extern "C" fn gr_wg_new(out: *mut *mut gr_wg) -> c_int {
     guard(|| {
         nonnull(out)?;
         live()?;
+        gr_core::waiter::register_thread();
         // SAFETY: `out` is non-NULL, hence writable (gr.h).
         unsafe { out.write(gr_wg::alloc(WaitGroup::new())) };
         Ok(())
@@ -91,6 +92,7 @@ pub unsafe extern "C" fn gr_mutex_new(out: *mut *mut gr_mutex) -> c_int {
     guard(|| {
         nonnull(out)?;
         live()?;
+        gr_core::waiter::register_thread();
         // SAFETY: `out` is non-NULL, hence writable (gr.h).
         unsafe { out.write(gr_mutex::alloc(Mutex::new())) };
         Ok(())

@@ -10,7 +10,12 @@
 #
 # GR_SANITIZE=1 builds with -fsanitize=address,undefined (into build/tests/c-san) and skips
 # the programs tests/san-skip.txt lists, each with its reason.
+#
+# Every program runs with the deadlock report aborting (GR_DEADLOCK=abort, issue 14) unless
+# the caller set GR_DEADLOCK: a false report fails the suite. Programs that deadlock on
+# purpose (rt_deadlock) set their own.
 set -u
+export GR_DEADLOCK="${GR_DEADLOCK-abort}"
 suite=$1; shift
 root=$(cd "$(dirname "$0")/../.." && pwd)
 san=${GR_SANITIZE:-0}

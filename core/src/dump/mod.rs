@@ -18,6 +18,7 @@
 
 mod format;
 pub(crate) mod symbols;
+pub mod traceback;
 pub(crate) mod unwind;
 
 pub use format::{write, Format};

@@ -147,6 +147,7 @@ pub(crate) fn consume_early_wake(g: &G) {
 
 /// Called by the winner of a wait cell's completion: queue the goroutine if it is parked.
 /// `affine`: see [`Runtime::ready_in`].
+#[inline]
 pub(crate) fn ready_after_wake(g: &G, affine: bool) {
     if state::unpark(&g.sched) {
         // SAFETY: `commit_park` leaked exactly one reference with `GRef::into_raw` when the

@@ -14,7 +14,8 @@
 //! - `proc.rs`: P, a processor and its local queues (ownership table).
 //! - `worker.rs`: M, an OS thread, and its loop (finding work, running goroutines).
 //! - `idle.rs`: idle processors and threads, spinning, hand-offs (the no-lost-wakeup rules).
-//! - `monitor.rs`: the monitor thread (timers, preemption, retaking processors, scavenging).
+//! - `monitor.rs`: the monitor thread (timers, preemption, retaking processors, scavenging,
+//!   and the deadlock report's checks, `deadlock.rs`).
 //! - `inspect.rs`: what each M and P is doing, for dumps, stats and the deadlock report.
 //! - `state.rs`: the park/unpark handshake; `parker.rs`: parking an OS thread; `tls.rs`: the
 //!   scheduler's thread-local block.
@@ -23,6 +24,7 @@
 //! `crate::sleep`.
 
 mod current;
+pub mod deadlock;
 mod idle;
 pub mod inspect;
 mod monitor;

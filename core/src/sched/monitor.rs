@@ -13,7 +13,9 @@
 //! foreign code that never calls gr) is the processor retaken.
 //!
 //! Idle: with no processor running and no timer armed, the monitor sleeps until woken
-//! (`Timers::monitor_sleep`), so an idle runtime uses no CPU.
+//! (`Timers::monitor_sleep`), so an idle runtime uses no CPU. With the deadlock report on
+//! (`deadlock.rs`) it evaluates the rule before that sleep, and wakes once a second later
+//! while the rule holds.
 #![forbid(unsafe_code)]
 
 use super::proc::RUNNING;
@@ -31,6 +33,7 @@ const SCAVENGE: Duration = Duration::from_secs(1);
 pub(crate) fn run(rt: &'static Runtime) {
     let mut seen: Vec<(u64, Instant)> = vec![(0, Instant::now()); rt.nprocs()];
     let mut last_scavenge = Instant::now();
+    let mut watch = super::deadlock::Watch::default();
     while !rt.stopping() {
         rt.coarse.fetch_add(1, Relaxed);
         crate::waitreason::refresh_clock();
@@ -66,10 +69,14 @@ pub(crate) fn run(rt: &'static Runtime) {
             }
         }
         let all_idle = !any_running && rt.idle.npidle.load(SeqCst) == rt.nprocs();
+        let mut look_again = None;
         if all_idle {
             rt.stacks.scavenge(); // about to sleep until work arrives: leave nothing extra held
+            if rt.cfg.deadlock != super::deadlock::Deadlock::Off {
+                look_again = watch.check(rt, now);
+            }
         }
         let until = (!all_idle).then(|| Instant::now() + TICK);
-        rt.timers.monitor_sleep(until, &rt.monitor_deep, || rt.idle.npidle.load(SeqCst) == rt.nprocs() || rt.stopping());
+        rt.timers.monitor_sleep(until, look_again, &rt.monitor_deep, || rt.idle.npidle.load(SeqCst) == rt.nprocs() || rt.stopping());
     }
 }

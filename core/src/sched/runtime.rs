@@ -35,6 +35,10 @@ pub struct Config {
     /// Cap on the OS threads the runtime owns (workers, spares, the monitor); 0 = 10,000.
     /// Raised to at least `workers + 2`.
     pub max_threads: usize,
+    /// SIGQUIT prints a dump (`dump::traceback`); `Off` = as `$GR_TRACEBACK` says.
+    pub traceback: crate::dump::traceback::Traceback,
+    /// The deadlock report (`deadlock.rs`); `Off` = as `$GR_DEADLOCK` says.
+    pub deadlock: super::deadlock::Deadlock,
 }
 
 pub const DEFAULT_STACK: usize = 256 << 10;
@@ -56,6 +60,12 @@ impl Config {
         }
         // Every processor needs a thread, plus the monitor, plus one spare for a hand-off.
         self.max_threads = self.max_threads.max(self.workers + 2);
+        if self.traceback == crate::dump::traceback::Traceback::Off {
+            self.traceback = crate::dump::traceback::Traceback::from_env();
+        }
+        if self.deadlock == super::deadlock::Deadlock::Off {
+            self.deadlock = super::deadlock::Deadlock::from_env();
+        }
         self
     }
 }
@@ -174,6 +184,7 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
     crate::waitreason::refresh_clock();
     crate::waiter::register_thread();
     let cfg = cfg.resolve();
+    crate::dump::traceback::enable(cfg.traceback);
     let rt: &'static Runtime = Box::leak(Box::new(Runtime {
         ps: (0..cfg.workers).map(P::new).collect(),
         global: Injector::new(),

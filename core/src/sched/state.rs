@@ -56,6 +56,7 @@ pub fn commit_park(s: &AtomicU8) -> bool {
 }
 
 /// Step 3, by the single waker. `true`: the caller owns the goroutine and must queue it.
+#[inline]
 pub fn unpark(s: &AtomicU8) -> bool {
     loop {
         match s.load(Acquire) {

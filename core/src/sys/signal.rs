@@ -129,3 +129,31 @@ impl Drop for AltStack {
         unsafe { libc::sigaltstack(&ss, std::ptr::null_mut()) };
     }
 }
+
+/// Counts SIGQUITs delivered while the traceback handler is installed; the dump thread waits
+/// on it (`futex`): the handler only increments and wakes, which is async-signal-safe.
+#[cfg(not(loom))]
+pub(crate) static QUITS: crate::loom::AtomicU32 = crate::loom::AtomicU32::new(0);
+
+/// Installs the SIGQUIT handler of `GR_TRACEBACK=1` (once per process): each SIGQUIT bumps
+/// [`QUITS`] and wakes its waiter; the process carries on. Without the opt-in gr never
+/// touches SIGQUIT (the JVM uses it for its thread dumps).
+#[cfg(not(loom))]
+pub(crate) fn install_quit_handler() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    extern "C" fn on_quit(_sig: libc::c_int) {
+        QUITS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        super::futex::wake(&QUITS);
+    }
+    ONCE.call_once(|| {
+        // SAFETY: a zeroed sigaction is valid; we fill the handler, flags and mask. The
+        // handler only touches an atomic and makes one system call (async-signal-safe).
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_quit as *const () as usize;
+            sa.sa_flags = libc::SA_RESTART | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(libc::SIGQUIT, &sa, std::ptr::null_mut());
+        }
+    });
+}
