@@ -52,6 +52,12 @@ test-loom:
 test-c-core: lib
 	@$(ROOT)/tests/c/run.sh core $(sort $(wildcard $(ROOT)/tests/c/rt_*.c))
 
+# The gdb script (tools/gdb/gr.py) on a live process and on a kernel core file (issue 14).
+TEST_TARGETS += test-gdb
+.PHONY: test-gdb
+test-gdb: lib
+	@bash $(ROOT)/tests/gdb/run.sh
+
 DEMO_TARGETS += demo-c
 C_EXAMPLES := $(patsubst $(ROOT)/examples/c/%.c,%,$(sort $(wildcard $(ROOT)/examples/c/*.c)))
 demo-c: lib

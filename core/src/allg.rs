@@ -53,7 +53,9 @@ const MAX_CHUNKS: usize = 1 << 16;
 
 /// The chunk list: append-only, lock-free to read. A chunk's address is stored, then `len`
 /// is raised (Release) under the depot lock; readers load `len` (Acquire) and then the
-/// addresses below it. Read by dumps and by the gdb script (`tools/gdb/gr.py`).
+/// addresses below it. Read by dumps and by the gdb script (`tools/gdb/gr.py`), hence
+/// `repr(C)`: `len`, then the addresses.
+#[repr(C)]
 pub(crate) struct Chunks {
     len: AtomicUsize,
     at: [AtomicUsize; MAX_CHUNKS],

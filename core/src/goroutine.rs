@@ -259,3 +259,30 @@ mod tests {
         assert!(size <= 224, "G grew to {size} bytes");
     }
 }
+
+impl G {
+    /// Byte offsets of the fields debuggers read (`dump/debugger.rs`): id, sched, bound,
+    /// done, info.kind, info.entry, info.wait, info.since, info.parent, info.label, run.
+    pub(crate) fn field_offsets() -> [usize; 11] {
+        let g = std::mem::MaybeUninit::<G>::uninit();
+        let base = g.as_ptr();
+        // SAFETY: `addr_of!` on fields of an uninitialised value computes addresses only
+        // (no reads, no references), as `offset_of!` does.
+        unsafe {
+            let off = |p: *const u8| p as usize - base as usize;
+            [
+                off(std::ptr::addr_of!((*base).id).cast()),
+                off(std::ptr::addr_of!((*base).sched).cast()),
+                off(std::ptr::addr_of!((*base).bound).cast()),
+                off(std::ptr::addr_of!((*base).done).cast()),
+                off(std::ptr::addr_of!((*base).info.kind).cast()),
+                off(std::ptr::addr_of!((*base).info.entry).cast()),
+                off(std::ptr::addr_of!((*base).info.wait).cast()),
+                off(std::ptr::addr_of!((*base).info.since).cast()),
+                off(std::ptr::addr_of!((*base).info.parent).cast()),
+                off(std::ptr::addr_of!((*base).info.label).cast()),
+                off(std::ptr::addr_of!((*base).run).cast()),
+            ]
+        }
+    }
+}

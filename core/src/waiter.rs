@@ -241,13 +241,13 @@ pub struct ThreadWait {
     /// A runtime worker thread (M), not a plain thread.
     pub is_m: bool,
     /// The current or last wait's reason word (never dereferenced: see `waitreason.rs`).
-    pub(crate) reason: AtomicU64,
+    pub(crate) reason: std::sync::atomic::AtomicU64,
     /// The bound goroutine that waits here, or 0.
-    pub(crate) gid: AtomicU64,
+    pub(crate) gid: std::sync::atomic::AtomicU64,
     /// When the current wait went to sleep (`waitreason::now_ms`).
-    pub(crate) since: AtomicU64,
+    pub(crate) since: std::sync::atomic::AtomicU64,
     /// When it times out (`waitreason` clock ms), for `blocked == TIMED`.
-    pub(crate) deadline: AtomicU64,
+    pub(crate) deadline: std::sync::atomic::AtomicU64,
     /// `RUNNING`, or asleep in a wait: `TIMED` or `FOREVER`.
     pub(crate) blocked: AtomicU8,
     pub(crate) alive: AtomicBool,

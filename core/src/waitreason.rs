@@ -29,7 +29,6 @@
 //! would cost ~25 ns per channel hand-off.
 #![forbid(unsafe_code)]
 
-use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -111,7 +110,7 @@ impl WaitReason {
     }
 }
 
-static CLOCK_MS: AtomicU64 = AtomicU64::new(0);
+use crate::dump::debugger::GR_CLOCK_MS as CLOCK_MS;
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
 /// Milliseconds since the first runtime start, as last refreshed ([`refresh_clock`]).

@@ -106,11 +106,11 @@ unsafe fn report_unretrieved(exc: *mut ffi::PyObject) {
 }
 
 /// Takes the pending exception (or NULL) out of the way; `restore_saved` puts it back.
-unsafe fn save_error() -> *mut ffi::PyObject {
+pub(crate) unsafe fn save_error() -> *mut ffi::PyObject {
     fetch_exception()
 }
 
-unsafe fn restore_saved(saved: *mut ffi::PyObject) {
+pub(crate) unsafe fn restore_saved(saved: *mut ffi::PyObject) {
     if !saved.is_null() {
         restore_exception(saved);
         ffi::Py_DECREF(saved);
@@ -200,7 +200,11 @@ unsafe extern "C" fn run_python(arg: *mut c_void) {
         pystate::take_gil(ts);
         pystate::register_worker();
         pystate::fit_recursion(ts, task.stack);
+        // Dumps show this goroutine's Python frames (`dump.rs`): labelled with its thread
+        // state while the state lives; both label changes are made with the GIL held.
+        gr::gr_goroutine_label(gr::GR_KIND_PYTHON, ts as *mut c_void);
         run_body(&task);
+        gr::gr_goroutine_label(gr::GR_KIND_PYTHON, ptr::null_mut());
         task.finished.store(true, Relaxed);
         Some(ts)
     }));

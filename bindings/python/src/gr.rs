@@ -27,12 +27,21 @@ pub const GR_SPAWN_BOUND: u32 = 1;
 /// `gr_spawn_opts.flags`: queue on the spawner's processor, never stolen (first run only).
 pub const GR_SPAWN_LOCAL: u32 = 2;
 
+pub const GR_DUMP_TEXT: u32 = 0;
+pub const GR_DUMP_JSON: u32 = 1;
+pub const GR_DUMP_ALL_FRAMES: u32 = 2;
+pub const GR_KIND_PYTHON: u32 = 1;
+pub const GR_WAIT_REASONS: usize = 16;
+
 pub const GR_CTX_THREAD: c_int = 0;
 pub const GR_CTX_COROUTINE: c_int = 1;
 pub const GR_CTX_BOUND: c_int = 2;
 
 pub type gr_fn = unsafe extern "C" fn(arg: *mut c_void);
 pub type gr_drop_fn = unsafe extern "C" fn(elem: *mut c_void, ctx: *mut c_void);
+pub type gr_dump_write_fn = unsafe extern "C" fn(buf: *const c_char, len: usize, ctx: *mut c_void);
+pub type gr_dump_frames_fn =
+    unsafe extern "C" fn(goroutine: u64, kind: u32, label: *mut c_void, buf: *mut c_char, cap: usize, ctx: *mut c_void) -> usize;
 
 #[repr(C)]
 pub struct gr_handle {
@@ -83,6 +92,22 @@ pub struct gr_stats {
     pub threads: u64,
     pub spawned_total: u64,
     pub steals_total: u64,
+    pub retakes_total: u64,
+    pub running: u64,
+    pub runnable: u64,
+    pub parked: u64,
+    pub sleeping: u64,
+    pub blocking: u64,
+    pub waiting: [u64; GR_WAIT_REASONS],
+    pub runq_global: u64,
+    pub runq_local: u64,
+    pub runq_pinned: u64,
+    pub timers: u64,
+    pub threads_running: u64,
+    pub threads_idle: u64,
+    pub threads_blocking: u64,
+    pub plain_threads: u64,
+    pub plain_waiting: u64,
 }
 
 extern "C" {
@@ -138,4 +163,7 @@ extern "C" {
     pub fn gr_mutex_free(mu: *mut gr_mutex);
 
     pub fn gr_stats_get(out: *mut gr_stats) -> c_int;
+
+    pub fn gr_dump_to(write: Option<gr_dump_write_fn>, frames: Option<gr_dump_frames_fn>, ctx: *mut c_void, flags: u32) -> c_int;
+    pub fn gr_goroutine_label(kind: u32, label: *mut c_void) -> c_int;
 }

@@ -7,6 +7,7 @@
 //! - `errors.rs`    gr status -> Python exception, in one place;
 //! - `goroutine.rs` go(), go_native(), Goroutine;
 //! - `chan.rs`      Chan, select;
+//! - `dump.rs`      dump(): the runtime's goroutine dump with each goroutine's Python frames;
 //! - `sync.rs`      WaitGroup, Mutex, sleep, yield_;
 //! - `arena.rs`     a cache for the 16 KiB frame-stack chunk each thread state allocates.
 
@@ -14,6 +15,7 @@
 
 mod arena;
 mod chan;
+mod dump;
 mod errors;
 mod goroutine;
 mod gr;
@@ -51,7 +53,14 @@ fn init(workers: Option<u32>, stack_size: Option<usize>, c_stack_size: Option<us
     Ok(())
 }
 
-/// Runtime counters: workers, goroutines (live), threads, spawned_total, steals_total.
+/// The names of `gr_stats.waiting`'s entries (gr.h's `GR_WAIT_*`), in index order.
+const WAIT_NAMES: [&str; 10] = ["", "chan_recv", "chan_send", "select", "select_empty", "sleep", "mutex", "waitgroup", "join", "fd"];
+
+/// Runtime counters (gr.h's `gr_stats`): workers, goroutines (live), threads, spawned_total,
+/// steals_total, retakes_total; goroutines by state (running, runnable, parked, sleeping,
+/// blocking) and by wait reason (`waiting`: a dict), queue lengths (runq_global, runq_local,
+/// runq_pinned), timers, and threads by role (threads_running, threads_idle,
+/// threads_blocking, plain_threads, plain_waiting). Takes O(goroutines).
 #[pyfunction]
 fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let mut s = gr::gr_stats { size: std::mem::size_of::<gr::gr_stats>() as u32, ..Default::default() };
@@ -59,10 +68,34 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     errors::check_py(unsafe { gr::gr_stats_get(&mut s) }, "stats")?;
     let d = PyDict::new(py);
     d.set_item("workers", s.workers)?;
-    d.set_item("goroutines", s.goroutines)?;
-    d.set_item("threads", s.threads)?;
-    d.set_item("spawned_total", s.spawned_total)?;
-    d.set_item("steals_total", s.steals_total)?;
+    for (k, v) in [
+        ("goroutines", s.goroutines),
+        ("threads", s.threads),
+        ("spawned_total", s.spawned_total),
+        ("steals_total", s.steals_total),
+        ("retakes_total", s.retakes_total),
+        ("running", s.running),
+        ("runnable", s.runnable),
+        ("parked", s.parked),
+        ("sleeping", s.sleeping),
+        ("blocking", s.blocking),
+        ("runq_global", s.runq_global),
+        ("runq_local", s.runq_local),
+        ("runq_pinned", s.runq_pinned),
+        ("timers", s.timers),
+        ("threads_running", s.threads_running),
+        ("threads_idle", s.threads_idle),
+        ("threads_blocking", s.threads_blocking),
+        ("plain_threads", s.plain_threads),
+        ("plain_waiting", s.plain_waiting),
+    ] {
+        d.set_item(k, v)?;
+    }
+    let w = PyDict::new(py);
+    for (i, name) in WAIT_NAMES.iter().enumerate().skip(1) {
+        w.set_item(*name, s.waiting[i])?;
+    }
+    d.set_item("waiting", w)?;
     Ok(d)
 }
 
@@ -200,6 +233,7 @@ fn _goroutines(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
     m.add_function(wrap_pyfunction!(init, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;
+    m.add_function(wrap_pyfunction!(dump::_dump, m)?)?;
     m.add_function(wrap_pyfunction!(self_id, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(in_goroutine, m)?)?;

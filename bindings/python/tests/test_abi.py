@@ -57,7 +57,7 @@ def c_type(decl, enums):
 
 
 def c_params(params, enums):
-    params = params.strip()
+    params = " ".join(params.split())
     if params in ("", "void"):
         return []
     out = []
@@ -82,12 +82,16 @@ def parse_header():
         fields = []
         for f in body.split(";"):
             if f.strip():
+                arr = re.match(r"(.*?)(\w+)\s*\[(\w+)\]\s*$", f.strip(), flags=re.S)
+                if arr:  # `T name[N]`: Rust's `[T; N]`
+                    fields.append((arr.group(2), f"[{c_type(arr.group(1), enums)}; {arr.group(3)}]"))
+                    continue
                 m = re.match(r"(.*?)(\w+)\s*$", f.strip(), flags=re.S)
                 fields.append((m.group(2), c_type(m.group(1), enums)))
         structs[name] = fields
     opaque = set(re.findall(r"typedef struct (\w+) \1;", h))
     fnptrs = {name: (c_type(ret, enums), [t for _, t in c_params(params, enums)])
-              for ret, name, params in re.findall(r"typedef (\w[\w ]*?)\s*\(\*(\w+)\)\((.*?)\);", h)}
+              for ret, name, params in re.findall(r"typedef (\w[\w ]*?)\s*\(\*(\w+)\)\((.*?)\);", h, flags=re.S)}
     funcs = {}
     for ret, name, params in re.findall(r"^([\w][\w \*]*?[\s\*])(gr_\w+)\((.*?)\);", h, flags=re.S | re.M):
         funcs[name] = (c_type(ret, enums), [t for _, t in c_params(params.replace("\n", " "), enums)])

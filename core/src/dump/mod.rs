@@ -16,6 +16,7 @@
 //! What a dump cannot see: goroutines spawned or ended while it runs may be missed or
 //! shown ended; states are read one goroutine at a time, not at one instant.
 
+pub(crate) mod debugger;
 mod format;
 pub(crate) mod symbols;
 pub mod traceback;

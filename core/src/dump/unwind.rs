@@ -38,13 +38,28 @@ pub const MAX_FRAMES: usize = 64;
 /// The word index of the saved stack pointer in a `Coro`, or `None` if the experiment failed
 /// (backtraces are then left out).
 pub(crate) fn layout() -> Option<usize> {
-    static L: OnceLock<Option<usize>> = OnceLock::new();
+    coro_layout().map(|l| l.0)
+}
+
+/// `layout()`, and the byte offset of the `Coro` inside a `RunState::Started` (for
+/// debuggers, `debugger.rs`).
+pub(crate) fn coro_layout() -> Option<(usize, usize)> {
+    static L: OnceLock<Option<(usize, usize)>> = OnceLock::new();
     *L.get_or_init(|| {
         const W: usize = std::mem::size_of::<usize>();
         if std::mem::size_of::<Coro>() % W != 0 || std::mem::size_of::<Coro>() > 16 * W {
             return None;
         }
-        let pool = crate::stack::GlobalPool::default();
+        // A stack from the runtime's pool when one runs (mapping a chunk for one stack would
+        // waste it), else from a pool of our own.
+        let own;
+        let pool = match crate::sched::runtime_if_started() {
+            Some(rt) => &rt.stacks,
+            None => {
+                own = crate::stack::GlobalPool::default();
+                &own
+            }
+        };
         let stack: Stack = pool.get(crate::stack::GlobalPool::normalise(16 << 10)).ok()?;
         let (lo, hi) = (stack.limit_addr(), stack.base_addr());
         let mut c: Coro = corosensei::Coroutine::with_stack(stack, |y, ()| {
@@ -53,11 +68,15 @@ pub(crate) fn layout() -> Option<usize> {
         let before = words(&c);
         let _ = c.resume(());
         let after = words(&c);
+        let run = crate::goroutine::RunState::Started(c);
+        let crate::goroutine::RunState::Started(c) = &run else { unreachable!() };
+        let in_run = c as *const Coro as usize - &run as *const _ as usize;
+        let crate::goroutine::RunState::Started(mut c) = run else { unreachable!() };
         let _ = c.resume(());
         pool.put_many([c.into_stack()]);
         let changed: Vec<usize> =
             (0..before.len()).filter(|&i| before[i] != after[i] && after[i] >= lo && after[i] < hi).collect();
-        (changed.len() == 1).then(|| changed[0])
+        (changed.len() == 1).then(|| (changed[0], in_run))
     })
 }
 

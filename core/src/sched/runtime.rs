@@ -212,6 +212,7 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
     *rt.monitor_thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(h);
     RT.store(rt as *const Runtime as *mut Runtime, Release);
     FORKED.store(false, Relaxed);
+    crate::dump::debugger::publish();
     Ok(rt)
 }
 

@@ -58,6 +58,8 @@ __all__ = [
     "StateError",
     "WaitGroup",
     "WouldBlock",
+    "dump",
+    "dump_on_signal",
     "go",
     "go_native",
     "in_goroutine",
@@ -111,6 +113,44 @@ def run(main, /, *args, **kwargs):
         goroutines.run(main)
     """
     return go(main, *args, **kwargs).wait()
+
+
+def dump(file=None, *, json=False, all_frames=False):
+    """Return the runtime's goroutine dump, and write it to ``file`` (a text file such as
+    ``sys.stderr``) if given: every live goroutine with its state, for how long, what it waits
+    for (channel, mutex, WaitGroup, joined goroutine, deadline), and its stack. A Python
+    goroutine shows its Python frames (most recent call first, as ``faulthandler`` prints
+    them) above its native frames; the caller's own goroutine shows where it called ``dump``.
+    Then the worker threads, the threads waiting in gr, and the ``stats()`` figures.
+
+    ``json=True`` gives JSON lines (one object per line, ``"type"`` first) for tools;
+    ``all_frames=True`` keeps the runtime's own frames. Works on the main thread, on any
+    thread and inside goroutines; nothing is stopped while it runs.
+    """
+    text = _ext._dump(json, all_frames)
+    if file is not None:
+        file.write(text)
+        flush = getattr(file, "flush", None)
+        if flush is not None:
+            flush()
+    return text
+
+
+def dump_on_signal(signum=None, file=None):
+    """Print ``dump()`` to ``file`` (default: ``sys.stderr``) whenever signal ``signum``
+    (default ``SIGQUIT``) arrives, as ``faulthandler.register`` does for threads, with every
+    goroutine's Python frames. The handler runs on the main thread between bytecodes (also
+    while it waits in a gr call: it wakes every 100 ms for signals). Returns the previous
+    handler. For a dump that needs no Python at all (a wedged interpreter), set
+    ``GR_TRACEBACK=1`` before the runtime starts instead: the runtime then prints its own dump
+    on SIGQUIT, native frames only."""
+    import signal as _signal
+    import sys as _sys
+
+    def handler(_signum, _frame):
+        dump(file if file is not None else _sys.stderr)
+
+    return _signal.signal(_signal.SIGQUIT if signum is None else signum, handler)
 
 
 def to_thread(fn, /, *args, **kwargs):

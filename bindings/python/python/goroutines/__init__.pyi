@@ -1,4 +1,4 @@
-from typing import Callable, ParamSpec, TypeVar
+from typing import Any, Callable, ParamSpec, TextIO, TypeVar
 
 from ._goroutines import (
     CLOSED as CLOSED,
@@ -28,10 +28,12 @@ _P = ParamSpec("_P")
 
 __all__ = [
     "CLOSED", "Cancelled", "Chan", "Closed", "Error", "Goroutine", "GoroutineError", "Mutex",
-    "StateError", "WaitGroup", "WouldBlock", "go", "go_native", "in_goroutine", "init", "run",
+    "StateError", "WaitGroup", "WouldBlock", "dump", "dump_on_signal", "go", "go_native", "in_goroutine", "init", "run",
     "select", "self_id", "sleep", "stats", "to_thread", "version", "yield_",
 ]
 
 def go_native(fn: object, arg: object = None) -> Goroutine[None]: ...
 def run(main: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
 def to_thread(fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+def dump(file: TextIO | None = None, *, json: bool = False, all_frames: bool = False) -> str: ...
+def dump_on_signal(signum: int | None = None, file: TextIO | None = None) -> Any: ...
