@@ -21,6 +21,26 @@
  *    goroutine called gr_pin().
  *  - Interfaces evolve by addition (_ex/_v2 functions, appended struct fields behind a size
  *    field); existing declarations never change.
+ *
+ * Debugging (issue 14)
+ *  - gr_dump() reports every goroutine (state, wait, stack); tools/gdb/gr.py does the same
+ *    from gdb, on a live process or a core file.
+ *  - GR_TRACEBACK=1 in the environment: SIGQUIT prints that report to stderr and the program
+ *    carries on. Without it gr leaves SIGQUIT alone.
+ *  - GR_DEADLOCK=warn|abort: when nothing can make progress for one second, gr prints
+ *    "gr: all goroutines are asleep - deadlock!" and the report, then carries on (warn, once
+ *    per episode) or aborts. Nothing can make progress when: no goroutine runs or is
+ *    runnable; no sleep or timed wait is armed; every goroutine is parked (a thread-bound one:
+ *    its thread waits in gr without timeout), none waits on a file descriptor or is in a
+ *    blocking section (gr_blocking_begin); and every plain thread gr knows waits in a gr call
+ *    without timeout; and at least one of them waits. What it cannot see: gr knows a plain
+ *    thread once it called gr_init, spawned, created a channel, mutex, WaitGroup or cancel
+ *    token, or waited in a gr call. A thread that did none of these (it only sends or
+ *    receives without ever waiting, or never calls gr) but holds a channel and would later
+ *    wake a goroutine is invisible: while it works, gr may report a deadlock that is not one.
+ *    So is a wake that comes from outside gr (a signal handler, a callback on such a
+ *    thread). A thread waiting with a timeout never counts as stuck, so one that waits in
+ *    slices (as the Python binding's main thread does) hides a deadlock.
  */
 
 #ifndef GR_H

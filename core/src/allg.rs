@@ -181,6 +181,16 @@ impl Drop for GRef {
         if self.slot().refs.fetch_sub(1, Release) != 1 {
             return;
         }
+        self.drop_slow();
+    }
+}
+
+impl GRef {
+    /// The last count is gone: drop the `G` and free the slot (apart, as `Arc::drop_slow`, so
+    /// that the common drop inlines to one atomic and a branch).
+    #[cold]
+    #[inline(never)]
+    fn drop_slow(&mut self) {
         fence(Acquire);
         // SAFETY: we dropped the last count: nobody else uses the `G` (a dump can no longer
         // pin it), so we drop it and free the slot.

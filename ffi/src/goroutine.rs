@@ -62,6 +62,40 @@ pub unsafe extern "C" fn gr_spawn_opts_init(opts: *mut gr_spawn_opts) {
     unsafe { write_out(opts, gr_spawn_opts { size: std::mem::size_of::<gr_spawn_opts>() as u32, flags: 0, stack_size: 0 }) };
 }
 
+/// The caller's return address in the export that expands this (its spawn site, for dumps):
+/// the export's stack and frame pointers and the instruction here are read (three moves);
+/// the first call measures where the return address lies from there
+/// (`gr_core::dump::unwind::return_slot`, by the export's CFI; cached in `$cell`), later
+/// calls load it. Expanded in the export's own body, never in a function it calls.
+macro_rules! caller_pc {
+    ($cell:ident) => {{
+        static $cell: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(usize::MAX);
+        let (pc, sp, fp): (usize, usize, usize);
+        // SAFETY: reads three registers, writes nothing else.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            std::arch::asm!("lea {pc}, [rip]", "mov {sp}, rsp", "mov {fp}, rbp", pc = out(reg) pc, sp = out(reg) sp, fp = out(reg) fp, options(nomem, nostack, preserves_flags));
+        }
+        // SAFETY: as above.
+        #[cfg(target_arch = "aarch64")]
+        unsafe {
+            std::arch::asm!("adr {pc}, .", "mov {sp}, sp", "mov {fp}, x29", pc = out(reg) pc, sp = out(reg) sp, fp = out(reg) fp, options(nomem, nostack, preserves_flags));
+        }
+        let mut off = $cell.load(std::sync::atomic::Ordering::Relaxed);
+        if off == usize::MAX {
+            off = gr_core::dump::unwind::return_slot(pc, sp, fp).unwrap_or(usize::MAX - 1);
+            $cell.store(off, std::sync::atomic::Ordering::Relaxed);
+        }
+        if off < 4096 {
+            // SAFETY: `sp + off` is this function's return-address slot (measured for this
+            // very instruction), in its live frame.
+            unsafe { ((sp + off) as *const usize).read() }
+        } else {
+            0
+        }
+    }};
+}
+
 /// # Safety
 /// `out` is NULL or writable.
 #[inline]
@@ -82,19 +116,21 @@ unsafe fn spawn_common(f: gr_fn, arg: *mut c_void, opts: SpawnOpts, out: *mut *m
 /// (unless it is pinned).
 #[no_mangle]
 pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_handle) -> c_int {
+    let spawn_pc = caller_pc!(GR_SPAWN_SLOT);
     // SAFETY: `out` is NULL or writable (gr.h).
-    guard(|| unsafe { spawn_common(f, arg, SpawnOpts::default(), out) })
+    guard(|| unsafe { spawn_common(f, arg, SpawnOpts { spawn_pc, ..SpawnOpts::default() }, out) })
 }
 
 /// `gr_spawn` with options (`GR_SPAWN_BOUND`, `GR_SPAWN_LOCAL`, a stack size). `opts` NULL =
 /// defaults; unknown flags give `GR_EINVAL`.
 #[no_mangle]
 pub unsafe extern "C" fn gr_spawn_ex(f: gr_fn, arg: *mut c_void, opts: *const gr_spawn_opts, out: *mut *mut gr_handle) -> c_int {
+    let spawn_pc = caller_pc!(GR_SPAWN_EX_SLOT);
     guard(|| {
         // SAFETY: `opts` is NULL or readable (gr.h); its size is checked before its fields
         // are trusted.
         let o = match unsafe { opts.as_ref() } {
-            None => SpawnOpts::default(),
+            None => SpawnOpts { spawn_pc, ..SpawnOpts::default() },
             Some(o) => {
                 if (o.size as usize) < std::mem::size_of::<gr_spawn_opts>() || o.size as usize > 4096 || o.flags & !(GR_SPAWN_BOUND | GR_SPAWN_LOCAL) != 0 {
                     return Err(Error::Invalid);
@@ -103,7 +139,7 @@ pub unsafe extern "C" fn gr_spawn_ex(f: gr_fn, arg: *mut c_void, opts: *const gr
                     bound: o.flags & GR_SPAWN_BOUND != 0,
                     local: o.flags & GR_SPAWN_LOCAL != 0,
                     stack_size: o.stack_size,
-                    spawn_pc: 0,
+                    spawn_pc,
                 }
             }
         };

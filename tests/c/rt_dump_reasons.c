@@ -191,6 +191,10 @@ int main(void) {
   CHECK(strstr(l3, "\"timeout_ms\":") && strstr(l3, "\"cancel\":\"0x"));
   CHECK(strstr(l8, "\"pinned\":") && !strstr(l8, "\"pinned\":null"));
   CHECK(strstr(l10, "\"kind\":\"bound\"") && strstr(l10, "\"bound\":true"));
+  /* The spawn site: the caller of gr_spawn_ex (spawn_as, which gcc may inline into main). */
+  char *sp0 = strstr(l0, "\"spawn\":{\"pc\":");
+  CHECK(sp0 && (strstr(sp0, "\"fn\":\"main\"") || strstr(sp0, "\"fn\":\"spawn_as\"")));
+  CHECK(strstr(l0, "\"parent\":0"));
   free(l0); free(l7); free(l2); free(l6); free(l3); free(l8); free(l10);
 
   /* Each goroutine once; the header lines; the main thread is not a goroutine. */

@@ -20,7 +20,7 @@ pub(crate) mod debugger;
 mod format;
 pub(crate) mod symbols;
 pub mod traceback;
-pub(crate) mod unwind;
+pub mod unwind;
 
 pub use format::{write, Format};
 

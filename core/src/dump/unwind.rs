@@ -213,3 +213,30 @@ impl Walker {
         }
     }
 }
+
+/// Where a function finds its own return address: the offset from its stack pointer at a
+/// given instruction (`pc`, with the stack pointer `sp` and frame pointer `fp` there) to the
+/// slot that holds it, found by unwinding that one frame with its CFI. Constant for a given
+/// instruction of a function without dynamic stack allocation, so `gr_spawn` measures it once
+/// and then reads its caller's address with one load (`ffi/src/goroutine.rs`).
+pub fn return_slot(pc: usize, sp: usize, fp: usize) -> Option<usize> {
+    let mut w = Walker::new();
+    #[cfg(target_arch = "x86_64")]
+    let mut regs = Regs::new(pc as u64, sp as u64, fp as u64);
+    #[cfg(target_arch = "aarch64")]
+    let mut regs = Regs::new(0, sp as u64, fp as u64);
+    let (lo, hi) = (sp, sp + (64 << 10));
+    let mut read = |a: u64| -> Result<u64, ()> {
+        let a = a as usize;
+        if a < lo || a + 8 > hi || a % 8 != 0 {
+            return Err(());
+        }
+        // SAFETY: the caller's live frame and the frames above it, on its own stack (it is
+        // running this call), within 64 KiB above its stack pointer.
+        Ok(unsafe { (a as *const u64).read_volatile() })
+    };
+    let ret = w.unwinder.unwind_frame(framehop::FrameAddress::from_instruction_pointer(pc as u64), &mut regs, &mut w.cache, &mut read).ok()??;
+    // The caller's stack pointer after the return (the CFA) is one word above the slot.
+    let slot = (regs.sp() as usize).checked_sub(std::mem::size_of::<usize>())?;
+    (slot >= sp && read(slot as u64) == Ok(ret)).then(|| slot - sp)
+}

@@ -1,6 +1,6 @@
 //! Goroutines in and out of the run queues: [`spawn`] (a stack, an id, a queue slot),
 //! [`Runtime::ready`] (a goroutine became runnable: a wake, a yield, a spawn), and the
-//! processor a goroutine may use for a moment ([`with_held`], see `proc.rs`). A goroutine
+//! processor a goroutine may use for a moment ([`with_held_in`], see `proc.rs`). A goroutine
 //! that returned is retired by its M (`Runtime::retire`, `runtime.rs`).
 
 use super::current::maybe_preempt;
@@ -55,9 +55,9 @@ impl Runtime {
         }
     }
 
-    fn take_stack(&'static self, size: usize) -> Result<Stack> {
+    fn take_stack(&'static self, l: &tls::Local, size: usize) -> Result<Stack> {
         if size == self.cfg.stack_size {
-            if let Some(r) = with_held(|h| h.stacks().get(size, &self.stacks)) {
+            if let Some(r) = with_held_in(l, |h| h.stacks().get(size, &self.stacks)) {
                 return Ok(r?);
             }
         }
@@ -73,13 +73,9 @@ impl Runtime {
 }
 
 /// Runs `f` on the calling M's processor in state HELD, entering it from RUNNING when called
-/// from goroutine code. `None` on a foreign thread, or when the processor was retaken.
-pub(crate) fn with_held<R>(f: impl FnOnce(&Held<'_>) -> R) -> Option<R> {
-    with_held_in(tls::local(), f)
-}
-
-/// [`with_held`] with this thread's block already in hand (`f` never parks, so the block may
-/// be used throughout).
+/// from goroutine code; `l` is this thread's block, already in hand (`f` never parks, so the
+/// block may be used throughout). `None` on a foreign thread, or when the processor was
+/// retaken.
 #[inline]
 pub(crate) fn with_held_in<R>(l: &tls::Local, f: impl FnOnce(&Held<'_>) -> R) -> Option<R> {
     let m = l.m.get();
@@ -122,11 +118,12 @@ pub struct SpawnOpts {
 /// Starts a goroutine. The returned reference is for a handle; dropping it detaches.
 pub fn spawn(entry: Entry, opts: SpawnOpts) -> Result<GRef> {
     let rt = runtime()?;
+    let l = tls::local(); // not kept past this function's last runtime call (nothing here parks)
     let size = if opts.stack_size == 0 { rt.cfg.stack_size } else { GlobalPool::normalise(opts.stack_size) };
-    let stack = if opts.bound { None } else { Some(rt.take_stack(size)?) };
+    let stack = if opts.bound { None } else { Some(rt.take_stack(l, size)?) };
     let id = rt.next_gid.fetch_add(1, Relaxed);
-    let parent = tls::gid();
-    if parent == 0 && tls::m().is_null() {
+    let parent = l.gid.get();
+    if parent == 0 && l.m.get().is_null() {
         crate::waiter::register_thread(); // a plain thread that spawns is one the deadlock report watches
     }
     let g = G::new(id, entry, stack, Origin { spawn_pc: opts.spawn_pc, parent });
@@ -134,12 +131,12 @@ pub fn spawn(entry: Entry, opts: SpawnOpts) -> Result<GRef> {
     rt.spawned.fetch_add(1, Relaxed);
     if opts.local && !opts.bound {
         let mut slot = Some(g.clone());
-        with_held(|h| h.push_affine(slot.take().expect("filled above")));
+        with_held_in(l, |h| h.push_affine(slot.take().expect("filled above")));
         if let Some(g) = slot {
-            rt.ready(g, true); // not on a processor: an ordinary spawn
+            rt.ready_in(l, g, true, false); // not on a processor: an ordinary spawn
         }
     } else {
-        rt.ready(g.clone(), true);
+        rt.ready_in(l, g.clone(), true, false);
     }
     maybe_preempt();
     Ok(g)

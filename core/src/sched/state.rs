@@ -83,6 +83,9 @@ fn wait_dumped(s: &AtomicU8) {
     let mut spins = 0u32;
     while s.load(Acquire) == DUMPING {
         spins += 1;
+        #[cfg(loom)]
+        loom::thread::yield_now();
+        #[cfg(not(loom))]
         if spins < 64 {
             std::hint::spin_loop();
         } else {
