@@ -178,6 +178,11 @@ impl Timers {
             .collect()
     }
 
+    /// Whether any open wait is armed here (the deadlock report: stops at the first).
+    pub(crate) fn any_pending(&self) -> bool {
+        lock(&self.heap).heap.iter().any(|e| e.tok.is_pending())
+    }
+
     /// Wakes the monitor whatever it waits for (shutdown).
     pub(crate) fn wake_monitor_forced(&self) {
         let _h = lock(&self.heap);

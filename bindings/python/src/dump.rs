@@ -20,6 +20,8 @@ use crate::gr;
 extern "C" {
     fn PyThreadState_GetFrame(ts: *mut ffi::PyThreadState) -> *mut ffi::PyFrameObject;
     fn PyFrame_GetBack(f: *mut ffi::PyFrameObject) -> *mut ffi::PyFrameObject;
+    fn PyGC_Disable() -> std::ffi::c_int;
+    fn PyGC_Enable() -> std::ffi::c_int;
 }
 
 /// Frames rendered per goroutine at most.
@@ -94,9 +96,18 @@ unsafe fn python_frames(ts: *mut ffi::PyThreadState) -> String {
 pub fn _dump(json: bool, all_frames: bool) -> PyResult<String> {
     let mut out: Vec<u8> = Vec::new();
     let flags = if json { gr::GR_DUMP_JSON } else { gr::GR_DUMP_TEXT } | if all_frames { gr::GR_DUMP_ALL_FRAMES } else { 0 };
+    // The hook creates frame objects while a goroutine is held; a garbage collection there
+    // could run a finaliser that wakes that very goroutine, whose waker would then wait for
+    // the dump, which waits for the finaliser: no collection during the dump.
+    // SAFETY: the GIL is held (a #[pyfunction]).
+    let gc_was_on = unsafe { PyGC_Disable() } != 0;
     // SAFETY: the callbacks match the ABI's types; `out` outlives the call; the GIL is held
     // throughout (see the module docs), and nothing in the call parks.
     let rc = unsafe { gr::gr_dump_to(Some(write), Some(frames), &mut out as *mut Vec<u8> as *mut c_void, flags) };
+    if gc_was_on {
+        // SAFETY: as above.
+        unsafe { PyGC_Enable() };
+    }
     crate::errors::check_py(rc, "dump")?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }

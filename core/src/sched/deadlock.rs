@@ -121,7 +121,7 @@ fn stuck(rt: &'static Runtime) -> Option<Fingerprint> {
         return None;
     }
     // 2. No timed wait.
-    if !rt.timers.pending().is_empty() {
+    if rt.timers.any_pending() {
         return None;
     }
     // 3. Every goroutine parked for good (bound ones: their thread sleeps without timeout).
