@@ -134,7 +134,9 @@ pub(crate) mod rank {
         pub(crate) fn enter(rank: u8, addr: usize) -> Held {
             #[cfg(all(debug_assertions, not(loom)))]
             {
-                HELD.with(|h| {
+                // (`try_with`: a thread-local destructor may take a lock after `HELD` is gone,
+                // e.g. a thread's `ThreadWait` waking the monitor as the thread exits.)
+                let _ = HELD.try_with(|h| {
                     let mut h = h.borrow_mut();
                     for &(r, a) in h.iter() {
                         let ok = rank / 10 > r / 10 || (rank == CHAN && r == CHAN && addr > a);
