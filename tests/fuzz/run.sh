@@ -5,7 +5,10 @@
 #   each `make fuzz` explores new seeds) or a list of seeds ("1 2 3").
 # Every run prints its seed; a failing one prints the command that replays it. Ends with the
 # totals and operations per second over all runs; exits 1 if any seed failed.
+# Runs with the deadlock report aborting (GR_DEADLOCK=abort, issue 14) unless the caller set
+# GR_DEADLOCK, as the C tests do (tests/c/run.sh).
 set -u
+export GR_DEADLOCK="${GR_DEADLOCK-abort}"
 bin=$1; secs=$2; seeds=$3; shift 3
 if [[ "$seeds" =~ ^[0-9]+$ ]]; then
   base=${SEED_BASE:-$(date +%s)}
