@@ -9,16 +9,31 @@
 //! - `mem.rs`: anonymous mappings, guard pages, `MADV_FREE`, the page size (stacks).
 //! - `signal.rs`: the SIGSEGV/SIGBUS handler and its chaining, alternate signal stacks,
 //!   async-signal-safe output.
-//! - `thread.rs`: `pthread_atfork`.
+//! - `thread.rs`: `pthread_atfork`; a thread's kernel id and scheduling statistics (the
+//!   monitor's hog check).
+//! - `epoll.rs`: the netpoller's epoll instance and eventfd.
+//! - `fd.rs`: descriptor calls for `gr_fd_*`: read, write, recv/send, accept, connect,
+//!   poll, fcntl, close, and the SIGPIPE guard of pipe writes.
 //!
+//! Calls that can fail return `Err(errno)`, read right after the call on the calling thread
+//! ([`errno`]), before anything that could park.
 //! Fenced as corosensei and parking_lot fence theirs: another OS is a compile error here,
 //! not a missing symbol at link time. A port adds its own files behind the same functions.
 
 #[cfg(not(target_os = "linux"))]
-compile_error!("gr runs on Linux only: core/src/sys/ is its system interface (futex, mmap/madvise, sigaction)");
+compile_error!("gr runs on Linux only: core/src/sys/ is its system interface (futex, mmap/madvise, sigaction, epoll)");
 
+pub(crate) mod epoll;
+pub(crate) mod fd;
 pub(crate) mod futex;
 pub(crate) mod mem;
 pub(crate) mod modules;
 pub(crate) mod signal;
 pub(crate) mod thread;
+
+/// The calling thread's `errno`, read right after a failed call (nothing in between may park).
+#[inline]
+pub(crate) fn errno() -> i32 {
+    // SAFETY: `__errno_location` returns this thread's errno slot, valid while it lives.
+    unsafe { *libc::__errno_location() }
+}
