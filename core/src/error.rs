@@ -25,6 +25,11 @@ pub enum Error {
     Panic,
     /// `GR_ECANCELED`: the wait's cancel token fired.
     Cancelled,
+    /// `GR_ENOTPOLL`: the descriptor cannot be waited on (epoll refuses it: a regular file,
+    /// a directory).
+    NotPollable,
+    /// `GR_EOS - errno`: a system call failed with this errno (the `gr_fd_*` calls).
+    Os(i32),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

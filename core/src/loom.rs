@@ -102,6 +102,8 @@ pub(crate) mod rank {
     pub(crate) const JOIN: u8 = 40;
     /// `Cancel::inner`.
     pub(crate) const CANCEL: u8 = 41;
+    /// `netpoll::desc::Desc::inner`, a descriptor's waiter lists.
+    pub(crate) const DESC: u8 = 42;
     /// `Runtime::idle.lists`, the scheduler lock.
     pub(crate) const SCHED: u8 = 50;
     /// `M::inbox`.

@@ -206,6 +206,21 @@ impl Token {
         true
     }
 
+    /// [`Token::complete`], except that a parked goroutine owner is appended to `batch` for
+    /// the caller to queue together with others (the poller's ready list) instead of being
+    /// queued here. A thread owner is woken at once.
+    pub(crate) fn complete_into(&self, result: u32, batch: &mut Vec<crate::goroutine::GRef>) -> bool {
+        if !self.claim(result) {
+            return false;
+        }
+        match &self.cell {
+            CellRef::Own(g) => batch.extend(sched::take_woken(g.get())),
+            CellRef::G(g) => batch.extend(sched::take_woken(g)),
+            CellRef::Thread(_) => self.wake(false),
+        }
+        true
+    }
+
     /// Ends the wait with `result` without waking its owner: for the owner itself (poll,
     /// expired deadline, already-fired cancel token), which then does not park.
     fn claim(&self, result: u32) -> bool {

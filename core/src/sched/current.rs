@@ -145,6 +145,18 @@ pub(crate) fn consume_early_wake(g: &G) {
     g.sched.store(state::RUNNING, Release);
 }
 
+/// [`ready_after_wake`] for a caller that queues goroutines in batches (the poller): the
+/// goroutine if it is parked (the caller now owns it and must queue it), `None` if the
+/// early-wake path (`NOTIFIED`) queues it instead.
+pub(crate) fn take_woken(g: &G) -> Option<GRef> {
+    if state::unpark(&g.sched) {
+        // SAFETY: as in `ready_after_wake`: we take back the reference the park leaked.
+        Some(unsafe { GRef::from_raw(g as *const G) })
+    } else {
+        None
+    }
+}
+
 /// Called by the winner of a wait cell's completion: queue the goroutine if it is parked.
 /// `affine`: see [`Runtime::ready_in`].
 #[inline]

@@ -54,7 +54,7 @@ impl Idle {
     pub fn wake_all_for_shutdown(&self) {
         let l = lock(&self.lists);
         for m in l.idle_m.iter().chain(l.want_p.iter()) {
-            m.parker.unpark();
+            m.kick();
         }
     }
 }
@@ -111,7 +111,11 @@ impl Runtime {
                 return;
             }
         };
-        if let Some(m) = l.idle_m.pop() {
+        // An M asleep on its futex first; the one blocked in the poller (its poll broken by
+        // `hand`) only if no other is idle, rather than starting a new thread.
+        let i = l.idle_m.iter().rposition(|m| !m.polling.load(Relaxed)).or_else(|| l.idle_m.len().checked_sub(1));
+        if let Some(i) = i {
+            let m = l.idle_m.swap_remove(i);
             m.idle.store(false, Relaxed);
             drop(l);
             m.hand(p, spinning);
@@ -144,6 +148,46 @@ impl Runtime {
             // (`take_idle_p` prefers it). A no-op while a spinner is already looking.
             self.wakep();
         }
+    }
+
+    /// Step 3's release: puts `p` back as `release_p` does and, under the same lock, lists `m`
+    /// as idle, so that a submitter who sees the idle processor hands it to `m` instead of
+    /// starting a new thread while `m` is still on its way to `stopm` (on a loaded machine
+    /// that way can take milliseconds; every start in it used to add a thread).
+    pub(crate) fn release_p_listed(&'static self, p: usize, m: &M) {
+        let mut l = lock(&self.idle.lists);
+        if let Some(w) = l.want_p.pop_front() {
+            self.idle.nwant.fetch_sub(1, SeqCst);
+            drop(l);
+            w.hand(p, false);
+            return;
+        }
+        self.ps[p].status.store(IDLE, Release);
+        l.idle_p.push(p);
+        self.idle.npidle.fetch_add(1, SeqCst);
+        if !m.idle.load(Relaxed) {
+            m.idle.store(true, Relaxed);
+            l.idle_m.push(m.arc());
+        }
+        drop(l);
+        if self.ps[p].affine_len.load(Acquire) > 0 && !self.stopping() {
+            self.wakep();
+        }
+    }
+
+    /// Undoes the listing of `release_p_listed` when step 3's re-check found work: `true` if
+    /// `m` was still listed (it is not any more); `false` if a submitter picked it meanwhile
+    /// (a processor is being handed to it).
+    pub(crate) fn unlist_idle(&self, m: &M) -> bool {
+        let mut l = lock(&self.idle.lists);
+        if !m.idle.load(Relaxed) {
+            return false;
+        }
+        if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
+            l.idle_m.swap_remove(i);
+        }
+        m.idle.store(false, Relaxed);
+        true
     }
 
     /// Gives away the processor of an M about to block (Go's handoffp).
@@ -203,14 +247,37 @@ impl Runtime {
     }
 
     /// Puts `m` to sleep in the idle list unless it has something to do; returns on wake.
-    pub(crate) fn stopm(&'static self, m: &M) {
-        {
+    /// If waits are parked on descriptors, `m` first polls for them, and sleeps in the poller
+    /// instead of on its futex if no other M does (`poll.rs`, step 1).
+    pub(crate) fn stopm(&'static self, m: &M, local: &super::tls::Local) {
+        let poller = self.poller_if_started();
+        let poll = {
             let mut l = lock(&self.idle.lists);
             if m.has_handed() || m.has_pinned_work() || self.stopping() {
+                if m.idle.load(Relaxed) {
+                    // Listed by step 3 and not picked: unlist (pinned work or shutdown).
+                    if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
+                        l.idle_m.swap_remove(i);
+                    }
+                    m.idle.store(false, Relaxed);
+                }
                 return;
             }
-            m.idle.store(true, Relaxed);
-            l.idle_m.push(m.arc());
+            let poll = poller.is_some_and(|p| p.has_waiters());
+            if poll {
+                m.polling.store(true, SeqCst);
+            }
+            if !m.idle.load(Relaxed) {
+                m.idle.store(true, Relaxed);
+                l.idle_m.push(m.arc());
+            }
+            poll
+        };
+        if let (true, Some(p)) = (poll, poller) {
+            if self.poll_idle(m, local, p) {
+                return;
+            }
+            // Another M is blocked in the poller: sleep on the futex, still listed as idle.
         }
         // A hand-off often follows at once (a foreign thread waking a goroutine it talks to):
         // catching it while spinning spares both sides a futex round trip.
@@ -240,12 +307,12 @@ impl Runtime {
             }
             m.idle.store(false, Relaxed);
             drop(l);
-            m.parker.unpark();
+            m.kick();
         } else {
             drop(l);
             // It may be waiting for a processor or blocked in a goroutine; a spurious unpark
             // is harmless and saves a lost wake for an M between its checks.
-            m.parker.unpark();
+            m.kick();
         }
     }
 }

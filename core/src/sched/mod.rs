@@ -15,8 +15,11 @@
 //! - `worker.rs`: M, an OS thread, and its loop (finding work, running goroutines).
 //! - `idle.rs`: idle processors and threads, spinning, hand-offs (the no-lost-wakeup rules).
 //! - `monitor.rs`: the monitor thread (timers, preemption, retaking processors, scavenging,
-//!   and the deadlock report's checks, `deadlock.rs`).
+//!   polling descriptors when every M is busy, and the deadlock report's checks,
+//!   `deadlock.rs`).
 //! - `inspect.rs`: what each M and P is doing, for dumps, stats and the deadlock report.
+//! - `poll.rs`: the scheduler's side of the netpoller (`crate::netpoll`): who blocks in
+//!   epoll, who polls without blocking, where ready goroutines go.
 //! - `state.rs`: the park/unpark handshake; `parker.rs`: parking an OS thread; `tls.rs`: the
 //!   scheduler's thread-local block.
 //!
@@ -29,6 +32,7 @@ mod idle;
 pub mod inspect;
 mod monitor;
 mod parker;
+mod poll;
 mod proc;
 mod runtime;
 mod spawn;
@@ -37,7 +41,7 @@ pub(crate) mod tls;
 mod worker;
 
 pub use current::{blocking_begin, blocking_end, context, fail_current, label_current, pin, self_id, should_yield, unpin, with_current, yield_now};
-pub(crate) use current::{consume_early_wake, current_coroutine_ref, park_current, ready_after_wake, CurrentG};
+pub(crate) use current::{consume_early_wake, current_coroutine_ref, park_current, ready_after_wake, take_woken, CurrentG};
 pub use runtime::{init, live, shutdown, stats, Config, Stats, DEFAULT_MAX_THREADS, DEFAULT_STACK};
 pub(crate) use runtime::{coarse_now, runtime, runtime_if_started, timers, timers_if_started, Runtime};
 pub use spawn::{spawn, SpawnOpts};

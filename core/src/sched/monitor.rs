@@ -30,8 +30,41 @@ const TICK: Duration = Duration::from_millis(2);
 /// How often idle stack memory is returned to the kernel while the runtime is busy.
 const SCAVENGE: Duration = Duration::from_secs(1);
 
+/// What the monitor last saw of a processor: its tick, since when, and (once the tick stood
+/// still) when it sampled the owner thread's run-queue wait.
+#[derive(Clone, Copy)]
+struct Seen {
+    tick: u64,
+    since: Instant,
+    wait: Option<(Instant, u64)>,
+}
+
+impl Seen {
+    fn new(tick: u64, now: Instant) -> Seen {
+        Seen { tick, since: now, wait: None }
+    }
+}
+
+/// Whether the thread `tid` spent most of the time since `s.wait` runnable but off the CPU
+/// (the machine is busy with other processes): it is not computing, and another thread
+/// would not run sooner. Records a first sample and says `true` (look again next tick) if
+/// there is none; `false` where the kernel keeps no statistics.
+fn descheduled(s: &mut Seen, tid: i32, now: Instant) -> bool {
+    let Some((_, wait)) = crate::sys::thread::schedstat(tid) else { return false };
+    match s.wait {
+        None => {
+            s.wait = Some((now, wait));
+            true
+        }
+        Some((t0, w0)) => {
+            let wall = now.duration_since(t0).as_nanos() as u64;
+            wall > 0 && wait.saturating_sub(w0) * 2 > wall
+        }
+    }
+}
+
 pub(crate) fn run(rt: &'static Runtime) {
-    let mut seen: Vec<(u64, Instant)> = vec![(0, Instant::now()); rt.nprocs()];
+    let mut seen: Vec<Seen> = vec![Seen::new(0, Instant::now()); rt.nprocs()];
     let mut last_scavenge = Instant::now();
     let mut watch = super::deadlock::Watch::default();
     while !rt.stopping() {
@@ -39,6 +72,7 @@ pub(crate) fn run(rt: &'static Runtime) {
         crate::waitreason::refresh_clock();
         let now = Instant::now();
         rt.timers.fire_due(now);
+        rt.monitor_poll();
         if now.duration_since(last_scavenge) >= SCAVENGE {
             rt.stacks.scavenge();
             last_scavenge = now;
@@ -47,16 +81,24 @@ pub(crate) fn run(rt: &'static Runtime) {
         for (i, p) in rt.ps.iter().enumerate() {
             let tick = p.tick.load(Relaxed);
             if p.status.load(Acquire) != RUNNING {
-                seen[i] = (tick, now);
+                seen[i] = Seen::new(tick, now);
                 continue;
             }
             any_running = true;
-            if tick != seen[i].0 {
-                seen[i] = (tick, now);
+            if tick != seen[i].tick {
+                seen[i] = Seen::new(tick, now);
                 continue;
             }
             let waiting = p.has_work() || !rt.global.is_empty() || rt.idle.nwant.load(SeqCst) > 0;
-            if now.duration_since(seen[i].1) >= HOG && waiting {
+            if now.duration_since(seen[i].since) >= HOG && waiting {
+                // A thread the OS keeps off the CPU (a loaded machine) is not a hog: retaking
+                // its processor would only add a thread competing for the same CPUs.
+                if descheduled(&mut seen[i], p.owner_tid.load(Relaxed), now) {
+                    if seen[i].wait.is_some_and(|(t0, _)| t0 != now) {
+                        seen[i] = Seen::new(tick, now); // watch a fresh window
+                    }
+                    continue;
+                }
                 if !p.preempt.swap(true, Relaxed) {
                     continue; // ask first; retake at the next check if still stuck
                 }
@@ -64,7 +106,7 @@ pub(crate) fn run(rt: &'static Runtime) {
                     p.preempt.store(false, Relaxed);
                     rt.retakes.fetch_add(1, Relaxed);
                     rt.handoff_p(i);
-                    seen[i] = (tick, now);
+                    seen[i] = Seen::new(tick, now);
                 }
             }
         }

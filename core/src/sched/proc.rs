@@ -50,6 +50,9 @@ pub struct P {
     /// Set by the monitor when the running goroutine held the processor too long; goroutine
     /// code that enters the runtime (spawn, wake) then yields: a cooperative preemption.
     pub preempt: AtomicBool,
+    /// Kernel thread id of the M that last started a goroutine here (the monitor reads the
+    /// thread's scheduling statistics before retaking the processor).
+    pub owner_tid: std::sync::atomic::AtomicI32,
     stacks: UnsafeCell<LocalCache>,
 }
 
@@ -79,6 +82,7 @@ impl P {
             affine: UnsafeCell::new(VecDeque::new()),
             affine_len: AtomicUsize::new(0),
             preempt: AtomicBool::new(false),
+            owner_tid: std::sync::atomic::AtomicI32::new(0),
             stacks: UnsafeCell::new(LocalCache::default()),
         }
     }

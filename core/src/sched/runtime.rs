@@ -5,8 +5,8 @@
 //! freed: goroutines leaked at shutdown (parked with C frames) may still point into it.
 //!
 //! Locks (`README.md`, "Lock order"): `ms` (the threads, rank 80); outside the ranks,
-//! `INIT_LOCK` (start, stop), `monitor_thread` and `drained` (shutdown's wait for the last
-//! goroutine).
+//! `INIT_LOCK` (start, stop), `monitor_thread`, `drained` (shutdown's wait for the last
+//! goroutine) and `poller_init` (the poller's creation).
 
 use super::idle;
 use super::monitor;
@@ -96,6 +96,9 @@ pub(crate) struct Runtime {
     /// A coarse clock: the monitor's loop count (one per ~2 ms while any processor runs).
     pub(crate) coarse: AtomicU64,
     drained: (Mutex<()>, Condvar),
+    /// The netpoller, made on first use of a descriptor (`poll.rs`).
+    pub(super) poller: std::sync::OnceLock<crate::netpoll::Poller>,
+    pub(super) poller_init: Mutex<()>,
 }
 
 /// A snapshot for `gr_stats_get`.
@@ -179,6 +182,13 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
     if forked && !explicit {
         return Err(Error::State);
     }
+    if forked && !cur.is_null() {
+        // SAFETY: as in `runtime`. The parent's runtime has no threads here; its epoll
+        // instance is shared with the parent and must never be touched: close our copies.
+        if let Some(p) = unsafe { &*cur }.poller.get() {
+            p.close_fds();
+        }
+    }
     crate::overflow::install();
     install_atfork();
     crate::waitreason::refresh_clock();
@@ -203,6 +213,8 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
         retakes: AtomicU64::new(0),
         coarse: AtomicU64::new(1),
         drained: (Mutex::new(()), Condvar::new()),
+        poller: std::sync::OnceLock::new(),
+        poller_init: Mutex::new(()),
         cfg,
     }));
     let h = std::thread::Builder::new()
@@ -285,6 +297,15 @@ pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
         let _g = INIT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         rt.state.store(STOPPED, SeqCst);
     }
+    if let Some(p) = rt.poller.get() {
+        // Waits parked on descriptors can never be served now: plain threads get GR_ESTATE;
+        // goroutines stay unrun (leaked with their stacks, as every goroutine left at a
+        // shutdown is).
+        let mut batch = Vec::new();
+        p.fail_all(&mut batch);
+        std::mem::forget(batch);
+        p.wake();
+    }
     rt.idle.wake_all_for_shutdown();
     rt.timers.wake_monitor_forced();
     // Join the threads that finish promptly; leak any stuck in goroutine code.
@@ -308,7 +329,13 @@ pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
         }
     }
     // Finished threads may still be running TLS destructors: join them fully.
+    let all_stopped = handles.is_empty();
     drop(handles); // detach the stuck ones
+    if all_stopped {
+        if let Some(p) = rt.poller.get() {
+            p.close_fds(); // no M can be in epoll_wait any more
+        }
+    }
     if drained {
         Ok(())
     } else {

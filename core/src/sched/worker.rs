@@ -36,6 +36,8 @@ pub struct M {
     /// A processor handed to this M: index + 1 (0 = none); bit 63 = start spinning.
     handed: AtomicUsize,
     pub(crate) idle: AtomicBool,
+    /// Listed as idle while blocked in the poller (`poll.rs`): a kick must break the poll.
+    pub(crate) polling: AtomicBool,
     inbox: Mutex<VecDeque<GRef>, INBOX>,
     pub(crate) inbox_len: AtomicUsize,
     /// Pinned goroutines that yielded (`gr_yield`): served once this M's processor has
@@ -57,8 +59,21 @@ impl M {
 
     /// Gives this M processor `p` (HELD) and wakes it.
     pub(crate) fn hand(&self, p: usize, spinning: bool) {
-        self.handed.store((p + 1) | if spinning { SPIN_BIT } else { 0 }, Release);
+        self.handed.store((p + 1) | if spinning { SPIN_BIT } else { 0 }, SeqCst);
+        self.kick();
+    }
+
+    /// Wakes this M from its futex or, if it is blocked in the poller, from `epoll_wait`.
+    /// The caller stored what the M should find (SeqCst) before: the M publishes `polling`
+    /// (SeqCst) before its last look, so one of the two sees the other.
+    pub(crate) fn kick(&self) {
         self.parker.unpark();
+        std::sync::atomic::fence(SeqCst);
+        if self.polling.load(SeqCst) {
+            if let Some(p) = self.rt.poller_if_started() {
+                p.wake();
+            }
+        }
     }
 
     pub(crate) fn has_handed(&self) -> bool {
@@ -139,6 +154,7 @@ impl Runtime {
             parker: super::parker::Parker::new(),
             handed: AtomicUsize::new(0),
             idle: AtomicBool::new(false),
+            polling: AtomicBool::new(false),
             inbox: Mutex::new(VecDeque::new()),
             inbox_len: AtomicUsize::new(0),
             yielded: Mutex::new(VecDeque::new()),
@@ -185,7 +201,7 @@ fn m_main(m: Arc<M>) {
                     None => break,
                 }
             } else {
-                rt.stopm(&m);
+                rt.stopm(&m, l);
                 continue;
             }
         }
@@ -288,6 +304,10 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
         if let Some(g) = m.pop_yielded() {
             return found(rt, l, g);
         }
+        // Descriptors that became ready (a non-blocking poll, unless an M blocks in it).
+        if let Some(g) = rt.poll_ready(&h) {
+            return found(rt, l, g);
+        }
         // Steal, unless enough Ms are already spinning.
         let n = rt.nprocs();
         let busy = n - rt.idle.npidle.load(SeqCst);
@@ -319,17 +339,18 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
                 }
             }
         }
-        // Step 3: give up the processor, stop spinning, re-check everything once more.
+        // Step 3: give up the processor (listing this M as idle at once), stop spinning,
+        // re-check everything once more.
         let was_spinning = l.spinning.get();
         l.p.set(0);
-        rt.release_p(pi);
+        rt.release_p_listed(pi, m);
         if was_spinning {
             l.spinning.set(false);
             rt.idle.nmspinning.fetch_sub(1, SeqCst);
         }
         std::sync::atomic::fence(SeqCst);
         let work = !rt.global.is_empty() || rt.ps.iter().any(|q| q.has_work_for_others());
-        if work {
+        if work && rt.unlist_idle(m) {
             if let Some(np) = rt.acquire_idle_p() {
                 l.p.set(np + 1);
                 if was_spinning {
@@ -350,6 +371,7 @@ fn execute(m: &M, l: &tls::Local, g: GRef) {
     let p = &rt.ps[pi];
     l.set_g(GRef::as_ptr(&g), g.id);
     p.preempt.store(false, Relaxed);
+    p.owner_tid.store(m.tid.load(Relaxed), Relaxed);
     p.set_running();
     let outcome = if g.bound { run_bound(&g) } else { run_coroutine(&g) };
     l.set_g(std::ptr::null(), 0);
