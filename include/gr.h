@@ -6,14 +6,19 @@
  *
  * Conventions
  *  - Functions return int status: 0 (GR_OK) on success, a negative GR_E* code on failure;
- *    gr_strerror() explains each. Outputs go through pointers, written only on success.
+ *    gr_strerror() explains each. Outputs go through pointers, written only on success
+ *    (except the byte counts of the gr_fd_ write/send calls, which say how much went out
+ *    whatever the result). A failed system call in a gr_fd_ call is reported as
+ *    GR_EOS - errno (gr_os_errno() recovers errno), never through errno.
  *  - Every blocking call takes int64_t timeout_ns: GR_FOREVER (-1) waits without limit,
  *    0 polls (GR_EAGAIN if it would block), a positive value is a relative timeout.
  *  - Every call works inside a goroutine (it parks the goroutine) and on a plain thread
  *    (it blocks the thread).
  *  - A goroutine is suspended (and may resume on another OS thread) only inside: the
  *    blocking calls with timeout_ns != 0 (gr_chan_send/recv, gr_select, gr_wait,
- *    gr_wg_wait, gr_mutex_lock and their _ex forms), gr_sleep, gr_yield, and gr_spawn /
+ *    gr_wg_wait, gr_mutex_lock, the gr_fd_ calls, and their _ex forms; gr_fd_read and
+ *    gr_fd_write on a regular file also move the goroutine's processor to another thread
+ *    around the system call), gr_sleep, gr_yield, and gr_spawn /
  *    gr_spawn_ex (a preemption point, never for a pinned goroutine). Polls (timeout_ns == 0)
  *    and every other call never suspend the caller.
  *  - Goroutines migrate between OS threads whenever they park. Do not keep errno, a
@@ -48,6 +53,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 /* Header version; compare with gr_version() at run time to catch a header/library mismatch. */
 #define GR_VERSION_MAJOR 0
 #define GR_VERSION_MINOR 1
@@ -171,6 +177,18 @@
 #define GR_KIND_JAVA 2
 
 /**
+ * `gr_fd_wait` events: readable (data, end of file, a connection to accept, or an error or
+ * hang-up pending).
+ */
+#define GR_READ 1
+
+/**
+ * `gr_fd_wait` events: writable (buffer space, a finished connect, or an error or hang-up
+ * pending).
+ */
+#define GR_WRITE 2
+
+/**
  * Direction of a `gr_select` case.
  */
 typedef enum gr_op {
@@ -193,7 +211,9 @@ typedef enum gr_status {
    */
   GR_OK = 0,
   /**
-   * Channel closed: send on a closed channel; receive on a closed AND drained one.
+   * Channel closed: send on a closed channel; receive on a closed AND drained one. For the
+   * `gr_fd_*` calls: the descriptor was closed (`gr_fd_close`, `gr_fd_forget`) under the
+   * call, or before it by a close still in progress.
    */
   GR_ECLOSED = -1,
   /**
@@ -224,6 +244,18 @@ typedef enum gr_status {
    * The wait's `gr_cancel` token fired.
    */
   GR_ECANCELED = -8,
+  /**
+   * The descriptor cannot be waited on: epoll refuses it (a regular file, a directory).
+   * Such descriptors are always ready: read or write them directly (`gr_fd_read` and
+   * `gr_fd_write` do, inside a blocking section).
+   */
+  GR_ENOTPOLL = -9,
+  /**
+   * An operating-system call failed. A status `s < GR_EOS` carries the call's errno,
+   * `GR_EOS - s` (see `gr_os_errno`): `GR_EOS - ECONNRESET` for a reset connection.
+   * Unlike `errno`, a status survives the goroutine moving to another thread.
+   */
+  GR_EOS = -1000,
 } gr_status;
 
 /**
@@ -550,6 +582,13 @@ int gr_select_ex(struct gr_case *cases,
 const char *gr_strerror(int status);
 
 /**
+ * The errno a status carries (`status < GR_EOS`: `GR_EOS - status`), else 0. For the
+ * `gr_fd_*` calls, which report a failed system call this way instead of through `errno`
+ * (a goroutine that waited may return on another thread, whose `errno` is another's).
+ */
+int gr_os_errno(int status);
+
+/**
  * The library's version, "MAJOR.MINOR.PATCH"; compare with `GR_VERSION_*` from the header.
  */
 const char *gr_version(void);
@@ -798,6 +837,177 @@ int gr_mutex_unlock(struct gr_mutex *mu);
  * Frees a mutex (once; NULL is ignored). Nobody may still wait on it.
  */
 void gr_mutex_free(struct gr_mutex *mu);
+
+/**
+ * Waits until `fd` is ready for `events` (`GR_READ`, `GR_WRITE` or both), or has an error
+ * or hang-up pending (which the next read or write reports). In a goroutine this parks only
+ * the goroutine; on a plain thread it blocks the thread.
+ *
+ * Level-correct: data that arrived before the call counts (the call looks with poll(2)
+ * first), and `GR_OK` is returned only for a descriptor that was ready after the call
+ * began. Results: `GR_OK`, `GR_ETIMEDOUT` (`GR_EAGAIN` for `timeout_ns == 0`),
+ * `GR_ECLOSED` (`gr_fd_close`/`gr_fd_forget` on `fd` meanwhile), `GR_EINVAL` (negative
+ * `fd`, no or unknown event bits), `GR_ENOTPOLL` (a regular file or directory, which epoll
+ * refuses), `GR_EOS - EBADF` (`fd` not open). The descriptor's blocking mode is left
+ * alone.
+ */
+int gr_fd_wait(int fd, uint32_t events, int64_t timeout_ns);
+
+/**
+ * `gr_fd_wait` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
+ */
+int gr_fd_wait_ex(int fd, uint32_t events, int64_t timeout_ns, struct gr_cancel *cancel);
+
+/**
+ * Reads up to `len` bytes into `buf`, waiting up to `timeout_ns` for data; `*nread` gets
+ * the count, 0 at end of file (a peer's close or shutdown). One read: fewer bytes than
+ * asked may come. Works on sockets, pipes, ttys and other pollable descriptors (the first
+ * read puts a non-socket in O_NONBLOCK mode; sockets are read with `MSG_DONTWAIT` and keep
+ * their mode), and on regular files, which are read inside a blocking section (the
+ * goroutine's processor moves to another thread meanwhile). Errors: `GR_ETIMEDOUT`
+ * (`GR_EAGAIN` for `timeout_ns == 0`), `GR_ECANCELED`, `GR_ECLOSED`, `GR_EINVAL`,
+ * `GR_EOS - errno` for a failed read (e.g. `ECONNRESET`).
+ */
+int gr_fd_read(int fd,
+               void *buf,
+               size_t len,
+               int64_t timeout_ns,
+               struct gr_cancel *cancel,
+               size_t *nread);
+
+/**
+ * Writes all `len` bytes of `buf`, waiting up to `timeout_ns` in total for buffer space.
+ * `*nwritten` (may be NULL) gets how many bytes went out, whatever the result: `len` on
+ * `GR_OK`, fewer after a timeout, a cancel, a close or an error. Sockets are written with
+ * `MSG_NOSIGNAL`; on other descriptors SIGPIPE is blocked in the calling thread around
+ * each write and a SIGPIPE the write raised is consumed, so a write to a pipe whose reader
+ * is gone fails with `GR_EOS - EPIPE` instead of killing the process. Other descriptors are
+ * put in O_NONBLOCK mode (pipes...) or written in a blocking section (regular files), as for
+ * `gr_fd_read`.
+ */
+int gr_fd_write(int fd,
+                const void *buf,
+                size_t len,
+                int64_t timeout_ns,
+                struct gr_cancel *cancel,
+                size_t *nwritten);
+
+/**
+ * `recv(2)` on a socket, waiting up to `timeout_ns` for data: `flags` as recv's
+ * (`MSG_PEEK`, `MSG_WAITALL`...; `MSG_DONTWAIT` is added). `*nread` gets the count (0 at
+ * end of stream). Errors as `gr_fd_read`; `GR_EOS - ENOTSOCK` for a non-socket.
+ */
+int gr_fd_recv(int fd,
+               void *buf,
+               size_t len,
+               int flags,
+               int64_t timeout_ns,
+               struct gr_cancel *cancel,
+               size_t *nread);
+
+/**
+ * `recvfrom(2)` on a socket: as `gr_fd_recv`, and the sender's address into `addr` (may be
+ * NULL) with `*addrlen` in/out as recvfrom's (written only on success).
+ */
+int gr_fd_recvfrom(int fd,
+                   void *buf,
+                   size_t len,
+                   int flags,
+                   struct sockaddr *addr,
+                   socklen_t *addrlen,
+                   int64_t timeout_ns,
+                   struct gr_cancel *cancel,
+                   size_t *nread);
+
+/**
+ * `send(2)` on a socket: one successful call, which may send fewer than `len` bytes
+ * (Python's `socket.send`), waiting up to `timeout_ns` for buffer space. `flags` as send's;
+ * `MSG_DONTWAIT | MSG_NOSIGNAL` are added. `*nsent` (may be NULL) gets the count, whatever
+ * the result. Errors as `gr_fd_write` (`GR_EOS - EPIPE` or `GR_EOS - ECONNRESET` for a
+ * closed peer).
+ */
+int gr_fd_send(int fd,
+               const void *buf,
+               size_t len,
+               int flags,
+               int64_t timeout_ns,
+               struct gr_cancel *cancel,
+               size_t *nsent);
+
+/**
+ * `gr_fd_send` until all `len` bytes are sent (Python's `socket.sendall`): `timeout_ns`
+ * bounds the whole call.
+ */
+int gr_fd_sendall(int fd,
+                  const void *buf,
+                  size_t len,
+                  int flags,
+                  int64_t timeout_ns,
+                  struct gr_cancel *cancel,
+                  size_t *nsent);
+
+/**
+ * `sendto(2)` on a socket: as `gr_fd_send`, to `addr` (`addrlen` bytes; NULL/0 for a
+ * connected socket).
+ */
+int gr_fd_sendto(int fd,
+                 const void *buf,
+                 size_t len,
+                 int flags,
+                 const struct sockaddr *addr,
+                 socklen_t addrlen,
+                 int64_t timeout_ns,
+                 struct gr_cancel *cancel,
+                 size_t *nsent);
+
+/**
+ * Accepts a connection on a listening socket (which this puts in O_NONBLOCK mode), waiting
+ * up to `timeout_ns` for one. `*out_fd` gets the new socket; `flags` as accept4's
+ * (`SOCK_NONBLOCK`, `SOCK_CLOEXEC`); `addr`/`addrlen` (may be NULL) as accept4's, written
+ * only on success. A connection reset while queued (`ECONNABORTED`) is skipped, as Go does.
+ */
+int gr_fd_accept(int fd,
+                 struct sockaddr *addr,
+                 socklen_t *addrlen,
+                 int flags,
+                 int64_t timeout_ns,
+                 struct gr_cancel *cancel,
+                 int *out_fd);
+
+/**
+ * Connects a socket (which this puts in O_NONBLOCK mode) to `addr`, waiting up to
+ * `timeout_ns` for the connection to be established. `GR_EOS - ECONNREFUSED` and the like
+ * when it fails. With `timeout_ns == 0`, or after `GR_ETIMEDOUT`, the attempt goes on in the
+ * kernel: `gr_fd_wait(fd, GR_WRITE, ...)` then `getsockopt(SO_ERROR)` tells how it ended,
+ * as after a non-blocking connect(2)'s `EINPROGRESS` (`GR_EAGAIN` here).
+ */
+int gr_fd_connect(int fd,
+                  const struct sockaddr *addr,
+                  socklen_t addrlen,
+                  int64_t timeout_ns,
+                  struct gr_cancel *cancel);
+
+/**
+ * Closes `fd` for everyone waiting on it: every goroutine and thread blocked in a
+ * `gr_fd_*` call on it returns `GR_ECLOSED`, its registration is forgotten, and the
+ * descriptor is closed, at once or, while such calls are still returning, by the last of
+ * them (the number is not reused before, so none of them can touch a new file that gets
+ * it). Later calls on the number start afresh (generation-tagged registrations: no old
+ * readiness or waiter reaches the new file). Returns close(2)'s result when it closes at
+ * once (`GR_EOS - EBADF` for a number that is not open), else `GR_OK`; `GR_ECLOSED` if a
+ * close is already in progress. Close descriptors that gr has seen with this (or
+ * `gr_fd_forget` first): a close(2) behind gr's back leaves a stale registration that a
+ * reused number would inherit.
+ */
+int gr_fd_close(int fd);
+
+/**
+ * Forgets `fd` without closing it: as `gr_fd_close` (waiters get `GR_ECLOSED`, the
+ * registration goes), but the descriptor stays open and is the caller's again, e.g. to be
+ * closed with close(2), passed to a library, or `dup2`'d over. Takes effect at once: do not
+ * race it with other calls on `fd`.
+ */
+int gr_fd_forget(int fd);
 
 #ifdef __cplusplus
 }  // extern "C"

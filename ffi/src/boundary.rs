@@ -1,14 +1,14 @@
 //! The one boundary every export goes through: catch panics, map errors, write outputs only
 //! on success.
 
-use crate::status::gr_status::{self, GR_EPANIC, GR_OK};
+use crate::status::gr_status::{GR_EPANIC, GR_OK};
 use gr_core::Error;
 use std::ffi::c_int;
 
 /// The status code of an error (the status table, `status.rs`).
 #[inline]
 pub fn code(e: Error) -> c_int {
-    gr_status::from(e).code()
+    crate::status::code_of(e)
 }
 
 /// Runs `f`, turning a panic into `GR_EPANIC` and an error into its code.

@@ -11,7 +11,8 @@
 //! - `boundary.rs`: the boundary wrapper; `handle.rs` + `stable.rs`: handles;
 //! - `chan.rs`: channels and select; `runtime.rs`: config, start, shutdown (`stats.rs`: its
 //!   counters); `goroutine.rs`: spawn, join and the current goroutine; `cancel.rs`: cancel
-//!   tokens; `sync.rs`: WaitGroup and Mutex; `dump.rs`: goroutine dumps and labels;
+//!   tokens; `sync.rs`: WaitGroup and Mutex; `dump.rs`: goroutine dumps and labels; `fd.rs`:
+//!   waiting on descriptors and goroutine-aware I/O (the netpoller).
 //!
 //! The module order below is the order of the functions in `include/gr.h` (cbindgen keeps
 //! parse order): reordering the modules reorders the header.
@@ -35,10 +36,12 @@ pub mod dump;
 pub mod cancel;
 pub mod stable;
 pub mod sync;
+pub mod fd;
 
 pub use boundary::*;
 pub use cancel::*;
 pub use dump::*;
+pub use fd::*;
 pub use chan::*;
 pub use goroutine::*;
 pub use runtime::*;

@@ -10,10 +10,13 @@
 //! | GR_ESTATE     | goroutines.StateError              |
 //! | GR_EPANIC     | goroutines.GoroutineError          |
 //! | GR_ECANCELED  | goroutines.Cancelled (reserved)    |
+//! | GR_ENOTPOLL   | OSError (built-in)                 |
+//! | GR_EOS        | OSError (built-in)                 |
 //!
 //! No Python call passes a cancel token yet, so nothing raises `Cancelled` today: it is the
 //! exception the coming cancellation API (contexts, groups) raises, exported now so that
-//! code can name it.
+//! code can name it. No Python call waits on a descriptor yet either (the netpoller's
+//! `gr_fd_*` calls): their codes map to `OSError` until the cooperative sockets use them.
 
 use std::ffi::{c_int, CStr, CString};
 use std::ptr;
@@ -93,6 +96,8 @@ pub fn raise_status(rc: c_int, what: &str) -> Raised {
             gr::GR_ESTATE => STATE.load(Relaxed),
             gr::GR_EPANIC => GOROUTINE.load(Relaxed),
             gr::GR_ECANCELED => CANCELLED.load(Relaxed),
+            gr::GR_ENOTPOLL => ffi::PyExc_OSError,
+            gr::GR_EOS => ffi::PyExc_OSError,
             _ => ERROR.load(Relaxed),
         }
     };

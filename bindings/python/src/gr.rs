@@ -18,6 +18,10 @@ pub const GR_ENOMEM: c_int = -5;
 pub const GR_ESTATE: c_int = -6;
 pub const GR_EPANIC: c_int = -7;
 pub const GR_ECANCELED: c_int = -8;
+/// A descriptor epoll refuses (the netpoller's `gr_fd_*` calls; not used by this binding yet).
+pub const GR_ENOTPOLL: c_int = -9;
+/// Base of OS errors: a status `s < GR_EOS` carries errno `GR_EOS - s` (`gr_fd_*` calls).
+pub const GR_EOS: c_int = -1000;
 
 pub const GR_SEND: c_int = 1;
 pub const GR_RECV: c_int = 2;
