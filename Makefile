@@ -24,6 +24,7 @@ include mk/install.mk
 include mk/venv.mk
 -include mk/chan.mk
 -include mk/reliability.mk
+-include mk/netpoll.mk
 -include bench/bench.mk
 -include bindings/python/python.mk
 -include bindings/java/java.mk
