@@ -8,7 +8,11 @@ import os
 import statistics
 import sys
 
-LOWER_IS_BETTER = {"nsop": True, "sec": True, "kib": True, "tput": False}
+LOWER_IS_BETTER = {"nsop": True, "sec": True, "kib": True, "tput": False, "ktput": False}
+# Issue 12's network goals: (workload, gr / Go bound, higher is better, text).
+NET_GOALS = [("echo_pingpong", 1.25, True, "gr throughput >= 1.25x Go"),
+             ("echo_stream", 1.45, True, "gr throughput >= 1.45x Go"),
+             ("idle_conns", 1.5, False, "gr memory <= 1.5x Go")]
 TIME_GOALS = ["spawn", "pingpong", "ring", "yield", "select", "mutex", "sieve"]
 
 
@@ -107,6 +111,16 @@ def goals(doc):
             s = "met" if r <= 1.6 else "**NOT MET**"
         rows.append(("%s: gr memory <= 1.6x Go" % wid, figure(res[wid].get("gr", {}), "KiB"),
                      figure(res[wid].get("go", {}), "KiB"), "%.2fx" % r if r else "—", paired_text(doc, wid), s))
+    for wid, bound, higher, text in NET_GOALS:
+        if wid not in res:
+            continue
+        unit = next(w["unit"] for w in doc["workloads"] if w["id"] == wid)
+        s = status_of(wid)
+        r = ratio(doc, wid, "gr")
+        if s is None:
+            s = "met" if (r >= bound if higher else r <= bound) else "**NOT MET**"
+        rows.append(("%s: %s" % (wid, text), figure(res[wid].get("gr", {}), unit),
+                     figure(res[wid].get("go", {}), unit), "%.2fx" % r if r else "—", paired_text(doc, wid), s))
     if "cpu1" in res and "cpuN" in res:
         g, o = speedup(doc, "gr"), speedup(doc, "go")
         if g and o:
@@ -312,7 +326,7 @@ def write_all(doc, outdir, report_path):
                  % (load, m["ncpu"]))
         L.append("")
     rows = goals(doc)
-    L.append("## Goals from issue 6 (2 processors)")
+    L.append("## Goals from issues 6 and 12 (2 processors)")
     L.append("")
     met = [r for r in rows if r[-1] == "met"]
     missed = [r[0].split(":")[0] for r in rows if "NOT MET" in r[-1]]

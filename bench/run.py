@@ -27,7 +27,7 @@ NCPU = os.cpu_count() or 2
 WORKERS = min(2, NCPU)  # the issue's goals are stated for 2 processors
 
 # Workload ids: the program workload, its metric, and the issue's default size.
-#   metric "nsop": ns per op (lower is better); "tput": M ops/s (higher is better);
+#   metric "nsop": ns per op (lower is better); "tput": M ops/s, "ktput": k ops/s (higher is better);
 #   "kib": KiB per goroutine (lower); "sec": total seconds (lower, only comparable at one size)
 WORKLOADS = [
     # id,          program,    metric, unit,                default size, workers
@@ -43,7 +43,12 @@ WORKLOADS = [
     ("mutex",      "mutex",    "nsop", "ns/lock+unlock",    1_000,      WORKERS),
     ("cpu1",       "cpu",      "sec",  "s",                 1_000,      1),
     ("cpuN",       "cpu",      "sec",  "s",                 1_000,      NCPU),
+    # issue 12: loopback TCP (gr and Go only)
+    ("echo_pingpong", "echo_pingpong", "ktput", "k req/s",   300_000,    WORKERS),
+    ("echo_stream",   "echo_stream",   "ktput", "k msgs/s",  2_000_000,  WORKERS),
+    ("idle_conns",    "idle_conns",    "kib",   "KiB/conn",  10_000,     WORKERS),
 ]
+NET_ROWS = ("echo_pingpong", "echo_stream", "idle_conns")
 WL = {w[0]: w for w in WORKLOADS}
 DESCR = {
     "spawn": "spawn + join N tasks (WaitGroup)",
@@ -58,6 +63,9 @@ DESCR = {
     "mutex": "1000 tasks x N lock/increment/unlock; wall time / total",
     "cpu1": "N x fib(27), 1 worker / 1 CPU",
     "cpuN": "N x fib(27), all workers / CPUs",
+    "echo_pingpong": "1,000 loopback TCP connections, 512-byte request, wait for the echo; N requests",
+    "echo_stream": "4 loopback TCP connections, 512-byte messages pipelined (writer + reader per connection); N messages",
+    "idle_conns": "N idle loopback TCP connections, a server goroutine parked in read on each: RSS delta / N",
 }
 
 # Implementations: id, label, kind. Sizes: None = the workload's default; 0 = not run
@@ -116,6 +124,10 @@ QUICK_SIZES = {"javagr": {"pingpong": 300}}
 def size_for(impl, wid, quick):
     """Size to run, or 0 when the workload is not run for this implementation."""
     default = WL[wid][4]
+    if wid in NET_ROWS and impl not in ("gr", "go"):
+        return 0
+    if quick and wid in NET_ROWS:
+        return default if wid == "idle_conns" else default // 10
     s = SCALED.get(impl, {}).get(wid, default)
     if s == 0:
         return 0
@@ -139,6 +151,8 @@ def size_for(impl, wid, quick):
 def na_reason(impl, wid, quick):
     if quick and wid == "parked1m":
         return "skipped with QUICK=1"
+    if wid in NET_ROWS:
+        return "network rows run gr (C) and Go only"
     if (impl, wid) in NA_REASON:
         return NA_REASON[(impl, wid)]
     if impl in ("pygr", "javagr"):
@@ -238,6 +252,8 @@ def run_once(env, impl, wid, size, timeout):
         v = ns / ops
     elif metric == "tput":
         v = ops / ns * 1e3  # M ops/s
+    elif metric == "ktput":
+        v = ops / ns * 1e6  # k ops/s
     elif metric == "kib":
         v = float(kv["kib"])
     else:

@@ -8,12 +8,16 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -346,6 +350,181 @@ func cpu(n int64) {
 	report("cpu", n, d, -1)
 }
 
+// ------------------------------------------------------------ echo (issue 12)
+// Loopback TCP with the net package: Listen / Accept / go handle(conn), client goroutines in
+// the same process.
+
+const echoMsg = 512
+
+func echoHandle(c net.Conn) {
+	buf := make([]byte, echoMsg)
+	for {
+		n, err := c.Read(buf)
+		if err != nil || n == 0 {
+			break
+		}
+		if _, err := c.Write(buf[:n]); err != nil {
+			break
+		}
+	}
+	c.Close()
+}
+
+// echoSetup starts a server accepting conns connections and dials them; the accepted group
+// is done once every server goroutine was started.
+func echoSetup(conns int) (net.Listener, []net.Conn, *sync.WaitGroup) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		die("listen: " + err.Error())
+	}
+	var accepted sync.WaitGroup
+	accepted.Add(1)
+	go func() {
+		for i := 0; i < conns; i++ {
+			c, err := ln.Accept()
+			if err != nil {
+				die("accept: " + err.Error())
+			}
+			go echoHandle(c)
+		}
+		accepted.Done()
+	}()
+	cs := make([]net.Conn, conns)
+	for i := range cs {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			die("dial: " + err.Error())
+		}
+		cs[i] = c
+	}
+	return ln, cs, &accepted
+}
+
+func echoTeardown(ln net.Listener, cs []net.Conn) {
+	for _, c := range cs {
+		c.Close()
+	}
+	ln.Close()
+	time.Sleep(20 * time.Millisecond)
+}
+
+// echo ping-pong: 1,000 connections, each client sends 512 bytes and waits for the echo; n
+// requests in total.
+func echoPingpong(n int64) {
+	conns := int64(1000)
+	if n < conns {
+		conns = n
+	}
+	per := n / conns
+	ln, cs, accepted := echoSetup(int(conns))
+	accepted.Wait()
+	var wg sync.WaitGroup
+	wg.Add(int(conns))
+	t0 := time.Now()
+	for i, c := range cs {
+		go func(c net.Conn, id int) {
+			out := bytes.Repeat([]byte{byte(id)}, echoMsg)
+			in := make([]byte, echoMsg)
+			for r := int64(0); r < per; r++ {
+				out[0] = byte(r)
+				if _, err := c.Write(out); err != nil {
+					die("write: " + err.Error())
+				}
+				if _, err := io.ReadFull(c, in); err != nil {
+					die("read: " + err.Error())
+				}
+				if !bytes.Equal(in, out) {
+					die("echo: bad echo")
+				}
+			}
+			wg.Done()
+		}(c, i)
+	}
+	wg.Wait()
+	d := time.Since(t0)
+	echoTeardown(ln, cs)
+	report("echo_pingpong", conns*per, d, -1)
+}
+
+// echo streaming: 4 connections, 512-byte messages, pipelined: a writer and a reader
+// goroutine per client connection; n messages in total.
+func echoStream(n int64) {
+	const conns = 4
+	per := n / conns
+	ln, cs, accepted := echoSetup(conns)
+	accepted.Wait()
+	var wg sync.WaitGroup
+	wg.Add(2 * conns)
+	t0 := time.Now()
+	for _, c := range cs {
+		go func(c net.Conn) {
+			out := bytes.Repeat([]byte{'w'}, echoMsg)
+			for i := int64(0); i < per; i++ {
+				if _, err := c.Write(out); err != nil {
+					die("write: " + err.Error())
+				}
+			}
+			wg.Done()
+		}(c)
+		go func(c net.Conn) {
+			in := make([]byte, echoMsg)
+			for i := int64(0); i < per; i++ {
+				if _, err := io.ReadFull(c, in); err != nil {
+					die("read: " + err.Error())
+				}
+				if in[0] != 'w' || in[echoMsg-1] != 'w' {
+					die("echo: bad stream")
+				}
+			}
+			wg.Done()
+		}(c)
+	}
+	wg.Wait()
+	d := time.Since(t0)
+	echoTeardown(ln, cs)
+	report("echo_stream", per*conns, d, -1)
+}
+
+func vmRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if strings.HasPrefix(s.Text(), "VmRSS:") {
+			fs := strings.Fields(s.Text())
+			v, _ := strconv.ParseInt(fs[1], 10, 64)
+			return v
+		}
+	}
+	return -1
+}
+
+// idle connections: n connected, idle, each with a server goroutine parked in Read; RSS
+// growth per connection (both ends in this process), capped by RLIMIT_NOFILE as in gr.
+func idleConns(n int64) {
+	var r syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r)
+	r.Cur = r.Max
+	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+	if limit := (int64(r.Cur) - 64) / 2; n > limit {
+		fmt.Printf("NOTE RLIMIT_NOFILE %d allows %d connections\n", r.Cur, limit)
+		n = limit
+	}
+	time.Sleep(50 * time.Millisecond)
+	rss0 := vmRSS()
+	t0 := time.Now()
+	ln, cs, accepted := echoSetup(int(n))
+	accepted.Wait()
+	time.Sleep(200 * time.Millisecond)
+	rss1 := vmRSS()
+	d := time.Since(t0)
+	echoTeardown(ln, cs)
+	report("idle_conns", n, d, float64(rss1-rss0)/float64(n))
+}
+
 func main() {
 	if len(os.Args) < 3 {
 		fmt.Fprintln(os.Stderr, "usage: gobench <workload> <size> [gomaxprocs]")
@@ -358,6 +537,7 @@ func main() {
 		"spawn": {spawn, 1000}, "pingpong": {pingpong, 1000}, "ring": {ring, 1000},
 		"fanin": {fanin, 1000}, "parked": {parked, 0}, "yield": {yield, 1000},
 		"select": {selectw, 1000}, "sieve": {sieve, 100}, "mutex": {mutex, 10}, "cpu": {cpu, 10},
+		"echo_pingpong": {echoPingpong, 1000}, "echo_stream": {echoStream, 1000}, "idle_conns": {idleConns, 0},
 	}
 	w, ok := table[os.Args[1]]
 	if !ok {

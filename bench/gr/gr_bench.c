@@ -10,6 +10,11 @@
  */
 #include "../common.h"
 #include <gr.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* While include/gr.h does not declare the channel, select and sync calls yet, declare them
@@ -411,13 +416,233 @@ static void w_cpu(long n) {
   report("cpu", n, t1 - t0, -1);
 }
 
+/* ----------------------------------------------------------------- echo (issue 12)
+ * Loopback TCP in the style of Go's net.Listen / Accept / go handle(conn): a goroutine per
+ * server connection echoing what it reads; client goroutines in the same process. */
+#pragma weak gr_fd_read
+#pragma weak gr_fd_write
+#pragma weak gr_fd_accept
+#pragma weak gr_fd_connect
+#pragma weak gr_fd_close
+static int have_fd(void) { return gr_fd_read && gr_fd_write && gr_fd_accept && gr_fd_connect && gr_fd_close; }
+
+#define ECHO_MSG 512
+static int echo_listener(uint16_t *port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 4096)) { perror("listen"); exit(2); }
+  socklen_t len = sizeof a;
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+static int echo_dial(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (fd < 0) { perror("socket"); exit(2); }
+  CHECK(gr_fd_connect(fd, (struct sockaddr *)&a, sizeof a, GR_FOREVER, NULL));
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+/* The server: a goroutine per connection (Go's `go handle(conn)`), echoing until EOF. */
+static void echo_handle(void *arg) {
+  int fd = (int)(intptr_t)arg;
+  char buf[ECHO_MSG];
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  for (;;) {
+    size_t n, w;
+    if (gr_fd_read(fd, buf, sizeof buf, GR_FOREVER, NULL, &n) != GR_OK || n == 0) break;
+    if (gr_fd_write(fd, buf, n, GR_FOREVER, NULL, &w) != GR_OK) break;
+  }
+  gr_fd_close(fd);
+}
+
+struct acceptor { int lfd; long conns; gr_wg *done; };
+static void echo_accept(void *arg) {
+  struct acceptor *a = arg;
+  for (long i = 0; i < a->conns; i++) {
+    int c;
+    CHECK(gr_fd_accept(a->lfd, NULL, NULL, SOCK_CLOEXEC, GR_FOREVER, NULL, &c));
+    CHECK(gr_spawn(echo_handle, (void *)(intptr_t)c, NULL));
+  }
+  CHECK(gr_wg_done(a->done));
+}
+
+static void read_full(int fd, char *buf, size_t len) {
+  size_t got = 0, n;
+  while (got < len) {
+    CHECK(gr_fd_read(fd, buf + got, len - got, GR_FOREVER, NULL, &n));
+    if (n == 0) { fprintf(stderr, "echo: early EOF\n"); exit(3); }
+    got += n;
+  }
+}
+
+/* Opens `conns` connections to a fresh echo server: client fds into out[]. */
+static int echo_setup(long conns, int *out, gr_wg **accepted) {
+  uint16_t port;
+  int lfd = echo_listener(&port);
+  static struct acceptor a;
+  a.lfd = lfd;
+  a.conns = conns;
+  CHECK(gr_wg_new(&a.done));
+  CHECK(gr_wg_add(a.done, 1));
+  CHECK(gr_spawn(echo_accept, &a, NULL));
+  for (long i = 0; i < conns; i++) out[i] = echo_dial(port);
+  *accepted = a.done;
+  return lfd;
+}
+
+struct pp_client { int fd; long rounds; gr_wg *wg; };
+static void pp_client_fn(void *arg) {
+  struct pp_client *c = arg;
+  char out[ECHO_MSG], in[ECHO_MSG];
+  memset(out, (char)c->fd, sizeof out);
+  for (long i = 0; i < c->rounds; i++) {
+    out[0] = (char)i;
+    size_t w;
+    CHECK(gr_fd_write(c->fd, out, sizeof out, GR_FOREVER, NULL, &w));
+    read_full(c->fd, in, sizeof in);
+    if (memcmp(in, out, sizeof in) != 0) { fprintf(stderr, "echo: bad echo\n"); exit(3); }
+  }
+  CHECK(gr_wg_done(c->wg));
+}
+
+#define PP_CONNS 1000
+/* echo ping-pong: 1,000 connections, each client sends 512 bytes and waits for the echo;
+ * n requests in total. */
+static void w_echo_pingpong(long n) {
+  long conns = n < PP_CONNS ? n : PP_CONNS, per = n / conns;
+  int *fds = malloc(sizeof(int) * (size_t)conns);
+  struct pp_client *cl = malloc(sizeof *cl * (size_t)conns);
+  gr_wg *accepted, *wg;
+  int lfd = echo_setup(conns, fds, &accepted);
+  CHECK(gr_wg_wait(accepted, GR_FOREVER));
+  CHECK(gr_wg_new(&wg));
+  CHECK(gr_wg_add(wg, conns));
+  uint64_t t0 = now_ns();
+  for (long i = 0; i < conns; i++) {
+    cl[i] = (struct pp_client){fds[i], per, wg};
+    CHECK(gr_spawn(pp_client_fn, &cl[i], NULL));
+  }
+  CHECK(gr_wg_wait(wg, GR_FOREVER));
+  uint64_t t1 = now_ns();
+  for (long i = 0; i < conns; i++) gr_fd_close(fds[i]);
+  gr_fd_close(lfd);
+  gr_wg_free(wg);
+  gr_wg_free(accepted);
+  free(cl);
+  free(fds);
+  gr_sleep(20 * 1000000LL); /* let the server goroutines see EOF and close */
+  report("echo_pingpong", conns * per, t1 - t0, -1);
+}
+
+#define ST_CONNS 4
+struct st_client { int fd; long msgs; gr_wg *wg; };
+static void st_writer(void *arg) {
+  struct st_client *c = arg;
+  char out[ECHO_MSG];
+  memset(out, 'w', sizeof out);
+  for (long i = 0; i < c->msgs; i++) {
+    size_t w;
+    CHECK(gr_fd_write(c->fd, out, sizeof out, GR_FOREVER, NULL, &w));
+  }
+  CHECK(gr_wg_done(c->wg));
+}
+static void st_reader(void *arg) {
+  struct st_client *c = arg;
+  char in[ECHO_MSG];
+  for (long i = 0; i < c->msgs; i++) {
+    read_full(c->fd, in, sizeof in);
+    if (in[0] != 'w' || in[ECHO_MSG - 1] != 'w') { fprintf(stderr, "echo: bad stream\n"); exit(3); }
+  }
+  CHECK(gr_wg_done(c->wg));
+}
+
+/* echo streaming: 4 connections, 512-byte messages, pipelined: a writer and a reader
+ * goroutine per client connection; n messages in total. */
+static void w_echo_stream(long n) {
+  int fds[ST_CONNS];
+  struct st_client cl[ST_CONNS];
+  gr_wg *accepted, *wg;
+  int lfd = echo_setup(ST_CONNS, fds, &accepted);
+  CHECK(gr_wg_wait(accepted, GR_FOREVER));
+  CHECK(gr_wg_new(&wg));
+  CHECK(gr_wg_add(wg, 2 * ST_CONNS));
+  long per = n / ST_CONNS;
+  uint64_t t0 = now_ns();
+  for (int i = 0; i < ST_CONNS; i++) {
+    cl[i] = (struct st_client){fds[i], per, wg};
+    CHECK(gr_spawn(st_reader, &cl[i], NULL));
+    CHECK(gr_spawn(st_writer, &cl[i], NULL));
+  }
+  CHECK(gr_wg_wait(wg, GR_FOREVER));
+  uint64_t t1 = now_ns();
+  for (int i = 0; i < ST_CONNS; i++) gr_fd_close(fds[i]);
+  gr_fd_close(lfd);
+  gr_wg_free(wg);
+  gr_wg_free(accepted);
+  gr_sleep(20 * 1000000LL);
+  report("echo_stream", per * ST_CONNS, t1 - t0, -1);
+}
+
+/* Current VmRSS in KiB. */
+static long vmrss_kib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = -1;
+  if (!f) return -1;
+  while (fgets(line, sizeof line, f))
+    if (strncmp(line, "VmRSS:", 6) == 0) { kib = strtol(line + 6, NULL, 10); break; }
+  fclose(f);
+  return kib;
+}
+
+/* idle connections: n connected, idle, each with a server goroutine parked in read; RSS
+ * growth per connection (both ends live in this process). The number is capped by
+ * RLIMIT_NOFILE (two descriptors a connection), the same way in every implementation. */
+static void w_idle_conns(long n) {
+  struct rlimit r;
+  getrlimit(RLIMIT_NOFILE, &r);
+  r.rlim_cur = r.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &r);
+  long cap = ((long)r.rlim_cur - 64) / 2;
+  if (n > cap) { printf("NOTE RLIMIT_NOFILE %ld allows %ld connections\n", (long)r.rlim_cur, cap); n = cap; }
+  int *fds = malloc(sizeof(int) * (size_t)n);
+  gr_sleep(50 * 1000000LL);
+  long rss0 = vmrss_kib();
+  gr_wg *accepted;
+  int lfd = echo_setup(n, fds, &accepted);
+  uint64_t t0 = now_ns();
+  CHECK(gr_wg_wait(accepted, GR_FOREVER));
+  gr_sleep(200 * 1000000LL); /* every server goroutine parked in its read */
+  long rss1 = vmrss_kib();
+  uint64_t t1 = now_ns();
+  for (long i = 0; i < n; i++) gr_fd_close(fds[i]);
+  gr_fd_close(lfd);
+  gr_wg_free(accepted);
+  free(fds);
+  report("idle_conns", n, t1 - t0, (double)(rss1 - rss0) / (double)n);
+}
+
 /* ----------------------------------------------------------------- main */
 struct workload { const char *name; void (*fn)(long); long min_warm; };
 static const struct workload table[] = {
   {"spawn", w_spawn, 1000}, {"pingpong", w_pingpong, 1000}, {"ring", w_ring, 1000},
   {"fanin", w_fanin, 1000}, {"parked", w_parked, 0}, {"yield", w_yield, 1000},
   {"select", w_select, 1000}, {"sieve", w_sieve, 100}, {"mutex", w_mutex, 10},
-  {"cpu", w_cpu, 10},
+  {"cpu", w_cpu, 10}, {"echo_pingpong", w_echo_pingpong, 1000}, {"echo_stream", w_echo_stream, 1000},
+  {"idle_conns", w_idle_conns, 0},
 };
 static const struct workload *chosen;
 static long size;
@@ -435,7 +660,7 @@ static void main_goroutine(void *arg) {
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "version") == 0) { printf("%s\n", gr_version()); return 0; }
   if (argc < 3) {
-    fprintf(stderr, "usage: %s <spawn|pingpong|ring|fanin|parked|yield|select|sieve|mutex|cpu> <size> [workers]\n", argv[0]);
+    fprintf(stderr, "usage: %s <spawn|pingpong|ring|fanin|parked|yield|select|sieve|mutex|cpu|echo_pingpong|echo_stream|idle_conns> <size> [workers]\n", argv[0]);
     return 64;
   }
   for (size_t i = 0; i < sizeof table / sizeof *table; i++)
@@ -443,7 +668,8 @@ int main(int argc, char **argv) {
   if (!chosen) { fprintf(stderr, "unknown workload %s\n", argv[1]); return 64; }
   int runtime_only = !strcmp(argv[1], "spawn") || !strcmp(argv[1], "yield") || !strcmp(argv[1], "cpu");
   if ((!runtime_only && !have_sync()) || (strcmp(argv[1], "select") == 0 && !gr_select) ||
-      (strcmp(argv[1], "mutex") == 0 && !(gr_mutex_new && gr_mutex_lock && gr_mutex_unlock))) {
+      (strcmp(argv[1], "mutex") == 0 && !(gr_mutex_new && gr_mutex_lock && gr_mutex_unlock)) ||
+      ((!strncmp(argv[1], "echo_", 5) || !strcmp(argv[1], "idle_conns")) && !have_fd())) {
     fprintf(stderr, "gr_bench: this libgr lacks the channel/select/sync calls %s needs\n", argv[1]);
     return 65;
   }
