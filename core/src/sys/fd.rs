@@ -206,8 +206,10 @@ fn sigpipe_pending() -> bool {
 impl SigpipeGuard {
     pub(crate) fn new() -> SigpipeGuard {
         let set = sigpipe_set();
-        // SAFETY: `old` is a valid out set; blocking SIGPIPE in this thread is always allowed.
+        // SAFETY: an all-zero sigset_t is a valid (empty) set to be overwritten.
         let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `set` and `old` are valid sets; blocking SIGPIPE in this thread is always
+        // allowed.
         unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old) };
         // SAFETY: reading a set filled above.
         let was_blocked = unsafe { libc::sigismember(&old, libc::SIGPIPE) } == 1;
