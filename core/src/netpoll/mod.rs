@@ -8,10 +8,10 @@
 //! - `ops.rs`: the operations (`wait`, read, write-all, send/recv, accept, connect, close)
 //!   with their retry loops.
 //! - this file: the [`Poller`] (one epoll instance and one eventfd per runtime), which turns
-//!   epoll events into completed waits. The scheduler calls [`Poller::poll`]: an M with
-//!   nothing to run blocks in it (one at a time), busy Ms poll without blocking when their
-//!   queues run dry, and the monitor polls every 10 ms when nobody else does
-//!   (`sched/README.md`, "Polling").
+//!   epoll events into completed waits. The scheduler calls [`Poller::poll`]: busy Ms poll
+//!   without blocking when their queues run dry, the last M to go idle blocks in it (one at a
+//!   time), and the monitor polls every 10 ms when nobody else does (`sched/README.md`,
+//!   section 9, "Polling").
 
 pub(crate) mod desc;
 pub mod ops;
@@ -62,6 +62,9 @@ pub struct Poller {
     /// An M is blocked in (or committed to) a blocking poll; others then skip their
     /// non-blocking polls and a submitter that needs it breaks it with `wake`.
     pub(crate) blocked: AtomicBool,
+    /// A processor runs a long goroutine (set by the monitor): idle Ms should watch the
+    /// poller, not only the last one to go idle (`sched/poll.rs`).
+    pub(crate) watch: AtomicBool,
     /// Nanoseconds since `epoch` at the start of the latest poll of any kind.
     last_poll: AtomicU64,
     epoch: Instant,
@@ -90,6 +93,7 @@ impl Poller {
             table: Table::new(),
             nwaiters: AtomicUsize::new(0),
             blocked: AtomicBool::new(false),
+            watch: AtomicBool::new(false),
             last_poll: AtomicU64::new(0),
             epoch: Instant::now(),
         })

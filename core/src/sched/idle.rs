@@ -247,8 +247,9 @@ impl Runtime {
     }
 
     /// Puts `m` to sleep in the idle list unless it has something to do; returns on wake.
-    /// If waits are parked on descriptors, `m` first polls for them, and sleeps in the poller
-    /// instead of on its futex if no other M does (`poll.rs`, step 1).
+    /// If waits are parked on descriptors and every processor is idle (or one runs a long
+    /// goroutine), `m` sleeps in the poller instead of on its futex, unless another M does
+    /// (`README.md` section 9, rules 2 and 3).
     pub(crate) fn stopm(&'static self, m: &M, local: &super::tls::Local) {
         let poller = self.poller_if_started();
         let poll = {
@@ -263,7 +264,9 @@ impl Runtime {
                 }
                 return;
             }
-            let poll = poller.is_some_and(|p| p.has_waiters());
+            // The last M to go idle watches the poller (a running M polls when it runs dry),
+            // and so does any idle M while a processor runs a long goroutine (`watch`).
+            let poll = poller.is_some_and(|p| p.has_waiters() && (p.watch.load(SeqCst) || self.idle.npidle.load(SeqCst) == self.nprocs()));
             if poll {
                 m.polling.store(true, SeqCst);
             }

@@ -30,37 +30,34 @@ const TICK: Duration = Duration::from_millis(2);
 /// How often idle stack memory is returned to the kernel while the runtime is busy.
 const SCAVENGE: Duration = Duration::from_secs(1);
 
-/// What the monitor last saw of a processor: its tick, since when, and (once the tick stood
-/// still) when it sampled the owner thread's run-queue wait.
+/// What the monitor last saw of a processor: its tick, since when, and, from the first check
+/// that found it unchanged with work waiting, a sample of the owner thread's CPU time.
 #[derive(Clone, Copy)]
 struct Seen {
     tick: u64,
     since: Instant,
-    wait: Option<(Instant, u64)>,
+    cpu: Option<u64>,
 }
 
 impl Seen {
     fn new(tick: u64, now: Instant) -> Seen {
-        Seen { tick, since: now, wait: None }
+        Seen { tick, since: now, cpu: None }
     }
 }
 
-/// Whether the thread `tid` spent most of the time since `s.wait` runnable but off the CPU
-/// (the machine is busy with other processes): it is not computing, and another thread
-/// would not run sooner. Records a first sample and says `true` (look again next tick) if
-/// there is none; `false` where the kernel keeps no statistics.
-fn descheduled(s: &mut Seen, tid: i32, now: Instant) -> bool {
-    let Some((_, wait)) = crate::sys::thread::schedstat(tid) else { return false };
-    match s.wait {
-        None => {
-            s.wait = Some((now, wait));
-            true
-        }
-        Some((t0, w0)) => {
-            let wall = now.duration_since(t0).as_nanos() as u64;
-            wall > 0 && wait.saturating_sub(w0) * 2 > wall
-        }
-    }
+/// CPU time a stuck goroutine's thread must have used since the sample (taken within a tick
+/// of the goroutine's start) to count as computing.
+const HOG_CPU: Duration = Duration::from_millis(5);
+
+/// Whether the goroutine that has held a processor for `HOG` of wall time is stuck: its
+/// thread computed for `HOG_CPU` since the sample in `s`, or sleeps in the kernel (a blocking
+/// call). A thread that is runnable but got little CPU was kept off it by the OS (a loaded
+/// machine): it is not stuck, just slow, and a new thread would only compete with it for the
+/// same CPUs; the monitor looks again at its next tick (the sample stays, so a real hog is
+/// caught once it has used its CPU). Without scheduling statistics, wall time decides.
+fn stuck(s: &Seen, tid: i32) -> bool {
+    let (Some(r0), Some((r, _))) = (s.cpu, crate::sys::thread::schedstat(tid)) else { return true };
+    r.saturating_sub(r0) >= HOG_CPU.as_nanos() as u64 || matches!(crate::sys::thread::state(tid), Some('S' | 'D'))
 }
 
 pub(crate) fn run(rt: &'static Runtime) {
@@ -78,6 +75,7 @@ pub(crate) fn run(rt: &'static Runtime) {
             last_scavenge = now;
         }
         let mut any_running = false;
+        let mut long = false;
         for (i, p) in rt.ps.iter().enumerate() {
             let tick = p.tick.load(Relaxed);
             if p.status.load(Acquire) != RUNNING {
@@ -89,14 +87,17 @@ pub(crate) fn run(rt: &'static Runtime) {
                 seen[i] = Seen::new(tick, now);
                 continue;
             }
+            long = true; // one goroutine ran at least since the last tick
             let waiting = p.has_work() || !rt.global.is_empty() || rt.idle.nwant.load(SeqCst) > 0;
-            if now.duration_since(seen[i].since) >= HOG && waiting {
-                // A thread the OS keeps off the CPU (a loaded machine) is not a hog: retaking
-                // its processor would only add a thread competing for the same CPUs.
-                if descheduled(&mut seen[i], p.owner_tid.load(Relaxed), now) {
-                    if seen[i].wait.is_some_and(|(t0, _)| t0 != now) {
-                        seen[i] = Seen::new(tick, now); // watch a fresh window
-                    }
+            if !waiting {
+                continue;
+            }
+            let tid = p.owner_tid.load(Relaxed);
+            if seen[i].cpu.is_none() {
+                seen[i].cpu = crate::sys::thread::schedstat(tid).map(|(run, _)| run);
+            }
+            if now.duration_since(seen[i].since) >= HOG {
+                if !stuck(&seen[i], tid) {
                     continue;
                 }
                 if !p.preempt.swap(true, Relaxed) {
@@ -110,6 +111,7 @@ pub(crate) fn run(rt: &'static Runtime) {
                 }
             }
         }
+        rt.monitor_watch(long);
         let all_idle = !any_running && rt.idle.npidle.load(SeqCst) == rt.nprocs();
         let mut look_again = None;
         if all_idle {
@@ -122,3 +124,4 @@ pub(crate) fn run(rt: &'static Runtime) {
         rt.timers.monitor_sleep(until, look_again, &rt.monitor_deep, || rt.idle.npidle.load(SeqCst) == rt.nprocs() || rt.stopping());
     }
 }
+

@@ -1,19 +1,15 @@
 //! The scheduler's side of the netpoller (`crate::netpoll`): who polls, and where the ready
-//! goroutines go. The protocol and its proof sketches are in `README.md`, section 9,
-//! "Polling"; in short:
+//! goroutines go. The rules and their proof sketches are in `README.md`, section 9,
+//! "Polling" (the rule numbers below are its); in short:
 //!
-//! 1. An M with nothing to run, about to sleep (`stopm`), polls without blocking for a
-//!    moment if waits are parked on descriptors, then blocks in `epoll_wait` instead of on its
-//!    futex unless another M is blocked there (`Poller::blocked`, taken with a CAS: one M at a
-//!    time). It stays listed as idle with `M::polling` set; a submitter that picks it
-//!    (`startm`) hands it a processor and breaks the poll through the eventfd (`M::kick`), so
-//!    no new thread is started for the work.
-//! 2. An M whose queues ran dry polls without blocking before it steals, unless an M is
-//!    blocked in the poller (Go's `findRunnable`).
-//! 3. The monitor polls without blocking when nobody has polled for ~10 ms (every M busy).
-//! 4. A wait parked on a descriptor (`io_waiter_added`) makes sure someone will poll: if no
-//!    M is blocked in the poller it runs `wakep`, so an idle processor's M comes, finds
-//!    nothing, and becomes the poller (step 1); busy Ms reach step 2 or the monitor step 3.
+//! - Busy Ms poll without blocking when their queues run dry ([`Runtime::poll_ready`], rule
+//!   1), and the monitor when nobody has for ~10 ms ([`Runtime::monitor_poll`], rule 4).
+//! - The last M to go idle blocks in `epoll_wait` ([`Runtime::poll_idle`], rule 2), one at a
+//!   time (`Poller::blocked`); so does any idle M while a processor runs one goroutine long
+//!   ([`Runtime::monitor_watch`], `Poller::watch`, rule 3). A submitter that hands the polling
+//!   M a processor breaks its poll through the eventfd (`M::kick`, rule 7).
+//! - A wait parked with every processor idle starts an M to poll ([`Runtime::io_waiter_added`],
+//!   rule 5).
 //!
 //! The goroutines one poll made ready are queued together: on the poller's processor (one
 //! runs at once, the rest wait in its local queue where idle Ms may steal them, with one
@@ -35,8 +31,6 @@ use std::time::Duration;
 
 /// The monitor polls when nobody has for this long (plus at most one monitor tick).
 pub(crate) const POLL_EVERY: Duration = Duration::from_millis(8);
-/// How long an M about to block in the poller polls without blocking first.
-const POLL_SPIN: Duration = Duration::from_micros(50);
 
 impl Runtime {
     /// The poller, created on first use (an epoll instance and an eventfd per runtime).
@@ -93,15 +87,47 @@ impl Runtime {
         }
     }
 
-    /// A wait was just parked on a descriptor: make sure some M will poll (step 4).
+    /// A wait was just parked on a descriptor: make sure some M will poll (rule 5). A
+    /// running processor's M will (it polls when it runs dry), and so will an M blocked in
+    /// the poller; if neither exists, every processor is idle: start one, whose M then finds
+    /// nothing and becomes the poller.
     pub(crate) fn io_waiter_added(&'static self, p: &Poller) {
         fence(SeqCst);
-        if !p.blocked.load(SeqCst) {
+        if !p.blocked.load(SeqCst) && self.idle.npidle.load(SeqCst) == self.nprocs() {
             self.wakep();
         }
     }
 
-    /// Step 2: an M holding processor `h` ran out of work. Polls without blocking if waits
+    /// The monitor, each tick: `long` says a processor has run one goroutine since the last
+    /// tick. While that lasts, waits are parked on descriptors and no M is blocked in the
+    /// poller, idle Ms should watch the poller (`Poller::watch`; Go's rule), else the long
+    /// goroutine's M would only find the events when it next runs dry, or the monitor at its
+    /// next poll: an idle M is woken to become the poller.
+    pub(crate) fn monitor_watch(&'static self, long: bool) {
+        let Some(p) = self.poller.get() else { return };
+        let want = long && p.has_waiters() && self.idle.npidle.load(SeqCst) > 0;
+        if p.watch.swap(want, SeqCst) || !want || p.blocked.load(SeqCst) {
+            return;
+        }
+        let m = {
+            let mut g = crate::loom::lock(&self.idle.lists);
+            match g.idle_m.iter().rposition(|m| !m.polling.load(Relaxed)) {
+                Some(i) => {
+                    let m = g.idle_m.swap_remove(i);
+                    m.idle.store(false, Relaxed);
+                    Some(m)
+                }
+                None => None,
+            }
+        };
+        // Unlisted, it leaves `stopm`, finds no processor, and comes back to sleep in the
+        // poller (`watch` is set).
+        if let Some(m) = m {
+            m.kick();
+        }
+    }
+
+    /// Rule 1: an M holding processor `h` ran out of work. Polls without blocking if waits
     /// are parked and nobody is blocked in the poller; returns one ready goroutine to run
     /// and queues the rest on `h`.
     pub(crate) fn poll_ready(&'static self, h: &Held<'_>) -> Option<GRef> {
@@ -131,7 +157,7 @@ impl Runtime {
         first
     }
 
-    /// Step 3, by the monitor: polls without blocking when nobody has for ~10 ms and no M is
+    /// Rule 4, by the monitor: polls without blocking when nobody has for ~10 ms and no M is
     /// blocked in the poller.
     pub(crate) fn monitor_poll(&'static self) {
         let Some(p) = self.poller.get() else { return };
@@ -143,9 +169,9 @@ impl Runtime {
         self.ready_batch(batch);
     }
 
-    /// Step 1, from `stopm`, which has listed `m` as idle with `polling` set because waits
-    /// are parked on descriptors. `m` polls without blocking for a moment (any number of Ms
-    /// may), then blocks in the poller if no other M is blocked there (`Poller::blocked`).
+    /// Rule 2, from `stopm`, which has listed `m` as idle with `polling` set because waits
+    /// are parked on descriptors and every processor is idle (or `watch` is set): `m` blocks
+    /// in the poller if no other M is blocked there (`Poller::blocked`).
     /// Returns `false` if another M is: `m` is still listed as idle, with `polling` cleared,
     /// and sleeps on its futex instead. Returns `true` once `m` is done polling and no longer
     /// listed: if the poll made goroutines ready, `m` holds a processor (handed to it, or an
@@ -156,13 +182,7 @@ impl Runtime {
         fence(SeqCst);
         let mut batch = Vec::new();
         let stop = || m.has_handed() || m.has_pinned_work() || self.stopping();
-        // Events often follow within microseconds (the other end of a busy connection):
-        // catching them with non-blocking polls spares a sleep and a wake-up in the kernel.
-        let start = std::time::Instant::now();
-        while batch.is_empty() && !stop() && start.elapsed() < POLL_SPIN {
-            p.poll(0, false, &mut batch);
-        }
-        if batch.is_empty() && !stop() {
+        if !stop() {
             if p.blocked.compare_exchange(false, true, SeqCst, Relaxed).is_err() {
                 let _l = crate::loom::lock(&self.idle.lists);
                 m.polling.store(false, SeqCst);
@@ -243,12 +263,14 @@ mod loom_tests {
     use loom::sync::Arc;
     use std::sync::atomic::Ordering::SeqCst;
 
-    /// A wait parks on a descriptor while the last busy M goes idle: either the M sees the
-    /// waiter and becomes the poller, or the waiter's `wakep` sees the idle processor and
-    /// starts an M (which will). Never nobody polling with a waiter parked.
+    /// A wait parks on a descriptor (a plain thread's: a goroutine's own M is busy) while the
+    /// last busy M goes idle (one processor here): either that M sees the waiter and becomes
+    /// the poller, or the waiter sees every processor idle and its `wakep` starts an M (which
+    /// will). Never nobody polling with a waiter parked.
     #[test]
-    fn waiter_and_idle_m_never_both_miss() {
+    fn waiter_and_last_idle_m_never_both_miss() {
         loom::model(|| {
+            const NPROCS: usize = 1;
             let nwaiters = Arc::new(AtomicUsize::new(0));
             let npidle = Arc::new(AtomicUsize::new(0));
             let nmspinning = Arc::new(AtomicUsize::new(0));
@@ -259,7 +281,7 @@ mod loom_tests {
                 nw.fetch_add(1, SeqCst); // register (Poller::nwaiters)
                 // io_waiter_added
                 fence(SeqCst);
-                if !bl.load(SeqCst) {
+                if !bl.load(SeqCst) && np.load(SeqCst) == NPROCS {
                     // wakep
                     fence(SeqCst);
                     if np.load(SeqCst) > 0 && ns.load(SeqCst) == 0 && ns.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
@@ -267,10 +289,12 @@ mod loom_tests {
                     }
                 }
             });
-            // the M: release_p, the step-3 fence, then stopm's decision
+            // the M: release_p_listed, the step-3 fence, then stopm's decision
             npidle.fetch_add(1, SeqCst);
             fence(SeqCst);
-            let polls = nwaiters.load(SeqCst) > 0 && blocked.compare_exchange(false, true, SeqCst, SeqCst).is_ok();
+            let polls = nwaiters.load(SeqCst) > 0
+                && npidle.load(SeqCst) == NPROCS
+                && blocked.compare_exchange(false, true, SeqCst, SeqCst).is_ok();
             waiter.join().unwrap();
             assert!(polls || woke.load(SeqCst), "a wait is parked but nobody will poll");
         });

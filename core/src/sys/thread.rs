@@ -22,3 +22,11 @@ pub(crate) fn schedstat(tid: i32) -> Option<(u64, u64)> {
     let mut it = s.split_ascii_whitespace().map(|v| v.parse::<u64>().ok());
     Some((it.next()??, it.next()??))
 }
+
+/// The scheduling state letter of thread `tid` of this process (`R` runnable or running, `S`
+/// sleeping, `D` in uninterruptible wait...), from `/proc/self/task/TID/stat`.
+pub(crate) fn state(tid: i32) -> Option<char> {
+    let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    // "pid (comm) S ...": the comm may hold spaces and parentheses; the state follows the last ')'.
+    s.rsplit_once(')')?.1.trim_start().chars().next()
+}
