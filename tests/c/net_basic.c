@@ -99,6 +99,19 @@ static void test_pipe_goroutine(void) {
   for (int i = 0; i < 3; i++) {
     struct timespec ts = {0, 10 * MS};
     nanosleep(&ts, NULL);
+    if (i == 0) {
+      /* the parked reader shows in a dump with its descriptor */
+      char path[] = "/tmp/gr_net_dump_XXXXXX";
+      int d = mkstemp(path);
+      CHECK(d >= 0);
+      unlink(path);
+      CHECK_OK(gr_dump(d, GR_DUMP_TEXT));
+      char text[8192] = {0}, want[64];
+      CHECK(pread(d, text, sizeof text - 1, 0) > 0);
+      snprintf(want, sizeof want, "fd %d (read)", gpipe[0]);
+      CHECK(strstr(text, "fd wait") != NULL && strstr(text, want) != NULL);
+      close(d);
+    }
     CHECK(write(gpipe[1], "0123456789", 10) == 10);
   }
   CHECK_OK(gr_wait(h, 10LL * 1000 * MS));

@@ -184,6 +184,7 @@ fn text_header(s: &Snapshot, b: &mut String) {
     );
     for m in &s.sched.ms {
         let what = match (m.p, m.gid) {
+            (_, 0) if m.idle && m.polling => "idle, blocked in the poller".to_string(),
             (_, 0) if m.idle => "idle".to_string(),
             (Some(p), 0) => format!("P{p}, in the scheduler"),
             (Some(p), g) => format!("P{p}, running goroutine {g}"),

@@ -10,7 +10,8 @@
 //! 3. every live goroutine is parked (or, thread-bound, its thread sleeps in a gr wait
 //!    without timeout), and none waits on a file descriptor; none is in a blocking section
 //!    (it runs foreign code, which may end);
-//! 4. every plain thread gr knows sleeps in a gr wait without timeout;
+//! 4. every plain thread gr knows sleeps in a gr wait without timeout, none on a file
+//!    descriptor;
 //! 5. and something is blocked (a goroutine or a thread): an idle program is not deadlocked.
 //!
 //! "For one second": the rule holds at two checks one second apart, and nothing moved in
@@ -129,7 +130,7 @@ fn stuck(rt: &'static Runtime) -> Option<Fingerprint> {
     let forever: HashMap<u64, bool> = threads
         .iter()
         .filter(|t| t.gid() != 0)
-        .map(|t| (t.gid(), t.blocked() == waiter::FOREVER && t.pending()))
+        .map(|t| (t.gid(), t.blocked() == waiter::FOREVER && t.pending() && !waits_on_fd(t)))
         .collect();
     let mut blocked = 0u64;
     let mut progress = false;
@@ -156,7 +157,7 @@ fn stuck(rt: &'static Runtime) -> Option<Fingerprint> {
     // 4. Every plain thread gr knows sleeps in a wait without timeout.
     let mut tids = Vec::new();
     for t in threads.iter().filter(|t| !t.is_m) {
-        if t.blocked() != waiter::FOREVER || !t.pending() {
+        if t.blocked() != waiter::FOREVER || !t.pending() || waits_on_fd(t) {
             return None;
         }
         blocked += 1;
@@ -168,6 +169,12 @@ fn stuck(rt: &'static Runtime) -> Option<Fingerprint> {
     }
     tids.sort_unstable();
     Some(Fingerprint { ticks: rt.ps.iter().map(|p| p.tick.load(Relaxed)).sum(), spawned: rt.spawned.load(Relaxed), threads: tids })
+}
+
+/// A thread (or bound goroutine) waiting on a file descriptor can be woken from outside the
+/// process: never stuck.
+fn waits_on_fd(t: &waiter::ThreadWait) -> bool {
+    (t.reason().0 >> 56) as u8 == kind::FD
 }
 
 fn report(rt: &'static Runtime) {

@@ -22,6 +22,8 @@ pub struct MView {
     pub gid: u64,
     /// Asleep in the idle list.
     pub idle: bool,
+    /// Idle, and the one M blocked in the poller (`poll.rs`).
+    pub polling: bool,
     /// Goroutines pinned to it, queued in its inbox.
     pub inbox: usize,
 }
@@ -104,6 +106,7 @@ pub(crate) fn view_of(rt: &'static Runtime) -> SchedView {
                     p: l.p.get().checked_sub(1),
                     gid: l.gid.get(),
                     idle: m.idle.load(Relaxed),
+                    polling: m.polling.load(Relaxed),
                     inbox: m.inbox_len.load(Relaxed),
                 })
             })
