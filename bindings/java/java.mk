@@ -23,6 +23,8 @@ JAVA_CFLAGS   := -O2 -g -fPIC -std=c11 -Wall -Wextra -Werror -I$(JDK17)/include 
                  -I$(JDK17)/include/linux -I$(GR_INCLUDE) -I$(JAVA_DIR)/src/main/c
 JAVA_SUBMAKE   = $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST))
 JAVA_SRCS     := $(shell find $(JAVA_DIR)/src/main/java -name '*.java' 2>/dev/null)
+# The JNI glue, one file per area of io.gr.Native (src/main/c/glue.h lists them).
+JAVA_GLUE     := $(sort $(wildcard $(JAVA_DIR)/src/main/c/*.c))
 
 TEST_TARGETS += test-java
 DEMO_TARGETS += demo-java
@@ -34,10 +36,11 @@ $(JAVA_RES)/libgr.so.0: $(LIBDIR)/libgr.so.0
 	cp -f $< $@
 
 # $ORIGIN: the loader extracts both libraries into one directory.
-$(JAVA_RES)/libgrjni.so: $(JAVA_DIR)/src/main/c/grjni.c $(JAVA_DIR)/src/main/c/grjni.h \
+$(JAVA_RES)/libgrjni.so: $(JAVA_GLUE) $(wildcard $(JAVA_DIR)/src/main/c/*.h) \
                          $(GR_INCLUDE)/gr.h $(LIBDIR)/libgr.so.0
 	@mkdir -p $(@D)
-	$(CC) $(JAVA_CFLAGS) -shared -o $@ $< -L$(LIBDIR) -lgr -Wl,-rpath,'$$ORIGIN' -Wl,--no-undefined
+	$(CC) $(JAVA_CFLAGS) -fvisibility=hidden -shared -o $@ $(JAVA_GLUE) -L$(LIBDIR) -lgr \
+	  -Wl,-rpath,'$$ORIGIN' -Wl,--no-undefined
 
 # No rpath on purpose: at run time its libgr.so.0 must be the one the jar already loaded.
 $(JAVA_TESTLIB): $(JAVA_DIR)/src/test/c/grtest.c $(JAVA_DIR)/src/main/c/grjni.h $(GR_INCLUDE)/gr.h \

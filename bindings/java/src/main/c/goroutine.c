@@ -1,0 +1,119 @@
+/* goroutine.c: Java goroutines (thread-bound, running io.gr.Task), native goroutines,
+ * joins, sleep and cancel tokens (see glue.h). */
+#include "glue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Body of every Java goroutine: runs on a worker's own OS stack (bound goroutine). */
+static void java_task_entry(void *arg) {
+  jobject task = (jobject)arg;
+  JNIEnv *env = grjni_env();
+  if (!env) { /* VM exiting or attach failed; the task's global ref is leaked on purpose */
+    gr_goroutine_fail("gr java: cannot attach this thread to the JVM");
+    return;
+  }
+  if ((*env)->PushLocalFrame(env, 16) != 0) {
+    (*env)->ExceptionClear(env);
+    gr_goroutine_fail("gr java: out of local references");
+    (*env)->DeleteGlobalRef(env, task);
+    return;
+  }
+  jstring msg = (jstring)(*env)->CallStaticObjectMethod(env, c_task, m_task_invoke, task);
+  if ((*env)->ExceptionCheck(env)) { /* Task.invoke catches Throwable; this is a last resort */
+    jthrowable t = (*env)->ExceptionOccurred(env);
+    (*env)->ExceptionClear(env);
+    char *d = grjni_describe(env, t);
+    gr_goroutine_fail(d);
+    free(d);
+  } else if (msg) {
+    const char *u = (*env)->GetStringUTFChars(env, msg, NULL);
+    if (u) {
+      gr_goroutine_fail(u);
+      (*env)->ReleaseStringUTFChars(env, msg, u);
+    } else {
+      (*env)->ExceptionClear(env);
+      gr_goroutine_fail("java exception");
+    }
+  }
+  (*env)->PopLocalFrame(env, NULL);
+  (*env)->DeleteGlobalRef(env, task);
+}
+
+JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnTask(JNIEnv *env, jclass cls, jobject task,
+                                                    jboolean detached) {
+  (void)cls;
+  jobject g = (*env)->NewGlobalRef(env, task);
+  if (!g) return GR_ENOMEM;
+  gr_spawn_opts o;
+  gr_spawn_opts_init(&o);
+  o.flags |= GR_SPAWN_BOUND;
+  gr_handle *h = NULL;
+  int rc = gr_spawn_ex(java_task_entry, g, &o, detached ? NULL : &h);
+  if (rc != GR_OK) {
+    (*env)->DeleteGlobalRef(env, g);
+    return rc;
+  }
+  return J(h);
+}
+
+JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnNative(JNIEnv *env, jclass cls, jlong fn, jlong arg,
+                                                      jboolean detached) {
+  (void)env;
+  (void)cls;
+  gr_handle *h = NULL;
+  gr_fn f;
+  void *fp = P(fn);
+  memcpy(&f, &fp, sizeof f);
+  int rc = gr_spawn(f, P(arg), detached ? NULL : &h);
+  return rc != GR_OK ? rc : J(h);
+}
+
+/* goNativeWithArgs: fn receives a copy of the Java long[] (int64_t[]), valid until it returns. */
+struct args_job {
+  gr_fn fn;
+  int64_t argv[];
+};
+
+static void args_entry(void *p) {
+  struct args_job *j = p;
+  j->fn(j->argv);
+  free(j);
+}
+
+JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnNativeArgs(JNIEnv *env, jclass cls, jlong fn,
+                                                          jlongArray args, jboolean detached) {
+  (void)cls;
+  jsize n = (*env)->GetArrayLength(env, args);
+  struct args_job *j = malloc(sizeof *j + (size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+  if (!j) return GR_ENOMEM;
+  void *fp = P(fn);
+  memcpy(&j->fn, &fp, sizeof j->fn);
+  (*env)->GetLongArrayRegion(env, args, 0, n, (jlong *)j->argv);
+  gr_handle *h = NULL;
+  int rc = gr_spawn(args_entry, j, detached ? NULL : &h);
+  if (rc != GR_OK) {
+    free(j);
+    return rc;
+  }
+  return J(h);
+}
+
+FORWARD(jint, wait, (jlong h, jlong timeout_ns, jlong cancel),
+        return gr_wait_ex(P(h), timeout_ns, P(cancel)))
+
+JNIEXPORT jstring JNICALL Java_io_gr_Native_handleError(JNIEnv *env, jclass cls, jlong h) {
+  (void)cls;
+  const char *e = gr_handle_error(P(h));
+  return e ? (*env)->NewStringUTF(env, e) : NULL;
+}
+
+FORWARD(void, handleRelease, (jlong h), gr_handle_release(P(h)))
+FORWARD(jint, sleep, (jlong ns, jlong cancel), return gr_sleep_ex(ns, P(cancel)))
+
+/* ---- cancel tokens ------------------------------------------------------------------ */
+
+NEW(cancelNew, gr_cancel, gr_cancel_new)
+FORWARD(jint, cancelFire, (jlong c), return gr_cancel_fire(P(c)))
+FORWARD(jint, cancelReset, (jlong c), return gr_cancel_reset(P(c)))
+FORWARD(void, cancelFree, (jlong c), gr_cancel_free(P(c)))
