@@ -16,7 +16,7 @@ JAVA_LIB_DEP  ?= lib
 MVN           ?= mvn
 JAVA_MVN      := cd $(JAVA_DIR) && JAVA_HOME=$(JDK17) $(MVN) -q -B -Dstyle.color=never \
                  -Dgr.native.dir=$(JAVA_NATDIR) -Dgr.test.lib=$(JAVA_TESTLIB) \
-                 -Dgr.test.libgr=$(LIBDIR)/libgr.so.0
+                 -Dgr.test.libgr=$(LIBDIR)/libgr.so.0 -Dgr.test.header=$(GR_INCLUDE)/gr.h
 # Debian's Maven prints colour resets even in batch mode; strip them, keep mvn's status.
 JAVA_DECOLOR  := sed -u 's/\x1b\[[0-9;]*m//g'
 JAVA_CFLAGS   := -O2 -g -fPIC -std=c11 -Wall -Wextra -Werror -I$(JDK17)/include \
