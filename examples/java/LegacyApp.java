@@ -27,7 +27,7 @@ public class LegacyApp {
 
         try (LongChannel jobs = new LongChannel(1024); LongChannel results = new LongChannel(1024)) {
             // The C side: 64 goroutines on coroutine stacks, a handful of OS threads.
-            List<Goroutine> cs = new ArrayList<>();
+            List<Goroutine<Void>> cs = new ArrayList<>();
             for (int i = 0; i < cWorkers; i++) {
                 cs.add(Goroutines.goNativeWithArgs(worker, jobs.retainNative(), results.retainNative()));
             }
@@ -69,7 +69,7 @@ public class LegacyApp {
             }
             jobs.closeForSend(); // the C workers drain and return
             collector.get();
-            for (Goroutine g : cs) {
+            for (Goroutine<Void> g : cs) {
                 g.join();
             }
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);

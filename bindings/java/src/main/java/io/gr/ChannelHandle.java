@@ -2,8 +2,20 @@ package io.gr;
 
 /**
  * What {@link Channel}, {@link LongChannel} and {@link StructChannel} share: a {@code gr_chan *},
- * its capacity, Go's close, and the one send/receive path with the interrupt protocol of
- * {@link Waiter}.
+ * its capacity, Go's close, the one send/receive path with the protocol of {@link Waiter},
+ * and the rules for a closed channel.
+ *
+ * <p>Closed versus empty, one rule per API shape:
+ * <ul>
+ *   <li>Go-shaped calls ({@code send}, {@code recv}, {@code trySend}, {@code tryRecv},
+ *       {@code offer}, {@code poll}): a send on a closed channel and a receive from a closed,
+ *       drained one throw {@link ChannelClosedException}; an open channel with nothing to
+ *       take (or no room) gives null, empty or false.</li>
+ *   <li>{@code receive} calls ({@link Received}): "closed" is a result, never an exception.</li>
+ *   <li>Iteration ({@code forEach}, {@link Channel#iterator()}): ends when closed and drained.</li>
+ *   <li>The {@link java.util.concurrent.BlockingQueue} view of {@link Channel}: see
+ *       {@link Channel#asBlockingQueue()}.</li>
+ * </ul>
  */
 abstract class ChannelHandle extends NativeResource {
     private final int capacity;
@@ -26,32 +38,63 @@ abstract class ChannelHandle extends NativeResource {
      */
     abstract int transfer(boolean send, long ch, Object item, long value, long ns, long token);
 
-    /** Sends or receives, waiting at most {@code ns} (0: polls, never waits); returns the status. */
+    /**
+     * Sends or receives, waiting at most {@code ns} ({@link Status#FOREVER}: no limit; 0: polls,
+     * never waits); returns the gr status. Throws {@link InterruptedException} if the thread
+     * is interrupted on entry (also when {@code ns} is 0, as {@code BlockingQueue}'s timed
+     * calls do) or while it waits.
+     *
+     * @throws IllegalStateException if the handle is (or gets, while this waits) closed
+     */
     final int op(boolean send, Object item, long value, long ns) throws InterruptedException {
+        if (ns == 0) {
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            return poll(send, item, value);
+        }
         long ch = acquire();
         try {
-            if (ns == 0) {
-                return transfer(send, ch, item, value, 0, 0);
+            int rc = Waiter.await(this, (left, token) -> transfer(send, ch, item, value, left, token), ns);
+            if (rc == Waiter.ABANDONED) {
+                throw closedWhileWaiting();
             }
-            Waiter w = Waiter.current();
-            w.enter();
-            int rc;
-            try {
-                rc = transfer(send, ch, item, value, ns, w.token);
-            } finally {
-                w.exit();
-            }
-            Waiter.interrupted(rc);
             return rc;
         } finally {
             release();
         }
     }
 
+    /** A Go-shaped send's status: true if sent, false if no room in time; throws if closed. */
+    static boolean sent(int status) {
+        return Status.timed(status, "send");
+    }
+
+    /** A Go-shaped receive's status: true if received, false if nothing in time; throws if closed and drained. */
+    static boolean received(int status) {
+        return Status.timed(status, "recv");
+    }
+
+    /** A {@code receive} call's status: true if received; false if closed or nothing in time. */
+    static boolean receivedOrClosed(int status) {
+        return status == Status.ECLOSED ? false : Status.timed(status, "recv");
+    }
+
+    /** A poll (timeout 0) for the untimed {@code try} calls: never waits, ignores interrupts. */
+    final int poll(boolean send, Object item, long value) {
+        long ch = acquire();
+        try {
+            return transfer(send, ch, item, value, 0, 0);
+        } finally {
+            release();
+        }
+    }
+
     /**
-     * Go's {@code close(ch)}: no more sends. Receivers drain the elements left, then get
-     * {@link ChannelClosedException} (C receivers get {@code GR_ECLOSED}). This does
-     * <em>not</em> free the handle; see {@link #close()}.
+     * Go's {@code close(ch)}: no more sends. Receivers drain the elements left, then are told
+     * the channel is closed ({@link ChannelClosedException}, a closed {@link Received}, or the
+     * end of an iteration; C receivers get {@code GR_ECLOSED}). This does <em>not</em> free
+     * the handle; see {@link #close()}.
      *
      * @throws ChannelClosedException if it was already closed for sending
      */
@@ -66,5 +109,25 @@ abstract class ChannelHandle extends NativeResource {
      */
     public int capacity() {
         return capacity;
+    }
+
+    /**
+     * Elements buffered now.
+     *
+     * @return the number of elements waiting in the buffer
+     */
+    public int size() {
+        return (int) call(Native::chanLen);
+    }
+
+    /**
+     * Frees this handle (not Go's close: see {@link #closeForSend()}). A thread blocked in a
+     * send or receive on this handle ends with {@link IllegalStateException}: a value it was
+     * sending stays with the sender, a receive takes nothing. Elements still buffered are
+     * released with the channel. Closing again does nothing.
+     */
+    @Override
+    public void close() {
+        super.close();
     }
 }

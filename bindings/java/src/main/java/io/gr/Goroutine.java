@@ -1,35 +1,72 @@
 package io.gr;
 
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
- * A handle to a goroutine started by {@link Goroutines#go(Runnable)} or
- * {@link Goroutines#goNative(long, long)}.
+ * A goroutine started by {@link Goroutines#go(java.util.concurrent.Callable)},
+ * {@link Goroutines#go(Runnable)} or {@link Goroutines#goNative(long, long)}: a handle to
+ * join it (Go style) and a {@link Future} of its result.
  *
- * <p>{@link #join()} waits for it. If the body threw, join throws a
- * {@link GoroutineException} whose cause is the original throwable (for a native goroutine
- * that called {@code gr_goroutine_fail}, the message carries the native text). Joining again
- * gives the same outcome.
+ * <p><b>Go style.</b> {@link #join()} waits until the goroutine has returned. If the body
+ * threw, join throws a {@link GoroutineException} whose cause is the original throwable
+ * (for a native goroutine that called {@code gr_goroutine_fail}, the message carries the
+ * native text). Joining again gives the same outcome.
  *
- * <p>{@link #close()} <em>detaches</em>: it frees the native handle without stopping the
- * goroutine, and from then on a failure of the body goes to the uncaught-exception handler
- * of the thread that ran it. A completed {@code join} frees the handle itself, so a joined
- * goroutine needs no {@code close()}; unlike other handles, closing a goroutine twice is
- * allowed. A handle that is neither joined nor closed is released (and detached) by the GC
- * backstop once unreachable.
+ * <p><b>Future.</b> {@link #get()} returns the body's result, or throws
+ * {@link ExecutionException} with the throwable as its cause. {@link #cancel(boolean)} follows
+ * the {@code Future} contract: it fails once the goroutine has completed or was cancelled;
+ * otherwise a goroutine that has not started never runs its body, and one that runs has its
+ * outcome discarded and, with {@code mayInterruptIfRunning}, its thread interrupted (this
+ * goroutine only: see {@link #interrupt()}). From then on {@link #isDone()} and
+ * {@link #isCancelled()} are true and {@code get} throws {@link CancellationException} at
+ * once, waking callers already waiting in {@code get}; {@code join} still waits for the
+ * goroutine to return, then throws {@link CancellationException}. C code cannot be
+ * interrupted: cancelling a native goroutine only discards its outcome.
+ * {@link #toCompletableFuture()} bridges to {@code CompletableFuture} pipelines.
+ *
+ * <p><b>Closing.</b> {@link #close()} <em>detaches</em>: it frees the native handle without
+ * stopping the goroutine, and from then on a failure of the body goes to the
+ * uncaught-exception handler of the thread that ran it (unless a {@code CompletableFuture}
+ * takes it). A completed {@code join} or {@code get} frees the handle itself, so such a
+ * goroutine needs no {@code close()}; closing twice is allowed. A handle neither joined nor
+ * closed is released (and detached) by the GC backstop once unreachable.
+ *
+ * @param <T> the result type ({@link Void} for a {@code Runnable} or a native goroutine)
  */
-public final class Goroutine extends NativeResource {
-    private final Task task; // null for native goroutines
+public final class Goroutine<T> extends NativeResource implements Future<T> {
+    private final Task<T> task; // null for native goroutines
+    /** The goroutine has returned (a wait saw it end). */
     private volatile boolean finished;
-    private volatile GoroutineException outcome;
+    /** A native goroutine's failure text once finished (null: it did not fail). */
+    private volatile String nativeFailure;
+    /** A native goroutine was cancelled (Java goroutines keep this in their task). */
+    private volatile boolean nativeCancelled;
+    private CompletableFuture<T> nativeFuture; // guarded by this
+    /** What {@code get} waits on: the handle, abandoned also when cancelled. */
+    private final Waiter.Target getTarget = new Waiter.Target() {
+        @Override
+        public boolean abandoned() {
+            return isClosed() || isCancelled();
+        }
 
-    Goroutine(long handle, Task task) {
+        @Override
+        public boolean involves(NativeResource r) {
+            return r == Goroutine.this;
+        }
+    };
+
+    Goroutine(long handle, Task<T> task) {
         super("goroutine handle", handle, Native::handleRelease, backstop(task));
         this.task = task;
     }
 
     /** GC backstop for a handle neither joined nor closed: release it and detach the task. */
-    private static java.util.function.LongConsumer backstop(Task task) {
+    private static java.util.function.LongConsumer backstop(Task<?> task) {
         if (task == null) {
             return Native::handleRelease;
         }
@@ -43,107 +80,303 @@ public final class Goroutine extends NativeResource {
      * Waits until the goroutine has returned.
      *
      * @throws GoroutineException if the goroutine failed (the cause is its throwable)
+     * @throws CancellationException if it was cancelled
      * @throws InterruptedException if this thread is interrupted while waiting
-     * @throws IllegalStateException if the handle was closed (detached) before being joined
+     * @throws IllegalStateException if the handle was closed (detached) before it was joined,
+     *     or while this call waited
      */
     public void join() throws InterruptedException {
-        joinNanos(Status.FOREVER);
+        awaitEnd(Status.FOREVER, this);
+        joinOutcome();
     }
 
     /**
      * Waits at most {@code timeout} for the goroutine to return.
      *
-     * @param timeout how long to wait; 0 only checks
+     * @param timeout how long to wait; {@code <= 0}: not at all
      * @param unit the unit of {@code timeout}
      * @return true if it returned, false if the time passed first
      * @throws GoroutineException if the goroutine failed (the cause is its throwable)
+     * @throws CancellationException if it was cancelled
      * @throws InterruptedException if this thread is interrupted while waiting
-     * @throws IllegalStateException if the handle was closed (detached) before being joined
+     * @throws IllegalStateException if the handle was closed (detached) before it was joined,
+     *     or while this call waited
      */
     public boolean join(long timeout, TimeUnit unit) throws InterruptedException {
-        return joinNanos(Status.toNanos(timeout, unit));
+        if (!awaitEnd(Status.timeout(timeout, unit), this)) {
+            return false;
+        }
+        joinOutcome();
+        return true;
+    }
+
+    private void joinOutcome() {
+        if (isCancelled()) {
+            throw new CancellationException("goroutine was cancelled");
+        }
+        Throwable cause = task != null ? task.takeFailure() : null;
+        String text = task == null ? nativeFailure : null;
+        if (cause != null) {
+            throw new GoroutineException("goroutine failed: " + cause, cause);
+        }
+        if (text != null) {
+            throw new GoroutineException("goroutine failed: " + text, null);
+        }
     }
 
     /**
-     * Whether the goroutine is known to have returned (a join has completed, or the goroutine
-     * is done now). Never blocks.
+     * Waits for the goroutine's result.
      *
-     * @return true once it has returned
-     * @throws IllegalStateException if the handle was closed (detached) before it was seen done
+     * @return what the body returned ({@code null} for a {@code Runnable} or native goroutine)
+     * @throws CancellationException if it was cancelled (also while this call waited)
+     * @throws ExecutionException if the body threw (the cause is its throwable; for a native
+     *     goroutine, a {@link GoroutineException} with the native text)
+     * @throws InterruptedException if this thread is interrupted while waiting
+     * @throws IllegalStateException if the handle was closed (detached) before the result
+     *     was known, or while this call waited
      */
-    public boolean isDone() {
-        if (finished) {
-            return true;
-        }
-        try {
-            return joinNanos(0);
-        } catch (GoroutineException e) {
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
+    @Override
+    public T get() throws InterruptedException, ExecutionException {
+        return result(awaitEnd(Status.FOREVER, getTarget));
     }
 
-    private boolean joinNanos(long ns) throws InterruptedException {
-        if (finished) {
-            return rethrow();
+    /**
+     * Waits at most {@code timeout} for the goroutine's result.
+     *
+     * @param timeout how long to wait; {@code <= 0}: not at all
+     * @param unit the unit of {@code timeout}
+     * @return what the body returned
+     * @throws TimeoutException if the time passed first
+     * @throws CancellationException if it was cancelled (also while this call waited)
+     * @throws ExecutionException if the body threw (the cause is its throwable)
+     * @throws InterruptedException if this thread is interrupted while waiting
+     * @throws IllegalStateException if the handle was closed (detached) before the result
+     *     was known, or while this call waited
+     */
+    @Override
+    public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
+        boolean ended = awaitEnd(Status.timeout(timeout, unit), getTarget);
+        if (!ended && !isCancelled()) {
+            throw new TimeoutException("goroutine still running after " + timeout + " " + unit);
         }
-        long h = acquire();
-        int rc;
-        String nativeError = null;
+        return result(ended);
+    }
+
+    private T result(boolean ended) throws ExecutionException {
+        if (isCancelled() || !ended) {
+            throw new CancellationException("goroutine was cancelled");
+        }
+        if (task != null) {
+            Throwable cause = task.takeFailure();
+            if (cause != null) {
+                throw new ExecutionException(cause);
+            }
+            return task.value();
+        }
+        String text = nativeFailure;
+        if (text != null) {
+            throw new ExecutionException(new GoroutineException("goroutine failed: " + text, null));
+        }
+        return null;
+    }
+
+
+    /**
+     * Waits (as {@code on} says: this handle for join, {@link #getTarget} for get, {@link Waiter#NOTHING}
+     * for a poll that ignores interrupts) at most {@code ns} until the goroutine has returned. True once it has; false if the time passed;
+     * false with {@link #isCancelled()} when a get gave up because of a cancel.
+     */
+    private boolean awaitEnd(long ns, Waiter.Target on) throws InterruptedException {
+        if (finished) {
+            return true;
+        }
+        if (on == getTarget && isCancelled()) {
+            return false;
+        }
+        long h;
         try {
-            rc = Native.wait(h, 0, 0); // fast path: already done (no interrupt window needed)
+            h = acquire();
+        } catch (IllegalStateException e) {
+            if (finished) { // a concurrent join just ended it and freed the handle
+                return true;
+            }
+            throw e;
+        }
+        int rc;
+        String failureText = null;
+        try {
+            rc = Native.wait(h, 0, 0); // fast path: already done (no waiter needed)
             if (rc == Status.ETIMEDOUT || rc == Status.EAGAIN) {
-                if (ns == 0) {
-                    return false; // released by the finally below
+                if (ns != 0) {
+                    rc = Waiter.await(on, Native::wait, h, ns);
+                } else if (on != Waiter.NOTHING && Thread.interrupted()) {
+                    throw new InterruptedException(); // as a wait would, though it does not wait
                 }
-                rc = Waiter.await(Native::wait, h, ns);
             }
             if (rc == Status.EPANIC) {
-                nativeError = Native.handleError(h); // valid until the handle is released
+                failureText = Native.handleError(h); // valid until the handle is released
             }
         } finally {
             release();
         }
+        if (rc == Waiter.ABANDONED) {
+            if (finished) {
+                return true;
+            }
+            if (isClosed()) {
+                throw closedWhileWaiting();
+            }
+            return false; // cancelled: get reports it
+        }
         if (rc == Status.ETIMEDOUT || rc == Status.EAGAIN) {
             return false;
         }
-        if (rc == Status.OK || rc == Status.EPANIC) {
+        if (rc != Status.OK && rc != Status.EPANIC) {
+            throw Status.exception(rc, "gr_wait");
+        }
+        if (!finished) {
             synchronized (this) {
                 if (!finished) {
-                    if (rc == Status.EPANIC) {
-                        Throwable cause = task != null ? task.takeFailure() : null;
-                        String msg = cause != null ? "goroutine failed: " + cause
-                                : "goroutine failed: " + (nativeError != null ? nativeError : "(no message)");
-                        outcome = new GoroutineException(msg, cause);
+                    if (rc == Status.EPANIC && task == null) {
+                        nativeFailure = failureText != null ? failureText : "(no message)";
                     }
                     finished = true;
                 }
             }
-            closeOnce();
-            return rethrow();
         }
-        throw Status.exception(rc, "gr_wait");
-    }
-
-    private boolean rethrow() {
-        GoroutineException e = outcome;
-        if (e != null) {
-            GoroutineException again = new GoroutineException(e.getMessage(), e.getCause());
-            throw again;
-        }
+        closeOnce(); // the handle's work is done; other waiters see the same end
         return true;
     }
 
     /**
-     * Detaches: frees the native handle without stopping the goroutine. Idempotent, and a
-     * no-op after a completed {@link #join()}.
+     * Cancels, following the {@link Future} contract (see the class comment).
+     *
+     * @param mayInterruptIfRunning whether to interrupt a Java goroutine that is running
+     * @return false if it had already completed or been cancelled; true otherwise
+     */
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+        boolean did;
+        if (task != null) {
+            did = task.cancel(mayInterruptIfRunning);
+        } else {
+            synchronized (this) {
+                did = !finished && !nativeCancelled && !nativeEndedNow();
+                if (did) {
+                    nativeCancelled = true;
+                }
+            }
+            if (did) {
+                CompletableFuture<T> f;
+                synchronized (this) {
+                    f = nativeFuture;
+                }
+                if (f != null) {
+                    f.completeExceptionally(new CancellationException());
+                }
+            }
+        }
+        if (did) {
+            abortWaits(); // callers blocked in get() end with CancellationException
+        }
+        return did;
+    }
+
+    /** Whether a native goroutine has ended, by a poll (false if unknown: handle closed). */
+    private boolean nativeEndedNow() {
+        try {
+            return awaitEnd(0, Waiter.NOTHING);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e); // a poll never waits
+        } catch (IllegalStateException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Whether it was cancelled before it completed.
+     *
+     * @return true if {@link #cancel(boolean)} succeeded
+     */
+    @Override
+    public boolean isCancelled() {
+        return task != null ? task.state() == Task.CANCELLED : nativeCancelled;
+    }
+
+    /**
+     * Whether it completed: returned, failed, or was cancelled. Never blocks and never throws;
+     * for a native goroutine whose handle was closed before it was seen to end, false.
+     *
+     * @return true once completed
+     */
+    @Override
+    public boolean isDone() {
+        if (task != null) {
+            return task.state() >= Task.DONE;
+        }
+        return nativeCancelled || finished || nativeEndedNow();
+    }
+
+    /**
+     * Interrupts this goroutine: the worker thread running it, only while it runs it. A Java
+     * goroutine interrupted before it starts starts with its interrupt status set; one that
+     * has returned is not affected, and neither is the next goroutine on that thread. No
+     * effect on native goroutines (C code cannot be interrupted).
+     */
+    public void interrupt() {
+        if (task != null) {
+            task.interrupt();
+        }
+    }
+
+    /**
+     * A {@link CompletableFuture} completed with this goroutine's outcome: its result, its
+     * throwable, or a {@link CancellationException}. Cancelling it cancels the goroutine. A
+     * failure it receives is not also reported to the uncaught-exception handler. The same
+     * future is returned every time. For a native goroutine, a detached Java goroutine waits
+     * for the end (holding a thread meanwhile).
+     *
+     * @return the future
+     */
+    public CompletableFuture<T> toCompletableFuture() {
+        if (task != null) {
+            return task.toCompletableFuture(this);
+        }
+        synchronized (this) {
+            if (nativeFuture == null) {
+                CompletableFuture<T> f = new CompletableFuture<T>() {
+                    @Override
+                    public boolean cancel(boolean mayInterruptIfRunning) {
+                        Goroutine.this.cancel(mayInterruptIfRunning);
+                        return super.cancel(mayInterruptIfRunning);
+                    }
+                };
+                nativeFuture = f;
+                Goroutines.goDetached(() -> {
+                    try {
+                        join();
+                        f.complete(null);
+                    } catch (Throwable e) {
+                        f.completeExceptionally(e);
+                    }
+                });
+            }
+            return nativeFuture;
+        }
+    }
+
+    /**
+     * Detaches: frees the native handle without stopping the goroutine. Callers blocked in
+     * {@code join} or {@code get} on this handle end with {@link IllegalStateException}.
+     * Idempotent, and a no-op after a completed {@link #join()}.
      */
     @Override
     public void close() {
-        if (closeOnce() && task != null && !finished) {
-            task.detach();
+        if (closeOnce()) {
+            abortWaits();
+            if (task != null && !finished) {
+                task.detach();
+            }
         }
     }
 }

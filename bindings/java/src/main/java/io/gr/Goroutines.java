@@ -1,7 +1,8 @@
 package io.gr;
 
 import java.util.Objects;
-import java.util.concurrent.Executor;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -19,24 +20,42 @@ public final class Goroutines {
         Native.ensureLoaded();
     }
 
-    private static final Executor EXECUTOR = Goroutines::goDetached;
-
     private Goroutines() {}
 
     /**
      * Starts {@code body} as a goroutine.
      *
-     * @param body the code to run; an exception it throws is rethrown by
-     *     {@link Goroutine#join()} as a {@link GoroutineException} cause
-     * @return the goroutine's handle: join it, or close it to detach
+     * @param body the code to run; its result is {@link Goroutine#get()}'s, and an exception
+     *     it throws reaches {@link Goroutine#get()} (as the cause of an
+     *     {@link java.util.concurrent.ExecutionException}) and {@link Goroutine#join()} (as
+     *     the cause of a {@link GoroutineException})
+     * @param <T> the result type
+     * @return the goroutine: join it, get its result, or close it to detach
      * @throws GrException if the runtime cannot start it (for example out of threads)
      * @throws IllegalStateException if the runtime was shut down
      */
-    public static Goroutine go(Runnable body) {
+    public static <T> Goroutine<T> go(Callable<T> body) {
         Objects.requireNonNull(body, "body");
-        Task t = new Task(body, false);
+        Task<T> t = new Task<>(body, false);
         long h = Status.pointer(Native.spawnTask(t, false), "gr_spawn_ex");
-        return new Goroutine(h, t);
+        return new Goroutine<>(h, t);
+    }
+
+    /**
+     * Starts {@code body} as a goroutine.
+     *
+     * @param body the code to run; an exception it throws reaches {@link Goroutine#join()} as
+     *     the cause of a {@link GoroutineException}
+     * @return the goroutine: join it, or close it to detach
+     * @throws GrException if the runtime cannot start it (for example out of threads)
+     * @throws IllegalStateException if the runtime was shut down
+     */
+    public static Goroutine<Void> go(Runnable body) {
+        Objects.requireNonNull(body, "body");
+        return go(() -> {
+            body.run();
+            return null;
+        });
     }
 
     /**
@@ -49,7 +68,10 @@ public final class Goroutines {
      */
     public static void goDetached(Runnable body) {
         Objects.requireNonNull(body, "body");
-        long r = Native.spawnTask(new Task(body, true), true);
+        long r = Native.spawnTask(new Task<Void>(() -> {
+            body.run();
+            return null;
+        }, true), true);
         if (r < 0) {
             throw Status.exception((int) r, "gr_spawn_ex");
         }
@@ -67,12 +89,12 @@ public final class Goroutines {
      * @return the goroutine's handle
      * @throws IllegalArgumentException if {@code fn} is 0
      */
-    public static Goroutine goNative(long fn, long arg) {
+    public static Goroutine<Void> goNative(long fn, long arg) {
         if (fn == 0) {
             throw new IllegalArgumentException("fn is a null function pointer");
         }
         long h = Status.pointer(Native.spawnNative(fn, arg, false), "gr_spawn");
-        return new Goroutine(h, null);
+        return new Goroutine<>(h, null);
     }
 
     /**
@@ -86,23 +108,29 @@ public final class Goroutines {
      * @return the goroutine's handle
      * @throws IllegalArgumentException if {@code fn} is 0
      */
-    public static Goroutine goNativeWithArgs(long fn, long... args) {
+    public static Goroutine<Void> goNativeWithArgs(long fn, long... args) {
         if (fn == 0) {
             throw new IllegalArgumentException("fn is a null function pointer");
         }
         Objects.requireNonNull(args, "args");
         long h = Status.pointer(Native.spawnNativeArgs(fn, args, false), "gr_spawn");
-        return new Goroutine(h, null);
+        return new Goroutine<>(h, null);
     }
 
     /**
-     * An executor that starts each task as a detached goroutine
-     * ({@link #goDetached(Runnable)}), e.g. for {@code CompletableFuture.runAsync(r, executor())}.
+     * A new {@link ExecutorService} that runs each task as a Java goroutine, e.g. for
+     * {@code CompletableFuture.supplyAsync(s, Goroutines.executor())} or {@code invokeAll}.
+     * Each call returns an independent service with its own life cycle: {@code shutdown()}
+     * stops it accepting tasks ({@link java.util.concurrent.RejectedExecutionException}), and
+     * {@code shutdownNow()} also drops the tasks that have not started and interrupts the
+     * running ones (their goroutines only). Shutting one down does not affect the runtime or
+     * other services. An exception thrown by a task given to {@code execute} goes to the
+     * uncaught-exception handler of its worker thread, as with a {@code ThreadPoolExecutor}.
      *
-     * @return the shared executor
+     * @return a new executor service over goroutines
      */
-    public static Executor executor() {
-        return EXECUTOR;
+    public static ExecutorService executor() {
+        return new GoroutineExecutor();
     }
 
     /**
@@ -124,23 +152,23 @@ public final class Goroutines {
     /**
      * Sleeps: parks the goroutine, or blocks the calling thread.
      *
-     * @param duration how long
+     * @param duration how long; {@code <= 0}: not at all (but an interrupt status set
+     *     already is reported)
      * @param unit the unit of {@code duration}
      * @throws InterruptedException if the thread is interrupted while sleeping
      */
     public static void sleep(long duration, TimeUnit unit) throws InterruptedException {
-        long ns = Math.max(0, unit.toNanos(duration));
-        Waiter w = Waiter.current();
-        w.enter();
-        int rc;
-        try {
-            rc = Native.sleep(ns, w.token);
-        } finally {
-            w.exit();
+        long ns = Status.timeout(duration, unit);
+        if (ns == 0) {
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            return;
         }
-        Waiter.interrupted(rc);
-        Status.check(rc, "gr_sleep");
+        long limit = ns == Status.FOREVER ? Long.MAX_VALUE : ns; // gr_sleep(<= 0) only yields
+        Status.check(Waiter.await(Waiter.NOTHING, Native::sleep, limit), "gr_sleep");
     }
+
 
     /**
      * The runtime's counters.
@@ -167,12 +195,12 @@ public final class Goroutines {
      * to finish, then stops the workers, which detach from the JVM as they exit. The runtime
      * cannot be started again in this process.
      *
-     * @param timeout how long to wait for goroutines
+     * @param timeout how long to wait for goroutines; {@code <= 0}: not at all
      * @param unit the unit of {@code timeout}
      * @throws IllegalStateException if it was already shut down
      */
     public static void shutdown(long timeout, TimeUnit unit) {
-        int rc = Native.shutdown(Status.toNanos(timeout, unit));
+        int rc = Native.shutdown(Status.timeout(timeout, unit));
         if (rc != Status.OK && rc != Status.ETIMEDOUT) {
             throw Status.exception(rc, "gr_shutdown");
         }

@@ -38,19 +38,22 @@ public final class LongChannel extends ChannelHandle {
         return op(true, null, value, ns);
     }
 
-    /** Receives into out[0] (which may be the waiter's own longOut); returns the status. */
+    /** Receives into out[0]; returns the status. */
     private int recvNanos(long ns, long[] out) throws InterruptedException {
-        long[] buf = Waiter.current().longOut;
-        int rc = op(false, buf, 0, ns);
-        out[0] = buf[0];
-        return rc;
+        return op(false, out, 0, ns);
     }
 
-    /** Receives, waiting at most {@code ns}; empty if the time passed first. */
-    private OptionalLong take(long ns) throws InterruptedException {
+    /** Go-shaped receive: the value, empty if none in time; throws once closed and drained. */
+    private OptionalLong recvGo(long ns) throws InterruptedException {
+        long[] out = new long[1];
+        return received(recvNanos(ns, out)) ? OptionalLong.of(out[0]) : OptionalLong.empty();
+    }
+
+    /** Receive with "closed" as a result. */
+    private Received<Long> receiveNanos(long ns) throws InterruptedException {
         long[] out = new long[1];
         int rc = recvNanos(ns, out);
-        return Status.timed(rc, "recv") ? OptionalLong.of(out[0]) : OptionalLong.empty();
+        return receivedOrClosed(rc) ? Received.of(out[0]) : Received.notReceived(rc);
     }
 
     /**
@@ -61,7 +64,7 @@ public final class LongChannel extends ChannelHandle {
      * @throws InterruptedException if interrupted while waiting (the value was not sent)
      */
     public void send(long value) throws InterruptedException {
-        Status.timed(sendNanos(value, Status.FOREVER), "send");
+        sent(sendNanos(value, Status.FOREVER));
     }
 
     /**
@@ -72,8 +75,8 @@ public final class LongChannel extends ChannelHandle {
      * @throws InterruptedException if interrupted while waiting (nothing was taken)
      */
     public long recv() throws InterruptedException {
-        long[] out = Waiter.current().longOut; // this thread's; no allocation
-        Status.timed(recvNanos(Status.FOREVER, out), "recv");
+        long[] out = new long[1];
+        received(recvNanos(Status.FOREVER, out));
         return out[0];
     }
 
@@ -81,15 +84,11 @@ public final class LongChannel extends ChannelHandle {
      * Sends only if that can happen without waiting.
      *
      * @param value the value
-     * @return true if sent
+     * @return true if sent, false if no receiver or room is ready
      * @throws ChannelClosedException if the channel is closed for sending
      */
     public boolean trySend(long value) {
-        try {
-            return Status.timed(sendNanos(value, 0), "send");
-        } catch (InterruptedException e) {
-            throw new AssertionError(e);
-        }
+        return sent(poll(true, null, value));
     }
 
     /**
@@ -99,66 +98,72 @@ public final class LongChannel extends ChannelHandle {
      * @throws ChannelClosedException once the channel is closed and drained
      */
     public OptionalLong tryRecv() {
-        try {
-            return take(0);
-        } catch (InterruptedException e) {
-            throw new AssertionError(e);
-        }
+        long[] out = new long[1];
+        return received(poll(false, out, 0)) ? OptionalLong.of(out[0]) : OptionalLong.empty();
     }
 
     /**
      * Sends, waiting at most {@code timeout}.
      *
      * @param value the value
-     * @param timeout how long to wait
+     * @param timeout how long to wait; {@code <= 0}: not at all
      * @param unit the unit of {@code timeout}
      * @return true if sent, false if the time passed first
      * @throws ChannelClosedException if the channel is closed for sending
      * @throws InterruptedException if interrupted while waiting (the value was not sent)
      */
     public boolean offer(long value, long timeout, TimeUnit unit) throws InterruptedException {
-        return Status.timed(sendNanos(value, Status.toNanos(timeout, unit)), "send");
+        return sent(sendNanos(value, Status.timeout(timeout, unit)));
     }
 
     /**
      * Receives, waiting at most {@code timeout}.
      *
-     * @param timeout how long to wait
+     * @param timeout how long to wait; {@code <= 0}: not at all
      * @param unit the unit of {@code timeout}
      * @return the value, or empty if the time passed first
      * @throws ChannelClosedException once the channel is closed and drained
      * @throws InterruptedException if interrupted while waiting (nothing was taken)
      */
     public OptionalLong poll(long timeout, TimeUnit unit) throws InterruptedException {
-        return take(Status.toNanos(timeout, unit));
+        return recvGo(Status.timeout(timeout, unit));
+    }
+
+    /**
+     * Receives, waiting as long as needed, and reports a closed channel as a result: Go's
+     * {@code v, ok := <-ch}.
+     *
+     * @return the value, or {@link Received#closed()} once the channel is closed and drained
+     * @throws InterruptedException if interrupted while waiting (nothing was taken)
+     */
+    public Received<Long> receive() throws InterruptedException {
+        return receiveNanos(Status.FOREVER);
+    }
+
+    /**
+     * Receives, waiting at most {@code timeout}, and reports a closed channel as a result.
+     *
+     * @param timeout how long to wait; {@code <= 0}: not at all
+     * @param unit the unit of {@code timeout}
+     * @return the value, {@link Received#closed()}, or {@link Received#timedOut()}
+     * @throws InterruptedException if interrupted while waiting (nothing was taken)
+     */
+    public Received<Long> receive(long timeout, TimeUnit unit) throws InterruptedException {
+        return receiveNanos(Status.timeout(timeout, unit));
     }
 
     /**
      * Receives every value until the channel is closed and drained.
      *
      * @param action called with each value, on the calling thread
-     * @throws InterruptedException if interrupted while waiting
+     * @throws InterruptedException if interrupted while waiting (no value was lost)
      */
     public void forEach(LongConsumer action) throws InterruptedException {
         Objects.requireNonNull(action, "action");
         long[] out = new long[1];
-        for (;;) {
-            int rc = recvNanos(Status.FOREVER, out);
-            if (rc == Status.ECLOSED) {
-                return;
-            }
-            Status.timed(rc, "recv");
+        while (receivedOrClosed(recvNanos(Status.FOREVER, out))) {
             action.accept(out[0]);
         }
-    }
-
-    /**
-     * Values buffered now.
-     *
-     * @return the number of values waiting in the buffer
-     */
-    public int size() {
-        return (int) call(Native::chanLen);
     }
 
     /**
@@ -174,10 +179,9 @@ public final class LongChannel extends ChannelHandle {
     }
 
     /**
-     * Frees this handle (not Go's close: see {@link #closeForSend()}). The native channel
-     * lives on while C code holds references from {@link #retainNative()}.
-     *
-     * @throws IllegalStateException if it was already freed
+     * Frees this handle (not Go's close: see {@link #closeForSend()}); calls blocked on it end
+     * with {@link IllegalStateException}. The native channel lives on while C code holds
+     * references from {@link #retainNative()}. Closing again does nothing.
      */
     @Override
     public void close() {

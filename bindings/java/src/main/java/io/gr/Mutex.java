@@ -1,12 +1,21 @@
 package io.gr;
 
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.Lock;
 
 /**
- * A gr mutex, shared with C goroutines and usable from Java threads. Not reentrant. A
- * goroutine waiting for it parks instead of holding a processor. {@link #close()} frees it.
+ * A gr mutex (Go's {@code sync.Mutex}) as a {@link Lock}: shared with C goroutines and usable
+ * from Java threads and goroutines alike. A goroutine waiting for it parks instead of holding
+ * a processor.
+ *
+ * <p>As in Go, it is not reentrant and not owned: any thread may unlock it, and locking it
+ * twice from one thread waits forever (or until the timeout). {@link #unlock()} of an
+ * unlocked mutex throws {@link IllegalMonitorStateException}. There are no conditions.
+ * {@link #close()} frees it; a thread blocked in a lock call then ends with
+ * {@link IllegalStateException}.
  */
-public final class Mutex extends NativeResource {
+public final class Mutex extends NativeResource implements Lock {
     static {
         Native.ensureLoaded();
     }
@@ -17,11 +26,32 @@ public final class Mutex extends NativeResource {
     }
 
     /**
-     * Locks, waiting as long as needed.
+     * Locks, waiting as long as needed. Not interruptible, as {@link Lock#lock()} says: an
+     * interrupt while waiting is remembered and the interrupt status set again once locked.
+     */
+    @Override
+    public void lock() {
+        boolean interrupted = false;
+        for (;;) {
+            try {
+                lockNanos(Status.FOREVER);
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Locks, waiting as long as needed unless interrupted.
      *
      * @throws InterruptedException if interrupted while waiting (the lock was not taken)
      */
-    public void lock() throws InterruptedException {
+    @Override
+    public void lockInterruptibly() throws InterruptedException {
         lockNanos(Status.FOREVER);
     }
 
@@ -30,6 +60,7 @@ public final class Mutex extends NativeResource {
      *
      * @return true if locked
      */
+    @Override
     public boolean tryLock() {
         return Status.timed((int) call(m -> Native.mutexLock(m, 0, 0)), "Mutex.tryLock");
     }
@@ -37,25 +68,55 @@ public final class Mutex extends NativeResource {
     /**
      * Locks, waiting at most {@code timeout}.
      *
-     * @param timeout how long to wait
+     * @param timeout how long to wait; {@code <= 0}: not at all
      * @param unit the unit of {@code timeout}
      * @return true if locked, false if the time passed first
      * @throws InterruptedException if interrupted while waiting (the lock was not taken)
      */
+    @Override
     public boolean tryLock(long timeout, TimeUnit unit) throws InterruptedException {
-        return lockNanos(Status.toNanos(timeout, unit));
+        return lockNanos(Status.timeout(timeout, unit));
     }
 
     private boolean lockNanos(long ns) throws InterruptedException {
-        return Status.timed(await(Native::mutexLock, ns), "Mutex.lock");
+        int rc = await(Native::mutexLock, ns);
+        if (rc == Waiter.ABANDONED) {
+            throw closedWhileWaiting();
+        }
+        return Status.timed(rc, "Mutex.lock");
     }
 
     /**
-     * Unlocks.
+     * Unlocks. Any thread may unlock a locked mutex (Go's rule).
      *
-     * @throws IllegalStateException if it was not locked
+     * @throws IllegalMonitorStateException if it was not locked
      */
+    @Override
     public void unlock() {
-        Status.check((int) call(Native::mutexUnlock), "Mutex.unlock");
+        int rc = (int) call(Native::mutexUnlock);
+        if (rc == Status.ESTATE) {
+            throw new IllegalMonitorStateException("Mutex.unlock: the mutex is not locked");
+        }
+        Status.check(rc, "Mutex.unlock");
+    }
+
+    /**
+     * Not supported: a gr mutex has no conditions (use a channel to wait for a state).
+     *
+     * @return never
+     * @throws UnsupportedOperationException always
+     */
+    @Override
+    public Condition newCondition() {
+        throw new UnsupportedOperationException("a gr mutex has no conditions; wait on a channel instead");
+    }
+
+    /**
+     * Frees the mutex; a thread blocked in a lock call ends with
+     * {@link IllegalStateException}. Closing again does nothing.
+     */
+    @Override
+    public void close() {
+        super.close();
     }
 }

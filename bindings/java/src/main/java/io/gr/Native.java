@@ -103,9 +103,11 @@ final class Native {
     static native int stats(long[] out);
     static native int context();
     static native long symbol(String library, String name);
+    static native void blockingBegin();
+    static native void blockingEnd();
 
     // goroutines
-    static native long spawnTask(Task task, boolean detached);
+    static native long spawnTask(Task<?> task, boolean detached);
     static native long spawnNative(long fn, long arg, boolean detached);
     static native long spawnNativeArgs(long fn, long[] args, boolean detached);
     static native int wait(long handle, long timeoutNs, long cancel);

@@ -18,7 +18,10 @@ import java.util.function.LongUnaryOperator;
  * The native object is freed by whichever of {@code close()} and the last {@code release()}
  * sees CLOSED with no operation in flight. So an operation blocked in native code (a
  * {@code recv} waiting for a value) keeps the memory alive, and a concurrent {@code close()}
- * cannot free it under that operation's feet.
+ * cannot free it under that operation's feet. {@code close()} is idempotent
+ * ({@link java.io.Closeable}'s rule) and ends the calls blocked on the handle
+ * ({@link Waiter#abortWaitsOn}): they throw {@link IllegalStateException}, as a use after
+ * close does, and nothing they were moving is lost.
  *
  * <p>GC backstop: {@code close()} is the way to free. For handles whose native side is
  * reference-counted or private (channels, wait groups, mutexes, goroutine handles), a handle
@@ -26,7 +29,7 @@ import java.util.function.LongUnaryOperator;
  * {@code gr-cleaner}. Upcalls have no backstop: C code may still hold their address, so an
  * unclosed upcall leaks rather than risk a dangling pointer.
  */
-abstract class NativeResource implements AutoCloseable {
+abstract class NativeResource implements AutoCloseable, Waiter.Target {
     private static final long CLOSED = 1L << 62;
     private static final long FREED = 1L << 61;
     private static final long USERS = FREED - 1;
@@ -180,13 +183,43 @@ abstract class NativeResource implements AutoCloseable {
         }
     }
 
-    /** Runs a native wait on the pointer, interruptibly ({@link Waiter#await}); returns its status. */
+    /**
+     * Runs a native wait on the pointer ({@link Waiter#await}: interruptible, ended by a
+     * concurrent close); returns its status, or {@link Waiter#ABANDONED}. {@code ns}: as
+     * {@link Status#timeout}; 0 polls without the waiter machinery (after checking, as every
+     * call that may wait does, that the thread is not interrupted).
+     */
     final int await(Waiter.Wait op, long ns) throws InterruptedException {
+        if (ns == 0 && Thread.interrupted()) {
+            throw new InterruptedException();
+        }
         long p = acquire();
         try {
-            return Waiter.await(op, p, ns);
+            return ns == 0 ? op.call(p, 0, 0) : Waiter.await(this, op, p, ns);
         } finally {
             release();
+        }
+    }
+
+    /** Whether {@code close()} was called (or the GC backstop ran). */
+    final boolean isClosed() {
+        return (cell.state.get() & CLOSED) != 0;
+    }
+
+    @Override
+    public boolean abandoned() {
+        return isClosed();
+    }
+
+    @Override
+    public final boolean involves(NativeResource r) {
+        return r == this;
+    }
+
+    /** Ends the calls blocked on this handle if any may be (see {@link Waiter#abortWaitsOn}). */
+    final void abortWaits() {
+        if ((cell.state.get() & USERS) != 0) {
+            Waiter.abortWaitsOn(this);
         }
     }
 
@@ -199,7 +232,10 @@ abstract class NativeResource implements AutoCloseable {
         }
     }
 
-    /** Marks closed; returns false if it already was. Frees now if no operation is in flight. */
+    /**
+     * Marks closed; returns false if it already was. Frees now if no operation is in flight,
+     * else the last one frees. Does not end blocked calls (see {@link #close()}).
+     */
     final boolean closeOnce() {
         AtomicLong state = cell.state;
         long s;
@@ -216,14 +252,18 @@ abstract class NativeResource implements AutoCloseable {
     }
 
     /**
-     * Frees this handle's native memory (once operations in flight have returned).
-     *
-     * @throws IllegalStateException if the handle was already closed
+     * Frees this handle's native memory, once operations in flight have returned; calls
+     * blocked on it end with {@link IllegalStateException}. Closing again does nothing.
      */
     @Override
     public void close() {
-        if (!closeOnce()) {
-            throw new IllegalStateException(kind + " was already closed");
+        if (closeOnce()) {
+            abortWaits();
         }
+    }
+
+    /** The exception for a call that was waiting when the handle was closed. */
+    final IllegalStateException closedWhileWaiting() {
+        return new IllegalStateException(kind + " was closed (freed) by another thread while this call waited");
     }
 }

@@ -24,12 +24,18 @@ final class Status {
     static final int EPANIC = -7;
     static final int ECANCELED = -8;
 
+    /** gr's "no time limit" ({@code GR_FOREVER}); only the untimed calls pass it. */
     static final long FOREVER = -1L;
 
-    /** Converts a timeout to gr's nanoseconds: negative means forever, 0 polls. */
-    static long toNanos(long timeout, TimeUnit unit) {
-        if (timeout < 0) {
-            return FOREVER;
+    /**
+     * A {@code java.util.concurrent} timeout in gr's nanoseconds. As there, {@code timeout <= 0}
+     * means "do not wait" (0: poll); waiting without limit is a call of its own ({@code recv()},
+     * {@code join()}, ...), never a negative timeout. A timeout too large for a {@code long} of
+     * nanoseconds (about 292 years) is as good as no limit.
+     */
+    static long timeout(long timeout, TimeUnit unit) {
+        if (timeout <= 0) {
+            return 0;
         }
         long ns = unit.toNanos(timeout);
         return ns == Long.MAX_VALUE ? FOREVER : ns;

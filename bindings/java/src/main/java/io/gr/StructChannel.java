@@ -66,7 +66,7 @@ public final class StructChannel extends ChannelHandle {
      * @throws InterruptedException if interrupted while waiting (nothing was sent)
      */
     public void send(byte[] elem) throws InterruptedException {
-        Status.timed(op(true, elem, Status.FOREVER), "send");
+        sent(op(true, elem, Status.FOREVER));
     }
 
     /**
@@ -78,53 +78,67 @@ public final class StructChannel extends ChannelHandle {
      */
     public byte[] recv() throws InterruptedException {
         byte[] b = new byte[elemSize];
-        Status.timed(op(false, b, Status.FOREVER), "recv");
+        received(op(false, b, Status.FOREVER));
         return b;
+    }
+
+    /**
+     * Receives an element, waiting at most {@code timeout}, and reports a closed channel as a
+     * result: Go's {@code v, ok := <-ch}.
+     *
+     * @param timeout how long to wait; {@code <= 0}: not at all
+     * @param unit the unit of {@code timeout}
+     * @return a new array of {@link #elemSize()} bytes, {@link Received#closed()}, or
+     *     {@link Received#timedOut()}
+     * @throws InterruptedException if interrupted while waiting (nothing was taken)
+     */
+    public Received<byte[]> receive(long timeout, TimeUnit unit) throws InterruptedException {
+        byte[] b = new byte[elemSize];
+        int rc = op(false, b, Status.timeout(timeout, unit));
+        return receivedOrClosed(rc) ? Received.of(b) : Received.notReceived(rc);
     }
 
     /**
      * Receives an element into {@code into}, waiting at most {@code timeout}.
      *
      * @param into exactly {@link #elemSize()} bytes, overwritten on success
-     * @param timeout how long to wait; 0 only polls
+     * @param timeout how long to wait; {@code <= 0}: not at all
      * @param unit the unit of {@code timeout}
      * @return true if an element was received, false if the time passed first
      * @throws ChannelClosedException once the channel is closed and drained
      * @throws InterruptedException if interrupted while waiting (nothing was taken)
      */
     public boolean poll(byte[] into, long timeout, TimeUnit unit) throws InterruptedException {
-        return Status.timed(op(false, into, Status.toNanos(timeout, unit)), "recv");
+        return received(op(false, into, Status.timeout(timeout, unit)));
     }
 
     /**
      * Sends a copy of {@code elem}, waiting at most {@code timeout}.
      *
      * @param elem exactly {@link #elemSize()} bytes
-     * @param timeout how long to wait; 0 only polls
+     * @param timeout how long to wait; {@code <= 0}: not at all
      * @param unit the unit of {@code timeout}
      * @return true if sent, false if the time passed first
      * @throws ChannelClosedException if the channel is closed for sending
      * @throws InterruptedException if interrupted while waiting (nothing was sent)
      */
     public boolean offer(byte[] elem, long timeout, TimeUnit unit) throws InterruptedException {
-        return Status.timed(op(true, elem, Status.toNanos(timeout, unit)), "send");
+        return sent(op(true, elem, Status.timeout(timeout, unit)));
     }
 
     /**
      * Receives every element until the channel is closed and drained.
      *
      * @param action called with each element (a new array), on the calling thread
-     * @throws InterruptedException if interrupted while waiting
+     * @throws InterruptedException if interrupted while waiting (no element was lost)
      */
     public void forEach(Consumer<byte[]> action) throws InterruptedException {
         Objects.requireNonNull(action, "action");
         for (;;) {
             byte[] b = new byte[elemSize];
-            int rc = op(false, b, Status.FOREVER);
-            if (rc == Status.ECLOSED) {
+            if (!receivedOrClosed(op(false, b, Status.FOREVER))) {
                 return;
             }
-            Status.timed(rc, "recv");
             action.accept(b);
         }
     }
@@ -150,9 +164,8 @@ public final class StructChannel extends ChannelHandle {
     }
 
     /**
-     * Frees this handle (not Go's close: see {@link #closeForSend()}).
-     *
-     * @throws IllegalStateException if it was already freed
+     * Frees this handle (not Go's close: see {@link #closeForSend()}); calls blocked on it end
+     * with {@link IllegalStateException}. Closing again does nothing.
      */
     @Override
     public void close() {

@@ -4,7 +4,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Go's {@code sync.WaitGroup}: wait for a set of goroutines (or threads) to finish.
- * {@link #close()} frees it.
+ * {@link #close()} frees it; a thread blocked in {@code await} then ends with
+ * {@link IllegalStateException}.
  */
 public final class WaitGroup extends NativeResource {
     static {
@@ -23,12 +24,7 @@ public final class WaitGroup extends NativeResource {
      * @throws IllegalArgumentException if the counter would drop below zero
      */
     public void add(long delta) {
-        long w = acquire();
-        try {
-            Status.check(Native.wgAdd(w, delta), "WaitGroup.add");
-        } finally {
-            release();
-        }
+        Status.check((int) call(w -> Native.wgAdd(w, delta)), "WaitGroup.add");
     }
 
     /**
@@ -52,16 +48,20 @@ public final class WaitGroup extends NativeResource {
     /**
      * Waits at most {@code timeout} until the counter is zero.
      *
-     * @param timeout how long to wait
+     * @param timeout how long to wait; {@code <= 0}: not at all (only checks)
      * @param unit the unit of {@code timeout}
      * @return true if it reached zero, false if the time passed first
      * @throws InterruptedException if interrupted while waiting
      */
     public boolean await(long timeout, TimeUnit unit) throws InterruptedException {
-        return awaitNanos(Status.toNanos(timeout, unit));
+        return awaitNanos(Status.timeout(timeout, unit));
     }
 
     private boolean awaitNanos(long ns) throws InterruptedException {
-        return Status.timed(await(Native::wgWait, ns), "WaitGroup.await");
+        int rc = await(Native::wgWait, ns);
+        if (rc == Waiter.ABANDONED) {
+            throw closedWhileWaiting();
+        }
+        return Status.timed(rc, "WaitGroup.await");
     }
 }

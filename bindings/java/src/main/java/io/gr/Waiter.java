@@ -8,24 +8,37 @@ import java.nio.channels.Selector;
 import java.nio.channels.spi.AbstractSelectableChannel;
 import java.nio.channels.spi.AbstractSelector;
 import java.nio.channels.spi.SelectorProvider;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Makes a blocking gr call interruptible by {@link Thread#interrupt()}.
+ * Every blocking gr call of the binding: interruptible by {@link Thread#interrupt()}, and
+ * ended by another thread closing (or cancelling) what it waits on.
  *
  * <p>JNI cannot see interrupts. The public route is {@link AbstractSelector}: between
  * {@code begin()} and {@code end()} the JDK calls {@link #wakeup()} when the thread is
  * interrupted (at once, if it already was). Here {@code wakeup()} fires a gr cancel token
  * that the native wait was given, so the wait returns {@code GR_ECANCELED}; the runtime
- * withdraws the waiter without losing a value. Protocol for every blocking call:
+ * withdraws the waiter without losing a value. The same token ends a wait when another
+ * thread closes the handle the wait is on ({@link #abortWaitsOn}).
+ *
+ * <p>Protocol of {@link #await} (one blocking call):
  * <ol>
  *   <li>{@link #enter()}: throw if already interrupted; reset the token if it fired; {@code begin()}.</li>
+ *   <li>publish what the call waits on ({@link #blockedOn}, volatile), then check that it is
+ *       not abandoned (closed, cancelled). A closer marks it abandoned, then scans the
+ *       waiters' {@code blockedOn}: both sides are sequentially consistent, so either the call
+ *       sees the mark and does not wait, or the closer sees the call and fires its token.</li>
  *   <li>the native {@code *_ex} wait with {@link #token}.</li>
- *   <li>{@link #exit()}: {@code end()}; after it no interrupt can reach this token.</li>
- *   <li>{@link #interrupted(int)}: on {@code GR_ECANCELED}, clear the interrupt status and
- *       throw {@link InterruptedException}.</li>
+ *   <li>{@link #exit()}: clear {@code blockedOn}; {@code end()}.</li>
+ *   <li>on {@code GR_ECANCELED}: interrupted: clear the status, throw {@link InterruptedException};
+ *       abandoned: return {@link #ABANDONED}; neither (a closer's late fire meant for an
+ *       earlier call): wait again for the time left.</li>
  * </ol>
  * One waiter per thread (a thread blocks in one call at a time); its token is freed after
  * the thread's waiter becomes unreachable, the next time a waiter is created.
@@ -33,9 +46,46 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>This is a selector in name only: it has no keys and cannot select.
  */
 final class Waiter extends AbstractSelector {
+    /** {@link #await}'s result when what the call waited on was closed or cancelled (not a gr status). */
+    static final int ABANDONED = Integer.MIN_VALUE;
+
     private static final ThreadLocal<Waiter> CURRENT = new ThreadLocal<>();
     private static final ReferenceQueue<Waiter> DEAD = new ReferenceQueue<>();
     private static final Set<TokenRef> LIVE = Collections.newSetFromMap(new ConcurrentHashMap<>());
+    /** Every live waiter, for {@link #abortWaitsOn}; weak, so dead threads' waiters go. */
+    private static final Map<Waiter, Boolean> ALL = new WeakHashMap<>();
+
+    /** What a blocking call waits on: a handle, or several (a select). */
+    interface Target {
+        /** Whether a call waiting on this should stop (closed, cancelled). */
+        boolean abandoned();
+
+        /** Whether a call waiting on this waits on {@code r}. */
+        boolean involves(NativeResource r);
+    }
+
+    /** A target nothing can close: for sleeps, and for polls that ignore interrupts. */
+    static final Target NOTHING = new Target() {
+        @Override
+        public boolean abandoned() {
+            return false;
+        }
+
+        @Override
+        public boolean involves(NativeResource r) {
+            return false;
+        }
+    };
+
+    /** A native wait: (timeout in ns, cancel token) to a gr status. */
+    interface Op {
+        int call(long ns, long token);
+    }
+
+    /** A native wait on a pointer: (pointer, timeout in ns, cancel token) to a gr status. */
+    interface Wait {
+        int call(long ptr, long ns, long token);
+    }
 
     /** Frees a dead waiter's cancel token. */
     private static final class TokenRef extends PhantomReference<Waiter> {
@@ -47,10 +97,12 @@ final class Waiter extends AbstractSelector {
         }
     }
 
-    /** The gr_cancel token fired by {@link #wakeup()}. */
+    /** The gr_cancel token fired by {@link #wakeup()} and {@link #abort()}. */
     final long token;
-    /** Set by {@link #wakeup()}; the token needs a reset only after it fired. */
+    /** Set when the token fires; it needs a reset only then. */
     private volatile boolean fired;
+    /** What this thread's current blocking call waits on (null: none). */
+    private volatile Target blockedOn;
     /** Out-parameters for natives, reused to avoid allocation per call. */
     final long[] longOut = new long[1];
     final Object[] objOut = new Object[1];
@@ -59,6 +111,9 @@ final class Waiter extends AbstractSelector {
         super(SelectorProvider.provider());
         this.token = Status.pointer(Native.cancelNew(), "gr_cancel_new");
         LIVE.add(new TokenRef(this, token));
+        synchronized (ALL) {
+            ALL.put(this, Boolean.TRUE);
+        }
     }
 
     /** The calling thread's waiter. */
@@ -81,53 +136,83 @@ final class Waiter extends AbstractSelector {
     }
 
     /** Step 1: about to block. */
-    void enter() throws InterruptedException {
+    private void enter() throws InterruptedException {
         if (Thread.interrupted()) {
             throw new InterruptedException();
         }
-        if (fired) { // only wakeup() fires, and end() has fenced off the last window's wakeups
+        if (fired) { // end() has fenced off the last window's wakeups; a late abort() is retried
             fired = false;
             Native.cancelReset(token);
         }
         begin();
     }
 
-    /** Step 3: the native wait returned. */
-    void exit() {
+    /** Step 4: the native wait returned. */
+    private void exit() {
+        blockedOn = null;
         end();
     }
 
-    /** Step 4: throws if the wait ended because of an interrupt. */
-    static void interrupted(int status) throws InterruptedException {
-        if (status == Status.ECANCELED) {
-            Thread.interrupted();
-            throw new InterruptedException();
-        }
-    }
-
-    /** A native wait: (pointer, timeout in ns, cancel token) to a gr status. */
-    interface Wait {
-        int call(long ptr, long ns, long token);
-    }
-
-    /** Steps 1 to 4 around {@code op} on the calling thread's waiter; returns its status. */
-    static int await(Wait op, long ptr, long ns) throws InterruptedException {
+    /**
+     * Runs one blocking call ({@code op}) on what {@code on} names, waiting at most {@code ns}
+     * ({@link Status#FOREVER}: without limit; never 0, which callers poll without a waiter).
+     * Returns the gr status, or {@link #ABANDONED}.
+     */
+    static int await(Target on, Op op, long ns) throws InterruptedException {
         Waiter w = current();
-        w.enter();
-        int rc;
-        try {
-            rc = op.call(ptr, ns, w.token);
-        } finally {
-            w.exit();
+        long start = ns > 0 ? System.nanoTime() : 0;
+        long left = ns;
+        for (;;) {
+            w.enter();
+            int rc;
+            try {
+                w.blockedOn = on;
+                rc = on.abandoned() ? ABANDONED : op.call(left, w.token);
+            } finally {
+                w.exit();
+            }
+            if (rc != Status.ECANCELED) {
+                return rc;
+            }
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            if (on.abandoned()) {
+                return ABANDONED;
+            }
+            if (ns > 0 && (left = ns - (System.nanoTime() - start)) <= 0) {
+                return Status.ETIMEDOUT;
+            }
         }
-        interrupted(rc);
-        return rc;
+    }
+
+    /** {@link #await} for a native wait on {@code ptr}. */
+    static int await(Target on, Wait op, long ptr, long ns) throws InterruptedException {
+        return await(on, (left, token) -> op.call(ptr, left, token), ns);
+    }
+
+    /** Ends the blocking calls that wait on {@code r} (after {@code r} was marked abandoned). */
+    static void abortWaitsOn(NativeResource r) {
+        List<Waiter> ws;
+        synchronized (ALL) {
+            ws = new ArrayList<>(ALL.keySet());
+        }
+        for (Waiter w : ws) {
+            Target t = w.blockedOn;
+            if (t != null && t.involves(r)) {
+                w.abort();
+            }
+        }
+    }
+
+    private void abort() {
+        fired = true;
+        Native.cancelFire(token);
     }
 
     @Override
     public Selector wakeup() {
-        fired = true;
-        Native.cancelFire(token);
+        abort();
         return this;
     }
 

@@ -31,13 +31,13 @@ class GoroutineTest {
         final int n = 100_000;
         AtomicInteger counter = new AtomicInteger();
         Runnable body = counter::incrementAndGet;
-        Goroutine[] gs = new Goroutine[1000];
+        Goroutine<?>[] gs = new Goroutine<?>[1000];
         long t0 = System.nanoTime();
         for (int done = 0; done < n; done += gs.length) {
             for (int i = 0; i < gs.length; i++) {
                 gs[i] = Goroutines.go(body);
             }
-            for (Goroutine g : gs) {
+            for (Goroutine<?> g : gs) {
                 g.join();
             }
         }
@@ -50,7 +50,7 @@ class GoroutineTest {
     void goroutineRunsOnNamedDaemonWorker() throws Exception {
         AtomicReference<Thread> where = new AtomicReference<>();
         AtomicReference<Boolean> inG = new AtomicReference<>();
-        Goroutine g = Goroutines.go(() -> {
+        Goroutine<?> g = Goroutines.go(() -> {
             where.set(Thread.currentThread());
             inG.set(Goroutines.inGoroutine());
         });
@@ -65,7 +65,7 @@ class GoroutineTest {
     @Test
     void exceptionReachesJoin() throws Exception {
         IllegalStateException boom = new IllegalStateException("boom");
-        Goroutine g = Goroutines.go(() -> {
+        Goroutine<?> g = Goroutines.go(() -> {
             throw boom;
         });
         GoroutineException e = assertThrows(GoroutineException.class, g::join);
@@ -79,7 +79,7 @@ class GoroutineTest {
 
     @Test
     void nativeFailureReachesJoin() throws Exception {
-        Goroutine g = Goroutines.goNative(TestLib.failFn(), 0);
+        Goroutine<?> g = Goroutines.goNative(TestLib.failFn(), 0);
         GoroutineException e = assertThrows(GoroutineException.class, g::join);
         assertNull(e.getCause());
         assertTrue(e.getMessage().contains("failed on purpose"), e.getMessage());
@@ -104,7 +104,7 @@ class GoroutineTest {
             // closed (detached) before it fails
             CountDownLatch go = new CountDownLatch(1);
             RuntimeException b = new RuntimeException("detached-b");
-            Goroutine g = Goroutines.go(() -> {
+            Goroutine<?> g = Goroutines.go(() -> {
                 try {
                     go.await();
                 } catch (InterruptedException e) {
@@ -135,7 +135,7 @@ class GoroutineTest {
     @Test
     void joinWithTimeout() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        Goroutine g = Goroutines.go(() -> {
+        Goroutine<?> g = Goroutines.go(() -> {
             try {
                 release.await();
             } catch (InterruptedException e) {
@@ -152,7 +152,7 @@ class GoroutineTest {
     @Test
     void goroutinesBlockOnChannelsAndSleep() throws Exception {
         try (LongChannel ch = new LongChannel(0)) {
-            Goroutine p = Goroutines.go(() -> {
+            Goroutine<?> p = Goroutines.go(() -> {
                 try {
                     Goroutines.sleep(10, TimeUnit.MILLISECONDS);
                     for (long i = 1; i <= 100; i++) {
@@ -176,7 +176,7 @@ class GoroutineTest {
     void manyBlockedJavaGoroutines() throws Exception {
         final int n = 200;
         try (LongChannel ch = new LongChannel(0); LongChannel done = new LongChannel(n)) {
-            List<Goroutine> gs = new ArrayList<>();
+            List<Goroutine<?>> gs = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 gs.add(Goroutines.go(() -> {
                     try {
@@ -193,7 +193,7 @@ class GoroutineTest {
             for (int i = 0; i < n; i++) {
                 sum += done.recv();
             }
-            for (Goroutine g : gs) {
+            for (Goroutine<?> g : gs) {
                 g.join();
             }
             assertEquals((long) n * (n + 1) / 2, sum);
@@ -224,7 +224,8 @@ class GoroutineTest {
     @Test
     void misuseThrows() throws Exception {
         Goroutines.go(() -> { }).join(); // the runtime is running now
-        assertThrows(NullPointerException.class, () -> Goroutines.go(null));
+        assertThrows(NullPointerException.class, () -> Goroutines.go((Runnable) null));
+        assertThrows(NullPointerException.class, () -> Goroutines.go((java.util.concurrent.Callable<Object>) null));
         assertThrows(IllegalArgumentException.class, () -> Goroutines.goNative(0, 0));
         assertThrows(IllegalStateException.class, () -> Goroutines.configure(1, 0, 0));
     }

@@ -25,7 +25,7 @@ class NativeInteropTest {
         final long n = 1_000_000;
         try (LongChannel in = new LongChannel(256); LongChannel out = new LongChannel(1)) {
             long job = TestLib.sumJob(in.retainNative(), out.retainNative());
-            Goroutine g = Goroutines.goNative(TestLib.sumFn(), job);
+            Goroutine<?> g = Goroutines.goNative(TestLib.sumFn(), job);
             long t0 = System.nanoTime();
             for (long i = 1; i <= n; i++) {
                 in.send(i);
@@ -96,7 +96,7 @@ class NativeInteropTest {
         int size = TestLib.pointSize();
         assertEquals(16, size);
         try (StructChannel in = new StructChannel(size, 8); LongChannel out = new LongChannel(1)) {
-            Goroutine g = Goroutines.goNativeWithArgs(TestLib.pointsFn(), in.retainNative(), out.retainNative());
+            Goroutine<?> g = Goroutines.goNativeWithArgs(TestLib.pointsFn(), in.retainNative(), out.retainNative());
             long expect = 0;
             ByteBuffer b = ByteBuffer.allocate(size).order(ByteOrder.nativeOrder());
             for (int i = 0; i < 1000; i++) {

@@ -35,7 +35,7 @@ class NothingLostTest {
             List<long[]> received = new ArrayList<>();
             List<Thread> threads = new ArrayList<>();
             List<long[]> jobs = new ArrayList<>(); // {job, isProducer}
-            List<Goroutine> gs = new ArrayList<>();
+            List<Goroutine<?>> gs = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 long base = (long) (i + 1) << 40;
                 long cbase = (long) (i + 11) << 40;
@@ -90,7 +90,7 @@ class NothingLostTest {
                 t.join(60_000);
                 assertTrue(!t.isAlive(), "thread stuck");
             }
-            for (Goroutine g : gs) {
+            for (Goroutine<?> g : gs) {
                 assertTrue(g.join(60, TimeUnit.SECONDS), "goroutine stuck");
             }
             Map<Long, Integer> sent = new HashMap<>();

@@ -22,7 +22,7 @@ class OneWorkerTest {
         assertEquals(1, Goroutines.stats().workers());
         try (LongChannel never = new LongChannel(0)) {
             long t0 = System.nanoTime();
-            Goroutine blocked = Goroutines.go(() -> {
+            Goroutine<?> blocked = Goroutines.go(() -> {
                 try {
                     OptionalLong v = never.poll(2, TimeUnit.SECONDS); // blocks its thread 2 s
                     assertFalse(v.isPresent());
@@ -33,13 +33,13 @@ class OneWorkerTest {
             Thread.sleep(50); // let it block first
             AtomicInteger javaCount = new AtomicInteger();
             long before = TestLib.counter();
-            List<Goroutine> gs = new ArrayList<>();
+            List<Goroutine<?>> gs = new ArrayList<>();
             long incr = TestLib.incrFn();
             for (int i = 0; i < 1000; i++) {
                 gs.add(Goroutines.goNative(incr, 0));
                 gs.add(Goroutines.go(javaCount::incrementAndGet));
             }
-            for (Goroutine g : gs) {
+            for (Goroutine<?> g : gs) {
                 g.join();
             }
             long others = System.nanoTime() - t0;

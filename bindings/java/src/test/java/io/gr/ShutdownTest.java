@@ -26,7 +26,7 @@ class ShutdownTest {
             Goroutines.go(() -> { }).join();
         }
         try (LongChannel ch = new LongChannel(0)) {
-            Goroutine g = Goroutines.go(() -> {
+            Goroutine<?> g = Goroutines.go(() -> {
                 try {
                     ch.recv();
                 } catch (InterruptedException e) {
