@@ -168,6 +168,40 @@ def python_goals(doc):
     return rows
 
 
+def java_goals(doc):
+    """Issue 16's goals for gr (Java), each in absolute terms and against Java 25 virtual
+    threads in the same run: (goal, gr (Java) figure, anchor figure, ratio, paired ratio,
+    status) rows."""
+    rows = []
+    res = doc["results"]
+    units = {w["id"]: w["unit"] for w in doc["workloads"]}
+    wants = [("spawnjoin", 2000.0, 1.5, "go() + join() one at a time from a plain thread"),
+             ("pingpong", 1000.0, 1.0, "Java thread <-> Java goroutine round trip")]
+    for wid, limit_ns, limit_ratio, text in wants:
+        if wid not in res:
+            continue
+        g, v = res[wid].get("javagr", {}), res[wid].get("jvirt", {})
+        if g.get("status") != "ok":
+            why = "NOT MEASURED (gr (Java): %s)" % (g.get("note") or g.get("status", "not run"))
+            rows.append(("%s: %s <= %s ns" % (wid, text, fmt(limit_ns)), "—", "—", "—", "—", why))
+            rows.append(("%s: gr (Java) <= %sx Java 25 virtual threads" % (wid, limit_ratio), "—", "—", "—", "—", why))
+            continue
+        rows.append(("%s: %s <= %s ns" % (wid, text, fmt(limit_ns)), figure(g, units[wid]), "—", "—", "—",
+                     "met" if g["median"] <= limit_ns else "**NOT MET**"))
+        goal = "%s: gr (Java) <= %sx Java 25 virtual threads" % (wid, limit_ratio)
+        if v.get("status") != "ok":
+            rows.append((goal, figure(g, units[wid]), "—", "—", "—",
+                         "NOT MEASURED (virtual threads: %s)" % (v.get("note") or v.get("status", "not run"))))
+            continue
+        r = g["median"] / v["median"]
+        p = paired(doc, wid, "javagr", "jvirt")
+        rows.append((goal, figure(g, units[wid]),
+                     figure(v, units[wid]) + (" (other size)" if v["size"] != g["size"] else ""),
+                     "%.2fx" % r, "%.2fx (%.2f–%.2f)" % p if p else "—",
+                     "met" if r <= limit_ratio else "**NOT MET**"))
+    return rows
+
+
 def figure(r, unit):
     if r.get("status") != "ok":
         return "—"
@@ -355,6 +389,19 @@ def write_all(doc, outdir, report_path):
         L.append("| goal | gr (Python) | anchor | ratio | paired ratio (min–max) | status |")
         L.append("|---|---|---|---|---|---|")
         for g in prows:
+            L.append("| %s |" % " | ".join(g))
+        L.append("")
+    jrows = java_goals(doc)
+    if jrows:
+        L.append("## Goals from issue 16 (the Java binding, 2 workers)")
+        L.append("")
+        L.append("gr (Java) in absolute terms and against Java 25 virtual threads of the same run "
+                 "(spawnjoin: `Thread.ofVirtual().start()` + `join()`; pingpong: a platform thread "
+                 "and a virtual thread over two SynchronousQueues).")
+        L.append("")
+        L.append("| goal | gr (Java) | virtual threads | ratio | paired ratio (min–max) | status |")
+        L.append("|---|---|---|---|---|---|")
+        for g in jrows:
             L.append("| %s |" % " | ".join(g))
         L.append("")
     L.append("## Medians")

@@ -47,6 +47,8 @@ WORKLOADS = [
     ("echo_pingpong", "echo_pingpong", "ktput", "k req/s",   300_000,    WORKERS),
     ("echo_stream",   "echo_stream",   "ktput", "k msgs/s",  2_000_000,  WORKERS),
     ("idle_conns",    "idle_conns",    "kib",   "KiB/conn",  10_000,     WORKERS),
+    # issue 16: the Java binding's spawn + join from a plain thread (Java rows only)
+    ("spawnjoin",  "spawnjoin", "nsop", "ns/spawn+join",    100_000,    WORKERS),
 ]
 NET_ROWS = ("echo_pingpong", "echo_stream", "idle_conns")
 WL = {w[0]: w for w in WORKLOADS}
@@ -66,6 +68,7 @@ DESCR = {
     "echo_pingpong": "1,000 loopback TCP connections, 512-byte request, wait for the echo; N requests",
     "echo_stream": "4 loopback TCP connections, 512-byte messages pipelined (writer + reader per connection); N messages",
     "idle_conns": "N idle loopback TCP connections, a server goroutine parked in read on each: RSS delta / N",
+    "spawnjoin": "from a plain Java thread: start one task, join it; N times",
 }
 
 # Implementations: id, label, kind. Sizes: None = the workload's default; 0 = not run
@@ -105,9 +108,16 @@ SCALED = {
                "cpu1": 50, "cpuN": 50},
     "pygr": {"spawn": PY_SPAWN, "pingpong": 100_000, "ring": 100_000, "fanin": 1_000_000,
              "parked1m": 0, "yield": 100_000, "select": 0, "sieve": 0, "mutex": 0, "cpu1": 0, "cpuN": 0},
-    "javagr": {"spawn": 20_000, "pingpong": 10_000, "ring": 0, "fanin": 0, "parked100k": 0,
+    "javagr": {"spawn": 20_000, "pingpong": 200_000, "ring": 0, "fanin": 0, "parked100k": 0,
                "parked1m": 0, "yield": 0, "select": 0, "sieve": 0, "mutex": 0, "cpu1": 0, "cpuN": 0},
 }
+# spawnjoin is the Java binding's row (issue 16): gr (Java) against JDK threads and virtual
+# threads; the other implementations do not run it.
+JAVA_ONLY = ("spawnjoin",)
+SCALED["java"]["spawnjoin"] = 10_000
+for _impl, _ in IMPLS:
+    if _impl not in ("java", "jvirt", "javagr"):
+        SCALED.setdefault(_impl, {}).update({w: 0 for w in JAVA_ONLY})
 NA_REASON = {
     ("pthread", "parked1m"): "pid_max/max_map_count cap OS threads near 32K",
     ("java", "parked1m"): "pid_max/max_map_count cap OS threads near 32K",
@@ -118,7 +128,7 @@ NA_REASON = {
 }
 
 # QUICK=1 sizes that the rules in size_for would make too slow.
-QUICK_SIZES = {"javagr": {"pingpong": 300}}
+QUICK_SIZES = {"javagr": {"pingpong": 20_000}}
 
 
 def size_for(impl, wid, quick):
@@ -155,6 +165,8 @@ def na_reason(impl, wid, quick):
         return "network rows run gr (C) and Go only"
     if (impl, wid) in NA_REASON:
         return NA_REASON[(impl, wid)]
+    if wid in JAVA_ONLY:
+        return "a Java binding workload (issue 16)"
     if impl in ("pygr", "javagr"):
         return "not in this binding's bench set (yet)"
     if wid == "select" and impl not in ("gr", "go"):

@@ -66,6 +66,13 @@ public class Bench {
     report("spawn", n, System.nanoTime() - t0, -1);
   }
 
+  // One at a time from this (platform) thread: start a task, join it.
+  static void spawnjoin(long n) {
+    long t0 = System.nanoTime();
+    for (long i = 0; i < n; i++) join(start(() -> { }));
+    report("spawnjoin", n, System.nanoTime() - t0, -1);
+  }
+
   static void pingpong(long n) throws Exception {
     SynchronousQueue<Long> ping = new SynchronousQueue<>(), pong = new SynchronousQueue<>();
     Thread t = start(() -> {
@@ -245,6 +252,7 @@ public class Bench {
     W w; long warm;
     switch (a[1]) {
       case "spawn": w = Bench::spawn; warm = 1000; break;
+      case "spawnjoin": w = Bench::spawnjoin; warm = 1000; break;
       case "pingpong": w = Bench::pingpong; warm = 1000; break;
       case "ring": w = Bench::ring; warm = 1000; break;
       case "fanin": w = Bench::fanin; warm = 1000; break;

@@ -1,8 +1,9 @@
 // Optional rows: workloads through gr's Java binding (package io.gr), built only when
-// build/java/gr.jar (make java-jar) or bindings/java/target/*.jar exists. Uses Goroutines.go(Runnable) -> Goroutine.join() and
-// LongChannel send/recv.
+// build/java/gr.jar (make java-jar) or bindings/java/target/*.jar exists. Uses
+// Goroutines.go(Runnable) -> Goroutine.join() and LongChannel send/recv, from the main
+// (plain) Java thread.
 //
-//   java -cp JAR:DIR JavaGrBench <spawn|pingpong> <size> [workers]
+//   java -cp JAR:DIR JavaGrBench <spawn|spawnjoin|pingpong> <size> [workers]
 import io.gr.Goroutine;
 import io.gr.Goroutines;
 import io.gr.LongChannel;
@@ -13,16 +14,24 @@ public class JavaGrBench {
   }
 
   static void spawn(long n) throws Exception {
-    Goroutine[] gs = new Goroutine[(int) n];
+    Goroutine<?>[] gs = new Goroutine<?>[(int) n];
     long t0 = System.nanoTime();
     for (int i = 0; i < n; i++) gs[i] = Goroutines.go(() -> { });
-    for (Goroutine g : gs) { g.join(); g.close(); }
+    for (Goroutine<?> g : gs) { g.join(); g.close(); }
     report("spawn", n, System.nanoTime() - t0);
+  }
+
+  // One at a time: go() then join(), as a Java thread hands one job to a goroutine and waits.
+  static void spawnjoin(long n) throws Exception {
+    Runnable nop = () -> { };
+    long t0 = System.nanoTime();
+    for (long i = 0; i < n; i++) Goroutines.go(nop).join();
+    report("spawnjoin", n, System.nanoTime() - t0);
   }
 
   static void pingpong(long n) throws Exception {
     LongChannel ping = new LongChannel(0), pong = new LongChannel(0);
-    Goroutine g = Goroutines.go(() -> {
+    Goroutine<?> g = Goroutines.go(() -> {
       try {
         for (;;) { long v = ping.recv(); if (v < 0) return; pong.send(v); }
       } catch (Exception e) { throw new RuntimeException(e); }
@@ -43,6 +52,7 @@ public class JavaGrBench {
     Goroutines.configure(a.length > 2 ? Integer.parseInt(a[2]) : 2, 0, 0);
     switch (a[0]) {
       case "spawn": spawn(Math.max(1, size / 10)); spawn(size); break;
+      case "spawnjoin": spawnjoin(Math.max(1000, size / 10)); spawnjoin(size); break;
       case "pingpong": pingpong(Math.max(1, size / 10)); pingpong(size); break;
       default: System.err.println("JavaGrBench: workload " + a[0] + " not available"); System.exit(65);
     }
