@@ -227,7 +227,9 @@ pub fn pin() -> Result<()> {
     let m = tls::m();
     with_current(|g| match g {
         Some(g) if !m.is_null() => {
-            g.pinned.store(m as usize, Release);
+            let old = g.pinned.swap(m as usize, Release);
+            // SAFETY: an M lives as long as its runtime; this is its own thread.
+            unsafe { (*m).note_pin(old) };
             Ok(())
         }
         _ => Err(Error::State),
@@ -238,7 +240,12 @@ pub fn pin() -> Result<()> {
 pub fn unpin() -> Result<()> {
     with_current(|g| match g {
         Some(g) => {
-            g.pinned.store(0, Release);
+            let old = g.pinned.swap(0, Release);
+            if old != 0 {
+                // SAFETY: a pinned goroutine runs only on its M, which is this thread's, and
+                // an M with pinned goroutines does not exit.
+                unsafe { (*(old as *const super::worker::M)).note_unpin() };
+            }
             Ok(())
         }
         None => Err(Error::State),

@@ -24,9 +24,15 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::fence;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// How long an M that ran out of work spins before sleeping.
 const IDLE_SPIN: std::time::Duration = std::time::Duration::from_micros(20);
+
+/// How long an idle M beyond the base (one per processor) waits for work before its thread
+/// exits: the spares that blocked goroutines needed are given back, as a thread pool's
+/// keep-alive gives back its idle threads.
+pub(crate) const M_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub(crate) struct Lists {
     pub idle_p: Vec<usize>,
@@ -250,7 +256,11 @@ impl Runtime {
     /// If waits are parked on descriptors and every processor is idle (or one runs a long
     /// goroutine), `m` sleeps in the poller instead of on its futex, unless another M does
     /// (`README.md` section 9, rules 2 and 3).
-    pub(crate) fn stopm(&'static self, m: &M, local: &super::tls::Local) {
+    /// True if instead the M should exit: it slept idle on its futex for `M_KEEP_ALIVE` and
+    /// the runtime has more Ms than processors (it is then unlisted, and `nthreads` counts it
+    /// no more). An M blocked in the poller does not time out: it is the one idle M the
+    /// runtime needs while waits are parked on descriptors.
+    pub(crate) fn stopm(&'static self, m: &M, local: &super::tls::Local) -> bool {
         let poller = self.poller_if_started();
         let poll = {
             let mut l = lock(&self.idle.lists);
@@ -262,7 +272,7 @@ impl Runtime {
                     }
                     m.idle.store(false, Relaxed);
                 }
-                return;
+                return false;
             }
             // The last M to go idle watches the poller (a running M polls when it runs dry),
             // and so does any idle M while a processor runs a long goroutine (`watch`).
@@ -278,17 +288,26 @@ impl Runtime {
         };
         if let (true, Some(p)) = (poll, poller) {
             if self.poll_idle(m, local, p) {
-                return;
+                return false;
             }
             // Another M is blocked in the poller: sleep on the futex, still listed as idle.
         }
         // A hand-off often follows at once (a foreign thread waking a goroutine it talks to):
         // catching it while spinning spares both sides a futex round trip.
         crate::waiter::spin_until(IDLE_SPIN, || m.has_handed() || !m.idle.load(Relaxed) || self.stopping());
+        // Keep-alive: a spare M exits once idle this long; one of the base Ms sleeps untimed
+        // (an idle runtime wakes no thread).
+        let mut keep_until = Some(Instant::now() + M_KEEP_ALIVE);
         loop {
-            m.parker.park(None);
+            m.parker.park(keep_until);
             if m.has_handed() || !m.idle.load(Relaxed) || self.stopping() {
                 break;
+            }
+            if keep_until.is_some_and(|t| Instant::now() >= t) {
+                if self.retire_idle_m(m) {
+                    return true;
+                }
+                keep_until = None;
             }
         }
         if m.idle.load(Relaxed) {
@@ -299,6 +318,30 @@ impl Runtime {
             }
             m.idle.store(false, Relaxed);
         }
+        false
+    }
+
+    /// Unlists an idle M whose keep-alive passed, if it may exit: no goroutine is pinned to
+    /// it, nobody handed it a processor meanwhile, and the runtime keeps at least one M per
+    /// processor (`nthreads` is lowered here, by CAS, so that concurrent exits stop at that
+    /// floor).
+    fn retire_idle_m(&self, m: &M) -> bool {
+        if m.has_pinned() {
+            return false;
+        }
+        let mut l = lock(&self.idle.lists);
+        if !m.idle.load(Relaxed) || m.has_handed() || m.has_pinned_work() || self.stopping() {
+            return false;
+        }
+        let floor = self.nprocs();
+        if self.nthreads.fetch_update(SeqCst, SeqCst, |n| (n > floor).then(|| n - 1)).is_err() {
+            return false;
+        }
+        if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
+            l.idle_m.swap_remove(i);
+        }
+        m.idle.store(false, Relaxed);
+        true
     }
 
     /// Wakes `m` if it sleeps idle (it has pinned work in its inbox).

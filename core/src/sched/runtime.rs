@@ -82,7 +82,11 @@ pub(crate) struct Runtime {
     pub(crate) global: Injector<GRef>,
     pub(crate) idle: idle::Idle,
     pub(crate) ms: crate::loom::Mutex<Vec<Thread>, { crate::loom::rank::THREADS }>,
+    /// Ms alive (the monitor is not counted): raised by `spawn_m` before it starts one,
+    /// lowered by an M that exits (`idle.rs`, "keep-alive"; shutdown).
     pub(crate) nthreads: AtomicUsize,
+    /// The next M's number (`gr-worker-N`); Ms that exit do not give theirs back.
+    pub(crate) next_mid: AtomicUsize,
     pub(crate) timers: Timers,
     pub(crate) monitor_deep: std::sync::atomic::AtomicBool,
     monitor_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -201,6 +205,7 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
         idle: idle::Idle::new(cfg.workers),
         ms: crate::loom::Mutex::new(Vec::new()),
         nthreads: AtomicUsize::new(0),
+        next_mid: AtomicUsize::new(0),
         timers: Timers::default(),
         monitor_deep: std::sync::atomic::AtomicBool::new(false),
         monitor_thread: Mutex::new(None),

@@ -23,7 +23,8 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::{Arc, Weak};
 
 pub struct M {
-    /// Its number, as in the thread's name `gr-worker-N`; read by dumps and debuggers.
+    /// Its number, as in the thread's name `gr-worker-N` (never reused, though Ms exit); read
+    /// by dumps and debuggers.
     pub id: usize,
     /// This M's thread-local block while its thread runs (null before and after): dumps read
     /// its `p` and `gid` under `Runtime::ms`, which the thread takes to clear this before it
@@ -47,6 +48,9 @@ pub struct M {
     /// pushes and pops; `yielded_len` lets it skip the lock.
     yielded: Mutex<VecDeque<GRef>, YIELDED>,
     yielded_len: AtomicUsize,
+    /// Goroutines pinned to this M (`gr_pin` until `gr_unpin` or their end): their
+    /// `G::pinned` points here, so the M may not exit. Only this M's thread changes it.
+    pinned: AtomicUsize,
     me: Weak<M>,
 }
 
@@ -94,6 +98,23 @@ impl M {
         if !std::ptr::eq(tls::m(), self) {
             rt.wake_m(self);
         }
+    }
+
+    /// A goroutine running here pinned itself to this M (`old`: what `G::pinned` held).
+    pub(crate) fn note_pin(&self, old: usize) {
+        if old != self as *const M as usize {
+            self.pinned.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// A goroutine pinned to this M unpinned itself or ended.
+    pub(crate) fn note_unpin(&self) {
+        self.pinned.fetch_sub(1, Relaxed);
+    }
+
+    /// Whether goroutines are pinned to this M (it must then not exit).
+    pub(crate) fn has_pinned(&self) -> bool {
+        self.pinned.load(Relaxed) != 0
     }
 
     /// Goroutines only this M may run: pinned ones woken, or yielded.
@@ -145,7 +166,7 @@ impl Runtime {
             }
         }
         let mut ms = lock(&self.ms);
-        let id = ms.len();
+        let id = self.next_mid.fetch_add(1, Relaxed);
         let m = Arc::new_cyclic(|me| M {
             id,
             local: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
@@ -159,6 +180,7 @@ impl Runtime {
             inbox_len: AtomicUsize::new(0),
             yielded: Mutex::new(VecDeque::new()),
             yielded_len: AtomicUsize::new(0),
+            pinned: AtomicUsize::new(0),
             me: me.clone(),
         });
         m.handed.store((p + 1) | if spinning { SPIN_BIT } else { 0 }, Release);
@@ -201,7 +223,17 @@ fn m_main(m: Arc<M>) {
                     None => break,
                 }
             } else {
-                rt.stopm(&m, l);
+                if rt.stopm(&m, l) {
+                    // Idle past its keep-alive: `stopm` unlisted it and lowered `nthreads`.
+                    // Nothing refers to it once it leaves `ms` (no goroutine is pinned to it),
+                    // and no dump reads its block after that.
+                    let mut ms = lock(&rt.ms);
+                    ms.retain(|(x, _)| !Arc::ptr_eq(x, &m)); // drops (detaches) the handle
+                    m.local.store(std::ptr::null_mut(), Release);
+                    drop(ms);
+                    l.m.set(std::ptr::null());
+                    return;
+                }
                 continue;
             }
         }
@@ -389,6 +421,9 @@ fn execute(m: &M, l: &tls::Local, g: GRef) {
             let run = unsafe { g.run_state() };
             if let RunState::Started(c) = std::mem::replace(run, RunState::Gone) {
                 rt.give_stack(c.into_stack(), h.as_ref());
+            }
+            if g.pinned.swap(0, Relaxed) != 0 {
+                m.note_unpin(); // it ended pinned (to us: a pinned goroutine runs only here)
             }
             rt.retire(&g);
         }
