@@ -355,6 +355,14 @@ typedef struct gr_spawn_opts {
    * Stack bytes for this goroutine; 0 = the runtime's default.
    */
   size_t stack_size;
+  /**
+   * With `GR_SPAWN_BOUND`: how long `gr_spawn_ex` may wait for a thread when bound
+   * goroutines already hold every one they may (`max_threads - workers - 1`, see
+   * `gr_spawn_ex`): `GR_FOREVER`, 0 (`GR_EAGAIN` at once; the default), or a relative
+   * timeout (`GR_ETIMEDOUT`). Ignored without `GR_SPAWN_BOUND`. Added after the first
+   * release of this struct: a `size` from an older gr.h, without it, means 0.
+   */
+  int64_t timeout_ns;
 } gr_spawn_opts;
 
 /**
@@ -628,6 +636,14 @@ int gr_spawn(gr_fn f, void *arg, struct gr_handle **out);
 /**
  * `gr_spawn` with options (`GR_SPAWN_BOUND`, `GR_SPAWN_LOCAL`, a stack size). `opts` NULL =
  * defaults; unknown flags give `GR_EINVAL`.
+ *
+ * A bound goroutine holds one of the runtime's threads from this call until it returns (it
+ * may block on that thread), so at most `max_threads - workers - 1` exist at once: whatever
+ * they do, a thread remains for every processor and for the monitor, and every queued
+ * goroutine gets to run (more would let blocked bound goroutines take every thread while
+ * the one they wait for sat in a queue: a hang with no error). Beyond that, this call waits
+ * up to `opts->timeout_ns` for one to return (it parks a goroutine, blocks a thread), then
+ * fails with `GR_EAGAIN` (timeout 0, the default) or `GR_ETIMEDOUT`; nothing is spawned.
  */
 int gr_spawn_ex(gr_fn f, void *arg, const struct gr_spawn_opts *opts, struct gr_handle **out);
 

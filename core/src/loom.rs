@@ -98,6 +98,8 @@ pub(crate) mod rank {
     pub(crate) const SYNC_MUTEX: u8 = 31;
     /// `WaitGroup::inner`.
     pub(crate) const WAIT_GROUP: u8 = 32;
+    /// `BoundSlots::waiters`: spawns of bound goroutines waiting for a thread slot.
+    pub(crate) const BOUND_SLOTS: u8 = 33;
     /// `G::join`.
     pub(crate) const JOIN: u8 = 40;
     /// `Cancel::inner`.

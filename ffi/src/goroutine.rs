@@ -17,7 +17,16 @@ pub struct gr_spawn_opts {
     pub flags: u32,
     /// Stack bytes for this goroutine; 0 = the runtime's default.
     pub stack_size: usize,
+    /// With `GR_SPAWN_BOUND`: how long `gr_spawn_ex` may wait for a thread when bound
+    /// goroutines already hold every one they may (`max_threads - workers - 1`, see
+    /// `gr_spawn_ex`): `GR_FOREVER`, 0 (`GR_EAGAIN` at once; the default), or a relative
+    /// timeout (`GR_ETIMEDOUT`). Ignored without `GR_SPAWN_BOUND`. Added after the first
+    /// release of this struct: a `size` from an older gr.h, without it, means 0.
+    pub timeout_ns: i64,
 }
+
+/// `size` of the first `gr_spawn_opts` (no `timeout_ns`): still accepted.
+const SPAWN_OPTS_V1: usize = std::mem::offset_of!(gr_spawn_opts, timeout_ns);
 
 /// `gr_spawn_opts.flags`: run `fn` on a worker's own OS stack, never a coroutine stack (for
 /// hosts such as the JVM that cannot run on foreign stacks). A blocking call inside blocks
@@ -59,7 +68,9 @@ impl_handle!(gr_handle => HandleInner);
 #[no_mangle]
 pub unsafe extern "C" fn gr_spawn_opts_init(opts: *mut gr_spawn_opts) {
     // SAFETY: `opts` is NULL or writable (gr.h).
-    unsafe { write_out(opts, gr_spawn_opts { size: std::mem::size_of::<gr_spawn_opts>() as u32, flags: 0, stack_size: 0 }) };
+    unsafe {
+        write_out(opts, gr_spawn_opts { size: std::mem::size_of::<gr_spawn_opts>() as u32, flags: 0, stack_size: 0, timeout_ns: 0 })
+    };
 }
 
 /// The caller's return address in the export that expands this (its spawn site, for dumps):
@@ -123,24 +134,46 @@ pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_
 
 /// `gr_spawn` with options (`GR_SPAWN_BOUND`, `GR_SPAWN_LOCAL`, a stack size). `opts` NULL =
 /// defaults; unknown flags give `GR_EINVAL`.
+///
+/// A bound goroutine holds one of the runtime's threads from this call until it returns (it
+/// may block on that thread), so at most `max_threads - workers - 1` exist at once: whatever
+/// they do, a thread remains for every processor and for the monitor, and every queued
+/// goroutine gets to run (more would let blocked bound goroutines take every thread while
+/// the one they wait for sat in a queue: a hang with no error). Beyond that, this call waits
+/// up to `opts->timeout_ns` for one to return (it parks a goroutine, blocks a thread), then
+/// fails with `GR_EAGAIN` (timeout 0, the default) or `GR_ETIMEDOUT`; nothing is spawned.
 #[no_mangle]
 pub unsafe extern "C" fn gr_spawn_ex(f: gr_fn, arg: *mut c_void, opts: *const gr_spawn_opts, out: *mut *mut gr_handle) -> c_int {
     let spawn_pc = caller_pc!(GR_SPAWN_EX_SLOT);
     guard(|| {
-        // SAFETY: `opts` is NULL or readable (gr.h); its size is checked before its fields
-        // are trusted.
-        let o = match unsafe { opts.as_ref() } {
-            None => SpawnOpts { spawn_pc, ..SpawnOpts::default() },
-            Some(o) => {
-                if (o.size as usize) < std::mem::size_of::<gr_spawn_opts>() || o.size as usize > 4096 || o.flags & !(GR_SPAWN_BOUND | GR_SPAWN_LOCAL) != 0 {
-                    return Err(Error::Invalid);
-                }
-                SpawnOpts {
-                    bound: o.flags & GR_SPAWN_BOUND != 0,
-                    local: o.flags & GR_SPAWN_LOCAL != 0,
-                    stack_size: o.stack_size,
-                    spawn_pc,
-                }
+        let o = if opts.is_null() {
+            SpawnOpts { spawn_pc, ..SpawnOpts::default() }
+        } else {
+            // SAFETY: `opts` points to a `gr_spawn_opts` of `size` bytes (gr.h), at least the
+            // first version's fields; each field is read through a raw pointer, and only if
+            // `size` covers it, so a caller built against an older header is never overread.
+            let (size, flags, stack_size) = unsafe {
+                (
+                    std::ptr::addr_of!((*opts).size).read() as usize,
+                    std::ptr::addr_of!((*opts).flags).read(),
+                    std::ptr::addr_of!((*opts).stack_size).read(),
+                )
+            };
+            if !(SPAWN_OPTS_V1..=4096).contains(&size) || flags & !(GR_SPAWN_BOUND | GR_SPAWN_LOCAL) != 0 {
+                return Err(Error::Invalid);
+            }
+            let timeout_ns = if size >= std::mem::size_of::<gr_spawn_opts>() {
+                // SAFETY: as above; `size` covers `timeout_ns`.
+                unsafe { std::ptr::addr_of!((*opts).timeout_ns).read() }
+            } else {
+                0
+            };
+            SpawnOpts {
+                bound: flags & GR_SPAWN_BOUND != 0,
+                local: flags & GR_SPAWN_LOCAL != 0,
+                stack_size,
+                spawn_pc,
+                timeout_ns,
             }
         };
         // SAFETY: `out` is NULL or writable (gr.h).

@@ -284,7 +284,7 @@ unsafe fn spawn_released(
 }
 
 fn spawn_opts(stack: usize) -> gr::gr_spawn_opts {
-    let mut o = gr::gr_spawn_opts { size: 0, flags: 0, stack_size: 0 };
+    let mut o = gr::gr_spawn_opts { size: 0, flags: 0, stack_size: 0, timeout_ns: 0 };
     // SAFETY: gr_spawn_opts_init fills the struct it is given.
     unsafe { gr::gr_spawn_opts_init(&mut o) };
     o.stack_size = stack;

@@ -77,6 +77,7 @@ pub struct gr_spawn_opts {
     pub size: u32,
     pub flags: u32,
     pub stack_size: usize,
+    pub timeout_ns: i64,
 }
 
 #[repr(C)]

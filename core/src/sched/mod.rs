@@ -13,7 +13,9 @@
 //! the overflow report):
 //! - `proc.rs`: P, a processor and its local queues (ownership table).
 //! - `worker.rs`: M, an OS thread, and its loop (finding work, running goroutines).
-//! - `idle.rs`: idle processors and threads, spinning, hand-offs (the no-lost-wakeup rules).
+//! - `idle.rs`: idle processors and threads, spinning, hand-offs (the no-lost-wakeup rules),
+//!   the keep-alive of idle threads.
+//! - `bound.rs`: the thread slots of bound goroutines (their cap, waiting for one).
 //! - `monitor.rs`: the monitor thread (timers, preemption, retaking processors, scavenging,
 //!   polling descriptors when every M is busy, and the deadlock report's checks,
 //!   `deadlock.rs`).
@@ -26,6 +28,7 @@
 //! Joining a goroutine and sleeping are waits built on the waiter: `crate::join`,
 //! `crate::sleep`.
 
+mod bound;
 mod current;
 pub mod deadlock;
 mod idle;

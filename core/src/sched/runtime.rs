@@ -87,6 +87,8 @@ pub(crate) struct Runtime {
     pub(crate) nthreads: AtomicUsize,
     /// The next M's number (`gr-worker-N`); Ms that exit do not give theirs back.
     pub(crate) next_mid: AtomicUsize,
+    /// Thread slots of bound goroutines (`bound.rs`).
+    pub(crate) bound: super::bound::BoundSlots,
     pub(crate) timers: Timers,
     pub(crate) monitor_deep: std::sync::atomic::AtomicBool,
     monitor_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -206,6 +208,8 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
         ms: crate::loom::Mutex::new(Vec::new()),
         nthreads: AtomicUsize::new(0),
         next_mid: AtomicUsize::new(0),
+        // Whatever bound goroutines hold, a thread stays for each processor and the monitor.
+        bound: super::bound::BoundSlots::new(cfg.max_threads - cfg.workers - 1),
         timers: Timers::default(),
         monitor_deep: std::sync::atomic::AtomicBool::new(false),
         monitor_thread: Mutex::new(None),
@@ -266,6 +270,9 @@ impl Runtime {
     /// A goroutine ended (called by its M after it returned).
     pub(crate) fn retire(&self, g: &G) {
         g.finish();
+        if g.bound {
+            self.bound.release();
+        }
         if self.live.fetch_sub(1, AcqRel) == 1 {
             let _l = self.drained.0.lock().unwrap_or_else(|p| p.into_inner());
             self.drained.1.notify_all();

@@ -113,11 +113,18 @@ pub struct SpawnOpts {
     /// Where the spawn was called from (the return address into the caller of `gr_spawn`),
     /// for dumps; 0 if unknown.
     pub spawn_pc: usize,
+    /// With `bound`: how long to wait for a thread slot when bound goroutines hold them all
+    /// (`bound.rs`), as the ABI's timeouts: < 0 forever, 0 poll (`Again`), > 0 relative.
+    pub timeout_ns: i64,
 }
 
 /// Starts a goroutine. The returned reference is for a handle; dropping it detaches.
 pub fn spawn(entry: Entry, opts: SpawnOpts) -> Result<GRef> {
     let rt = runtime()?;
+    if opts.bound {
+        // May park (all slots taken), so before the thread block is read below.
+        rt.bound.acquire(crate::waiter::Deadline::from_timeout_ns(opts.timeout_ns))?;
+    }
     let l = tls::local(); // not kept past this function's last runtime call (nothing here parks)
     let size = if opts.stack_size == 0 { rt.cfg.stack_size } else { GlobalPool::normalise(opts.stack_size) };
     let stack = if opts.bound { None } else { Some(rt.take_stack(l, size)?) };
