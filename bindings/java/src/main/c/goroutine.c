@@ -40,14 +40,16 @@ static void java_task_entry(void *arg) {
   (*env)->DeleteGlobalRef(env, task);
 }
 
+/* timeout_ns: how long to wait for a thread slot when Java goroutines hold them all. */
 JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnTask(JNIEnv *env, jclass cls, jobject task,
-                                                    jboolean detached) {
+                                                    jboolean detached, jlong timeout_ns) {
   (void)cls;
   jobject g = (*env)->NewGlobalRef(env, task);
   if (!g) return GR_ENOMEM;
   gr_spawn_opts o;
   gr_spawn_opts_init(&o);
   o.flags |= GR_SPAWN_BOUND;
+  o.timeout_ns = timeout_ns;
   gr_handle *h = NULL;
   int rc = gr_spawn_ex(java_task_entry, g, &o, detached ? NULL : &h);
   if (rc != GR_OK) {

@@ -27,9 +27,15 @@ final class GoroutineExecutor extends AbstractExecutorService {
     private static final int DROPPED = 2;
 
     private final Set<Job> jobs = ConcurrentHashMap.newKeySet();
+    /** How long {@link #execute} waits for a thread when Java goroutines hold them all. */
+    private final long spawnTimeoutNs;
     private volatile boolean shutdown;
     private volatile boolean stopNow;
     private final Object termination = new Object();
+
+    GoroutineExecutor(long spawnTimeoutNs) {
+        this.spawnTimeoutNs = spawnTimeoutNs;
+    }
 
     private final class Job implements Runnable {
         final Runnable command;
@@ -80,7 +86,7 @@ final class GoroutineExecutor extends AbstractExecutorService {
             throw new RejectedExecutionException("executor is shut down");
         }
         try {
-            Goroutines.goDetached(j);
+            Goroutines.goDetached(j, spawnTimeoutNs);
         } catch (RuntimeException e) {
             jobs.remove(j);
             tryTerminate();

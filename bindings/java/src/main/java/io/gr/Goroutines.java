@@ -22,8 +22,19 @@ public final class Goroutines {
 
     private Goroutines() {}
 
+    /** How long {@link #go(Callable)} waits for a thread when Java goroutines hold them all. */
+    static final long SPAWN_TIMEOUT_SECONDS = 10;
+
     /**
      * Starts {@code body} as a goroutine.
+     *
+     * <p>Each Java goroutine holds one of the runtime's OS threads until it returns (it may
+     * block on it), and at most {@code maxThreads - workers - 1} exist at once (see
+     * {@link #configure}), so that a thread always remains to run the others: none can be
+     * left queued with no thread, however many are blocked. When that many have not
+     * returned, this call waits up to {@value #SPAWN_TIMEOUT_SECONDS} seconds for one to
+     * return, then throws {@link GrException}; {@link #go(Callable, long, TimeUnit)} chooses
+     * the wait.
      *
      * @param body the code to run; its result is {@link Goroutine#get()}'s, and an exception
      *     it throws reaches {@link Goroutine#get()} (as the cause of an
@@ -31,50 +42,102 @@ public final class Goroutines {
      *     the cause of a {@link GoroutineException})
      * @param <T> the result type
      * @return the goroutine: join it, get its result, or close it to detach
-     * @throws GrException if the runtime cannot start it (for example out of threads)
+     * @throws GrException if no thread became free for it in time
      * @throws IllegalStateException if the runtime was shut down
      */
     public static <T> Goroutine<T> go(Callable<T> body) {
-        Objects.requireNonNull(body, "body");
-        Task<T> t = new Task<>(body, false);
-        long h = Status.pointer(Native.spawnTask(t, false), "gr_spawn_ex");
-        return new Goroutine<>(h, t);
+        return go(body, SPAWN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
     }
 
     /**
-     * Starts {@code body} as a goroutine.
+     * Starts {@code body} as a goroutine, waiting at most {@code timeout} for a thread when
+     * Java goroutines hold every thread they may (see {@link #go(Callable)}).
+     *
+     * @param body the code to run, as for {@link #go(Callable)}
+     * @param timeout how long to wait for a thread; {@code <= 0}: not at all
+     * @param unit the unit of {@code timeout}
+     * @param <T> the result type
+     * @return the goroutine
+     * @throws GrException if no thread became free for it in time
+     * @throws IllegalStateException if the runtime was shut down
+     */
+    public static <T> Goroutine<T> go(Callable<T> body, long timeout, TimeUnit unit) {
+        Objects.requireNonNull(body, "body");
+        Task<T> t = new Task<>(body, false);
+        return new Goroutine<>(spawn(t, false, Status.timeout(timeout, unit)), t);
+    }
+
+    /**
+     * Starts {@code body} as a goroutine, as {@link #go(Callable)} does.
      *
      * @param body the code to run; an exception it throws reaches {@link Goroutine#join()} as
      *     the cause of a {@link GoroutineException}
      * @return the goroutine: join it, or close it to detach
-     * @throws GrException if the runtime cannot start it (for example out of threads)
+     * @throws GrException if no thread became free for it in time
      * @throws IllegalStateException if the runtime was shut down
      */
     public static Goroutine<Void> go(Runnable body) {
+        return go(body, SPAWN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Starts {@code body} as a goroutine, waiting at most {@code timeout} for a thread, as
+     * {@link #go(Callable, long, TimeUnit)} does.
+     *
+     * @param body the code to run
+     * @param timeout how long to wait for a thread; {@code <= 0}: not at all
+     * @param unit the unit of {@code timeout}
+     * @return the goroutine
+     * @throws GrException if no thread became free for it in time
+     * @throws IllegalStateException if the runtime was shut down
+     */
+    public static Goroutine<Void> go(Runnable body, long timeout, TimeUnit unit) {
         Objects.requireNonNull(body, "body");
-        return go(() -> {
+        return go(callable(body), timeout, unit);
+    }
+
+    private static Callable<Void> callable(Runnable body) {
+        return () -> {
             body.run();
             return null;
-        });
+        };
     }
 
     /**
      * Starts {@code body} as a detached goroutine: nobody joins it, and an exception it throws
-     * goes to the uncaught-exception handler of the worker thread that ran it.
+     * goes to the uncaught-exception handler of the worker thread that ran it. Waits for a
+     * thread as {@link #go(Callable)} does.
      *
      * @param body the code to run
-     * @throws GrException if the runtime cannot start it
+     * @throws GrException if no thread became free for it in time
      * @throws IllegalStateException if the runtime was shut down
      */
     public static void goDetached(Runnable body) {
+        goDetached(body, TimeUnit.SECONDS.toNanos(SPAWN_TIMEOUT_SECONDS));
+    }
+
+    /** {@link #goDetached(Runnable)} waiting at most {@code timeoutNs} for a thread. */
+    static void goDetached(Runnable body, long timeoutNs) {
         Objects.requireNonNull(body, "body");
-        long r = Native.spawnTask(new Task<Void>(() -> {
-            body.run();
-            return null;
-        }, true), true);
+        spawn(new Task<>(callable(body), true), true, timeoutNs);
+    }
+
+    /** Spawns a Java goroutine; returns its handle (0 if detached), or throws. */
+    private static long spawn(Task<?> t, boolean detached, long timeoutNs) {
+        long r = Native.spawnTask(t, detached, timeoutNs == Status.FOREVER ? Long.MAX_VALUE : timeoutNs);
+        if (r == Status.EAGAIN || r == Status.ETIMEDOUT) {
+            throw new GrException((int) r, "gr_spawn_ex: no thread for a Java goroutine "
+                    + (timeoutNs == 0 ? "now" : "within " + timeoutNs / 1_000_000 + " ms")
+                    + ": Java goroutines that have not returned hold every thread the runtime may give them"
+                    + " (maxThreads - workers - 1; raise maxThreads with Goroutines.configure, or let some return)");
+        }
         if (r < 0) {
             throw Status.exception((int) r, "gr_spawn_ex");
         }
+        if (r == 0 && !detached) {
+            throw new GrException(Status.ENOMEM, "gr_spawn_ex: null result");
+        }
+        return r;
     }
 
     /**
@@ -124,13 +187,15 @@ public final class Goroutines {
      * stops it accepting tasks ({@link java.util.concurrent.RejectedExecutionException}), and
      * {@code shutdownNow()} also drops the tasks that have not started and interrupts the
      * running ones (their goroutines only). Shutting one down does not affect the runtime or
-     * other services. An exception thrown by a task given to {@code execute} goes to the
+     * other services. When Java goroutines hold every thread they may, {@code execute} waits
+     * as {@link #go(Callable)} does, then throws
+     * {@link java.util.concurrent.RejectedExecutionException} (its cause a {@link GrException}). An exception thrown by a task given to {@code execute} goes to the
      * uncaught-exception handler of its worker thread, as with a {@code ThreadPoolExecutor}.
      *
      * @return a new executor service over goroutines
      */
     public static ExecutorService executor() {
-        return new GoroutineExecutor();
+        return new GoroutineExecutor(TimeUnit.SECONDS.toNanos(SPAWN_TIMEOUT_SECONDS));
     }
 
     /**
@@ -139,7 +204,8 @@ public final class Goroutines {
      *
      * @param workers processors running goroutines (0: {@code $GR_WORKERS}, else the CPU count)
      * @param stackSize bytes reserved per coroutine stack (0: the default)
-     * @param maxThreads cap on OS threads, blocked Java goroutines included (0: the default)
+     * @param maxThreads cap on OS threads (0: the default, 10,000); each Java goroutine holds
+     *     one until it returns, so at most {@code maxThreads - workers - 1} exist at once
      * @throws IllegalStateException if the runtime is already running or was shut down
      */
     public static void configure(int workers, long stackSize, int maxThreads) {

@@ -107,7 +107,7 @@ final class Native {
     static native void blockingEnd();
 
     // goroutines
-    static native long spawnTask(Task<?> task, boolean detached);
+    static native long spawnTask(Task<?> task, boolean detached, long timeoutNs);
     static native long spawnNative(long fn, long arg, boolean detached);
     static native long spawnNativeArgs(long fn, long[] args, boolean detached);
     static native int wait(long handle, long timeoutNs, long cancel);
