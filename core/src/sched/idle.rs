@@ -3,8 +3,8 @@
 //!
 //! 1. A submitter pushes work, then (`wakep`) issues a SeqCst fence and, if some processor
 //!    is idle and no M is spinning, starts one spinning M.
-//! 2. A spinning M that finds work stops spinning; if it was the last spinner it calls
-//!    `wakep` so the rest of a burst is not left to one thread.
+//! 2. A spinning M that finds work stops spinning; if it was the last spinner and work is
+//!    still queued, it calls `wakep` so the rest of a burst is not left to one thread.
 //! 3. An M that finds nothing releases its processor (`npidle += 1`), stops spinning
 //!    (`nmspinning -= 1`), issues a SeqCst fence, and checks every queue once more before it
 //!    sleeps. Either its re-check sees the submitter's work, or the submitter's reads (after
@@ -45,6 +45,11 @@ pub(crate) struct Idle {
     pub npidle: AtomicUsize,
     pub nmspinning: AtomicUsize,
     pub nwant: AtomicUsize,
+    /// The idle M that spins in `stopm` (its id + 1; 0: none): the newest idle M, at the top
+    /// of `idle_m`, which `startm` hands a processor to first. An older spinner stops
+    /// spinning and parks when a newer one takes over, so idle Ms do not compete for the CPU
+    /// with the threads they wait for.
+    pub idle_spinner: AtomicUsize,
 }
 
 impl Idle {
@@ -54,6 +59,7 @@ impl Idle {
             npidle: AtomicUsize::new(nprocs),
             nmspinning: AtomicUsize::new(0),
             nwant: AtomicUsize::new(0),
+            idle_spinner: AtomicUsize::new(0),
         }
     }
 
@@ -89,6 +95,12 @@ impl Runtime {
         self.startm(None, true);
     }
 
+    /// Queued work that an idle or spinning M could take: the global queue, stealable work,
+    /// work of a processor nobody holds (`P::has_work_for_others`).
+    pub(crate) fn work_for_others(&self) -> bool {
+        !self.global.is_empty() || self.ps.iter().any(|q| q.has_work_for_others())
+    }
+
     /// Takes an idle processor (state IDLE -> HELD), under the lock.
     /// A processor that holds affine work (which no one else can run) is taken first.
     fn take_idle_p(&self, l: &mut Lists) -> Option<usize> {
@@ -117,11 +129,12 @@ impl Runtime {
                 return;
             }
         };
-        // An M asleep on its futex first; the one blocked in the poller (its poll broken by
-        // `hand`) only if no other is idle, rather than starting a new thread.
+        // The newest idle M not in the poller first (the one spinning in `stopm`, if any:
+        // `Idle::idle_spinner`), else one asleep on its futex; the one blocked in the poller
+        // (its poll broken by `hand`) only if no other is idle, rather than starting a thread.
         let i = l.idle_m.iter().rposition(|m| !m.polling.load(Relaxed)).or_else(|| l.idle_m.len().checked_sub(1));
         if let Some(i) = i {
-            let m = l.idle_m.swap_remove(i);
+            let m = l.idle_m.remove(i); // not swap_remove: the order says which M spins
             m.idle.store(false, Relaxed);
             drop(l);
             m.hand(p, spinning);
@@ -190,7 +203,7 @@ impl Runtime {
             return false;
         }
         if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
-            l.idle_m.swap_remove(i);
+            l.idle_m.remove(i); // not swap_remove: the order says which M spins
         }
         m.idle.store(false, Relaxed);
         true
@@ -268,7 +281,7 @@ impl Runtime {
                 if m.idle.load(Relaxed) {
                     // Listed by step 3 and not picked: unlist (pinned work or shutdown).
                     if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
-                        l.idle_m.swap_remove(i);
+                        l.idle_m.remove(i); // not swap_remove: the order says which M spins
                     }
                     m.idle.store(false, Relaxed);
                 }
@@ -293,8 +306,13 @@ impl Runtime {
             // Another M is blocked in the poller: sleep on the futex, still listed as idle.
         }
         // A hand-off often follows at once (a foreign thread waking a goroutine it talks to):
-        // catching it while spinning spares both sides a futex round trip.
-        crate::waiter::spin_until(IDLE_SPIN, || m.has_handed() || !m.idle.load(Relaxed) || self.stopping());
+        // catching it while spinning spares both sides a futex round trip. Only the newest idle
+        // M spins (`Idle::idle_spinner`): `startm` takes it first.
+        let me = m.id + 1;
+        self.idle.idle_spinner.store(me, Relaxed);
+        crate::waiter::spin_until(IDLE_SPIN, || {
+            m.has_handed() || !m.idle.load(Relaxed) || self.stopping() || self.idle.idle_spinner.load(Relaxed) != me
+        });
         // Keep-alive: a spare M exits once idle this long; one of the base Ms sleeps untimed
         // (an idle runtime wakes no thread).
         let mut keep_until = Some(Instant::now() + M_KEEP_ALIVE);
@@ -314,7 +332,7 @@ impl Runtime {
             // Woken for shutdown while still listed: unlist.
             let mut l = lock(&self.idle.lists);
             if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
-                l.idle_m.swap_remove(i);
+                l.idle_m.remove(i); // not swap_remove: the order says which M spins
             }
             m.idle.store(false, Relaxed);
         }
@@ -338,7 +356,7 @@ impl Runtime {
             return false;
         }
         if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
-            l.idle_m.swap_remove(i);
+            l.idle_m.remove(i); // not swap_remove: the order says which M spins
         }
         m.idle.store(false, Relaxed);
         true
@@ -349,7 +367,7 @@ impl Runtime {
         let mut l = lock(&self.idle.lists);
         if m.idle.load(Relaxed) {
             if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
-                l.idle_m.swap_remove(i);
+                l.idle_m.remove(i); // not swap_remove: the order says which M spins
             }
             m.idle.store(false, Relaxed);
             drop(l);
@@ -396,6 +414,38 @@ mod loom_tests {
             let found = work.load(Relaxed);
             submitter.join().unwrap();
             assert!(found || woke.load(SeqCst), "work queued but nobody will run it");
+        });
+    }
+
+    /// Step 2: the last spinner, having found work, wakes a helper only if more work is
+    /// queued (`stop_spinning`). A submitter that pushed meanwhile, with a processor idle,
+    /// either is seen by the spinner's re-check or sees no spinner and wakes one itself: the
+    /// work never waits for the busy spinner alone.
+    #[test]
+    fn last_spinner_leaves_no_work_behind() {
+        loom::model(|| {
+            let work = Arc::new(AtomicBool::new(false));
+            let npidle = Arc::new(AtomicUsize::new(1)); // a processor is free for a helper
+            let nmspinning = Arc::new(AtomicUsize::new(1)); // the spinner, about to stop
+            let woke = Arc::new(AtomicBool::new(false));
+            let (w2, np2, ns2, wk2) = (work.clone(), npidle.clone(), nmspinning.clone(), woke.clone());
+            let submitter = loom::thread::spawn(move || {
+                w2.store(true, Release); // the queue push
+                fence(SeqCst); // wakep
+                if np2.load(SeqCst) > 0 && ns2.load(SeqCst) == 0 && ns2.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
+                    wk2.store(true, SeqCst);
+                }
+            });
+            // the spinner found its goroutine: stop spinning, fence, look for work left
+            let mut helper = false;
+            if nmspinning.fetch_sub(1, SeqCst) == 1 {
+                fence(SeqCst);
+                if work.load(Relaxed) && npidle.load(SeqCst) > 0 && nmspinning.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
+                    helper = true; // wakep_local
+                }
+            }
+            submitter.join().unwrap();
+            assert!(helper || woke.load(SeqCst), "queued work left with no M coming for it");
         });
     }
 }

@@ -113,7 +113,7 @@ impl Runtime {
             let mut g = crate::loom::lock(&self.idle.lists);
             match g.idle_m.iter().rposition(|m| !m.polling.load(Relaxed)) {
                 Some(i) => {
-                    let m = g.idle_m.swap_remove(i);
+                    let m = g.idle_m.remove(i); // not swap_remove: the order says which M spins (idle.rs)
                     m.idle.store(false, Relaxed);
                     Some(m)
                 }
@@ -199,7 +199,7 @@ impl Runtime {
             m.polling.store(false, SeqCst);
             if m.idle.load(Relaxed) {
                 if let Some(i) = g.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
-                    g.idle_m.swap_remove(i);
+                    g.idle_m.remove(i); // not swap_remove: the order says which M spins (idle.rs)
                 }
                 m.idle.store(false, Relaxed);
                 false

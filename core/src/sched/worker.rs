@@ -24,7 +24,7 @@ use std::sync::{Arc, Weak};
 
 pub struct M {
     /// Its number, as in the thread's name `gr-worker-N` (never reused, though Ms exit); read
-    /// by dumps and debuggers.
+    /// by dumps and debuggers, and by `Idle::idle_spinner`, which names the spinning idle M.
     pub id: usize,
     /// This M's thread-local block while its thread runs (null before and after): dumps read
     /// its `p` and `gid` under `Runtime::ms`, which the thread takes to clear this before it
@@ -257,7 +257,14 @@ fn stop_spinning(rt: &'static Runtime, l: &tls::Local) {
     if l.spinning.get() {
         l.spinning.set(false);
         if rt.idle.nmspinning.fetch_sub(1, SeqCst) == 1 {
-            rt.wakep(); // step 2: we were the last spinner
+            // Step 2: we were the last spinner. Submitters that saw us spinning woke nobody;
+            // wake a helper if their work is still queued. After our decrement and this
+            // fence, a submitter is either seen here or sees no spinner and wakes one itself
+            // (README section 3). So a lone spawn from a foreign thread wakes one M, not two.
+            std::sync::atomic::fence(SeqCst);
+            if rt.work_for_others() {
+                rt.wakep_local();
+            }
         }
     }
 }
@@ -381,7 +388,7 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
             rt.idle.nmspinning.fetch_sub(1, SeqCst);
         }
         std::sync::atomic::fence(SeqCst);
-        let work = !rt.global.is_empty() || rt.ps.iter().any(|q| q.has_work_for_others());
+        let work = rt.work_for_others();
         if work && rt.unlist_idle(m) {
             if let Some(np) = rt.acquire_idle_p() {
                 l.p.set(np + 1);
