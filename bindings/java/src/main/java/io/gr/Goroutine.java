@@ -47,18 +47,25 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
     /** A native goroutine was cancelled (Java goroutines keep this in their task). */
     private volatile boolean nativeCancelled;
     private CompletableFuture<T> nativeFuture; // guarded by this
+
     /** What {@code get} waits on: the handle, abandoned also when cancelled. */
-    private final Waiter.Target getTarget = new Waiter.Target() {
+    private static final class GetTarget implements Waiter.Target {
+        private final Goroutine<?> g;
+
+        GetTarget(Goroutine<?> g) {
+            this.g = g;
+        }
+
         @Override
         public boolean abandoned() {
-            return isClosed() || isCancelled();
+            return g.isClosed() || g.isCancelled();
         }
 
         @Override
         public boolean involves(NativeResource r) {
-            return r == Goroutine.this;
+            return r == g;
         }
-    };
+    }
 
     Goroutine(long handle, Task<T> task) {
         super("goroutine handle", handle, Native::handleRelease, backstop(task));
@@ -137,7 +144,7 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
      */
     @Override
     public T get() throws InterruptedException, ExecutionException {
-        return result(awaitEnd(Status.FOREVER, getTarget));
+        return result(awaitEnd(Status.FOREVER, new GetTarget(this)));
     }
 
     /**
@@ -155,7 +162,7 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
      */
     @Override
     public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
-        boolean ended = awaitEnd(Status.timeout(timeout, unit), getTarget);
+        boolean ended = awaitEnd(Status.timeout(timeout, unit), new GetTarget(this));
         if (!ended && !isCancelled()) {
             throw new TimeoutException("goroutine still running after " + timeout + " " + unit);
         }
@@ -182,7 +189,7 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
 
 
     /**
-     * Waits (as {@code on} says: this handle for join, {@link #getTarget} for get, {@link Waiter#NOTHING}
+     * Waits (as {@code on} says: this handle for join, a {@link GetTarget} for get, {@link Waiter#NOTHING}
      * for a poll that ignores interrupts) at most {@code ns} until the goroutine has returned. True once it has; false if the time passed;
      * false with {@link #isCancelled()} when a get gave up because of a cancel.
      */
@@ -190,7 +197,7 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
         if (finished) {
             return true;
         }
-        if (on == getTarget && isCancelled()) {
+        if (on instanceof GetTarget && isCancelled()) {
             return false;
         }
         long h;

@@ -188,7 +188,23 @@ final class Waiter extends AbstractSelector {
 
     /** {@link #await} for a native wait on {@code ptr}. */
     static int await(Target on, Wait op, long ptr, long ns) throws InterruptedException {
-        return await(on, (left, token) -> op.call(ptr, left, token), ns);
+        return await(on, new PointerOp(op, ptr), ns);
+    }
+
+    /** A native wait on a pointer as an {@link Op}. */
+    private static final class PointerOp implements Op {
+        private final Wait op;
+        private final long ptr;
+
+        PointerOp(Wait op, long ptr) {
+            this.op = op;
+            this.ptr = ptr;
+        }
+
+        @Override
+        public int call(long ns, long token) {
+            return op.call(ptr, ns, token);
+        }
     }
 
     /** Ends the blocking calls that wait on {@code r} (after {@code r} was marked abandoned). */
