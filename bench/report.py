@@ -202,6 +202,21 @@ def java_goals(doc):
     return rows
 
 
+def goal_table(L, rows, title, intro, cols):
+    """Appends a binding's goal table (rows from python_goals or java_goals) to L, if any."""
+    if not rows:
+        return
+    L.append("## " + title)
+    L.append("")
+    L.append(intro)
+    L.append("")
+    L.append("| goal | %s | %s | ratio | paired ratio (min–max) | status |" % cols)
+    L.append("|---|---|---|---|---|---|")
+    for g in rows:
+        L.append("| %s |" % " | ".join(g))
+    L.append("")
+
+
 def figure(r, unit):
     if r.get("status") != "ok":
         return "—"
@@ -379,31 +394,15 @@ def write_all(doc, outdir, report_path):
     for g in rows:
         L.append("| %s |" % " | ".join(g))
     L.append("")
-    prows = python_goals(doc)
-    if prows:
-        L.append("## Goals from issue 4 (the Python binding, 2 workers)")
-        L.append("")
-        L.append("gr (Python) against the fastest Python anchor of the same run, at the same size "
-                 "(spawn and pingpong: ratio <= 0.5; parked memory: <= gevent's).")
-        L.append("")
-        L.append("| goal | gr (Python) | anchor | ratio | paired ratio (min–max) | status |")
-        L.append("|---|---|---|---|---|---|")
-        for g in prows:
-            L.append("| %s |" % " | ".join(g))
-        L.append("")
-    jrows = java_goals(doc)
-    if jrows:
-        L.append("## Goals from issue 16 (the Java binding, 2 workers)")
-        L.append("")
-        L.append("gr (Java) in absolute terms and against Java 25 virtual threads of the same run "
-                 "(spawnjoin: `Thread.ofVirtual().start()` + `join()`; pingpong: a platform thread "
-                 "and a virtual thread over two SynchronousQueues).")
-        L.append("")
-        L.append("| goal | gr (Java) | virtual threads | ratio | paired ratio (min–max) | status |")
-        L.append("|---|---|---|---|---|---|")
-        for g in jrows:
-            L.append("| %s |" % " | ".join(g))
-        L.append("")
+    goal_table(L, python_goals(doc), "Goals from issue 4 (the Python binding, 2 workers)",
+               "gr (Python) against the fastest Python anchor of the same run, at the same size "
+               "(spawn and pingpong: ratio <= 0.5; parked memory: <= gevent's).",
+               ("gr (Python)", "anchor"))
+    goal_table(L, java_goals(doc), "Goals from issue 16 (the Java binding, 2 workers)",
+               "gr (Java) in absolute terms and against Java 25 virtual threads of the same run "
+               "(spawnjoin: `Thread.ofVirtual().start()` + `join()`; pingpong: a platform thread "
+               "and a virtual thread over two SynchronousQueues).",
+               ("gr (Java)", "virtual threads"))
     L.append("## Medians")
     L.append("")
     L.append("Each cell is the median; in parentheses, the ratio to Go's median from the same run "

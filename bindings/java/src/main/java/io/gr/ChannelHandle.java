@@ -54,14 +54,48 @@ abstract class ChannelHandle extends NativeResource {
             return poll(send, item, value);
         }
         long ch = acquire();
+        Waiter w = Waiter.current();
+        Transfer t = w.transfer.set(this, send, ch, item, value);
         try {
-            int rc = Waiter.await(this, (left, token) -> transfer(send, ch, item, value, left, token), ns);
+            int rc = w.waitFor(this, t, ns);
             if (rc == Waiter.ABANDONED) {
                 throw closedWhileWaiting();
             }
             return rc;
         } finally {
+            t.clear();
             release();
+        }
+    }
+
+    /**
+     * One blocking send or receive as a {@link Waiter.Op}: kept by each thread's waiter and
+     * reused, since a thread blocks in one call at a time (no allocation per call).
+     */
+    static final class Transfer implements Waiter.Op {
+        private ChannelHandle h;
+        private boolean send;
+        private long ch;
+        private Object item;
+        private long value;
+
+        Transfer set(ChannelHandle h, boolean send, long ch, Object item, long value) {
+            this.h = h;
+            this.send = send;
+            this.ch = ch;
+            this.item = item;
+            this.value = value;
+            return this;
+        }
+
+        void clear() {
+            h = null;
+            item = null;
+        }
+
+        @Override
+        public int call(long ns, long token) {
+            return h.transfer(send, ch, item, value, ns, token);
         }
     }
 

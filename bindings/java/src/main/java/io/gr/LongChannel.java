@@ -75,7 +75,7 @@ public final class LongChannel extends ChannelHandle {
      * @throws InterruptedException if interrupted while waiting (nothing was taken)
      */
     public long recv() throws InterruptedException {
-        long[] out = new long[1];
+        long[] out = Waiter.current().longOut; // this thread's: one call at a time
         received(recvNanos(Status.FOREVER, out));
         return out[0];
     }

@@ -105,7 +105,8 @@ final class Waiter extends AbstractSelector {
     private volatile Target blockedOn;
     /** Out-parameters for natives, reused to avoid allocation per call. */
     final long[] longOut = new long[1];
-    final Object[] objOut = new Object[1];
+    /** The channel transfer of this thread's current blocking call, reused (one at a time). */
+    final ChannelHandle.Transfer transfer = new ChannelHandle.Transfer();
 
     private Waiter() {
         super(SelectorProvider.provider());
@@ -159,7 +160,12 @@ final class Waiter extends AbstractSelector {
      * Returns the gr status, or {@link #ABANDONED}.
      */
     static int await(Target on, Op op, long ns) throws InterruptedException {
-        Waiter w = current();
+        return current().waitFor(on, op, ns);
+    }
+
+    /** {@link #await(Target, Op, long)} on this thread's waiter (the caller's {@link #current()}). */
+    int waitFor(Target on, Op op, long ns) throws InterruptedException {
+        Waiter w = this;
         long start = ns > 0 ? System.nanoTime() : 0;
         long left = ns;
         for (;;) {

@@ -40,16 +40,7 @@ class CloseTest {
     private static void closeEndsBlockedCalls(AutoCloseable handle, Callable<?> blocker) throws Exception {
         AtomicReference<Throwable> onThread = new AtomicReference<>();
         CountDownLatch started = new CountDownLatch(2);
-        Thread t = new Thread(() -> {
-            started.countDown();
-            try {
-                blocker.call();
-                onThread.set(new AssertionError("returned normally"));
-            } catch (Throwable e) {
-                onThread.set(e);
-            }
-        });
-        t.start();
+        Thread t = Contexts.startExpectingThrow(started, blocker::call, onThread);
         Goroutine<Object> g = Goroutines.go(() -> {
             started.countDown();
             return blocker.call();

@@ -40,6 +40,25 @@ final class Contexts {
         }
     }
 
+    /**
+     * Starts a plain thread that counts {@code started} down, runs {@code body} and stores
+     * what it threw in {@code thrown} (an AssertionError if it returned normally).
+     */
+    static Thread startExpectingThrow(java.util.concurrent.CountDownLatch started, Body body,
+                                      java.util.concurrent.atomic.AtomicReference<Throwable> thrown) {
+        Thread t = new Thread(() -> {
+            started.countDown();
+            try {
+                body.run();
+                thrown.set(new AssertionError("returned normally"));
+            } catch (Throwable e) {
+                thrown.set(e);
+            }
+        });
+        t.start();
+        return t;
+    }
+
     /** Seconds since {@code t0} (from System.nanoTime). */
     static double since(long t0) {
         return (System.nanoTime() - t0) / 1e9;

@@ -65,16 +65,7 @@ class LockConformanceTest {
             m.lock();
             AtomicReference<Throwable> f = new AtomicReference<>();
             CountDownLatch waiting = new CountDownLatch(1);
-            Thread t = new Thread(() -> {
-                waiting.countDown();
-                try {
-                    m.lockInterruptibly();
-                    f.set(new AssertionError("locked"));
-                } catch (Throwable e) {
-                    f.set(e);
-                }
-            });
-            t.start();
+            Thread t = Contexts.startExpectingThrow(waiting, m::lockInterruptibly, f);
             waiting.await();
             Thread.sleep(50);
             t.interrupt();
