@@ -170,9 +170,12 @@ impl Runtime {
     }
 
     /// Step 3's release: puts `p` back as `release_p` does and, under the same lock, lists `m`
-    /// as idle, so that a submitter who sees the idle processor hands it to `m` instead of
-    /// starting a new thread while `m` is still on its way to `stopm` (on a loaded machine
-    /// that way can take milliseconds; every start in it used to add a thread).
+    /// as idle (and as the idle M that spins, `Idle::idle_spinner`), so that a submitter who
+    /// finds the idle processor hands it to `m`, already awake, instead of waking a sleeping M
+    /// or starting a new thread while `m` is still on its way to `stopm` (a foreign thread's
+    /// next spawn often comes in that window: a Java thread's go() + join() hit it one time in
+    /// eight; on a loaded machine that way can take milliseconds, and every start in it used
+    /// to add a thread).
     pub(crate) fn release_p_listed(&'static self, p: usize, m: &M) {
         let mut l = lock(&self.idle.lists);
         if let Some(w) = l.want_p.pop_front() {
@@ -184,9 +187,10 @@ impl Runtime {
         self.ps[p].status.store(IDLE, Release);
         l.idle_p.push(p);
         self.idle.npidle.fetch_add(1, SeqCst);
-        if !m.idle.load(Relaxed) {
+        if !m.idle.load(Relaxed) && !m.has_pinned_work() {
             m.idle.store(true, Relaxed);
             l.idle_m.push(m.arc());
+            self.idle.idle_spinner.store(m.id + 1, Relaxed);
         }
         drop(l);
         if self.ps[p].affine_len.load(Acquire) > 0 && !self.stopping() {
@@ -202,10 +206,7 @@ impl Runtime {
         if !m.idle.load(Relaxed) {
             return false;
         }
-        if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
-            l.idle_m.remove(i); // not swap_remove: the order says which M spins
-        }
-        m.idle.store(false, Relaxed);
+        unlist(&mut l, m);
         true
     }
 
@@ -274,16 +275,14 @@ impl Runtime {
     /// no more). An M blocked in the poller does not time out: it is the one idle M the
     /// runtime needs while waits are parked on descriptors.
     pub(crate) fn stopm(&'static self, m: &M, local: &super::tls::Local) -> bool {
+        let me = m.id + 1;
         let poller = self.poller_if_started();
         let poll = {
             let mut l = lock(&self.idle.lists);
             if m.has_handed() || m.has_pinned_work() || self.stopping() {
                 if m.idle.load(Relaxed) {
                     // Listed by step 3 and not picked: unlist (pinned work or shutdown).
-                    if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
-                        l.idle_m.remove(i); // not swap_remove: the order says which M spins
-                    }
-                    m.idle.store(false, Relaxed);
+                    unlist(&mut l, m);
                 }
                 return false;
             }
@@ -296,6 +295,7 @@ impl Runtime {
             if !m.idle.load(Relaxed) {
                 m.idle.store(true, Relaxed);
                 l.idle_m.push(m.arc());
+                self.idle.idle_spinner.store(me, Relaxed);
             }
             poll
         };
@@ -308,8 +308,6 @@ impl Runtime {
         // A hand-off often follows at once (a foreign thread waking a goroutine it talks to):
         // catching it while spinning spares both sides a futex round trip. Only the newest idle
         // M spins (`Idle::idle_spinner`): `startm` takes it first.
-        let me = m.id + 1;
-        self.idle.idle_spinner.store(me, Relaxed);
         crate::waiter::spin_until(IDLE_SPIN, || {
             m.has_handed() || !m.idle.load(Relaxed) || self.stopping() || self.idle.idle_spinner.load(Relaxed) != me
         });
@@ -330,11 +328,7 @@ impl Runtime {
         }
         if m.idle.load(Relaxed) {
             // Woken for shutdown while still listed: unlist.
-            let mut l = lock(&self.idle.lists);
-            if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
-                l.idle_m.remove(i); // not swap_remove: the order says which M spins
-            }
-            m.idle.store(false, Relaxed);
+            unlist(&mut lock(&self.idle.lists), m);
         }
         false
     }
@@ -355,10 +349,7 @@ impl Runtime {
         if self.nthreads.fetch_update(SeqCst, SeqCst, |n| (n > floor).then(|| n - 1)).is_err() {
             return false;
         }
-        if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
-            l.idle_m.remove(i); // not swap_remove: the order says which M spins
-        }
-        m.idle.store(false, Relaxed);
+        unlist(&mut l, m);
         true
     }
 
@@ -366,10 +357,7 @@ impl Runtime {
     pub(crate) fn wake_m(&self, m: &M) {
         let mut l = lock(&self.idle.lists);
         if m.idle.load(Relaxed) {
-            if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
-                l.idle_m.remove(i); // not swap_remove: the order says which M spins
-            }
-            m.idle.store(false, Relaxed);
+            unlist(&mut l, m);
             drop(l);
             m.kick();
         } else {
@@ -379,6 +367,15 @@ impl Runtime {
             m.kick();
         }
     }
+}
+
+/// Takes `m` off the idle list (under the scheduler lock) and marks it not idle. `remove`,
+/// not `swap_remove`: the list's order says which M spins (the last).
+fn unlist(l: &mut Lists, m: &M) {
+    if let Some(i) = l.idle_m.iter().position(|x| std::ptr::eq(&**x, m)) {
+        l.idle_m.remove(i);
+    }
+    m.idle.store(false, Relaxed);
 }
 
 #[cfg(all(test, loom))]
