@@ -129,9 +129,9 @@ impl Runtime {
                 return;
             }
         };
-        // The newest idle M not in the poller first (the one spinning in `stopm`, if any:
-        // `Idle::idle_spinner`), else one asleep on its futex; the one blocked in the poller
-        // (its poll broken by `hand`) only if no other is idle, rather than starting a thread.
+        // The newest idle M not in the poller (the one spinning in `stopm`, if any:
+        // `Idle::idle_spinner`); the one blocked in the poller (its poll broken by `hand`)
+        // only if no other is idle, rather than starting a thread.
         let i = l.idle_m.iter().rposition(|m| !m.polling.load(Relaxed)).or_else(|| l.idle_m.len().checked_sub(1));
         if let Some(i) = i {
             let m = l.idle_m.remove(i); // not swap_remove: the order says which M spins
