@@ -23,6 +23,10 @@ final class Status {
     static final int ESTATE = -6;
     static final int EPANIC = -7;
     static final int ECANCELED = -8;
+    /** A descriptor the poller cannot watch (a regular file); the Java binding has no fd calls. */
+    static final int ENOTPOLL = -9;
+    /** An operating-system call failed; a status below it carries the errno ({@code EOS - s}). */
+    static final int EOS = -1000;
 
     /** gr's "no time limit" ({@code GR_FOREVER}); only the untimed calls pass it. */
     static final long FOREVER = -1L;
