@@ -14,6 +14,7 @@
 
 use crate::loom::rank::CANCEL;
 use crate::loom::{lock, Mutex};
+use crate::sys::sanitizer;
 use crate::waiter::{Token, CANCELLED};
 use crate::waitlist::{Key, WaitList};
 
@@ -28,6 +29,12 @@ pub struct Cancel {
     inner: Mutex<Inner, CANCEL>,
 }
 
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        sanitizer::forget(self.sync_addr()); // handles' pools reuse the address
+    }
+}
+
 impl Cancel {
     pub fn new() -> Cancel {
         Cancel::default()
@@ -35,6 +42,7 @@ impl Cancel {
 
     /// Ends every registered wait with `CANCELLED`; later waits end at once until `reset`.
     pub fn fire(&self) {
+        sanitizer::release(self.sync_addr()); // for waits that find it fired
         let waiters: Vec<Token> = {
             let mut g = lock(&self.inner);
             g.fired = true;
@@ -50,13 +58,24 @@ impl Cancel {
     }
 
     pub fn is_fired(&self) -> bool {
-        lock(&self.inner).fired
+        let fired = lock(&self.inner).fired;
+        if fired {
+            sanitizer::acquire(self.sync_addr());
+        }
+        fired
+    }
+
+    /// Where a sanitizer is told of `fire` (waits it ends learn of it through the waiter).
+    fn sync_addr(&self) -> usize {
+        self as *const Cancel as usize
     }
 
     /// Registers the open wait `t`; `None` if already fired (the wait must end as cancelled).
     pub(crate) fn register(&self, t: &Token) -> Option<Key> {
         let mut g = lock(&self.inner);
         if g.fired {
+            drop(g);
+            sanitizer::acquire(self.sync_addr());
             return None;
         }
         Some(g.waiters.push_back(t.clone()))

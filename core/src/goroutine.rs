@@ -18,6 +18,7 @@ pub use crate::allg::GRef;
 use crate::loom::rank::JOIN;
 use crate::loom::{lock, AtomicBool, AtomicU8, AtomicUsize, Mutex};
 use crate::stack::Stack;
+use crate::sys::sanitizer;
 use crate::waiter::{Token, WaitCell};
 use crate::waitlist::{Key, WaitList};
 use corosensei::{Coroutine, Yielder};
@@ -190,7 +191,20 @@ impl G {
     pub(crate) unsafe fn suspend(&self, why: Suspend) {
         let y = self.yielder.get();
         debug_assert!(!y.is_null());
+        let s = sanitizer::suspending();
         (*y).suspend(why);
+        sanitizer::resumed(s);
+    }
+
+    /// The sanitizer state kept beside this goroutine's record.
+    pub(crate) fn san(&self) -> &sanitizer::PerG {
+        GRef::san(self)
+    }
+
+    /// Where a sanitizer is told of this goroutine's spawn and end (TSan's happens-before
+    /// edges: spawn -> start, end -> join).
+    pub(crate) fn sync_addr(&self) -> usize {
+        &self.done as *const AtomicBool as usize
     }
 
     /// Records completion and wakes every joiner.
@@ -235,6 +249,9 @@ impl G {
 
 impl Drop for G {
     fn drop(&mut self) {
+        // The record will be reused: what was published at its addresses goes with it.
+        sanitizer::forget(self.sync_addr());
+        sanitizer::forget(&self.cell as *const WaitCell as usize);
         if let RunState::Started(c) = std::mem::replace(self.run.get_mut(), RunState::Gone) {
             if !c.done() {
                 // Suspended with (possibly C) frames on its stack: unwinding would abort.

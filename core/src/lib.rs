@@ -8,7 +8,7 @@
 //! from `gr_chan_send` to the timer heap and back; `netpoll/README.md` covers waiting on
 //! descriptors.
 //!
-//! Unsafe code is confined to `sys` (the system calls), `stack` (the stacks corosensei runs
+//! Unsafe code is confined to `sys` (the system calls and the sanitizers' entry points), `stack` (the stacks corosensei runs
 //! on), `goroutine` (the coroutine's run state), `sched::{runtime, current, spawn, proc,
 //! worker, idle, tls, poll}` (the leaked runtime and its Ms, processor ownership, the
 //! thread-local block), `chan::{mod, ring, waitq, select}` (elements copied through raw
@@ -44,6 +44,8 @@ pub use error::{Error, Result};
 pub use goroutine::{Entry, GRef, G};
 pub use sched::{Config, SpawnOpts, Stats};
 pub use waiter::{Deadline, Token};
+/// For `gr-ffi`'s boundary: TSan ignores gr's own memory accesses during a C API call.
+pub use sys::sanitizer::InRuntime;
 
 /// A broken invariant: report and abort (never unwind into foreign frames).
 #[cold]

@@ -26,6 +26,11 @@
 //! A bound goroutine (or any M thread) that must sleep hands its processor away first
 //! (`blocking_begin`) and takes one back afterwards.
 //!
+//! Under ThreadSanitizer (`sys/sanitizer.rs`) the cell's address is a sync object: the owner
+//! releases there as it opens a wait and acquires as the wait ends; a completer releases
+//! there before its CAS. So every wake is a happens-before edge from the waker, whatever the
+//! primitive; channels add the reverse edge (`Token::sync_with_owner`).
+//!
 //! A wait's own results become errors in one place, [`error_of`] (and [`may_wait`] for an
 //! operation that is not ready under a poll): every channel, select, sync, join and sleep
 //! result goes through it.
@@ -37,6 +42,7 @@ use crate::goroutine::{GRef, G};
 use crate::loom::{AtomicU32, AtomicU64};
 use crate::sched;
 use crate::sys::futex;
+use crate::sys::sanitizer;
 use crate::waitreason::{clock_ms, ms_of, now_ms, WaitReason};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicU8};
@@ -162,7 +168,20 @@ impl Token {
     /// The wait cell's address and this wait's sequence number (a dump matches timers to
     /// goroutines by them).
     pub(crate) fn key(&self) -> (usize, u32) {
-        (self.cell() as *const WaitCell as usize, self.seq)
+        (self.cell_addr(), self.seq)
+    }
+
+    /// The cell's address: also where a sanitizer is told of the wait's hand-offs.
+    fn cell_addr(&self) -> usize {
+        self.cell() as *const WaitCell as usize
+    }
+
+    /// For a completer that takes over the owner's side of a hand-off (a channel peer that
+    /// won a parked sender's or receiver's entry): what the owner did before it waited
+    /// happens before what the caller does next (TSan, `sys/sanitizer.rs`).
+    #[inline]
+    pub(crate) fn sync_with_owner(&self) {
+        sanitizer::acquire(self.cell_addr());
     }
 
     /// The goroutine that owns this wait, if a goroutine does.
@@ -199,6 +218,8 @@ impl Token {
     /// steals the goroutine it displaces (see `sched::Runtime::ready_in`).
     #[inline]
     pub fn complete_hint(&self, result: u32, affine: bool) -> bool {
+        // Published before the CAS: a thread owner may see the result and return at once.
+        sanitizer::release(self.cell_addr());
         if !self.claim(result) {
             return false;
         }
@@ -382,6 +403,8 @@ pub fn prepare(reason: WaitReason) -> Token {
         CellRef::Thread(t) => t.reason.store(reason.0, Relaxed),
         CellRef::G(_) => {}
     }
+    // What the owner did so far, for a peer that takes over its hand-off (`sync_with_owner`).
+    sanitizer::release(c as *const WaitCell as usize);
     // Only the owner writes a new seq, and no wait of the owner is open now.
     c.state.store((seq as u64) << 32, SeqCst);
     Token { cell, seq }
@@ -431,6 +454,8 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
             g.info.cancel.store(0, Relaxed);
         }
     }
+    // The completer's release (`complete_hint`) happens before the owner goes on.
+    sanitizer::acquire(tok.cell_addr());
     r
 }
 

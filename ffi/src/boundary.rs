@@ -2,7 +2,7 @@
 //! on success.
 
 use crate::status::gr_status::{GR_EPANIC, GR_OK};
-use gr_core::Error;
+use gr_core::{Error, InRuntime};
 use std::ffi::c_int;
 
 /// The status code of an error (the status table, `status.rs`).
@@ -11,9 +11,11 @@ pub fn code(e: Error) -> c_int {
     crate::status::code_of(e)
 }
 
-/// Runs `f`, turning a panic into `GR_EPANIC` and an error into its code.
+/// Runs `f`, turning a panic into `GR_EPANIC` and an error into its code. Under
+/// ThreadSanitizer, gr's own memory accesses meanwhile are not checked (`InRuntime`).
 #[inline]
 pub fn guard(f: impl FnOnce() -> Result<(), Error>) -> c_int {
+    let _in = InRuntime::enter();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(Ok(())) => GR_OK.code(),
         Ok(Err(e)) => code(e),
@@ -23,6 +25,7 @@ pub fn guard(f: impl FnOnce() -> Result<(), Error>) -> c_int {
 
 /// Like [`guard`] for exports that return a value instead of a status.
 pub fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+    let _in = InRuntime::enter();
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 

@@ -31,6 +31,12 @@
 //!    its key, in O(1) (`crate::waitlist`); no completer can win it any more, so nothing was
 //!    copied.
 //!
+//! # What ThreadSanitizer is told (`sys/sanitizer.rs`)
+//! Go's memory model, as Go's race detector models it: each ring slot is a sync object that
+//! every push and pop acquires and releases (`ring.rs`); a hand-off to or from a parked peer
+//! is an edge both ways (the waiter's edge, and `Token::sync_with_owner` in `waitq.rs`); a
+//! close is released at the channel's address and acquired by whoever sees it closed.
+//!
 //! # Lock order
 //! Rank 30 in `sched/README.md`, "Lock order". Channel locks, several only in increasing
 //! address order (select). Under a channel lock we complete tokens, which may take the
@@ -50,6 +56,7 @@ use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::loom::rank::CHAN;
 use crate::loom::{lock, AtomicBool, Mutex};
+use crate::sys::sanitizer;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use crate::waiter::Deadline;
@@ -189,7 +196,16 @@ impl Chan {
     }
 
     pub fn is_closed(&self) -> bool {
-        lock(&self.inner).closed
+        let closed = lock(&self.inner).closed;
+        if closed {
+            sanitizer::acquire(self.sync_addr());
+        }
+        closed
+    }
+
+    /// Where a sanitizer is told of the channel's close.
+    fn sync_addr(&self) -> usize {
+        self as *const Chan as usize
     }
 
     /// Sends the `elem_size` bytes at `src`. On any error the value stays with the caller.
@@ -271,10 +287,12 @@ impl Chan {
     #[inline]
     pub(crate) unsafe fn try_send(&self, g: &mut Inner, src: *const u8) -> Option<Ready> {
         if g.closed {
+            sanitizer::acquire(self.sync_addr());
             return Some(Ready::Closed);
         }
         if let Some(r) = g.recvq.dequeue(false, || self.hot()) {
             // A parked receiver implies an empty ring: hand over directly (invariant 1).
+            g.ring.handed_over();
             // SAFETY: we won `r`, whose destination (NULL: a select discarding the value)
             // stays valid until we release it.
             copy_out(src, r.elem, self.esz);
@@ -316,6 +334,7 @@ impl Chan {
             return Some(Ready::Ok);
         }
         if g.closed {
+            sanitizer::acquire(self.sync_addr());
             if !dst.is_null() {
                 // SAFETY: non-NULL `dst` is writable for `esz` bytes (our contract).
                 std::ptr::write_bytes(dst, 0, self.esz);
@@ -333,6 +352,7 @@ impl Chan {
             return Err(Error::Closed);
         }
         g.closed = true;
+        sanitizer::release(self.sync_addr()); // for those who see it closed (`Ready::Closed`)
         while let Some(r) = g.recvq.dequeue(true, || false) {
             if !r.elem.is_null() {
                 // SAFETY: we won `r`; its destination is valid until released.
@@ -407,6 +427,7 @@ unsafe fn pop_out(ring: &mut Ring, dst: *mut u8, n: usize) {
 
 impl Drop for Chan {
     fn drop(&mut self) {
+        sanitizer::forget(self.sync_addr()); // handles' pools reuse the address
         let Some(d) = self.drop_fn else { return };
         let mut items = Vec::new();
         {

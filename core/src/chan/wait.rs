@@ -69,6 +69,8 @@ mod model {
         pub(crate) fn complete_hint(&self, r: u32, _affine: bool) -> bool {
             self.complete(r)
         }
+        /// Sanitizer edges are not modelled.
+        pub(crate) fn sync_with_owner(&self) {}
     }
 
     pub(crate) fn prepare(_reason: crate::waitreason::WaitReason) -> Token {

@@ -89,6 +89,7 @@ impl WaitQ {
     fn dequeue_slow(&mut self, closed: bool, affine: bool) -> Option<Sudog> {
         while let Some(s) = self.q.pop_front() {
             if s.tok().complete_hint(code(s.case, closed), affine) {
+                s.tok().sync_with_owner(); // a hand-off orders both sides (TSan)
                 return Some(s);
             }
         }

@@ -134,6 +134,7 @@ pub fn spawn(entry: Entry, opts: SpawnOpts) -> Result<GRef> {
         crate::waiter::register_thread(); // a plain thread that spawns is one the deadlock report watches
     }
     let g = G::new(id, entry, stack, Origin { spawn_pc: opts.spawn_pc, parent });
+    crate::sys::sanitizer::spawned(g.san(), !opts.bound, g.sync_addr());
     rt.live.fetch_add(1, Relaxed);
     rt.spawned.fetch_add(1, Relaxed);
     if opts.local && !opts.bound {

@@ -16,6 +16,7 @@ use super::Runtime;
 use crate::goroutine::{GRef, RunState, Suspend, G};
 use crate::loom::rank::{INBOX, YIELDED};
 use crate::loom::{lock, AtomicBool, AtomicUsize, Mutex};
+use crate::sys::sanitizer;
 use crossbeam_deque::Steal;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -166,6 +167,12 @@ impl Runtime {
             }
         }
         let mut ms = lock(&self.ms);
+        if self.stopping() {
+            // `shutdown` stores STOPPED before it takes `ms` to collect the threads to join:
+            // a thread started now would never be joined (ThreadSanitizer reports such leaks).
+            self.nthreads.fetch_sub(1, SeqCst);
+            return false;
+        }
         let id = self.next_mid.fetch_add(1, Relaxed);
         let m = Arc::new_cyclic(|me| M {
             id,
@@ -185,10 +192,9 @@ impl Runtime {
         });
         m.handed.store((p + 1) | if spinning { SPIN_BIT } else { 0 }, Release);
         let m2 = m.clone();
-        let h = std::thread::Builder::new()
-            .name(format!("gr-worker-{id}"))
-            .stack_size(8 << 20)
-            .spawn(move || m_main(m2));
+        let h = sanitizer::new_thread(|| {
+            std::thread::Builder::new().name(format!("gr-worker-{id}")).stack_size(8 << 20).spawn(move || m_main(m2))
+        });
         match h {
             Ok(h) => {
                 ms.push((m, Some(h)));
@@ -210,6 +216,7 @@ fn m_main(m: Arc<M>) {
     m.local.store(l as *const tls::Local as *mut tls::Local, Release);
     m.tid.store(crate::sys::thread::gettid(), Relaxed);
     let _alt = crate::sys::signal::AltStack::install();
+    sanitizer::internal_thread(true);
     loop {
         if l.p.get() == 0 {
             if let Some((p, spin)) = m.take_handed() {
@@ -457,9 +464,11 @@ fn run_bound(g: &G) -> Option<Suspend> {
     // SAFETY: the M running a goroutine owns its run state.
     let run = unsafe { g.run_state() };
     if let RunState::New(e, _) = std::mem::replace(run, RunState::Gone) {
+        sanitizer::bound(true, g.sync_addr());
         if catch_unwind(AssertUnwindSafe(|| e.call())).is_err() {
             g.fail(Some(c"goroutine panicked".to_owned()));
         }
+        sanitizer::bound(false, g.sync_addr());
     }
     None
 }
@@ -475,18 +484,24 @@ fn run_coroutine(g: &GRef) -> Option<Suspend> {
             crate::fatal("starting a coroutine goroutine without its stack")
         };
         let gp = GRef::as_ptr(g) as usize;
+        sanitizer::new_stack(g.san(), stack.limit_addr(), stack.size());
         *run = RunState::Started(corosensei::Coroutine::with_stack(stack, move |y, ()| {
             // SAFETY: `gp` is the goroutine being started; it outlives its coroutine.
             let g = unsafe { &*(gp as *const G) };
+            sanitizer::started(g.sync_addr());
             g.yielder.set(y as *const _);
             if catch_unwind(AssertUnwindSafe(|| entry.call())).is_err() {
                 g.fail(Some(c"goroutine panicked".to_owned()));
             }
+            sanitizer::ending(g.sync_addr());
         }));
     }
     let RunState::Started(coro) = run else { crate::fatal("resuming a goroutine that is not started") };
-    match coro.resume(()) {
+    let s = sanitizer::resuming(g.san());
+    let r = match coro.resume(()) {
         corosensei::CoroutineResult::Yield(s) => Some(s),
         corosensei::CoroutineResult::Return(()) => None,
-    }
+    };
+    sanitizer::returned(g.san(), s, r.is_none());
+    r
 }
