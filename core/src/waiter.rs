@@ -301,6 +301,7 @@ struct ThreadSlot(Arc<ThreadWait>);
 
 impl Drop for ThreadSlot {
     fn drop(&mut self) {
+        let _in = sanitizer::InRuntime::enter(); // runtime code at thread exit
         self.0.alive.store(false, Release);
         sched::deadlock::note_thread_sleep(); // one thread fewer that might wake anyone
     }

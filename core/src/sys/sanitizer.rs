@@ -198,6 +198,7 @@ pub(crate) fn internal_thread(worker: bool) {
         if worker {
             benign_thread_locals();
         }
+        edge(birth(), true); // see `Internal`
         with_here(|h| h.internal.set(true));
         ignore(true);
         INTERNAL.with(|_| ());
@@ -246,15 +247,23 @@ pub(crate) fn new_thread<T>(spawn: impl FnOnce() -> T) -> T {
     r
 }
 
+/// Where a runtime thread published what it did before it became ours (`internal_thread`).
+fn birth() -> usize {
+    with_here(|h| h as *const Here as usize)
+}
+
 /// Ends the ignore `internal_thread` began, when the thread exits.
 struct Internal;
 
 impl Drop for Internal {
     fn drop(&mut self) {
-        // Not when a goroutine runs here (its own TSan context): `exit()` called from a
-        // goroutine runs the thread's destructors.
         if with_here(|h| h.internal.replace(false)) {
-            ignore(false);
+            ignore(false); // the thread ends
+        } else {
+            // A goroutine running here called `exit()`, which runs this thread's destructors
+            // on the goroutine's context; glibc then frees the thread's destructor list, made
+            // as the thread started: the goroutine comes after that.
+            edge(birth(), false);
         }
     }
 }
