@@ -257,7 +257,7 @@ fn depot() -> std::sync::MutexGuard<'static, Vec<usize>> {
 impl Drop for Magazine {
     fn drop(&mut self) {
         // Thread exit: hand the slots to the depot (runtime code, outside any C API call).
-        let _in = crate::sys::sanitizer::InRuntime::enter();
+        let _quiet = crate::sys::sanitizer::Quiet::enter();
         let n = self.n.replace(0);
         depot().extend(self.slots[..n].iter().map(Cell::get));
     }

@@ -28,6 +28,7 @@ pub mod goroutine;
 pub mod join;
 pub(crate) mod loom;
 pub mod netpoll;
+pub mod sanitize;
 pub mod sched;
 pub mod sleep;
 pub(crate) mod overflow;
@@ -44,8 +45,6 @@ pub use error::{Error, Result};
 pub use goroutine::{Entry, GRef, G};
 pub use sched::{Config, SpawnOpts, Stats};
 pub use waiter::{Deadline, Token};
-/// For `gr-ffi`'s boundary: TSan ignores gr's own memory accesses during a C API call.
-pub use sys::sanitizer::InRuntime;
 
 /// A broken invariant: report and abort (never unwind into foreign frames).
 #[cold]

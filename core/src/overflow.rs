@@ -35,7 +35,7 @@ fn on_fault(addr: usize) {
         write_stderr(b" overflowed its stack (");
         write_stderr(fmt_u64(size as u64, &mut b2));
         write_stderr(b" bytes); raise gr_config.stack_size or gr_spawn_opts.stack_size\n");
-        if crate::sys::sanitizer::asan() {
+        if crate::sys::sanitizer::asan_known() {
             // AddressSanitizer's handler (installed before ours) makes the fuller report, with
             // the goroutine's stack, and ends the process: hand the fault on to it.
             return;

@@ -26,10 +26,11 @@
 //! A bound goroutine (or any M thread) that must sleep hands its processor away first
 //! (`blocking_begin`) and takes one back afterwards.
 //!
-//! Under ThreadSanitizer (`sys/sanitizer.rs`) the cell's address is a sync object: the owner
-//! releases there as it opens a wait and acquires as the wait ends; a completer releases
-//! there before its CAS. So every wake is a happens-before edge from the waker, whatever the
-//! primitive; channels add the reverse edge (`Token::sync_with_owner`).
+//! Under ThreadSanitizer (`sys/sanitizer.rs`) the cell's address is a sync object: a
+//! completer releases there before its CAS, and the owner acquires there as its C API call
+//! returns (`crate::sanitize`), so every wake is a happens-before edge from the waker,
+//! whatever the primitive. The owner also releases there as its call begins, for the
+//! reverse edge of a channel hand-off ([`Token::complete_handoff`]).
 //!
 //! A wait's own results become errors in one place, [`error_of`] (and [`may_wait`] for an
 //! operation that is not ready under a poll): every channel, select, sync, join and sleep
@@ -176,14 +177,6 @@ impl Token {
         self.cell() as *const WaitCell as usize
     }
 
-    /// For a completer that takes over the owner's side of a hand-off (a channel peer that
-    /// won a parked sender's or receiver's entry): what the owner did before it waited
-    /// happens before what the caller does next (TSan, `sys/sanitizer.rs`).
-    #[inline]
-    pub(crate) fn sync_with_owner(&self) {
-        sanitizer::acquire(self.cell_addr());
-    }
-
     /// The goroutine that owns this wait, if a goroutine does.
     fn goroutine(&self) -> Option<&G> {
         match &self.cell {
@@ -231,6 +224,7 @@ impl Token {
     /// the caller to queue together with others (the poller's ready list) instead of being
     /// queued here. A thread owner is woken at once.
     pub(crate) fn complete_into(&self, result: u32, batch: &mut Vec<crate::goroutine::GRef>) -> bool {
+        sanitizer::release(self.cell_addr()); // as in `complete_hint`
         if !self.claim(result) {
             return false;
         }
@@ -239,6 +233,22 @@ impl Token {
             CellRef::G(g) => batch.extend(sched::take_woken(g)),
             CellRef::Thread(_) => self.wake(false),
         }
+        true
+    }
+
+    /// [`Token::complete_hint`] for a channel peer taking over the owner's side of a
+    /// hand-off (a parked sender's value, a parked receiver's slot): under TSan the edge
+    /// goes both ways, and `slot` (evaluated only then) is the ring slot the value counts as
+    /// passing through (0: none). See `sys/sanitizer.rs`, `handoff`.
+    #[inline]
+    pub(crate) fn complete_handoff(&self, result: u32, affine: bool, slot: impl FnOnce() -> usize) -> bool {
+        if sanitizer::on() {
+            sanitizer::handoff(self.cell_addr(), slot()); // before the CAS, as above
+        }
+        if !self.claim(result) {
+            return false;
+        }
+        self.wake(affine);
         true
     }
 
@@ -301,7 +311,7 @@ struct ThreadSlot(Arc<ThreadWait>);
 
 impl Drop for ThreadSlot {
     fn drop(&mut self) {
-        let _in = sanitizer::InRuntime::enter(); // runtime code at thread exit
+        let _quiet = sanitizer::Quiet::enter(); // runtime code at thread exit
         self.0.alive.store(false, Release);
         sched::deadlock::note_thread_sleep(); // one thread fewer that might wake anyone
     }
@@ -343,6 +353,16 @@ fn thread_cell() -> Arc<ThreadWait> {
 #[inline(never)]
 pub fn register_thread() {
     let _ = THREAD_CELL.try_with(|_| ());
+}
+
+/// The address of the calling context's wait cell: the running coroutine goroutine's, else
+/// this thread's (made if it has none; 0 once the thread's thread-locals are destroyed, for
+/// a call from a later C destructor). For `crate::sanitize`.
+pub(crate) fn own_cell_addr() -> usize {
+    match sched::current_coroutine_ref() {
+        Some(g) => &g.get().cell as *const WaitCell as usize,
+        None => THREAD_CELL.try_with(|t| &t.0.cell as *const WaitCell as usize).unwrap_or(0),
+    }
 }
 
 /// The threads listed now (live ones).
@@ -404,8 +424,6 @@ pub fn prepare(reason: WaitReason) -> Token {
         CellRef::Thread(t) => t.reason.store(reason.0, Relaxed),
         CellRef::G(_) => {}
     }
-    // What the owner did so far, for a peer that takes over its hand-off (`sync_with_owner`).
-    sanitizer::release(c as *const WaitCell as usize);
     // Only the owner writes a new seq, and no wait of the owner is open now.
     c.state.store((seq as u64) << 32, SeqCst);
     Token { cell, seq }
@@ -455,8 +473,6 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
             g.info.cancel.store(0, Relaxed);
         }
     }
-    // The completer's release (`complete_hint`) happens before the owner goes on.
-    sanitizer::acquire(tok.cell_addr());
     r
 }
 

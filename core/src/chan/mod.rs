@@ -34,8 +34,9 @@
 //! # What ThreadSanitizer is told (`sys/sanitizer.rs`)
 //! Go's memory model, as Go's race detector models it: each ring slot is a sync object that
 //! every push and pop acquires and releases (`ring.rs`); a hand-off to or from a parked peer
-//! is an edge both ways (the waiter's edge, and `Token::sync_with_owner` in `waitq.rs`); a
-//! close is released at the channel's address and acquired by whoever sees it closed.
+//! is an edge both ways at the peer's wait cell, and for a buffered channel also passes
+//! through the ring slot it stands for (`Token::complete_handoff`, from `waitq.rs`); a close
+//! is released at the channel's address and acquired by whoever sees it closed.
 //!
 //! # Lock order
 //! Rank 30 in `sched/README.md`, "Lock order". Channel locks, several only in increasing
@@ -290,9 +291,8 @@ impl Chan {
             sanitizer::acquire(self.sync_addr());
             return Some(Ready::Closed);
         }
-        if let Some(r) = g.recvq.dequeue(false, || self.hot()) {
+        if let Some(r) = g.recvq.dequeue(false, || self.hot(), || g.ring.handoff_slot()) {
             // A parked receiver implies an empty ring: hand over directly (invariant 1).
-            g.ring.handed_over();
             // SAFETY: we won `r`, whose destination (NULL: a select discarding the value)
             // stays valid until we release it.
             copy_out(src, r.elem, self.esz);
@@ -314,7 +314,8 @@ impl Chan {
     /// `dst` valid for writing `esz` bytes (or NULL: discard the value).
     #[inline]
     pub(crate) unsafe fn try_recv(&self, g: &mut Inner, dst: *mut u8) -> Option<Ready> {
-        if let Some(s) = g.sendq.dequeue(false, || self.hot()) {
+        // (A parked sender's value goes through the ring below, or straight across.)
+        if let Some(s) = g.sendq.dequeue(false, || self.hot(), || 0) {
             if self.cap == 0 {
                 // SAFETY: we won `s`, whose source stays valid until we release it.
                 copy_out(s.elem, dst, self.esz);
@@ -353,14 +354,14 @@ impl Chan {
         }
         g.closed = true;
         sanitizer::release(self.sync_addr()); // for those who see it closed (`Ready::Closed`)
-        while let Some(r) = g.recvq.dequeue(true, || false) {
+        while let Some(r) = g.recvq.dequeue(true, || false, || 0) {
             if !r.elem.is_null() {
                 // SAFETY: we won `r`; its destination is valid until released.
                 unsafe { std::ptr::write_bytes(r.elem, 0, self.esz) };
             }
             r.release();
         }
-        while let Some(s) = g.sendq.dequeue(true, || false) {
+        while let Some(s) = g.sendq.dequeue(true, || false, || 0) {
             s.release();
         }
         Ok(())

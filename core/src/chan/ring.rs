@@ -55,7 +55,7 @@ impl Ring {
     pub unsafe fn push(&mut self, src: *const u8) {
         debug_assert!(self.len < self.cap);
         let dst = self.slot(self.len);
-        sanitizer::acquire_release(dst as usize); // see `handed_over`
+        sanitizer::acquire_release(dst as usize); // see `handoff_slot`
         // SAFETY: `dst` is a slot of `esz` bytes; `src` per the caller's contract.
         copy_elem(src, dst, self.esz);
         self.len += 1;
@@ -79,16 +79,18 @@ impl Ring {
         self.len -= 1;
     }
 
-    /// A value went straight from a sender to a parked receiver of this (empty) ring: TSan is
-    /// told as if it had passed through the next slot. Each slot is a sync object, acquired
-    /// and released by every push and pop: a value's sender happens before its receiver, and
-    /// a receiver before the next sender into that slot (Go's "the k-th receive happens
-    /// before the (k+C)-th send completes", as Go's race detector models it).
-    #[inline]
-    pub fn handed_over(&mut self) {
-        if sanitizer::on() && self.cap > 0 {
-            sanitizer::acquire_release(self.slot(0) as usize);
+    /// For ThreadSanitizer, the slot a value handed straight from a sender to a parked
+    /// receiver counts as passing through (0 for an unbuffered channel): the next one. Each
+    /// slot is a sync object, acquired and released by every push and pop: a value's sender
+    /// happens before its receiver, and a receiver before the next sender into that slot
+    /// (Go's "the k-th receive happens before the (k+C)-th send completes", as Go's race
+    /// detector models it).
+    pub fn handoff_slot(&self) -> usize {
+        if self.cap == 0 {
+            return 0;
         }
+        // The ring is empty (a receiver is parked): the next slot is the head.
+        self.buf.as_ptr() as usize + self.head * self.esz
     }
 
     /// Calls `f` on each remaining element (oldest first), then empties the ring.

@@ -70,7 +70,9 @@ mod model {
             self.complete(r)
         }
         /// Sanitizer edges are not modelled.
-        pub(crate) fn sync_with_owner(&self) {}
+        pub(crate) fn complete_handoff(&self, r: u32, _affine: bool, _slot: impl FnOnce() -> usize) -> bool {
+            self.complete(r)
+        }
     }
 
     pub(crate) fn prepare(_reason: crate::waitreason::WaitReason) -> Token {

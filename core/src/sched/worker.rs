@@ -217,6 +217,8 @@ fn m_main(m: Arc<M>) {
     m.tid.store(crate::sys::thread::gettid(), Relaxed);
     let _alt = crate::sys::signal::AltStack::install();
     sanitizer::internal_thread(true);
+    // Whether the host's sanitizer is told of switches: looked up by now, fixed for good.
+    let san = sanitizer::on();
     loop {
         if l.p.get() == 0 {
             if let Some((p, spin)) = m.take_handed() {
@@ -245,7 +247,11 @@ fn m_main(m: Arc<M>) {
             }
         }
         if let Some(g) = find_runnable(&m, l) {
-            execute(&m, l, g);
+            if san {
+                execute::<true>(&m, l, g);
+            } else {
+                execute::<false>(&m, l, g);
+            }
         }
     }
     if l.p.get() != 0 {
@@ -410,8 +416,10 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
     }
 }
 
-/// Runs `g` until it parks, yields or returns, then files it accordingly.
-fn execute(m: &M, l: &tls::Local, g: GRef) {
+/// Runs `g` until it parks, yields or returns, then files it accordingly. `SAN`: the host's
+/// sanitizer is told of the switches (a copy each way: a normal program pays nothing per
+/// switch).
+fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) {
     let rt = m.rt;
     let pi = l.p.get() - 1;
     let p = &rt.ps[pi];
@@ -419,7 +427,7 @@ fn execute(m: &M, l: &tls::Local, g: GRef) {
     p.preempt.store(false, Relaxed);
     p.owner_tid.store(m.tid.load(Relaxed), Relaxed);
     p.set_running();
-    let outcome = if g.bound { run_bound(&g) } else { run_coroutine(&g) };
+    let outcome = if g.bound { run_bound(&g) } else { run_coroutine::<SAN>(&g) };
     l.set_g(std::ptr::null(), 0);
     // Goroutine code may have lost or changed our processor (blocking calls, the monitor).
     let pi = l.p.get();
@@ -473,10 +481,12 @@ fn run_bound(g: &G) -> Option<Suspend> {
     None
 }
 
-/// Resumes a coroutine goroutine; `None` when it returned.
-fn run_coroutine(g: &GRef) -> Option<Suspend> {
+/// Resumes a coroutine goroutine; `None` when it returned. `SAN`: the host's sanitizer is
+/// told of the switches (`sys/sanitizer.rs`).
+fn run_coroutine<const SAN: bool>(g: &GRef) -> Option<Suspend> {
     // SAFETY: the M running a goroutine owns its run state.
     let run = unsafe { g.run_state() };
+    let mut first = false;
     if let RunState::New(..) = run {
         // A coroutine goroutine always gets its stack at spawn (so that spawn, not this first
         // run, is what fails with ENOMEM).
@@ -484,24 +494,42 @@ fn run_coroutine(g: &GRef) -> Option<Suspend> {
             crate::fatal("starting a coroutine goroutine without its stack")
         };
         let gp = GRef::as_ptr(g) as usize;
-        sanitizer::new_stack(g.san(), stack.limit_addr(), stack.size());
+        if SAN {
+            // Before the coroutine writes its first frame there (TSan resets the stack).
+            sanitizer::new_stack(g.san(), stack.limit_addr(), stack.size());
+            first = true;
+        }
+        let asan = SAN && sanitizer::asan();
         *run = RunState::Started(corosensei::Coroutine::with_stack(stack, move |y, ()| {
             // SAFETY: `gp` is the goroutine being started; it outlives its coroutine.
             let g = unsafe { &*(gp as *const G) };
-            sanitizer::started(g.sync_addr());
-            g.yielder.set(y as *const _);
+            g.started(y, asan);
             if catch_unwind(AssertUnwindSafe(|| entry.call())).is_err() {
                 g.fail(Some(c"goroutine panicked".to_owned()));
             }
-            sanitizer::ending(g.sync_addr());
+            g.ending();
         }));
     }
     let RunState::Started(coro) = run else { crate::fatal("resuming a goroutine that is not started") };
-    let s = sanitizer::resuming(g.san());
+    if SAN {
+        return resume_told(g, coro, first);
+    }
+    match coro.resume(()) {
+        corosensei::CoroutineResult::Yield(s) => Some(s),
+        corosensei::CoroutineResult::Return(()) => None,
+    }
+}
+
+/// [`run_coroutine`]'s resume, with the host's sanitizer told of the switches there and
+/// back; `first`: the goroutine's first run (with its spawn edge).
+#[cold]
+#[inline(never)]
+fn resume_told(g: &G, coro: &mut crate::goroutine::Coro, first: bool) -> Option<Suspend> {
+    let running = sanitizer::run_begin(g.san(), first.then(|| g.sync_addr()));
     let r = match coro.resume(()) {
         corosensei::CoroutineResult::Yield(s) => Some(s),
         corosensei::CoroutineResult::Return(()) => None,
     };
-    sanitizer::returned(g.san(), s, r.is_none());
+    sanitizer::run_end(g.san(), running, r.is_none().then(|| g.sync_addr()));
     r
 }

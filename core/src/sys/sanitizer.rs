@@ -2,36 +2,45 @@
 //! every goroutine switch and every hand-off gr makes, when the program runs under one.
 //!
 //! gr itself is never built with a sanitizer: it looks their entry points up at run time
-//! (`dlsym(RTLD_DEFAULT)`, once, on the first hook reached) and caches what it found in
-//! [`STATE`]. In a normal program every hook is one load of that byte and a branch not
-//! taken; the work sits in out-of-line functions (callgrind: `bench/README.md`).
+//! (`dlsym(RTLD_DEFAULT)`, once, on the first hook reached: at the latest as a worker
+//! starts) and caches what it found in [`STATE`]. What a normal program pays:
+//! - per goroutine switch, nothing: each worker picks, once, a copy of its run loop without
+//!   the hooks (`sched/worker.rs`, `execute::<false>`), and a goroutine's own side tests a
+//!   bit of a pointer it loads anyway (`goroutine.rs`, `G::suspend`);
+//! - per C API call, a load of the boundary's own flag and a branch not taken on each side
+//!   (`gr-ffi`'s `boundary.rs`, `crate::sanitize`);
+//! - per wake, ring operation, hand-off, spawn and Mutex or WaitGroup operation, a load of
+//!   [`STATE`] and a branch not taken ([`on`]).
+//! Everything else sits in out-of-line functions (callgrind figures: `bench/README.md`).
 //!
-//! What each sanitizer is told:
+//! What each sanitizer is told (`g` a goroutine, `cell` a wait cell, `waiter.rs`):
 //!
 //! | event                          | ASan                                      | TSan |
 //! |--------------------------------|-------------------------------------------|------|
-//! | a goroutine is spawned         |                                           | a fiber is created, in the spawner's context; `release(&g.done)` |
-//! | a goroutine runs (first time)  | `start_switch_fiber` to its stack         | its stack's shadow is reset; `switch_to_fiber`; `acquire(&g.done)` |
-//! | it parks or yields, is resumed | start/finish switch, with its fake stack  | `switch_to_fiber` there and back (no implicit sync) |
-//! | it returns                     | its fake stack is freed                   | `release(&g.done)`, and for `gr_shutdown`; the fiber is destroyed |
-//! | a wait                         |                                           | `release(cell)` as it opens and by its completer, `acquire(cell)` as it ends |
-//! | channels, Mutex, WaitGroup, cancel, join, shutdown |                       | `release`/`acquire` on the object (their files say where) |
+//! | a C API call                   |                                           | gr's own accesses ignored for its duration; the caller's cell released at entry, acquired at exit (`crate::sanitize`) |
+//! | a goroutine is spawned         |                                           | a fiber, made in the spawner's context; `release(&g.done)` |
+//! | it first runs                  | `start_switch_fiber` to its stack         | its stack's shadow reset; switched to (no implicit sync); `acquire(&g.done)` |
+//! | it parks or yields, is resumed | start/finish switch, with its fake stack  | switched away and back (no implicit sync) |
+//! | it returns                     | its fake stack freed                      | `release(&g.done)` and for `gr_shutdown`; the fiber destroyed |
+//! | a wait is completed            |                                           | the completer releases the owner's cell; a channel peer also acquires it (`waiter::Token::complete_handoff`) |
+//! | ring slots, close, Mutex, WaitGroup, cancel, join, shutdown |              | `release`/`acquire` at the object (their files say where) |
 //!
 //! gr's own code is invisible to TSan: its threads (workers' scheduler code, the monitor)
 //! ignore memory accesses for good ([`internal_thread`]), and every C API call does so for
-//! its duration ([`InRuntime`], taken by `gr-ffi`'s boundary). So TSan checks the host's
-//! code only, and its model of gr is the happens-before edges above: those of Go's memory
-//! model (a send before the matching receive completes; for an unbuffered channel also the
-//! receive before the send completes; the k-th receive before the (k+C)-th send completes;
-//! a close before a receive that sees it; an unlock before the next lock; `done` before the
-//! `wait` it releases; a spawn before the goroutine starts; its end before a join sees it).
-//! Runtime threads publish no edges ([`release`] skips them), so nothing leaks from one
-//! goroutine to another through the worker that ran both.
+//! its duration. So TSan checks the host's code only, and its model of gr is the edges
+//! above: Go's memory model (a send before the matching receive completes; for an
+//! unbuffered channel also the receive before the send completes; the k-th receive before
+//! the (k+C)-th send completes; a close before a receive that sees it; an unlock before
+//! the next lock; `done` before the `wait` it releases; a spawn before the goroutine
+//! starts; its end before a join sees it). Runtime threads publish no edges ([`release`]
+//! skips them), so nothing leaks from one goroutine to another through the worker that ran
+//! both.
 //!
 //! Limits (README.md, "Sanitizers"): TSan cannot see synchronisation done by foreign code
-//! that is not instrumented (a Python or Java host), bound goroutines run on their worker's
-//! own TSan thread (so two bound goroutines on one worker look ordered), and gcc's TSan
-//! runtime allows about 8,000 live threads and fibers together.
+//! that is not instrumented (a Python or Java host); bound goroutines run on their worker's
+//! own TSan thread (two bound goroutines on one worker look ordered); goroutines share
+//! their worker's thread-locals, on which races are not reported; gcc's TSan runtime
+//! allows 8,128 live threads and fibers together.
 
 use std::cell::Cell;
 use std::ffi::{c_void, CStr};
@@ -57,6 +66,9 @@ const NO_SYNC: u32 = 1;
 type StartSwitch = unsafe extern "C" fn(*mut *mut c_void, *const c_void, usize);
 type FinishSwitch = unsafe extern "C" fn(*mut c_void, *mut *const c_void, *mut usize);
 type OnAddr = unsafe extern "C" fn(*mut c_void);
+/// A dynamic annotation: its caller's file and line (TSan only reports them).
+type Annotation = unsafe extern "C" fn(*const std::ffi::c_char, i32);
+type BenignRace = unsafe extern "C" fn(*const std::ffi::c_char, i32, *const c_void, usize, *const std::ffi::c_char);
 
 /// The entry points found (all of one sanitizer, or none).
 #[derive(Default)]
@@ -74,11 +86,8 @@ struct Api {
     mutex_destroy: Option<unsafe extern "C" fn(*mut c_void, u32)>,
     ignore_sync_begin: Option<Annotation>,
     ignore_sync_end: Option<Annotation>,
-    benign_race: Option<unsafe extern "C" fn(*const std::ffi::c_char, i32, *const c_void, usize, *const std::ffi::c_char)>,
+    benign_race: Option<BenignRace>,
 }
-
-/// A dynamic annotation: its caller's file and line (TSan only reports them).
-type Annotation = unsafe extern "C" fn(*const std::ffi::c_char, i32);
 
 static API: OnceLock<Api> = OnceLock::new();
 
@@ -97,25 +106,28 @@ fn init() -> u8 {
             ($name:literal) => {{
                 let p = lookup($name);
                 // SAFETY: a sanitizer runtime's entry point of this name has this C
-                // signature (compiler-rt's `common_interface_defs.h`, `tsan_interface.h`).
+                // signature (compiler-rt's `common_interface_defs.h`, `tsan_interface.h`,
+                // `dynamic_annotations.h`).
                 (!p.is_null()).then(|| unsafe { std::mem::transmute_copy(&p) })
             }};
         }
         let mut a = Api { start_switch: find!(c"__sanitizer_start_switch_fiber"), finish_switch: find!(c"__sanitizer_finish_switch_fiber"), ..Api::default() };
         if a.start_switch.is_none() || a.finish_switch.is_none() {
-            a = Api::default();
-            a.acquire = find!(c"__tsan_acquire");
-            a.release = find!(c"__tsan_release");
-            a.create_fiber = find!(c"__tsan_create_fiber");
-            a.destroy_fiber = find!(c"__tsan_destroy_fiber");
-            a.switch_to_fiber = find!(c"__tsan_switch_to_fiber");
-            a.current_fiber = find!(c"__tsan_get_current_fiber");
-            a.ignore_begin = find!(c"__tsan_ignore_thread_begin");
-            a.ignore_end = find!(c"__tsan_ignore_thread_end");
-            a.mutex_destroy = find!(c"__tsan_mutex_destroy");
-            a.ignore_sync_begin = find!(c"AnnotateIgnoreSyncBegin");
-            a.ignore_sync_end = find!(c"AnnotateIgnoreSyncEnd");
-            a.benign_race = find!(c"AnnotateBenignRaceSized");
+            a = Api {
+                acquire: find!(c"__tsan_acquire"),
+                release: find!(c"__tsan_release"),
+                create_fiber: find!(c"__tsan_create_fiber"),
+                destroy_fiber: find!(c"__tsan_destroy_fiber"),
+                switch_to_fiber: find!(c"__tsan_switch_to_fiber"),
+                current_fiber: find!(c"__tsan_get_current_fiber"),
+                ignore_begin: find!(c"__tsan_ignore_thread_begin"),
+                ignore_end: find!(c"__tsan_ignore_thread_end"),
+                mutex_destroy: find!(c"__tsan_mutex_destroy"),
+                ignore_sync_begin: find!(c"AnnotateIgnoreSyncBegin"),
+                ignore_sync_end: find!(c"AnnotateIgnoreSyncEnd"),
+                benign_race: find!(c"AnnotateBenignRaceSized"),
+                ..Api::default()
+            };
         }
         a
     });
@@ -138,7 +150,7 @@ fn init() -> u8 {
     s
 }
 
-/// Is any hook to run? The one check every hook makes first (true until looked up).
+/// Is any hook to run? The one check a hot path makes (true until looked up).
 #[inline(always)]
 pub(crate) fn on() -> bool {
     !cfg!(loom) && STATE.load(Relaxed) != NONE
@@ -153,14 +165,31 @@ fn state() -> u8 {
     }
 }
 
+/// Under ThreadSanitizer (looking it up on first use).
+pub(crate) fn tsan() -> bool {
+    on() && state() == TSAN
+}
+
+/// Under AddressSanitizer (looking it up on first use).
+pub(crate) fn asan() -> bool {
+    on() && state() == ASAN
+}
+
+/// Under AddressSanitizer, as the stack-overflow report asks from its signal handler
+/// (async-signal-safe: it only reads the state; a goroutine that ran looked it up).
+pub(crate) fn asan_known() -> bool {
+    STATE.load(Relaxed) == ASAN
+}
+
 fn api() -> &'static Api {
     API.get().expect("looked up before any hook that uses it")
 }
 
-/// Whether the program runs under AddressSanitizer (for the stack-overflow report, which
-/// then leaves the fault to ASan's own report). Async-signal-safe: only reads the state.
-pub(crate) fn asan() -> bool {
-    STATE.load(Relaxed) == ASAN
+/// Calls a TSan entry point that takes an address.
+fn call_tsan(f: Option<OnAddr>, addr: usize) {
+    // SAFETY: found with this signature (`init`); TSan only records the address (a sync
+    // object, or a fiber it made).
+    unsafe { (f.expect("found with the TSan state"))(addr as *mut c_void) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,7 +223,7 @@ fn with_here<R>(f: impl FnOnce(&Here) -> R) -> R {
 /// the thread's last Rust thread-local destructor runs (TSan reports a thread that ends
 /// ignoring), and thread-locals made later are destroyed before it, still ignored.
 pub(crate) fn internal_thread(worker: bool) {
-    if on() && state() == TSAN {
+    if tsan() {
         if worker {
             benign_thread_locals();
         }
@@ -215,8 +244,7 @@ fn benign_thread_locals() {
         // `data` is the annotation function passed below.
         unsafe {
             let info = &*info;
-            let f: unsafe extern "C" fn(*const std::ffi::c_char, i32, *const c_void, usize, *const std::ffi::c_char) =
-                std::mem::transmute(data);
+            let f: BenignRace = std::mem::transmute(data);
             let phdrs = std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize);
             if let Some(tls) = phdrs.iter().find(|p| p.p_type == libc::PT_TLS) {
                 if !info.dlpi_tls_data.is_null() && tls.p_memsz > 0 {
@@ -228,23 +256,6 @@ fn benign_thread_locals() {
     }
     // SAFETY: the callback only reads what the loader hands it and calls TSan's annotation.
     unsafe { libc::dl_iterate_phdr(Some(each), f as *mut c_void) };
-}
-
-/// Starts a runtime thread through `spawn`: under TSan, without the happens-before edge
-/// from its creator (any goroutine or thread that happened to start it), which would
-/// otherwise reach every bound goroutine it runs (they run on the worker's own TSan thread).
-pub(crate) fn new_thread<T>(spawn: impl FnOnce() -> T) -> T {
-    let quiet = on() && state() == TSAN && api().ignore_sync_begin.is_some() && api().ignore_sync_end.is_some();
-    if quiet {
-        // SAFETY: found with this signature; balanced below on this thread.
-        unsafe { (api().ignore_sync_begin.expect("checked"))(c"gr".as_ptr(), 0) };
-    }
-    let r = spawn();
-    if quiet {
-        // SAFETY: as above.
-        unsafe { (api().ignore_sync_end.expect("checked"))(c"gr".as_ptr(), 0) };
-    }
-    r
 }
 
 /// Where a runtime thread published what it did before it became ours (`internal_thread`).
@@ -270,6 +281,23 @@ impl Drop for Internal {
 
 thread_local! {
     static INTERNAL: Internal = const { Internal };
+}
+
+/// Starts a runtime thread through `spawn`: under TSan, without the happens-before edge
+/// from its creator (any goroutine or thread that happened to start it), which would
+/// otherwise reach every bound goroutine it runs (they run on the worker's own TSan thread).
+pub(crate) fn new_thread<T>(spawn: impl FnOnce() -> T) -> T {
+    let quiet = tsan() && api().ignore_sync_begin.is_some() && api().ignore_sync_end.is_some();
+    if quiet {
+        // SAFETY: found with this signature; balanced below on this thread.
+        unsafe { (api().ignore_sync_begin.expect("checked"))(c"gr".as_ptr(), 0) };
+    }
+    let r = spawn();
+    if quiet {
+        // SAFETY: as above.
+        unsafe { (api().ignore_sync_end.expect("checked"))(c"gr".as_ptr(), 0) };
+    }
+    r
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,9 +337,21 @@ fn edge(addr: usize, rel: bool) {
         return;
     }
     let a = api();
-    let f = if rel { a.release } else { a.acquire };
-    // SAFETY: found with this signature; TSan only records the address as a sync object.
-    unsafe { (f.expect("TSan"))(addr as *mut c_void) };
+    call_tsan(if rel { a.release } else { a.acquire }, addr);
+}
+
+/// A peer takes over the parked owner of wait cell `cell` (a channel hand-off; the caller
+/// checked [`on`]): both sides' earlier work happens before what either does next, and,
+/// for a buffered channel, the value counts as passed through ring slot `slot` (0: none).
+#[cold]
+#[inline(never)]
+pub(crate) fn handoff(cell: usize, slot: usize) {
+    edge(cell, false);
+    if slot != 0 {
+        edge(slot, false);
+        edge(slot, true);
+    }
+    edge(cell, true);
 }
 
 /// The object at `addr` is gone: forget what was published there, so that an object later
@@ -336,31 +376,8 @@ fn forget_slow(addr: usize) {
     }
 }
 
-/// A C API call in progress: TSan ignores gr's own memory accesses (allocations, frees and
-/// copies made for the caller) until it drops. Taken by every export (`gr-ffi`'s boundary);
-/// a goroutine that parks inside the call keeps it on its own fiber.
-pub struct InRuntime(bool);
-
-impl InRuntime {
-    #[inline(always)]
-    pub fn enter() -> InRuntime {
-        InRuntime(on() && ignore(true))
-    }
-}
-
-impl Drop for InRuntime {
-    #[inline(always)]
-    fn drop(&mut self) {
-        if self.0 {
-            ignore(false);
-        }
-    }
-}
-
-/// Starts (`true`) or ends ignoring the calling context's accesses; `false` when not under
-/// TSan (then nothing was started).
-#[cold]
-#[inline(never)]
+/// Starts (`true`) or ends ignoring the calling context's memory accesses; `false` when not
+/// under TSan (then nothing was started).
 fn ignore(begin: bool) -> bool {
     if state() != TSAN {
         return false;
@@ -370,6 +387,51 @@ fn ignore(begin: bool) -> bool {
     // SAFETY: found with this signature; callers balance begin and end on one context.
     unsafe { (f.expect("TSan"))() };
     true
+}
+
+/// A C API call begins (`crate::sanitize`): under TSan, gr's own accesses are ignored until
+/// [`call_end`], and what the caller did so far is published at its wait cell (`cell()`,
+/// which may allocate the thread's cell, so it runs ignored: a channel peer that takes over
+/// one of its waits acquires it there). `false`: not under TSan, nothing was begun.
+pub(crate) fn call_begin(cell: impl FnOnce() -> usize) -> bool {
+    if !ignore(true) {
+        return false;
+    }
+    let c = cell();
+    if c != 0 {
+        edge(c, true); // (an edge is not a memory access: the ignore does not hide it)
+    }
+    true
+}
+
+/// The C API call `call_begin` began (returning `true`) returns, on the same context: the
+/// caller learns what the completers of its waits published at its cell.
+pub(crate) fn call_end(cell: impl FnOnce() -> usize) {
+    if state() == TSAN {
+        let c = cell();
+        if c != 0 {
+            edge(c, false);
+        }
+        ignore(false);
+    }
+}
+
+/// Runtime work outside any C API call on a thread of the program (a thread-local's
+/// destructor): TSan ignores it until this drops.
+pub(crate) struct Quiet(bool);
+
+impl Quiet {
+    pub(crate) fn enter() -> Quiet {
+        Quiet(tsan() && ignore(true))
+    }
+}
+
+impl Drop for Quiet {
+    fn drop(&mut self) {
+        if self.0 {
+            ignore(false);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -388,20 +450,14 @@ pub(crate) struct PerG {
 }
 
 /// A goroutine is spawned (in the spawner's context, before it is queued). `sync` is the
-/// address of its spawn and join edges.
-#[inline(always)]
-pub(crate) fn spawned(g: &PerG, coroutine: bool, sync: usize) {
-    if on() {
-        spawned_slow(g, coroutine, sync);
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn spawned_slow(g: &PerG, coroutine: bool, sync: usize) {
+/// address of its spawn and join edges, `cell` its wait cell's: its record may be reused,
+/// so what earlier goroutines published there is forgotten first.
+pub(crate) fn spawned(g: &PerG, coroutine: bool, sync: usize, cell: usize) {
     if state() != TSAN {
         return;
     }
+    forget_slow(sync);
+    forget_slow(cell);
     let fiber = if coroutine {
         // SAFETY: found with this signature; the fiber starts from the spawner's clock.
         unsafe { (api().create_fiber.expect("TSan"))(0) as usize }
@@ -413,118 +469,83 @@ fn spawned_slow(g: &PerG, coroutine: bool, sync: usize) {
 }
 
 /// A coroutine goroutine is about to run on `[lo, lo + len)` for the first time (its M, in
-/// scheduler code, before the coroutine is made on that stack).
-#[inline(always)]
-pub(crate) fn new_stack(g: &PerG, lo: usize, len: usize) {
-    if on() {
-        new_stack_slow(g, lo, len);
-    }
-}
-
+/// scheduler code, before the coroutine is made on that stack; the caller checked [`on`]).
 #[cold]
 #[inline(never)]
-fn new_stack_slow(g: &PerG, lo: usize, len: usize) {
+pub(crate) fn new_stack(g: &PerG, lo: usize, len: usize) {
     match state() {
         ASAN => {
             g.stack_lo.store(lo, Relaxed);
             g.stack_len.store(len, Relaxed);
         }
-        TSAN => {
-            // Another goroutine's fiber may have used this stack: its accesses there must not
-            // be compared with this one's. Mapping the range afresh through libc (TSan's
-            // interceptor, from an ignoring thread) resets its shadow.
-            // SAFETY: `[lo, lo + len)` is this goroutine's stack, which nothing runs on or
-            // points into yet; it is replaced by zeroed memory of the same protection.
-            let p = unsafe {
-                libc::mmap(
-                    lo as *mut c_void,
-                    len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
-                    -1,
-                    0,
-                )
-            };
-            if p == libc::MAP_FAILED {
-                crate::fatal("sanitizer: could not map a goroutine stack afresh (out of memory mappings?)");
-            }
-        }
+        TSAN => reset_shadow(lo, len),
         _ => {}
     }
 }
 
-/// What the scheduler side of a switch keeps until the goroutine comes back.
-pub(crate) struct Resume(*mut c_void);
+/// What the scheduler keeps while a goroutine runs (ASan: its own fake stack).
+pub(crate) struct Running(*mut c_void);
 
-/// The scheduler is about to resume goroutine `g` (on this M's own stack).
-#[inline(always)]
-pub(crate) fn resuming(g: &PerG) -> Resume {
-    if on() {
-        return resuming_slow(g);
-    }
-    Resume(std::ptr::null_mut())
-}
-
+/// The scheduler (its M's own stack and context; the caller checked [`on`]) is about to run
+/// goroutine `g`, made known by [`new_stack`]; `spawn`: its spawn edge, on its first run.
 #[cold]
 #[inline(never)]
-fn resuming_slow(g: &PerG) -> Resume {
+pub(crate) fn run_begin(g: &PerG, spawn: Option<usize>) -> Running {
     let mut save = std::ptr::null_mut();
-    let s = state();
-    if s == NONE {
-        return Resume(save);
-    }
-    let a = api();
-    match s {
+    match state() {
         ASAN => {
             // SAFETY: found with this signature; `save` receives this thread's fake stack.
-            unsafe { (a.start_switch.expect("ASan"))(&mut save, g.stack_lo.load(Relaxed) as *const c_void, g.stack_len.load(Relaxed)) };
+            unsafe { (api().start_switch.expect("ASan"))(&mut save, g.stack_lo.load(Relaxed) as *const c_void, g.stack_len.load(Relaxed)) };
         }
         TSAN => {
+            let a = api();
             // SAFETY: found with these signatures; the goroutine's fiber runs on no other
-            // thread (we own the goroutine).
+            // thread (we own the goroutine). Nothing TSan sees runs between this switch and
+            // the stack switch (scheduler code is not instrumented).
             unsafe {
                 let me = (a.current_fiber.expect("TSan"))();
                 with_here(|h| {
                     h.fiber.set(me as usize);
-                    h.internal.set(false); // the goroutine's code runs here now
+                    h.internal.set(false); // the goroutine's context from here
                 });
                 (a.switch_to_fiber.expect("TSan"))(g.fiber.load(Relaxed) as *mut c_void, NO_SYNC);
+            }
+            if let Some(sync) = spawn {
+                edge(sync, false); // its spawner's work happens before its own
             }
         }
         _ => {}
     }
-    Resume(save)
+    Running(save)
 }
 
-/// The goroutine `g` switched back to the scheduler; `finished`: it returned.
-#[inline(always)]
-pub(crate) fn returned(g: &PerG, r: Resume, finished: bool) {
-    if on() {
-        returned_slow(g, r, finished);
-    }
-}
-
+/// Goroutine `g` switched back to the scheduler; `ended`: it returned (with its join edge).
 #[cold]
 #[inline(never)]
-fn returned_slow(g: &PerG, r: Resume, finished: bool) {
-    let s = state();
-    if s == NONE {
-        return;
-    }
-    let a = api();
-    match s {
+pub(crate) fn run_end(g: &PerG, r: Running, ended: Option<usize>) {
+    match state() {
         ASAN => {
             // SAFETY: found with this signature; `r.0` is what our start_switch saved.
-            unsafe { (a.finish_switch.expect("ASan"))(r.0, std::ptr::null_mut(), std::ptr::null_mut()) };
+            unsafe { (api().finish_switch.expect("ASan"))(r.0, std::ptr::null_mut(), std::ptr::null_mut()) };
         }
         TSAN => {
-            with_here(|h| h.internal.set(true)); // scheduler code again
-            if finished {
+            // Still the goroutine's context: nothing TSan sees ran since its stack switched.
+            if let Some(sync) = ended {
+                edge(sync, true); // for its joiners
+                edge(&SHUTDOWN as *const u8 as usize, true);
+            }
+            let a = api();
+            let me = with_here(|h| {
+                h.internal.set(true);
+                h.fiber.get()
+            });
+            // SAFETY: found with this signature; `me` is this thread's own fiber (saved in
+            // `run_begin`).
+            unsafe { (a.switch_to_fiber.expect("TSan"))(me as *mut c_void, NO_SYNC) };
+            if ended.is_some() {
                 let f = g.fiber.swap(0, Relaxed);
                 if f != 0 {
-                    // SAFETY: found with this signature; the goroutine's fiber ended and is
-                    // not the current one (we switched back to ours).
-                    unsafe { (a.destroy_fiber.expect("TSan"))(f as *mut c_void) };
+                    call_tsan(a.destroy_fiber, f); // ended, and no longer the current one
                 }
             }
         }
@@ -532,101 +553,50 @@ fn returned_slow(g: &PerG, r: Resume, finished: bool) {
     }
 }
 
-/// On the goroutine's own stack, as it starts: `sync` is its spawn edge.
-#[inline(always)]
-pub(crate) fn started(sync: usize) {
-    if on() {
-        landed(std::ptr::null_mut(), Some(sync));
+/// Another goroutine's fiber may have used stack `[lo, lo + len)`: its accesses there must
+/// not be compared with the next one's. Mapping the range afresh through libc (TSan's
+/// interceptor, from an ignoring thread) resets its shadow.
+fn reset_shadow(lo: usize, len: usize) {
+    // SAFETY: `[lo, lo + len)` is a goroutine stack that nothing runs on or points into yet;
+    // it is replaced by zeroed memory of the same protection.
+    let p = unsafe {
+        libc::mmap(
+            lo as *mut c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        crate::fatal("sanitizer: could not map a goroutine stack afresh (out of memory mappings?)");
     }
 }
 
-/// What a goroutine keeps on its own stack while it is switched out.
-pub(crate) struct Suspended(*mut c_void);
-
-/// On the goroutine's own stack, just before it switches to its scheduler.
-#[inline(always)]
-pub(crate) fn suspending() -> Suspended {
-    if on() {
-        return leaving(true);
-    }
-    Suspended(std::ptr::null_mut())
-}
-
-/// On the goroutine's own stack, resumed (perhaps on another thread).
-#[inline(always)]
-pub(crate) fn resumed(s: Suspended) {
-    if on() {
-        landed(s.0, None);
-    }
-}
-
-/// On the goroutine's own stack, after its function returned: `sync` is its join edge.
-#[inline(always)]
-pub(crate) fn ending(sync: usize) {
-    if on() {
-        ending_slow(sync);
-    }
-}
-
+/// ASan, on the goroutine's own stack: it lands on this thread (`save`: its fake stack,
+/// null on its first run); remembers the thread's stack, to switch back to.
 #[cold]
 #[inline(never)]
-fn ending_slow(sync: usize) {
-    if state() == TSAN {
-        edge(sync, true);
-        edge(&SHUTDOWN as *const u8 as usize, true);
-    }
-    leaving(false);
+pub(crate) fn asan_landed(save: *mut c_void) {
+    let (mut lo, mut len) = (std::ptr::null(), 0usize);
+    // SAFETY: found with this signature; ASan hands back the stack we came from (this
+    // thread's own).
+    unsafe { (api().finish_switch.expect("ASan"))(save, &mut lo, &mut len) };
+    with_here(|h| h.stack.set((lo as usize, len)));
 }
 
-/// Switches the sanitizer from the goroutine to its thread's scheduler; `coming_back`:
-/// the goroutine will be resumed (else its ASan fake stack is freed).
+/// ASan, on the goroutine's own stack, just before it switches to its thread's scheduler;
+/// `coming_back`: it will be resumed (else its fake stack is freed). Returns its fake stack.
 #[cold]
 #[inline(never)]
-fn leaving(coming_back: bool) -> Suspended {
+pub(crate) fn asan_leaving(coming_back: bool) -> *mut c_void {
     let mut save = std::ptr::null_mut();
-    let s = state();
-    if s == NONE {
-        return Suspended(save);
-    }
-    let a = api();
-    match s {
-        ASAN => {
-            let (lo, len) = with_here(|h| h.stack.get());
-            let save_p = if coming_back { &mut save as *mut *mut c_void } else { std::ptr::null_mut() };
-            // SAFETY: found with this signature; the scheduler's stack is where we go.
-            unsafe { (a.start_switch.expect("ASan"))(save_p, lo as *const c_void, len) };
-        }
-        TSAN => {
-            let me = with_here(|h| h.fiber.get());
-            // SAFETY: found with this signature; `me` is the fiber of the thread that resumed
-            // us (set in `resuming`), which runs nothing else until we switch back.
-            unsafe { (a.switch_to_fiber.expect("TSan"))(me as *mut c_void, NO_SYNC) };
-        }
-        _ => {}
-    }
-    Suspended(save)
-}
-
-/// The goroutine runs again on this thread: `save` is its ASan fake stack (null when it
-/// starts); `spawn` its spawn edge on its first run.
-#[cold]
-#[inline(never)]
-fn landed(save: *mut c_void, spawn: Option<usize>) {
-    match state() {
-        ASAN => {
-            let (mut lo, mut len) = (std::ptr::null(), 0usize);
-            // SAFETY: found with this signature; ASan hands back the stack we came from (this
-            // thread's own), which we need to switch back.
-            unsafe { (api().finish_switch.expect("ASan"))(save, &mut lo, &mut len) };
-            with_here(|h| h.stack.set((lo as usize, len)));
-        }
-        TSAN => {
-            if let Some(sync) = spawn {
-                edge(sync, false);
-            }
-        }
-        _ => {}
-    }
+    let (lo, len) = with_here(|h| h.stack.get());
+    let save_p = if coming_back { &mut save as *mut *mut c_void } else { std::ptr::null_mut() };
+    // SAFETY: found with this signature; the scheduler's stack is where we go.
+    unsafe { (api().start_switch.expect("ASan"))(save_p, lo as *const c_void, len) };
+    save
 }
 
 /// A bound goroutine starts (`begin`) or ends on this runtime thread, whose own TSan thread
