@@ -217,42 +217,19 @@ fn m_main(m: Arc<M>) {
     m.tid.store(crate::sys::thread::gettid(), Relaxed);
     let _alt = crate::sys::signal::AltStack::install();
     sanitizer::internal_thread(true);
-    // Whether the host's sanitizer is told of switches: looked up by now, fixed for good.
-    let san = sanitizer::on();
-    loop {
-        if l.p.get() == 0 {
-            if let Some((p, spin)) = m.take_handed() {
-                l.p.set(p + 1);
-                l.spinning.set(spin);
-            } else if rt.stopping() {
-                break;
-            } else if m.has_pinned_work() {
-                match rt.acquire_p_wait(&m) {
-                    Some(p) => l.p.set(p + 1),
-                    None => break,
-                }
-            } else {
-                if rt.stopm(&m, l) {
-                    // Idle past its keep-alive: `stopm` unlisted it and lowered `nthreads`.
-                    // Nothing refers to it once it leaves `ms` (no goroutine is pinned to it),
-                    // and no dump reads its block after that.
-                    let mut ms = lock(&rt.ms);
-                    ms.retain(|(x, _)| !Arc::ptr_eq(x, &m)); // drops (detaches) the handle
-                    m.local.store(std::ptr::null_mut(), Release);
-                    drop(ms);
-                    l.m.set(std::ptr::null());
-                    return;
-                }
-                continue;
-            }
-        }
-        if let Some(g) = find_runnable(&m, l) {
-            if san {
-                execute::<true>(&m, l, g);
-            } else {
-                execute::<false>(&m, l, g);
-            }
-        }
+    // Whether the host's sanitizer is told of switches: looked up by now, fixed for good. A
+    // copy of the loop each way: a normal program pays nothing per switch.
+    let retired = if sanitizer::on() { run_loop::<true>(&m, l) } else { run_loop::<false>(&m, l) };
+    if retired {
+        // Idle past its keep-alive: `stopm` unlisted it and lowered `nthreads`. Nothing
+        // refers to it once it leaves `ms` (no goroutine is pinned to it), and no dump reads
+        // its block after that.
+        let mut ms = lock(&rt.ms);
+        ms.retain(|(x, _)| !Arc::ptr_eq(x, &m)); // drops (detaches) the handle
+        m.local.store(std::ptr::null_mut(), Release);
+        drop(ms);
+        l.m.set(std::ptr::null());
+        return;
     }
     if l.p.get() != 0 {
         rt.release_p(l.p.get() - 1);
@@ -264,6 +241,36 @@ fn m_main(m: Arc<M>) {
         m.local.store(std::ptr::null_mut(), Release);
     }
     l.m.set(std::ptr::null());
+}
+
+/// The worker's scheduling loop, until the runtime stops (or it has no processor and must
+/// end: `false`), or until it stayed idle past its keep-alive (`true`). `SAN`: the host's
+/// sanitizer is told of the switches (`sys/sanitizer.rs`).
+fn run_loop<const SAN: bool>(m: &M, l: &tls::Local) -> bool {
+    let rt = m.rt;
+    loop {
+        if l.p.get() == 0 {
+            if let Some((p, spin)) = m.take_handed() {
+                l.p.set(p + 1);
+                l.spinning.set(spin);
+            } else if rt.stopping() {
+                return false;
+            } else if m.has_pinned_work() {
+                match rt.acquire_p_wait(m) {
+                    Some(p) => l.p.set(p + 1),
+                    None => return false,
+                }
+            } else {
+                if rt.stopm(m, l) {
+                    return true; // idle past its keep-alive: `m_main` retires it
+                }
+                continue;
+            }
+        }
+        if let Some(g) = find_runnable(m, l) {
+            execute::<SAN>(m, l, g);
+        }
+    }
 }
 
 fn stop_spinning(rt: &'static Runtime, l: &tls::Local) {
@@ -299,6 +306,7 @@ fn steal_global(rt: &Runtime, h: &Held<'_>) -> Option<GRef> {
 
 /// Finds a goroutine to run on this M's processor, in the order of `README.md` section 3.
 /// `None` when the processor was given up.
+#[inline(always)]
 fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
     let rt = m.rt;
     loop {
