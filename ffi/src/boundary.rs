@@ -14,40 +14,42 @@ pub fn code(e: Error) -> c_int {
 }
 
 /// Runs `f`, turning a panic into `GR_EPANIC` and an error into its code. When the host runs
-/// under ThreadSanitizer, `f` runs as a `gr_core::sanitize` call.
+/// under ThreadSanitizer, `f` runs as a `gr_core::sanitize` call (out of line: a normal call
+/// pays one load and a branch not taken). Exports pass `move` closures: what they capture
+/// (their arguments) then stays in registers on the normal path.
 #[inline]
 pub fn guard(f: impl FnOnce() -> Result<(), Error>) -> c_int {
     if watched() {
-        call_begin();
+        return watched_call(move || status(f));
     }
-    let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(Ok(())) => GR_OK.code(),
-        Ok(Err(e)) => code(e),
-        Err(_) => GR_EPANIC.code(),
-    };
-    if watched() {
-        sanitize::call_end();
-    }
-    r
+    status(f)
 }
 
 /// Like [`guard`] for exports that return a value instead of a status.
 pub fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
     if watched() {
-        call_begin();
+        return watched_call(move || value(fallback, f));
     }
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(fallback);
-    if watched() {
-        sanitize::call_end();
+    value(fallback, f)
+}
+
+#[inline(always)]
+fn status(f: impl FnOnce() -> Result<(), Error>) -> c_int {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(())) => GR_OK.code(),
+        Ok(Err(e)) => code(e),
+        Err(_) => GR_EPANIC.code(),
     }
-    r
+}
+
+#[inline(always)]
+fn value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
 /// Whether calls run as `gr_core::sanitize` calls: true until the first call found out
 /// (then, in a program without ThreadSanitizer, false for good). The boundary's own copy of
-/// the answer: one load and a branch on each side of a call. Both sides ask afresh (the
-/// answer only ever goes from true to false, and then for every thread alike) rather than
-/// keep a flag across the call, which would keep the export's arguments in memory.
+/// the answer.
 static WATCHED: AtomicBool = AtomicBool::new(true);
 
 #[inline(always)]
@@ -55,12 +57,18 @@ fn watched() -> bool {
     WATCHED.load(Relaxed)
 }
 
+/// Runs the guarded `call` (it catches panics) as a `gr_core::sanitize` call, or plainly when
+/// the first call finds no ThreadSanitizer (and tells the others so).
 #[cold]
 #[inline(never)]
-fn call_begin() {
+fn watched_call<R>(call: impl FnOnce() -> R) -> R {
     if !sanitize::call_begin() {
         WATCHED.store(false, Relaxed);
+        return call();
     }
+    let r = call();
+    sanitize::call_end();
+    r
 }
 
 /// A non-NULL pointer or `GR_EINVAL`.

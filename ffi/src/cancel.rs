@@ -15,7 +15,7 @@ impl_handle!(gr_cancel => Cancel);
 /// Creates a cancel token.
 #[no_mangle]
 pub unsafe extern "C" fn gr_cancel_new(out: *mut *mut gr_cancel) -> c_int {
-    guard(|| {
+    guard(move || {
         nonnull(out)?;
         gr_core::waiter::register_thread();
         // SAFETY: `out` is non-NULL, hence writable (gr.h).
@@ -28,7 +28,7 @@ pub unsafe extern "C" fn gr_cancel_new(out: *mut *mut gr_cancel) -> c_int {
 /// later wait on it until `gr_cancel_reset`. The withdrawn waits lose no value.
 #[no_mangle]
 pub unsafe extern "C" fn gr_cancel_fire(c: *mut gr_cancel) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: `c` is NULL or a gr_cancel (gr.h).
         unsafe { gr_cancel::get(c) }?.fire();
         Ok(())
@@ -38,7 +38,7 @@ pub unsafe extern "C" fn gr_cancel_fire(c: *mut gr_cancel) -> c_int {
 /// Re-arms a fired token.
 #[no_mangle]
 pub unsafe extern "C" fn gr_cancel_reset(c: *mut gr_cancel) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: `c` is NULL or a gr_cancel (gr.h).
         unsafe { gr_cancel::get(c) }?.reset();
         Ok(())
