@@ -143,7 +143,6 @@ impl<'a> Held<'a> {
 
     /// Puts `g` in runnext; the previous occupant moves to the back of the local queue.
     /// Returns whether the local queue now holds work another processor could steal.
-    #[inline]
     pub fn push_next(&self, g: GRef) -> bool {
         // SAFETY: as for `local`.
         let slot = unsafe { &mut *self.p.runnext.get() };

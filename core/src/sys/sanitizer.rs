@@ -5,7 +5,7 @@
 //! (`dlsym(RTLD_DEFAULT)`, once, on the first hook reached: at the latest as a worker
 //! starts) and caches what it found in [`STATE`]. What a normal program pays:
 //! - per goroutine switch, nothing: each worker picks, once, a copy of its run loop without
-//!   the hooks (`sched/worker.rs`, `execute::<false>`), and a goroutine's own side tests a
+//!   the hooks (`sched/worker.rs`, `run_loop::<false>`), and a goroutine's own side tests a
 //!   bit of a pointer it loads anyway (`goroutine.rs`, `G::suspend`);
 //! - per C API call, a load of the boundary's own flag and a branch not taken on each side
 //!   (`gr-ffi`'s `boundary.rs`, `crate::sanitize`);
