@@ -16,7 +16,9 @@ pub fn code(e: Error) -> c_int {
 /// Runs `f`, turning a panic into `GR_EPANIC` and an error into its code. When the host runs
 /// under ThreadSanitizer, `f` runs as a `gr_core::sanitize` call (out of line: a normal call
 /// pays one load and a branch not taken). Exports pass `move` closures: what they capture
-/// (their arguments) then stays in registers on the normal path.
+/// (their arguments) then stays in registers on the normal path. Not where the closure
+/// writes a local the export reads afterwards (`gr_fd_write`'s count): a `move` closure
+/// would write its own copy.
 #[inline]
 pub fn guard(f: impl FnOnce() -> Result<(), Error>) -> c_int {
     if watched() {

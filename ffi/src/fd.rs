@@ -96,7 +96,7 @@ pub unsafe extern "C" fn gr_fd_read(fd: c_int, buf: *mut c_void, len: usize, tim
 #[no_mangle]
 pub unsafe extern "C" fn gr_fd_write(fd: c_int, buf: *const c_void, len: usize, timeout_ns: i64, cancel: *mut gr_cancel, nwritten: *mut usize) -> c_int {
     let mut sent = 0usize;
-    let r = guard(move || {
+    let r = guard(|| {
         buf_ok(buf, len)?;
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
         let c = unsafe { cancel_arg(cancel) }?;
@@ -201,7 +201,7 @@ unsafe fn send_common(
     nsent: *mut usize,
 ) -> c_int {
     let mut sent = 0usize;
-    let r = guard(move || {
+    let r = guard(|| {
         buf_ok(buf, len)?;
         // SAFETY: `cancel` is NULL or a gr_cancel (the function's contract).
         let c = unsafe { cancel_arg(cancel) }?;
