@@ -20,7 +20,7 @@ test-c-tsan: lib
 	@awk '/^## C quick start/ { f = 1 } f && /^```c/ { c = 1; next } c && /^```/ { exit } c' README.md > $(TSAN_DIR)/readme_quickstart.c
 	@grep -q gr_spawn $(TSAN_DIR)/readme_quickstart.c || { echo "test-c-tsan: no C quick start in README.md"; exit 1; }
 	@GR_SANITIZE=thread $(ROOT)/tests/c/run.sh tsan $(TSAN_DIR)/readme_quickstart.c $(ROOT)/examples/c/workers.c \
-	  $(sort $(wildcard $(ROOT)/tests/san/tsan_*.c)) $(sort $(wildcard $(ROOT)/tests/c/chan_*.c $(ROOT)/tests/c/rt_*.c $(ROOT)/tests/c/sync_*.c))
+	  $(sort $(wildcard $(ROOT)/tests/san/tsan_*.c)) $(sort $(wildcard $(ROOT)/tests/c/chan_*.c $(ROOT)/tests/c/net_*.c $(ROOT)/tests/c/rt_*.c $(ROOT)/tests/c/sync_*.c))
 	@$(CC) -g -O1 -fsanitize=thread -I$(ROOT)/include -o $(TSAN_DIR)/readme_quickstart_static $(TSAN_DIR)/readme_quickstart.c \
 	  $(LIBDIR)/libgr.a $(GR_STATIC_LIBS) && $(TSAN_DIR)/readme_quickstart_static > $(TSAN_DIR)/readme_quickstart_static.log 2>&1 \
 	  && echo "ok   readme_quickstart, linked with libgr.a" || { cat $(TSAN_DIR)/readme_quickstart_static.log; echo "FAIL readme_quickstart, linked with libgr.a"; exit 1; }
