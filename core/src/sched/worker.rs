@@ -139,6 +139,7 @@ impl M {
         g
     }
 
+    #[inline(always)]
     fn pop_inbox(&self) -> Option<GRef> {
         if self.inbox_len.load(Acquire) == 0 {
             return None;
@@ -289,6 +290,7 @@ fn stop_spinning(rt: &'static Runtime, l: &tls::Local) {
     }
 }
 
+#[inline(always)]
 fn found(rt: &'static Runtime, l: &tls::Local, g: GRef) -> Option<GRef> {
     stop_spinning(rt, l);
     Some(g)
