@@ -23,7 +23,12 @@
 //!
 //! Lock order: the depot is a leaf outside the ranks (`sched/README.md`, section 6): it is
 //! taken with nothing else of the runtime's held, or under any runtime lock (a `GRef`
-//! dropped there), and nothing is taken under it.
+//! dropped there), and nothing is taken under it. It is a `ForkLock`, held around `fork()`
+//! (`sched/runtime.rs`): a child's first spawn needs it.
+//!
+//! No thread-local destructor (a runtime thread must never need one: `sys/thread.rs`): a
+//! thread's magazine is handed back at its exit by a pthread key ([`crate::ExitKey`]); a
+//! thread that cannot have one goes without a magazine (straight to the depot).
 
 use crate::goroutine::G;
 use crate::sys::sanitizer::PerG;
@@ -31,8 +36,8 @@ use std::cell::{Cell, UnsafeCell};
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use crate::sys::forklock::{ForkGuard, ForkLock};
 use std::sync::atomic::{fence, AtomicUsize};
-use std::sync::Mutex;
 
 /// One record: its reference count, the goroutine, and what a sanitizer needs of it.
 /// Cache-line aligned (256 bytes a record): neighbouring records belong to goroutines that
@@ -242,29 +247,59 @@ pub(crate) fn for_each_live(mut f: impl FnMut(GRef)) {
 const MAG: usize = 128;
 const BATCH: usize = 64;
 
+/// A magazine's state: not yet used on this thread, in use (handed back at thread exit), or
+/// unusable (no exit hook could be had, or the thread is exiting).
+const FRESH: u8 = 0;
+const ACTIVE: u8 = 1;
+const OFF: u8 = 2;
+
 struct Magazine {
+    state: Cell<u8>,
     n: Cell<usize>,
     slots: [Cell<usize>; MAG],
 }
 
 /// Free slots shared by all threads (addresses).
-static DEPOT: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+static DEPOT: ForkLock<Vec<usize>> = ForkLock::new(Vec::new());
 
-fn depot() -> std::sync::MutexGuard<'static, Vec<usize>> {
-    DEPOT.lock().unwrap_or_else(|p| p.into_inner())
+fn depot() -> ForkGuard<'static, Vec<usize>> {
+    DEPOT.lock()
 }
 
-impl Drop for Magazine {
-    fn drop(&mut self) {
-        // Thread exit: hand the slots to the depot (runtime code, outside any C API call).
-        let _quiet = crate::sys::sanitizer::Quiet::enter();
-        let n = self.n.replace(0);
-        depot().extend(self.slots[..n].iter().map(Cell::get));
-    }
+/// The depot's lock, for the fork handlers (`sched/runtime.rs`).
+pub(crate) fn depot_lock() -> &'static ForkLock<Vec<usize>> {
+    &DEPOT
 }
 
 thread_local! {
-    static MAGAZINE: Magazine = const { Magazine { n: Cell::new(0), slots: [const { Cell::new(0) }; MAG] } };
+    static MAGAZINE: Magazine = const { Magazine { state: Cell::new(FRESH), n: Cell::new(0), slots: [const { Cell::new(0) }; MAG] } };
+}
+
+static MAG_EXIT: crate::ExitKey = crate::ExitKey::new(hand_back);
+
+/// Thread exit: hand the slots to the depot.
+unsafe extern "C" fn hand_back(p: *mut std::ffi::c_void) {
+    // SAFETY: `p` is this thread's magazine (`usable`), whose TLS block outlives the pthread
+    // key destructors.
+    let m = unsafe { &*(p as *const Magazine) };
+    let _quiet = crate::sys::sanitizer::Quiet::enter(); // runtime code, outside any C API call
+    m.state.set(OFF);
+    let n = m.n.replace(0);
+    depot().extend(m.slots[..n].iter().map(Cell::get));
+}
+
+/// Whether this thread may use its magazine (arranging the hand-back at exit on first use).
+#[inline]
+fn usable(m: &Magazine) -> bool {
+    match m.state.get() {
+        ACTIVE => true,
+        FRESH => {
+            let ok = MAG_EXIT.set(m as *const Magazine as *mut std::ffi::c_void);
+            m.state.set(if ok { ACTIVE } else { OFF });
+            ok
+        }
+        _ => false,
+    }
 }
 
 /// Maps a new chunk into the depot (under its lock).
@@ -289,6 +324,9 @@ fn grow(d: &mut Vec<usize>) {
 fn alloc_slot() -> NonNull<GSlot> {
     let p = MAGAZINE
         .try_with(|m| {
+            if !usable(m) {
+                return None;
+            }
             let mut n = m.n.get();
             if n == 0 {
                 let mut d = depot();
@@ -302,10 +340,12 @@ fn alloc_slot() -> NonNull<GSlot> {
                 }
             }
             m.n.set(n - 1);
-            m.slots[n - 1].get()
+            Some(m.slots[n - 1].get())
         })
-        .unwrap_or_else(|_| {
-            // Thread exiting (TLS gone): straight from the depot.
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| {
+            // No magazine on this thread (or it is exiting): straight from the depot.
             let mut d = depot();
             if d.is_empty() {
                 grow(&mut d);
@@ -319,6 +359,9 @@ fn alloc_slot() -> NonNull<GSlot> {
 fn free_slot(s: NonNull<GSlot>) {
     let s = s.as_ptr() as usize;
     let pushed = MAGAZINE.try_with(|m| {
+        if !usable(m) {
+            return false;
+        }
         let mut n = m.n.get();
         if n == MAG {
             depot().extend(m.slots[MAG - BATCH..].iter().map(Cell::get));
@@ -326,8 +369,9 @@ fn free_slot(s: NonNull<GSlot>) {
         }
         m.slots[n].set(s);
         m.n.set(n + 1);
+        true
     });
-    if pushed.is_err() {
+    if !pushed.unwrap_or(false) {
         depot().push(s);
     }
 }
@@ -338,7 +382,7 @@ mod tests {
     use crate::goroutine::Entry;
 
     fn g(id: u64) -> GRef {
-        G::new(id, Entry::Rust(Box::new(|| {})), None, Default::default())
+        G::new(id, 0, Entry::Rust(Box::new(|| {})), None, Default::default())
     }
 
     /// The sanitizer state fits in the record's padding: records stay 256 bytes.

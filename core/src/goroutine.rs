@@ -97,6 +97,9 @@ pub(crate) struct JoinState {
 
 pub struct G {
     pub id: u64,
+    /// The generation of its runtime (`sched/runtime.rs`, truncated): a goroutine is only
+    /// ever queued in its own runtime; once that is gone it is never resumed.
+    pub(crate) gen: u32,
     /// Park handshake, see `sched/state.rs`.
     pub(crate) sched: AtomicU8,
     /// Reused by every wait of this goroutine; tokens carry a sequence number.
@@ -155,11 +158,12 @@ unsafe impl Send for G {}
 impl G {
     /// A goroutine running `entry`; bound (on an M's own stack) when it has no `stack`.
     #[inline]
-    pub(crate) fn new(id: u64, entry: Entry, stack: Option<Stack>, origin: Origin) -> GRef {
+    pub(crate) fn new(id: u64, gen: u32, entry: Entry, stack: Option<Stack>, origin: Origin) -> GRef {
         let bound = stack.is_none();
         let info = Info { entry: entry.address(), spawn_pc: origin.spawn_pc, parent: origin.parent, ..Info::default() };
         GRef::new(G {
             id,
+            gen,
             sched: AtomicU8::new(crate::sched::state::RUNNING),
             cell: WaitCell::new(),
             pinned: AtomicUsize::new(0),

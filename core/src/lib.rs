@@ -41,9 +41,12 @@ pub mod waitlist;
 pub mod waitreason;
 
 pub use cancel::Cancel;
+pub use sys::forklock::{ForkGuard, ForkLock};
+pub use sys::thread::ExitKey;
 pub use error::{Error, Result};
 pub use goroutine::{Entry, GRef, G};
 pub use sched::{Config, SpawnOpts, Stats};
+pub use stack::STACK_MAX;
 pub use waiter::{Deadline, Token};
 
 /// A broken invariant: report and abort (never unwind into foreign frames).

@@ -5,7 +5,7 @@
 //! ```text
 //! low                                                                        high
 //! | guard | stack 0 ............ | guard | stack 1 ............ | ... | guard | stack n-1 |
-//!   (each guard is `guard_size()`: 4 pages)
+//!   (each guard is `guard_for(size)` bytes)
 //! ```
 //!
 //! Guards are made with `madvise(MADV_GUARD_INSTALL)` (Linux >= 6.13): they do not split the
@@ -14,8 +14,16 @@
 //! which costs two mappings per stack; when mappings run out `mmap`/`mprotect` fail and the
 //! spawn returns `GR_ENOMEM` (whose message names the sysctl) instead of crashing.
 //!
-//! Every chunk is recorded in [`REGISTRY`], an append-only table the SIGSEGV handler reads
-//! without locks to tell a guard-page hit (a stack overflow) from a fault of the host's.
+//! Every chunk is recorded in the registry (`stack/registry.rs`), which the SIGSEGV handler
+//! reads without locks to tell a guard-page hit (a stack overflow) from a fault of the host's.
+//!
+//! Sizes: a request is rounded up to whole pages, at least [`STACK_MIN`], and refused above
+//! [`STACK_MAX`] (1 GiB, Go's limit on 64-bit): so `size + guard` and the chunk arithmetic
+//! never overflow.
+//!
+//! Lifetime: chunks belong to one runtime's pool and are unmapped all together when that
+//! runtime's memory is reclaimed ([`GlobalPool::release_all`], `sched/README.md`,
+//! "Lifecycle"): nothing may run on or point into its stacks by then.
 //!
 //! Pooling: a freed stack goes to its processor's cache (`LocalCache`), whose overflow goes to
 //! the global pool. Memory goes back to the kernel (`MADV_FREE`) in the background, as Go's
@@ -26,15 +34,25 @@
 //! touched pages. (Measured: releasing each stack as it entered the global pool cost one
 //! madvise per goroutine, ~25% of a spawn+join cycle, with TLB-flush IPIs.)
 
+mod registry;
+
 use crate::loom::rank::STACKS; // a leaf (`sched/README.md`, "Lock order")
 use crate::loom::{lock, Mutex};
 use crate::sys::mem::{free_pages, page_size, Mapping};
-use std::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use registry::guard_hit;
+use std::sync::atomic::Ordering;
 
-/// Bytes of guard below each stack: several pages, so that a large frame (C code built
-/// without stack-clash protection) cannot jump over the guard into the neighbouring stack.
-/// With `MADV_GUARD_INSTALL` guards cost no memory and no mappings.
-pub fn guard_size() -> usize {
+/// The smallest stack: requests below it are raised to it.
+pub const STACK_MIN: usize = 16 << 10;
+/// The largest stack a goroutine may ask for (the ABI's `GR_STACK_SIZE_MAX`): 1 GiB, Go's
+/// maximum on 64-bit. Above it `gr_spawn_ex` and `gr_init` return `GR_EINVAL`.
+pub const STACK_MAX: usize = 1 << 30;
+
+/// Bytes of guard below each stack of `size` usable bytes: several pages, so that a large
+/// frame (C code built without stack-clash protection) cannot jump over the guard into the
+/// neighbouring stack. With `MADV_GUARD_INSTALL` guards cost no memory and no mappings.
+pub fn guard_for(size: usize) -> usize {
+    let _ = size;
     4 * page_size()
 }
 
@@ -81,7 +99,7 @@ unsafe impl corosensei::stack::Stack for Stack {
         corosensei::stack::StackPointer::new(self.base).expect("stack base is non-zero")
     }
     fn limit(&self) -> corosensei::stack::StackPointer {
-        corosensei::stack::StackPointer::new(self.limit - guard_size()).expect("non-zero")
+        corosensei::stack::StackPointer::new(self.limit - guard_for(self.size())).expect("non-zero")
     }
 }
 
@@ -93,81 +111,27 @@ pub enum StackError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The chunk registry, read by the signal handler.
-
-const REGISTRY_MAX: usize = 1 << 16;
-struct Registry {
-    len: AtomicUsize,
-    /// (chunk start, chunk end, slot bytes incl. guard) per chunk; `end` published last.
-    start: [AtomicUsize; REGISTRY_MAX],
-    end: [AtomicUsize; REGISTRY_MAX],
-    slot: [AtomicUsize; REGISTRY_MAX],
-}
-#[allow(clippy::declare_interior_mutable_const)]
-const ZERO: AtomicUsize = AtomicUsize::new(0);
-static REGISTRY: Registry = Registry {
-    len: AtomicUsize::new(0),
-    start: [ZERO; REGISTRY_MAX],
-    end: [ZERO; REGISTRY_MAX],
-    slot: [ZERO; REGISTRY_MAX],
-};
-/// Lock-free (a lock held by another thread at fork() would deadlock the child): a slot is
-/// reserved with `fetch_add`, filled, and published by storing its `end` last (Release); a
-/// reader skips slots whose `end` is still 0.
-fn register_chunk(start: usize, end: usize, slot: usize) {
-    let i = REGISTRY.len.fetch_add(1, Ordering::AcqRel);
-    if i >= REGISTRY_MAX {
-        return; // overflow reports degrade to the host's handler; never fail a spawn for it
-    }
-    REGISTRY.start[i].store(start, Ordering::Relaxed);
-    REGISTRY.slot[i].store(slot, Ordering::Relaxed);
-    REGISTRY.end[i].store(end, Ordering::Release);
-}
-
-/// If `addr` lies in one of our guard pages, the usable size of the stack it guards.
-/// Async-signal-safe: atomics only.
-pub fn guard_hit(addr: usize) -> Option<usize> {
-    let n = REGISTRY.len.load(Ordering::Acquire).min(REGISTRY_MAX);
-    let guard = guard_size();
-    for i in 0..n {
-        let e = REGISTRY.end[i].load(Ordering::Acquire);
-        let s = REGISTRY.start[i].load(Ordering::Relaxed);
-        if e != 0 && addr >= s && addr < e {
-            let slot = REGISTRY.slot[i].load(Ordering::Relaxed);
-            let off = (addr - s) % slot;
-            // Within a slot the guard comes first, then the stack.
-            return if off < guard { Some(slot - guard) } else { None };
-        }
-    }
-    None
-}
-
-/// The stack chunks mapped so far, sorted by address, to find which stack an address is on
-/// ([`Chunks::bounds_of`]). Lock-free (the registry is append-only).
-pub struct Chunks(Vec<(usize, usize, usize)>);
+/// The stack chunks mapped now, sorted by address, to find which stack an address is on
+/// ([`Chunks::bounds_of`]). Lock-free (`stack/registry.rs`); a chunk unmapped meanwhile (a
+/// runtime reclaimed) may still be listed: callers read only stacks they know to be live.
+pub struct Chunks(Vec<registry::Snap>);
 
 impl Chunks {
     pub fn now() -> Chunks {
-        let n = REGISTRY.len.load(Ordering::Acquire).min(REGISTRY_MAX);
-        let mut v: Vec<(usize, usize, usize)> = (0..n)
-            .filter_map(|i| {
-                let e = REGISTRY.end[i].load(Ordering::Acquire);
-                (e != 0).then(|| (REGISTRY.start[i].load(Ordering::Relaxed), e, REGISTRY.slot[i].load(Ordering::Relaxed)))
-            })
-            .collect();
-        v.sort_unstable();
+        let mut v = registry::snapshot();
+        v.sort_unstable_by_key(|c| c.start);
         Chunks(v)
     }
 
     /// The usable range `[limit, base)` of the goroutine stack that contains `addr`, if any.
     pub fn bounds_of(&self, addr: usize) -> Option<(usize, usize)> {
-        let i = self.0.partition_point(|c| c.0 <= addr).checked_sub(1)?;
-        let (s, e, slot) = self.0[i];
-        if addr >= e {
+        let i = self.0.partition_point(|c| c.start <= addr).checked_sub(1)?;
+        let c = self.0[i];
+        if addr >= c.end {
             return None;
         }
-        let lo = s + (addr - s) / slot * slot + guard_size();
-        (addr >= lo).then_some((lo, lo + slot - guard_size()))
+        let lo = c.start + (addr - c.start) / c.slot * c.slot + c.guard;
+        (addr >= lo).then_some((lo, lo + c.slot - c.guard))
     }
 }
 
@@ -178,30 +142,39 @@ fn round_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
 }
 
-/// Maps a chunk of stacks of `size` usable bytes each and returns them.
-fn map_chunk(size: usize) -> Result<Vec<Stack>, StackError> {
-    let page = guard_size();
-    let slot = size + page;
+/// A mapped chunk of stacks, unmapped by [`GlobalPool::release_all`].
+struct Chunk {
+    mem: Mapping,
+    entry: Option<registry::Entry>,
+}
+
+/// Maps a chunk of stacks of `size` usable bytes each (normalised: at most [`STACK_MAX`])
+/// and returns it with its stacks.
+fn map_chunk(size: usize) -> Result<(Chunk, Vec<Stack>), StackError> {
+    debug_assert!((STACK_MIN..=STACK_MAX).contains(&size) && size % page_size() == 0);
+    let guard = guard_for(size);
+    let slot = size + guard; // <= 1 GiB + a guard: no overflow
     let count = (CHUNK_BYTES / slot).max(1);
-    let bytes = slot * count;
+    let bytes = slot * count; // <= max(CHUNK_BYTES, slot)
     let mut m = Mapping::anon(bytes, true).ok_or(StackError::NoMemory)?;
     for i in 0..count {
-        let light = m.guard_light(i * slot, page);
+        let light = m.guard_light(i * slot, guard);
         if !light {
             LIGHT_GUARDS.store(false, Ordering::Relaxed);
         }
-        if !light && !m.guard_protect(i * slot, page) {
+        if !light && !m.guard_protect(i * slot, guard) {
             return Err(StackError::NoMemory); // `m` is unmapped as it drops
         }
     }
-    let start = m.leak();
-    register_chunk(start, start + bytes, slot);
-    Ok((0..count)
+    let start = m.addr();
+    let entry = registry::register(start, start + bytes, slot, guard);
+    let stacks = (0..count)
         .map(|i| {
-            let limit = start + i * slot + page;
+            let limit = start + i * slot + guard;
             Stack { base: limit + size, limit }
         })
-        .collect())
+        .collect();
+    Ok((Chunk { mem: m, entry }, stacks))
 }
 
 /// Returns the memory of pooled stacks to the kernel lazily (they stay mapped and reserved).
@@ -212,17 +185,18 @@ fn map_chunk(size: usize) -> Result<Vec<Stack>, StackError> {
 fn release_memory(stacks: &mut [Stack]) -> usize {
     let light = LIGHT_GUARDS.load(Ordering::Relaxed);
     stacks.sort_unstable_by_key(|s| s.limit);
-    let guard = guard_size();
     let mut calls = 0;
     let mut i = 0;
     while i < stacks.len() {
         let (start, mut end) = (stacks[i].limit, stacks[i].base);
+        let guard = guard_for(stacks[i].size());
         i += 1;
-        while light && i < stacks.len() && stacks[i].limit == end + guard {
+        while light && i < stacks.len() && stacks[i].limit == end + guard && stacks[i].size() == stacks[i - 1].size() {
             end = stacks[i].base;
             i += 1;
         }
-        // SAFETY: [start, end) covers pooled stacks (leaked mappings of `map_chunk`; no
+        // SAFETY: [start, end) covers pooled stacks (mappings of `map_chunk`, kept until
+        // `release_all`, which no scavenge overlaps: the monitor is gone by then; no
         // goroutine runs on them) and, between them, light guard slots of the same chunks,
         // whose markers MADV_FREE keeps.
         unsafe { free_pages(start, end - start) };
@@ -274,34 +248,64 @@ impl BySize {
     }
 }
 
+/// Under the pool's lock: the free stacks by size, and every chunk mapped.
+#[derive(Default)]
+struct Pools {
+    by_size: BySize,
+    chunks: Vec<Chunk>,
+}
+
 /// The global pool, all sizes.
 #[derive(Default)]
 pub struct GlobalPool {
-    free: Mutex<BySize, STACKS>,
+    free: Mutex<Pools, STACKS>,
 }
 
 impl GlobalPool {
-    /// Normalises a requested size: at least 16 KiB, whole pages.
-    pub fn normalise(size: usize) -> usize {
-        round_up(size.max(16 << 10), page_size())
+    /// Normalises a requested size: at least [`STACK_MIN`], whole pages. `None` above
+    /// [`STACK_MAX`].
+    pub fn normalise(size: usize) -> Option<usize> {
+        if size > STACK_MAX {
+            return None;
+        }
+        Some(round_up(size.max(STACK_MIN), page_size())) // <= 1 GiB: no overflow
     }
 
     /// Takes a stack of `size` bytes (already normalised), mapping a new chunk when empty.
     pub fn get(&self, size: usize) -> Result<Stack, StackError> {
-        if let Some(s) = lock(&self.free).get_mut(&size).and_then(FreeList::pop) {
+        if let Some(s) = lock(&self.free).by_size.get_mut(&size).and_then(FreeList::pop) {
             return Ok(s);
         }
-        let mut fresh = map_chunk(size)?;
+        let (chunk, mut fresh) = map_chunk(size)?;
         let s = fresh.pop().expect("a chunk holds at least one stack");
-        lock(&self.free).entry(size).push_cold(fresh);
+        let mut p = lock(&self.free);
+        p.chunks.push(chunk);
+        p.by_size.entry(size).push_cold(fresh);
         Ok(s)
+    }
+
+    /// Unmaps every chunk of this pool, with the stacks in use: the runtime that owned it is
+    /// gone, and nothing runs on, or points into, any of its stacks any more (its memory is
+    /// reclaimed: `sched/README.md`, "Lifecycle").
+    pub fn release_all(&self) {
+        let chunks = {
+            let mut p = lock(&self.free);
+            p.by_size = BySize::default();
+            std::mem::take(&mut p.chunks)
+        };
+        for c in chunks {
+            if let Some(e) = c.entry {
+                registry::unregister(e);
+            }
+            drop(c.mem); // munmap
+        }
     }
 
     /// Takes up to `n` stacks of `size` at once (refilling a processor's cache).
     pub fn get_batch(&self, size: usize, n: usize, into: &mut Vec<Stack>) -> Result<(), StackError> {
         {
             let mut free = lock(&self.free);
-            if let Some(f) = free.get_mut(&size) {
+            if let Some(f) = free.by_size.get_mut(&size) {
                 for _ in 0..n {
                     match f.pop() {
                         Some(s) => into.push(s),
@@ -311,11 +315,13 @@ impl GlobalPool {
             }
         }
         if into.is_empty() {
-            let mut fresh = map_chunk(size)?;
+            let (chunk, mut fresh) = map_chunk(size)?;
             let k = fresh.len().saturating_sub(n);
             let rest: Vec<Stack> = fresh.drain(..k).collect();
             into.extend(fresh);
-            lock(&self.free).entry(size).push_cold(rest);
+            let mut p = lock(&self.free);
+            p.chunks.push(chunk);
+            p.by_size.entry(size).push_cold(rest);
         }
         Ok(())
     }
@@ -324,7 +330,7 @@ impl GlobalPool {
     pub fn put_many(&self, stacks: impl IntoIterator<Item = Stack>) {
         let mut free = lock(&self.free);
         for s in stacks {
-            let f = free.entry(s.size());
+            let f = free.by_size.entry(s.size());
             f.v.push(s);
             f.hot += 1;
         }
@@ -336,7 +342,7 @@ impl GlobalPool {
         let mut taken: Vec<(usize, Vec<Stack>)> = Vec::new();
         {
             let mut free = lock(&self.free);
-            for (&size, f) in free.iter_mut() {
+            for (&size, f) in free.by_size.iter_mut() {
                 if f.hot > HOT_RESERVE {
                     let excess = f.hot - HOT_RESERVE;
                     let start = f.v.len() - f.hot;
@@ -349,7 +355,7 @@ impl GlobalPool {
         for (size, mut stacks) in taken {
             n += stacks.len();
             release_memory(&mut stacks);
-            lock(&self.free).entry(size).push_cold(stacks);
+            lock(&self.free).by_size.entry(size).push_cold(stacks);
         }
         n
     }
@@ -386,7 +392,7 @@ mod tests {
     #[test]
     fn chunks_are_carved_and_guarded() {
         let pool = GlobalPool::default();
-        let size = GlobalPool::normalise(64 << 10);
+        let size = GlobalPool::normalise(64 << 10).unwrap();
         let a = pool.get(size).unwrap();
         let b = pool.get(size).unwrap();
         assert_eq!(a.size(), size);
@@ -404,7 +410,7 @@ mod tests {
     #[test]
     fn free_keeps_light_guards() {
         let pool = GlobalPool::default();
-        let size = GlobalPool::normalise(16 << 10);
+        let size = GlobalPool::normalise(16 << 10).unwrap();
         let mut v: Vec<Stack> = (0..8).map(|_| pool.get(size).unwrap()).collect();
         for s in &v {
             // SAFETY: [limit, base) of a stack we own.
@@ -433,5 +439,37 @@ mod tests {
             assert!(libc::WIFSIGNALED(st), "the guard below a released stack was lost");
         }
         pool.put_many(v);
+    }
+
+    /// Sizes near `usize::MAX` are refused, never wrapped (issue 11, defect 5).
+    #[test]
+    fn sizes_are_checked() {
+        for bad in [usize::MAX, usize::MAX - 16383, usize::MAX - 4095, usize::MAX / 2 + 1, 1 << 62, STACK_MAX + 1] {
+            assert_eq!(GlobalPool::normalise(bad), None, "{bad}");
+        }
+        assert_eq!(GlobalPool::normalise(0), Some(STACK_MIN));
+        assert_eq!(GlobalPool::normalise(STACK_MAX), Some(STACK_MAX));
+        assert_eq!(GlobalPool::normalise(STACK_MIN + 1), Some(STACK_MIN + page_size()));
+    }
+
+    /// `release_all` unmaps the chunks, stacks in use included, and forgets them in the
+    /// registry (a fault there is no longer reported as a goroutine's overflow).
+    #[test]
+    fn release_all_unmaps_and_unregisters() {
+        let pool = GlobalPool::default();
+        let size = GlobalPool::normalise(32 << 10).unwrap();
+        let a = pool.get(size).unwrap();
+        let guard = a.limit - 1;
+        assert_eq!(guard_hit(guard), Some(size));
+        pool.release_all();
+        assert_eq!(guard_hit(guard), None);
+        // SAFETY: msync on a range only reports whether it is mapped.
+        let mapped = unsafe { libc::msync((a.limit & !(page_size() - 1)) as *mut libc::c_void, page_size(), libc::MS_ASYNC) } == 0;
+        assert!(!mapped, "the chunk is still mapped");
+        // The pool works again afterwards.
+        let b = pool.get(size).unwrap();
+        // SAFETY: [limit, base) of a stack we own.
+        unsafe { std::ptr::write_bytes(b.limit as *mut u8, 1, b.size()) };
+        pool.release_all();
     }
 }

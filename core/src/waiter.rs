@@ -42,6 +42,7 @@ use crate::error::{Error, Result};
 use crate::goroutine::{GRef, G};
 use crate::loom::{AtomicU32, AtomicU64};
 use crate::sched;
+use crate::sys::forklock::ForkLock;
 use crate::sys::futex;
 use crate::sys::sanitizer;
 use crate::waitreason::{clock_ms, ms_of, now_ms, WaitReason};
@@ -93,12 +94,14 @@ pub enum Deadline {
 }
 
 impl Deadline {
-    /// From the ABI's `timeout_ns`: negative = forever, 0 = poll, positive = relative.
+    /// From the ABI's `timeout_ns`: `GR_FOREVER` (-1) = forever, 0 = poll, positive =
+    /// relative. Any other negative value is a deadline already past, as Go treats a negative
+    /// duration: a poll (`gr.h`, "Conventions").
     #[inline]
     pub fn from_timeout_ns(ns: i64) -> Deadline {
         match ns {
-            n if n < 0 => Deadline::Never,
-            0 => Deadline::Poll,
+            -1 => Deadline::Never,
+            n if n <= 0 => Deadline::Poll,
             n => match Instant::now().checked_add(std::time::Duration::from_nanos(n as u64)) {
                 Some(t) => Deadline::At(t),
                 None => Deadline::Never,
@@ -216,7 +219,7 @@ impl Token {
         if !self.claim(result) {
             return false;
         }
-        self.wake(affine);
+        self.wake(None, affine);
         true
     }
 
@@ -231,7 +234,7 @@ impl Token {
         match &self.cell {
             CellRef::Own(g) => batch.extend(sched::take_woken(g.get())),
             CellRef::G(g) => batch.extend(sched::take_woken(g)),
-            CellRef::Thread(_) => self.wake(false),
+            CellRef::Thread(_) => self.wake(None, false),
         }
         true
     }
@@ -239,16 +242,17 @@ impl Token {
     /// [`Token::complete_hint`] for a channel peer taking over the owner's side of a
     /// hand-off (a parked sender's value, a parked receiver's slot): under TSan the edge
     /// goes both ways, and `slot` (evaluated only then) is the ring slot the value counts as
-    /// passing through (0: none). See `sys/sanitizer.rs`, `handoff`.
+    /// passing through (0: none). See `sys/sanitizer.rs`, `handoff`. `w`: the completer's
+    /// context (`sched::Waker`: a channel reads it once for its whole queue).
     #[inline]
-    pub(crate) fn complete_handoff(&self, result: u32, affine: bool, slot: impl FnOnce() -> usize) -> bool {
+    pub(crate) fn complete_handoff(&self, w: &sched::Waker, result: u32, affine: bool, slot: impl FnOnce() -> usize) -> bool {
         if sanitizer::on() {
             sanitizer::handoff(self.cell_addr(), slot()); // before the CAS, as above
         }
         if !self.claim(result) {
             return false;
         }
-        self.wake(affine);
+        self.wake(Some(w), affine);
         true
     }
 
@@ -262,12 +266,16 @@ impl Token {
 
     /// Wakes the owner of a wait this caller just claimed (the second half of `complete`).
     #[inline]
-    fn wake(&self, affine: bool) {
+    fn wake(&self, w: Option<&sched::Waker>, affine: bool) {
+        let ready = |g: &G| match w {
+            Some(w) => sched::ready_after_wake_in(w, g, affine),
+            None => sched::ready_after_wake(g, affine),
+        };
         match &self.cell {
             // We won the CAS for the open wait, so the goroutine is parked (or parking) for
             // exactly this completion; our token's reference keeps it alive meanwhile.
-            CellRef::Own(g) => sched::ready_after_wake(g.get(), affine),
-            CellRef::G(g) => sched::ready_after_wake(g, affine),
+            CellRef::Own(g) => ready(g.get()),
+            CellRef::G(g) => ready(g),
             CellRef::Thread(t) => {
                 if t.cell.sleeping.swap(AWAKE, SeqCst) == SLEEPING {
                     futex::wake(&t.cell.sleeping);
@@ -306,44 +314,46 @@ pub const TIMED: u8 = 1;
 /// Asleep in a gr wait without a timeout.
 pub const FOREVER: u8 = 2;
 
-/// This thread's `ThreadWait`, listed while the thread lives.
-struct ThreadSlot(Arc<ThreadWait>);
+/// Every thread with a `ThreadWait` (dead ones are pruned as new ones come). A leaf lock
+/// outside the ranks (`sched/README.md`, section 6): nothing is taken under it. A
+/// `ForkLock`: a fork()ed child lists itself here on its first wait or spawn.
+static THREADS: ForkLock<Vec<Arc<ThreadWait>>> = ForkLock::new(Vec::new());
 
-impl Drop for ThreadSlot {
-    fn drop(&mut self) {
-        let _quiet = sanitizer::Quiet::enter(); // runtime code at thread exit
-        self.0.alive.store(false, Release);
-        sched::deadlock::note_thread_sleep(); // one thread fewer that might wake anyone
-    }
+/// `THREADS`, for the fork handlers (`sched/runtime.rs`).
+pub(crate) fn threads_lock() -> &'static ForkLock<Vec<Arc<ThreadWait>>> {
+    &THREADS
 }
 
-/// Every thread with a `ThreadWait` (dead ones are pruned as new ones come). A leaf lock
-/// outside the ranks (`sched/README.md`, section 6): nothing is taken under it.
-static THREADS: std::sync::Mutex<Vec<Arc<ThreadWait>>> = std::sync::Mutex::new(Vec::new());
+/// A new thread's `ThreadWait`, listed (`sched::tls::thread_wait` keeps it, without a TLS
+/// destructor: see there).
+fn new_thread_wait() -> Arc<ThreadWait> {
+    let t = Arc::new(ThreadWait {
+        cell: WaitCell::new(),
+        tid: crate::sys::thread::gettid(),
+        is_m: !sched::tls::m().is_null(),
+        reason: std::sync::atomic::AtomicU64::new(0),
+        gid: std::sync::atomic::AtomicU64::new(0),
+        since: std::sync::atomic::AtomicU64::new(0),
+        deadline: std::sync::atomic::AtomicU64::new(0),
+        blocked: AtomicU8::new(RUNNING),
+        alive: AtomicBool::new(true),
+    });
+    let mut v = THREADS.lock();
+    v.retain(|t| t.alive.load(Acquire));
+    v.push(t.clone());
+    t
+}
 
-thread_local! {
-    static THREAD_CELL: ThreadSlot = {
-        let t = Arc::new(ThreadWait {
-            cell: WaitCell::new(),
-            tid: crate::sys::thread::gettid(),
-            is_m: !sched::tls::m().is_null(),
-            reason: std::sync::atomic::AtomicU64::new(0),
-            gid: std::sync::atomic::AtomicU64::new(0),
-            since: std::sync::atomic::AtomicU64::new(0),
-            deadline: std::sync::atomic::AtomicU64::new(0),
-            blocked: AtomicU8::new(RUNNING),
-            alive: AtomicBool::new(true),
-        });
-        let mut v = THREADS.lock().unwrap_or_else(|p| p.into_inner());
-        v.retain(|t| t.alive.load(Acquire));
-        v.push(t.clone());
-        ThreadSlot(t)
-    };
+/// The thread that owned `t` exits (its pthread key's destructor).
+pub(crate) fn thread_exit(t: &ThreadWait) {
+    let _quiet = sanitizer::Quiet::enter(); // runtime code at thread exit
+    t.alive.store(false, Release);
+    sched::deadlock::note_thread_sleep(); // one thread fewer that might wake anyone
 }
 
 #[inline(never)]
 fn thread_cell() -> Arc<ThreadWait> {
-    THREAD_CELL.with(|c| c.0.clone())
+    sched::tls::thread_wait(new_thread_wait)
 }
 
 /// Lists the calling thread among the threads that use gr (for the deadlock report, which
@@ -352,22 +362,22 @@ fn thread_cell() -> Arc<ThreadWait> {
 /// A no-op after the first call on a thread.
 #[inline(never)]
 pub fn register_thread() {
-    let _ = THREAD_CELL.try_with(|_| ());
+    sched::tls::ensure_thread_wait(new_thread_wait);
 }
 
 /// The address of the calling context's wait cell: the running coroutine goroutine's, else
-/// this thread's (made if it has none; 0 once the thread's thread-locals are destroyed, for
-/// a call from a later C destructor). For `crate::sanitize`.
+/// this thread's (made if it has none). For `crate::sanitize`.
 pub(crate) fn own_cell_addr() -> usize {
     match sched::current_coroutine_ref() {
         Some(g) => &g.get().cell as *const WaitCell as usize,
-        None => THREAD_CELL.try_with(|t| &t.0.cell as *const WaitCell as usize).unwrap_or(0),
+        // (The thread's own count keeps the cell at this address until the thread exits.)
+        None => &thread_cell().cell as *const WaitCell as usize,
     }
 }
 
 /// The threads listed now (live ones).
 pub fn threads() -> Vec<Arc<ThreadWait>> {
-    let v = THREADS.lock().unwrap_or_else(|p| p.into_inner());
+    let v = THREADS.lock();
     v.iter().filter(|t| t.alive.load(Acquire)).cloned().collect()
 }
 

@@ -173,9 +173,15 @@ fn drop_fn_runs_on_remaining_items() {
 }
 
 #[test]
-fn zero_elem_size_is_invalid() {
+fn elem_size_limits() {
     assert!(matches!(Chan::new(0, 1), Err(Error::Invalid)));
-    assert!(matches!(Chan::new(1 << 40, 1 << 40), Err(Error::NoMemory)));
+    // Above the documented maximum (64 KiB, Go's): refused whatever the capacity.
+    assert!(matches!(Chan::new(gr_core::chan::ELEM_MAX + 1, 0), Err(Error::Invalid)));
+    assert!(matches!(Chan::new(1 << 40, 1 << 40), Err(Error::Invalid)));
+    assert!(matches!(Chan::new(usize::MAX, 0), Err(Error::Invalid)));
+    // At the maximum: fine; a buffer that cannot be had is `NoMemory`.
+    assert!(Chan::new(gr_core::chan::ELEM_MAX, 4).is_ok());
+    assert!(matches!(Chan::new(gr_core::chan::ELEM_MAX, usize::MAX / 2), Err(Error::NoMemory)));
 }
 
 #[test]

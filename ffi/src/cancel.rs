@@ -2,7 +2,7 @@
 
 use crate::boundary::*;
 use crate::handle::{impl_handle, Handle};
-use gr_core::Cancel;
+use gr_core::{sched, Cancel};
 use std::ffi::c_int;
 
 /// A cancel token: fires every wait registered on it with `GR_ECANCELED`.
@@ -12,14 +12,16 @@ pub struct gr_cancel {
 
 impl_handle!(gr_cancel => Cancel);
 
-/// Creates a cancel token.
+/// Creates a cancel token (starting the runtime with defaults if none was started, as every
+/// call that makes a handle does).
 #[no_mangle]
 pub unsafe extern "C" fn gr_cancel_new(out: *mut *mut gr_cancel) -> c_int {
     guard(move || {
         nonnull(out)?;
+        let gen = sched::current_gen()?;
         gr_core::waiter::register_thread();
         // SAFETY: `out` is non-NULL, hence writable (gr.h).
-        unsafe { out.write(gr_cancel::alloc(Cancel::new())) };
+        unsafe { out.write(gr_cancel::alloc(Cancel::new(), gen)) };
         Ok(())
     })
 }

@@ -21,6 +21,11 @@ pub struct gr_chan {
     _private: [u8; 0],
 }
 
+/// The largest channel element, in bytes (64 KiB, as Go refuses element types over 64 kB):
+/// elements are copied under the channel's lock, so pass larger values by pointer.
+pub const GR_CHAN_ELEM_MAX: usize = 65536;
+const _: () = assert!(GR_CHAN_ELEM_MAX == gr_core::chan::ELEM_MAX);
+
 /// Releases what one element owns; called with a pointer to the element's bytes and the
 /// `ctx` given to `gr_chan_new_with_drop`, for each element still buffered when the channel
 /// is freed.
@@ -72,18 +77,19 @@ unsafe fn chan_of<'a>(ch: *const gr_chan) -> Result<&'a Chan, Error> {
 /// `out` is NULL or writable.
 unsafe fn new_common(elem_size: usize, capacity: usize, drop: Option<ElemDrop>, out: *mut *mut gr_chan) -> Result<(), Error> {
     nonnull(out)?;
-    sched::live()?;
+    let gen = sched::current_gen()?;
     gr_core::waiter::register_thread(); // the deadlock report watches threads that make channels
     let c = Chan::with_drop(elem_size, capacity, drop)?;
-    let h = gr_chan::alloc(ChanSlot { refs: AtomicUsize::new(1), chan: c });
+    let h = gr_chan::alloc(ChanSlot { refs: AtomicUsize::new(1), chan: c }, gen);
     // SAFETY: `out` is non-NULL, hence writable (our contract).
     unsafe { out.write(h) };
     Ok(())
 }
 
-/// Creates a channel of `elem_size`-byte elements (`GR_EINVAL` for 0) holding up to
-/// `capacity` buffered elements (0: unbuffered, every send meets a receive). `*out` gets
-/// the handle with one reference.
+/// Creates a channel of `elem_size`-byte elements (`GR_EINVAL` for 0 or above
+/// `GR_CHAN_ELEM_MAX`) holding up to `capacity` buffered elements (0: unbuffered, every send
+/// meets a receive; `GR_ENOMEM` if the buffer cannot be had). `*out` gets the handle with one
+/// reference.
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_new(elem_size: usize, capacity: usize, out: *mut *mut gr_chan) -> c_int {
     // SAFETY: `out` is NULL or writable (gr.h).
@@ -117,7 +123,6 @@ pub unsafe extern "C" fn gr_chan_send_ex(ch: *mut gr_chan, elem: *const c_void, 
         // SAFETY: handle arguments are NULL or handles of their type (gr.h).
         let (c, cancel) = unsafe { (chan_of(ch)?, gr_cancel::get_opt(cancel)?) };
         nonnull(elem)?;
-        sched::live()?;
         // SAFETY: `elem` is non-NULL and readable for the channel's element size (gr.h).
         unsafe { c.send(elem.cast(), Deadline::from_timeout_ns(timeout_ns), cancel) }
     })
@@ -140,7 +145,6 @@ pub unsafe extern "C" fn gr_chan_recv_ex(ch: *mut gr_chan, elem: *mut c_void, ti
         // SAFETY: handle arguments are NULL or handles of their type (gr.h).
         let (c, cancel) = unsafe { (chan_of(ch)?, gr_cancel::get_opt(cancel)?) };
         nonnull(elem)?;
-        sched::live()?;
         // SAFETY: `elem` is non-NULL and writable for the channel's element size (gr.h).
         unsafe { c.recv(elem.cast(), Deadline::from_timeout_ns(timeout_ns), cancel) }
     })
@@ -153,7 +157,6 @@ pub unsafe extern "C" fn gr_chan_close(ch: *mut gr_chan) -> c_int {
     guard(move || {
         // SAFETY: `ch` is NULL or a gr_chan (gr.h).
         let c = unsafe { chan_of(ch) }?;
-        sched::live()?;
         c.close()
     })
 }
@@ -191,8 +194,8 @@ pub unsafe extern "C" fn gr_chan_retain(ch: *mut gr_chan) -> *mut gr_chan {
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_release(ch: *mut gr_chan) {
     let _ = guard(move || {
-        // SAFETY: `ch` is NULL or a gr_chan (gr.h).
-        let s = unsafe { gr_chan::get(ch) }?;
+        // SAFETY: `ch` is NULL or a gr_chan (gr.h). Of any runtime: a release always frees.
+        let (s, _) = unsafe { gr_chan::get_any(ch) }?;
         if s.refs.fetch_sub(1, AcqRel) == 1 {
             // SAFETY: that was the last reference: nobody else may use the handle now.
             drop(unsafe { gr_chan::take(ch) });
@@ -235,7 +238,7 @@ unsafe fn select_impl(cases: *mut gr_case, ncases: usize, timeout_ns: i64, cance
     }
     // SAFETY: `cancel` is NULL or a gr_cancel (our contract).
     let cancel = unsafe { gr_cancel::get_opt(cancel) }?;
-    sched::live()?;
+    sched::current_gen()?; // a select without channels still waits: it needs a runtime
     let none = Case { chan: None, op: Op::Recv, elem: std::ptr::null_mut() };
     let mut stack: [Case<'_>; STACK_CASES] = [none; STACK_CASES];
     let mut heap: Vec<Case<'_>> = Vec::new();

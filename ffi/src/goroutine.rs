@@ -15,7 +15,8 @@ pub struct gr_spawn_opts {
     pub size: u32,
     /// `GR_SPAWN_*` flags.
     pub flags: u32,
-    /// Stack bytes for this goroutine; 0 = the runtime's default.
+    /// Stack bytes for this goroutine; 0 = the runtime's default. At most
+    /// `GR_STACK_SIZE_MAX` (else `GR_EINVAL`).
     pub stack_size: usize,
     /// With `GR_SPAWN_BOUND`: how long `gr_spawn_ex` may wait for a thread when bound
     /// goroutines already hold every one they may (`max_threads - workers - 1`, see
@@ -40,6 +41,12 @@ pub const GR_SPAWN_BOUND: u32 = 1;
 /// spawner if they ran in parallel (code under one interpreter lock); affects the first run
 /// only, and has no effect when the caller is not a goroutine. Ignored with `GR_SPAWN_BOUND`.
 pub const GR_SPAWN_LOCAL: u32 = 2;
+
+/// The largest stack a goroutine may have, in bytes (1 GiB, Go's maximum on 64-bit):
+/// `gr_spawn_opts.stack_size` and `gr_config.stack_size` above it give `GR_EINVAL`. Sizes are
+/// rounded up to whole pages, at least 16 KiB.
+pub const GR_STACK_SIZE_MAX: usize = 1073741824;
+const _: () = assert!(GR_STACK_SIZE_MAX == gr_core::STACK_MAX);
 
 /// `gr_context()`: a plain OS thread, not a goroutine.
 pub const GR_CTX_THREAD: c_int = 0;
@@ -112,9 +119,9 @@ macro_rules! caller_pc {
 #[inline]
 unsafe fn spawn_common(f: gr_fn, arg: *mut c_void, opts: SpawnOpts, out: *mut *mut gr_handle) -> Result<(), Error> {
     let f = f.ok_or(Error::Invalid)?;
-    let g = sched::spawn(Entry::C(f, arg), opts)?;
+    let (g, gen) = sched::spawn_gen(Entry::C(f, arg), opts)?;
     if !out.is_null() {
-        let h = gr_handle::alloc(HandleInner { g, failed_msg: std::sync::OnceLock::new() });
+        let h = gr_handle::alloc(HandleInner { g, failed_msg: std::sync::OnceLock::new() }, gen);
         // SAFETY: `out` is non-NULL, hence writable (our contract).
         unsafe { out.write(h) };
     }

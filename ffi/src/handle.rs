@@ -13,6 +13,14 @@
 //! The contract every export states for its handle arguments (`include/gr.h`): a handle is
 //! NULL or a value this library returned for that type, live or released, and a release is
 //! the handle's last use (no other thread may use it meanwhile).
+//!
+//! A handle belongs to the runtime that was live when it was made (its generation,
+//! `gr_core::sched::live_gen`): once that runtime is shut down, and in a `fork()`ed child
+//! (also after the child's `gr_init`), every call with it answers `GR_ESTATE` (functions
+//! that return a value return their "invalid" value), except the release functions, which
+//! still free it. So no call can reach an object whose waiters are goroutines of a runtime
+//! that is gone (their stacks are unmapped, `core/src/sched/README.md`, "Lifecycle"). This
+//! check is also how every operation on a handle knows the runtime is live.
 
 use crate::boundary::guard;
 use crate::stable::{Pool, Slot};
@@ -26,23 +34,41 @@ pub(crate) trait Handle: Sized + 'static {
     /// The pool this type's slots live in.
     fn pool() -> &'static Pool<Self::Inner>;
 
-    /// Stores `v` and returns a new, live handle to it.
-    fn alloc(v: Self::Inner) -> *mut Self {
-        Self::pool().alloc(v).cast()
+    /// Stores `v`, which belongs to the runtime of generation `gen` (the live one when it
+    /// was made), and returns a new, live handle to it.
+    fn alloc(v: Self::Inner, gen: u64) -> *mut Self {
+        Self::pool().alloc(v, gen).cast()
     }
 
-    /// The value behind `h`: `Invalid` for NULL or a released handle.
+    /// The value behind `h`: `Invalid` for NULL or a released handle, `State` for a handle
+    /// of a runtime that is no longer live (module docs).
     ///
     /// # Safety
     /// `h` is NULL or a handle of this type, live or released (the module docs' contract);
     /// the value must not be released while the result is in use.
     #[inline]
     unsafe fn get<'a>(h: *const Self) -> Result<&'a Self::Inner, Error> {
+        // SAFETY: the caller's contract.
+        let (v, gen) = unsafe { Self::get_any(h) }?;
+        if gen != gr_core::sched::live_gen() {
+            return Err(Error::State);
+        }
+        Ok(v)
+    }
+
+    /// The value behind `h` and its generation, whatever runtime it belongs to (for the
+    /// release functions): `Invalid` for NULL or a released handle.
+    ///
+    /// # Safety
+    /// As for [`Handle::get`].
+    #[inline]
+    unsafe fn get_any<'a>(h: *const Self) -> Result<(&'a Self::Inner, u64), Error> {
         // SAFETY: the caller's contract is `Pool::get`'s: NULL or one of this pool's slots.
         unsafe { Pool::get(h.cast::<Slot<Self::Inner>>()) }.ok_or(Error::Invalid)
     }
 
-    /// An optional handle argument: NULL is `None`, a released handle `Invalid`.
+    /// An optional handle argument: NULL is `None`, a released handle `Invalid`, one of a
+    /// runtime no longer live `State`.
     ///
     /// # Safety
     /// As for [`Handle::get`].

@@ -12,7 +12,8 @@
 //! - `chan.rs`: channels and select; `runtime.rs`: config, start, shutdown (`stats.rs`: its
 //!   counters); `goroutine.rs`: spawn, join and the current goroutine; `cancel.rs`: cancel
 //!   tokens; `sync.rs`: WaitGroup and Mutex; `dump.rs`: goroutine dumps and labels; `fd.rs`:
-//!   waiting on descriptors and goroutine-aware I/O (the netpoller).
+//!   waiting on descriptors and goroutine-aware I/O (the netpoller);
+//! - `fork.rs`: the handle pools' locks, held around `fork()`.
 //!
 //! The module order below is the order of the functions in `include/gr.h` (cbindgen keeps
 //! parse order): reordering the modules reorders the header.
@@ -26,6 +27,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod boundary;
+mod fork;
 mod handle;
 pub mod chan;
 pub mod status;

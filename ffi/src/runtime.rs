@@ -12,7 +12,8 @@ pub struct gr_config {
     pub size: u32,
     /// Processors running goroutines; 0 = `$GR_WORKERS`, else the CPU count.
     pub workers: u32,
-    /// Bytes reserved per goroutine stack; 0 = default (256 KiB). Only touched pages cost
+    /// Bytes reserved per goroutine stack; 0 = default (256 KiB); at most
+    /// `GR_STACK_SIZE_MAX` (else `gr_init` returns `GR_EINVAL`). Only touched pages cost
     /// memory.
     pub stack_size: usize,
     /// Cap on the OS threads the runtime owns (workers, threads taking over from blocked

@@ -8,12 +8,19 @@
 //!
 //! Using one handle from two threads while one of them releases it is a race the caller must
 //! not create (the release is the last use), as with `free`.
+//!
+//! Each slot also records the generation of the runtime its value belongs to
+//! (`gr_core::sched::live_gen`), which `handle.rs` compares with the live one.
+//!
+//! The free list's lock is a `ForkLock`: a `fork()` while another thread allocates or
+//! releases a handle leaves it free in the child (`fork.rs` takes every pool's lock around
+//! fork).
 
+use gr_core::ForkLock;
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicU32, Ordering::AcqRel, Ordering::Acquire};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::AcqRel, Ordering::Acquire, Ordering::Relaxed};
 
 const LIVE: u32 = 0x6772_4c56; // "grLV"
 const DEAD: u32 = 0x6772_4444; // "grDD"
@@ -22,6 +29,8 @@ const REUSE_AFTER: usize = 1024;
 
 pub struct Slot<T> {
     magic: AtomicU32,
+    /// The runtime generation the value belongs to (set before `magic` goes LIVE).
+    gen: AtomicU64,
     val: UnsafeCell<MaybeUninit<T>>,
 }
 
@@ -30,7 +39,7 @@ pub struct Slot<T> {
 unsafe impl<T: Send + Sync> Sync for Slot<T> {}
 
 pub struct Pool<T: 'static> {
-    free: Mutex<VecDeque<&'static Slot<T>>>,
+    free: ForkLock<VecDeque<&'static Slot<T>>>,
 }
 
 impl<T: Send + Sync + 'static> Default for Pool<T> {
@@ -41,13 +50,15 @@ impl<T: Send + Sync + 'static> Default for Pool<T> {
 
 impl<T: Send + Sync + 'static> Pool<T> {
     pub const fn new() -> Self {
-        Pool { free: Mutex::new(VecDeque::new()) }
+        Pool { free: ForkLock::new(VecDeque::new()) }
     }
 
-    /// Stores `v` in a live slot and returns its address (the C handle).
-    pub fn alloc(&self, v: T) -> *mut Slot<T> {
+    /// Stores `v`, of runtime generation `gen`, in a live slot and returns its address (the
+    /// C handle).
+    pub fn alloc(&self, v: T, gen: u64) -> *mut Slot<T> {
+        crate::fork::ensure();
         let reuse = {
-            let mut f = self.free.lock().unwrap_or_else(|p| p.into_inner());
+            let mut f = self.free.lock();
             if f.len() > REUSE_AFTER {
                 f.pop_front()
             } else {
@@ -56,28 +67,30 @@ impl<T: Send + Sync + 'static> Pool<T> {
         };
         let slot: &'static Slot<T> = match reuse {
             Some(s) => s,
-            None => Box::leak(Box::new(Slot { magic: AtomicU32::new(DEAD), val: UnsafeCell::new(MaybeUninit::uninit()) })),
+            None => Box::leak(Box::new(Slot { magic: AtomicU32::new(DEAD), gen: AtomicU64::new(0), val: UnsafeCell::new(MaybeUninit::uninit()) })),
         };
         // SAFETY: the slot is DEAD (fresh or freed), so nobody else reads or writes `val`.
         unsafe { (*slot.val.get()).write(v) };
+        slot.gen.store(gen, Relaxed); // published by the Release store of `magic`
         slot.magic.store(LIVE, std::sync::atomic::Ordering::Release);
         slot as *const Slot<T> as *mut Slot<T>
     }
 
-    /// The value behind a handle, or `None` for NULL or a released handle.
+    /// The value behind a handle and its runtime generation, or `None` for NULL or a
+    /// released handle.
     ///
     /// # Safety
     /// `p` must be NULL or an address returned by `alloc` of this pool (slots are never
     /// unmapped, so reading `magic` of a released one is sound).
     #[inline]
-    pub unsafe fn get<'a>(p: *const Slot<T>) -> Option<&'a T> {
+    pub unsafe fn get<'a>(p: *const Slot<T>) -> Option<(&'a T, u64)> {
         // SAFETY: NULL or a slot of this pool, which is never freed (the caller's contract).
         let s = unsafe { p.as_ref() }?;
         if s.magic.load(Acquire) != LIVE {
             return None;
         }
         // SAFETY: a LIVE slot holds an initialised value, shared as `&T` until its `free`.
-        Some(unsafe { (*s.val.get()).assume_init_ref() })
+        Some((unsafe { (*s.val.get()).assume_init_ref() }, s.gen.load(Relaxed)))
     }
 
     /// Releases a handle, returning its value; `None` if NULL or already released.
@@ -91,7 +104,30 @@ impl<T: Send + Sync + 'static> Pool<T> {
         // SAFETY: we won LIVE -> DEAD, so the value is initialised and ours alone (no other
         // user: the caller's contract), and nobody reads it again until a new `alloc`.
         let v = unsafe { (*s.val.get()).assume_init_read() };
-        self.free.lock().unwrap_or_else(|p| p.into_inner()).push_back(s);
+        self.free.lock().push_back(s);
         Some(v)
+    }
+
+    /// `pthread_atfork` prepare: holds the free list through `fork()` (`fork.rs`).
+    pub fn fork_prepare(&self) {
+        self.free.fork_prepare();
+    }
+
+    /// `pthread_atfork` parent.
+    ///
+    /// # Safety
+    /// After [`Pool::fork_prepare`] on this thread.
+    pub unsafe fn fork_parent(&self) {
+        // SAFETY: the caller's contract.
+        unsafe { self.free.fork_parent() }
+    }
+
+    /// `pthread_atfork` child.
+    ///
+    /// # Safety
+    /// In the child, after [`Pool::fork_prepare`] in the parent.
+    pub unsafe fn fork_child(&self) {
+        // SAFETY: the caller's contract.
+        unsafe { self.free.fork_child() }
     }
 }

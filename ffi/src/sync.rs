@@ -3,7 +3,7 @@
 use crate::boundary::*;
 use crate::cancel::gr_cancel;
 use crate::handle::{impl_handle, Handle};
-use gr_core::sched::live;
+use gr_core::sched::current_gen;
 use gr_core::sync::{Mutex, WaitGroup};
 use gr_core::Deadline;
 use std::ffi::c_int;
@@ -27,10 +27,10 @@ impl_handle!(gr_mutex => Mutex);
 pub unsafe extern "C" fn gr_wg_new(out: *mut *mut gr_wg) -> c_int {
     guard(move || {
         nonnull(out)?;
-        live()?;
+        let gen = current_gen()?;
         gr_core::waiter::register_thread();
         // SAFETY: `out` is non-NULL, hence writable (gr.h).
-        unsafe { out.write(gr_wg::alloc(WaitGroup::new())) };
+        unsafe { out.write(gr_wg::alloc(WaitGroup::new(), gen)) };
         Ok(())
     })
 }
@@ -42,7 +42,6 @@ pub unsafe extern "C" fn gr_wg_add(wg: *mut gr_wg, delta: i64) -> c_int {
     guard(move || {
         // SAFETY: `wg` is NULL or a gr_wg (gr.h).
         let w = unsafe { gr_wg::get(wg) }?;
-        live()?;
         w.add(delta)
     })
 }
@@ -53,7 +52,6 @@ pub unsafe extern "C" fn gr_wg_done(wg: *mut gr_wg) -> c_int {
     guard(move || {
         // SAFETY: `wg` is NULL or a gr_wg (gr.h).
         let w = unsafe { gr_wg::get(wg) }?;
-        live()?;
         w.done()
     })
 }
@@ -71,7 +69,6 @@ pub unsafe extern "C" fn gr_wg_wait_ex(wg: *mut gr_wg, timeout_ns: i64, cancel: 
     guard(move || {
         // SAFETY: `wg` is NULL or a gr_wg (gr.h).
         let w = unsafe { gr_wg::get(wg) }?;
-        live()?;
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
         w.wait(Deadline::from_timeout_ns(timeout_ns), unsafe { gr_cancel::get_opt(cancel) }?)
     })
@@ -91,10 +88,10 @@ pub unsafe extern "C" fn gr_wg_free(wg: *mut gr_wg) {
 pub unsafe extern "C" fn gr_mutex_new(out: *mut *mut gr_mutex) -> c_int {
     guard(move || {
         nonnull(out)?;
-        live()?;
+        let gen = current_gen()?;
         gr_core::waiter::register_thread();
         // SAFETY: `out` is non-NULL, hence writable (gr.h).
-        unsafe { out.write(gr_mutex::alloc(Mutex::new())) };
+        unsafe { out.write(gr_mutex::alloc(Mutex::new(), gen)) };
         Ok(())
     })
 }
@@ -113,7 +110,6 @@ pub unsafe extern "C" fn gr_mutex_lock_ex(mu: *mut gr_mutex, timeout_ns: i64, ca
     guard(move || {
         // SAFETY: `mu` is NULL or a gr_mutex (gr.h).
         let m = unsafe { gr_mutex::get(mu) }?;
-        live()?;
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
         m.lock(Deadline::from_timeout_ns(timeout_ns), unsafe { gr_cancel::get_opt(cancel) }?)
     })
@@ -125,7 +121,6 @@ pub unsafe extern "C" fn gr_mutex_unlock(mu: *mut gr_mutex) -> c_int {
     guard(move || {
         // SAFETY: `mu` is NULL or a gr_mutex (gr.h).
         let m = unsafe { gr_mutex::get(mu) }?;
-        live()?;
         m.unlock()
     })
 }

@@ -10,7 +10,10 @@ int main(void) {
   int v = 1;
   CHECK_RC(gr_chan_new(0, 1, &c), GR_EINVAL);
   CHECK_RC(gr_chan_new(4, 1, NULL), GR_EINVAL);
-  CHECK_RC(gr_chan_new((size_t)1 << 40, (size_t)1 << 40, &c), GR_ENOMEM);
+  CHECK_RC(gr_chan_new((size_t)1 << 40, (size_t)1 << 40, &c), GR_EINVAL); /* > GR_CHAN_ELEM_MAX */
+  CHECK_RC(gr_chan_new(GR_CHAN_ELEM_MAX + 1, 0, &c), GR_EINVAL);
+  CHECK_RC(gr_chan_new(GR_CHAN_ELEM_MAX, (size_t)1 << 40, &c), GR_ENOMEM); /* no such buffer */
+  CHECK(c == NULL);
   CHECK_RC(gr_chan_send(NULL, &v, 0), GR_EINVAL);
   CHECK_RC(gr_chan_recv(NULL, &v, 0), GR_EINVAL);
   CHECK_RC(gr_chan_close(NULL), GR_EINVAL);
@@ -79,7 +82,8 @@ int main(void) {
   CHECK_RC(gr_mutex_lock(mu, 0), GR_EINVAL);
   gr_mutex_free(mu);
   gr_mutex_free(NULL);
-  /* A fork()ed child refuses channel and sync calls with GR_ESTATE until gr_init. */
+  /* A fork()ed child refuses channel and sync calls with GR_ESTATE until gr_init; the
+     parent's handles stay refused after it (they belong to the parent's runtime). */
   gr_chan *live;
   CHECK_OK(gr_chan_new(sizeof v, 1, &live));
   pid_t pid = fork();
@@ -91,7 +95,8 @@ int main(void) {
     if (gr_wg_new(&wg) != GR_ESTATE) _exit(13);
     if (gr_mutex_new(&mu) != GR_ESTATE) _exit(14);
     if (gr_init(NULL) != GR_OK) _exit(15);
-    if (gr_chan_send(live, &v, 0) != GR_OK) _exit(16);
+    if (gr_chan_send(live, &v, 0) != GR_ESTATE) _exit(16);
+    if (gr_chan_new(sizeof v, 1, &x) != GR_OK || gr_chan_send(x, &v, 0) != GR_OK) _exit(17);
     _exit(0);
   }
   int status;

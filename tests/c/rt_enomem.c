@@ -10,9 +10,9 @@ static atomic_long parked;
 static void sleeper(void *arg) { (void)arg; atomic_fetch_add(&parked, 1); gr_sleep_ex(600LL * 1000000000LL, gate); }
 
 int main(void) {
-  CHECK_OK(gr_cancel_new(&gate));
   gr_config c; gr_config_init(&c); c.workers = 1; c.stack_size = 1 << 20;
   CHECK_OK(gr_init(&c));
+  CHECK_OK(gr_cancel_new(&gate)); /* after gr_init: making a handle starts a default runtime */
   gr_sleep(1000000);
   struct rlimit rl = {.rlim_cur = 3ULL << 30, .rlim_max = RLIM_INFINITY};
   CHECK(setrlimit(RLIMIT_AS, &rl) == 0);

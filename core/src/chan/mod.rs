@@ -106,6 +106,11 @@ pub struct Chan {
     contention: AtomicU64,
 }
 
+/// The largest element, in bytes (the ABI's `GR_CHAN_ELEM_MAX`): 64 KiB, as Go refuses
+/// channel element types over 64 kB. Elements are copied under the channel's lock (and by
+/// select, into a scratch buffer when discarded): larger values go by pointer.
+pub const ELEM_MAX: usize = 64 << 10;
+
 /// Contended operations per tick of the coarse clock (~2 ms) that make a channel hot: ~1M a
 /// second, as when goroutines on two cores do little but operate on this channel. A worker
 /// pool whose jobs take microseconds contends on its jobs channel far less often, and must
@@ -123,15 +128,15 @@ pub(crate) enum Ready {
 }
 
 impl Chan {
-    /// A channel of `elem_size`-byte elements. `Invalid` for size 0; `NoMemory` when the
-    /// buffer cannot be allocated.
+    /// A channel of `elem_size`-byte elements. `Invalid` for size 0 or above [`ELEM_MAX`];
+    /// `NoMemory` when the buffer cannot be allocated.
     pub fn new(elem_size: usize, capacity: usize) -> Result<Chan> {
         Chan::with_drop(elem_size, capacity, None)
     }
 
     /// As [`Chan::new`]; `drop` runs on each element still buffered when the channel is freed.
     pub fn with_drop(elem_size: usize, capacity: usize, drop: Option<ElemDrop>) -> Result<Chan> {
-        if elem_size == 0 {
+        if elem_size == 0 || elem_size > ELEM_MAX {
             return Err(Error::Invalid);
         }
         Ok(Chan {

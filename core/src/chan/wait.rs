@@ -9,10 +9,12 @@
 #![forbid(unsafe_code)]
 
 #[cfg(not(loom))]
+pub(crate) use crate::sched::{waker, Waker};
+#[cfg(not(loom))]
 pub(crate) use crate::waiter::{block, prepare, Token};
 
 #[cfg(loom)]
-pub(crate) use model::{block, prepare, Token};
+pub(crate) use model::{block, prepare, waker, Token, Waker};
 
 // The result codes and their mapping to errors: the waiter's own, in the model too.
 pub(crate) use crate::waiter::{error_of, may_wait, USER};
@@ -69,10 +71,18 @@ mod model {
         pub(crate) fn complete_hint(&self, r: u32, _affine: bool) -> bool {
             self.complete(r)
         }
-        /// Sanitizer edges are not modelled.
-        pub(crate) fn complete_handoff(&self, r: u32, _affine: bool, _slot: impl FnOnce() -> usize) -> bool {
+        /// Sanitizer edges and the completer's context (grace-period pins) are not
+        /// modelled.
+        pub(crate) fn complete_handoff(&self, _w: &Waker, r: u32, _affine: bool, _slot: impl FnOnce() -> usize) -> bool {
             self.complete(r)
         }
+    }
+
+    /// The completer's context (grace-period pins): not part of the modelled protocol.
+    pub(crate) struct Waker;
+
+    pub(crate) fn waker() -> Waker {
+        Waker
     }
 
     pub(crate) fn prepare(_reason: crate::waitreason::WaitReason) -> Token {

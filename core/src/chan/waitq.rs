@@ -14,8 +14,12 @@
 //!   re-locks to remove the entry, which orders it after any completer that popped it.
 //! - The winner of an entry's completion is the only party that dereferences `elem` and
 //!   `done`, and it does so before releasing the channel lock.
+//! - An entry of a parked goroutine lies on that goroutine's stack, which is unmapped when a
+//!   stopped runtime's memory is reclaimed: so a completer that is not an M of a live
+//!   runtime reads entries only while pinned ([`Won`] keeps the pin until the caller is done
+//!   with the entry; `sched/grace.rs`).
 
-use super::wait::Token;
+use super::wait::{Token, Waker};
 use crate::loom::AtomicBool;
 use crate::waitlist::{Key, WaitList};
 use std::ptr::NonNull;
@@ -62,6 +66,20 @@ impl Sudog {
     }
 }
 
+/// An entry whose completion the caller won, with the completer's context (its pin, if
+/// any, lasts until this drops).
+pub(crate) struct Won {
+    s: Sudog,
+    _w: Waker,
+}
+
+impl std::ops::Deref for Won {
+    type Target = Sudog;
+    fn deref(&self) -> &Sudog {
+        &self.s
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct WaitQ {
     q: WaitList<Sudog>,
@@ -75,12 +93,13 @@ impl WaitQ {
     }
 
     /// Pops entries until it wins one's completion (with result `code(case, closed)`); the
-    /// caller must then finish with its `elem` and call [`Sudog::release`] before unlocking.
+    /// caller must then finish with its `elem` and call [`Sudog::release`] before unlocking
+    /// (and before dropping the [`Won`]).
     /// `affine`: the channel is contended; see `Token::complete_hint`. `slot`: the ring slot
     /// a value handed over counts as passing through, for ThreadSanitizer (see
     /// `Token::complete_handoff`; only evaluated under it).
     #[inline]
-    pub fn dequeue(&mut self, closed: bool, affine: impl FnOnce() -> bool, slot: impl Fn() -> usize) -> Option<Sudog> {
+    pub fn dequeue(&mut self, closed: bool, affine: impl FnOnce() -> bool, slot: impl Fn() -> usize) -> Option<Won> {
         if self.q.is_empty() {
             return None; // the common case on a buffered channel's fast path
         }
@@ -88,10 +107,11 @@ impl WaitQ {
     }
 
     #[inline(never)]
-    fn dequeue_slow(&mut self, closed: bool, affine: bool, slot: impl Fn() -> usize) -> Option<Sudog> {
+    fn dequeue_slow(&mut self, closed: bool, affine: bool, slot: impl Fn() -> usize) -> Option<Won> {
+        let w = super::wait::waker(); // before the first entry is read (module docs)
         while let Some(s) = self.q.pop_front() {
-            if s.tok().complete_handoff(code(s.case, closed), affine, &slot) {
-                return Some(s);
+            if s.tok().complete_handoff(&w, code(s.case, closed), affine, &slot) {
+                return Some(Won { s, _w: w });
             }
         }
         None

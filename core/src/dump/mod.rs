@@ -153,8 +153,14 @@ pub fn snapshot(hook: Option<LangHook<'_>>, all_frames: bool) -> Option<Snapshot
     let sched = inspect::view()?;
     let stats = crate::sched::stats().ok()?;
     let now = now_ms();
-    let timers: HashMap<(usize, u32), u64> =
-        crate::sched::timers_if_started().map(|t| t.pending()).unwrap_or_default().into_iter().map(|(c, s, at)| ((c, s), ms_of(at))).collect();
+    let timers: HashMap<(usize, u32), u64> = crate::sched::with_runtime_if_started(|rt| rt.timers.pending())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(c, s, at)| ((c, s), ms_of(at)))
+        .collect();
+    // Only the live runtime's goroutines: those of a runtime shut down are never resumed,
+    // and its stacks may be unmapped (`sched/README.md`, "Lifecycle").
+    let gen = crate::sched::live_gen() as u32;
     let threads = waiter::threads();
     let by_gid: HashMap<u64, Arc<ThreadWait>> =
         threads.iter().filter(|t| t.gid() != 0 && t.blocked() != waiter::RUNNING).map(|t| (t.gid(), t.clone())).collect();
@@ -166,8 +172,8 @@ pub fn snapshot(hook: Option<LangHook<'_>>, all_frames: bool) -> Option<Snapshot
     let mut lines = Vec::new();
     let mut counts = Counts::default();
     for_each_live(|g| {
-        if g.is_done() {
-            return; // ended: kept only by a handle
+        if g.is_done() || g.gen != gen {
+            return; // ended: kept only by a handle; or of a runtime shut down
         }
         let info = g.info();
         let mut l = GLine {
@@ -216,7 +222,13 @@ pub fn snapshot(hook: Option<LangHook<'_>>, all_frames: bool) -> Option<Snapshot
             }
         } else if state::hold_for_dump(&g.sched) {
             let h0 = Instant::now();
-            held(&mut l, &g, &timers, &chunks, &mut walker, now);
+            {
+                // Pinned (`sched/grace.rs`), its runtime still live: its stack stays mapped.
+                let _pin = crate::sched::grace_pin();
+                if crate::sched::live_gen() as u32 == gen {
+                    held(&mut l, &g, &timers, &chunks, &mut walker, now);
+                }
+            }
             lang(&mut l, &mut hook);
             state::release_from_dump(&g.sched);
             held_ns += h0.elapsed().as_nanos();
@@ -320,8 +332,9 @@ pub fn counts() -> Counts {
     let threads: HashMap<u64, Arc<ThreadWait>> =
         waiter::threads().into_iter().filter(|t| t.gid() != 0 && t.blocked() != waiter::RUNNING).map(|t| (t.gid(), t)).collect();
     let me = crate::sched::self_id();
+    let gen = crate::sched::live_gen() as u32;
     for_each_live(|g| {
-        if g.is_done() {
+        if g.is_done() || g.gen != gen {
             return;
         }
         let s = g.sched.load(Acquire);
@@ -373,7 +386,7 @@ pub fn details() -> Details {
     d.runq_global = v.global as u64;
     d.runq_local = v.ps.iter().map(|p| (p.runq + p.affine + p.runnext as usize) as u64).sum();
     d.runq_pinned = v.ms.iter().map(|m| m.inbox as u64).sum();
-    d.timers = crate::sched::timers_if_started().map_or(0, |t| t.pending().len() as u64);
+    d.timers = crate::sched::with_runtime_if_started(|rt| rt.timers.pending().len() as u64).unwrap_or(0);
     for m in &v.ms {
         match (m.p, m.gid, m.idle) {
             (Some(_), _, _) => d.threads_running += 1,

@@ -50,17 +50,10 @@ pub(crate) fn coro_layout() -> Option<(usize, usize)> {
         if std::mem::size_of::<Coro>() % W != 0 || std::mem::size_of::<Coro>() > 16 * W {
             return None;
         }
-        // A stack from the runtime's pool when one runs (mapping a chunk for one stack would
-        // waste it), else from a pool of our own.
-        let own;
-        let pool = match crate::sched::runtime_if_started() {
-            Some(rt) => &rt.stacks,
-            None => {
-                own = crate::stack::GlobalPool::default();
-                &own
-            }
-        };
-        let stack: Stack = pool.get(crate::stack::GlobalPool::normalise(16 << 10)).ok()?;
+        // A stack of a pool of our own, unmapped again below (never one of a runtime's:
+        // one may be reclaimed meanwhile).
+        let pool = crate::stack::GlobalPool::default();
+        let stack: Stack = pool.get(crate::stack::GlobalPool::normalise(16 << 10)?).ok()?;
         let (lo, hi) = (stack.limit_addr(), stack.base_addr());
         let mut c: Coro = corosensei::Coroutine::with_stack(stack, |y, ()| {
             y.suspend(Suspend::Yield);
@@ -74,6 +67,7 @@ pub(crate) fn coro_layout() -> Option<(usize, usize)> {
         let crate::goroutine::RunState::Started(mut c) = run else { unreachable!() };
         let _ = c.resume(());
         pool.put_many([c.into_stack()]);
+        pool.release_all();
         let changed: Vec<usize> =
             (0..before.len()).filter(|&i| before[i] != after[i] && after[i] >= lo && after[i] < hi).collect();
         (changed.len() == 1).then(|| (changed[0], in_run))

@@ -29,8 +29,11 @@ use std::sync::atomic::Ordering::SeqCst;
 pub const EV_READ: u32 = 1;
 pub const EV_WRITE: u32 = 2;
 
-/// One operation in flight on a descriptor (holds a reference of generation `gen`).
+/// One operation in flight on a descriptor (holds a reference of generation `gen`, and the
+/// runtime: `_held`, released after `drop` below, so that a `gr_shutdown` meanwhile does not
+/// free the poller and its table under a plain thread's operation).
 struct Op {
+    _held: sched::Held,
     rt: &'static Runtime,
     p: &'static Poller,
     d: &'static Desc,
@@ -71,11 +74,12 @@ impl Op {
         if fd < 0 {
             return Err(Error::Invalid);
         }
-        let rt = sched::runtime()?;
+        let held = sched::held()?;
+        let rt = held.rt();
         let p = rt.poller()?;
         let d = p.table.get(fd)?;
         let gen = d.acquire()?;
-        let mut op = Op { rt, p, d, fd, gen, kind: UNKNOWN };
+        let mut op = Op { _held: held, rt, p, d, fd, gen, kind: UNKNOWN };
         op.kind = match d.kind() {
             UNKNOWN => d.open(gen, || p.classify(fd, gen))?,
             k => k,
@@ -415,7 +419,8 @@ pub fn close(fd: i32, forget: bool) -> Result<()> {
     if fd < 0 {
         return Err(Error::Invalid);
     }
-    let rt = sched::runtime()?;
+    let held = sched::held()?; // kept to the end: the poller's table is the runtime's
+    let rt = held.rt();
     let d = match rt.poller_if_started().and_then(|p| p.table.lookup(fd).map(|d| (p, d))) {
         Some(pd) => pd,
         // Never seen by the poller: nothing to wake or forget.

@@ -6,7 +6,8 @@
 //! Every function reads the thread-local block afresh (`tls.rs`): a goroutine may resume on
 //! another thread after any park.
 
-use super::runtime::runtime_in;
+use super::grace;
+use super::runtime::{own_live, published, Runtime};
 use super::state;
 use super::tls;
 use crate::error::{Error, Result};
@@ -157,6 +158,24 @@ pub(crate) fn take_woken(g: &G) -> Option<GRef> {
     }
 }
 
+/// A completer's context, read once for a batch of completions (a channel's queue): this
+/// thread's block, its runtime if it is an M of a live one, else a pin (`grace.rs`): a plain
+/// thread must pin before it reads a parked goroutine's wait entry, which lies on that
+/// goroutine's stack. Nothing parks while a `Waker` exists.
+pub(crate) struct Waker {
+    l: &'static tls::Local,
+    own: Option<&'static Runtime>,
+    _pin: Option<grace::Pin>,
+}
+
+/// This thread's [`Waker`].
+#[inline]
+pub(crate) fn waker() -> Waker {
+    let l = tls::local();
+    let own = own_live(l);
+    Waker { l, own, _pin: if own.is_none() { Some(grace::pin()) } else { None } }
+}
+
 /// Called by the winner of a wait cell's completion: queue the goroutine if it is parked.
 /// `affine`: see [`Runtime::ready_in`].
 #[inline]
@@ -166,11 +185,44 @@ pub(crate) fn ready_after_wake(g: &G, affine: bool) {
         // goroutine parked; the single waker (us) takes it back.
         let g = unsafe { GRef::from_raw(g as *const G) };
         let l = tls::local();
-        match runtime_in(l) {
-            Some(rt) => rt.ready_in(l, g, true, affine),
-            None => std::mem::forget(g), // shut down: leak it (it may hold C frames)
+        requeue(l, own_live(l), g, affine);
+    }
+}
+
+/// [`ready_after_wake`] with the completer's context in hand.
+#[inline]
+pub(crate) fn ready_after_wake_in(w: &Waker, g: &G, affine: bool) {
+    if state::unpark(&g.sched) {
+        // SAFETY: as in `ready_after_wake`.
+        let g = unsafe { GRef::from_raw(g as *const G) };
+        requeue(w.l, w.own, g, affine);
+    }
+}
+
+/// Queues a woken goroutine in its own runtime: the caller's (an M of it), or the
+/// published one if that is its runtime. A goroutine whose runtime is gone is never resumed:
+/// it is leaked as it is (it may hold C frames).
+#[inline]
+fn requeue(l: &tls::Local, own: Option<&'static Runtime>, g: GRef, affine: bool) {
+    if let Some(rt) = own {
+        if rt.gen as u32 == g.gen {
+            rt.ready_in(l, g, true, affine);
+            return;
         }
     }
+    requeue_foreign(g);
+}
+
+#[cold]
+#[inline(never)]
+fn requeue_foreign(g: GRef) {
+    if let Ok((rt, _pin)) = published(grace::pin(), false) {
+        if rt.gen as u32 == g.gen {
+            rt.ready_foreign(g);
+            return;
+        }
+    }
+    std::mem::forget(g);
 }
 
 /// `gr_yield`.

@@ -188,9 +188,9 @@ fn report(rt: &'static Runtime) {
 /// A plain thread (or a bound goroutine) goes to sleep in a gr wait without timeout: with
 /// the report on, the monitor must look again (that thread was what kept it from firing).
 pub(crate) fn note_thread_sleep() {
-    if let Some(rt) = super::runtime::runtime_if_started() {
+    super::runtime::with_runtime_if_started(|rt| {
         if rt.cfg.deadlock != Deadlock::Off {
             rt.timers.wake_monitor(&rt.monitor_deep);
         }
-    }
+    });
 }

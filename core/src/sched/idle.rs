@@ -72,10 +72,11 @@ impl Idle {
 }
 
 impl Runtime {
-    /// Step 1 of the protocol: make sure someone will look at newly queued work.
-    pub(crate) fn wakep(&'static self) {
+    /// Step 1 of the protocol: make sure someone will look at newly queued work. `false`
+    /// only if a thread was needed and the OS refused it (see [`Runtime::startm`]).
+    pub(crate) fn wakep(&'static self) -> bool {
         fence(SeqCst);
-        self.wakep_local();
+        self.wakep_local()
     }
 
     /// `wakep` for work pushed to the caller's own processor: no fence. Such work cannot be
@@ -83,16 +84,16 @@ impl Runtime {
     /// parks, yields or returns (and the monitor preempts it if that takes over ~10 ms while
     /// work waits); this only asks an idle processor to help, so a stale read here costs
     /// parallelism for a moment, never progress.
-    pub(crate) fn wakep_local(&'static self) {
+    pub(crate) fn wakep_local(&'static self) -> bool {
         if self.idle.npidle.load(SeqCst) == 0 {
-            return;
+            return true;
         }
         if self.idle.nmspinning.load(SeqCst) != 0
             || self.idle.nmspinning.compare_exchange(0, 1, SeqCst, Relaxed).is_err()
         {
-            return;
+            return true;
         }
-        self.startm(None, true);
+        self.startm(None, true)
     }
 
     /// Queued work that an idle or spinning M could take: the global queue, stealable work,
@@ -117,7 +118,9 @@ impl Runtime {
 
     /// Runs processor `p` (or an idle one) on an idle or new M. `spinning`: the caller
     /// already counted the new M in `nmspinning` (undone here if nothing can be started).
-    pub(crate) fn startm(&'static self, p: Option<usize>, spinning: bool) {
+    /// `false` only if a new M was needed and the OS refused its thread (the processor goes
+    /// back to the idle list; the monitor offers stranded work again: `monitor.rs`).
+    pub(crate) fn startm(&'static self, p: Option<usize>, spinning: bool) -> bool {
         let mut l = lock(&self.idle.lists);
         let p = match p.or_else(|| self.take_idle_p(&mut l)) {
             Some(p) => p,
@@ -126,7 +129,7 @@ impl Runtime {
                 if spinning {
                     self.idle.nmspinning.fetch_sub(1, SeqCst);
                 }
-                return;
+                return true;
             }
         };
         // The newest idle M not in the poller (the one spinning in `stopm`, if any:
@@ -138,15 +141,17 @@ impl Runtime {
             m.idle.store(false, Relaxed);
             drop(l);
             m.hand(p, spinning);
-            return;
+            return true;
         }
         drop(l);
-        if !self.spawn_m(p, spinning) {
+        let r = self.spawn_m(Some(p), spinning);
+        if !r.started() {
             self.release_p(p);
             if spinning {
                 self.idle.nmspinning.fetch_sub(1, SeqCst);
             }
         }
+        r != super::worker::Spawn::Failed
     }
 
     /// Puts a HELD processor back: to an M waiting for one, else to the idle list.

@@ -7,7 +7,7 @@
 //! its thread exits (`worker.rs`).
 
 use super::proc::{HELD, IDLE, RUNNING};
-use super::runtime::{runtime_if_started, Runtime};
+use super::runtime::{with_runtime_if_started, Runtime};
 use crate::loom::lock;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 
@@ -67,8 +67,7 @@ impl SchedView {
 
 /// The picture now; `None` without a running runtime.
 pub fn view() -> Option<SchedView> {
-    let rt = runtime_if_started()?;
-    Some(view_of(rt))
+    with_runtime_if_started(view_of)
 }
 
 pub(crate) fn view_of(rt: &'static Runtime) -> SchedView {

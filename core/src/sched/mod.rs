@@ -4,7 +4,7 @@
 //!
 //! The facade, which the rest of the core and `gr-ffi` use:
 //! - `runtime.rs`: the runtime's lifecycle and config: start on first use or `gr_init`,
-//!   `shutdown`, fork, `stats`; the one `Runtime` value.
+//!   `shutdown`, fork, reclaiming a stopped runtime's memory, generations, `stats`.
 //! - `current.rs`: the current goroutine: `CurrentG`, the park/wake glue of the waiter,
 //!   `yield_now`, preemption points, `pin`, blocking sections.
 //! - `spawn.rs`: `spawn`, and queueing runnable goroutines (`Runtime::ready`).
@@ -23,7 +23,8 @@
 //! - `poll.rs`: the scheduler's side of the netpoller (`crate::netpoll`): who blocks in
 //!   epoll, who polls without blocking, where ready goroutines go.
 //! - `state.rs`: the park/unpark handshake; `parker.rs`: parking an OS thread; `tls.rs`: the
-//!   scheduler's thread-local block.
+//!   scheduler's thread-local block; `grace.rs`: grace periods for plain threads (when a
+//!   stopped runtime's memory may be freed).
 //!
 //! Joining a goroutine and sleeping are waits built on the waiter: `crate::join`,
 //! `crate::sleep`.
@@ -31,6 +32,7 @@
 mod bound;
 mod current;
 pub mod deadlock;
+mod grace;
 mod idle;
 pub mod inspect;
 mod monitor;
@@ -44,7 +46,8 @@ pub(crate) mod tls;
 mod worker;
 
 pub use current::{blocking_begin, blocking_end, context, fail_current, label_current, pin, self_id, should_yield, unpin, with_current, yield_now};
-pub(crate) use current::{consume_early_wake, current_coroutine_ref, park_current, ready_after_wake, take_woken, CurrentG};
-pub use runtime::{init, live, shutdown, stats, Config, Stats, DEFAULT_MAX_THREADS, DEFAULT_STACK};
-pub(crate) use runtime::{coarse_now, runtime, runtime_if_started, timers, timers_if_started, Runtime};
-pub use spawn::{spawn, SpawnOpts};
+pub(crate) use current::{consume_early_wake, current_coroutine_ref, park_current, ready_after_wake, ready_after_wake_in, take_woken, waker, CurrentG, Waker};
+pub use runtime::{current_gen, init, live, live_gen, on_fork, shutdown, stats, Config, ForkHooks, Stats, DEFAULT_MAX_THREADS, DEFAULT_STACK};
+pub(crate) use grace::pin as grace_pin;
+pub(crate) use runtime::{coarse_now, held, timers, with_runtime_if_started, Held, Runtime};
+pub use spawn::{spawn, spawn_gen, SpawnOpts};

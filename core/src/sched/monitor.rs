@@ -29,6 +29,9 @@ pub const HOG: Duration = Duration::from_millis(10);
 const TICK: Duration = Duration::from_millis(2);
 /// How often idle stack memory is returned to the kernel while the runtime is busy.
 const SCAVENGE: Duration = Duration::from_secs(1);
+/// How often work that no thread runs is offered again (every processor idle, and the OS
+/// refused the thread a wake needed: `spawn.rs`): it runs once resources return.
+const STRANDED_RETRY: Duration = Duration::from_millis(10);
 
 /// What the monitor last saw of a processor: its tick, since when, and, from the first check
 /// that found it unchanged with work waiting, a sample of the owner thread's CPU time.
@@ -66,7 +69,7 @@ pub(crate) fn run(rt: &'static Runtime) {
     let mut last_scavenge = Instant::now();
     let mut watch = super::deadlock::Watch::default();
     while !rt.stopping() {
-        rt.coarse.fetch_add(1, Relaxed);
+        rt.tick_coarse();
         crate::waitreason::refresh_clock();
         let now = Instant::now();
         rt.timers.fire_due(now);
@@ -114,15 +117,24 @@ pub(crate) fn run(rt: &'static Runtime) {
         }
         rt.monitor_watch(long);
         let all_idle = !any_running && rt.idle.npidle.load(SeqCst) == rt.nprocs();
+        let stranded = all_idle && (!rt.global.is_empty() || rt.ps.iter().any(|p| p.has_work()));
         let mut look_again = None;
-        if all_idle {
+        if stranded {
+            rt.wakep();
+        } else if all_idle {
             rt.stacks.scavenge(); // about to sleep until work arrives: leave nothing extra held
             if rt.cfg.deadlock != super::deadlock::Deadlock::Off {
                 look_again = watch.check(rt, now);
             }
         }
-        let until = (!all_idle).then(|| Instant::now() + TICK);
-        rt.timers.monitor_sleep(until, look_again, &rt.monitor_deep, || rt.idle.npidle.load(SeqCst) == rt.nprocs() || rt.stopping());
+        let until = match (all_idle, stranded) {
+            (_, true) => Some(Instant::now() + STRANDED_RETRY),
+            (false, _) => Some(Instant::now() + TICK),
+            (true, false) => None,
+        };
+        // Sleep deeply only while nothing runs and the runtime is not stopping: checked under the
+        // heap lock, which `gr_shutdown`'s forced wake takes after it stops the runtime.
+        rt.timers.monitor_sleep(until, look_again, &rt.monitor_deep, || rt.idle.npidle.load(SeqCst) == rt.nprocs() && !rt.stopping());
     }
 }
 

@@ -1,13 +1,19 @@
-//! The runtime's lifecycle and configuration: the one `Runtime` value, started on first use
-//! or by `gr_init`, stopped by `gr_shutdown`, refused in a `fork()`ed child; its counters.
+//! The runtime's lifecycle and configuration: the one live `Runtime`, started on first use
+//! or by `gr_init`, stopped by `gr_shutdown`, refused in a `fork()`ed child; its memory
+//! reclaimed once nothing can reach it; its counters. `README.md`, "Lifecycle", is the
+//! protocol with its argument.
 //!
-//! There is one `Runtime` per process at a time, reached through [`runtime`]. It is never
-//! freed: goroutines leaked at shutdown (parked with C frames) may still point into it.
+//! Generations: every runtime gets a number (`gen`, never reused in a process, nor by a
+//! fork()ed child); handles and goroutines carry the number of the runtime that was live when
+//! they were made, and [`live_gen`] is the live one's (0: none). A handle of another
+//! generation answers `GR_ESTATE`, which is what makes freeing a stopped runtime's memory,
+//! its goroutines' stacks included, safe.
 //!
 //! Locks (`README.md`, "Lock order"): `ms` (the threads, rank 80); outside the ranks,
-//! `INIT_LOCK` (start, stop), `monitor_thread`, `drained` (shutdown's wait for the last
-//! goroutine) and `poller_init` (the poller's creation).
+//! `INIT_LOCK` (start, stop; fork-safe: `sys/forklock.rs`), `monitor_thread`, `drained`
+//! (shutdown's wait for the last goroutine) and `poller_init` (the poller's creation).
 
+use super::grace;
 use super::idle;
 use super::monitor;
 use super::proc::P;
@@ -17,12 +23,13 @@ use crate::error::{Error, Result};
 use crate::goroutine::{GRef, G};
 use crate::loom::{AtomicU64, AtomicU8, AtomicUsize};
 use crate::stack::GlobalPool;
+use crate::sys::forklock::ForkLock;
+use crate::sys::thread::Thread;
 use crate::timer::Timers;
 use crossbeam_deque::Injector;
-use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::{AtomicBool, AtomicPtr};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 /// Runtime configuration (the ABI's `gr_config`, resolved).
@@ -30,7 +37,7 @@ use std::time::Instant;
 pub struct Config {
     /// Processors; 0 = `$GR_WORKERS`, else the CPU count.
     pub workers: usize,
-    /// Default goroutine stack bytes; 0 = 256 KiB.
+    /// Default goroutine stack bytes; 0 = 256 KiB; at most `crate::stack::STACK_MAX`.
     pub stack_size: usize,
     /// Cap on the OS threads the runtime owns (workers, spares, the monitor); 0 = 10,000.
     /// Raised to at least `workers + 2`.
@@ -45,7 +52,8 @@ pub const DEFAULT_STACK: usize = 256 << 10;
 pub const DEFAULT_MAX_THREADS: usize = 10_000;
 
 impl Config {
-    fn resolve(mut self) -> Config {
+    /// `Invalid` for a stack size above the maximum.
+    fn resolve(mut self) -> Result<Config> {
         if self.workers == 0 {
             self.workers = std::env::var("GR_WORKERS")
                 .ok()
@@ -54,7 +62,7 @@ impl Config {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         }
         self.workers = self.workers.min(1024);
-        self.stack_size = GlobalPool::normalise(if self.stack_size == 0 { DEFAULT_STACK } else { self.stack_size });
+        self.stack_size = GlobalPool::normalise(if self.stack_size == 0 { DEFAULT_STACK } else { self.stack_size }).ok_or(Error::Invalid)?;
         if self.max_threads == 0 {
             self.max_threads = DEFAULT_MAX_THREADS;
         }
@@ -66,22 +74,30 @@ impl Config {
         if self.deadlock == super::deadlock::Deadlock::Off {
             self.deadlock = super::deadlock::Deadlock::from_env();
         }
-        self
+        Ok(self)
     }
 }
 
-/// An M and its thread's handle (taken at shutdown, to join the thread).
-pub(crate) type Thread = (Arc<M>, Option<JoinHandle<()>>);
+/// An M and its thread (taken at shutdown, to join it).
+pub(crate) type MThread = (Arc<M>, Option<Thread>);
+
+/// Spawns admitted, counted with the goroutines in `Runtime::live`: `count | CLOSED`.
+pub(super) const CLOSED: u64 = 1 << 63;
 
 const LIVE: u8 = 0;
-const STOPPED: u8 = 1;
+/// `gr_shutdown` waits for the goroutines: spawns are refused, everything else works.
+const DRAINING: u8 = 1;
+/// The threads stop; the runtime is unpublished and its handles answer `GR_ESTATE`.
+const STOPPED: u8 = 2;
 
 pub(crate) struct Runtime {
+    /// This runtime's generation (module docs).
+    pub(crate) gen: u64,
     pub(crate) cfg: Config,
     pub(crate) ps: Box<[P]>,
     pub(crate) global: Injector<GRef>,
     pub(crate) idle: idle::Idle,
-    pub(crate) ms: crate::loom::Mutex<Vec<Thread>, { crate::loom::rank::THREADS }>,
+    pub(crate) ms: crate::loom::Mutex<Vec<MThread>, { crate::loom::rank::THREADS }>,
     /// Ms alive (the monitor is not counted): raised by `spawn_m` before it starts one,
     /// lowered by an M that exits (`idle.rs`, "keep-alive"; shutdown).
     pub(crate) nthreads: AtomicUsize,
@@ -91,20 +107,28 @@ pub(crate) struct Runtime {
     pub(crate) bound: super::bound::BoundSlots,
     pub(crate) timers: Timers,
     pub(crate) monitor_deep: std::sync::atomic::AtomicBool,
-    monitor_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    monitor_thread: Mutex<Option<Thread>>,
     pub(crate) stacks: GlobalPool,
     state: AtomicU8,
     pub(super) next_gid: AtomicU64,
+    /// Goroutines admitted and not yet retired, with the `CLOSED` bit (see `spawn.rs`).
     pub(crate) live: AtomicU64,
     pub(super) spawned: AtomicU64,
     pub(crate) steals: AtomicU64,
     pub(crate) retakes: AtomicU64,
-    /// A coarse clock: the monitor's loop count (one per ~2 ms while any processor runs).
-    pub(crate) coarse: AtomicU64,
     drained: (Mutex<()>, Condvar),
     /// The netpoller, made on first use of a descriptor (`poll.rs`).
     pub(super) poller: std::sync::OnceLock<crate::netpoll::Poller>,
     pub(super) poller_init: Mutex<()>,
+    /// Who keeps this memory: 1 while published (released by `gr_shutdown`), 1 per thread of
+    /// the runtime, 1 for a `gr_shutdown` at work, 1 per descriptor operation of a plain
+    /// thread ([`held`]). The last to let go reclaims it.
+    holds: AtomicUsize,
+    /// A goroutine parked after the runtime stopped (it ran foreign code through the
+    /// shutdown): it may wait in another runtime's objects, so this memory is never freed.
+    tainted: AtomicBool,
+    /// One `gr_shutdown` at a time.
+    shutting_down: AtomicBool,
 }
 
 /// A snapshot for `gr_stats_get`.
@@ -118,90 +142,101 @@ pub struct Stats {
     pub retakes_total: u64,
 }
 
+/// The published runtime (LIVE or DRAINING), or null. Plain threads load it pinned
+/// (`grace.rs`), with SeqCst.
 static RT: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
-static INIT_LOCK: Mutex<()> = Mutex::new(());
-/// Set in a fork()ed child: the runtime's threads did not survive; everything is refused
-/// until `init` is called again.
-static FORKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// `RT`'s generation while it is published, else 0.
+static GEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// The next runtime's generation; above 1 once a runtime was started in this process (then
+/// only an explicit `gr_init` starts another).
+static NEXT_GEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+/// Start and stop, one at a time.
+static INIT_LOCK: ForkLock<()> = ForkLock::new(());
+/// Set in a fork()ed child until its own `gr_init`: the error text names fork.
+static FORKED: AtomicBool = AtomicBool::new(false);
+/// A coarse clock: the monitors' loop count (one per ~2 ms while any processor runs),
+/// process-wide, so that reading it needs no runtime.
+static COARSE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-/// The runtime, starting one with defaults on first use.
+/// The live runtime's generation, 0 if none (not started, shut down, or a fork()ed child
+/// before its `gr_init`). A handle of any other generation answers `GR_ESTATE`.
 #[inline]
-pub(crate) fn runtime() -> Result<&'static Runtime> {
-    let p = RT.load(Acquire);
-    if !p.is_null() {
-        // SAFETY: runtimes are leaked, never freed, once published.
-        let rt = unsafe { &*p };
-        if rt.state.load(Acquire) == LIVE && !FORKED.load(Relaxed) {
-            return Ok(rt);
-        }
-        return Err(Error::State);
-    }
-    runtime_start()
+pub fn live_gen() -> u64 {
+    GEN.load(Acquire)
 }
 
-/// `Ok` if the runtime is usable now, starting it with defaults on first use; `State` after
-/// `gr_shutdown` or in a fork()ed child (for every call that can block or wake).
+/// The live runtime's generation, starting one with defaults on first use (never after a
+/// `gr_shutdown` or in a fork()ed child: only `gr_init` starts a runtime then). For calls
+/// that make a handle, or wait.
+#[inline]
+pub fn current_gen() -> Result<u64> {
+    match GEN.load(Acquire) {
+        0 => start_default().map(|rt| rt.gen),
+        g => Ok(g),
+    }
+}
+
+/// `Ok` if a runtime is live, starting one on first use (see [`current_gen`]).
 #[inline]
 pub fn live() -> Result<()> {
-    runtime().map(|_| ())
+    current_gen().map(|_| ())
 }
 
 #[cold]
 #[inline(never)]
-fn runtime_start() -> Result<&'static Runtime> {
-    if FORKED.load(Relaxed) {
-        return Err(Error::State);
-    }
+fn start_default() -> Result<&'static Runtime> {
     start(Config::default(), false)
 }
 
-/// The runtime if it is running, without starting one.
-pub(crate) fn runtime_if_started() -> Option<&'static Runtime> {
-    let p = RT.load(Acquire);
-    if p.is_null() || FORKED.load(Relaxed) {
-        return None;
+/// The published runtime, for a pinned plain thread (`grace.rs`), starting one on first use
+/// if `start` (the pin must be dropped meanwhile: so the caller passes it in and gets it
+/// back).
+pub(super) fn published(pin: grace::Pin, start: bool) -> Result<(&'static Runtime, grace::Pin)> {
+    let p = RT.load(SeqCst);
+    if !p.is_null() {
+        // SAFETY: a published runtime is freed only after it is unpublished and every pin
+        // taken before that is dropped (`grace.rs`); ours was taken before this load.
+        return Ok((unsafe { &*p }, pin));
     }
-    // SAFETY: as in `runtime`.
-    let rt = unsafe { &*p };
-    (rt.state.load(Acquire) == LIVE).then_some(rt)
+    if !start {
+        return Err(Error::State);
+    }
+    drop(pin);
+    start_default()?;
+    let pin = grace::pin();
+    let p = RT.load(SeqCst);
+    if p.is_null() {
+        return Err(Error::State); // shut down at once by another thread
+    }
+    // SAFETY: as above.
+    Ok((unsafe { &*p }, pin))
 }
 
-/// `gr_init`: starts the runtime with `cfg`. `State` if one is running already.
+/// `gr_init`: starts the runtime with `cfg`. `State` if one is running already; `Invalid`
+/// for a bad stack size; `NoMemory` if its threads cannot be created.
 pub fn init(cfg: Config) -> Result<()> {
     start(cfg, true).map(|_| ())
 }
 
 fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
-    let _g = INIT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    let forked = FORKED.load(Relaxed);
+    let _g = INIT_LOCK.lock();
     let cur = RT.load(Acquire);
-    if !cur.is_null() && !forked {
-        // SAFETY: as in `runtime`.
-        let rt = unsafe { &*cur };
-        if rt.state.load(Acquire) == LIVE {
-            return if explicit { Err(Error::State) } else { Ok(rt) };
-        }
-        if !explicit {
-            return Err(Error::State); // shut down: only an explicit gr_init restarts
-        }
+    if !cur.is_null() {
+        // SAFETY: published, and we hold INIT_LOCK, without which it is not unpublished.
+        return if explicit { Err(Error::State) } else { Ok(unsafe { &*cur }) };
     }
-    if forked && !explicit {
-        return Err(Error::State);
+    if !explicit && (NEXT_GEN.load(Relaxed) > 1 || FORKED.load(Relaxed)) {
+        return Err(Error::State); // shut down (or forked): only an explicit gr_init restarts
     }
-    if forked && !cur.is_null() {
-        // SAFETY: as in `runtime`. The parent's runtime has no threads here; its epoll
-        // instance is shared with the parent and must never be touched: close our copies.
-        if let Some(p) = unsafe { &*cur }.poller.get() {
-            p.close_fds();
-        }
-    }
+    let cfg = cfg.resolve()?;
     crate::overflow::install();
     install_atfork();
     crate::waitreason::refresh_clock();
     crate::waiter::register_thread();
-    let cfg = cfg.resolve();
     crate::dump::traceback::enable(cfg.traceback);
+    let gen = NEXT_GEN.fetch_add(1, Relaxed);
     let rt: &'static Runtime = Box::leak(Box::new(Runtime {
+        gen,
         ps: (0..cfg.workers).map(P::new).collect(),
         global: Injector::new(),
         idle: idle::Idle::new(cfg.workers),
@@ -220,44 +255,145 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
         spawned: AtomicU64::new(0),
         steals: AtomicU64::new(0),
         retakes: AtomicU64::new(0),
-        coarse: AtomicU64::new(1),
         drained: (Mutex::new(()), Condvar::new()),
         poller: std::sync::OnceLock::new(),
         poller_init: Mutex::new(()),
+        holds: AtomicUsize::new(1),
+        tainted: AtomicBool::new(false),
+        shutting_down: AtomicBool::new(false),
         cfg,
     }));
-    let h = crate::sys::sanitizer::new_thread(|| std::thread::Builder::new().name("gr-monitor".into()).spawn(move || monitor::run(rt)))
-        .map_err(|_| Error::NoMemory)?;
-    *rt.monitor_thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(h);
-    RT.store(rt as *const Runtime as *mut Runtime, Release);
+    // The monitor and one worker now, so that a runtime that cannot have its threads says so
+    // here (`GR_ENOMEM`) instead of queueing work nobody runs.
+    rt.hold();
+    let mon = crate::sys::sanitizer::new_thread(|| {
+        crate::sys::thread::spawn("gr-monitor", 1 << 20, Box::new(move || {
+            monitor::run(rt);
+            rt.release_hold();
+        }))
+    });
+    let Some(mon) = mon else {
+        rt.holds_undo();
+        rt.abandon();
+        return Err(Error::NoMemory);
+    };
+    *rt.monitor_thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(mon);
+    if !rt.spawn_m(None, false).started() {
+        rt.abandon();
+        return Err(Error::NoMemory);
+    }
+    RT.store(rt as *const Runtime as *mut Runtime, SeqCst);
+    GEN.store(gen, SeqCst);
     FORKED.store(false, Relaxed);
     crate::dump::debugger::publish();
     Ok(rt)
 }
 
+/// More process-wide locks for the fork handlers to take around `fork()` (`gr-ffi`'s handle
+/// pools and allocator depot): `prepare` takes them after `INIT_LOCK` (their order below
+/// it), `parent` and `child` free them.
+pub struct ForkHooks {
+    pub prepare: fn(),
+    pub parent: fn(),
+    pub child: fn(),
+}
+
+static FORK_HOOKS: AtomicPtr<ForkHooks> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Registers `hooks` (once per process) and the fork handlers.
+pub fn on_fork(hooks: &'static ForkHooks) {
+    FORK_HOOKS.store(hooks as *const ForkHooks as *mut ForkHooks, SeqCst);
+    install_atfork();
+}
+
+fn fork_hooks() -> Option<&'static ForkHooks> {
+    // SAFETY: only ever a `&'static ForkHooks` (`on_fork`).
+    unsafe { FORK_HOOKS.load(SeqCst).as_ref() }
+}
+
+/// Registers the fork handlers once (a flag, not a `Once`: one left mid-call by another
+/// thread at `fork()` would hang the child).
 fn install_atfork() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    extern "C" fn child() {
-        FORKED.store(true, Relaxed);
+    static DONE: AtomicBool = AtomicBool::new(false);
+    if !DONE.swap(true, AcqRel) {
+        crate::sys::thread::at_fork(fork_prepare, fork_parent, fork_child);
     }
-    ONCE.call_once(|| {
-        crate::sys::thread::at_fork_child(child); // it only stores to an atomic
-    });
+}
+
+/// Before `fork()`: every process-wide lock a child needs, in an order no code nests them
+/// against: the start/stop lock (start lists its thread and allocates under it), `gr-ffi`'s
+/// handle pools, then the leaves: the list of threads (`waiter.rs`) and the goroutine
+/// records' depot (`allg.rs`).
+extern "C" fn fork_prepare() {
+    INIT_LOCK.fork_prepare(); // no start or stop is half done at fork()
+    if let Some(h) = fork_hooks() {
+        (h.prepare)();
+    }
+    crate::waiter::threads_lock().fork_prepare();
+    crate::allg::depot_lock().fork_prepare();
+}
+
+extern "C" fn fork_parent() {
+    // SAFETY: `fork_prepare` took each of them on this thread.
+    unsafe {
+        crate::allg::depot_lock().fork_parent();
+        crate::waiter::threads_lock().fork_parent();
+    }
+    if let Some(h) = fork_hooks() {
+        (h.parent)();
+    }
+    // SAFETY: as above.
+    unsafe { INIT_LOCK.fork_parent() };
+}
+
+/// In the child: the runtime's threads did not survive fork(). Its memory stays as it is
+/// (never freed, never reused: the forking thread may even be one of its goroutines, on one
+/// of its stacks), and every call refuses until `gr_init` starts a runtime of a newer
+/// generation, so no handle from the parent works again. Atomics only.
+extern "C" fn fork_child() {
+    FORKED.store(true, Relaxed);
+    let p = RT.load(SeqCst);
+    if !p.is_null() {
+        // SAFETY: the parent's runtime is never freed in the child. Its epoll instance is
+        // shared with the parent and must never be touched here: close our copies (close(2)
+        // is async-signal-safe; the runtime is unreachable from now on, so once).
+        if let Some(poller) = unsafe { &*p }.poller.get() {
+            poller.close_fds();
+        }
+    }
+    RT.store(std::ptr::null_mut(), SeqCst);
+    GEN.store(0, SeqCst);
+    grace::after_fork_child();
+    // SAFETY: the child, after `fork_prepare` in the parent.
+    unsafe {
+        crate::allg::depot_lock().fork_child();
+        crate::waiter::threads_lock().fork_child();
+    }
+    if let Some(h) = fork_hooks() {
+        (h.child)();
+    }
+    // SAFETY: the child, after `fork_prepare` in the parent.
+    unsafe { INIT_LOCK.fork_child() };
 }
 
 impl Runtime {
     pub(crate) fn stopping(&self) -> bool {
-        self.state.load(Acquire) != LIVE
+        self.state.load(Acquire) == STOPPED
     }
 
     pub(crate) fn nprocs(&self) -> usize {
         self.ps.len()
     }
 
+    /// A tick of the coarse clock (the monitor).
+    pub(super) fn tick_coarse(&self) {
+        COARSE.fetch_add(1, Relaxed);
+    }
+
     pub(crate) fn stats(&self) -> Stats {
         Stats {
             workers: self.ps.len() as u32,
-            goroutines: self.live.load(Relaxed),
+            goroutines: self.live.load(Relaxed) & !CLOSED,
             threads: self.nthreads.load(Relaxed) as u64 + 1,
             spawned_total: self.spawned.load(Relaxed),
             steals_total: self.steals.load(Relaxed),
@@ -268,84 +404,174 @@ impl Runtime {
     /// A goroutine ended (called by its M after it returned).
     pub(crate) fn retire(&self, g: &G) {
         g.finish();
-        if g.bound {
+        self.uncount(g.bound);
+    }
+
+    /// One goroutine less (retired, or a spawn refused or undone), giving back its thread
+    /// slot if it is `bound` (`bound.rs`; first: once the count reaches 0 a `gr_shutdown`
+    /// may go on to free the runtime).
+    pub(super) fn uncount(&self, bound: bool) {
+        if bound {
             self.bound.release();
         }
-        if self.live.fetch_sub(1, AcqRel) == 1 {
+        if self.live.fetch_sub(1, AcqRel) & !CLOSED == 1 {
             let _l = self.drained.0.lock().unwrap_or_else(|p| p.into_inner());
             self.drained.1.notify_all();
         }
     }
-}
 
-/// `gr_shutdown`: waits up to `deadline` for every goroutine to end, then stops the threads.
-/// `TimedOut` if goroutines remained (they are leaked, never unwound).
-pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
-    let rt = runtime_if_started().ok_or(Error::State)?;
-    if !tls::g().is_null() {
-        return Err(Error::State); // a goroutine cannot wait for itself to end
+    /// A goroutine parked after the runtime stopped (`execute`, on its M): see `tainted`.
+    pub(super) fn taint(&self) {
+        self.tainted.store(true, Release);
     }
-    let drained = {
-        let mut l = rt.drained.0.lock().unwrap_or_else(|p| p.into_inner());
+
+    /// Takes a hold for a new thread of the runtime (released by the thread as it ends).
+    pub(super) fn hold(&self) {
+        self.holds.fetch_add(1, AcqRel);
+    }
+
+    /// Takes a hold unless the runtime is already being reclaimed (its holds reached 0).
+    fn try_hold(&self) -> bool {
+        let mut h = self.holds.load(Acquire);
+        while h != 0 {
+            match self.holds.compare_exchange_weak(h, h + 1, AcqRel, Acquire) {
+                Ok(_) => return true,
+                Err(now) => h = now,
+            }
+        }
+        false
+    }
+
+    /// Gives back a hold taken for a thread that could not be created, while another hold
+    /// (the published one) is known to remain.
+    pub(super) fn holds_undo(&self) {
+        let prev = self.holds.fetch_sub(1, AcqRel);
+        debug_assert!(prev > 1, "undoing the last hold");
+    }
+
+    /// Lets go of a hold; the last one reclaims the runtime's memory. The caller must not
+    /// touch the runtime afterwards.
+    pub(super) fn release_hold(&'static self) {
+        if self.holds.fetch_sub(1, AcqRel) == 1 {
+            self.reclaim();
+        }
+    }
+
+    /// Frees the memory of a stopped runtime that nothing holds: its stacks (unmapped, those of
+    /// goroutines still parked in it included: none is ever resumed, and nothing can reach
+    /// them: `README.md`, "Lifecycle") and the runtime itself (queues, timers, threads'
+    /// records). A tainted runtime is kept as it is.
+    fn reclaim(&'static self) {
+        if self.tainted.load(Acquire) {
+            return;
+        }
+        grace::synchronize(); // plain threads that found it before it was unpublished are out
+        if let Some(p) = self.poller.get() {
+            p.close_fds(); // no M is in epoll_wait, no operation holds it any more
+        }
+        self.stacks.release_all();
+        // SAFETY: leaked from a Box in `start`, unpublished, and no thread holds or pins it
+        // any more (holds reached 0; `synchronize` waited out every pin), so this is the last
+        // reference.
+        drop(unsafe { Box::from_raw(self as *const Runtime as *mut Runtime) });
+    }
+
+    /// Undoes a start whose threads could not all be created (before publication): stops
+    /// what was started, then frees it.
+    fn abandon(&'static self) {
+        self.state.store(STOPPED, SeqCst);
+        self.wake_threads();
+        for t in self.take_threads() {
+            let _ = t.join_until(None);
+        }
+        self.release_hold();
+    }
+
+    fn wake_threads(&self) {
+        self.idle.wake_all_for_shutdown();
+        self.timers.wake_monitor_forced();
+    }
+
+    /// Every thread's handle, once stopped (no thread is created after: `spawn_m` checks
+    /// under the same lock).
+    fn take_threads(&self) -> Vec<Thread> {
+        let mut v: Vec<Thread> = crate::loom::lock(&self.ms).iter_mut().filter_map(|(_, h)| h.take()).collect();
+        if let Some(h) = self.monitor_thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            v.push(h);
+        }
+        v
+    }
+
+    /// Waits up to `deadline` for the goroutine count to reach 0; whether it did.
+    fn wait_drained(&self, deadline: crate::waiter::Deadline) -> bool {
+        let mut l = self.drained.0.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            if rt.live.load(Acquire) == 0 {
-                break true;
+            if self.live.load(Acquire) & !CLOSED == 0 {
+                return true;
             }
             match deadline {
-                crate::waiter::Deadline::Never => {
-                    l = rt.drained.1.wait(l).unwrap_or_else(|p| p.into_inner());
-                }
-                crate::waiter::Deadline::Poll => break false,
+                crate::waiter::Deadline::Never => l = self.drained.1.wait(l).unwrap_or_else(|p| p.into_inner()),
+                crate::waiter::Deadline::Poll => return false,
                 crate::waiter::Deadline::At(t) => match t.checked_duration_since(Instant::now()) {
-                    Some(d) => l = rt.drained.1.wait_timeout(l, d).unwrap_or_else(|p| p.into_inner()).0,
-                    None => break false,
+                    Some(d) if !d.is_zero() => l = self.drained.1.wait_timeout(l, d).unwrap_or_else(|p| p.into_inner()).0,
+                    _ => return false,
                 },
             }
         }
+    }
+}
+
+/// `gr_shutdown`: refuses spawns from now on, waits up to `deadline` for every goroutine to
+/// end, stops the runtime and joins its threads within the same deadline. `TimedOut` if
+/// goroutines remained (they are never resumed, never unwound). `State` from a goroutine,
+/// without a live runtime, or while another `gr_shutdown` runs.
+pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
+    if !tls::g().is_null() {
+        return Err(Error::State); // a goroutine cannot wait for itself to end
+    }
+    let rt = {
+        let (rt, _pin) = published(grace::pin(), false)?;
+        if rt.shutting_down.swap(true, AcqRel) {
+            return Err(Error::State);
+        }
+        rt.hold(); // ours, for the whole shutdown; taken pinned, so the runtime is there
+        rt
     };
+    // Close: a spawn is admitted (counted) or refused in one RMW (`spawn.rs`), so from here
+    // on every admitted goroutine is in the count we wait for.
+    rt.state.store(DRAINING, SeqCst);
+    rt.live.fetch_or(CLOSED, SeqCst);
+    let drained = rt.wait_drained(deadline);
     {
-        let _g = INIT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let _g = INIT_LOCK.lock();
         rt.state.store(STOPPED, SeqCst);
+        GEN.store(0, SeqCst);
+        RT.store(std::ptr::null_mut(), SeqCst);
     }
     if let Some(p) = rt.poller.get() {
         // Waits parked on descriptors can never be served now: plain threads get GR_ESTATE;
-        // goroutines stay unrun (leaked with their stacks, as every goroutine left at a
-        // shutdown is).
+        // goroutines stay unrun (their records leaked, as the poller took their references).
         let mut batch = Vec::new();
         p.fail_all(&mut batch);
         std::mem::forget(batch);
         p.wake();
     }
-    rt.idle.wake_all_for_shutdown();
-    rt.timers.wake_monitor_forced();
-    // Join the threads that finish promptly; leak any stuck in goroutine code.
-    let until = Instant::now() + std::time::Duration::from_millis(500);
-    let mut handles: Vec<std::thread::JoinHandle<()>> = {
-        let mut ms = crate::loom::lock(&rt.ms);
-        ms.iter_mut().filter_map(|(_, h)| h.take()).collect()
+    // Join the threads, within the caller's deadline; the others end on their own (idle
+    // ones at once; one running a goroutine's foreign code when that code returns to gr).
+    rt.wake_threads();
+    let until = match deadline {
+        crate::waiter::Deadline::Never => None,
+        crate::waiter::Deadline::Poll => Some(Instant::now()),
+        crate::waiter::Deadline::At(t) => Some(t),
     };
-    if let Some(h) = rt.monitor_thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        handles.push(h);
-    }
-    while !handles.is_empty() && Instant::now() < until {
-        let (done, rest): (Vec<_>, Vec<_>) = handles.into_iter().partition(|h| h.is_finished());
-        for h in done {
-            let _ = h.join();
-        }
-        handles = rest;
-        if !handles.is_empty() {
+    for t in rt.take_threads() {
+        if let Err(t) = t.join_until(until) {
             rt.idle.wake_all_for_shutdown();
-            std::thread::sleep(std::time::Duration::from_millis(1));
+            drop(t); // detached: it lets go of its hold as it ends
         }
     }
-    // Finished threads may still be running TLS destructors: join them fully.
-    let all_stopped = handles.is_empty();
-    drop(handles); // detach the stuck ones
-    if all_stopped {
-        if let Some(p) = rt.poller.get() {
-            p.close_fds(); // no M can be in epoll_wait any more
-        }
-    }
+    rt.release_hold(); // the published one
+    rt.release_hold(); // ours: the last out reclaims
     if drained {
         crate::sys::sanitizer::all_ended(); // every goroutine's end happens before this
         Ok(())
@@ -354,34 +580,90 @@ pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
     }
 }
 
-/// `gr_stats_get`.
+/// `gr_stats_get`: the live runtime's counters; `State` if none is live (reading them never
+/// starts one).
 pub fn stats() -> Result<Stats> {
-    Ok(runtime()?.stats())
+    let l = tls::local();
+    if let Some(rt) = own_live(l) {
+        return Ok(rt.stats());
+    }
+    let (rt, _pin) = published(grace::pin(), false)?;
+    Ok(rt.stats())
 }
 
-/// The timer heap, without starting a runtime.
-pub(crate) fn timers_if_started() -> Option<&'static Timers> {
-    runtime_if_started().map(|rt| &rt.timers)
+/// The runtime of the M this thread is, if it is not stopped: the caller may use it without
+/// a pin (the M holds it).
+#[inline]
+pub(super) fn own_live(l: &tls::Local) -> Option<&'static Runtime> {
+    let m = l.m.get();
+    if m.is_null() {
+        return None;
+    }
+    // SAFETY: an M's runtime outlives the M (its thread holds it).
+    let rt = unsafe { (*m).rt };
+    (!rt.stopping()).then_some(rt)
+}
+
+/// Runs `f` with the live runtime (the caller's own, if it is an M of it, else the
+/// published one, pinned for the call: `grace.rs`), without starting one. `None` if none is
+/// live. `f` must not block or park (it runs pinned).
+pub(crate) fn with_runtime_if_started<R>(f: impl FnOnce(&'static Runtime) -> R) -> Option<R> {
+    let l = tls::local();
+    if let Some(rt) = own_live(l) {
+        return Some(f(rt));
+    }
+    let (rt, _pin) = published(grace::pin(), false).ok()?;
+    Some(f(rt))
+}
+
+/// The live runtime for an operation that may block (a descriptor wait), starting one on
+/// first use: an M's own runtime (its thread holds it), or, on a plain thread, the published
+/// one with a hold taken for as long as the [`Held`] lives, so that a `gr_shutdown` meanwhile
+/// does not free it under the operation. `State` if none is live.
+pub(crate) fn held() -> Result<Held> {
+    let l = tls::local();
+    if let Some(rt) = own_live(l) {
+        return Ok(Held { rt, own: true });
+    }
+    let (rt, _pin) = published(grace::pin(), true)?;
+    // Pinned: the memory is there; a runtime whose holds reached 0 is being reclaimed.
+    if !rt.try_hold() {
+        return Err(Error::State);
+    }
+    Ok(Held { rt, own: false })
+}
+
+/// A runtime kept for an operation (see [`held`]).
+pub(crate) struct Held {
+    rt: &'static Runtime,
+    own: bool,
+}
+
+impl Held {
+    /// The runtime, valid while this `Held` lives (the type says `'static` for the fields
+    /// made from it, which the caller keeps no longer).
+    pub(crate) fn rt(&self) -> &'static Runtime {
+        self.rt
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if !self.own {
+            self.rt.release_hold();
+        }
+    }
 }
 
 pub(crate) fn timers() -> &'static Timers {
-    &runtime_in(tls::local()).expect("a wait needs a runtime").timers
+    let m = tls::m();
+    assert!(!m.is_null(), "a goroutine's timed wait runs on an M");
+    // SAFETY: as in `own_live`.
+    unsafe { &(*m).rt.timers }
 }
 
-/// The coarse clock (see `Runtime::coarse`); 0 without a runtime.
+/// The coarse clock (see `COARSE`).
 #[inline]
 pub(crate) fn coarse_now() -> u64 {
-    runtime_if_started().map_or(0, |rt| rt.coarse.load(Relaxed))
-}
-
-/// The runtime this thread works for: its M's, else the published one.
-pub(super) fn runtime_in(l: &tls::Local) -> Option<&'static Runtime> {
-    let m = l.m.get();
-    if !m.is_null() {
-        // SAFETY: an M lives as long as its runtime.
-        return Some(unsafe { (*m).rt });
-    }
-    let p = RT.load(Acquire);
-    // SAFETY: runtimes are leaked once published.
-    (!p.is_null()).then(|| unsafe { &*p })
+    COARSE.load(Relaxed)
 }

@@ -4,14 +4,16 @@
 //! that returned is retired by its M (`Runtime::retire`, `runtime.rs`).
 
 use super::current::maybe_preempt;
+use super::grace;
 use super::proc::Held;
-use super::runtime::{runtime, Runtime};
+use super::runtime::{own_live, published, Runtime, CLOSED};
 use super::tls;
 use super::worker::M;
-use crate::error::Result;
-use crate::goroutine::{Entry, GRef, Origin, G};
+use crate::error::{Error, Result};
+use crate::goroutine::{Entry, GRef, Origin, RunState, G};
 use crate::stack::{GlobalPool, Stack};
-use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use crossbeam_deque::Steal;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
 
 impl Runtime {
     /// Queues a goroutine that just became runnable. `next`: into the current processor's
@@ -27,6 +29,7 @@ impl Runtime {
     /// contended channel (`Chan`'s hot flag), whose partners only slow each other down when
     /// spread over several cores.
     pub(super) fn ready_in(&'static self, l: &tls::Local, g: GRef, next: bool, affine: bool) {
+        debug_assert_eq!(g.gen, self.gen as u32, "a goroutine is queued only in its own runtime");
         let pin = g.pinned.load(Acquire);
         if pin != 0 {
             // SAFETY: Ms are never freed while their runtime lives; `pinned` holds one of ours.
@@ -55,6 +58,20 @@ impl Runtime {
         }
     }
 
+    /// Queues a woken goroutine of this runtime from a thread that is not one of its Ms
+    /// (which pins it: `grace.rs`): its M's inbox if pinned, else the global queue.
+    pub(super) fn ready_foreign(&'static self, g: GRef) {
+        let pin = g.pinned.load(Acquire);
+        if pin != 0 {
+            // SAFETY: as in `ready_in`.
+            let m = unsafe { &*(pin as *const M) };
+            m.push_inbox(self, g);
+            return;
+        }
+        self.global.push(g);
+        self.wakep();
+    }
+
     fn take_stack(&'static self, l: &tls::Local, size: usize) -> Result<Stack> {
         if size == self.cfg.stack_size {
             if let Some(r) = with_held_in(l, |h| h.stacks().get(size, &self.stacks)) {
@@ -62,6 +79,79 @@ impl Runtime {
             }
         }
         Ok(self.stacks.get(size)?)
+    }
+
+    /// A spawn on this runtime, by one of its goroutines (`foreign` false: `l` is its M) or
+    /// by a foreign thread that pins or holds it. Admission first: one RMW on `live` both checks that
+    /// `gr_shutdown` has not closed the runtime and counts the goroutine, so shutdown either
+    /// waits for it or it is refused (`State`); never both, never neither.
+    /// A bound spawn comes with its thread slot taken, given back if the spawn fails.
+    fn spawn_in(&'static self, l: &tls::Local, entry: Entry, opts: SpawnOpts, size: usize, foreign: bool) -> Result<GRef> {
+        if self.live.fetch_add(1, AcqRel) & CLOSED != 0 {
+            self.uncount(opts.bound);
+            return Err(Error::State);
+        }
+        let stack = if opts.bound {
+            None
+        } else {
+            match self.take_stack(l, size) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    self.uncount(opts.bound);
+                    return Err(e);
+                }
+            }
+        };
+        let id = self.next_gid.fetch_add(1, Relaxed);
+        let g = G::new(id, self.gen as u32, entry, stack, Origin { spawn_pc: opts.spawn_pc, parent: l.gid.get() });
+        if crate::sys::sanitizer::on() {
+            g.spawned_told(!opts.bound);
+        }
+        if foreign {
+            self.global.push(g.clone());
+            if !self.wakep() && self.idle.npidle.load(SeqCst) == self.nprocs() && self.take_back(&g) {
+                // No thread runs goroutines and none could be created: undo the spawn.
+                // SAFETY: taken back from the queue, never run: ours alone.
+                if let RunState::New(_, Some(s)) = std::mem::replace(unsafe { g.run_state() }, RunState::Gone) {
+                    self.stacks.put_many([s]);
+                }
+                self.uncount(opts.bound);
+                return Err(Error::NoMemory);
+            }
+        } else if opts.local && !opts.bound {
+            let mut slot = Some(g.clone());
+            with_held_in(l, |h| h.push_affine(slot.take().expect("filled above")));
+            if let Some(g) = slot {
+                self.ready_in(l, g, true, false); // not on a processor: an ordinary spawn
+            }
+        } else {
+            self.ready_in(l, g.clone(), true, false);
+        }
+        self.spawned.fetch_add(1, Relaxed);
+        Ok(g)
+    }
+
+    /// Takes `g` back out of the global queue (others' goroutines go back in); `false` if
+    /// an M took it meanwhile (then it runs).
+    #[cold]
+    fn take_back(&self, g: &GRef) -> bool {
+        let mut others = Vec::new();
+        let mut found = false;
+        loop {
+            match self.global.steal() {
+                Steal::Success(x) if std::ptr::eq(&*x, &**g) => {
+                    found = true;
+                    break;
+                }
+                Steal::Success(x) => others.push(x),
+                Steal::Empty => break,
+                Steal::Retry => continue,
+            }
+        }
+        for x in others {
+            self.global.push(x);
+        }
+        found
     }
 
     pub(crate) fn give_stack(&'static self, s: Stack, held: Option<&Held<'_>>) {
@@ -73,9 +163,8 @@ impl Runtime {
 }
 
 /// Runs `f` on the calling M's processor in state HELD, entering it from RUNNING when called
-/// from goroutine code; `l` is this thread's block, already in hand (`f` never parks, so the
-/// block may be used throughout). `None` on a foreign thread, or when the processor was
-/// retaken.
+/// from goroutine code. `None` on a foreign thread, or when the processor was retaken. `l` is
+/// this thread's block (`f` never parks, so the block may be used throughout).
 #[inline]
 pub(crate) fn with_held_in<R>(l: &tls::Local, f: impl FnOnce(&Held<'_>) -> R) -> Option<R> {
     let m = l.m.get();
@@ -119,35 +208,59 @@ pub struct SpawnOpts {
 }
 
 /// Starts a goroutine. The returned reference is for a handle; dropping it detaches.
+/// `Invalid` for a stack size above `crate::stack::STACK_MAX`; `State` without a live
+/// runtime, once `gr_shutdown` began, or from a goroutine of a runtime that was shut down;
+/// `NoMemory` without a stack, or when no thread runs goroutines and none can be created.
 pub fn spawn(entry: Entry, opts: SpawnOpts) -> Result<GRef> {
-    let rt = runtime()?;
+    spawn_gen(entry, opts).map(|(g, _)| g)
+}
+
+/// [`spawn`], also returning the generation of the runtime the goroutine belongs to (for a
+/// handle to it: `live_gen`).
+pub fn spawn_gen(entry: Entry, opts: SpawnOpts) -> Result<(GRef, u64)> {
+    let size = match opts.stack_size {
+        0 => None,
+        n => Some(GlobalPool::normalise(n).ok_or(Error::Invalid)?),
+    };
     if opts.bound {
-        // May park (all slots taken), so before the thread block is read below.
-        rt.bound.acquire(crate::waiter::Deadline::from_timeout_ns(opts.timeout_ns))?;
+        return spawn_bound(entry, opts);
     }
-    let l = tls::local(); // not kept past this function's last runtime call (nothing here parks)
-    let size = if opts.stack_size == 0 { rt.cfg.stack_size } else { GlobalPool::normalise(opts.stack_size) };
-    let stack = if opts.bound { None } else { Some(rt.take_stack(l, size)?) };
-    let id = rt.next_gid.fetch_add(1, Relaxed);
-    let parent = l.gid.get();
-    if parent == 0 && l.m.get().is_null() {
+    let l = tls::local(); // not kept past the spawn: nothing here parks
+    if let Some(rt) = own_live(l) {
+        let g = rt.spawn_in(l, entry, opts, size.unwrap_or(rt.cfg.stack_size), false)?;
+        maybe_preempt();
+        return Ok((g, rt.gen));
+    }
+    if !l.m.get().is_null() {
+        return Err(Error::State); // a goroutine of a stopped runtime: it spawns no more
+    }
+    crate::waiter::register_thread(); // a plain thread that spawns is one the deadlock report watches
+    let (rt, _pin) = published(grace::pin(), true)?;
+    Ok((rt.spawn_in(l, entry, opts, size.unwrap_or(rt.cfg.stack_size), true)?, rt.gen))
+}
+
+/// A bound goroutine's spawn: first a thread slot (`bound.rs`), which may wait up to
+/// `opts.timeout_ns`. So no grace pin is held (a pin held across a wait would hold up the
+/// reclaiming of every stopped runtime): a goroutine parks (its M holds the runtime), a
+/// plain thread blocks holding the runtime (`held`). The slot goes back if the spawn is then
+/// refused (`spawn_in`).
+#[inline(never)]
+fn spawn_bound(entry: Entry, opts: SpawnOpts) -> Result<(GRef, u64)> {
+    let l = tls::local();
+    if !l.m.get().is_null() && own_live(l).is_none() {
+        return Err(Error::State); // a goroutine of a stopped runtime: it spawns no more
+    }
+    let held = super::runtime::held()?;
+    let rt = held.rt();
+    rt.bound.acquire(crate::waiter::Deadline::from_timeout_ns(opts.timeout_ns))?;
+    let l = tls::local(); // afresh: the wait may have parked (and moved) a goroutine
+    let foreign = l.m.get().is_null();
+    if foreign {
         crate::waiter::register_thread(); // a plain thread that spawns is one the deadlock report watches
     }
-    let g = G::new(id, entry, stack, Origin { spawn_pc: opts.spawn_pc, parent });
-    if crate::sys::sanitizer::on() {
-        g.spawned_told(!opts.bound);
+    let g = rt.spawn_in(l, entry, opts, rt.cfg.stack_size, foreign)?;
+    if !foreign {
+        maybe_preempt();
     }
-    rt.live.fetch_add(1, Relaxed);
-    rt.spawned.fetch_add(1, Relaxed);
-    if opts.local && !opts.bound {
-        let mut slot = Some(g.clone());
-        with_held_in(l, |h| h.push_affine(slot.take().expect("filled above")));
-        if let Some(g) = slot {
-            rt.ready_in(l, g, true, false); // not on a processor: an ordinary spawn
-        }
-    } else {
-        rt.ready_in(l, g.clone(), true, false);
-    }
-    maybe_preempt();
-    Ok(g)
+    Ok((g, rt.gen))
 }

@@ -8,7 +8,9 @@
 
 use super::worker::M;
 use crate::goroutine::G;
+use crate::waiter::ThreadWait;
 use std::cell::Cell;
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
 
@@ -120,4 +122,52 @@ pub(crate) fn g() -> *const G {
 #[inline(never)]
 pub(crate) fn gid() -> u64 {
     LOCAL.try_with(|l| l.gid.get()).unwrap_or(0)
+}
+
+thread_local! {
+    /// This thread's `waiter::ThreadWait` (plain threads and bound goroutines wait on its
+    /// cell; dumps and the deadlock report read it), an `Arc::into_raw` made on first use.
+    /// No TLS destructor (a runtime thread must never need one: `sys/thread.rs`): a
+    /// thread-exit hook ([`crate::ExitKey`]) marks it dead and drops this thread's count;
+    /// where the hook cannot be had, it stays listed as alive (a few bytes, and a plain
+    /// thread the deadlock report counts as able to wake goroutines).
+    static THREAD_WAIT: Cell<*const ThreadWait> = const { Cell::new(std::ptr::null()) };
+}
+
+static WAIT_EXIT: crate::ExitKey = crate::ExitKey::new(drop_thread_wait);
+
+unsafe extern "C" fn drop_thread_wait(p: *mut std::ffi::c_void) {
+    // SAFETY: `p` is the `Arc::into_raw` this thread stored (`ensure_thread_wait`), dropped
+    // once, at its exit; tokens still holding it keep their own counts.
+    let t = unsafe { Arc::from_raw(p as *const ThreadWait) };
+    // A later use on this thread (another key's destructor calling gr) makes a new one
+    // rather than use this one after it is freed.
+    THREAD_WAIT.with(|c| c.set(std::ptr::null()));
+    crate::waiter::thread_exit(&t);
+}
+
+/// This thread's `ThreadWait`, made by `make` on first use; its address.
+#[inline(never)]
+pub(crate) fn ensure_thread_wait(make: fn() -> Arc<ThreadWait>) -> *const ThreadWait {
+    THREAD_WAIT.with(|c| {
+        let mut p = c.get();
+        if p.is_null() {
+            p = Arc::into_raw(make());
+            c.set(p);
+            WAIT_EXIT.set(p as *mut std::ffi::c_void); // if it fails, it is leaked
+        }
+        p
+    })
+}
+
+/// This thread's `ThreadWait` (a counted reference), made by `make` on first use.
+#[inline]
+pub(crate) fn thread_wait(make: fn() -> Arc<ThreadWait>) -> Arc<ThreadWait> {
+    let p = ensure_thread_wait(make);
+    // SAFETY: `p` came from `Arc::into_raw`, and this thread's count keeps it alive until the
+    // thread exits; we add one count for the result.
+    unsafe {
+        Arc::increment_strong_count(p);
+        Arc::from_raw(p)
+    }
 }

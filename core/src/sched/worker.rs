@@ -152,15 +152,31 @@ impl M {
     }
 }
 
+/// What [`Runtime::spawn_m`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Spawn {
+    Started,
+    /// At the thread cap, or the runtime stopped: not an error (work waits for a thread).
+    Refused,
+    /// The OS refused a thread (out of memory, of mappings or of threads).
+    Failed,
+}
+
+impl Spawn {
+    pub(crate) fn started(self) -> bool {
+        self == Spawn::Started
+    }
+}
+
 impl Runtime {
-    /// Starts a new M owning processor `p`. `false` at the thread cap or if the OS refuses.
-    pub(crate) fn spawn_m(&'static self, p: usize, spinning: bool) -> bool {
+    /// Starts a new M, owning processor `p` if given (else it starts idle).
+    pub(crate) fn spawn_m(&'static self, p: Option<usize>, spinning: bool) -> Spawn {
         // Reserve a thread slot with a CAS, so the count never exceeds the cap even for an
         // instant (`gr_stats` reads it). +1: the monitor thread counts against the cap too.
         let mut n = self.nthreads.load(SeqCst);
         loop {
             if n + 1 >= self.cfg.max_threads {
-                return false;
+                return Spawn::Refused;
             }
             match self.nthreads.compare_exchange_weak(n, n + 1, SeqCst, SeqCst) {
                 Ok(_) => break,
@@ -169,10 +185,11 @@ impl Runtime {
         }
         let mut ms = lock(&self.ms);
         if self.stopping() {
-            // `shutdown` stores STOPPED before it takes `ms` to collect the threads to join:
-            // a thread started now would never be joined (ThreadSanitizer reports such leaks).
+            // Checked under `ms`, which `gr_shutdown` takes after stopping to collect the
+            // threads it joins: every thread it does not see is never created.
+            drop(ms);
             self.nthreads.fetch_sub(1, SeqCst);
-            return false;
+            return Spawn::Refused;
         }
         let id = self.next_mid.fetch_add(1, Relaxed);
         let m = Arc::new_cyclic(|me| M {
@@ -191,32 +208,60 @@ impl Runtime {
             pinned: AtomicUsize::new(0),
             me: me.clone(),
         });
-        m.handed.store((p + 1) | if spinning { SPIN_BIT } else { 0 }, Release);
+        if let Some(p) = p {
+            m.handed.store((p + 1) | if spinning { SPIN_BIT } else { 0 }, Release);
+        }
         let m2 = m.clone();
-        let h = sanitizer::new_thread(|| {
-            std::thread::Builder::new().name(format!("gr-worker-{id}")).stack_size(8 << 20).spawn(move || m_main(m2))
-        });
-        match h {
-            Ok(h) => {
-                ms.push((m, Some(h)));
-                true
+        self.hold(); // the thread's own, released as it ends
+        let mut name = [0u8; 15];
+        let name = fmt_name(&mut name, id);
+        match sanitizer::new_thread(|| crate::sys::thread::spawn(name, 8 << 20, Box::new(move || m_main(m2)))) {
+            Some(t) => {
+                ms.push((m, Some(t)));
+                Spawn::Started
             }
-            Err(_) => {
+            None => {
+                // Not the last hold: the runtime is published (not stopping, checked above
+                // under `ms`), so its published hold is still there.
+                self.holds_undo();
                 self.nthreads.fetch_sub(1, SeqCst);
-                false
+                Spawn::Failed
             }
         }
     }
 }
 
+/// "gr-worker-N" without allocating.
+fn fmt_name(buf: &mut [u8; 15], id: usize) -> &str {
+    let prefix = b"gr-worker-";
+    buf[..prefix.len()].copy_from_slice(prefix);
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = id;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let d = &digits[i..];
+    let len = (prefix.len() + d.len()).min(buf.len());
+    buf[prefix.len()..len].copy_from_slice(&d[..len - prefix.len()]);
+    std::str::from_utf8(&buf[..len]).unwrap_or("gr-worker")
+}
+
 fn m_main(m: Arc<M>) {
     let rt = m.rt;
     // Scheduler code runs on this thread's own stack and never migrates: keep the block.
+    // (Neither it nor anything else this loop touches before running goroutines is a
+    // thread-local with a destructor: `sys/thread.rs`.)
     let l = tls::local();
     l.m.set(&*m);
     m.local.store(l as *const tls::Local as *mut tls::Local, Release);
     m.tid.store(crate::sys::thread::gettid(), Relaxed);
-    let _alt = crate::sys::signal::AltStack::install();
+    let alt = crate::sys::signal::AltStack::install();
     sanitizer::internal_thread(true);
     // Whether the host's sanitizer is told of switches: looked up by now, fixed for good. A
     // copy of the loop each way: a normal program pays nothing per switch.
@@ -224,24 +269,23 @@ fn m_main(m: Arc<M>) {
     if retired {
         // Idle past its keep-alive: `stopm` unlisted it and lowered `nthreads`. Nothing
         // refers to it once it leaves `ms` (no goroutine is pinned to it), and no dump reads
-        // its block after that.
+        // its block after that. Its handle is dropped (detached), unless a `gr_shutdown`
+        // took it to join.
         let mut ms = lock(&rt.ms);
-        ms.retain(|(x, _)| !Arc::ptr_eq(x, &m)); // drops (detaches) the handle
+        ms.retain(|(x, _)| !Arc::ptr_eq(x, &m));
         m.local.store(std::ptr::null_mut(), Release);
-        drop(ms);
-        l.m.set(std::ptr::null());
-        return;
-    }
-    if l.p.get() != 0 {
-        rt.release_p(l.p.get() - 1);
-        l.p.set(0);
-    }
-    rt.nthreads.fetch_sub(1, SeqCst);
-    {
+    } else {
+        if l.p.get() != 0 {
+            rt.release_p(l.p.get() - 1);
+            l.p.set(0);
+        }
+        rt.nthreads.fetch_sub(1, SeqCst);
         let _ms = crate::loom::lock(&rt.ms); // no dump reads our block past here
         m.local.store(std::ptr::null_mut(), Release);
     }
     l.m.set(std::ptr::null());
+    drop(alt);
+    rt.release_hold(); // last, however the thread ends: may free the runtime (`runtime.rs`)
 }
 
 /// The worker's scheduling loop, until the runtime stops (or it has no processor and must
@@ -461,6 +505,12 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) {
         }
         Some(Suspend::Park) => {
             if state::commit_park(&g.sched) {
+                if rt.stopping() {
+                    // Goroutine code that ran on through the shutdown parked: maybe in
+                    // another runtime's objects, which may still wake it. Keep this runtime
+                    // (and the goroutine's stack) for good.
+                    rt.taint();
+                }
                 // Parked: leak our reference; the single waker takes it back.
                 let _ = GRef::into_raw(g);
             } else {

@@ -20,9 +20,10 @@ pub(crate) fn page_size() -> usize {
 /// Linux's `MADV_GUARD_INSTALL` (6.13+); not yet in every libc crate release.
 const MADV_GUARD_INSTALL: libc::c_int = 102;
 
-/// A private anonymous read/write mapping that nobody else knows of yet: its owner may
-/// reshape it (guard pages) without `unsafe`, and it is unmapped when dropped, until
-/// [`Mapping::leak`] hands its memory out for good.
+/// A private anonymous read/write mapping: its owner may reshape it (guard pages) without
+/// `unsafe` while nobody else knows of it, and it is unmapped when dropped. The stack pool
+/// hands out addresses inside its chunks' mappings and drops them only when nothing uses
+/// those addresses any more (`stack.rs`, `GlobalPool::release_all`).
 pub(crate) struct Mapping {
     addr: usize,
     len: usize,
@@ -65,19 +66,12 @@ impl Mapping {
         // SAFETY: as in `guard_light`.
         unsafe { libc::mprotect((self.addr + off) as *mut libc::c_void, len, libc::PROT_NONE) == 0 }
     }
-
-    /// Keeps the mapping for the life of the process and returns its address: the caller
-    /// now owns its memory, which is never unmapped.
-    pub(crate) fn leak(self) -> usize {
-        let addr = self.addr;
-        std::mem::forget(self);
-        addr
-    }
 }
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        // SAFETY: our own mapping, never handed out (`leak` forgets `self`).
+        // SAFETY: our own mapping; its owner drops it only once nothing uses its memory (the
+        // type docs).
         unsafe { libc::munmap(self.addr as *mut libc::c_void, self.len) };
     }
 }
@@ -86,7 +80,7 @@ impl Drop for Mapping {
 /// mapped, and read back as before or as zeros. `MADV_GUARD_INSTALL` guards in the range stay.
 ///
 /// # Safety
-/// The range lies in mappings of ours (leaked [`Mapping`]s) whose contents nobody needs
+/// The range lies in mappings of ours (the stack pool's chunks) whose contents nobody needs
 /// any more: no thread runs on, or holds a reference into, those pages.
 pub(crate) unsafe fn free_pages(addr: usize, len: usize) {
     // SAFETY: the caller's contract; MADV_FREE only lets the kernel drop page contents.

@@ -11,8 +11,10 @@
 //! - `mem.rs`: anonymous mappings, guard pages, `MADV_FREE`, the page size (stacks).
 //! - `signal.rs`: the SIGSEGV/SIGBUS handler and its chaining, alternate signal stacks,
 //!   async-signal-safe output.
-//! - `thread.rs`: `pthread_atfork`; a thread's kernel id and scheduling statistics (the
-//!   monitor's hog check).
+//! - `thread.rs`: the runtime's own threads (raw pthreads, joined with a deadline),
+//!   `pthread_atfork`; a thread's kernel id and scheduling statistics (the monitor's hog
+//!   check).
+//! - `forklock.rs`: a mutex that `fork()` cannot leave held in the child.
 //! - `epoll.rs`: the netpoller's epoll instance and eventfd.
 //! - `fd.rs`: descriptor calls for `gr_fd_*`: read, write, recv/send, accept, connect,
 //!   poll, fcntl, close, and the SIGPIPE guard of pipe writes.
@@ -27,6 +29,7 @@ compile_error!("gr runs on Linux only: core/src/sys/ is its system interface (fu
 
 pub(crate) mod epoll;
 pub(crate) mod fd;
+pub(crate) mod forklock;
 pub(crate) mod futex;
 pub(crate) mod mem;
 pub(crate) mod modules;
