@@ -11,16 +11,22 @@
  *    whatever the result). A failed system call in a gr_fd_ call is reported as
  *    GR_EOS - errno (gr_os_errno() recovers errno), never through errno.
  *  - Every blocking call takes int64_t timeout_ns: GR_FOREVER (-1) waits without limit,
- *    0 polls (GR_EAGAIN if it would block), a positive value is a relative timeout.
+ *    0 polls (GR_EAGAIN if it would block), a positive value is a relative timeout. Any
+ *    other negative value is a deadline already past, as Go treats a negative duration: the
+ *    call polls. (So `deadline - now` may be passed as it is; only exactly -1 waits forever.)
  *  - Every call works inside a goroutine (it parks the goroutine) and on a plain thread
  *    (it blocks the thread).
  *  - A goroutine is suspended (and may resume on another OS thread) only inside: the
- *    blocking calls with timeout_ns != 0 (gr_chan_send/recv, gr_select, gr_wait,
- *    gr_wg_wait, gr_mutex_lock, the gr_fd_ calls, and their _ex forms; gr_fd_read and
- *    gr_fd_write on a regular file also move the goroutine's processor to another thread
- *    around the system call), gr_sleep, gr_yield, and gr_spawn /
- *    gr_spawn_ex (a preemption point, never for a pinned goroutine). Polls (timeout_ns == 0)
- *    and every other call never suspend the caller.
+ *    blocking calls that do not poll (gr_chan_send/recv, gr_select, gr_wait, gr_wg_wait,
+ *    gr_mutex_lock, the gr_fd_ calls, and their _ex forms; gr_fd_read and gr_fd_write on a
+ *    regular file also move the goroutine's processor to another thread around the system
+ *    call), gr_sleep, gr_yield, and gr_spawn / gr_spawn_ex (a preemption point, never for a
+ *    pinned goroutine). Polls and every other call never suspend the caller.
+ *  - Handles (gr_chan, gr_handle, gr_wg, gr_mutex, gr_cancel) belong to the runtime that was
+ *    live when they were made; making one starts a default runtime if none runs. Once that
+ *    runtime is shut down, and in a fork()ed child (also after its own gr_init), every call
+ *    with such a handle returns GR_ESTATE (functions returning a value return 0 or NULL);
+ *    the release functions still free it.
  *  - Goroutines migrate between OS threads whenever they park. Do not keep errno, a
  *    thread-local's address or a thread id across a gr_* call that may park, unless the
  *    goroutine called gr_pin().
@@ -65,6 +71,12 @@
 
 
 /**
+ * The largest channel element, in bytes (64 KiB, as Go refuses element types over 64 kB):
+ * elements are copied under the channel's lock, so pass larger values by pointer.
+ */
+#define GR_CHAN_ELEM_MAX 65536
+
+/**
  * `gr_spawn_opts.flags`: run `fn` on a worker's own OS stack, never a coroutine stack (for
  * hosts such as the JVM that cannot run on foreign stacks). A blocking call inside blocks
  * the thread and hands its processor to a spare thread.
@@ -80,6 +92,13 @@
  * only, and has no effect when the caller is not a goroutine. Ignored with `GR_SPAWN_BOUND`.
  */
 #define GR_SPAWN_LOCAL 2
+
+/**
+ * The largest stack a goroutine may have, in bytes (1 GiB, Go's maximum on 64-bit):
+ * `gr_spawn_opts.stack_size` and `gr_config.stack_size` above it give `GR_EINVAL`. Sizes are
+ * rounded up to whole pages, at least 16 KiB.
+ */
+#define GR_STACK_SIZE_MAX 1073741824
 
 /**
  * `gr_context()`: a plain OS thread, not a goroutine.
@@ -233,7 +252,8 @@ typedef enum gr_status {
    */
   GR_ENOMEM = -5,
   /**
-   * Wrong state: already initialised, shut down, in a fork()ed child, not in a goroutine.
+   * Wrong state: already initialised, shut down (or shutting down: no spawn), in a fork()ed
+   * child, a handle of a runtime that is no longer live, not in a goroutine.
    */
   GR_ESTATE = -6,
   /**
@@ -328,7 +348,8 @@ typedef struct gr_config {
    */
   uint32_t workers;
   /**
-   * Bytes reserved per goroutine stack; 0 = default (256 KiB). Only touched pages cost
+   * Bytes reserved per goroutine stack; 0 = default (256 KiB); at most
+   * `GR_STACK_SIZE_MAX` (else `gr_init` returns `GR_EINVAL`). Only touched pages cost
    * memory.
    */
   size_t stack_size;
@@ -352,7 +373,8 @@ typedef struct gr_spawn_opts {
    */
   uint32_t flags;
   /**
-   * Stack bytes for this goroutine; 0 = the runtime's default.
+   * Stack bytes for this goroutine; 0 = the runtime's default. At most
+   * `GR_STACK_SIZE_MAX` (else `GR_EINVAL`).
    */
   size_t stack_size;
   /**
@@ -491,9 +513,10 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Creates a channel of `elem_size`-byte elements (`GR_EINVAL` for 0) holding up to
- * `capacity` buffered elements (0: unbuffered, every send meets a receive). `*out` gets
- * the handle with one reference.
+ * Creates a channel of `elem_size`-byte elements (`GR_EINVAL` for 0 or above
+ * `GR_CHAN_ELEM_MAX`) holding up to `capacity` buffered elements (0: unbuffered, every send
+ * meets a receive; `GR_ENOMEM` if the buffer cannot be had). `*out` gets the handle with one
+ * reference.
  */
 int gr_chan_new(size_t elem_size, size_t capacity, struct gr_chan **out);
 
@@ -609,14 +632,21 @@ void gr_config_init(struct gr_config *config);
 /**
  * Starts the runtime (optional: the first call that needs it starts it with defaults).
  * `config` NULL = defaults. `GR_ESTATE` if it is running already; `GR_EINVAL` for a wrong
- * `config->size`. After `gr_shutdown`, or in a fork()ed child, this starts a fresh runtime.
+ * `config->size` or a `stack_size` above `GR_STACK_SIZE_MAX`; `GR_ENOMEM` if its threads
+ * (the monitor and a first worker) cannot be created. After `gr_shutdown`, or in a fork()ed
+ * child, this starts a fresh runtime (handles of the previous one stay `GR_ESTATE`).
  */
 int gr_init(const struct gr_config *config);
 
 /**
- * Waits up to `timeout_ns` for every goroutine to return, then stops the worker threads.
- * `GR_ETIMEDOUT` if some were still running or parked (they are left as they are, never
- * unwound). Later calls return `GR_ESTATE` until `gr_init`. `GR_ESTATE` from a goroutine.
+ * Refuses new spawns from now on (`GR_ESTATE`), waits up to `timeout_ns` for every goroutine
+ * to return, then stops the runtime and its threads, all within `timeout_ns`. Goroutines
+ * spawned before the call (`GR_OK`) are waited for like the others. `GR_ETIMEDOUT` if some
+ * were still running or parked: they are left as they are, never resumed and never unwound;
+ * the stacks of those parked are unmapped once the runtime's threads have ended (a thread
+ * still running a goroutine's foreign code ends when that code returns to gr). The
+ * runtime's handles, and later calls, return `GR_ESTATE` until `gr_init`. `GR_ESTATE` from
+ * a goroutine, without a running runtime, or while another `gr_shutdown` runs.
  */
 int gr_shutdown(int64_t timeout_ns);
 
@@ -629,13 +659,16 @@ void gr_spawn_opts_init(struct gr_spawn_opts *opts);
  * Runs `fn(arg)` as a goroutine. `out` receives a handle to join it (release it with
  * `gr_handle_release`), or may be NULL for a detached goroutine. Called from a goroutine that
  * has run for over ~10 ms while others wait, this is a preemption point: the caller yields
- * (unless it is pinned).
+ * (unless it is pinned). `GR_ESTATE` once `gr_shutdown` has begun (a goroutine accepted
+ * before always runs), from a goroutine of a runtime that was shut down, or in a fork()ed
+ * child before `gr_init`; `GR_ENOMEM` without memory for its stack, or when no thread runs
+ * goroutines and the OS refuses a new one.
  */
 int gr_spawn(gr_fn f, void *arg, struct gr_handle **out);
 
 /**
  * `gr_spawn` with options (`GR_SPAWN_BOUND`, `GR_SPAWN_LOCAL`, a stack size). `opts` NULL =
- * defaults; unknown flags give `GR_EINVAL`.
+ * defaults; unknown flags, or a stack size above `GR_STACK_SIZE_MAX`, give `GR_EINVAL`.
  *
  * A bound goroutine holds one of the runtime's threads from this call until it returns (it
  * may block on that thread), so at most `max_threads - workers - 1` exist at once: whatever
@@ -684,12 +717,15 @@ int gr_goroutine_fail(const char *msg);
 void gr_yield(void);
 
 /**
- * Sleeps `ns` nanoseconds: parks a goroutine, blocks a plain thread. `ns <= 0` yields.
+ * Sleeps `ns` nanoseconds: parks a goroutine, blocks a plain thread. `ns` is read as any
+ * `timeout_ns`: 0 and negative values other than `GR_FOREVER` yield (a poll); `GR_FOREVER`
+ * sleeps for good (with `gr_sleep_ex`, until the token fires).
  */
 int gr_sleep(int64_t ns);
 
 /**
- * `gr_sleep` that ends early with `GR_ECANCELED` when `cancel` (may be NULL) fires.
+ * `gr_sleep` that ends early with `GR_ECANCELED` when `cancel` (may be NULL) fires; with
+ * `GR_FOREVER`, a wait for the token (Go's `<-ctx.Done()`).
  */
 int gr_sleep_ex(int64_t ns, struct gr_cancel *cancel);
 
@@ -738,8 +774,9 @@ int gr_should_yield(void);
 int gr_unpin(void);
 
 /**
- * Fills `out` (whose `size` the caller set) with the runtime's counters: the fields that fit
- * in `size` bytes (at least 40, the first version's). `GR_EINVAL` for NULL or a smaller size.
+ * Fills `out` (whose `size` the caller set) with the running runtime's counters: the fields
+ * that fit in `size` bytes (at least 40, the first version's). `GR_EINVAL` for NULL or a
+ * smaller size; `GR_ESTATE` when no runtime runs: reading the counters never starts one.
  */
 int gr_stats_get(struct gr_stats *out);
 
@@ -775,7 +812,8 @@ int gr_dump_to(gr_dump_write_fn write, gr_dump_frames_fn frames, void *ctx, uint
 int gr_goroutine_label(uint32_t kind, void *label);
 
 /**
- * Creates a cancel token.
+ * Creates a cancel token (starting the runtime with defaults if none was started, as every
+ * call that makes a handle does).
  */
 int gr_cancel_new(struct gr_cancel **out);
 

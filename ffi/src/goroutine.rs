@@ -131,7 +131,10 @@ unsafe fn spawn_common(f: gr_fn, arg: *mut c_void, opts: SpawnOpts, out: *mut *m
 /// Runs `fn(arg)` as a goroutine. `out` receives a handle to join it (release it with
 /// `gr_handle_release`), or may be NULL for a detached goroutine. Called from a goroutine that
 /// has run for over ~10 ms while others wait, this is a preemption point: the caller yields
-/// (unless it is pinned).
+/// (unless it is pinned). `GR_ESTATE` once `gr_shutdown` has begun (a goroutine accepted
+/// before always runs), from a goroutine of a runtime that was shut down, or in a fork()ed
+/// child before `gr_init`; `GR_ENOMEM` without memory for its stack, or when no thread runs
+/// goroutines and the OS refuses a new one.
 #[no_mangle]
 pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_handle) -> c_int {
     let spawn_pc = caller_pc!(GR_SPAWN_SLOT);
@@ -140,7 +143,7 @@ pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_
 }
 
 /// `gr_spawn` with options (`GR_SPAWN_BOUND`, `GR_SPAWN_LOCAL`, a stack size). `opts` NULL =
-/// defaults; unknown flags give `GR_EINVAL`.
+/// defaults; unknown flags, or a stack size above `GR_STACK_SIZE_MAX`, give `GR_EINVAL`.
 ///
 /// A bound goroutine holds one of the runtime's threads from this call until it returns (it
 /// may block on that thread), so at most `max_threads - workers - 1` exist at once: whatever
@@ -251,13 +254,16 @@ pub extern "C" fn gr_yield() {
     });
 }
 
-/// Sleeps `ns` nanoseconds: parks a goroutine, blocks a plain thread. `ns <= 0` yields.
+/// Sleeps `ns` nanoseconds: parks a goroutine, blocks a plain thread. `ns` is read as any
+/// `timeout_ns`: 0 and negative values other than `GR_FOREVER` yield (a poll); `GR_FOREVER`
+/// sleeps for good (with `gr_sleep_ex`, until the token fires).
 #[no_mangle]
 pub extern "C" fn gr_sleep(ns: i64) -> c_int {
     guard(move || gr_core::sleep::sleep(ns, None))
 }
 
-/// `gr_sleep` that ends early with `GR_ECANCELED` when `cancel` (may be NULL) fires.
+/// `gr_sleep` that ends early with `GR_ECANCELED` when `cancel` (may be NULL) fires; with
+/// `GR_FOREVER`, a wait for the token (Go's `<-ctx.Done()`).
 #[no_mangle]
 pub unsafe extern "C" fn gr_sleep_ex(ns: i64, cancel: *mut gr_cancel) -> c_int {
     // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).

@@ -36,7 +36,9 @@ pub unsafe extern "C" fn gr_config_init(config: *mut gr_config) {
 
 /// Starts the runtime (optional: the first call that needs it starts it with defaults).
 /// `config` NULL = defaults. `GR_ESTATE` if it is running already; `GR_EINVAL` for a wrong
-/// `config->size`. After `gr_shutdown`, or in a fork()ed child, this starts a fresh runtime.
+/// `config->size` or a `stack_size` above `GR_STACK_SIZE_MAX`; `GR_ENOMEM` if its threads
+/// (the monitor and a first worker) cannot be created. After `gr_shutdown`, or in a fork()ed
+/// child, this starts a fresh runtime (handles of the previous one stay `GR_ESTATE`).
 #[no_mangle]
 pub unsafe extern "C" fn gr_init(config: *const gr_config) -> c_int {
     guard(move || {
@@ -55,9 +57,14 @@ pub unsafe extern "C" fn gr_init(config: *const gr_config) -> c_int {
     })
 }
 
-/// Waits up to `timeout_ns` for every goroutine to return, then stops the worker threads.
-/// `GR_ETIMEDOUT` if some were still running or parked (they are left as they are, never
-/// unwound). Later calls return `GR_ESTATE` until `gr_init`. `GR_ESTATE` from a goroutine.
+/// Refuses new spawns from now on (`GR_ESTATE`), waits up to `timeout_ns` for every goroutine
+/// to return, then stops the runtime and its threads, all within `timeout_ns`. Goroutines
+/// spawned before the call (`GR_OK`) are waited for like the others. `GR_ETIMEDOUT` if some
+/// were still running or parked: they are left as they are, never resumed and never unwound;
+/// the stacks of those parked are unmapped once the runtime's threads have ended (a thread
+/// still running a goroutine's foreign code ends when that code returns to gr). The
+/// runtime's handles, and later calls, return `GR_ESTATE` until `gr_init`. `GR_ESTATE` from
+/// a goroutine, without a running runtime, or while another `gr_shutdown` runs.
 #[no_mangle]
 pub extern "C" fn gr_shutdown(timeout_ns: i64) -> c_int {
     guard(move || sched::shutdown(Deadline::from_timeout_ns(timeout_ns)))

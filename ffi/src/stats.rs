@@ -85,8 +85,9 @@ pub struct gr_stats {
 /// The first version of the struct (up to `steals_total`), the smallest size accepted.
 const MIN_SIZE: usize = 40;
 
-/// Fills `out` (whose `size` the caller set) with the runtime's counters: the fields that fit
-/// in `size` bytes (at least 40, the first version's). `GR_EINVAL` for NULL or a smaller size.
+/// Fills `out` (whose `size` the caller set) with the running runtime's counters: the fields
+/// that fit in `size` bytes (at least 40, the first version's). `GR_EINVAL` for NULL or a
+/// smaller size; `GR_ESTATE` when no runtime runs: reading the counters never starts one.
 #[no_mangle]
 pub unsafe extern "C" fn gr_stats_get(out: *mut gr_stats) -> c_int {
     guard(move || {

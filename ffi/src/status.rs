@@ -28,7 +28,8 @@ pub enum gr_status {
     GR_EINVAL = -4,
     /// Out of memory or of memory mappings (see `vm.max_map_count`).
     GR_ENOMEM = -5,
-    /// Wrong state: already initialised, shut down, in a fork()ed child, not in a goroutine.
+    /// Wrong state: already initialised, shut down (or shutting down: no spawn), in a fork()ed
+    /// child, a handle of a runtime that is no longer live, not in a goroutine.
     GR_ESTATE = -6,
     /// The goroutine or the runtime failed (panic, exception, `gr_goroutine_fail`).
     GR_EPANIC = -7,
@@ -100,7 +101,7 @@ impl gr_status {
                 c"out of memory or of memory mappings: free memory, lower gr_config.stack_size, or raise the sysctl vm.max_map_count"
             }
             GR_ESTATE => {
-                c"wrong state: runtime already initialised, shut down, or this is a fork()ed child whose runtime threads did not survive fork (call gr_init again); or the call needs a goroutine"
+                c"wrong state: runtime already initialised, shut down or shutting down, or this is a fork()ed child whose runtime threads did not survive fork (call gr_init again); or a handle made by a runtime that was shut down, or before fork(); or the call needs a goroutine"
             }
             GR_EPANIC => c"the goroutine or the runtime failed (a panic, an exception, or gr_goroutine_fail)",
             GR_ECANCELED => c"cancelled: the wait's gr_cancel token fired",
