@@ -6,7 +6,8 @@
 
 use crate::sys::modules::Module;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use crate::sys::forklock::ForkLock;
+use std::sync::Arc;
 
 /// One object's functions, sorted by address (addresses as in the file).
 #[derive(Default)]
@@ -25,11 +26,18 @@ pub struct Sym {
     pub module: String,
 }
 
-static TABLES: Mutex<Option<HashMap<(String, usize), Arc<Table>>>> = Mutex::new(None);
+/// Symbol tables read so far. A `ForkLock` (held around `fork()`, `sched/runtime.rs`): a
+/// fork()ed child may dump too.
+static TABLES: ForkLock<Option<HashMap<(String, usize), Arc<Table>>>> = ForkLock::new(None);
+
+/// `TABLES`, for the fork handlers.
+pub(crate) fn tables_lock() -> &'static ForkLock<Option<HashMap<(String, usize), Arc<Table>>>> {
+    &TABLES
+}
 
 fn table(m: &Module) -> Arc<Table> {
     let key = (m.path.clone(), m.base);
-    let mut t = TABLES.lock().unwrap_or_else(|p| p.into_inner());
+    let mut t = TABLES.lock();
     let map = t.get_or_insert_with(HashMap::new);
     if let Some(x) = map.get(&key) {
         return x.clone();

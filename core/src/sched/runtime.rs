@@ -322,8 +322,8 @@ fn install_atfork() {
 
 /// Before `fork()`: every process-wide lock a child needs, in an order no code nests them
 /// against: the start/stop lock (start lists its thread and allocates under it), `gr-ffi`'s
-/// handle pools, then the leaves: the list of threads (`waiter.rs`) and the goroutine
-/// records' depot (`allg.rs`).
+/// handle pools, then the leaves: the list of threads (`waiter.rs`), the goroutine records'
+/// depot (`allg.rs`) and the dump's symbol tables (`dump/symbols.rs`).
 extern "C" fn fork_prepare() {
     INIT_LOCK.fork_prepare(); // no start or stop is half done at fork()
     if let Some(h) = fork_hooks() {
@@ -331,11 +331,13 @@ extern "C" fn fork_prepare() {
     }
     crate::waiter::threads_lock().fork_prepare();
     crate::allg::depot_lock().fork_prepare();
+    crate::dump::symbols::tables_lock().fork_prepare();
 }
 
 extern "C" fn fork_parent() {
     // SAFETY: `fork_prepare` took each of them on this thread.
     unsafe {
+        crate::dump::symbols::tables_lock().fork_parent();
         crate::allg::depot_lock().fork_parent();
         crate::waiter::threads_lock().fork_parent();
     }
@@ -366,6 +368,7 @@ extern "C" fn fork_child() {
     grace::after_fork_child();
     // SAFETY: the child, after `fork_prepare` in the parent.
     unsafe {
+        crate::dump::symbols::tables_lock().fork_child();
         crate::allg::depot_lock().fork_child();
         crate::waiter::threads_lock().fork_child();
     }
