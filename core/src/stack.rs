@@ -150,10 +150,22 @@ fn round_up(n: usize, to: usize) -> usize {
     n.div_ceil(to) * to
 }
 
-/// A mapped chunk of stacks, unmapped by [`GlobalPool::release_all`].
+/// A mapped chunk of stacks, unmapped (and forgotten by the registry) when dropped: by
+/// [`GlobalPool::release_all`], or with its pool.
 struct Chunk {
-    mem: Mapping,
+    mem: Option<Mapping>,
     entry: Option<registry::Entry>,
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        // Unregistered first: a fault in the range is no longer ours, and the address may be
+        // mapped again (a stale entry would misreport it).
+        if let Some(e) = self.entry.take() {
+            registry::unregister(e);
+        }
+        drop(self.mem.take()); // munmap
+    }
 }
 
 /// Maps a chunk of stacks of `size` usable bytes each (normalised: at most [`STACK_MAX`])
@@ -182,7 +194,7 @@ fn map_chunk(size: usize) -> Result<(Chunk, Vec<Stack>), StackError> {
             Stack { base: limit + size, limit }
         })
         .collect();
-    Ok((Chunk { mem: m, entry }, stacks))
+    Ok((Chunk { mem: Some(m), entry }, stacks))
 }
 
 /// Returns the memory of pooled stacks to the kernel lazily (they stay mapped and reserved).
@@ -301,12 +313,7 @@ impl GlobalPool {
             p.by_size = BySize::default();
             std::mem::take(&mut p.chunks)
         };
-        for c in chunks {
-            if let Some(e) = c.entry {
-                registry::unregister(e);
-            }
-            drop(c.mem); // munmap
-        }
+        drop(chunks); // unregistered, then unmapped (`Chunk`'s drop)
     }
 
     /// Takes up to `n` stacks of `size` at once (refilling a processor's cache).

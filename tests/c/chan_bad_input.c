@@ -12,7 +12,7 @@ int main(void) {
   CHECK_RC(gr_chan_new(4, 1, NULL), GR_EINVAL);
   CHECK_RC(gr_chan_new((size_t)1 << 40, (size_t)1 << 40, &c), GR_EINVAL); /* > GR_CHAN_ELEM_MAX */
   CHECK_RC(gr_chan_new(GR_CHAN_ELEM_MAX + 1, 0, &c), GR_EINVAL);
-  CHECK_RC(gr_chan_new(GR_CHAN_ELEM_MAX, (size_t)1 << 40, &c), GR_ENOMEM); /* no such buffer */
+  CHECK_RC(gr_chan_new(GR_CHAN_ELEM_MAX, (size_t)1 << 48, &c), GR_ENOMEM); /* 2^64 bytes */
   CHECK(c == NULL);
   CHECK_RC(gr_chan_send(NULL, &v, 0), GR_EINVAL);
   CHECK_RC(gr_chan_recv(NULL, &v, 0), GR_EINVAL);

@@ -469,6 +469,7 @@ impl Runtime {
             return;
         }
         grace::synchronize(); // plain threads that found it before it was unpublished are out
+        self.release_parked();
         if let Some(p) = self.poller.get() {
             p.close_fds(); // no M is in epoll_wait, no operation holds it any more
         }
@@ -477,6 +478,22 @@ impl Runtime {
         // any more (holds reached 0; `synchronize` waited out every pin), so this is the last
         // reference.
         drop(unsafe { Box::from_raw(self as *const Runtime as *mut Runtime) });
+    }
+
+    /// Frees the records of this runtime's goroutines left parked (`reclaim`): nothing can
+    /// wake them any more (their waits are in this runtime's objects, which refuse every call,
+    /// or in its timer heap, freed with it), so the reference each one leaked when it parked
+    /// (`commit_park`) is taken back here, as a waker would (`PARKED -> RUNNING`). One held by
+    /// a dump at that instant (`DUMPING`) keeps its record.
+    fn release_parked(&self) {
+        let gen = self.gen as u32;
+        crate::allg::for_each_live(|g| {
+            if g.gen == gen && g.sched.compare_exchange(super::state::PARKED, super::state::RUNNING, AcqRel, Acquire).is_ok() {
+                // SAFETY: we won `PARKED -> RUNNING`, so the count `commit_park` leaked with
+                // `GRef::into_raw` is ours (no waker can win it: see above).
+                drop(unsafe { GRef::from_raw(GRef::as_ptr(&g)) });
+            }
+        });
     }
 
     /// Undoes a start whose threads could not all be created (before publication): stops
@@ -551,12 +568,12 @@ pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
         GEN.store(0, SeqCst);
         RT.store(std::ptr::null_mut(), SeqCst);
     }
+    // Waits parked on descriptors can never be served now: plain threads get GR_ESTATE;
+    // goroutines stay unrun, as every goroutine left at a shutdown (the references the poller
+    // took back for them are dropped below, as `release_parked` does for the others).
+    let mut io_parked = Vec::new();
     if let Some(p) = rt.poller.get() {
-        // Waits parked on descriptors can never be served now: plain threads get GR_ESTATE;
-        // goroutines stay unrun (their records leaked, as the poller took their references).
-        let mut batch = Vec::new();
-        p.fail_all(&mut batch);
-        std::mem::forget(batch);
+        p.fail_all(&mut io_parked);
         p.wake();
     }
     // Join the threads, within the caller's deadline; the others end on their own (idle
@@ -573,6 +590,7 @@ pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
             drop(t); // detached: it lets go of its hold as it ends
         }
     }
+    drop(io_parked); // never queued, never resumed: their records are freed, not unwound
     rt.release_hold(); // the published one
     rt.release_hold(); // ours: the last out reclaims
     if drained {
