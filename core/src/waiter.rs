@@ -265,22 +265,23 @@ impl Token {
     }
 
     /// Wakes the owner of a wait this caller just claimed (the second half of `complete`).
-    #[inline]
+    #[inline(always)]
     fn wake(&self, w: Option<&sched::Waker>, affine: bool) {
-        let ready = |g: &G| match w {
-            Some(w) => sched::ready_after_wake_in(w, g, affine),
-            None => sched::ready_after_wake(g, affine),
-        };
-        match &self.cell {
+        let g = match &self.cell {
             // We won the CAS for the open wait, so the goroutine is parked (or parking) for
             // exactly this completion; our token's reference keeps it alive meanwhile.
-            CellRef::Own(g) => ready(g.get()),
-            CellRef::G(g) => ready(g),
+            CellRef::Own(g) => g.get(),
+            CellRef::G(g) => g,
             CellRef::Thread(t) => {
                 if t.cell.sleeping.swap(AWAKE, SeqCst) == SLEEPING {
                     futex::wake(&t.cell.sleeping);
                 }
+                return;
             }
+        };
+        match w {
+            Some(w) => sched::ready_after_wake_in(w, g, affine),
+            None => sched::ready_after_wake(g, affine),
         }
     }
 }

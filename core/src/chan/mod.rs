@@ -290,7 +290,7 @@ impl Chan {
     ///
     /// # Safety
     /// `src` valid for reading `esz` bytes.
-    #[inline]
+    #[inline(always)]
     pub(crate) unsafe fn try_send(&self, g: &mut Inner, src: *const u8) -> Option<Ready> {
         if g.closed {
             sanitizer::acquire(self.sync_addr());
@@ -317,7 +317,7 @@ impl Chan {
     ///
     /// # Safety
     /// `dst` valid for writing `esz` bytes (or NULL: discard the value).
-    #[inline]
+    #[inline(always)]
     pub(crate) unsafe fn try_recv(&self, g: &mut Inner, dst: *mut u8) -> Option<Ready> {
         // (A parked sender's value goes through the ring below, or straight across.)
         if let Some(s) = g.sendq.dequeue(false, || self.hot(), || 0) {

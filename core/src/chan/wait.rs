@@ -9,12 +9,12 @@
 #![forbid(unsafe_code)]
 
 #[cfg(not(loom))]
-pub(crate) use crate::sched::{waker, Waker};
+pub(crate) use crate::sched::{waker, GracePin as Pin};
 #[cfg(not(loom))]
 pub(crate) use crate::waiter::{block, prepare, Token};
 
 #[cfg(loom)]
-pub(crate) use model::{block, prepare, waker, Token, Waker};
+pub(crate) use model::{block, prepare, waker, Pin, Token};
 
 // The result codes and their mapping to errors: the waiter's own, in the model too.
 pub(crate) use crate::waiter::{error_of, may_wait, USER};
@@ -78,11 +78,12 @@ mod model {
         }
     }
 
-    /// The completer's context (grace-period pins): not part of the modelled protocol.
+    /// The completer's context and grace-period pins: not part of the modelled protocol.
     pub(crate) struct Waker;
+    pub(crate) struct Pin;
 
-    pub(crate) fn waker() -> Waker {
-        Waker
+    pub(crate) fn waker() -> (Waker, Option<Pin>) {
+        (Waker, None)
     }
 
     pub(crate) fn prepare(_reason: crate::waitreason::WaitReason) -> Token {

@@ -19,7 +19,7 @@
 //!   runtime reads entries only while pinned ([`Won`] keeps the pin until the caller is done
 //!   with the entry; `sched/grace.rs`).
 
-use super::wait::{Token, Waker};
+use super::wait::{Pin, Token};
 use crate::loom::AtomicBool;
 use crate::waitlist::{Key, WaitList};
 use std::ptr::NonNull;
@@ -66,11 +66,11 @@ impl Sudog {
     }
 }
 
-/// An entry whose completion the caller won, with the completer's context (its pin, if
-/// any, lasts until this drops).
+/// An entry whose completion the caller won, with the completer's pin, if it needed one
+/// (kept until this drops).
 pub(crate) struct Won {
     s: Sudog,
-    _w: Waker,
+    _pin: Option<Pin>,
 }
 
 impl std::ops::Deref for Won {
@@ -108,10 +108,10 @@ impl WaitQ {
 
     #[inline(never)]
     fn dequeue_slow(&mut self, closed: bool, affine: bool, slot: impl Fn() -> usize) -> Option<Won> {
-        let w = super::wait::waker(); // before the first entry is read (module docs)
+        let (w, pin) = super::wait::waker(); // before the first entry is read (module docs)
         while let Some(s) = self.q.pop_front() {
             if s.tok().complete_handoff(&w, code(s.case, closed), affine, &slot) {
-                return Some(Won { s, _w: w });
+                return Some(Won { s, _pin: pin });
             }
         }
         None

@@ -159,21 +159,22 @@ pub(crate) fn take_woken(g: &G) -> Option<GRef> {
 }
 
 /// A completer's context, read once for a batch of completions (a channel's queue): this
-/// thread's block, its runtime if it is an M of a live one, else a pin (`grace.rs`): a plain
-/// thread must pin before it reads a parked goroutine's wait entry, which lies on that
-/// goroutine's stack. Nothing parks while a `Waker` exists.
+/// thread's block, and its runtime if it is an M of a live one. [`waker`] pins the calling
+/// thread otherwise (`grace.rs`): a plain thread must be pinned before it reads a parked
+/// goroutine's wait entry, which lies on that goroutine's stack. Nothing parks meanwhile.
 pub(crate) struct Waker {
     l: &'static tls::Local,
     own: Option<&'static Runtime>,
-    _pin: Option<grace::Pin>,
 }
 
-/// This thread's [`Waker`].
+/// This thread's [`Waker`], and the pin to keep while its entries are used (`None` on an M
+/// of a live runtime).
 #[inline]
-pub(crate) fn waker() -> Waker {
+pub(crate) fn waker() -> (Waker, Option<grace::Pin>) {
     let l = tls::local();
     let own = own_live(l);
-    Waker { l, own, _pin: if own.is_none() { Some(grace::pin()) } else { None } }
+    let pin = if own.is_none() { Some(grace::pin()) } else { None };
+    (Waker { l, own }, pin)
 }
 
 /// Called by the winner of a wait cell's completion: queue the goroutine if it is parked.

@@ -29,9 +29,10 @@ static READERS: [CachePadded<AtomicUsize>; 2] = [CachePadded::new(AtomicUsize::n
 /// a mutex: after `fork()` the child clears it ([`after_fork_child`]).
 static SYNC: AtomicBool = AtomicBool::new(false);
 
-/// A pinned stretch of a foreign thread; unpinned when dropped.
+/// A pinned stretch of a foreign thread; unpinned when dropped. (The counter's index + 1:
+/// an `Option<Pin>` is one word.)
 #[must_use]
-pub(crate) struct Pin(usize);
+pub(crate) struct Pin(std::num::NonZeroUsize);
 
 /// Pins the calling thread: runtimes it finds from now on are not freed before it unpins.
 /// Load the runtime pointer after this, with `SeqCst`.
@@ -39,13 +40,13 @@ pub(crate) struct Pin(usize);
 pub(crate) fn pin() -> Pin {
     let e = EPOCH.load(SeqCst) & 1;
     READERS[e].fetch_add(1, SeqCst);
-    Pin(e)
+    Pin(std::num::NonZeroUsize::MIN.saturating_add(e))
 }
 
 impl Drop for Pin {
     #[inline]
     fn drop(&mut self) {
-        READERS[self.0].fetch_sub(1, Release);
+        READERS[self.0.get() - 1].fetch_sub(1, Release);
     }
 }
 

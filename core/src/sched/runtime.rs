@@ -413,14 +413,21 @@ impl Runtime {
     /// One goroutine less (retired, or a spawn refused or undone), giving back its thread
     /// slot if it is `bound` (`bound.rs`; first: once the count reaches 0 a `gr_shutdown`
     /// may go on to free the runtime).
+    #[inline(always)]
     pub(super) fn uncount(&self, bound: bool) {
         if bound {
             self.bound.release();
         }
         if self.live.fetch_sub(1, AcqRel) & !CLOSED == 1 {
-            let _l = self.drained.0.lock().unwrap_or_else(|p| p.into_inner());
-            self.drained.1.notify_all();
+            self.notify_drained();
         }
+    }
+
+    /// The goroutine count reached 0: wake a `gr_shutdown` waiting for it.
+    #[cold]
+    fn notify_drained(&self) {
+        let _l = self.drained.0.lock().unwrap_or_else(|p| p.into_inner());
+        self.drained.1.notify_all();
     }
 
     /// A goroutine parked after the runtime stopped (`execute`, on its M): see `tainted`.

@@ -72,6 +72,7 @@ impl Runtime {
         self.wakep();
     }
 
+    #[inline(always)]
     fn take_stack(&'static self, l: &tls::Local, size: usize) -> Result<Stack> {
         if size == self.cfg.stack_size {
             if let Some(r) = with_held_in(l, |h| h.stacks().get(size, &self.stacks)) {
@@ -86,6 +87,7 @@ impl Runtime {
     /// `gr_shutdown` has not closed the runtime and counts the goroutine, so shutdown either
     /// waits for it or it is refused (`State`); never both, never neither.
     /// A bound spawn comes with its thread slot taken, given back if the spawn fails.
+    #[inline(always)]
     fn spawn_in(&'static self, l: &tls::Local, entry: Entry, opts: SpawnOpts, size: usize, foreign: bool) -> Result<GRef> {
         if self.live.fetch_add(1, AcqRel) & CLOSED != 0 {
             self.uncount(opts.bound);
