@@ -9,7 +9,9 @@
 # fails it, so the fix that makes it pass must also take it off the list.
 #
 # GR_SANITIZE=1 (or address) builds with -fsanitize=address,undefined (into
-# build/tests/c-san) and skips the programs tests/san-skip.txt lists, each with its reason.
+# build/tests/c-san) and skips the programs tests/san-skip.txt lists, each with its reason;
+# those tests/san-ubsan.txt lists are built with UBSan alone (AddressSanitizer cannot run
+# them, as said there).
 # GR_SANITIZE=thread builds with -fsanitize=thread (into build/tests/c-tsan) and skips those
 # tests/tsan-skip.txt lists; a race report fails the program (TSan exits 66).
 #
@@ -47,16 +49,23 @@ listed() { # file name -> the line's comment, if name is listed
 }
 pass=0; fail=0; xfail=0; skip=0; failed=()
 for src in "$@"; do
-  name=$(basename "$src" .c)
+  name=$(basename "$src" .c); base=$name
   if [ -n "$skips" ] && why=$(listed "$skips" "$name"); then
     printf "skip %-40s (sanitizers: %s)\n" "$name" "$why"; skip=$((skip+1)); continue
   fi
-  bin=$out/$name
-  if ! ${CC:-gcc} "${flags[@]}" -I"$root/include" -I"$root/tests/c" -I"$(dirname "$src")" \
+  bin=$out/$base
+  cflags=("${flags[@]}")
+  case "$san" in 1|address)
+    if listed "$root/tests/san-ubsan.txt" "$name" > /dev/null; then
+      cflags=("${flags[@]/-fsanitize=address,undefined/-fsanitize=undefined}")
+      name="$name (UBSan only)"
+    fi;;
+  esac
+  if ! ${CC:-gcc} "${cflags[@]}" -I"$root/include" -I"$root/tests/c" -I"$(dirname "$src")" \
        -o "$bin" "$src" -L"$root/build/lib" -lgr -Wl,-rpath,"$root/build/lib" -lpthread -lm 2> "$bin.log"; then
     echo "FAIL $name (compile)"; cat "$bin.log"; fail=$((fail+1)); failed+=("$name"); continue
   fi
-  known=""; known=$(listed "$root/tests/xfail.txt" "$name") && known=${known:-known failure}
+  known=""; known=$(listed "$root/tests/xfail.txt" "$base") && known=${known:-known failure}
   start=$(date +%s%N)
   (cd "$out" && timeout "${GR_TEST_TIMEOUT:-300}" "$bin") > "$bin.log" 2>&1
   rc=$?
