@@ -5,7 +5,8 @@
 //!
 //! The top level (`TOP` pointers, zero-filled memory that costs nothing until touched) is
 //! allocated with the poller; chunks of `CHUNK` descriptors are allocated on first use of a
-//! number in their range and published with a CAS.
+//! number in their range and published with a CAS, and freed with the table (when its
+//! runtime is reclaimed).
 
 use super::desc::Desc;
 use crate::error::Error;
@@ -61,7 +62,7 @@ impl Table {
             }
         }
         // SAFETY: a published chunk holds CHUNK descriptors and is never freed while the table
-        // lives (it is leaked with its runtime); the reference is tied to `&self`.
+        // lives (`Drop`); the reference is tied to `&self`.
         Ok(unsafe { &*c.add(lo) })
     }
 
@@ -86,6 +87,21 @@ impl Table {
             // SAFETY: as in `get`.
             for (lo, d) in unsafe { std::slice::from_raw_parts(c, CHUNK) }.iter().enumerate() {
                 f((hi * CHUNK + lo) as i32, d);
+            }
+        }
+    }
+}
+
+impl Drop for Table {
+    /// Frees the chunks: the table is dropped with its runtime's poller, when the runtime is
+    /// reclaimed (`sched/runtime.rs`), after every operation that held it has returned.
+    fn drop(&mut self) {
+        for e in self.top.iter() {
+            let c = e.load(Acquire);
+            if !c.is_null() {
+                // SAFETY: a published chunk is a boxed slice of CHUNK leaked by `get`, freed
+                // only here; nothing refers to its descriptors any more (see above).
+                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(c, CHUNK)) });
             }
         }
     }
