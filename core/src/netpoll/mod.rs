@@ -68,6 +68,10 @@ pub struct Poller {
     /// Nanoseconds since `epoch` at the start of the latest poll of any kind.
     last_poll: AtomicU64,
     epoch: Instant,
+    /// Set by `fail_all` (shutdown) before it takes the parked waits: a wait registered
+    /// later sees it (`is_shut`) and ends with `GR_ESTATE` instead of waiting for an event
+    /// no M will ever deliver.
+    shut: AtomicBool,
 }
 
 impl Poller {
@@ -96,7 +100,14 @@ impl Poller {
             watch: AtomicBool::new(false),
             last_poll: AtomicU64::new(0),
             epoch: Instant::now(),
+            shut: AtomicBool::new(false),
         })
+    }
+
+    /// Whether shutdown failed the parked waits (`fail_all`): nothing is delivered any more.
+    #[inline]
+    pub(crate) fn is_shut(&self) -> bool {
+        self.shut.load(SeqCst)
     }
 
     /// Whether any wait is parked on a descriptor.
@@ -183,7 +194,11 @@ impl Poller {
 
     /// Shutdown: ends every wait still parked with SHUTDOWN (plain threads return
     /// `GR_ESTATE`; goroutines stay queued and are never run, as at any shutdown).
+    /// A wait that registers after this began sees [`Poller::is_shut`]: either this takes
+    /// its entry (under the descriptor's lock) or the wait took that lock after this set the
+    /// flag, and sees it.
     pub(crate) fn fail_all(&self, batch: &mut Vec<GRef>) {
+        self.shut.store(true, SeqCst);
         let mut toks: Vec<Token> = Vec::new();
         self.table.for_each(|_, d: &Desc| {
             let n = d.take_all(&mut toks);

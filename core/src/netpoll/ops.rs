@@ -111,7 +111,10 @@ impl Op {
         };
         self.p.nwaiters.fetch_add(n, SeqCst);
         self.rt.io_waiter_added(self.p);
-        let r = waiter::block(&tok, deadline, cancel);
+        // Registered after shutdown failed every wait (`Poller::fail_all`): nothing will
+        // deliver an event, so end the wait at once (a poll) and say why.
+        let shut = self.p.is_shut();
+        let r = waiter::block(&tok, if shut { Deadline::Poll } else { deadline }, cancel);
         let delivered_all = r == READY && n == 1 || r == CLOSED || r == SHUTDOWN;
         if !delivered_all {
             let removed = self.d.withdraw(keys);
@@ -123,6 +126,7 @@ impl Op {
             READY => Ok(()),
             CLOSED => Err(Error::Closed),
             SHUTDOWN => Err(Error::State),
+            _ if shut => Err(Error::State),
             r => Err(waiter::error_of(r, deadline)),
         }
     }
