@@ -121,8 +121,8 @@ pub(crate) struct Runtime {
     pub(super) poller: std::sync::OnceLock<crate::netpoll::Poller>,
     pub(super) poller_init: Mutex<()>,
     /// Who keeps this memory: 1 while published (released by `gr_shutdown`), 1 per thread of
-    /// the runtime, 1 for a `gr_shutdown` at work, 1 per descriptor operation of a plain
-    /// thread ([`held`]). The last to let go reclaims it.
+    /// the runtime, 1 for a `gr_shutdown` at work, 1 per descriptor operation or bound spawn
+    /// of a plain thread ([`held`]). The last to let go reclaims it.
     holds: AtomicUsize,
     /// A goroutine parked after the runtime stopped (it ran foreign code through the
     /// shutdown): it may wait in another runtime's objects, so this memory is never freed.
@@ -644,10 +644,11 @@ pub(crate) fn with_runtime_if_started<R>(f: impl FnOnce(&'static Runtime) -> R) 
     Some(f(rt))
 }
 
-/// The live runtime for an operation that may block (a descriptor wait), starting one on
-/// first use: an M's own runtime (its thread holds it), or, on a plain thread, the published
-/// one with a hold taken for as long as the [`Held`] lives, so that a `gr_shutdown` meanwhile
-/// does not free it under the operation. `State` if none is live.
+/// The live runtime for an operation that may block (a descriptor wait, a bound spawn's wait
+/// for a thread slot), starting one on first use: an M's own runtime (its thread holds it),
+/// or, on a plain thread, the published one with a hold taken for as long as the [`Held`]
+/// lives, so that a `gr_shutdown` meanwhile does not free it under the operation. `State` if
+/// none is live.
 pub(crate) fn held() -> Result<Held> {
     let l = tls::local();
     if let Some(rt) = own_live(l) {
