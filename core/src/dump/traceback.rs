@@ -59,7 +59,7 @@ pub(crate) fn enable(mode: Traceback) {
 
 #[cfg(not(loom))]
 fn run(mut seen: u32) {
-    crate::sys::sanitizer::internal_thread(false);
+    crate::sys::sanitizer::internal_thread();
     loop {
         futex::wait(&signal::QUITS, seen, None);
         let now = signal::QUITS.load(SeqCst);

@@ -262,7 +262,7 @@ fn m_main(m: Arc<M>) {
     m.local.store(l as *const tls::Local as *mut tls::Local, Release);
     m.tid.store(crate::sys::thread::gettid(), Relaxed);
     let alt = crate::sys::signal::AltStack::install();
-    sanitizer::internal_thread(true);
+    sanitizer::worker_thread(); // (internal already: `sys/thread.rs`)
     // Whether the host's sanitizer is told of switches: looked up by now, fixed for good. A
     // copy of the loop each way: a normal program pays nothing per switch.
     let retired = if sanitizer::on() { run_loop::<true>(&m, l) } else { run_loop::<false>(&m, l) };

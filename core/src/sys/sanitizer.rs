@@ -218,19 +218,24 @@ fn with_here<R>(f: impl FnOnce(&Here) -> R) -> R {
 }
 
 /// Marks the calling thread as one of the runtime's own: TSan ignores its memory accesses
-/// from now on, and it publishes no happens-before edges. `worker`: it runs goroutines,
-/// which share its thread-locals. Call it first thing on the thread: the ignore ends as
+/// from now on, and it publishes no happens-before edges (`sys/thread.rs` calls it for every
+/// runtime thread it starts). Call it first thing on the thread: the ignore ends as
 /// the thread's last Rust thread-local destructor runs (TSan reports a thread that ends
 /// ignoring), and thread-locals made later are destroyed before it, still ignored.
-pub(crate) fn internal_thread(worker: bool) {
+pub(crate) fn internal_thread() {
     if tsan() {
-        if worker {
-            benign_thread_locals();
-        }
         edge(birth(), true); // see `Internal`
         with_here(|h| h.internal.set(true));
         ignore(true);
         INTERNAL.with(|_| ());
+    }
+}
+
+/// A runtime thread that runs goroutines (after [`internal_thread`]): they share its
+/// thread-locals (see [`benign_thread_locals`]).
+pub(crate) fn worker_thread() {
+    if tsan() {
+        benign_thread_locals();
     }
 }
 

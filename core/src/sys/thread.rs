@@ -14,7 +14,8 @@
 //!   aborting: after that the thread has its arena), then sets up what allocates or
 //!   registers destructors on first use (crossbeam-epoch's handle), and only then tells its
 //!   creator it runs; a thread that cannot says so and ends;
-//! - they are joined with `pthread_clockjoin_np`, which keeps `gr_shutdown`'s deadline.
+//! - they are joined with `pthread_clockjoin_np`, which keeps `gr_shutdown`'s deadline
+//!   (under ThreadSanitizer, which sees only `pthread_timedjoin_np`, with that).
 
 use super::futex;
 use crate::loom::AtomicU32;
@@ -81,6 +82,10 @@ extern "C" fn start(arg: *mut c_void) -> *mut c_void {
     let Start { f, ready, .. } = *s;
     let ok = can_allocate();
     if ok {
+        // Before any thread-local with a destructor: under ThreadSanitizer, this thread's
+        // ignore ends as the last of them runs (`sanitizer::internal_thread`), so the
+        // epoch handle's, made next, must be destroyed before it, still ignored.
+        crate::sys::sanitizer::internal_thread();
         // Allocates, and registers a TLS destructor, on first use: now, while it can.
         let _ = crossbeam_epoch::is_pinned();
     }
@@ -147,16 +152,26 @@ impl Thread {
             None => unsafe { libc::pthread_join(t, std::ptr::null_mut()) },
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
+                // ThreadSanitizer intercepts pthread_timedjoin_np but not pthread_clockjoin_np:
+                // a join it does not see is reported as a leaked thread at exit. Under it, the
+                // realtime clock then (whose jumps would stretch a deadline: never otherwise).
+                let clock = if crate::sys::sanitizer::tsan() { libc::CLOCK_REALTIME } else { libc::CLOCK_MONOTONIC };
                 let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-                // SAFETY: writes the current monotonic time into `now` (`Instant`'s clock).
-                unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+                // SAFETY: writes the current time of `clock` into `now`.
+                unsafe { libc::clock_gettime(clock, &mut now) };
                 let ns = now.tv_nsec as u64 + left.subsec_nanos() as u64;
                 let abs = libc::timespec {
                     tv_sec: now.tv_sec.saturating_add(left.as_secs().min(i64::MAX as u64 / 2) as libc::time_t + (ns / 1_000_000_000) as libc::time_t),
                     tv_nsec: (ns % 1_000_000_000) as libc::c_long,
                 };
                 // SAFETY: as above; on ETIMEDOUT the thread stays joinable.
-                unsafe { pthread_clockjoin_np(t, std::ptr::null_mut(), libc::CLOCK_MONOTONIC, &abs) }
+                unsafe {
+                    if clock == libc::CLOCK_REALTIME {
+                        libc::pthread_timedjoin_np(t, std::ptr::null_mut(), &abs)
+                    } else {
+                        pthread_clockjoin_np(t, std::ptr::null_mut(), libc::CLOCK_MONOTONIC, &abs)
+                    }
+                }
             }
         };
         if rc == 0 {
