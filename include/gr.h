@@ -241,7 +241,8 @@ typedef enum gr_status {
    */
   GR_EPANIC = -7,
   /**
-   * The wait's `gr_cancel` token fired.
+   * The wait's `gr_cancel` token fired, or an asynchronous operation was withdrawn
+   * (`gr_async_cancel`).
    */
   GR_ECANCELED = -8,
   /**
@@ -257,6 +258,12 @@ typedef enum gr_status {
    */
   GR_EOS = -1000,
 } gr_status;
+
+/**
+ * An asynchronous operation (`gr_chan_send_async`, `gr_chan_recv_async`,
+ * `gr_wait_async`): completes once, into its port, unless withdrawn first.
+ */
+typedef struct gr_async gr_async;
 
 /**
  * A cancel token: fires every wait registered on it with `GR_ECANCELED`.
@@ -278,6 +285,12 @@ typedef struct gr_handle gr_handle;
  * contention (a waiter blocked over 1 ms gets the lock handed to it directly).
  */
 typedef struct gr_mutex gr_mutex;
+
+/**
+ * A completion port: asynchronous operations started with it post their `user` value to
+ * it when they complete; its descriptor (`gr_port_fd`) is readable while any are queued.
+ */
+typedef struct gr_port gr_port;
 
 /**
  * Go's `sync.WaitGroup`: a counter that `gr_wg_wait` waits to see at zero.
@@ -1024,6 +1037,91 @@ int gr_fd_close(int fd);
  * race it with other calls on `fd`.
  */
 int gr_fd_forget(int fd);
+
+/**
+ * Creates a completion port (with an eventfd; `GR_EOS - errno` if the kernel refuses one).
+ */
+int gr_port_new(struct gr_port **out);
+
+/**
+ * The port's descriptor (>= 0): readable while completions are queued, so an event loop
+ * watches it (epoll, `loop.add_reader`) and calls `gr_port_take` when it is. Never read
+ * or close it yourself. `GR_EINVAL` for a NULL or freed port.
+ */
+int gr_port_fd(const struct gr_port *port);
+
+/**
+ * Takes up to `max` completions, oldest first: the `user` values of operations that
+ * completed, into `users`; `*n` gets how many (0 if none: this never waits). The
+ * descriptor stays readable while more are queued. Then `gr_async_status` gives each
+ * operation's result.
+ */
+int gr_port_take(struct gr_port *port, uint64_t *users, size_t max, size_t *n);
+
+/**
+ * Frees a port (once; NULL is ignored). Operations started with it keep it alive, and
+ * complete into it unnoticed: withdraw or free them too.
+ */
+void gr_port_free(struct gr_port *port);
+
+/**
+ * Starts an asynchronous send of the channel's `elem_size` bytes at `elem`: it completes at
+ * once (a receiver was waiting, the buffer had room, or the channel is closed) or when a
+ * receiver or a close comes, and then posts `user` to `port` (once). Until then it is queued
+ * as a parked sender: a goroutine, a thread or another asynchronous receive takes its value.
+ * `*out` gets the operation: read its result with `gr_async_status`, withdraw it with
+ * `gr_async_cancel`, free it with `gr_async_free`. `elem` must stay readable until the
+ * operation has completed or been withdrawn or freed. The operation holds a reference to
+ * the channel.
+ */
+int gr_chan_send_async(struct gr_chan *ch,
+                       const void *elem,
+                       struct gr_port *port,
+                       uint64_t user,
+                       struct gr_async **out);
+
+/**
+ * Starts an asynchronous receive into the channel's `elem_size` bytes at `elem` (see
+ * `gr_chan_send_async`): queued as a parked receiver until a value or a close comes. `elem`
+ * is written by the completion (zeroed if the channel is closed and drained), and must stay
+ * writable until the operation has completed or been withdrawn or freed.
+ */
+int gr_chan_recv_async(struct gr_chan *ch,
+                       void *elem,
+                       struct gr_port *port,
+                       uint64_t user,
+                       struct gr_async **out);
+
+/**
+ * Starts an asynchronous join of goroutine `g`: completes (posting `user` to `port`) when
+ * `g` returns, at once if it has. Its status is then `GR_OK`, or `GR_EPANIC` if `g`
+ * failed. The handle `g` may be released meanwhile.
+ */
+int gr_wait_async(struct gr_handle *g, struct gr_port *port, uint64_t user, struct gr_async **out);
+
+/**
+ * An operation's result: `GR_EAGAIN` while pending; once complete, `GR_OK` (the element
+ * was sent, or received into `elem`), `GR_ECLOSED` (a send on a closed channel, which kept
+ * its value; a receive on a closed, drained one, `elem` zeroed), `GR_EPANIC` (a joined
+ * goroutine failed), or `GR_ECANCELED` (withdrawn). Never waits (beyond the few
+ * instructions a completer takes to finish copying the element). `GR_EINVAL` for a NULL
+ * or freed operation.
+ */
+int gr_async_status(const struct gr_async *op);
+
+/**
+ * Withdraws a pending operation: returns `GR_ECANCELED` if it was withdrawn before anything
+ * happened (a send keeps its value, a receive got none, and nothing is posted), else the
+ * result of the completion that came first (as `gr_async_status`; its post is in the
+ * port, or about to be). Safe to call on a completed operation; never waits.
+ */
+int gr_async_cancel(struct gr_async *op);
+
+/**
+ * Frees an operation (once; NULL is ignored), withdrawing it first if it is pending. A
+ * completion it posted may still be in its port: match `user` values to live operations.
+ */
+void gr_async_free(struct gr_async *op);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: the system interface (`sys`) <- the scheduler (`sched`) <- goroutines
 //! (`goroutine`, `stack`) <- waits (`waiter`, `timer`, `cancel`, `join`, `sleep`) <- channels,
-//! sync and descriptors (`netpoll`), built on `waiter` (every queue of waiters is a
+//! sync and descriptors (`netpoll`), built on `waiter`; `port` lets an event loop wait for
+//! channel operations and goroutines through one descriptor (asynchronous operations) (every queue of waiters is a
 //! `waitlist::WaitList`, which withdraws a timed-out or cancelled waiter in O(1)). The C ABI
 //! lives in the `gr-ffi` crate. `sched/README.md` is the map, with the lock order and a tour
 //! from `gr_chan_send` to the timer heap and back; `netpoll/README.md` covers waiting on
@@ -11,7 +12,7 @@
 //! Unsafe code is confined to `sys` (the system calls and the sanitizers' entry points), `stack` (the stacks corosensei runs
 //! on), `goroutine` (the coroutine's run state), `sched::{runtime, current, spawn, proc,
 //! worker, idle, tls, poll}` (the leaked runtime and its Ms, processor ownership, the
-//! thread-local block), `chan::{mod, ring, waitq, select}` (elements copied through raw
+//! thread-local block), `chan::{mod, ring, waitq, select, aop}` (elements copied through raw
 //! pointers) and `netpoll::{table, ops}` (the type-stable descriptor table, caller buffers
 //! passed to the kernel). Each
 //! block says why it is sound (`// SAFETY:`, enforced by clippy's `undocumented_unsafe_blocks`);
@@ -28,6 +29,7 @@ pub mod goroutine;
 pub mod join;
 pub(crate) mod loom;
 pub mod netpoll;
+pub mod port;
 pub mod sanitize;
 pub mod sched;
 pub mod sleep;
@@ -43,6 +45,7 @@ pub mod waitreason;
 pub use cancel::Cancel;
 pub use error::{Error, Result};
 pub use goroutine::{Entry, GRef, G};
+pub use port::{AsyncOp, AsyncStatus, Port};
 pub use sched::{Config, SpawnOpts, Stats};
 pub use waiter::{Deadline, Token};
 

@@ -106,6 +106,9 @@ pub(crate) mod rank {
     pub(crate) const CANCEL: u8 = 41;
     /// `netpoll::desc::Desc::inner`, a descriptor's waiter lists.
     pub(crate) const DESC: u8 = 42;
+    /// `port::Port::q`, a completion port's queue (taken under the channel lock by a
+    /// completion it posts).
+    pub(crate) const PORT: u8 = 43;
     /// `Runtime::idle.lists`, the scheduler lock.
     pub(crate) const SCHED: u8 = 50;
     /// `M::inbox`.

@@ -132,6 +132,16 @@ enum CellRef {
     Own(sched::CurrentG),
     G(GRef),
     Thread(Arc<ThreadWait>),
+    /// An asynchronous operation's (`crate::port`): completing it posts to its port.
+    Async(Arc<AsyncCell>),
+}
+
+/// The wait cell of an asynchronous operation (`crate::port`): no goroutine or thread waits
+/// on it; its completion posts `user` to `port`.
+pub struct AsyncCell {
+    cell: WaitCell,
+    port: Arc<crate::port::Port>,
+    user: u64,
 }
 
 /// One open wait. Cloning it is cheap (a reference count); stale clones are harmless.
@@ -146,6 +156,7 @@ impl Clone for Token {
             CellRef::Own(g) => CellRef::G(g.to_arc()),
             CellRef::G(g) => CellRef::G(g.clone()),
             CellRef::Thread(c) => CellRef::Thread(c.clone()),
+            CellRef::Async(a) => CellRef::Async(a.clone()),
         };
         Token { cell, seq: self.seq }
     }
@@ -163,7 +174,23 @@ impl Token {
             CellRef::Own(g) => &g.get().cell,
             CellRef::G(g) => &g.cell,
             CellRef::Thread(c) => &c.cell,
+            CellRef::Async(a) => &a.cell,
         }
+    }
+
+    /// The open wait of a new asynchronous operation (`crate::port`): completing it posts
+    /// `user` to `port`. It is never blocked on: its owner withdraws it with
+    /// [`Token::withdraw`] or reads its result.
+    pub(crate) fn new_async(port: Arc<crate::port::Port>, user: u64) -> Token {
+        let cell = WaitCell::new();
+        cell.state.store(1u64 << 32, SeqCst);
+        Token { cell: CellRef::Async(Arc::new(AsyncCell { cell, port, user })), seq: 1 }
+    }
+
+    /// Ends the open wait as `CANCELLED` without waking anyone (its owner withdraws it):
+    /// `false` if a completer won first.
+    pub(crate) fn withdraw(&self) -> bool {
+        self.claim(CANCELLED)
     }
 
     /// The wait cell's address and this wait's sequence number (a dump matches timers to
@@ -182,7 +209,7 @@ impl Token {
         match &self.cell {
             CellRef::Own(g) => Some(g.get()),
             CellRef::G(g) => Some(g),
-            CellRef::Thread(_) => None,
+            CellRef::Thread(_) | CellRef::Async(_) => None,
         }
     }
 
@@ -231,7 +258,7 @@ impl Token {
         match &self.cell {
             CellRef::Own(g) => batch.extend(sched::take_woken(g.get())),
             CellRef::G(g) => batch.extend(sched::take_woken(g)),
-            CellRef::Thread(_) => self.wake(false),
+            CellRef::Thread(_) | CellRef::Async(_) => self.wake(false),
         }
         true
     }
@@ -273,6 +300,7 @@ impl Token {
                     futex::wake(&t.cell.sleeping);
                 }
             }
+            CellRef::Async(a) => a.port.post(a.user),
         }
     }
 }
@@ -410,6 +438,7 @@ pub fn prepare(reason: WaitReason) -> Token {
         CellRef::Own(g) => &g.get().cell,
         CellRef::G(g) => &g.cell,
         CellRef::Thread(t) => &t.cell,
+        CellRef::Async(a) => &a.cell,
     };
     let seq = ((c.state.load(Acquire) >> 32) as u32).wrapping_add(1);
     match &cell {
@@ -422,7 +451,7 @@ pub fn prepare(reason: WaitReason) -> Token {
             sched::state::announce_park(&g.sched);
         }
         CellRef::Thread(t) => t.reason.store(reason.0, Relaxed),
-        CellRef::G(_) => {}
+        CellRef::G(_) | CellRef::Async(_) => {}
     }
     // Only the owner writes a new seq, and no wait of the owner is open now.
     c.state.store((seq as u64) << 32, SeqCst);
@@ -481,6 +510,7 @@ fn wait_done(tok: &Token, deadline: Deadline) -> u32 {
         CellRef::Thread(t) => return thread_wait(tok, t, deadline),
         CellRef::Own(g) => g.get(),
         CellRef::G(g) => &**g,
+        CellRef::Async(_) => crate::fatal("an asynchronous operation was blocked on"),
     };
     if let Deadline::At(t) = deadline {
         if tok.is_pending() {

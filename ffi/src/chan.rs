@@ -68,6 +68,16 @@ unsafe fn chan_of<'a>(ch: *const gr_chan) -> Result<&'a Chan, Error> {
     unsafe { gr_chan::get(ch) }.map(|s| &s.chan)
 }
 
+/// The channel behind a live handle (for `port.rs`, which holds a reference).
+///
+/// # Safety
+/// `ch` is a live gr_chan on which the caller holds a reference for as long as it uses the
+/// result.
+pub(crate) unsafe fn chan_ref<'a>(ch: *const gr_chan) -> &'a Chan {
+    // SAFETY: the caller's contract: a live handle.
+    unsafe { chan_of(ch) }.unwrap_or_else(|_| gr_core::fatal("a retained channel handle is invalid"))
+}
+
 /// # Safety
 /// `out` is NULL or writable.
 unsafe fn new_common(elem_size: usize, capacity: usize, drop: Option<ElemDrop>, out: *mut *mut gr_chan) -> Result<(), Error> {

@@ -12,7 +12,8 @@
 //! - `chan.rs`: channels and select; `runtime.rs`: config, start, shutdown (`stats.rs`: its
 //!   counters); `goroutine.rs`: spawn, join and the current goroutine; `cancel.rs`: cancel
 //!   tokens; `sync.rs`: WaitGroup and Mutex; `dump.rs`: goroutine dumps and labels; `fd.rs`:
-//!   waiting on descriptors and goroutine-aware I/O (the netpoller).
+//!   waiting on descriptors and goroutine-aware I/O (the netpoller); `port.rs`: completion
+//!   ports and asynchronous channel operations and joins, for event loops.
 //!
 //! The module order below is the order of the functions in `include/gr.h` (cbindgen keeps
 //! parse order): reordering the modules reorders the header.
@@ -37,11 +38,13 @@ pub mod cancel;
 pub mod stable;
 pub mod sync;
 pub mod fd;
+pub mod port;
 
 pub use boundary::*;
 pub use cancel::*;
 pub use dump::*;
 pub use fd::*;
+pub use port::*;
 pub use chan::*;
 pub use goroutine::*;
 pub use runtime::*;

@@ -45,6 +45,8 @@
 //! locks. Nothing parks, blocks, or calls foreign code (drop functions run only in `Drop`,
 //! with no lock held) while a channel lock is held.
 
+#[cfg(not(loom))]
+pub mod aop;
 mod ring;
 pub mod select;
 pub(crate) mod wait;
@@ -68,6 +70,8 @@ use std::ptr::NonNull;
 use waitq::{Sudog, WaitQ};
 
 pub use select::{select, Case, Op, SelectResult};
+#[cfg(not(loom))]
+pub(crate) use aop::ChanRef;
 
 /// Releases what an element owns (a `PyObject*`, a JNI global reference), for items still
 /// in a channel when it is freed: the ABI's `gr_drop_fn` and its context.
