@@ -132,7 +132,7 @@ impl Chan {
     }
 }
 
-unsafe fn chan_of<'a>(slf: *mut ffi::PyObject) -> PyRes<&'a Chan> {
+pub(crate) unsafe fn chan_of<'a>(slf: *mut ffi::PyObject) -> PyRes<&'a Chan> {
     let py = Python::assume_gil_acquired();
     let b = Bound::<PyAny>::from_borrowed_ptr(py, slf);
     match b.downcast::<Chan>() {
@@ -160,20 +160,20 @@ unsafe fn fill_native(value: *mut ffi::PyObject, buf: &mut [u8]) -> PyRes<()> {
 }
 
 /// Element storage for one operation: a PyObject* slot or a byte buffer.
-enum Elem {
+pub(crate) enum Elem {
     Py(*mut ffi::PyObject),
     Bytes(Vec<u8>),
 }
 
 impl Elem {
-    fn for_chan(c: &Chan) -> Elem {
+    pub(crate) fn for_chan(c: &Chan) -> Elem {
         match c.native {
             None => Elem::Py(ptr::null_mut()),
             Some(n) => Elem::Bytes(vec![0; n]),
         }
     }
     /// Prepares a send of `value`: takes a reference or copies the bytes.
-    unsafe fn for_send(c: &Chan, value: *mut ffi::PyObject) -> PyRes<Elem> {
+    pub(crate) unsafe fn for_send(c: &Chan, value: *mut ffi::PyObject) -> PyRes<Elem> {
         match c.native {
             None => {
                 ffi::Py_INCREF(value);
@@ -186,20 +186,20 @@ impl Elem {
             }
         }
     }
-    fn as_ptr(&mut self) -> *mut c_void {
+    pub(crate) fn as_ptr(&mut self) -> *mut c_void {
         match self {
             Elem::Py(p) => p as *mut *mut ffi::PyObject as *mut c_void,
             Elem::Bytes(b) => b.as_mut_ptr() as *mut c_void,
         }
     }
     /// A send did not happen: give back the reference.
-    unsafe fn unsend(self) {
+    pub(crate) unsafe fn unsend(self) {
         if let Elem::Py(p) = self {
             ffi::Py_XDECREF(p);
         }
     }
     /// A receive happened: the value as a new reference.
-    unsafe fn received(self) -> PyRes<*mut ffi::PyObject> {
+    pub(crate) unsafe fn received(self) -> PyRes<*mut ffi::PyObject> {
         match self {
             Elem::Py(p) if p.is_null() => Ok(raw::none()),
             Elem::Py(p) => Ok(p),

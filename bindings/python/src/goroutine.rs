@@ -56,7 +56,7 @@ impl Drop for Task {
 /// Handle of a goroutine started by `go()` or `go_native()`.
 #[pyclass(module = "goroutines", frozen)]
 pub struct Goroutine {
-    handle: *mut gr::gr_handle,
+    pub(crate) handle: *mut gr::gr_handle,
     task: Option<Arc<Task>>,
 }
 

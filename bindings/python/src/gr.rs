@@ -65,6 +65,15 @@ pub struct gr_mutex {
 }
 
 #[repr(C)]
+pub struct gr_port {
+    _p: [u8; 0],
+}
+#[repr(C)]
+pub struct gr_async {
+    _p: [u8; 0],
+}
+
+#[repr(C)]
 pub struct gr_config {
     pub size: u32,
     pub workers: u32,
@@ -171,4 +180,15 @@ extern "C" {
 
     pub fn gr_dump_to(write: Option<gr_dump_write_fn>, frames: Option<gr_dump_frames_fn>, ctx: *mut c_void, flags: u32) -> c_int;
     pub fn gr_goroutine_label(kind: u32, label: *mut c_void) -> c_int;
+
+    pub fn gr_port_new(out: *mut *mut gr_port) -> c_int;
+    pub fn gr_port_fd(port: *const gr_port) -> c_int;
+    pub fn gr_port_take(port: *mut gr_port, users: *mut u64, max: usize, n: *mut usize) -> c_int;
+    pub fn gr_port_free(port: *mut gr_port);
+    pub fn gr_chan_send_async(ch: *mut gr_chan, elem: *const c_void, port: *mut gr_port, user: u64, out: *mut *mut gr_async) -> c_int;
+    pub fn gr_chan_recv_async(ch: *mut gr_chan, elem: *mut c_void, port: *mut gr_port, user: u64, out: *mut *mut gr_async) -> c_int;
+    pub fn gr_wait_async(g: *mut gr_handle, port: *mut gr_port, user: u64, out: *mut *mut gr_async) -> c_int;
+    pub fn gr_async_status(op: *const gr_async) -> c_int;
+    pub fn gr_async_cancel(op: *mut gr_async) -> c_int;
+    pub fn gr_async_free(op: *mut gr_async);
 }

@@ -9,10 +9,12 @@
 //! - `chan.rs`      Chan, select;
 //! - `dump.rs`      dump(): the runtime's goroutine dump with each goroutine's Python frames;
 //! - `sync.rs`      WaitGroup, Mutex, sleep, yield_;
+//! - `aio.rs`       the asyncio bridge's ports and asynchronous operations (`goroutines/aio.py`);
 //! - `arena.rs`     a cache for the 16 KiB frame-stack chunk each thread state allocates.
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod aio;
 mod arena;
 mod chan;
 mod dump;
@@ -147,7 +149,7 @@ impl ClosedType {
 }
 
 /// Adds a raw (park-capable) method to a PyO3 class, as a true method descriptor.
-fn add_raw_method(ty: &Bound<'_, pyo3::types::PyType>, name: &'static CStr, f: raw::FastKw, doc: &'static CStr) -> PyResult<()> {
+pub(crate) fn add_raw_method(ty: &Bound<'_, pyo3::types::PyType>, name: &'static CStr, f: raw::FastKw, doc: &'static CStr) -> PyResult<()> {
     let def = raw::method_def(name, f, doc);
     // SAFETY: def is leaked (lives forever); ty is a type object; the GIL is held.
     unsafe {
@@ -231,6 +233,7 @@ fn _goroutines(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add_raw_function(m, c"sleep", sync::sleep_raw, c"sleep(seconds)\n--\n\nParks the goroutine (or blocks the thread) for seconds.")?;
     add_raw_function(m, c"yield_", sync::yield_raw, c"yield_()\n--\n\nLets other goroutines run.")?;
 
+    aio::register(m)?;
     m.add_function(wrap_pyfunction!(init, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;
     m.add_function(wrap_pyfunction!(dump::_dump, m)?)?;
