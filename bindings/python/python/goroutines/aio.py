@@ -55,6 +55,13 @@ _CancelledError = asyncio.CancelledError
 # cancellation can be deferred to the next await without leaking out of a timeout scope.
 _DEFER_CANCEL = sys.version_info >= (3, 13)
 
+# How long an await spins (the GIL released, yielding the CPU after a few pauses) for its
+# operation to complete before the loop goes to sleep in its poller, when the loop has nothing
+# else ready: a goroutine that answers within it costs no wake-up through the port (a context
+# switch and a loop iteration). gr's waits on plain threads spin likewise (20 us, waiter.rs
+# THREAD_SPIN); a worker woken by the spawn takes longer than that to answer on a busy machine.
+_SPIN_NS = 50_000
+
 _bridges: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Bridge] = weakref.WeakKeyDictionary()
 
 
@@ -71,6 +78,11 @@ class _Bridge:
         self.next = 0
         loop.add_reader(self.port.fd, self._drain)
         _watch_close(loop, self)
+
+    def _idle(self) -> bool:
+        """Nothing else is ready to run on the loop now (asyncio's own loops; others: False)."""
+        ready = getattr(self.loop, "_ready", None)
+        return ready is not None and not ready
 
     def _start(self, op_of: Any, *args: Any) -> tuple[int, asyncio.Future[Any], Any]:
         self.next += 1
@@ -156,6 +168,9 @@ def _late_outcome(b: _Bridge, uid: int, fut: asyncio.Future[Any], op: Any) -> An
 
 
 async def _settle(b: _Bridge, uid: int, fut: asyncio.Future[Any], op: Any) -> Any:
+    if b._idle() and op.spin(_SPIN_NS):
+        del b.ops[uid]  # its post, still to come, finds nothing to settle
+        return op.result()
     try:
         return await fut
     except _CancelledError:
@@ -194,6 +209,9 @@ async def wait(g: Goroutine[_T]) -> _T:
         return g.wait()
     b = _bridge()
     uid, fut, op = b._start(b.port.join, g)
+    if b._idle() and op.spin(_SPIN_NS):
+        del b.ops[uid]
+        return g.wait(0)
     try:
         await fut
     except _CancelledError:
