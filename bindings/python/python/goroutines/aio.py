@@ -62,6 +62,10 @@ _DEFER_CANCEL = sys.version_info >= (3, 13)
 # THREAD_SPIN); a worker woken by the spawn takes longer than that to answer on a busy machine.
 _SPIN_NS = 50_000
 
+# Each loop's bridge is an attribute of the loop (the reference cycle through its pending
+# futures is then collectable); for loops that take no attributes, the value in _bridges (kept
+# until the loop closes).
+_ATTR = "_goroutines_aio_bridge"
 _bridges: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Bridge] = weakref.WeakKeyDictionary()
 
 
@@ -72,7 +76,9 @@ class _Bridge:
     __slots__ = ("loop", "port", "ops", "next", "__weakref__")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        # Weak, so that a loop that holds its bridge (or one in _bridges) can be collected when
+        # dropped unclosed, with its tasks; its operations are then withdrawn as they are freed.
+        self.loop = weakref.ref(loop)
         self.port = _ext._Port()
         self.ops: dict[int, tuple[asyncio.Future[Any], Any]] = {}
         self.next = 0
@@ -81,14 +87,14 @@ class _Bridge:
 
     def _idle(self) -> bool:
         """Nothing else is ready to run on the loop now (asyncio's own loops; others: False)."""
-        ready = getattr(self.loop, "_ready", None)
+        ready = getattr(self.loop(), "_ready", None)
         return ready is not None and not ready
 
     def _start(self, op_of: Any, *args: Any) -> tuple[int, asyncio.Future[Any], Any]:
         self.next += 1
         uid = self.next
         op = op_of(*args, uid)
-        fut = self.loop.create_future()
+        fut = self.loop().create_future()  # type: ignore[union-attr]
         self.ops[uid] = (fut, op)
         return uid, fut, op
 
@@ -110,11 +116,15 @@ class _Bridge:
             else:
                 fut.set_result(value)
 
-    def shutdown(self) -> None:
-        """The loop closes: withdraw every pending operation and free the port."""
-        _bridges.pop(self.loop, None)
+    def shutdown(self, loop: asyncio.AbstractEventLoop) -> None:
+        """``loop`` closes: withdraw every pending operation and free the port."""
+        _bridges.pop(loop, None)
         try:
-            self.loop.remove_reader(self.port.fd)
+            delattr(loop, _ATTR)
+        except AttributeError:
+            pass
+        try:
+            loop.remove_reader(self.port.fd)
         except Exception:  # a loop already torn down
             pass
         ops, self.ops = self.ops, {}
@@ -130,11 +140,12 @@ def _watch_close(loop: asyncio.AbstractEventLoop, bridge: _Bridge) -> None:
     shadow ``close``; elsewhere the operations are withdrawn when they are freed)."""
     orig = loop.close
     ref = weakref.ref(bridge)
+    loop_ref = weakref.ref(loop)
 
     def close() -> None:
-        b = ref()
-        if b is not None:
-            b.shutdown()
+        b, lp = ref(), loop_ref()
+        if b is not None and lp is not None:
+            b.shutdown(lp)
         orig()
 
     close.__doc__ = orig.__doc__
@@ -146,9 +157,13 @@ def _watch_close(loop: asyncio.AbstractEventLoop, bridge: _Bridge) -> None:
 
 def _bridge() -> _Bridge:
     loop = asyncio.get_running_loop()
-    b = _bridges.get(loop)
+    b: _Bridge | None = getattr(loop, _ATTR, None) or _bridges.get(loop)
     if b is None:
-        b = _bridges[loop] = _Bridge(loop)
+        b = _Bridge(loop)
+        try:
+            setattr(loop, _ATTR, b)
+        except (AttributeError, TypeError):
+            _bridges[loop] = b
     return b
 
 
