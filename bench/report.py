@@ -144,7 +144,9 @@ def python_goals(doc):
     units = {w["id"]: w["unit"] for w in doc["workloads"]}
     wants = [("spawn", None, 0.5, "time <= 0.5x the fastest of threading, asyncio, gevent"),
              ("pingpong", None, 0.5, "time <= 0.5x the fastest of threading, asyncio, gevent"),
-             ("parked100k", "gevent", 1.0, "memory <= gevent's")]
+             ("parked100k", "gevent", 1.0, "memory <= gevent's"),
+             # issue 13: await aio.wait(go(f)) against await asyncio.to_thread(f)
+             ("aio_bridge", "asyncio", 0.25, "round trip <= 0.25x asyncio.to_thread's")]
     for wid, ref, limit, text in wants:
         if wid not in res:
             continue

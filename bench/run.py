@@ -49,8 +49,11 @@ WORKLOADS = [
     ("idle_conns",    "idle_conns",    "kib",   "KiB/conn",  10_000,     WORKERS),
     # issue 16: the Java binding's spawn + join from a plain thread (Java rows only)
     ("spawnjoin",  "spawnjoin", "nsop", "ns/spawn+join",    100_000,    WORKERS),
+    # issue 13: the asyncio bridge (Python asyncio and gr (Python) only)
+    ("aio_bridge",    "aio_bridge",    "nsop",  "ns/round trip", 20_000,  WORKERS),
 ]
 NET_ROWS = ("echo_pingpong", "echo_stream", "idle_conns")
+AIO_ROWS = ("aio_bridge",)  # gr (Python)'s goroutines.aio.wait against asyncio.to_thread
 WL = {w[0]: w for w in WORKLOADS}
 DESCR = {
     "spawn": "spawn + join N tasks (WaitGroup)",
@@ -69,6 +72,8 @@ DESCR = {
     "echo_stream": "4 loopback TCP connections, 512-byte messages pipelined (writer + reader per connection); N messages",
     "idle_conns": "N idle loopback TCP connections, a server goroutine parked in read on each: RSS delta / N",
     "spawnjoin": "from a plain Java thread: start one task, join it; N times",
+    "aio_bridge": "a coroutine awaits a function that returns at once, run elsewhere: gr (Python) "
+                  "`await aio.wait(go(f))`, asyncio `await asyncio.to_thread(f)`; N round trips",
 }
 
 # Implementations: id, label, kind. Sizes: None = the workload's default; 0 = not run
@@ -136,6 +141,8 @@ def size_for(impl, wid, quick):
     default = WL[wid][4]
     if wid in NET_ROWS and impl not in ("gr", "go"):
         return 0
+    if wid in AIO_ROWS:
+        return 0 if impl not in ("asyncio", "pygr") else default // 10 if quick else default
     if quick and wid in NET_ROWS:
         return default if wid == "idle_conns" else default // 10
     s = SCALED.get(impl, {}).get(wid, default)
@@ -163,6 +170,8 @@ def na_reason(impl, wid, quick):
         return "skipped with QUICK=1"
     if wid in NET_ROWS:
         return "network rows run gr (C) and Go only"
+    if wid in AIO_ROWS:
+        return "the asyncio bridge row runs gr (Python) and asyncio only"
     if (impl, wid) in NA_REASON:
         return NA_REASON[(impl, wid)]
     if wid in JAVA_ONLY:

@@ -209,7 +209,21 @@ async def cpu(n, workers):
     report("cpu", n, d)
 
 
+async def aio_bridge(n, workers):
+    """Issue 13's anchor for the asyncio bridge: a coroutine awaits a function run elsewhere
+    that returns at once, here on asyncio's default thread pool (asyncio.to_thread)."""
+    def f():
+        return 1
+    for _ in range(100):  # warm-up: the pool's threads
+        await asyncio.to_thread(f)
+    t0 = now_ns()
+    for _ in range(n):
+        if await asyncio.to_thread(f) != 1:
+            die("aio_bridge: bad result")
+    report("aio_bridge", n, now_ns() - t0)
+
+
 if __name__ == "__main__":
     main({"spawn": spawn, "pingpong": pingpong, "ring": ring, "fanin": fanin, "parked": parked,
-          "yield": yield_, "sieve": sieve, "mutex": mutex, "cpu": cpu},
+          "yield": yield_, "sieve": sieve, "mutex": mutex, "cpu": cpu, "aio_bridge": aio_bridge},
          run=lambda fn, n, w: asyncio.run(fn(n, w)))

@@ -150,10 +150,32 @@ def yield_(n, workers):
     report("yield", g * n, now_ns() - t0)
 
 
+def aio_bridge(n, workers):
+    """Issue 13's asyncio bridge: a coroutine (on the main thread's loop) awaits a goroutine
+    that returns at once (goroutines.aio.wait); against asyncio.to_thread in py_asyncio.py."""
+    import asyncio
+    from goroutines import aio
+
+    def f():
+        return 1
+
+    async def body():
+        for _ in range(100):  # warm-up: the loop's bridge, the workers
+            await aio.wait(gr.go(f))
+        t0 = now_ns()
+        for _ in range(n):
+            if await aio.wait(gr.go(f)) != 1:
+                die("aio_bridge: bad result")
+        report("aio_bridge", n, now_ns() - t0)
+    asyncio.run(body())
+
+
 if __name__ == "__main__":
     w = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     gr.init(workers=w)
     main({"spawn": spawn, "pingpong": pingpong, "ring": ring, "fanin": fanin, "parked": parked,
-          "yield": yield_}, run=lambda fn, n, w: gr.run(fn, n, w))
+          "yield": yield_, "aio_bridge": aio_bridge},
+         # The bridge's loop runs on the main thread, as an asyncio program's does.
+         run=lambda fn, n, w: fn(n, w) if fn is aio_bridge else gr.run(fn, n, w))
     sys.stdout.flush()
     os._exit(0)
