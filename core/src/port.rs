@@ -140,9 +140,13 @@ pub enum AsyncStatus {
 }
 
 impl AsyncOp {
-    /// A pending operation that posts `user` to `port` when it completes.
+    /// A pending operation that posts `user` to `port` when it completes. Under
+    /// ThreadSanitizer, what its owner did so far (a send's element) is published at its cell,
+    /// where the peer that completes it acquires it (`Token::complete_handoff`).
     pub(crate) fn new(port: &Arc<Port>, user: u64) -> Box<AsyncOp> {
-        Box::new(AsyncOp { tok: Token::new_async(port.clone(), user), done: AtomicBool::new(false), target: std::sync::Mutex::new(Target::None) })
+        let op = Box::new(AsyncOp { tok: Token::new_async(port.clone(), user), done: AtomicBool::new(false), target: std::sync::Mutex::new(Target::None) });
+        crate::sys::sanitizer::release(op.tok.cell_addr());
+        op
     }
 
     /// Marks the completer finished with the element (or that there was none).
@@ -157,6 +161,9 @@ impl AsyncOp {
             CANCELLED => AsyncStatus::Cancelled,
             r => {
                 crate::chan::wait::wait_flag(&self.done);
+                // Under ThreadSanitizer: the owner learns what its completer published at the
+                // cell (a received element), as a woken waiter does at the C API boundary.
+                crate::sys::sanitizer::acquire(self.tok.cell_addr());
                 self.decode(r)
             }
         }
@@ -165,7 +172,12 @@ impl AsyncOp {
     fn decode(&self, r: u32) -> AsyncStatus {
         if r == DONE {
             let failed = match &*self.target.lock().unwrap_or_else(|e| e.into_inner()) {
-                Target::Join { g, .. } => g.has_failed(),
+                Target::Join { g, .. } => {
+                    // The goroutine ended: what it did happens before its joiner learns it
+                    // (ThreadSanitizer's edge, as `join::join` makes).
+                    crate::sys::sanitizer::acquire(g.sync_addr());
+                    g.has_failed()
+                }
                 _ => false,
             };
             return AsyncStatus::Done { closed: false, failed };

@@ -200,7 +200,7 @@ impl Token {
     }
 
     /// The cell's address: also where a sanitizer is told of the wait's hand-offs.
-    fn cell_addr(&self) -> usize {
+    pub(crate) fn cell_addr(&self) -> usize {
         self.cell() as *const WaitCell as usize
     }
 
