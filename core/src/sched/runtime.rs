@@ -116,6 +116,9 @@ pub struct Stats {
     pub spawned_total: u64,
     pub steals_total: u64,
     pub retakes_total: u64,
+    /// Entries in the timer heap: timed waits (ended ones until swept) and armed alarms
+    /// (timer channels with a receiver parked, context deadlines).
+    pub timers: u64,
 }
 
 static RT: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
@@ -264,6 +267,7 @@ impl Runtime {
             spawned_total: self.spawned.load(Relaxed),
             steals_total: self.steals.load(Relaxed),
             retakes_total: self.retakes.load(Relaxed),
+            timers: self.timers.len() as u64,
         }
     }
 
@@ -363,6 +367,13 @@ pub fn stats() -> Result<Stats> {
 /// The timer heap, without starting a runtime.
 pub(crate) fn timers_if_started() -> Option<&'static Timers> {
     runtime_if_started().map(|rt| &rt.timers)
+}
+
+/// The timer heap for an alarm (a timer channel, a context's deadline), starting the
+/// runtime on first use as any call that may wait does; `None` after a shutdown or in a
+/// fork()ed child (the alarm then never rings, as nothing runs).
+pub(crate) fn alarm_timers() -> Option<&'static Timers> {
+    runtime().ok().map(|rt| &rt.timers)
 }
 
 pub(crate) fn timers() -> &'static Timers {

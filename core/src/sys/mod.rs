@@ -5,6 +5,7 @@
 //! stays an `unsafe fn` only where its soundness depends on memory the caller owns
 //! (`mem::free_pages`), and its `# Safety` section says what.
 //!
+//! - `clock.rs`: `CLOCK_MONOTONIC` nanoseconds, the clock of the ABI's times.
 //! - `futex.rs`: sleep on a 32-bit word, wake its sleepers (thread parking, thread waits).
 //! - `mem.rs`: anonymous mappings, guard pages, `MADV_FREE`, the page size (stacks).
 //! - `signal.rs`: the SIGSEGV/SIGBUS handler and its chaining, alternate signal stacks,
@@ -23,6 +24,7 @@
 #[cfg(not(target_os = "linux"))]
 compile_error!("gr runs on Linux only: core/src/sys/ is its system interface (futex, mmap/madvise, sigaction, epoll)");
 
+pub(crate) mod clock;
 pub(crate) mod epoll;
 pub(crate) mod fd;
 pub(crate) mod futex;
