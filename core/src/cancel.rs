@@ -36,6 +36,7 @@
 //!    fired: either the parent's drain takes it (and fires it), or it sees the reason and
 //!    fires itself. The child's own back link is written after, under the child's lock, and
 //!    only if it has not fired meanwhile (a fire from the parent needs no back link).
+//!
 //! `loom_tests` model-check both against a concurrent `cancel`.
 //!
 //! Lock order (`sched/README.md`, "Lock order"): `Node::inner` is rank 41; nodes never nest
@@ -345,7 +346,7 @@ mod loom_tests {
             let child = Cancel::derive(Some(&root), None);
             let r2 = root.clone();
             let t = loom::thread::spawn(move || r2.fire());
-            let tok = wait::prepare();
+            let tok = wait::prepare(crate::waitreason::WaitReason::NONE);
             let r = wait::block(&tok, Deadline::Never, Some(&child));
             t.join().unwrap();
             assert_eq!(r, CANCELLED);

@@ -27,6 +27,7 @@
 //! context is cancelled (41) or the limit's semaphore (36) is touched.
 #![forbid(unsafe_code)]
 
+use crate::waitreason::{kind, WaitReason};
 use crate::cancel::Cancel;
 use crate::chan::wait::{self, Token};
 use crate::error::{Error, Result};
@@ -134,7 +135,7 @@ impl Group {
         let mut q = lock(&self.s.q);
         if q.running > 0 {
             wait::may_wait(deadline)?;
-            let tok = wait::prepare();
+            let tok = wait::prepare(WaitReason::on(kind::WAITGROUP, self));
             let key = q.waiters.push_back(tok.clone());
             drop(q);
             let r = wait::block(&tok, deadline, cancel);

@@ -280,9 +280,13 @@ impl Timers {
         next
     }
 
-    /// Entries in the heap now (waits, ended or not, and alarms). For tests.
+    /// Entries in the heap now (waits, ended or not, and alarms). For tests and stats.
     pub fn len(&self) -> usize {
         lock(&self.heap).v.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The monitor's sleep: until `until` (or a new earliest timer), or, when `idle()` says

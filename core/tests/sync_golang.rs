@@ -61,7 +61,10 @@ fn parallel_readers() {
 
 /// rwmutex_test.go HammerRWMutex: 2 writers and n readers; `activity` counts readers + 10,000
 /// per writer and must never show a writer beside anyone.
-fn hammer(readers: usize, iters: usize, spawn: fn(Box<dyn FnOnce() + Send>) -> Box<dyn FnOnce() + Send>) {
+/// A task, and how to wait for it once started.
+type Task = Box<dyn FnOnce() + Send>;
+
+fn hammer(readers: usize, iters: usize, spawn: fn(Task) -> Task) {
     let rw = Arc::new(RWMutex::new());
     let activity = Arc::new(AtomicI32::new(0));
     let mut waits = Vec::new();

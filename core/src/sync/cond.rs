@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 use super::Mutex;
+use crate::waitreason::{kind, WaitReason};
 use crate::cancel::Cancel;
 use crate::chan::wait::{self, Token};
 use crate::error::{Error, Result};
@@ -46,7 +47,7 @@ impl Cond {
             return Err(Error::State);
         }
         wait::may_wait(deadline)?;
-        let tok = wait::prepare();
+        let tok = wait::prepare(WaitReason::on(kind::COND, self));
         let key = lock(&self.q).push_back(tok.clone());
         if let Err(e) = mu.unlock() {
             // Not locked after all (a racing unlock by someone else): give up the wait, and

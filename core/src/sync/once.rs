@@ -24,6 +24,7 @@
 //! runs; outer to the scheduler's locks.
 #![forbid(unsafe_code)]
 
+use crate::waitreason::{kind, WaitReason};
 use crate::cancel::Cancel;
 use crate::chan::wait::{self, Token};
 use crate::error::{Error, Result};
@@ -102,7 +103,7 @@ impl Once {
             return Err(Error::State);
         }
         wait::may_wait(deadline)?;
-        let tok = wait::prepare();
+        let tok = wait::prepare(WaitReason::on(kind::ONCE, self));
         let key = q.waiters.push_back(tok.clone());
         drop(q);
         let r = wait::block(&tok, deadline, cancel);

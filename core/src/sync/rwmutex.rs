@@ -57,6 +57,7 @@
 //! locks, which completing tokens under it may take.
 #![cfg_attr(not(loom), forbid(unsafe_code))] // (its loom model checks exclusion with an UnsafeCell)
 
+use crate::waitreason::{kind, WaitReason};
 use crate::cancel::Cancel;
 use crate::chan::wait::{self, Token};
 use crate::error::{Error, Result};
@@ -122,7 +123,7 @@ impl RWMutex {
             }
         }
         wait::may_wait(deadline)?;
-        let tok = wait::prepare();
+        let tok = wait::prepare(WaitReason::on(kind::RWMUTEX_READ, self));
         let key = q.readers.push_back(tok.clone());
         q.nreaders += 1;
         let s = self.state.fetch_or(RWAIT, AcqRel);
@@ -213,7 +214,7 @@ impl RWMutex {
             }
         }
         wait::may_wait(deadline)?;
-        let tok = wait::prepare();
+        let tok = wait::prepare(WaitReason::on(kind::RWMUTEX_WRITE, self));
         let key = q.writers.push_back(tok.clone());
         let s = self.state.fetch_or(PENDING, AcqRel);
         if readers(s) == 0 && s & WRITER == 0 {

@@ -24,6 +24,7 @@
 //! locks, which completing tokens under it may take.
 #![forbid(unsafe_code)]
 
+use crate::waitreason::{kind, WaitReason};
 use crate::cancel::Cancel;
 use crate::chan::wait::{self, Token};
 use crate::error::{Error, Result};
@@ -80,7 +81,7 @@ impl Semaphore {
             return Ok(());
         }
         wait::may_wait(deadline)?;
-        let tok = wait::prepare();
+        let tok = wait::prepare(WaitReason::on(kind::SEMAPHORE, self));
         let key = q.waiters.push_back(Waiter { tok: tok.clone(), n });
         drop(q);
         let r = wait::block(&tok, deadline, cancel);
