@@ -17,7 +17,7 @@
 //! - a receiver parks (`timer_block`, called with the sudog queued): arm the alarm if the
 //!   timer runs and is not armed.
 //! - the alarm rings (`ring`): if its tag is still the armed one, deliver the value to the
-//!   parked receiver (or the one-slot buffer), then a one-shot timer stops; a ticker moves to
+//!   parked receiver (or the one-value mailbox `State::pending`), then a one-shot timer stops; a ticker moves to
 //!   its next tick after now (missed ticks are skipped) and re-arms only if receivers are
 //!   still parked. A ticker whose buffered tick was not received drops the new one (Go's
 //!   "drops ticks to make up for slow receivers"): at most one tick is ever queued.
@@ -25,15 +25,15 @@
 //! # Stop and reset (Go 1.23: no stale value after they return)
 //! Both run under the channel lock: they clear the due time, disarm (O(log n) in the heap;
 //! an alarm already taken out to ring finds its tag unarmed and does nothing), and empty the
-//! buffer. So no receive that starts after they return can see a value of the old setting.
+//! mailbox. So no receive that starts after they return can see a value of the old setting.
 //! They return whether the timer was *pending*: running and not yet received (due or not),
-//! or fired with its value still unreceived in the buffer. That is Go's guarantee: "if the
+//! or fired with its value still unreceived in the mailbox. That is Go's guarantee: "if the
 //! program has not received from t.C already and the timer is running, Stop is guaranteed to
 //! return true".
 //!
-//! `len` and `cap` of a timer channel are 0, as in Go 1.23 (the one-slot buffer is an
-//! implementation detail of the synchronous channel). Sending on it or closing it is
-//! `Invalid` (Go's `<-chan Time`).
+//! A timer channel is unbuffered: `len` and `cap` are 0, as in Go 1.23; a fired value waits
+//! in the timer's one-value mailbox (the channel's ring, which costs an allocation, is not
+//! used). Sending on it or closing it is `Invalid` (Go's `<-chan Time`).
 //!
 //! Lock order: the channel lock (rank 30), then the timer heap's (70) to arm or disarm.
 
@@ -50,6 +50,9 @@ pub const TIMER_ELEM: usize = 8;
 
 /// A timer's state, under its channel's lock.
 pub(crate) struct State {
+    /// A fired value nobody has received yet (the synchronous channel's one-value mailbox:
+    /// the channel itself is unbuffered, so the value never sits where `len` would see it).
+    pending: Option<i64>,
     /// The next due time; `None` while stopped (or fired, for a one-shot timer).
     when: Option<Instant>,
     /// The period of a ticker.
@@ -106,11 +109,13 @@ impl Timer {
         // channel lock: start it here, not there.
         crate::sched::live()?;
         let when = Instant::now().checked_add(first).ok_or(Error::Invalid)?;
-        let mut c = Chan::new(TIMER_ELEM, 1)?;
-        c.recv_only = true;
-        lock(&c.inner).timer = Some(Box::new(State { when: Some(when), period, armed: false, tag: 0 }));
+        let state = Box::new(State { pending: None, when: Some(when), period, armed: false, tag: 0 });
         let chan = Arc::new_cyclic(|me| {
-            c.timer = Some(Box::new(Link { me: me.clone(), slot: AtomicUsize::new(NOT_HEAPED) }));
+            // Unbuffered: no ring to allocate; a fired value waits in `State::pending`.
+            let mut c = Chan::new(TIMER_ELEM, 0).expect("an unbuffered channel allocates nothing");
+            c.recv_only = true;
+            c.timer = Some(Link { me: me.clone(), slot: AtomicUsize::new(NOT_HEAPED) });
+            lock(&c.inner).timer = Some(state);
             c
         });
         Ok(Timer { chan })
@@ -160,21 +165,17 @@ impl Drop for Timer {
 
 impl Chan {
     fn link(&self) -> &Link {
-        self.timer.as_deref().expect("a timer channel")
+        self.timer.as_ref().expect("a timer channel")
     }
 
     /// Stop under the lock: clear the due time, disarm, empty the buffer; was it pending?
     fn timer_stop(&self, g: &mut Inner) -> bool {
         let t = g.timer.as_deref_mut().expect("a timer channel");
-        let mut pending = t.when.take().is_some();
+        let pending = t.when.take().is_some() | t.pending.take().is_some();
         if std::mem::take(&mut t.armed) {
-            if let Some(t) = crate::sched::alarm_timers() {
-                t.disarm(self);
+            if let Some(h) = crate::sched::alarm_timers() {
+                h.disarm(self);
             }
-        }
-        if g.ring.len() > 0 {
-            g.ring.drain_each(|_| {});
-            pending = true;
         }
         pending
     }
@@ -187,19 +188,25 @@ impl Chan {
     #[inline(never)]
     pub(super) unsafe fn timer_recv(&self, g: &mut Inner, dst: *mut u8) -> Option<Ready> {
         let t = g.timer.as_deref_mut()?;
-        let when = t.when?;
-        let now = Instant::now();
-        if when > now {
-            return None;
-        }
-        t.advance(now);
-        if std::mem::take(&mut t.armed) {
-            // Its ring is due too: take it out rather than let it deliver a second value.
-            if let Some(t) = crate::sched::alarm_timers() {
-                t.disarm(self);
+        let v = match t.pending.take() {
+            Some(v) => v,
+            None => {
+                let when = t.when?;
+                let now = Instant::now();
+                if when > now {
+                    return None;
+                }
+                t.advance(now);
+                if std::mem::take(&mut t.armed) {
+                    // Its ring is due too: take it out rather than let it deliver a second value.
+                    if let Some(h) = crate::sched::alarm_timers() {
+                        h.disarm(self);
+                    }
+                }
+                crate::sys::clock::instant_to_ns(when)
             }
-        }
-        let v = crate::sys::clock::instant_to_ns(when).to_ne_bytes();
+        };
+        let v = v.to_ne_bytes();
         if !dst.is_null() {
             // SAFETY: the caller's contract: `dst` is writable for the 8-byte element.
             unsafe { super::ring::copy_elem(v.as_ptr(), dst, TIMER_ELEM) };
@@ -240,11 +247,16 @@ impl Alarm for Chan {
             t.advance(Instant::now());
             when
         };
-        let v = crate::sys::clock::instant_to_ns(when).to_ne_bytes();
-        // To the first parked receiver, else into the one-slot buffer; a full buffer (a
+        let v = crate::sys::clock::instant_to_ns(when);
+        // To the first parked receiver, else into the one-value mailbox; a full mailbox (a
         // ticker's unreceived tick) drops this one.
-        // SAFETY: `v` holds the 8 readable bytes of one element.
-        let _ = unsafe { self.try_send(&mut g, v.as_ptr()) };
+        // SAFETY: the bytes of `v` are the 8 readable bytes of one element.
+        if unsafe { self.try_send(&mut g, v.to_ne_bytes().as_ptr()) }.is_none() {
+            let t = g.timer.as_deref_mut().expect("a timer channel");
+            if t.pending.is_none() {
+                t.pending = Some(v);
+            }
+        }
         if !g.recvq.is_empty() {
             self.timer_block(&mut g); // a ticker with receivers still parked
         }
