@@ -27,7 +27,6 @@
 //! context is cancelled (41) or the limit's semaphore (36) is touched.
 #![forbid(unsafe_code)]
 
-use crate::waitreason::{kind, WaitReason};
 use crate::cancel::Cancel;
 use crate::chan::wait::{self, Token};
 use crate::error::{Error, Result};
@@ -38,6 +37,7 @@ use crate::sched::{self, SpawnOpts};
 use crate::sync::Semaphore;
 use crate::waiter::Deadline;
 use crate::waitlist::WaitList;
+use crate::waitreason::{kind, WaitReason};
 use std::ffi::CString;
 use std::sync::Arc;
 

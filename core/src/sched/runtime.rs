@@ -369,6 +369,13 @@ pub(crate) fn timers_if_started() -> Option<&'static Timers> {
     runtime_if_started().map(|rt| &rt.timers)
 }
 
+/// Whether the runtime has more than one processor (spinning for another goroutine to
+/// release something can pay off only then).
+#[cfg(not(loom))]
+pub(crate) fn multiprocessor() -> bool {
+    runtime_if_started().is_some_and(|rt| rt.nprocs() > 1)
+}
+
 /// The timer heap for an alarm (a timer channel, a context's deadline), starting the
 /// runtime on first use as any call that may wait does; `None` after a shutdown or in a
 /// fork()ed child (the alarm then never rings, as nothing runs).

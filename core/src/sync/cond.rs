@@ -19,7 +19,6 @@
 #![forbid(unsafe_code)]
 
 use super::Mutex;
-use crate::waitreason::{kind, WaitReason};
 use crate::cancel::Cancel;
 use crate::chan::wait::{self, Token};
 use crate::error::{Error, Result};
@@ -27,6 +26,7 @@ use crate::loom::rank::COND;
 use crate::loom::{lock, Mutex as Lock};
 use crate::waiter::Deadline;
 use crate::waitlist::WaitList;
+use crate::waitreason::{kind, WaitReason};
 
 const SIGNALED: u32 = wait::USER;
 

@@ -24,7 +24,6 @@
 //! runs; outer to the scheduler's locks.
 #![forbid(unsafe_code)]
 
-use crate::waitreason::{kind, WaitReason};
 use crate::cancel::Cancel;
 use crate::chan::wait::{self, Token};
 use crate::error::{Error, Result};
@@ -32,6 +31,7 @@ use crate::loom::rank::ONCE;
 use crate::loom::{lock, AtomicU8, Mutex as Lock};
 use crate::waiter::Deadline;
 use crate::waitlist::WaitList;
+use crate::waitreason::{kind, WaitReason};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 const NEW: u8 = 0;

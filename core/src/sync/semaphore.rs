@@ -24,7 +24,6 @@
 //! locks, which completing tokens under it may take.
 #![forbid(unsafe_code)]
 
-use crate::waitreason::{kind, WaitReason};
 use crate::cancel::Cancel;
 use crate::chan::wait::{self, Token};
 use crate::error::{Error, Result};
@@ -32,6 +31,7 @@ use crate::loom::rank::SEMAPHORE;
 use crate::loom::{lock, Mutex as Lock};
 use crate::waiter::Deadline;
 use crate::waitlist::WaitList;
+use crate::waitreason::{kind, WaitReason};
 
 const GRANT: u32 = wait::USER;
 
