@@ -49,7 +49,12 @@ WORKLOADS = [
     ("idle_conns",    "idle_conns",    "kib",   "KiB/conn",  10_000,     WORKERS),
     # issue 16: the Java binding's spawn + join from a plain thread (Java rows only)
     ("spawnjoin",  "spawnjoin", "nsop", "ns/spawn+join",    100_000,    WORKERS),
+    # Issue 15 (the toolbox): gr and Go only.
+    ("rwmutex",    "rwmutex",  "nsop", "ns/op",             20_000,     WORKERS),
+    ("timerchurn", "timerchurn", "nsop", "ns/select",       1_000_000,  WORKERS),
+    ("ctxfanout",  "ctxfanout", "sec", "s",                 100_000,    WORKERS),
 ]
+TOOLBOX = ("rwmutex", "timerchurn", "ctxfanout")
 NET_ROWS = ("echo_pingpong", "echo_stream", "idle_conns")
 WL = {w[0]: w for w in WORKLOADS}
 DESCR = {
@@ -69,6 +74,9 @@ DESCR = {
     "echo_stream": "4 loopback TCP connections, 512-byte messages pipelined (writer + reader per connection); N messages",
     "idle_conns": "N idle loopback TCP connections, a server goroutine parked in read on each: RSS delta / N",
     "spawnjoin": "from a plain Java thread: start one task, join it; N times",
+    "rwmutex": "1000 tasks x N ops on one RWMutex, 99% reads (every 100th a write); wall time / total",
+    "timerchurn": "N selects, each against a ready (closed) channel and a fresh after(1 h) that never fires",
+    "ctxfanout": "cancel a root context with N children, a task waiting on each one's done channel; time until the last wakes",
 }
 
 # Implementations: id, label, kind. Sizes: None = the workload's default; 0 = not run
@@ -127,6 +135,11 @@ NA_REASON = {
     ("pygr", "parked1m"): "skipped for time (100k row measures the same)",
 }
 
+# The toolbox rows exist in gr (C) and Go only.
+for _impl, _ in IMPLS:
+    if _impl not in ("gr", "go"):
+        SCALED.setdefault(_impl, {}).update({w: 0 for w in TOOLBOX})
+
 # QUICK=1 sizes that the rules in size_for would make too slow.
 QUICK_SIZES = {"javagr": {"pingpong": 20_000}}
 
@@ -152,7 +165,7 @@ def size_for(impl, wid, quick):
             return max(100, s // 5)
         if wid in ("cpu1", "cpuN"):
             return max(10, s // 10)
-        if wid == "mutex":
+        if wid in ("mutex", "rwmutex"):
             return max(10, s // 10)
         return max(1000, s // 10)
     return s
@@ -167,6 +180,8 @@ def na_reason(impl, wid, quick):
         return NA_REASON[(impl, wid)]
     if wid in JAVA_ONLY:
         return "a Java binding workload (issue 16)"
+    if wid in TOOLBOX:
+        return "issue 15 row: gr (C) and Go only"
     if impl in ("pygr", "javagr"):
         return "not in this binding's bench set (yet)"
     if wid == "select" and impl not in ("gr", "go"):
