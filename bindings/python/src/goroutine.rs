@@ -118,7 +118,7 @@ pub(crate) unsafe fn restore_saved(saved: *mut ffi::PyObject) {
 }
 
 /// Sets `exc` (an exception instance; borrowed) as the current exception, with its traceback.
-unsafe fn restore_exception(exc: *mut ffi::PyObject) {
+pub unsafe fn restore_exception(exc: *mut ffi::PyObject) {
     ffi::Py_INCREF(exc);
     #[cfg(Py_3_12)]
     ffi::PyErr_SetRaisedException(exc);
@@ -132,7 +132,7 @@ unsafe fn restore_exception(exc: *mut ffi::PyObject) {
 }
 
 /// Takes the current exception as a normalised instance with its traceback (new ref), or NULL.
-unsafe fn fetch_exception() -> *mut ffi::PyObject {
+pub unsafe fn fetch_exception() -> *mut ffi::PyObject {
     #[cfg(Py_3_12)]
     {
         ffi::PyErr_GetRaisedException()
@@ -212,7 +212,7 @@ unsafe extern "C" fn run_python(arg: *mut c_void) {
         Ok(Some(ts)) => {
             // Drop our share of the Task while the GIL is still held; the Goroutine object may
             // already be gone, in which case an exception nobody can retrieve is reported.
-            if Arc::strong_count(&task) == 1 && !pystate::stopped() {
+            if Arc::strong_count(&task) == 1 && !pystate::stopped() && !task.retrieved.load(Relaxed) {
                 let exc = *task.exc.get();
                 if !exc.is_null() {
                     report_unretrieved(exc);
@@ -268,7 +268,7 @@ unsafe fn record_exception(task: &Task) {
 /// preemption point). Any other goroutine (a C goroutine that called into Python) may be
 /// preempted there, and a goroutine must never be suspended holding the GIL (pystate.rs), so
 /// it spawns with the GIL released.
-unsafe fn spawn_released(
+pub unsafe fn spawn_released(
     f: gr::gr_fn,
     arg: *mut c_void,
     opts: &gr::gr_spawn_opts,
@@ -283,7 +283,7 @@ unsafe fn spawn_released(
     rc
 }
 
-fn spawn_opts(stack: usize) -> gr::gr_spawn_opts {
+pub fn spawn_opts(stack: usize) -> gr::gr_spawn_opts {
     let mut o = gr::gr_spawn_opts { size: 0, flags: 0, stack_size: 0, timeout_ns: 0 };
     // SAFETY: gr_spawn_opts_init fills the struct it is given.
     unsafe { gr::gr_spawn_opts_init(&mut o) };
@@ -305,11 +305,21 @@ unsafe fn new_goroutine(handle: *mut gr::gr_handle, task: Option<Arc<Task>>) -> 
 crate::raw_entry!(go_raw => go);
 /// `go(fn, *args, **kwargs) -> Goroutine`
 unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
+    spawn_python(&a, "go", false, |f, arg, opts, out| Ok(spawn_released(f, arg, opts, out)))
+}
+
+
+/// Starts `a.pos[0](*a.pos[1..], **kwargs)` as a Python goroutine through `spawn`; returns
+/// its `Goroutine`. `reported`: its exception is someone else's to report (a `Group`'s), never
+/// "never retrieved".
+/// # Safety
+/// The GIL is held; `a` holds the call's live arguments.
+pub unsafe fn spawn_python(a: &Args, what: &str, reported: bool, spawn: impl FnOnce(gr::gr_fn, *mut c_void, &gr::gr_spawn_opts, &mut *mut gr::gr_handle) -> PyRes<std::ffi::c_int>) -> PyRes<*mut ffi::PyObject> {
     let Some((&func, rest)) = a.pos.split_first() else {
-        return Err(errors::type_error("go() needs a callable"));
+        return Err(errors::type_error(&format!("{what}() needs a callable")));
     };
     if ffi::PyCallable_Check(func) == 0 {
-        return Err(errors::type_error("go(): the first argument must be callable"));
+        return Err(errors::type_error(&format!("{what}(): the first argument must be callable")));
     }
     let args = nn(ffi::PyTuple_New(rest.len() as ffi::Py_ssize_t))?;
     for (i, &p) in rest.iter().enumerate() {
@@ -346,7 +356,7 @@ unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
         stack,
         result: UnsafeCell::new(ptr::null_mut()),
         exc: UnsafeCell::new(ptr::null_mut()),
-        retrieved: AtomicBool::new(false),
+        retrieved: AtomicBool::new(reported),
         finished: AtomicBool::new(false),
     });
     let mut opts = spawn_opts(stack);
@@ -357,10 +367,16 @@ unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
     }
     let mut h = ptr::null_mut();
     let raw_task = Arc::into_raw(task.clone()) as *mut c_void;
-    let rc = spawn_released(run_python, raw_task, &opts, &mut h);
+    let rc = match spawn(run_python, raw_task, &opts, &mut h) {
+        Ok(rc) => rc,
+        Err(r) => {
+            drop(Arc::from_raw(raw_task as *const Task));
+            return Err(r);
+        }
+    };
     if rc != gr::GR_OK {
         drop(Arc::from_raw(raw_task as *const Task));
-        return Err(errors::raise_status(rc, "go"));
+        return Err(errors::raise_status(if rc == gr::GR_EAGAIN { gr::GR_ETIMEDOUT } else { rc }, what));
     }
     let g = new_goroutine(h, Some(task));
     if from_python {
@@ -429,7 +445,7 @@ unsafe fn wait(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
     let rc = if finished {
         if (*g.task.as_ref().unwrap().exc.get()).is_null() { gr::GR_OK } else { gr::GR_EPANIC }
     } else {
-        park(timeout, |ns| gr::gr_wait(h, ns))?
+        park(timeout, |ns, cancel| gr::gr_wait_ex(h, ns, cancel))?
     };
     match (rc, &g.task) {
         (gr::GR_OK, Some(t)) => {
@@ -471,6 +487,6 @@ unsafe fn done(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
         return Ok(ffi::PyBool_FromLong(t.finished.load(Relaxed) as _));
     }
     let h = g.handle;
-    let rc = park(0, |ns| gr::gr_wait(h, ns))?;
+    let rc = park(0, |ns, _| gr::gr_wait(h, ns))?;
     Ok(ffi::PyBool_FromLong((rc == gr::GR_OK || rc == gr::GR_EPANIC) as _))
 }

@@ -46,6 +46,24 @@ from ._goroutines import (
     yield_,
 )
 
+# Issue 15: timers, locks, contexts (the toolbox). Kept in a block of their own.
+from ._goroutines import (
+    Cond,
+    Context,
+    DeadlineExceeded,
+    Once,
+    RWLocker,
+    RWMutex,
+    Semaphore,
+    Ticker,
+    Timer,
+    after,
+    current_context,
+    monotonic,
+    with_cancel,
+    with_timeout,
+)
+
 __all__ = [
     "CLOSED",
     "Cancelled",
@@ -72,6 +90,22 @@ __all__ = [
     "to_thread",
     "version",
     "yield_",
+    # Issue 15 (the toolbox)
+    "Cond",
+    "Context",
+    "DeadlineExceeded",
+    "Group",
+    "Once",
+    "RWLocker",
+    "RWMutex",
+    "Semaphore",
+    "Ticker",
+    "Timer",
+    "after",
+    "current_context",
+    "monotonic",
+    "with_cancel",
+    "with_timeout",
 ]
 
 # Stop scheduling Python goroutines before the interpreter finalises (see pystate.rs).
@@ -169,3 +203,144 @@ def to_thread(fn, /, *args, **kwargs):
     if ok:
         return value
     raise value
+
+
+# --------------------------------------------------------------------------- Group
+class Group:
+    """A task group: Go's ``errgroup`` with ``asyncio.TaskGroup``'s shape.
+
+    ::
+
+        with goroutines.Group(limit=8) as g:
+            for url in urls:
+                g.go(fetch, url)
+        # here every task has finished
+
+    - ``g.go(fn, *args, **kwargs)`` starts ``fn`` as a goroutine of the group (with ``limit``,
+      it first waits for one of the ``limit`` slots). Tasks and the block's body run under the
+      group's context (``g.context``, a child of ``parent`` or of the current context), so
+      their blocking calls end with ``Cancelled`` once it is cancelled.
+    - Leaving the block waits for every task.
+    - The first task that raises cancels the group's context; the others end early as they
+      block. A ``Cancelled`` raised after the group's context ended is not an error of its
+      own. On leaving, the exceptions of the tasks that failed (and the body's, if it raised)
+      are raised: the exception itself if there is one, else an ``ExceptionGroup``
+      (``BaseExceptionGroup`` if one is not an ``Exception``) of them all in the order they
+      happened. ``KeyboardInterrupt`` and ``SystemExit`` are raised as they are.
+    - If nothing failed but the group was cut short because ``parent`` ended (cancelled, or
+      its deadline passed), leaving raises that reason: ``Cancelled`` or ``DeadlineExceeded``.
+
+    Differs from ``asyncio.TaskGroup`` in one point: a single failure is raised as itself,
+    not wrapped in an ``ExceptionGroup``. Usable from the main thread and from goroutines.
+    """
+
+    def __init__(self, limit: int | None = None, parent: Context | None = None) -> None:
+        if limit is not None and limit < 1:
+            raise ValueError("Group: limit must be at least 1, or None")
+        if parent is None:
+            cur = current_context()
+            parent = cur if isinstance(cur, Context) else None
+        self._parent = parent
+        self._limit = limit or 0
+        self._handle: _ext._GroupHandle | None = None
+        self._context: Context | None = None
+        self._errors: list[BaseException] = []
+        self._cut_short = False
+        self._lock = _threading.Lock()
+        self._entered = False
+        self._exited = False
+
+    @property
+    def context(self) -> Context:
+        """The group's context: cancelled by the first failure, ``cancel()``, or the parent."""
+        if self._context is None:
+            raise RuntimeError("Group: enter it first (with Group() as g:)")
+        return self._context
+
+    def cancel(self) -> None:
+        """Cancels the group's context (the tasks end early as they block); not an error."""
+        if self._handle is not None:
+            self._handle.cancel()
+
+    def __enter__(self) -> Group:
+        if self._entered:
+            raise RuntimeError("Group: a group is entered once")
+        self._entered = True
+        self._handle = _ext._GroupHandle(self._parent, self._limit)
+        self._context = self._handle.context
+        _ext._push_context(self._context)
+        return self
+
+    def go(self, fn, /, *args, **kwargs) -> Goroutine:
+        """Starts ``fn(*args, **kwargs)`` as a goroutine of the group; returns its Goroutine."""
+        if self._handle is None or self._exited:
+            raise RuntimeError("Group.go: the group is not open (use it inside its with block)")
+        ctx = self._context
+        parent = self._parent
+
+        def task():
+            _ext._push_context(ctx)
+            try:
+                return fn(*args, **kwargs)
+            except BaseException as e:
+                if isinstance(e, Cancelled) and ctx.cancelled():
+                    if parent is not None and parent.cancelled():
+                        self._cut_short = True
+                    return None  # the group cancelled it: not a failure of its own
+                with self._lock:
+                    self._errors.append(e)
+                raise  # the goroutine fails: gr cancels the group's context
+            finally:
+                _ext._pop_context()
+
+        return self._handle.spawn(task)
+
+    def __exit__(self, et, exc, tb) -> bool:
+        handle = self._handle
+        assert handle is not None and self._context is not None
+        _ext._pop_context()
+        body_exc = None
+        if exc is not None:
+            if isinstance(exc, Cancelled) and self._context.cancelled():
+                if self._parent is not None and self._parent.cancelled():
+                    self._cut_short = True
+            else:
+                body_exc = exc
+                handle.cancel()
+        interrupted: BaseException | None = None
+        try:
+            handle.wait()
+        except BaseException as e:  # the caller's own context ended, or Ctrl-C
+            interrupted = e
+            handle.cancel()
+            _ext._push_context(None)  # wait for the tasks whatever the outer context does
+            try:
+                handle.wait()
+            finally:
+                _ext._pop_context()
+        self._exited = True
+        errors = list(self._errors)
+        if body_exc is not None:
+            errors.insert(0, body_exc)
+        for e in errors:
+            if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                raise e
+        if interrupted is not None:
+            raise interrupted
+        if len(errors) == 1:
+            if errors[0] is exc:
+                return False  # re-raised as it is, with its traceback
+            raise errors[0]
+        if errors:
+            if all(isinstance(e, Exception) for e in errors):
+                raise ExceptionGroup("unhandled errors in a goroutines.Group", errors)
+            raise BaseExceptionGroup("unhandled errors in a goroutines.Group", errors)
+        if exc is not None and body_exc is None:
+            # The body's own Cancelled, from the group's context: raised on if the parent
+            # ended (its reason, as the body saw it), dropped if the group cancelled itself.
+            return not self._cut_short
+        if self._cut_short:
+            reason = self._parent.err() if self._parent is not None else None
+            if reason is not None:
+                raise reason
+        return False
