@@ -313,16 +313,16 @@ fn cancel_fanout_and_chain() {
 #[test]
 fn deadline_reason_reaches_children_and_stop_frees_heap() {
     in_goroutine(|| {
-        let base = gr_core::sched::stats().unwrap().timers;
+        let base = gr_core::sched::stats().unwrap().timer_heap;
         let c = timeout(None, Duration::from_millis(30));
         let child = Cancel::derive(Some(&c), None);
         let never = Chan::new(8, 0).unwrap();
         assert_eq!(never.recv_bytes(&mut [0u8; 8], FOREVER, Some(&child)), Err(Error::Cancelled));
         assert_eq!((c.reason(), child.reason()), (Some(Reason::DeadlineExceeded), Some(Reason::DeadlineExceeded)));
         let many: Vec<Cancel> = (0..1000).map(|_| timeout(None, Duration::from_secs(3600))).collect();
-        assert!(gr_core::sched::stats().unwrap().timers >= base + 1000);
+        assert!(gr_core::sched::stats().unwrap().timer_heap >= base + 1000);
         many.iter().for_each(Cancel::fire);
-        assert!(gr_core::sched::stats().unwrap().timers <= base + 16, "cancelled deadlines stayed in the heap");
+        assert!(gr_core::sched::stats().unwrap().timer_heap <= base + 16, "cancelled deadlines stayed in the heap");
     });
 }
 

@@ -142,13 +142,13 @@ fn select_churn_leaves_the_heap_alone() {
     in_goroutine(|| {
         let ready = chan(0);
         ready.close().unwrap();
-        let before = sched::stats().unwrap().timers;
+        let before = sched::stats().unwrap().timer_heap;
         for _ in 0..100_000 {
             let t = Timer::after(Duration::from_secs(3600)).unwrap();
             let (i, closed, _) = sel(&[C::Recv(&ready), C::Recv(t.chan())], FOREVER).unwrap();
             assert_eq!((i, closed), (0, true));
         }
-        assert!(sched::stats().unwrap().timers <= before + 4);
+        assert!(sched::stats().unwrap().timer_heap <= before + 4);
     });
 }
 

@@ -11,6 +11,7 @@ import goroutines as gr
 
 CHECK_TYPES = os.path.join(os.path.dirname(__file__), "typing", "check_types.py")
 CHECK_TOOLBOX = os.path.join(os.path.dirname(__file__), "typing", "check_toolbox_types.py")
+CRAWLER = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples", "python", "crawler.py")
 
 
 def test_stubtest():
@@ -48,8 +49,10 @@ def test_cancelled_family():
 
 
 def test_mypy_toolbox(tmp_path):
-    """The toolbox's stubs (tests/typing/check_toolbox_types.py) under --strict."""
+    """The toolbox's stubs (tests/typing/check_toolbox_types.py, and a real program using
+    them: examples/python/crawler.py) under --strict."""
     pytest.importorskip("mypy")
-    r = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path), CHECK_TOOLBOX],
+    r = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path), CHECK_TOOLBOX,
+                        os.path.abspath(CRAWLER)],
                        capture_output=True, text=True, timeout=300, cwd="/")
     assert r.returncode == 0, r.stdout + r.stderr

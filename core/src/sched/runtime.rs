@@ -118,7 +118,7 @@ pub struct Stats {
     pub retakes_total: u64,
     /// Entries in the timer heap: timed waits (ended ones until swept) and armed alarms
     /// (timer channels with a receiver parked, context deadlines).
-    pub timers: u64,
+    pub timer_heap: u64,
 }
 
 static RT: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
@@ -267,7 +267,7 @@ impl Runtime {
             spawned_total: self.spawned.load(Relaxed),
             steals_total: self.steals.load(Relaxed),
             retakes_total: self.retakes.load(Relaxed),
-            timers: self.timers.len() as u64,
+            timer_heap: self.timers.len() as u64,
         }
     }
 
