@@ -46,6 +46,8 @@ pub(crate) mod waitq;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(all(test, loom))]
+mod timer_loom;
 
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};

@@ -379,8 +379,19 @@ pub(crate) fn multiprocessor() -> bool {
 /// The timer heap for an alarm (a timer channel, a context's deadline), starting the
 /// runtime on first use as any call that may wait does; `None` after a shutdown or in a
 /// fork()ed child (the alarm then never rings, as nothing runs).
+#[cfg(not(loom))]
 pub(crate) fn alarm_timers() -> Option<&'static Timers> {
     runtime().ok().map(|rt| &rt.timers)
+}
+
+/// Under loom: a heap of the model's own (loom runs a model's threads on one OS thread, and
+/// each test on its own), with no runtime and no monitor: a model rings it with `fire_due`.
+#[cfg(loom)]
+pub(crate) fn alarm_timers() -> Option<&'static Timers> {
+    thread_local! {
+        static HEAP: &'static Timers = Box::leak(Box::default());
+    }
+    Some(HEAP.with(|h| *h))
 }
 
 pub(crate) fn timers() -> &'static Timers {
