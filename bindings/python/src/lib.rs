@@ -64,7 +64,23 @@ fn init(workers: Option<u32>, stack_size: Option<usize>, c_stack_size: Option<us
 }
 
 /// The names of `gr_stats.waiting`'s entries (gr.h's `GR_WAIT_*`), in index order.
-const WAIT_NAMES: [&str; 10] = ["", "chan_recv", "chan_send", "select", "select_empty", "sleep", "mutex", "waitgroup", "join", "fd"];
+const WAIT_NAMES: [&str; 15] = [
+    "",
+    "chan_recv",
+    "chan_send",
+    "select",
+    "select_empty",
+    "sleep",
+    "mutex",
+    "waitgroup",
+    "join",
+    "fd",
+    "rwmutex_read",
+    "rwmutex_write",
+    "cond",
+    "semaphore",
+    "once",
+];
 
 /// Runtime counters (gr.h's `gr_stats`): workers, goroutines (live), threads, spawned_total,
 /// steals_total, retakes_total; goroutines by state (running, runnable, parked, sleeping,
