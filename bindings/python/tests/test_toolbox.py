@@ -33,6 +33,14 @@ def in_thread(fn, *args):
     return out.get("v")
 
 
+def parked_in(reason, n=1):
+    """Waits until n goroutines are parked for `reason` (a key of stats()["waiting"])."""
+    deadline = time.monotonic() + 30
+    while gr.stats()["waiting"][reason] < n:
+        assert time.monotonic() < deadline, f"no goroutine parked in {reason}"
+        time.sleep(0.001)
+
+
 def everywhere(fn):
     """fn() from the main thread, a goroutine and a new thread."""
     return [fn(), gr.go(fn).wait(), in_thread(fn)]
@@ -217,10 +225,10 @@ def test_rwmutex_writer_preference():
     rw.rlock()
     order = []
     w = gr.go(lambda: (rw.lock(), order.append("w"), rw.unlock()))
-    time.sleep(0.02)  # the writer is waiting
+    parked_in("rwmutex_write")  # the writer is waiting
     assert not rw.try_rlock()  # new readers wait behind it
     r = gr.go(lambda: (rw.rlock(), order.append("r"), rw.runlock()))
-    time.sleep(0.01)
+    parked_in("rwmutex_read")
     rw.runlock()
     w.wait(5)
     r.wait(5)
@@ -365,10 +373,10 @@ def test_semaphore_weighted_fifo():
     s.acquire(8)
     order = []
     big = gr.go(lambda: (s.acquire(5), order.append("big")))
-    time.sleep(0.02)
+    parked_in("semaphore")
     assert not s.try_acquire(1)  # a waiter is first in line: FIFO, as x/sync/semaphore
     small = gr.go(lambda: (s.acquire(1), order.append("small")))
-    time.sleep(0.02)
+    parked_in("semaphore", 2)
     assert order == []  # 2 free, and small fits, but waits behind big
     s.release(3)  # 5 free: big's turn, and nothing left for small
     big.wait(5)
