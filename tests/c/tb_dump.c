@@ -6,6 +6,7 @@
    its wait name and object (the same object on every line that waits on it), the text dump
    has Go's header lines, gr_stats.waiting counts them by code; then everyone is let go. */
 #include "toolbox.h"
+#include "dump_util.h"
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -66,24 +67,7 @@ static atomic_int threads_in;
 static void *thread_rlock(void *a) { (void)a; atomic_fetch_add(&threads_in, 1); CHECK_OK(gr_rwmutex_rlock(rw_w, GR_FOREVER)); CHECK_OK(gr_rwmutex_runlock(rw_w)); return NULL; }
 static void *thread_sem(void *a) { (void)a; atomic_fetch_add(&threads_in, 1); CHECK_OK(gr_sem_acquire(sem, 1, GR_FOREVER)); CHECK_OK(gr_sem_release(sem, 1)); return NULL; }
 
-/* The dump, collected through gr_dump_to. */
-static char *out; static size_t outlen, outcap;
-static void collect(const char *buf, size_t len, void *c) {
-  (void)c;
-  if (outlen + len + 1 > outcap) { outcap = (outlen + len + 1) * 2; out = realloc(out, outcap); CHECK(out); }
-  memcpy(out + outlen, buf, len); outlen += len; out[outlen] = 0;
-}
 static void redump(int flags) { outlen = 0; if (out) out[0] = 0; CHECK_OK(gr_dump_to(collect, NULL, NULL, flags)); }
-
-/* The JSON line of goroutine `id` (a copy), or NULL; fails if it appears twice. */
-static char *line_of(uint64_t id) {
-  char key[64]; snprintf(key, sizeof key, "{\"type\":\"goroutine\",\"id\":%llu,", (unsigned long long)id);
-  char *p = strstr(out, key);
-  if (!p) return NULL;
-  CHECK(strstr(p + 1, key) == NULL);
-  char *e = strchr(p, '\n'); CHECK(e);
-  return strndup(p, (size_t)(e - p));
-}
 
 /* The value of member `key` ("rwmutex", ...) of line `l`, as a string of at most 31 bytes. */
 static void member(const char *l, const char *key, char *val) {
