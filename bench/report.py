@@ -9,13 +9,15 @@ import statistics
 import sys
 
 LOWER_IS_BETTER = {"nsop": True, "sec": True, "kib": True, "tput": False, "ktput": False}
-# Issue 12's network goals: (workload, gr / Go bound, higher is better, text).
+# Goals stated as a gr / Go ratio: (workload, bound, higher is better, text).
+# Issues 6 and 15: time at most 0.8x Go's (the context fan-out of issue 15: at most Go's).
+TIME_GOALS = [(w, 0.8, False, "gr time <= 0.8x Go")
+              for w in ("spawn", "pingpong", "ring", "yield", "select", "mutex", "sieve", "rwmutex", "timerchurn")]
+TIME_GOALS.append(("ctxfanout", 1.0, False, "gr time <= 1.0x Go"))
+# Issue 12's network goals.
 NET_GOALS = [("echo_pingpong", 1.25, True, "gr throughput >= 1.25x Go"),
              ("echo_stream", 1.45, True, "gr throughput >= 1.45x Go"),
              ("idle_conns", 1.5, False, "gr memory <= 1.5x Go")]
-TIME_GOALS = ["spawn", "pingpong", "ring", "yield", "select", "mutex", "sieve", "rwmutex", "timerchurn"]
-# Issue 15: the context fan-out only has to match Go.
-AT_MOST_GO = ["ctxfanout"]
 
 
 def fmt(v):
@@ -86,26 +88,19 @@ def goals(doc):
             return "NOT MEASURED (Go: %s)" % (o.get("note") or o.get("status", "not run"))
         return None
 
-    for wid in TIME_GOALS:
-        if wid not in res:
-            continue
-        unit = next(w["unit"] for w in doc["workloads"] if w["id"] == wid)
-        s = status_of(wid)
-        r = ratio(doc, wid, "gr")
-        if s is None:
-            s = "met" if r <= 0.8 else "**NOT MET**"
-        rows.append(("%s: gr time <= 0.8x Go" % wid, figure(res[wid].get("gr", {}), unit),
-                     figure(res[wid].get("go", {}), unit), "%.2fx" % r if r else "—", paired_text(doc, wid), s))
-    for wid in AT_MOST_GO:
-        if wid not in res:
-            continue
-        unit = next(w["unit"] for w in doc["workloads"] if w["id"] == wid)
-        s = status_of(wid)
-        r = ratio(doc, wid, "gr")
-        if s is None:
-            s = "met" if r <= 1.0 else "**NOT MET**"
-        rows.append(("%s: gr time <= 1.0x Go" % wid, figure(res[wid].get("gr", {}), unit),
-                     figure(res[wid].get("go", {}), unit), "%.2fx" % r if r else "—", paired_text(doc, wid), s))
+    def ratio_goals(goal_list):
+        for wid, bound, higher, text in goal_list:
+            if wid not in res:
+                continue
+            unit = next(w["unit"] for w in doc["workloads"] if w["id"] == wid)
+            s = status_of(wid)
+            r = ratio(doc, wid, "gr")
+            if s is None:
+                s = "met" if (r >= bound if higher else r <= bound) else "**NOT MET**"
+            rows.append(("%s: %s" % (wid, text), figure(res[wid].get("gr", {}), unit),
+                         figure(res[wid].get("go", {}), unit), "%.2fx" % r if r else "—", paired_text(doc, wid), s))
+
+    ratio_goals(TIME_GOALS)
     if "fanin" in res:
         s = status_of("fanin")
         r = ratio(doc, "fanin", "gr")
@@ -123,16 +118,7 @@ def goals(doc):
             s = "met" if r <= 1.6 else "**NOT MET**"
         rows.append(("%s: gr memory <= 1.6x Go" % wid, figure(res[wid].get("gr", {}), "KiB"),
                      figure(res[wid].get("go", {}), "KiB"), "%.2fx" % r if r else "—", paired_text(doc, wid), s))
-    for wid, bound, higher, text in NET_GOALS:
-        if wid not in res:
-            continue
-        unit = next(w["unit"] for w in doc["workloads"] if w["id"] == wid)
-        s = status_of(wid)
-        r = ratio(doc, wid, "gr")
-        if s is None:
-            s = "met" if (r >= bound if higher else r <= bound) else "**NOT MET**"
-        rows.append(("%s: %s" % (wid, text), figure(res[wid].get("gr", {}), unit),
-                     figure(res[wid].get("go", {}), unit), "%.2fx" % r if r else "—", paired_text(doc, wid), s))
+    ratio_goals(NET_GOALS)
     if "cpu1" in res and "cpuN" in res:
         g, o = speedup(doc, "gr"), speedup(doc, "go")
         if g and o:
