@@ -114,17 +114,7 @@ fn in_goroutines(f: Box<dyn FnOnce() + Send>) -> Box<dyn FnOnce() + Send> {
 /// Goroutines, bound goroutines and plain threads in turn.
 fn in_mixed(f: Box<dyn FnOnce() + Send>) -> Box<dyn FnOnce() + Send> {
     static N: AtomicU32 = AtomicU32::new(0);
-    match N.fetch_add(1, SeqCst) % 3 {
-        0 => in_goroutines(f),
-        1 => {
-            let g = go_bound(f);
-            Box::new(move || join(&g))
-        }
-        _ => {
-            let t = std::thread::spawn(f);
-            Box::new(move || t.join().unwrap())
-        }
-    }
+    in_mixed_k(N.fetch_add(1, SeqCst) as usize, f)
 }
 
 /// rwmutex_test.go TestRWMutex: TryLock/TryRLock (polls here), then HammerRWMutex with 1,
@@ -598,6 +588,7 @@ fn once_waits_mixed() {
     assert_eq!(once.state(), OnceState::Done);
 }
 
+/// The k-th way of [`in_mixed`]'s three (k modulo 3).
 fn in_mixed_k(k: usize, f: Box<dyn FnOnce() + Send>) -> Box<dyn FnOnce() + Send> {
     match k % 3 {
         0 => in_goroutines(f),
