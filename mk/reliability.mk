@@ -33,9 +33,11 @@ test-c-fault: lib
 	@$(ROOT)/tests/c/run.sh fault $(sort $(wildcard $(ROOT)/tests/c/fault_*.c))
 
 # Every C test program and the fuzzer again with AddressSanitizer and UBSan (tests/san-skip.txt
-# lists the programs that cannot run so, with the reason).
+# lists the programs that cannot run so, with the reason), and tests/san/asan_*.c: ASan's own
+# reports for bugs on a goroutine's stack (issue 17; the ThreadSanitizer side is
+# mk/sanitizers.mk).
 test-c-san: lib
-	@GR_SANITIZE=1 $(ROOT)/tests/c/run.sh sanitizers $(sort $(wildcard $(ROOT)/tests/c/*.c))
+	@GR_SANITIZE=1 $(ROOT)/tests/c/run.sh sanitizers $(sort $(wildcard $(ROOT)/tests/c/*.c)) $(sort $(wildcard $(ROOT)/tests/san/asan_*.c))
 	@mkdir -p $(BUILD)/tests/fuzz
 	@$(CC) $(CFLAGS_GR) -O1 $(SAN_FLAGS) -I$(ROOT)/tests/c -o $(FUZZ_SAN_BIN) tests/fuzz/gr_fuzz.c $(LDFLAGS_GR) -lm
 	@ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

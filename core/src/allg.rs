@@ -26,6 +26,7 @@
 //! dropped there), and nothing is taken under it.
 
 use crate::goroutine::G;
+use crate::sys::sanitizer::PerG;
 use std::cell::{Cell, UnsafeCell};
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
@@ -33,13 +34,15 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{fence, AtomicUsize};
 use std::sync::Mutex;
 
-/// One record: its reference count and the goroutine. Cache-line aligned (256 bytes a
-/// record): neighbouring records belong to goroutines that run on different threads, whose
-/// counts and states must not share a line.
+/// One record: its reference count, the goroutine, and what a sanitizer needs of it.
+/// Cache-line aligned (256 bytes a record): neighbouring records belong to goroutines that
+/// run on different threads, whose counts and states must not share a line. `san` sits in
+/// what would otherwise be the record's padding (a test keeps it there).
 #[repr(C, align(64))]
 pub(crate) struct GSlot {
     refs: AtomicUsize,
     g: UnsafeCell<MaybeUninit<G>>,
+    san: PerG,
 }
 
 /// Byte offset of the `G` in a `GSlot` (`repr(C)`: the count, then the `G`, aligned).
@@ -138,6 +141,13 @@ impl GRef {
         if slot.refs.fetch_add(1, Relaxed) > isize::MAX as usize {
             std::process::abort(); // as Arc: a count this high is a leak loop
         }
+    }
+
+    /// The sanitizer state kept beside the goroutine `g` (`crate::sys::sanitizer`).
+    pub(crate) fn san(g: &G) -> &PerG {
+        // SAFETY: every `G` lives in a slot (only `GRef::new` makes one), at `G_OFFSET`; the
+        // slot outlives the borrow of its `G`.
+        unsafe { &(*((g as *const G as *const u8).sub(G_OFFSET) as *const GSlot)).san }
     }
 
     pub fn ptr_eq(a: &GRef, b: &GRef) -> bool {
@@ -246,7 +256,8 @@ fn depot() -> std::sync::MutexGuard<'static, Vec<usize>> {
 
 impl Drop for Magazine {
     fn drop(&mut self) {
-        // Thread exit: hand the slots to the depot.
+        // Thread exit: hand the slots to the depot (runtime code, outside any C API call).
+        let _quiet = crate::sys::sanitizer::Quiet::enter();
         let n = self.n.replace(0);
         depot().extend(self.slots[..n].iter().map(Cell::get));
     }
@@ -328,6 +339,12 @@ mod tests {
 
     fn g(id: u64) -> GRef {
         G::new(id, Entry::Rust(Box::new(|| {})), None, Default::default())
+    }
+
+    /// The sanitizer state fits in the record's padding: records stay 256 bytes.
+    #[test]
+    fn san_state_costs_no_memory() {
+        assert_eq!(std::mem::size_of::<GSlot>(), 256);
     }
 
     /// A scan sees exactly the live records; a dropped one is free and reused.

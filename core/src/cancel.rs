@@ -50,6 +50,7 @@ use crate::chan::Chan;
 use crate::error::{Error, Result};
 use crate::loom::rank::CANCEL;
 use crate::loom::{lock, AtomicU8, Mutex};
+use crate::sys::sanitizer;
 use crate::timer::{Alarm, NOT_HEAPED};
 use crate::waiter::CANCELLED;
 use crate::waitlist::{Key, WaitList};
@@ -116,7 +117,19 @@ struct Node {
     slot: AtomicUsize,
 }
 
+impl Drop for Node {
+    fn drop(&mut self) {
+        sanitizer::forget(self.sync_addr()); // the allocator reuses the address
+    }
+}
+
 impl Node {
+    /// Where a sanitizer is told of a firing (waits it ends learn of it through the waiter;
+    /// `is_fired` and a refused `register` acquire it).
+    fn sync_addr(&self) -> usize {
+        self as *const Node as usize
+    }
+
     fn new(deadline: Option<Instant>, derived: bool) -> Arc<Node> {
         Arc::new(Node { inner: Mutex::new(Inner::default()), fired: AtomicU8::new(0), deadline, derived, slot: AtomicUsize::new(NOT_HEAPED) })
     }
@@ -218,7 +231,11 @@ impl Cancel {
     }
 
     pub fn is_fired(&self) -> bool {
-        self.0.fired.load(Acquire) != 0
+        let fired = self.0.fired.load(Acquire) != 0;
+        if fired {
+            sanitizer::acquire(self.0.sync_addr());
+        }
+        fired
     }
 
     /// Why it fired (Go's `ctx.Err()`), `None` while it has not.
@@ -268,6 +285,8 @@ impl Cancel {
     pub(crate) fn register(&self, t: &Token) -> Option<Key> {
         let mut g = lock(&self.0.inner);
         if g.reason.is_some() {
+            drop(g);
+            sanitizer::acquire(self.0.sync_addr());
             return None;
         }
         Some(g.waiters.push_back(t.clone()))
@@ -287,6 +306,7 @@ fn fire_one(n: &Arc<Node>, reason: Reason, from_parent: bool, work: &mut Vec<Arc
         if g.reason.is_some() {
             return;
         }
+        sanitizer::release(n.sync_addr()); // for waits that find it fired
         g.reason = Some(reason);
         n.fired.store(reason.code(), Release);
         waiters.extend(g.waiters.drain());

@@ -18,6 +18,7 @@ pub use crate::allg::GRef;
 use crate::loom::rank::JOIN;
 use crate::loom::{lock, AtomicBool, AtomicU8, AtomicUsize, Mutex};
 use crate::stack::Stack;
+use crate::sys::sanitizer;
 use crate::waiter::{Token, WaitCell};
 use crate::waitlist::{Key, WaitList};
 use corosensei::{Coroutine, Yielder};
@@ -37,6 +38,10 @@ pub enum Suspend {
 }
 
 pub type Coro = Coroutine<(), Suspend, (), Stack>;
+
+/// The tag in `G::yielder`'s low bit: AddressSanitizer is told of this goroutine's switches.
+const ASAN_SWITCHES: usize = 1;
+const _: () = assert!(std::mem::align_of::<Yielder<(), Suspend>>() > ASAN_SWITCHES, "the tag needs a free low bit");
 
 /// What a goroutine runs.
 pub enum Entry {
@@ -100,7 +105,8 @@ pub struct G {
     pub(crate) pinned: AtomicUsize,
     pub bound: bool,
     pub(crate) run: UnsafeCell<RunState>,
-    /// Set by the coroutine itself when it starts; read only on its own stack.
+    /// Set by the coroutine itself when it starts; read only on its own stack. Its low bit
+    /// (the yielder is word-aligned) says AddressSanitizer is told of its switches.
     pub(crate) yielder: std::cell::Cell<*const Yielder<(), Suspend>>,
     pub(crate) join: Mutex<JoinState, JOIN>,
     pub(crate) done: AtomicBool,
@@ -190,7 +196,61 @@ impl G {
     pub(crate) unsafe fn suspend(&self, why: Suspend) {
         let y = self.yielder.get();
         debug_assert!(!y.is_null());
+        if y as usize & ASAN_SWITCHES != 0 {
+            return self.suspend_asan(why);
+        }
         (*y).suspend(why);
+    }
+
+    /// [`G::suspend`], telling AddressSanitizer of the switch to the scheduler's stack and,
+    /// once resumed (perhaps on another thread), of the switch back, with this goroutine's
+    /// fake stack kept meanwhile (`sys/sanitizer.rs`).
+    ///
+    /// # Safety
+    /// As for [`G::suspend`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn suspend_asan(&self, why: Suspend) {
+        let y = (self.yielder.get() as usize & !ASAN_SWITCHES) as *const Yielder<(), Suspend>;
+        let fake_stack = sanitizer::asan_leaving(true);
+        (*y).suspend(why);
+        sanitizer::asan_landed(fake_stack);
+    }
+
+    /// The sanitizer state kept beside this goroutine's record.
+    pub(crate) fn san(&self) -> &sanitizer::PerG {
+        GRef::san(self)
+    }
+
+    /// Called by the coroutine as it starts, on its own stack (`asan`: the program runs under
+    /// AddressSanitizer, which is told of its switches from now on).
+    pub(crate) fn started(&self, y: &Yielder<(), Suspend>, asan: bool) {
+        if asan {
+            sanitizer::asan_landed(std::ptr::null_mut());
+        }
+        let tag = if asan { ASAN_SWITCHES } else { 0 };
+        self.yielder.set((y as *const Yielder<(), Suspend> as usize | tag) as *const _);
+    }
+
+    /// Called by the coroutine as its function returned, on its own stack.
+    pub(crate) fn ending(&self) {
+        if self.yielder.get() as usize & ASAN_SWITCHES != 0 {
+            sanitizer::asan_leaving(false); // its fake stack goes
+        }
+    }
+
+    /// Where a sanitizer is told of this goroutine's spawn and end (TSan's happens-before
+    /// edges: spawn -> start, end -> join).
+    pub(crate) fn sync_addr(&self) -> usize {
+        &self.done as *const AtomicBool as usize
+    }
+
+    /// Tells the host's sanitizer of this goroutine's spawn (in the spawner's context, before
+    /// it is queued; `coroutine`: not a bound one).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn spawned_told(&self, coroutine: bool) {
+        sanitizer::spawned(self.san(), coroutine, self.sync_addr(), &self.cell as *const WaitCell as usize);
     }
 
     /// Records completion and wakes every joiner.

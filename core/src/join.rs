@@ -9,7 +9,15 @@ use crate::sched::with_current;
 
 /// `gr_wait`: joins `g`. `Panic` if it failed; `Again` for a poll that found it running.
 pub fn join(g: &GRef, deadline: crate::waiter::Deadline, cancel: Option<&crate::cancel::Cancel>) -> Result<()> {
-    let result = |g: &GRef| if g.has_failed() { Err(Error::Panic) } else { Ok(()) };
+    // The goroutine ended: what it did happens before the join returns.
+    let result = |g: &GRef| {
+        crate::sys::sanitizer::acquire(g.sync_addr());
+        if g.has_failed() {
+            Err(Error::Panic)
+        } else {
+            Ok(())
+        }
+    };
     if g.is_done() {
         return result(g);
     }

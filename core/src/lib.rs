@@ -8,7 +8,7 @@
 //! `sched/README.md` is the map, with the lock order and a tour from `gr_chan_send` to the
 //! timer heap and back; `netpoll/README.md` covers waiting on descriptors.
 //!
-//! Unsafe code is confined to `sys` (the system calls), `stack` (the stacks corosensei runs
+//! Unsafe code is confined to `sys` (the system calls and the sanitizers' entry points), `stack` (the stacks corosensei runs
 //! on), `goroutine` (the coroutine's run state), `sched::{runtime, current, spawn, proc,
 //! worker, idle, tls, poll}` (the leaked runtime and its Ms, processor ownership, the
 //! thread-local block), `chan::{mod, ring, waitq, select, timer}` (elements copied through raw
@@ -29,6 +29,7 @@ pub mod group;
 pub mod join;
 pub(crate) mod loom;
 pub mod netpoll;
+pub mod sanitize;
 pub mod sched;
 pub mod sleep;
 pub(crate) mod overflow;

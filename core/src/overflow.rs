@@ -1,5 +1,6 @@
 //! Stack-overflow reporting: a fault inside one of our guard pages prints which goroutine
-//! overflowed and its stack size, then aborts.
+//! overflowed and its stack size, then aborts (under AddressSanitizer, it then lets ASan's
+//! handler make its "stack-overflow" report instead).
 //!
 //! The mechanism (the SIGSEGV/SIGBUS handler on an alternate stack, chaining every other
 //! fault to the host's handler or the default action) is `sys/signal.rs`; this is the policy.
@@ -34,6 +35,11 @@ fn on_fault(addr: usize) {
         write_stderr(b" overflowed its stack (");
         write_stderr(fmt_u64(size as u64, &mut b2));
         write_stderr(b" bytes); raise gr_config.stack_size or gr_spawn_opts.stack_size\n");
+        if crate::sys::sanitizer::asan_known() {
+            // AddressSanitizer's handler (installed before ours) makes the fuller report, with
+            // the goroutine's stack, and ends the process: hand the fault on to it.
+            return;
+        }
         abort();
     }
 }

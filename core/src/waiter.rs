@@ -26,6 +26,12 @@
 //! A bound goroutine (or any M thread) that must sleep hands its processor away first
 //! (`blocking_begin`) and takes one back afterwards.
 //!
+//! Under ThreadSanitizer (`sys/sanitizer.rs`) the cell's address is a sync object: a
+//! completer releases there before its CAS, and the owner acquires there as its C API call
+//! returns (`crate::sanitize`), so every wake is a happens-before edge from the waker,
+//! whatever the primitive. The owner also releases there as its call begins, for the
+//! reverse edge of a channel hand-off ([`Token::complete_handoff`]).
+//!
 //! A wait's own results become errors in one place, [`error_of`] (and [`may_wait`] for an
 //! operation that is not ready under a poll): every channel, select, sync, join and sleep
 //! result goes through it.
@@ -37,6 +43,7 @@ use crate::goroutine::{GRef, G};
 use crate::loom::{AtomicU32, AtomicU64};
 use crate::sched;
 use crate::sys::futex;
+use crate::sys::sanitizer;
 use crate::waitreason::{clock_ms, ms_of, now_ms, WaitReason};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicU8};
@@ -162,7 +169,12 @@ impl Token {
     /// The wait cell's address and this wait's sequence number (a dump matches timers to
     /// goroutines by them).
     pub(crate) fn key(&self) -> (usize, u32) {
-        (self.cell() as *const WaitCell as usize, self.seq)
+        (self.cell_addr(), self.seq)
+    }
+
+    /// The cell's address: also where a sanitizer is told of the wait's hand-offs.
+    fn cell_addr(&self) -> usize {
+        self.cell() as *const WaitCell as usize
     }
 
     /// The goroutine that owns this wait, if a goroutine does.
@@ -199,6 +211,8 @@ impl Token {
     /// steals the goroutine it displaces (see `sched::Runtime::ready_in`).
     #[inline]
     pub fn complete_hint(&self, result: u32, affine: bool) -> bool {
+        // Published before the CAS: a thread owner may see the result and return at once.
+        sanitizer::release(self.cell_addr());
         if !self.claim(result) {
             return false;
         }
@@ -210,6 +224,7 @@ impl Token {
     /// the caller to queue together with others (the poller's ready list) instead of being
     /// queued here. A thread owner is woken at once.
     pub(crate) fn complete_into(&self, result: u32, batch: &mut Vec<crate::goroutine::GRef>) -> bool {
+        sanitizer::release(self.cell_addr()); // as in `complete_hint`
         if !self.claim(result) {
             return false;
         }
@@ -218,6 +233,22 @@ impl Token {
             CellRef::G(g) => batch.extend(sched::take_woken(g)),
             CellRef::Thread(_) => self.wake(false),
         }
+        true
+    }
+
+    /// [`Token::complete_hint`] for a channel peer taking over the owner's side of a
+    /// hand-off (a parked sender's value, a parked receiver's slot): under TSan the edge
+    /// goes both ways, and `slot` (evaluated only then) is the ring slot the value counts as
+    /// passing through (0: none). See `sys/sanitizer.rs`, `handoff`.
+    #[inline]
+    pub(crate) fn complete_handoff(&self, result: u32, affine: bool, slot: impl FnOnce() -> usize) -> bool {
+        if sanitizer::on() {
+            sanitizer::handoff(self.cell_addr(), slot()); // before the CAS, as above
+        }
+        if !self.claim(result) {
+            return false;
+        }
+        self.wake(affine);
         true
     }
 
@@ -280,6 +311,7 @@ struct ThreadSlot(Arc<ThreadWait>);
 
 impl Drop for ThreadSlot {
     fn drop(&mut self) {
+        let _quiet = sanitizer::Quiet::enter(); // runtime code at thread exit
         self.0.alive.store(false, Release);
         sched::deadlock::note_thread_sleep(); // one thread fewer that might wake anyone
     }
@@ -321,6 +353,16 @@ fn thread_cell() -> Arc<ThreadWait> {
 #[inline(never)]
 pub fn register_thread() {
     let _ = THREAD_CELL.try_with(|_| ());
+}
+
+/// The address of the calling context's wait cell: the running coroutine goroutine's, else
+/// this thread's (made if it has none; 0 once the thread's thread-locals are destroyed, for
+/// a call from a later C destructor). For `crate::sanitize`.
+pub(crate) fn own_cell_addr() -> usize {
+    match sched::current_coroutine_ref() {
+        Some(g) => &g.get().cell as *const WaitCell as usize,
+        None => THREAD_CELL.try_with(|t| &t.0.cell as *const WaitCell as usize).unwrap_or(0),
+    }
 }
 
 /// The threads listed now (live ones).

@@ -85,7 +85,7 @@ unsafe fn new_derived(parent: *mut gr_cancel, deadline: Option<Instant>, out: *m
 /// Creates a root cancel token.
 #[no_mangle]
 pub unsafe extern "C" fn gr_cancel_new(out: *mut *mut gr_cancel) -> c_int {
-    guard(|| {
+    guard(move || {
         nonnull(out)?;
         gr_core::waiter::register_thread();
         // SAFETY: `out` is non-NULL, hence writable (gr.h).
@@ -101,7 +101,7 @@ pub unsafe extern "C" fn gr_cancel_new(out: *mut *mut gr_cancel) -> c_int {
 /// value. O(number of derived tokens not fired yet).
 #[no_mangle]
 pub unsafe extern "C" fn gr_cancel_fire(c: *mut gr_cancel) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: `c` is NULL or a gr_cancel (gr.h).
         unsafe { cancel_of(c) }?.ctx.fire();
         Ok(())
@@ -112,7 +112,7 @@ pub unsafe extern "C" fn gr_cancel_fire(c: *mut gr_cancel) -> c_int {
 /// derived token: a context is final once fired (derive a new one).
 #[no_mangle]
 pub unsafe extern "C" fn gr_cancel_reset(c: *mut gr_cancel) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: `c` is NULL or a gr_cancel (gr.h).
         unsafe { cancel_of(c) }?.ctx.reset()
     })

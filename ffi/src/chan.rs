@@ -125,7 +125,7 @@ unsafe fn new_common(elem_size: usize, capacity: usize, drop: Option<ElemDrop>, 
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_new(elem_size: usize, capacity: usize, out: *mut *mut gr_chan) -> c_int {
     // SAFETY: `out` is NULL or writable (gr.h).
-    guard(|| unsafe { new_common(elem_size, capacity, None, out) })
+    guard(move || unsafe { new_common(elem_size, capacity, None, out) })
 }
 
 /// `gr_chan_new` for elements that own something (a `PyObject*`, a JNI global reference):
@@ -135,7 +135,7 @@ pub unsafe extern "C" fn gr_chan_new(elem_size: usize, capacity: usize, out: *mu
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_new_with_drop(elem_size: usize, capacity: usize, drop: gr_drop_fn, ctx: *mut c_void, out: *mut *mut gr_chan) -> c_int {
     // SAFETY: `out` is NULL or writable (gr.h).
-    guard(|| unsafe { new_common(elem_size, capacity, drop.map(|f| ElemDrop { f, ctx }), out) })
+    guard(move || unsafe { new_common(elem_size, capacity, drop.map(|f| ElemDrop { f, ctx }), out) })
 }
 
 /// Sends the `elem_size` bytes at `elem`: hands them to a waiting receiver, buffers them, or
@@ -151,7 +151,7 @@ pub unsafe extern "C" fn gr_chan_send(ch: *mut gr_chan, elem: *const c_void, tim
 /// `gr_chan_send` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_send_ex(ch: *mut gr_chan, elem: *const c_void, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: handle arguments are NULL or handles of their type (gr.h).
         let (c, cancel) = unsafe { (chan_of(ch)?, cancel_opt(cancel)?) };
         nonnull(elem)?;
@@ -174,7 +174,7 @@ pub unsafe extern "C" fn gr_chan_recv(ch: *mut gr_chan, elem: *mut c_void, timeo
 /// `gr_chan_recv` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_recv_ex(ch: *mut gr_chan, elem: *mut c_void, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: handle arguments are NULL or handles of their type (gr.h).
         let (c, cancel) = unsafe { (chan_of(ch)?, cancel_opt(cancel)?) };
         nonnull(elem)?;
@@ -188,7 +188,7 @@ pub unsafe extern "C" fn gr_chan_recv_ex(ch: *mut gr_chan, elem: *mut c_void, ti
 /// receivers drain what is buffered, then get `GR_ECLOSED`. Closing again: `GR_ECLOSED`.
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_close(ch: *mut gr_chan) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: `ch` is NULL or a gr_chan (gr.h).
         let c = unsafe { chan_of(ch) }?;
         sched::live()?;
@@ -200,14 +200,14 @@ pub unsafe extern "C" fn gr_chan_close(ch: *mut gr_chan) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_len(ch: *const gr_chan) -> usize {
     // SAFETY: `ch` is NULL or a gr_chan (gr.h).
-    guard_value(0, || unsafe { chan_of(ch) }.map_or(0, |c| c.len()))
+    guard_value(0, move || unsafe { chan_of(ch) }.map_or(0, |c| c.len()))
 }
 
 /// The capacity given at creation (0 for an unbuffered channel or an invalid handle).
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_cap(ch: *const gr_chan) -> usize {
     // SAFETY: `ch` is NULL or a gr_chan (gr.h).
-    guard_value(0, || unsafe { chan_of(ch) }.map_or(0, |c| c.cap()))
+    guard_value(0, move || unsafe { chan_of(ch) }.map_or(0, |c| c.cap()))
 }
 
 /// Adds a reference; returns `ch` (NULL for an invalid handle). Each reference is given
@@ -215,7 +215,7 @@ pub unsafe extern "C" fn gr_chan_cap(ch: *const gr_chan) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_retain(ch: *mut gr_chan) -> *mut gr_chan {
     // SAFETY: `ch` is NULL or a gr_chan (gr.h).
-    guard_value(std::ptr::null_mut(), || match unsafe { gr_chan::get(ch) } {
+    guard_value(std::ptr::null_mut(), move || match unsafe { gr_chan::get(ch) } {
         Ok(s) => {
             s.refs.fetch_add(1, Relaxed);
             ch
@@ -228,7 +228,7 @@ pub unsafe extern "C" fn gr_chan_retain(ch: *mut gr_chan) -> *mut gr_chan {
 /// never woken). NULL and released handles are ignored.
 #[no_mangle]
 pub unsafe extern "C" fn gr_chan_release(ch: *mut gr_chan) {
-    let _ = guard(|| {
+    let _ = guard(move || {
         // SAFETY: `ch` is NULL or a gr_chan (gr.h).
         let s = unsafe { gr_chan::get(ch) }?;
         if s.refs.fetch_sub(1, AcqRel) == 1 {
@@ -255,7 +255,7 @@ pub unsafe extern "C" fn gr_select(cases: *mut gr_case, ncases: usize, timeout_n
 #[no_mangle]
 pub unsafe extern "C" fn gr_select_ex(cases: *mut gr_case, ncases: usize, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
     // SAFETY: the export's contract is `select_impl`'s.
-    guard_value(GR_EPANIC.code(), || match unsafe { select_impl(cases, ncases, timeout_ns, cancel) } {
+    guard_value(GR_EPANIC.code(), move || match unsafe { select_impl(cases, ncases, timeout_ns, cancel) } {
         Ok(i) => i,
         Err(e) => code(e),
     })

@@ -53,7 +53,7 @@ fn format_of(flags: u32) -> Result<(Format, bool), Error> {
 /// error on `fd` (the output may then be partial). Callable from any thread or goroutine.
 #[no_mangle]
 pub extern "C" fn gr_dump(fd: c_int, flags: u32) -> c_int {
-    guard(|| {
+    guard(move || {
         let (fmt, all) = format_of(flags)?;
         let snap = dump::snapshot(None, all).ok_or(Error::State)?;
         let mut failed = false;
@@ -92,7 +92,7 @@ fn write_all(fd: c_int, mut b: &[u8]) -> bool {
 /// flags; `GR_ESTATE` if no runtime runs.
 #[no_mangle]
 pub unsafe extern "C" fn gr_dump_to(write: gr_dump_write_fn, frames: gr_dump_frames_fn, ctx: *mut c_void, flags: u32) -> c_int {
-    guard(|| {
+    guard(move || {
         let w = write.ok_or(Error::Invalid)?;
         let (fmt, all) = format_of(flags)?;
         let mut buf = vec![0u8; HOOK_CAP];
@@ -117,7 +117,7 @@ pub unsafe extern "C" fn gr_dump_to(write: gr_dump_write_fn, frames: gr_dump_fra
 /// goroutines; `GR_EINVAL` for a kind above 255.
 #[no_mangle]
 pub extern "C" fn gr_goroutine_label(kind: u32, label: *mut c_void) -> c_int {
-    guard(|| {
+    guard(move || {
         let k = u8::try_from(kind).map_err(|_| Error::Invalid)?;
         sched::label_current(k, label as usize)
     })

@@ -46,7 +46,7 @@ pub extern "C" fn gr_fd_wait(fd: c_int, events: u32, timeout_ns: i64) -> c_int {
 /// `gr_fd_wait` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
 pub unsafe extern "C" fn gr_fd_wait_ex(fd: c_int, events: u32, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
         let c = unsafe { cancel_opt(cancel) }?;
         ops::wait(fd, events, Deadline::from_timeout_ns(timeout_ns), c)
@@ -63,7 +63,7 @@ pub unsafe extern "C" fn gr_fd_wait_ex(fd: c_int, events: u32, timeout_ns: i64, 
 /// `GR_EOS - errno` for a failed read (e.g. `ECONNRESET`).
 #[no_mangle]
 pub unsafe extern "C" fn gr_fd_read(fd: c_int, buf: *mut c_void, len: usize, timeout_ns: i64, cancel: *mut gr_cancel, nread: *mut usize) -> c_int {
-    guard(|| {
+    guard(move || {
         buf_ok(buf, len)?;
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
         let c = unsafe { cancel_opt(cancel) }?;
@@ -121,7 +121,7 @@ pub unsafe extern "C" fn gr_fd_recvfrom(
     cancel: *mut gr_cancel,
     nread: *mut usize,
 ) -> c_int {
-    guard(|| {
+    guard(move || {
         buf_ok(buf, len)?;
         if !addr.is_null() && addrlen.is_null() {
             return Err(Error::Invalid);
@@ -217,7 +217,7 @@ pub unsafe extern "C" fn gr_fd_accept(
     cancel: *mut gr_cancel,
     out_fd: *mut c_int,
 ) -> c_int {
-    guard(|| {
+    guard(move || {
         nonnull(out_fd)?;
         if !addr.is_null() && addrlen.is_null() {
             return Err(Error::Invalid);
@@ -239,7 +239,7 @@ pub unsafe extern "C" fn gr_fd_accept(
 /// as after a non-blocking connect(2)'s `EINPROGRESS` (`GR_EAGAIN` here).
 #[no_mangle]
 pub unsafe extern "C" fn gr_fd_connect(fd: c_int, addr: *const libc::sockaddr, addrlen: libc::socklen_t, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
-    guard(|| {
+    guard(move || {
         nonnull(addr)?;
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
         let c = unsafe { cancel_opt(cancel) }?;
@@ -260,7 +260,7 @@ pub unsafe extern "C" fn gr_fd_connect(fd: c_int, addr: *const libc::sockaddr, a
 /// reused number would inherit.
 #[no_mangle]
 pub extern "C" fn gr_fd_close(fd: c_int) -> c_int {
-    guard(|| ops::close(fd, false))
+    guard(move || ops::close(fd, false))
 }
 
 /// Forgets `fd` without closing it: as `gr_fd_close` (waiters get `GR_ECLOSED`, the
@@ -269,5 +269,5 @@ pub extern "C" fn gr_fd_close(fd: c_int) -> c_int {
 /// race it with other calls on `fd`.
 #[no_mangle]
 pub extern "C" fn gr_fd_forget(fd: c_int) -> c_int {
-    guard(|| ops::close(fd, true))
+    guard(move || ops::close(fd, true))
 }

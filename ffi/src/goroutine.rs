@@ -164,7 +164,7 @@ pub(crate) unsafe fn spawn_opts_of(opts: *const gr_spawn_opts, spawn_pc: usize) 
 pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_handle) -> c_int {
     let spawn_pc = caller_pc!(GR_SPAWN_SLOT);
     // SAFETY: `out` is NULL or writable (gr.h).
-    guard(|| unsafe { spawn_common(f, arg, SpawnOpts { spawn_pc, ..SpawnOpts::default() }, out) })
+    guard(move || unsafe { spawn_common(f, arg, SpawnOpts { spawn_pc, ..SpawnOpts::default() }, out) })
 }
 
 /// `gr_spawn` with options (`GR_SPAWN_BOUND`, `GR_SPAWN_LOCAL`, a stack size). `opts` NULL =
@@ -180,7 +180,7 @@ pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_
 #[no_mangle]
 pub unsafe extern "C" fn gr_spawn_ex(f: gr_fn, arg: *mut c_void, opts: *const gr_spawn_opts, out: *mut *mut gr_handle) -> c_int {
     let spawn_pc = caller_pc!(GR_SPAWN_EX_SLOT);
-    guard(|| {
+    guard(move || {
         // SAFETY: `opts` is NULL or readable (gr.h).
         let o = unsafe { spawn_opts_of(opts, spawn_pc) }?;
         // SAFETY: `out` is NULL or writable (gr.h).
@@ -198,7 +198,7 @@ pub unsafe extern "C" fn gr_wait(g: *mut gr_handle, timeout_ns: i64) -> c_int {
 /// `gr_wait` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
 pub unsafe extern "C" fn gr_wait_ex(g: *mut gr_handle, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: handle arguments are NULL or handles of their type (gr.h).
         let (h, c) = unsafe { (gr_handle::get(g)?, cancel_opt(cancel)?) };
         gr_core::join::join(&h.g, Deadline::from_timeout_ns(timeout_ns), c)
@@ -217,7 +217,7 @@ pub unsafe extern "C" fn gr_handle_release(g: *mut gr_handle) {
 /// NULL. Valid until the handle is released.
 #[no_mangle]
 pub unsafe extern "C" fn gr_handle_error(g: *mut gr_handle) -> *const c_char {
-    guard_value(std::ptr::null(), || {
+    guard_value(std::ptr::null(), move || {
         // SAFETY: `g` is NULL or a gr_handle (gr.h).
         let Ok(h) = (unsafe { gr_handle::get(g) }) else { return std::ptr::null() };
         if !h.g.has_failed() || !h.g.is_done() {
@@ -233,7 +233,7 @@ pub unsafe extern "C" fn gr_handle_error(g: *mut gr_handle) -> *const c_char {
 /// The goroutine keeps running; return from it afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn gr_goroutine_fail(msg: *const c_char) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: a non-NULL `msg` is a NUL-terminated string (gr.h).
         let m = if msg.is_null() { None } else { Some(unsafe { CStr::from_ptr(msg) }.to_owned()) };
         sched::fail_current(m)
@@ -245,7 +245,7 @@ pub unsafe extern "C" fn gr_goroutine_fail(msg: *const c_char) -> c_int {
 /// least every 61 scheduling rounds). Outside goroutines, yields the OS thread.
 #[no_mangle]
 pub extern "C" fn gr_yield() {
-    let _ = guard(|| {
+    let _ = guard(move || {
         sched::yield_now();
         Ok(())
     });
@@ -254,14 +254,14 @@ pub extern "C" fn gr_yield() {
 /// Sleeps `ns` nanoseconds: parks a goroutine, blocks a plain thread. `ns <= 0` yields.
 #[no_mangle]
 pub extern "C" fn gr_sleep(ns: i64) -> c_int {
-    guard(|| gr_core::sleep::sleep(ns, None))
+    guard(move || gr_core::sleep::sleep(ns, None))
 }
 
 /// `gr_sleep` that ends early with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
 pub unsafe extern "C" fn gr_sleep_ex(ns: i64, cancel: *mut gr_cancel) -> c_int {
     // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
-    guard(|| gr_core::sleep::sleep(ns, unsafe { cancel_opt(cancel) }?))
+    guard(move || gr_core::sleep::sleep(ns, unsafe { cancel_opt(cancel) }?))
 }
 
 /// The current goroutine's id (> 0), or 0 outside goroutines.
@@ -273,7 +273,7 @@ pub extern "C" fn gr_self() -> u64 {
 /// Where the caller runs: `GR_CTX_THREAD`, `GR_CTX_COROUTINE` or `GR_CTX_BOUND`.
 #[no_mangle]
 pub extern "C" fn gr_context() -> c_int {
-    guard_value(GR_CTX_THREAD, || sched::context() as c_int)
+    guard_value(GR_CTX_THREAD, move || sched::context() as c_int)
 }
 
 /// Call before a blocking foreign call (read(2), a lock, a long computation you know of): the
@@ -281,7 +281,7 @@ pub extern "C" fn gr_context() -> c_int {
 /// outside goroutines. Pair with `gr_blocking_end`.
 #[no_mangle]
 pub extern "C" fn gr_blocking_begin() {
-    let _ = guard(|| {
+    let _ = guard(move || {
         sched::blocking_begin();
         Ok(())
     });
@@ -290,7 +290,7 @@ pub extern "C" fn gr_blocking_begin() {
 /// Call after the blocking call: takes a processor back (waiting for one if all are busy).
 #[no_mangle]
 pub extern "C" fn gr_blocking_end() {
-    let _ = guard(|| {
+    let _ = guard(move || {
         sched::blocking_end();
         Ok(())
     });
@@ -312,7 +312,7 @@ pub extern "C" fn gr_pin() -> c_int {
 /// call `gr_yield`. Returns 0 outside goroutines and in thread-bound ones. Never suspends.
 #[no_mangle]
 pub extern "C" fn gr_should_yield() -> c_int {
-    guard_value(0, || sched::should_yield() as c_int)
+    guard_value(0, move || sched::should_yield() as c_int)
 }
 
 /// Undoes `gr_pin`. `GR_ESTATE` outside goroutines.

@@ -79,7 +79,7 @@ pub(crate) trait Handle: Sized + 'static {
     /// # Safety
     /// As for [`Handle::take`].
     unsafe fn release(h: *mut Self) {
-        let _ = guard(|| {
+        let _ = guard(move || {
             // SAFETY: the caller's contract.
             drop(unsafe { Self::take(h) });
             Ok(())

@@ -38,7 +38,7 @@ pub unsafe extern "C" fn gr_config_init(config: *mut gr_config) {
 /// `config->size`. After `gr_shutdown`, or in a fork()ed child, this starts a fresh runtime.
 #[no_mangle]
 pub unsafe extern "C" fn gr_init(config: *const gr_config) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: `config` is NULL or readable (gr.h); its size is checked before any field
         // past the first is trusted.
         let cfg = match unsafe { config.as_ref() } {
@@ -59,5 +59,5 @@ pub unsafe extern "C" fn gr_init(config: *const gr_config) -> c_int {
 /// unwound). Later calls return `GR_ESTATE` until `gr_init`. `GR_ESTATE` from a goroutine.
 #[no_mangle]
 pub extern "C" fn gr_shutdown(timeout_ns: i64) -> c_int {
-    guard(|| sched::shutdown(Deadline::from_timeout_ns(timeout_ns)))
+    guard(move || sched::shutdown(Deadline::from_timeout_ns(timeout_ns)))
 }

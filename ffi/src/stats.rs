@@ -99,7 +99,7 @@ const MIN_SIZE: usize = 40;
 /// in `size` bytes (at least 40, the first version's). `GR_EINVAL` for NULL or a smaller size.
 #[no_mangle]
 pub unsafe extern "C" fn gr_stats_get(out: *mut gr_stats) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: `out` is NULL or a writable struct of at least `out->size` bytes whose
         // `size` the caller set (gr.h); we read `size` first.
         let size = unsafe { out.as_ref() }.ok_or(Error::Invalid)?.size as usize;

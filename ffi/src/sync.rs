@@ -25,7 +25,7 @@ impl_handle!(gr_mutex => Mutex);
 /// Creates a WaitGroup with counter 0.
 #[no_mangle]
 pub unsafe extern "C" fn gr_wg_new(out: *mut *mut gr_wg) -> c_int {
-    guard(|| {
+    guard(move || {
         nonnull(out)?;
         live()?;
         gr_core::waiter::register_thread();
@@ -39,7 +39,7 @@ pub unsafe extern "C" fn gr_wg_new(out: *mut *mut gr_wg) -> c_int {
 /// `GR_EINVAL` (and no change) if the counter would go below zero.
 #[no_mangle]
 pub unsafe extern "C" fn gr_wg_add(wg: *mut gr_wg, delta: i64) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: `wg` is NULL or a gr_wg (gr.h).
         let w = unsafe { gr_wg::get(wg) }?;
         live()?;
@@ -50,7 +50,7 @@ pub unsafe extern "C" fn gr_wg_add(wg: *mut gr_wg, delta: i64) -> c_int {
 /// `gr_wg_add(wg, -1)`.
 #[no_mangle]
 pub unsafe extern "C" fn gr_wg_done(wg: *mut gr_wg) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: `wg` is NULL or a gr_wg (gr.h).
         let w = unsafe { gr_wg::get(wg) }?;
         live()?;
@@ -68,7 +68,7 @@ pub unsafe extern "C" fn gr_wg_wait(wg: *mut gr_wg, timeout_ns: i64) -> c_int {
 /// `gr_wg_wait` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
 pub unsafe extern "C" fn gr_wg_wait_ex(wg: *mut gr_wg, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: `wg` is NULL or a gr_wg (gr.h).
         let w = unsafe { gr_wg::get(wg) }?;
         live()?;
@@ -89,7 +89,7 @@ pub unsafe extern "C" fn gr_wg_free(wg: *mut gr_wg) {
 /// Creates an unlocked mutex.
 #[no_mangle]
 pub unsafe extern "C" fn gr_mutex_new(out: *mut *mut gr_mutex) -> c_int {
-    guard(|| {
+    guard(move || {
         nonnull(out)?;
         live()?;
         gr_core::waiter::register_thread();
@@ -110,7 +110,7 @@ pub unsafe extern "C" fn gr_mutex_lock(mu: *mut gr_mutex, timeout_ns: i64) -> c_
 /// `gr_mutex_lock` that also ends with `GR_ECANCELED` when `cancel` (may be NULL) fires.
 #[no_mangle]
 pub unsafe extern "C" fn gr_mutex_lock_ex(mu: *mut gr_mutex, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: `mu` is NULL or a gr_mutex (gr.h).
         let m = unsafe { gr_mutex::get(mu) }?;
         live()?;
@@ -122,7 +122,7 @@ pub unsafe extern "C" fn gr_mutex_lock_ex(mu: *mut gr_mutex, timeout_ns: i64, ca
 /// Unlocks (any goroutine or thread may). `GR_ESTATE` if it is not locked.
 #[no_mangle]
 pub unsafe extern "C" fn gr_mutex_unlock(mu: *mut gr_mutex) -> c_int {
-    guard(|| {
+    guard(move || {
         // SAFETY: `mu` is NULL or a gr_mutex (gr.h).
         let m = unsafe { gr_mutex::get(mu) }?;
         live()?;

@@ -17,7 +17,7 @@ static gr_cancel *cancel;
 static int pipefd[2];
 static gr_handle *h_recv;
 static atomic_int started;
-static volatile int sink;
+static _Atomic int sink; /* (every goroutine stores to it: atomically, for TSan) */
 
 NOINLINE static void park_recv(void *a) {
   (void)a; long v; atomic_fetch_add(&started, 1);
@@ -116,8 +116,10 @@ int main(void) {
                          "park_cancel", "park_pinned", "in_blocking", "bound_recv"};
   enum { N = 11 };
   gr_handle *hs[N];
-  for (int i = 0; i < N; i++) spawn_as(i, fns[i], &hs[i], i == 10 ? GR_SPAWN_BOUND : 0);
-  h_recv = hs[0];
+  for (int i = 0; i < N; i++) {
+    spawn_as(i, fns[i], &hs[i], i == 10 ? GR_SPAWN_BOUND : 0);
+    if (i == 0) h_recv = hs[0]; /* before park_join is spawned (it reads it at once) */
+  }
   (void)id_of;
   while (atomic_load(&started) < N) gr_sleep(1000000);
 

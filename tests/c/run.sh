@@ -8,8 +8,10 @@
 # reported "xfail" and does not fail the suite; one that passes is reported "XPASS" and
 # fails it, so the fix that makes it pass must also take it off the list.
 #
-# GR_SANITIZE=1 builds with -fsanitize=address,undefined (into build/tests/c-san) and skips
-# the programs tests/san-skip.txt lists, each with its reason.
+# GR_SANITIZE=1 (or address) builds with -fsanitize=address,undefined (into
+# build/tests/c-san) and skips the programs tests/san-skip.txt lists, each with its reason.
+# GR_SANITIZE=thread builds with -fsanitize=thread (into build/tests/c-tsan) and skips those
+# tests/tsan-skip.txt lists; a race report fails the program (TSan exits 66).
 #
 # Every program runs with the deadlock report aborting (GR_DEADLOCK=abort, issue 14) unless
 # the caller set GR_DEADLOCK: a false report fails the suite. Programs that deadlock on
@@ -21,15 +23,24 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 san=${GR_SANITIZE:-0}
 flags=(-O2 -g -Wall -Wextra -std=c11 -D_GNU_SOURCE)
 out=$root/build/tests/c
-if [ "$san" = 1 ]; then
-  flags=(-O1 -g -Wall -Wextra -std=c11 -D_GNU_SOURCE -fsanitize=address,undefined
-         -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
-  out=$root/build/tests/c-san
-  # Leaks are not errors here: tests leak on purpose (a goroutine parked at exit keeps its
-  # frame); the runtime's own allocations live as long as the process.
-  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
-  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-fi
+skips=""
+case "$san" in
+  1|address)
+    flags=(-O1 -g -Wall -Wextra -std=c11 -D_GNU_SOURCE -fsanitize=address,undefined
+           -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    out=$root/build/tests/c-san
+    skips=$root/tests/san-skip.txt
+    # Leaks are not errors here: tests leak on purpose (a goroutine parked at exit keeps its
+    # frame); the runtime's own allocations live as long as the process.
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    ;;
+  thread)
+    flags=(-O1 -g -Wall -Wextra -std=c11 -D_GNU_SOURCE -fsanitize=thread)
+    out=$root/build/tests/c-tsan
+    skips=$root/tests/tsan-skip.txt
+    ;;
+esac
 mkdir -p "$out"
 listed() { # file name -> the line's comment, if name is listed
   [ -f "$1" ] && awk -v n="$2" '$1 == n { sub(/^[^#]*#? */, ""); print; found=1 } END { exit !found }' "$1"
@@ -37,11 +48,11 @@ listed() { # file name -> the line's comment, if name is listed
 pass=0; fail=0; xfail=0; skip=0; failed=()
 for src in "$@"; do
   name=$(basename "$src" .c)
-  if [ "$san" = 1 ] && why=$(listed "$root/tests/san-skip.txt" "$name"); then
+  if [ -n "$skips" ] && why=$(listed "$skips" "$name"); then
     printf "skip %-40s (sanitizers: %s)\n" "$name" "$why"; skip=$((skip+1)); continue
   fi
   bin=$out/$name
-  if ! ${CC:-gcc} "${flags[@]}" -I"$root/include" -I"$root/tests/c" \
+  if ! ${CC:-gcc} "${flags[@]}" -I"$root/include" -I"$root/tests/c" -I"$(dirname "$src")" \
        -o "$bin" "$src" -L"$root/build/lib" -lgr -Wl,-rpath,"$root/build/lib" -lpthread -lm 2> "$bin.log"; then
     echo "FAIL $name (compile)"; cat "$bin.log"; fail=$((fail+1)); failed+=("$name"); continue
   fi

@@ -203,10 +203,11 @@ static gr_wg *shared_wg;
 /* The channel in slot i, retained (NULL once the run is over). */
 static gr_chan *slot_get(int i, size_t *esz, size_t *cap) {
   pthread_mutex_lock(&slots[i].mu);
-  gr_chan *c = slots[i].ch ? gr_chan_retain(slots[i].ch) : NULL;
+  int live = slots[i].ch != NULL;
+  gr_chan *c = live ? gr_chan_retain(slots[i].ch) : NULL;
   *esz = slots[i].esz; *cap = slots[i].cap;
   pthread_mutex_unlock(&slots[i].mu);
-  if (slots[i].ch) REQUIRE(c, "gr_chan_retain of a live channel returned NULL");
+  if (live) REQUIRE(c, "gr_chan_retain of a live channel returned NULL");
   return c;
 }
 
@@ -848,7 +849,12 @@ static round_result fuzz_round(rng_t *r, double seconds, long ops, void (*tick)(
       usleep(20000);
       if (rpct(r, 20)) RC_IN(gr_cancel_fire(cancels[rbelow(r, NCANCEL)]), GR_OK);
       if (rpct(r, 20)) RC_IN(gr_cancel_reset(cancels[rbelow(r, NCANCEL)]), GR_OK);
-      if (rpct(r, 25)) total.drained += slot_replace(r, (int)rbelow(r, NSLOTS));
+      if (rpct(r, 25)) {
+        long got = slot_replace(r, (int)rbelow(r, NSLOTS));
+        pthread_mutex_lock(&total_mu); /* actors that end add to `total` meanwhile */
+        total.drained += got;
+        pthread_mutex_unlock(&total_mu);
+      }
       if (++ticks % 2) RC_IN(gr_cancel_fire(tick_tok), GR_OK);
       else RC_IN(gr_cancel_reset(tick_tok), GR_OK);
       if (tick) tick();

@@ -31,6 +31,13 @@
 //!    its key, in O(1) (`crate::waitlist`); no completer can win it any more, so nothing was
 //!    copied.
 //!
+//! # What ThreadSanitizer is told (`sys/sanitizer.rs`)
+//! Go's memory model, as Go's race detector models it: each ring slot is a sync object that
+//! every push and pop acquires and releases (`ring.rs`); a hand-off to or from a parked peer
+//! is an edge both ways at the peer's wait cell, and for a buffered channel also passes
+//! through the ring slot it stands for (`Token::complete_handoff`, from `waitq.rs`); a close
+//! is released at the channel's address and acquired by whoever sees it closed.
+//!
 //! # Lock order
 //! Rank 30 in `sched/README.md`, "Lock order". Channel locks, several only in increasing
 //! address order (select). Under a channel lock we complete tokens, which may take the
@@ -53,6 +60,7 @@ use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::loom::rank::CHAN;
 use crate::loom::{lock, AtomicBool, Mutex};
+use crate::sys::sanitizer;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use crate::waiter::Deadline;
@@ -218,7 +226,16 @@ impl Chan {
     }
 
     pub fn is_closed(&self) -> bool {
-        lock(&self.inner).closed
+        let closed = lock(&self.inner).closed;
+        if closed {
+            sanitizer::acquire(self.sync_addr());
+        }
+        closed
+    }
+
+    /// Where a sanitizer is told of the channel's close.
+    fn sync_addr(&self) -> usize {
+        self as *const Chan as usize
     }
 
     /// Sends the `elem_size` bytes at `src`. On any error the value stays with the caller.
@@ -306,9 +323,10 @@ impl Chan {
     #[inline]
     pub(crate) unsafe fn try_send(&self, g: &mut Inner, src: *const u8) -> Option<Ready> {
         if g.closed {
+            sanitizer::acquire(self.sync_addr());
             return Some(Ready::Closed);
         }
-        if let Some(r) = g.recvq.dequeue(false, || self.hot()) {
+        if let Some(r) = g.recvq.dequeue(false, || self.hot(), || g.ring.handoff_slot()) {
             // A parked receiver implies an empty ring: hand over directly (invariant 1).
             // SAFETY: we won `r`, whose destination (NULL: a select discarding the value)
             // stays valid until we release it.
@@ -331,7 +349,8 @@ impl Chan {
     /// `dst` valid for writing `esz` bytes (or NULL: discard the value).
     #[inline]
     pub(crate) unsafe fn try_recv(&self, g: &mut Inner, dst: *mut u8) -> Option<Ready> {
-        if let Some(s) = g.sendq.dequeue(false, || self.hot()) {
+        // (A parked sender's value goes through the ring below, or straight across.)
+        if let Some(s) = g.sendq.dequeue(false, || self.hot(), || 0) {
             if self.cap == 0 {
                 // SAFETY: we won `s`, whose source stays valid until we release it.
                 copy_out(s.elem, dst, self.esz);
@@ -355,6 +374,7 @@ impl Chan {
             return self.timer_recv(g, dst);
         }
         if g.closed {
+            sanitizer::acquire(self.sync_addr());
             if !dst.is_null() {
                 // SAFETY: non-NULL `dst` is writable for `esz` bytes (our contract).
                 std::ptr::write_bytes(dst, 0, self.esz);
@@ -381,14 +401,15 @@ impl Chan {
             return Err(Error::Closed);
         }
         g.closed = true;
-        while let Some(r) = g.recvq.dequeue(true, || false) {
+        sanitizer::release(self.sync_addr()); // for those who see it closed (`Ready::Closed`)
+        while let Some(r) = g.recvq.dequeue(true, || false, || 0) {
             if !r.elem.is_null() {
                 // SAFETY: we won `r`; its destination is valid until released.
                 unsafe { std::ptr::write_bytes(r.elem, 0, self.esz) };
             }
             r.release();
         }
-        while let Some(s) = g.sendq.dequeue(true, || false) {
+        while let Some(s) = g.sendq.dequeue(true, || false, || 0) {
             s.release();
         }
         Ok(())
@@ -455,6 +476,7 @@ unsafe fn pop_out(ring: &mut Ring, dst: *mut u8, n: usize) {
 
 impl Drop for Chan {
     fn drop(&mut self) {
+        sanitizer::forget(self.sync_addr()); // handles' pools reuse the address
         let Some(d) = self.drop_fn else { return };
         let mut items = Vec::new();
         {

@@ -4,6 +4,7 @@
 //! only touched under its channel's lock.
 
 use crate::error::{Error, Result};
+use crate::sys::sanitizer;
 
 pub(crate) struct Ring {
     buf: Vec<u8>,
@@ -54,6 +55,7 @@ impl Ring {
     pub unsafe fn push(&mut self, src: *const u8) {
         debug_assert!(self.len < self.cap);
         let dst = self.slot(self.len);
+        sanitizer::acquire_release(dst as usize); // see `handoff_slot`
         // SAFETY: `dst` is a slot of `esz` bytes; `src` per the caller's contract.
         copy_elem(src, dst, self.esz);
         self.len += 1;
@@ -67,6 +69,7 @@ impl Ring {
     pub unsafe fn pop(&mut self, dst: *mut u8) {
         debug_assert!(self.len > 0);
         let src = self.slot(0);
+        sanitizer::acquire_release(src as usize);
         // SAFETY: `src` is a slot of `esz` bytes; `dst` per the caller's contract.
         copy_elem(src, dst, self.esz);
         self.head += 1;
@@ -74,6 +77,20 @@ impl Ring {
             self.head = 0;
         }
         self.len -= 1;
+    }
+
+    /// For ThreadSanitizer, the slot a value handed straight from a sender to a parked
+    /// receiver counts as passing through (0 for an unbuffered channel): the next one. Each
+    /// slot is a sync object, acquired and released by every push and pop: a value's sender
+    /// happens before its receiver, and a receiver before the next sender into that slot
+    /// (Go's "the k-th receive happens before the (k+C)-th send completes", as Go's race
+    /// detector models it).
+    pub fn handoff_slot(&self) -> usize {
+        if self.cap == 0 {
+            return 0;
+        }
+        // The ring is empty (a receiver is parked): the next slot is the head.
+        self.buf.as_ptr() as usize + self.head * self.esz
     }
 
     /// Calls `f` on each remaining element (oldest first), then empties the ring.

@@ -91,6 +91,10 @@ mod model {
         pub(crate) fn complete_hint(&self, r: u32, _affine: bool) -> bool {
             self.complete(r)
         }
+        /// Sanitizer edges are not modelled.
+        pub(crate) fn complete_handoff(&self, r: u32, _affine: bool, _slot: impl FnOnce() -> usize) -> bool {
+            self.complete(r)
+        }
     }
 
     /// The model thread calling (loom runs its threads on one OS thread).

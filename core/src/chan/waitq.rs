@@ -76,19 +76,21 @@ impl WaitQ {
 
     /// Pops entries until it wins one's completion (with result `code(case, closed)`); the
     /// caller must then finish with its `elem` and call [`Sudog::release`] before unlocking.
-    /// `affine`: the channel is contended; see `Token::complete_hint`.
+    /// `affine`: the channel is contended; see `Token::complete_hint`. `slot`: the ring slot
+    /// a value handed over counts as passing through, for ThreadSanitizer (see
+    /// `Token::complete_handoff`; only evaluated under it).
     #[inline]
-    pub fn dequeue(&mut self, closed: bool, affine: impl FnOnce() -> bool) -> Option<Sudog> {
+    pub fn dequeue(&mut self, closed: bool, affine: impl FnOnce() -> bool, slot: impl Fn() -> usize) -> Option<Sudog> {
         if self.q.is_empty() {
             return None; // the common case on a buffered channel's fast path
         }
-        self.dequeue_slow(closed, affine())
+        self.dequeue_slow(closed, affine(), slot)
     }
 
     #[inline(never)]
-    fn dequeue_slow(&mut self, closed: bool, affine: bool) -> Option<Sudog> {
+    fn dequeue_slow(&mut self, closed: bool, affine: bool, slot: impl Fn() -> usize) -> Option<Sudog> {
         while let Some(s) = self.q.pop_front() {
-            if s.tok().complete_hint(code(s.case, closed), affine) {
+            if s.tok().complete_handoff(code(s.case, closed), affine, &slot) {
                 return Some(s);
             }
         }

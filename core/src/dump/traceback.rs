@@ -53,12 +53,13 @@ pub(crate) fn enable(mode: Traceback) {
         // then still seen as new.
         let seen = signal::QUITS.load(SeqCst);
         signal::install_quit_handler();
-        let _ = std::thread::Builder::new().name("gr-traceback".into()).spawn(move || run(seen));
+        let _ = crate::sys::sanitizer::new_thread(|| std::thread::Builder::new().name("gr-traceback".into()).spawn(move || run(seen)));
     }
 }
 
 #[cfg(not(loom))]
 fn run(mut seen: u32) {
+    crate::sys::sanitizer::internal_thread(false);
     loop {
         futex::wait(&signal::QUITS, seen, None);
         let now = signal::QUITS.load(SeqCst);

@@ -61,6 +61,7 @@ fn stuck(s: &Seen, tid: i32) -> bool {
 }
 
 pub(crate) fn run(rt: &'static Runtime) {
+    crate::sys::sanitizer::internal_thread(false);
     let mut seen: Vec<Seen> = vec![Seen::new(0, Instant::now()); rt.nprocs()];
     let mut last_scavenge = Instant::now();
     let mut watch = super::deadlock::Watch::default();

@@ -229,9 +229,7 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
         poller_init: Mutex::new(()),
         cfg,
     }));
-    let h = std::thread::Builder::new()
-        .name("gr-monitor".into())
-        .spawn(move || monitor::run(rt))
+    let h = crate::sys::sanitizer::new_thread(|| std::thread::Builder::new().name("gr-monitor".into()).spawn(move || monitor::run(rt)))
         .map_err(|_| Error::NoMemory)?;
     *rt.monitor_thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(h);
     RT.store(rt as *const Runtime as *mut Runtime, Release);
@@ -353,6 +351,7 @@ pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
         }
     }
     if drained {
+        crate::sys::sanitizer::all_ended(); // every goroutine's end happens before this
         Ok(())
     } else {
         Err(Error::TimedOut)

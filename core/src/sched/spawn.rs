@@ -134,6 +134,9 @@ pub fn spawn(entry: Entry, opts: SpawnOpts) -> Result<GRef> {
         crate::waiter::register_thread(); // a plain thread that spawns is one the deadlock report watches
     }
     let g = G::new(id, entry, stack, Origin { spawn_pc: opts.spawn_pc, parent });
+    if crate::sys::sanitizer::on() {
+        g.spawned_told(!opts.bound);
+    }
     rt.live.fetch_add(1, Relaxed);
     rt.spawned.fetch_add(1, Relaxed);
     if opts.local && !opts.bound {

@@ -16,6 +16,7 @@ use super::Runtime;
 use crate::goroutine::{GRef, RunState, Suspend, G};
 use crate::loom::rank::{INBOX, YIELDED};
 use crate::loom::{lock, AtomicBool, AtomicUsize, Mutex};
+use crate::sys::sanitizer;
 use crossbeam_deque::Steal;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -138,6 +139,7 @@ impl M {
         g
     }
 
+    #[inline(always)]
     fn pop_inbox(&self) -> Option<GRef> {
         if self.inbox_len.load(Acquire) == 0 {
             return None;
@@ -166,6 +168,12 @@ impl Runtime {
             }
         }
         let mut ms = lock(&self.ms);
+        if self.stopping() {
+            // `shutdown` stores STOPPED before it takes `ms` to collect the threads to join:
+            // a thread started now would never be joined (ThreadSanitizer reports such leaks).
+            self.nthreads.fetch_sub(1, SeqCst);
+            return false;
+        }
         let id = self.next_mid.fetch_add(1, Relaxed);
         let m = Arc::new_cyclic(|me| M {
             id,
@@ -185,10 +193,9 @@ impl Runtime {
         });
         m.handed.store((p + 1) | if spinning { SPIN_BIT } else { 0 }, Release);
         let m2 = m.clone();
-        let h = std::thread::Builder::new()
-            .name(format!("gr-worker-{id}"))
-            .stack_size(8 << 20)
-            .spawn(move || m_main(m2));
+        let h = sanitizer::new_thread(|| {
+            std::thread::Builder::new().name(format!("gr-worker-{id}")).stack_size(8 << 20).spawn(move || m_main(m2))
+        });
         match h {
             Ok(h) => {
                 ms.push((m, Some(h)));
@@ -210,36 +217,20 @@ fn m_main(m: Arc<M>) {
     m.local.store(l as *const tls::Local as *mut tls::Local, Release);
     m.tid.store(crate::sys::thread::gettid(), Relaxed);
     let _alt = crate::sys::signal::AltStack::install();
-    loop {
-        if l.p.get() == 0 {
-            if let Some((p, spin)) = m.take_handed() {
-                l.p.set(p + 1);
-                l.spinning.set(spin);
-            } else if rt.stopping() {
-                break;
-            } else if m.has_pinned_work() {
-                match rt.acquire_p_wait(&m) {
-                    Some(p) => l.p.set(p + 1),
-                    None => break,
-                }
-            } else {
-                if rt.stopm(&m, l) {
-                    // Idle past its keep-alive: `stopm` unlisted it and lowered `nthreads`.
-                    // Nothing refers to it once it leaves `ms` (no goroutine is pinned to it),
-                    // and no dump reads its block after that.
-                    let mut ms = lock(&rt.ms);
-                    ms.retain(|(x, _)| !Arc::ptr_eq(x, &m)); // drops (detaches) the handle
-                    m.local.store(std::ptr::null_mut(), Release);
-                    drop(ms);
-                    l.m.set(std::ptr::null());
-                    return;
-                }
-                continue;
-            }
-        }
-        if let Some(g) = find_runnable(&m, l) {
-            execute(&m, l, g);
-        }
+    sanitizer::internal_thread(true);
+    // Whether the host's sanitizer is told of switches: looked up by now, fixed for good. A
+    // copy of the loop each way: a normal program pays nothing per switch.
+    let retired = if sanitizer::on() { run_loop::<true>(&m, l) } else { run_loop::<false>(&m, l) };
+    if retired {
+        // Idle past its keep-alive: `stopm` unlisted it and lowered `nthreads`. Nothing
+        // refers to it once it leaves `ms` (no goroutine is pinned to it), and no dump reads
+        // its block after that.
+        let mut ms = lock(&rt.ms);
+        ms.retain(|(x, _)| !Arc::ptr_eq(x, &m)); // drops (detaches) the handle
+        m.local.store(std::ptr::null_mut(), Release);
+        drop(ms);
+        l.m.set(std::ptr::null());
+        return;
     }
     if l.p.get() != 0 {
         rt.release_p(l.p.get() - 1);
@@ -251,6 +242,36 @@ fn m_main(m: Arc<M>) {
         m.local.store(std::ptr::null_mut(), Release);
     }
     l.m.set(std::ptr::null());
+}
+
+/// The worker's scheduling loop, until the runtime stops (or it has no processor and must
+/// end: `false`), or until it stayed idle past its keep-alive (`true`). `SAN`: the host's
+/// sanitizer is told of the switches (`sys/sanitizer.rs`).
+fn run_loop<const SAN: bool>(m: &M, l: &tls::Local) -> bool {
+    let rt = m.rt;
+    loop {
+        if l.p.get() == 0 {
+            if let Some((p, spin)) = m.take_handed() {
+                l.p.set(p + 1);
+                l.spinning.set(spin);
+            } else if rt.stopping() {
+                return false;
+            } else if m.has_pinned_work() {
+                match rt.acquire_p_wait(m) {
+                    Some(p) => l.p.set(p + 1),
+                    None => return false,
+                }
+            } else {
+                if rt.stopm(m, l) {
+                    return true; // idle past its keep-alive: `m_main` retires it
+                }
+                continue;
+            }
+        }
+        if let Some(g) = find_runnable(m, l) {
+            execute::<SAN>(m, l, g);
+        }
+    }
 }
 
 fn stop_spinning(rt: &'static Runtime, l: &tls::Local) {
@@ -269,6 +290,7 @@ fn stop_spinning(rt: &'static Runtime, l: &tls::Local) {
     }
 }
 
+#[inline(always)]
 fn found(rt: &'static Runtime, l: &tls::Local, g: GRef) -> Option<GRef> {
     stop_spinning(rt, l);
     Some(g)
@@ -286,6 +308,7 @@ fn steal_global(rt: &Runtime, h: &Held<'_>) -> Option<GRef> {
 
 /// Finds a goroutine to run on this M's processor, in the order of `README.md` section 3.
 /// `None` when the processor was given up.
+#[inline(always)]
 fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
     let rt = m.rt;
     loop {
@@ -403,8 +426,10 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
     }
 }
 
-/// Runs `g` until it parks, yields or returns, then files it accordingly.
-fn execute(m: &M, l: &tls::Local, g: GRef) {
+/// Runs `g` until it parks, yields or returns, then files it accordingly. `SAN`: the host's
+/// sanitizer is told of the switches (a copy each way: a normal program pays nothing per
+/// switch).
+fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) {
     let rt = m.rt;
     let pi = l.p.get() - 1;
     let p = &rt.ps[pi];
@@ -412,7 +437,7 @@ fn execute(m: &M, l: &tls::Local, g: GRef) {
     p.preempt.store(false, Relaxed);
     p.owner_tid.store(m.tid.load(Relaxed), Relaxed);
     p.set_running();
-    let outcome = if g.bound { run_bound(&g) } else { run_coroutine(&g) };
+    let outcome = if g.bound { run_bound(&g) } else { run_coroutine::<SAN>(&g) };
     l.set_g(std::ptr::null(), 0);
     // Goroutine code may have lost or changed our processor (blocking calls, the monitor).
     let pi = l.p.get();
@@ -457,17 +482,21 @@ fn run_bound(g: &G) -> Option<Suspend> {
     // SAFETY: the M running a goroutine owns its run state.
     let run = unsafe { g.run_state() };
     if let RunState::New(e, _) = std::mem::replace(run, RunState::Gone) {
+        sanitizer::bound(true, g.sync_addr());
         if catch_unwind(AssertUnwindSafe(|| e.call())).is_err() {
             g.fail(Some(c"goroutine panicked".to_owned()));
         }
+        sanitizer::bound(false, g.sync_addr());
     }
     None
 }
 
-/// Resumes a coroutine goroutine; `None` when it returned.
-fn run_coroutine(g: &GRef) -> Option<Suspend> {
+/// Resumes a coroutine goroutine; `None` when it returned. `SAN`: the host's sanitizer is
+/// told of the switches (`sys/sanitizer.rs`).
+fn run_coroutine<const SAN: bool>(g: &GRef) -> Option<Suspend> {
     // SAFETY: the M running a goroutine owns its run state.
     let run = unsafe { g.run_state() };
+    let mut first = false;
     if let RunState::New(..) = run {
         // A coroutine goroutine always gets its stack at spawn (so that spawn, not this first
         // run, is what fails with ENOMEM).
@@ -475,18 +504,42 @@ fn run_coroutine(g: &GRef) -> Option<Suspend> {
             crate::fatal("starting a coroutine goroutine without its stack")
         };
         let gp = GRef::as_ptr(g) as usize;
+        if SAN {
+            // Before the coroutine writes its first frame there (TSan resets the stack).
+            sanitizer::new_stack(g.san(), stack.limit_addr(), stack.size());
+            first = true;
+        }
+        let asan = SAN && sanitizer::asan();
         *run = RunState::Started(corosensei::Coroutine::with_stack(stack, move |y, ()| {
             // SAFETY: `gp` is the goroutine being started; it outlives its coroutine.
             let g = unsafe { &*(gp as *const G) };
-            g.yielder.set(y as *const _);
+            g.started(y, asan);
             if catch_unwind(AssertUnwindSafe(|| entry.call())).is_err() {
                 g.fail(Some(c"goroutine panicked".to_owned()));
             }
+            g.ending();
         }));
     }
     let RunState::Started(coro) = run else { crate::fatal("resuming a goroutine that is not started") };
+    if SAN {
+        return resume_told(g, coro, first);
+    }
     match coro.resume(()) {
         corosensei::CoroutineResult::Yield(s) => Some(s),
         corosensei::CoroutineResult::Return(()) => None,
     }
+}
+
+/// [`run_coroutine`]'s resume, with the host's sanitizer told of the switches there and
+/// back; `first`: the goroutine's first run (with its spawn edge).
+#[cold]
+#[inline(never)]
+fn resume_told(g: &G, coro: &mut crate::goroutine::Coro, first: bool) -> Option<Suspend> {
+    let running = sanitizer::run_begin(g.san(), first.then(|| g.sync_addr()));
+    let r = match coro.resume(()) {
+        corosensei::CoroutineResult::Yield(s) => Some(s),
+        corosensei::CoroutineResult::Return(()) => None,
+    };
+    sanitizer::run_end(g.san(), running, r.is_none().then(|| g.sync_addr()));
+    r
 }

@@ -27,6 +27,9 @@
 //!    a waiter that ends by timeout or cancel removes its entry itself, by key, in O(1)
 //!    (`crate::waitlist`'s protocol).
 //!
+//! ThreadSanitizer (`sys/sanitizer.rs`) is told of every unlock (a release at the mutex's
+//! address) and every lock taken, on the fast paths too (an acquire there).
+//!
 //! Lock order (`sched/README.md`, "Lock order"): `q` is rank 31, outer to the scheduler's locks, which completing
 //! tokens under it may take.
 #![cfg_attr(not(loom), forbid(unsafe_code))] // (its loom model checks exclusion with an UnsafeCell)
@@ -36,6 +39,7 @@ use crate::chan::wait::{self, Token};
 use crate::error::{Error, Result};
 use crate::loom::rank::SYNC_MUTEX;
 use crate::loom::{lock, AtomicU32, Mutex as Lock};
+use crate::sys::sanitizer;
 use crate::waiter::Deadline;
 use crate::waitlist::WaitList;
 use crate::waitreason::{kind, WaitReason};
@@ -84,7 +88,10 @@ impl Mutex {
         let mut s = self.state.load(Relaxed);
         while s & LOCKED == 0 {
             match self.state.compare_exchange_weak(s, s | LOCKED, Acquire, Relaxed) {
-                Ok(_) => return true,
+                Ok(_) => {
+                    self.locked();
+                    return true;
+                }
                 Err(x) => s = x,
             }
         }
@@ -129,7 +136,10 @@ impl Mutex {
             loop {
                 if s & LOCKED == 0 {
                     match self.state.compare_exchange(s, s | LOCKED, Acquire, Relaxed) {
-                        Ok(_) => return Ok(()),
+                        Ok(_) => {
+                            self.locked();
+                            return Ok(());
+                        }
                         Err(x) => s = x,
                     }
                 } else {
@@ -158,7 +168,10 @@ impl Mutex {
             };
             drop(q);
             match wait::block(&tok, deadline, cancel) {
-                HANDOFF => return Ok(()),
+                HANDOFF => {
+                    self.locked();
+                    return Ok(());
+                }
                 WOKEN => woken = true,
                 r => {
                     let mut q = lock(&self.q);
@@ -170,6 +183,17 @@ impl Mutex {
                 }
             }
         }
+    }
+
+    /// The lock was taken: the last unlock happens before what the new owner does (TSan).
+    #[inline]
+    fn locked(&self) {
+        sanitizer::acquire(self.sync_addr());
+    }
+
+    /// Where a sanitizer is told of unlocks and locks.
+    fn sync_addr(&self) -> usize {
+        self as *const Mutex as usize
     }
 
     /// Enters or leaves starvation mode (under `q`).
@@ -185,6 +209,7 @@ impl Mutex {
     /// Unlocks (any caller may, as in Go). `State` if it is not locked.
     #[inline]
     pub fn unlock(&self) -> Result<()> {
+        sanitizer::release(self.sync_addr()); // the next lock happens after this unlock
         match self.state.compare_exchange(LOCKED, 0, Release, Relaxed) {
             Ok(_) => Ok(()),
             Err(s) if s & LOCKED == 0 => Err(Error::State),
@@ -231,6 +256,12 @@ impl Mutex {
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for Mutex {
+    fn drop(&mut self) {
+        sanitizer::forget(self.sync_addr()); // handles' pools reuse the address
     }
 }
 

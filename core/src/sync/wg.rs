@@ -8,6 +8,9 @@
 //! `add` that reaches zero completes and removes them all. A wait that times out or is
 //! cancelled withdraws its entry by key in O(1) (`crate::waitlist`'s protocol).
 //!
+//! ThreadSanitizer (`sys/sanitizer.rs`): every `add` releases at the WaitGroup's address and
+//! every successful `wait` acquires there (Go's "done happens before the wait returns").
+//!
 //! Lock order (`sched/README.md`, "Lock order"): `inner` is rank 32, outer to the scheduler's locks, which
 //! completing tokens under it may take.
 #![forbid(unsafe_code)]
@@ -17,6 +20,7 @@ use crate::chan::wait::{self, Token};
 use crate::error::{Error, Result};
 use crate::loom::rank::WAIT_GROUP;
 use crate::loom::{lock, Mutex};
+use crate::sys::sanitizer;
 use crate::waiter::Deadline;
 use crate::waitlist::WaitList;
 use crate::waitreason::{kind, WaitReason};
@@ -41,6 +45,7 @@ impl WaitGroup {
 
     /// Adds `delta` (may be negative). `Invalid` if the counter would go below zero.
     pub fn add(&self, delta: i64) -> Result<()> {
+        sanitizer::release(self.sync_addr()); // a `done` happens before the wait it releases
         let mut g = lock(&self.inner);
         let n = g.count.checked_add(delta).ok_or(Error::Invalid)?;
         if n < 0 {
@@ -67,6 +72,7 @@ impl WaitGroup {
     pub fn wait(&self, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
         let mut g = lock(&self.inner);
         if g.count == 0 {
+            sanitizer::acquire(self.sync_addr());
             return Ok(());
         }
         wait::may_wait(deadline)?;
@@ -80,10 +86,22 @@ impl WaitGroup {
             // the WaitGroup right after a successful wait (the C idiom, as `sem_destroy`
             // after `sem_wait`) is then safe while the last `done` is still returning.
             drop(lock(&self.inner));
+            sanitizer::acquire(self.sync_addr());
             return Ok(());
         }
         lock(&self.inner).waiters.remove(key);
         Err(wait::error_of(r, deadline))
+    }
+
+    /// Where a sanitizer is told of `add`s and successful `wait`s.
+    fn sync_addr(&self) -> usize {
+        self as *const WaitGroup as usize
+    }
+}
+
+impl Drop for WaitGroup {
+    fn drop(&mut self) {
+        sanitizer::forget(self.sync_addr()); // handles' pools reuse the address
     }
 }
 

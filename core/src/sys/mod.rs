@@ -7,6 +7,8 @@
 //!
 //! - `clock.rs`: `CLOCK_MONOTONIC` nanoseconds, the clock of the ABI's times.
 //! - `futex.rs`: sleep on a 32-bit word, wake its sleepers (thread parking, thread waits).
+//! - `sanitizer.rs`: the host's AddressSanitizer or ThreadSanitizer, found at run time and
+//!   told about goroutine switches and hand-offs.
 //! - `mem.rs`: anonymous mappings, guard pages, `MADV_FREE`, the page size (stacks).
 //! - `signal.rs`: the SIGSEGV/SIGBUS handler and its chaining, alternate signal stacks,
 //!   async-signal-safe output.
@@ -30,6 +32,7 @@ pub(crate) mod fd;
 pub(crate) mod futex;
 pub(crate) mod mem;
 pub(crate) mod modules;
+pub(crate) mod sanitizer;
 pub(crate) mod signal;
 pub(crate) mod thread;
 
