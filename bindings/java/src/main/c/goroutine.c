@@ -19,6 +19,8 @@ static void java_task_entry(void *arg) {
     (*env)->DeleteGlobalRef(env, task);
     return;
   }
+  /* Kind Java in dumps; the label (its thread's Java id) finds its Java frames (dump.c). */
+  gr_goroutine_label(GR_KIND_JAVA, P(grjni_thread_id(env)));
   jstring msg = (jstring)(*env)->CallStaticObjectMethod(env, c_task, m_task_invoke, task);
   if ((*env)->ExceptionCheck(env)) { /* Task.invoke catches Throwable; this is a last resort */
     jthrowable t = (*env)->ExceptionOccurred(env);

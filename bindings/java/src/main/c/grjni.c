@@ -38,6 +38,9 @@ static jclass c_long_op;  /* java.util.function.LongUnaryOperator */
 jmethodID m_long_op_apply;
 static jclass c_object;
 static jmethodID m_to_string;
+jclass c_thread;
+jmethodID m_thread_current;
+jmethodID m_thread_get_id;
 
 /* ---- attachment ---------------------------------------------------------------------- */
 
@@ -109,6 +112,10 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
   if (!(c_object = global_class(env, "java/lang/Object"))) return JNI_ERR;
   if (!(m_to_string = (*env)->GetMethodID(env, c_object, "toString", "()Ljava/lang/String;")))
     return JNI_ERR;
+  if (!(c_thread = global_class(env, "java/lang/Thread"))) return JNI_ERR;
+  if (!(m_thread_current = (*env)->GetStaticMethodID(env, c_thread, "currentThread", "()Ljava/lang/Thread;")))
+    return JNI_ERR;
+  if (!(m_thread_get_id = (*env)->GetMethodID(env, c_thread, "getId", "()J"))) return JNI_ERR;
   return JNIVER;
 }
 

@@ -101,6 +101,7 @@ final class Native {
     static native int init(int workers, long stackSize, int maxThreads);
     static native int shutdown(long timeoutNs);
     static native int stats(long[] out);
+    static native byte[] dump(long[] threadIds, byte[] frames, int[] frameEnds, int flags, int[] status);
     static native int context();
     static native long symbol(String library, String name);
     static native void blockingBegin();
