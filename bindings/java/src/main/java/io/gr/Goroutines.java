@@ -296,6 +296,20 @@ public final class Goroutines {
     }
 
     /**
+     * Go's {@code time.After(d)}: a channel that delivers one value, its due time (a
+     * {@link System#nanoTime()} value), {@code delay} from now; for a timeout in a
+     * {@link Select}. Receive-only. {@link LongChannel#close()} frees it (and stops the timer
+     * if it has not fired).
+     *
+     * @param delay how long until the value comes; {@code <= 0}: at once
+     * @param unit the unit of {@code delay}
+     * @return the channel
+     */
+    public static LongChannel after(long delay, TimeUnit unit) {
+        return new LongChannel("after channel", Status.pointer(Native.after(unit.toNanos(delay)), "gr_after"));
+    }
+
+    /**
      * Whether the caller runs inside a goroutine (a Java goroutine's worker thread).
      *
      * @return true inside a goroutine

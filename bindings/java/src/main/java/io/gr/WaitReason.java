@@ -22,7 +22,17 @@ public enum WaitReason {
     /** Joining a goroutine. */
     JOIN(8),
     /** Waiting for a file descriptor (the netpoller). */
-    FD(9);
+    FD(9),
+    /** Taking an {@link RWMutex}'s read lock. */
+    RWMUTEX_READ(10),
+    /** Taking an {@link RWMutex}'s write lock. */
+    RWMUTEX_WRITE(11),
+    /** Waiting on a {@link Cond}. */
+    COND(12),
+    /** Acquiring a {@link Semaphore} (also a {@link Group}'s wait for a free slot). */
+    SEMAPHORE(13),
+    /** Waiting for a {@link Once}'s body, which another call runs. */
+    ONCE(14);
 
     /** The {@code GR_WAIT_*} code: its index in {@code gr_stats.waiting}. */
     final int code;
