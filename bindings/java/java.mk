@@ -107,6 +107,7 @@ demo-java: java-jar
 	$(JDK17)/bin/javac --release 8 -cp $(JAVA_JAR) -d $(JAVA_EXAMPLES)/classes $(ROOT)/examples/java/*.java
 	$(JDK17)/bin/java -cp $(JAVA_JAR):$(JAVA_EXAMPLES)/classes Goroutines101
 	$(JDK17)/bin/java -cp $(JAVA_JAR):$(JAVA_EXAMPLES)/classes LegacyApp $(JAVA_EXAMPLES)/libwork.so
+	$(JDK17)/bin/java -cp $(JAVA_JAR):$(JAVA_EXAMPLES)/classes Crawler
 
 # Issue 17, item 2: the Maven route. Its own local repository (build/java/m2, seeded with hard
 # links from ~/.m2) holds the jar this checkout installs, whatever other checkouts install.
