@@ -36,7 +36,9 @@ fn buf_ok<T>(buf: *const T, len: usize) -> Result<(), Error> {
 /// `GR_ECLOSED` (`gr_fd_close`/`gr_fd_forget` on `fd` meanwhile), `GR_EINVAL` (negative
 /// `fd`, no or unknown event bits), `GR_ENOTPOLL` (a regular file or directory, which epoll
 /// refuses), `GR_EOS - EBADF` (`fd` not open). The descriptor's blocking mode is left
-/// alone.
+/// alone. Unlike the other `gr_fd_*` calls, it tolerates a descriptor its owner closes with
+/// close(2) instead of `gr_fd_close` (a library's socket, a pipe): a later wait on the
+/// reused number works (it re-arms the registration before it parks).
 #[no_mangle]
 pub extern "C" fn gr_fd_wait(fd: c_int, events: u32, timeout_ns: i64) -> c_int {
     // SAFETY: a NULL token is always valid.
