@@ -608,6 +608,53 @@ typedef int (*gr_once_fn)(void *arg);
  */
 typedef int (*gr_task_fn)(void *arg, struct gr_cancel *ctx);
 
+/**
+ * What `gr_stall_hook`'s function receives: a goroutine has held its worker thread for
+ * `held_ns` while `pinned_ready` goroutines pinned to that thread (`gr_pin`) are ready to
+ * run and cannot run anywhere else. Fields are appended over time; `size` is the size of
+ * the struct as filled (read only the fields that fit).
+ */
+typedef struct gr_stall {
+  /**
+   * `sizeof` of the struct as filled.
+   */
+  uint32_t size;
+  /**
+   * The goroutine's kind (`GR_KIND_*`), as its binding labelled it (`gr_goroutine_label`).
+   */
+  uint32_t kind;
+  /**
+   * The goroutine holding the thread (its `gr_self` id).
+   */
+  uint64_t goroutine;
+  /**
+   * Its binding's label (a Python thread state, ...), or NULL.
+   */
+  void *label;
+  /**
+   * The worker thread (`gr-worker-N`: N) and its kernel thread id.
+   */
+  uint32_t worker;
+  int32_t tid;
+  /**
+   * How long the pinned goroutines have waited behind it so far.
+   */
+  int64_t held_ns;
+  /**
+   * Goroutines pinned to that thread, ready to run.
+   */
+  uint64_t pinned_ready;
+  /**
+   * 1 if the thread sleeps in the kernel (a blocking call), 0 if it computes.
+   */
+  int32_t in_kernel;
+} gr_stall;
+
+/**
+ * The function `gr_stall_hook` installs.
+ */
+typedef void (*gr_stall_fn)(const struct gr_stall *info, void *ctx);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1341,7 +1388,9 @@ void gr_group_free(struct gr_group *g);
  * `GR_ECLOSED` (`gr_fd_close`/`gr_fd_forget` on `fd` meanwhile), `GR_EINVAL` (negative
  * `fd`, no or unknown event bits), `GR_ENOTPOLL` (a regular file or directory, which epoll
  * refuses), `GR_EOS - EBADF` (`fd` not open). The descriptor's blocking mode is left
- * alone.
+ * alone. Unlike the other `gr_fd_*` calls, it tolerates a descriptor its owner closes with
+ * close(2) instead of `gr_fd_close` (a library's socket, a pipe): a later wait on the
+ * reused number works (it re-arms the registration before it parks).
  */
 int gr_fd_wait(int fd, uint32_t events, int64_t timeout_ns);
 
@@ -1500,6 +1549,18 @@ int gr_fd_close(int fd);
  * race it with other calls on `fd`.
  */
 int gr_fd_forget(int fd);
+
+/**
+ * Reports stalls to `fn(info, ctx)`: a goroutine that holds its worker thread (a blocking
+ * call that does not go through gr, or a long computation) for more than `threshold_ns`
+ * while goroutines pinned to that thread (`gr_pin`, as every Python goroutine is) are ready
+ * to run. Each such run of a goroutine is reported once. `fn` runs on the runtime's monitor
+ * thread: it must return quickly and must not call gr functions that wait (a binding hands
+ * the report to its own thread). `fn` NULL removes the hook (the default: no reports, and
+ * no cost beyond one atomic load per monitor tick). `GR_EINVAL` for `threshold_ns <= 0`
+ * with a non-NULL `fn`. May be called at any time, before or after `gr_init`.
+ */
+int gr_stall_hook(gr_stall_fn f, void *ctx, int64_t threshold_ns);
 
 #ifdef __cplusplus
 }  // extern "C"

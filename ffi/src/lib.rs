@@ -46,6 +46,7 @@ pub mod sem;
 pub mod time;
 pub mod group;
 pub mod fd;
+pub mod stall;
 
 pub use boundary::*;
 pub use cancel::*;
@@ -54,6 +55,7 @@ pub use fd::*;
 pub use chan::*;
 pub use goroutine::*;
 pub use runtime::*;
+pub use stall::*;
 pub use stats::*;
 pub use status::*;
 pub use sync::*;

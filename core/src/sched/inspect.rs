@@ -26,6 +26,8 @@ pub struct MView {
     pub polling: bool,
     /// Goroutines pinned to it, queued in its inbox.
     pub inbox: usize,
+    /// Goroutine runs it has started (a goroutine that parks and runs again counts again).
+    pub runs: u64,
 }
 
 /// One processor.
@@ -108,6 +110,7 @@ pub(crate) fn view_of(rt: &'static Runtime) -> SchedView {
                     idle: m.idle.load(Relaxed),
                     polling: m.polling.load(Relaxed),
                     inbox: m.inbox_len.load(Relaxed),
+                    runs: m.runs.load(Relaxed),
                 })
             })
             .collect()

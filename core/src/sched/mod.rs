@@ -20,6 +20,8 @@
 //!   polling descriptors when every M is busy, and the deadlock report's checks,
 //!   `deadlock.rs`).
 //! - `inspect.rs`: what each M and P is doing, for dumps, stats and the deadlock report.
+//! - `stall.rs`: stall reports (`gr_stall_hook`): a goroutine holding its thread while
+//!   goroutines pinned to it are ready.
 //! - `poll.rs`: the scheduler's side of the netpoller (`crate::netpoll`): who blocks in
 //!   epoll, who polls without blocking, where ready goroutines go.
 //! - `state.rs`: the park/unpark handshake; `parker.rs`: parking an OS thread; `tls.rs`: the
@@ -39,6 +41,7 @@ mod poll;
 mod proc;
 mod runtime;
 mod spawn;
+pub mod stall;
 pub(crate) mod state;
 pub(crate) mod tls;
 mod worker;
