@@ -308,6 +308,14 @@ unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
     spawn_python(&a, "go", false, |f, arg, opts, out| Ok(spawn_released(f, arg, opts, out)))
 }
 
+crate::raw_entry!(go_main_raw => go_main);
+/// `_go_main(fn, *args, **kwargs) -> Goroutine`: `run()`'s main goroutine, bound to a thread
+/// of its own (`GR_SPAWN_BOUND`), so that no other goroutine is ever pinned to its thread:
+/// another goroutine's blocking call can never hold it up.
+unsafe fn go_main(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
+    spawn_python_with(&a, "run", false, true, |f, arg, opts, out| Ok(spawn_released(f, arg, opts, out)))
+}
+
 
 /// Starts `a.pos[0](*a.pos[1..], **kwargs)` as a Python goroutine through `spawn`; returns
 /// its `Goroutine`. `reported`: its exception is someone else's to report (a `Group`'s), never
@@ -315,6 +323,13 @@ unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
 /// # Safety
 /// The GIL is held; `a` holds the call's live arguments.
 pub unsafe fn spawn_python(a: &Args, what: &str, reported: bool, spawn: impl FnOnce(gr::gr_fn, *mut c_void, &gr::gr_spawn_opts, &mut *mut gr::gr_handle) -> PyRes<std::ffi::c_int>) -> PyRes<*mut ffi::PyObject> {
+    spawn_python_with(a, what, reported, false, spawn)
+}
+
+/// `spawn_python`; `bound`: on a thread of its own (`GR_SPAWN_BOUND`, `run()`'s main).
+/// # Safety
+/// As `spawn_python`.
+unsafe fn spawn_python_with(a: &Args, what: &str, reported: bool, bound: bool, spawn: impl FnOnce(gr::gr_fn, *mut c_void, &gr::gr_spawn_opts, &mut *mut gr::gr_handle) -> PyRes<std::ffi::c_int>) -> PyRes<*mut ffi::PyObject> {
     let Some((&func, rest)) = a.pos.split_first() else {
         return Err(errors::type_error(&format!("{what}() needs a callable")));
     };
@@ -348,6 +363,9 @@ pub unsafe fn spawn_python(a: &Args, what: &str, reported: bool, spawn: impl FnO
     pystate::ensure_gil_gate();
     let stack = pystate::GOROUTINE_STACK.load(Relaxed);
     let from_python = pystate::in_python_goroutine();
+    // run()'s main is bound to a thread of its own: its children are not kept on its
+    // processor (that thread never runs them), they go where idle workers take them.
+    let local = from_python && gr::gr_context() != gr::GR_CTX_BOUND;
     let task = Arc::new(Task {
         func,
         args,
@@ -360,7 +378,9 @@ pub unsafe fn spawn_python(a: &Args, what: &str, reported: bool, spawn: impl FnO
         finished: AtomicBool::new(false),
     });
     let mut opts = spawn_opts(stack);
-    if from_python {
+    if bound {
+        opts.flags |= gr::GR_SPAWN_BOUND;
+    } else if local {
         // Python goroutines only contend for the GIL when spread over workers: start this one
         // on the spawner's processor (it moves with it if its thread gets stuck).
         opts.flags |= gr::GR_SPAWN_LOCAL;
@@ -379,7 +399,7 @@ pub unsafe fn spawn_python(a: &Args, what: &str, reported: bool, spawn: impl FnO
         return Err(errors::raise_status(if rc == gr::GR_EAGAIN { gr::GR_ETIMEDOUT } else { rc }, what));
     }
     let g = new_goroutine(h, Some(task));
-    if from_python {
+    if from_python && !bound {
         preemption_point();
     }
     g
@@ -391,14 +411,29 @@ pub unsafe fn spawn_python(a: &Args, what: &str, reported: bool, spawn: impl FnO
 /// GIL released. A pinned goroutine's yield waits behind its processor's queue, so a loop of
 /// `go()` keeps a few hundred goroutines queued, whose stacks are recycled while hot, instead
 /// of queueing all of them, each on a fresh stack. The spawner may thus park in `go()`.
+///
+/// `run()`'s main is bound to its thread and cannot be suspended: its `gr_yield` only yields
+/// the thread, which the workers (waiting for the GIL it just let go) may not get in time.
+/// So it waits, GIL released, in 20 us sleeps until its processor's queue is back under the
+/// backlog (at most 5 ms per spawn): backpressure instead of an unbounded queue.
 /// # Safety
 /// The GIL is held by the calling Python goroutine, which borrows nothing across the call.
 unsafe fn preemption_point() {
-    if gr::gr_should_yield() != 0 {
-        let ts = pystate::suspend_goroutine();
-        gr::gr_yield();
-        pystate::resume_goroutine(ts);
+    if gr::gr_should_yield() == 0 {
+        return;
     }
+    let ts = pystate::suspend_goroutine();
+    if gr::gr_context() == gr::GR_CTX_BOUND {
+        for _ in 0..250 {
+            gr::gr_sleep(20_000);
+            if gr::gr_should_yield() == 0 {
+                break;
+            }
+        }
+    } else {
+        gr::gr_yield();
+    }
+    pystate::resume_goroutine(ts);
 }
 
 crate::raw_entry!(go_native_raw => go_native);

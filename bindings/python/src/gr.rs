@@ -18,10 +18,14 @@ pub const GR_ENOMEM: c_int = -5;
 pub const GR_ESTATE: c_int = -6;
 pub const GR_EPANIC: c_int = -7;
 pub const GR_ECANCELED: c_int = -8;
-/// A descriptor epoll refuses (the netpoller's `gr_fd_*` calls; not used by this binding yet).
+/// A descriptor epoll refuses (a regular file or directory: the netpoller's `gr_fd_*` calls).
 pub const GR_ENOTPOLL: c_int = -9;
 /// Base of OS errors: a status `s < GR_EOS` carries errno `GR_EOS - s` (`gr_fd_*` calls).
 pub const GR_EOS: c_int = -1000;
+
+/// `gr_fd_wait` events.
+pub const GR_READ: u32 = 1;
+pub const GR_WRITE: u32 = 2;
 
 pub const GR_SEND: c_int = 1;
 pub const GR_RECV: c_int = 2;
@@ -47,6 +51,7 @@ pub const GR_CTX_BOUND: c_int = 2;
 
 pub type gr_fn = unsafe extern "C" fn(arg: *mut c_void);
 pub type gr_drop_fn = unsafe extern "C" fn(elem: *mut c_void, ctx: *mut c_void);
+pub type gr_stall_fn = unsafe extern "C" fn(info: *const gr_stall, ctx: *mut c_void);
 pub type gr_dump_write_fn = unsafe extern "C" fn(buf: *const c_char, len: usize, ctx: *mut c_void);
 pub type gr_dump_frames_fn =
     unsafe extern "C" fn(goroutine: u64, kind: u32, label: *mut c_void, buf: *mut c_char, cap: usize, ctx: *mut c_void) -> usize;
@@ -65,14 +70,14 @@ pub struct gr_wg {
     _p: [u8; 0],
 }
 #[repr(C)]
+pub struct gr_cancel {
+    _p: [u8; 0],
+}
+#[repr(C)]
 pub struct gr_mutex {
     _p: [u8; 0],
 }
 
-#[repr(C)]
-pub struct gr_cancel {
-    _p: [u8; 0],
-}
 #[repr(C)]
 pub struct gr_rwmutex {
     _p: [u8; 0],
@@ -100,6 +105,19 @@ pub struct gr_ticker {
 #[repr(C)]
 pub struct gr_group {
     _p: [u8; 0],
+}
+
+#[repr(C)]
+pub struct gr_stall {
+    pub size: u32,
+    pub kind: u32,
+    pub goroutine: u64,
+    pub label: *mut c_void,
+    pub worker: u32,
+    pub tid: c_int,
+    pub held_ns: i64,
+    pub pinned_ready: u64,
+    pub in_kernel: c_int,
 }
 
 #[repr(C)]
@@ -205,9 +223,17 @@ extern "C" {
     pub fn gr_mutex_unlock(mu: *mut gr_mutex) -> c_int;
     pub fn gr_mutex_free(mu: *mut gr_mutex);
 
+    pub fn gr_fd_wait(fd: c_int, events: u32, timeout_ns: i64) -> c_int;
+    pub fn gr_fd_wait_ex(fd: c_int, events: u32, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int;
+    pub fn gr_fd_recv(fd: c_int, buf: *mut c_void, len: usize, flags: c_int, timeout_ns: i64, cancel: *mut gr_cancel, nread: *mut usize) -> c_int;
+    pub fn gr_fd_send(fd: c_int, buf: *const c_void, len: usize, flags: c_int, timeout_ns: i64, cancel: *mut gr_cancel, nsent: *mut usize) -> c_int;
+    pub fn gr_fd_sendall(fd: c_int, buf: *const c_void, len: usize, flags: c_int, timeout_ns: i64, cancel: *mut gr_cancel, nsent: *mut usize) -> c_int;
+    pub fn gr_fd_forget(fd: c_int) -> c_int;
+
     pub fn gr_stats_get(out: *mut gr_stats) -> c_int;
 
     pub fn gr_dump_to(write: Option<gr_dump_write_fn>, frames: Option<gr_dump_frames_fn>, ctx: *mut c_void, flags: u32) -> c_int;
+    pub fn gr_stall_hook(f: Option<gr_stall_fn>, ctx: *mut c_void, threshold_ns: i64) -> c_int;
     pub fn gr_goroutine_label(kind: u32, label: *mut c_void) -> c_int;
     // The `_ex` forms of the blocking calls (a cancel token: the current Context's).
     pub fn gr_wait_ex(g: *mut gr_handle, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int;

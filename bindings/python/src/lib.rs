@@ -8,6 +8,8 @@
 //! - `goroutine.rs` go(), go_native(), Goroutine;
 //! - `chan.rs`      Chan, select;
 //! - `dump.rs`      dump(): the runtime's goroutine dump with each goroutine's Python frames;
+//! - `fd.rs`        wait_readable/wait_writable and the socket hot paths, on gr_fd_*;
+//! - `stall.rs`     stall warnings: the core's gr_stall_hook reports, logged on the main thread;
 //! - `sync.rs`      WaitGroup, Mutex, sleep, yield_;
 //! - `context.rs`   Context and the current context (every blocking call takes its token);
 //! - `time.rs`      after, Timer, Ticker (timer channels);
@@ -23,6 +25,7 @@ mod chan;
 mod context;
 mod dump;
 mod errors;
+mod fd;
 mod goroutine;
 mod gr;
 mod group;
@@ -30,6 +33,7 @@ mod locks;
 mod once;
 mod pystate;
 mod raw;
+mod stall;
 mod sync;
 mod time;
 
@@ -301,10 +305,22 @@ fn _goroutines(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add_raw_method(&gh_t, c"wait", group::wait_raw, c"wait($self, timeout=None)\n--\n\nWaits for the group's goroutines; whether one failed.")?;
 
     add_raw_function(m, c"go", goroutine::go_raw, c"go(fn, /, *args, **kwargs)\n--\n\nRuns fn(*args, **kwargs) as a goroutine; returns its Goroutine.")?;
+    add_raw_function(m, c"_go_main", goroutine::go_main_raw, c"_go_main(fn, /, *args, **kwargs)\n--\n\nRuns fn as run()'s main goroutine, on a thread of its own.")?;
     add_raw_function(m, c"_go_native", goroutine::go_native_raw, c"_go_native(fn, arg)\n--\n\nRuns the C function at address fn as a goroutine with arg.")?;
     add_raw_function(m, c"select", chan::select_raw, c"select(*cases, timeout=None, default=False)\n--\n\nWaits for the first ready case; returns (index, value).")?;
     add_raw_function(m, c"sleep", sync::sleep_raw, c"sleep(seconds)\n--\n\nParks the goroutine (or blocks the thread) for seconds.")?;
     add_raw_function(m, c"yield_", sync::yield_raw, c"yield_()\n--\n\nLets other goroutines run.")?;
+
+    add_raw_function(m, c"wait_readable", fd::wait_readable_raw, c"wait_readable(fd, timeout=None)\n--\n\nWaits until fd (an int or an object with fileno()) is readable; parks a goroutine, blocks a thread. TimeoutError on timeout.")?;
+    add_raw_function(m, c"wait_writable", fd::wait_writable_raw, c"wait_writable(fd, timeout=None)\n--\n\nWaits until fd (an int or an object with fileno()) is writable; parks a goroutine, blocks a thread. TimeoutError on timeout.")?;
+    add_raw_function(m, c"_fd_wait", fd::fd_wait_raw, c"_fd_wait(fd, events, timeout)\n--\n\nTrue once fd is ready for events (1 read, 2 write), False on timeout.")?;
+    add_raw_function(m, c"_fd_wait_any", fd::fd_wait_any_raw, c"_fd_wait_any(fds, events, timeout)\n--\n\nTrue once one of fds is ready for its events, False on timeout.")?;
+    add_raw_function(m, c"_sock_recv", fd::sock_recv_raw, c"_sock_recv(fd, bufsize, flags, timeout)\n--\n\nsocket.recv on gr_fd_recv.")?;
+    add_raw_function(m, c"_sock_recv_into", fd::sock_recv_into_raw, c"_sock_recv_into(fd, buffer, nbytes, flags, timeout)\n--\n\nsocket.recv_into on gr_fd_recv.")?;
+    add_raw_function(m, c"_sock_send", fd::sock_send_raw, c"_sock_send(fd, data, flags, timeout)\n--\n\nsocket.send on gr_fd_send.")?;
+    add_raw_function(m, c"_sock_sendall", fd::sock_sendall_raw, c"_sock_sendall(fd, data, flags, timeout)\n--\n\nsocket.sendall on gr_fd_sendall.")?;
+    m.add_function(wrap_pyfunction!(fd::_fd_forget, m)?)?;
+    m.add_function(wrap_pyfunction!(stall::_stall_warnings, m)?)?;
 
     m.add_function(wrap_pyfunction!(init, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;

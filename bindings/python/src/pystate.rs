@@ -234,6 +234,11 @@ unsafe fn slow_path_with(timeout_ns: i64, cancel: *mut gr::gr_cancel, op: &mut i
         if ffi::PyErr_CheckSignals() != 0 {
             return Err(crate::errors::Raised);
         }
+        // The main thread also runs pending calls while it waits (stall warnings, stall.rs;
+        // a no-op on other threads).
+        if ffi::Py_MakePendingCalls() != 0 {
+            return Err(crate::errors::Raised);
+        }
     }
 }
 

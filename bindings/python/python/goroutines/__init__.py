@@ -43,6 +43,8 @@ from ._goroutines import (
     sleep,
     stats,
     version,
+    wait_readable,
+    wait_writable,
     yield_,
 )
 
@@ -82,13 +84,18 @@ __all__ = [
     "go_native",
     "in_goroutine",
     "init",
+    "patch",
     "run",
     "select",
     "self_id",
     "sleep",
+    "stall_warnings",
     "stats",
     "to_thread",
+    "unpatch",
     "version",
+    "wait_readable",
+    "wait_writable",
     "yield_",
     # Issue 15 (the toolbox)
     "Cond",
@@ -145,8 +152,13 @@ def run(main, /, *args, **kwargs):
             return ch.recv()
 
         goroutines.run(main)
+
+    ``main`` runs on a worker thread of its own (a bound goroutine): no other goroutine is
+    ever pinned to that thread, so a goroutine that blocks its own thread in a foreign call
+    (a stdlib ``sock.recv``, ``time.sleep`` without ``patch()``) never holds ``main`` up.
+    The goroutines ``main`` spawns run on the other workers.
     """
-    return go(main, *args, **kwargs).wait()
+    return _ext._go_main(main, *args, **kwargs).wait()
 
 
 def dump(file=None, *, json=False, all_frames=False):
@@ -344,3 +356,66 @@ class Group:
             if reason is not None:
                 raise reason
         return False
+
+
+def patch(socket=True, time=True, select=True):
+    """Swap the standard library's blocking calls for cooperative versions, so that unmodified
+    code (``urllib.request``, ``http.client``, ``socketserver``, ``subprocess`` pipes) parks
+    the goroutine instead of holding its worker thread. Nothing is patched unless asked.
+
+    - ``socket``: ``socket.socket`` becomes ``goroutines.socket.socket`` (a subclass; the
+      module's ``create_connection``, ``create_server``, ``socketpair``, ``fromfd`` and
+      ``accept`` build it too, as they look the class up when called);
+    - ``time``: ``time.sleep`` parks a goroutine (the original on a plain thread);
+    - ``select``: ``select.select``, ``select.poll``, and ``selectors.DefaultSelector`` (with
+      ``EpollSelector``, and ``subprocess``'s selector if it is imported) park a goroutine.
+
+    Safe to call at any time and idempotent; ``unpatch()`` restores every original. Calling
+    it late (after other modules were imported) covers every use that looks the name up in
+    its module at call time (``socket.socket(...)``, ``time.sleep(...)``); it does not reach
+    names copied earlier (``from time import sleep``, a default argument bound to
+    ``socket.socket``), objects already made (an existing socket stays a stdlib one), or
+    classes that captured the originals (a ``selectors.PollSelector`` subclass). See the
+    README's "Patching".
+    """
+    from . import _patch
+    _patch.patch(socket=socket, time=time, select=select)
+
+
+def unpatch():
+    """Restore every original that ``patch()`` replaced (a no-op if nothing is patched)."""
+    from . import _patch
+    _patch.unpatch()
+
+
+_stall_log = None
+
+
+def stall_warnings(threshold=0.1):
+    """Log a warning when a goroutine holds its worker thread for more than ``threshold``
+    seconds (a blocking call that does not go through goroutines, or a long computation)
+    while other goroutines pinned to that thread are ready to run, as asyncio's debug mode
+    reports a slow callback. Each such stall is reported once, on the ``goroutines`` logger,
+    with the goroutine's id and Python frames. On by default (0.1 s); ``None`` turns it off.
+    The warnings are written by the main thread (between bytecodes, or every 100 ms while it
+    waits in a goroutines call)."""
+    _ext._stall_warnings(threshold)
+
+
+def _stall_report(goroutine, worker, held, pinned_ready, in_kernel, frames):
+    global _stall_log
+    if _stall_log is None:
+        import logging
+
+        _stall_log = logging.getLogger("goroutines")
+    what = "in a blocking call" if in_kernel else "computing"
+    where = frames.rstrip() if frames else "  (its Python frames are gone: it has finished)"
+    _stall_log.warning(
+        "goroutine %d has held worker thread %d for %.3f s %s while %d goroutine(s) pinned "
+        "to that thread wait to run; they cannot run elsewhere.\n%s\n"
+        "Use goroutines.patch() (cooperative sockets, time.sleep, select) or the "
+        "goroutines.socket module, or move the call to a thread with goroutines.to_thread(fn).",
+        goroutine, worker, held, what, pinned_ready, where)
+
+
+stall_warnings()
