@@ -635,7 +635,7 @@ typedef struct gr_stall {
    * The worker thread (`gr-worker-N`: N) and its kernel thread id.
    */
   uint32_t worker;
-  int32_t tid;
+  int tid;
   /**
    * How long the pinned goroutines have waited behind it so far.
    */
@@ -647,7 +647,7 @@ typedef struct gr_stall {
   /**
    * 1 if the thread sleeps in the kernel (a blocking call), 0 if it computes.
    */
-  int32_t in_kernel;
+  int in_kernel;
 } gr_stall;
 
 /**
@@ -897,7 +897,9 @@ int gr_pin(void);
  * 256 goroutines queued (a spawn loop; running them recycles their stacks while hot).
  * `gr_spawn` yields by itself at this point, except in pinned goroutines, which may hold a
  * thread-affine lock there (an interpreter lock); they ask this, let go of the lock, and
- * call `gr_yield`. Returns 0 outside goroutines and in thread-bound ones. Never suspends.
+ * call `gr_yield`. Returns 0 outside goroutines; in a thread-bound goroutine, 1 only for
+ * the queue (its `gr_yield` yields the thread, which lets the goroutines it spawned take a
+ * lock it lets go of first). Never suspends.
  */
 int gr_should_yield(void);
 

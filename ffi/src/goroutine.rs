@@ -309,7 +309,9 @@ pub extern "C" fn gr_pin() -> c_int {
 /// 256 goroutines queued (a spawn loop; running them recycles their stacks while hot).
 /// `gr_spawn` yields by itself at this point, except in pinned goroutines, which may hold a
 /// thread-affine lock there (an interpreter lock); they ask this, let go of the lock, and
-/// call `gr_yield`. Returns 0 outside goroutines and in thread-bound ones. Never suspends.
+/// call `gr_yield`. Returns 0 outside goroutines; in a thread-bound goroutine, 1 only for
+/// the queue (its `gr_yield` yields the thread, which lets the goroutines it spawned take a
+/// lock it lets go of first). Never suspends.
 #[no_mangle]
 pub extern "C" fn gr_should_yield() -> c_int {
     guard_value(0, move || sched::should_yield() as c_int)

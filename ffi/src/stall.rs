@@ -22,13 +22,13 @@ pub struct gr_stall {
     pub label: *mut c_void,
     /// The worker thread (`gr-worker-N`: N) and its kernel thread id.
     pub worker: u32,
-    pub tid: i32,
+    pub tid: c_int,
     /// How long the pinned goroutines have waited behind it so far.
     pub held_ns: i64,
     /// Goroutines pinned to that thread, ready to run.
     pub pinned_ready: u64,
     /// 1 if the thread sleeps in the kernel (a blocking call), 0 if it computes.
-    pub in_kernel: i32,
+    pub in_kernel: c_int,
 }
 
 /// The function `gr_stall_hook` installs.
@@ -65,7 +65,7 @@ pub extern "C" fn gr_stall_hook(f: gr_stall_fn, ctx: *mut c_void, threshold_ns: 
                 tid: s.tid,
                 held_ns: s.held.as_nanos().min(i64::MAX as u128) as i64,
                 pinned_ready: s.pinned_ready as u64,
-                in_kernel: s.in_kernel as i32,
+                in_kernel: s.in_kernel as c_int,
             };
             // SAFETY: the caller of gr_stall_hook vouches that `f` may be called with a
             // gr_stall and its `ctx` from any thread until the hook is replaced.

@@ -21,6 +21,8 @@ from ._goroutines import (
     sleep as sleep,
     stats as stats,
     version as version,
+    wait_readable as wait_readable,
+    wait_writable as wait_writable,
     yield_ as yield_,
 )
 
@@ -30,7 +32,8 @@ _P = ParamSpec("_P")
 __all__ = [
     "CLOSED", "Cancelled", "Chan", "Closed", "Error", "Goroutine", "GoroutineError", "Mutex",
     "StateError", "WaitGroup", "WouldBlock", "dump", "dump_on_signal", "go", "go_native", "in_goroutine", "init", "run",
-    "select", "self_id", "sleep", "stats", "to_thread", "version", "yield_",
+    "patch", "select", "self_id", "sleep", "stall_warnings", "stats", "to_thread", "unpatch", "version",
+    "wait_readable", "wait_writable", "yield_",
 ]
 
 def go_native(fn: object, arg: object = None) -> Goroutine[None]: ...
@@ -71,3 +74,6 @@ class Group:
     def go(self, fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> Goroutine[_R]: ...
     def __enter__(self) -> Group: ...
     def __exit__(self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> bool: ...
+def patch(socket: bool = True, time: bool = True, select: bool = True) -> None: ...
+def unpatch() -> None: ...
+def stall_warnings(threshold: float | None = 0.1) -> None: ...

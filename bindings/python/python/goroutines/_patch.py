@@ -15,6 +15,7 @@ import socket as _socket
 import sys as _sys
 import threading as _threading
 import time as _time
+from typing import Any
 
 from . import _goroutines as _ext
 from . import socket as _gsocket
@@ -26,7 +27,7 @@ _saved: dict[tuple[object, str], object] = {}
 _in_goroutine = _ext.in_goroutine
 _orig_sleep = _time.sleep
 _orig_select = _select.select
-_orig_poll = _select.poll
+_orig_poll: Any = _select.poll
 _POLLIN, _POLLOUT = _select.POLLIN, _select.POLLOUT
 _POLLPRI = getattr(_select, "POLLPRI", 0)
 
@@ -103,7 +104,7 @@ def select(rlist, wlist, xlist, timeout=None):
     if timeout is not None and timeout < 0:
         raise ValueError("timeout must be non-negative")
     p = _orig_poll()
-    masks: dict[int, int] = {}
+    masks = {}
 
     def fd_of(o):
         return o if isinstance(o, int) else o.fileno()

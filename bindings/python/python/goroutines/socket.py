@@ -61,7 +61,7 @@ class socket(_std):
         _std.settimeout(self, 0.0)
 
     # -- timeout state, as the stdlib reports it ------------------------------------------
-    def settimeout(self, value):
+    def settimeout(self, value, /):
         _std.settimeout(self, value)  # validates as the stdlib does (ValueError, TypeError)
         self._gr_timeout = _std.gettimeout(self)
         _std.settimeout(self, 0.0)
@@ -69,7 +69,7 @@ class socket(_std):
     def gettimeout(self):
         return self._gr_timeout
 
-    def setblocking(self, flag):
+    def setblocking(self, flag, /):
         self.settimeout(None if flag else 0.0)
 
     def getblocking(self):
@@ -109,26 +109,26 @@ class socket(_std):
                 pass
             self._wait(events, deadline)
 
-    # -- the blocking calls ---------------------------------------------------------------
-    def recv(self, bufsize, flags=0):
+    # -- the blocking calls (positional-only where the stdlib's C methods are) -------------
+    def recv(self, bufsize, flags=0, /):
         return _recv(self.fileno(), bufsize, flags, self._gr_timeout)
 
     def recv_into(self, buffer, nbytes=0, flags=0):
         return _recv_into(self.fileno(), buffer, nbytes, flags, self._gr_timeout)
 
-    def send(self, data, flags=0):
+    def send(self, data, flags=0, /):
         return _send(self.fileno(), data, flags, self._gr_timeout)
 
-    def sendall(self, data, flags=0):
+    def sendall(self, data, flags=0, /):
         _sendall(self.fileno(), data, flags, self._gr_timeout)
 
-    def recvfrom(self, bufsize, flags=0):
+    def recvfrom(self, bufsize, flags=0, /):
         return self._retry(_READ, _std.recvfrom, bufsize, flags)
 
     def recvfrom_into(self, buffer, nbytes=0, flags=0):
         return self._retry(_READ, _std.recvfrom_into, buffer, nbytes, flags)
 
-    def sendto(self, data, *args):
+    def sendto(self, data, /, *args):
         return self._retry(_WRITE, _std.sendto, data, *args)
 
     if hasattr(_std, "recvmsg"):
@@ -153,12 +153,12 @@ class socket(_std):
             sock.setblocking(True)
         return sock, addr
 
-    def connect(self, address):
+    def connect(self, address, /):
         err = self._connect(address, raise_=True)
         if err:
             raise OSError(err, _os.strerror(err))
 
-    def connect_ex(self, address):
+    def connect_ex(self, address, /):
         return self._connect(address, raise_=False)
 
     def _connect(self, address, raise_):
