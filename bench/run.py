@@ -53,9 +53,14 @@ WORKLOADS = [
     ("rwmutex",    "rwmutex",  "nsop", "ns/op",             20_000,     WORKERS),
     ("timerchurn", "timerchurn", "nsop", "ns/select",       1_000_000,  WORKERS),
     ("ctxfanout",  "ctxfanout", "sec", "s",                 100_000,    WORKERS),
+    # issue 13: Python sockets and sleeps (asyncio, gevent and gr (Python) only)
+    ("py_echo",       "echo",          "ktput", "k req/s",   200_000,    WORKERS),
+    ("py_sleep",      "sleepfan",      "sec",   "s",         10_000,     WORKERS),
 ]
 TOOLBOX = ("rwmutex", "timerchurn", "ctxfanout")
 NET_ROWS = ("echo_pingpong", "echo_stream", "idle_conns")
+PY_ROWS = ("py_echo", "py_sleep")
+PY_ROW_IMPLS = ("asyncio", "gevent", "pygr")
 WL = {w[0]: w for w in WORKLOADS}
 DESCR = {
     "spawn": "spawn + join N tasks (WaitGroup)",
@@ -77,6 +82,8 @@ DESCR = {
     "rwmutex": "1000 tasks x N ops on one RWMutex, 99% reads (every 100th a write); wall time / total",
     "timerchurn": "N selects, each against a ready (closed) channel and a fresh after(1 h) that never fires",
     "ctxfanout": "cancel a root context with N children, a task waiting on each one's done channel; time until the last wakes",
+    "py_echo": "100 loopback TCP connections to a task-per-connection echo server, 512-byte request, wait for the echo; N requests",
+    "py_sleep": "N tasks each sleeping 10 ms: wall time (and OS threads while they sleep)",
 }
 
 # Implementations: id, label, kind. Sizes: None = the workload's default; 0 = not run
@@ -149,6 +156,10 @@ def size_for(impl, wid, quick):
     default = WL[wid][4]
     if wid in NET_ROWS and impl not in ("gr", "go"):
         return 0
+    if wid in PY_ROWS:
+        if impl not in PY_ROW_IMPLS:
+            return 0
+        return default // 10 if quick and wid == "py_echo" else default
     if quick and wid in NET_ROWS:
         return default if wid == "idle_conns" else default // 10
     s = SCALED.get(impl, {}).get(wid, default)
@@ -176,6 +187,8 @@ def na_reason(impl, wid, quick):
         return "skipped with QUICK=1"
     if wid in NET_ROWS:
         return "network rows run gr (C) and Go only"
+    if wid in PY_ROWS:
+        return "Python rows (issue 13) run asyncio, gevent and gr (Python) only"
     if (impl, wid) in NA_REASON:
         return NA_REASON[(impl, wid)]
     if wid in JAVA_ONLY:

@@ -139,6 +139,74 @@ def parked(n, workers):
     report("parked", n, d, (h1 - h0) / n)
 
 
+def echo(n, workers):
+    # issue 13: goroutines.socket, a goroutine per connection on both sides.
+    import socket
+    from goroutines import socket as gsocket
+    from netwl import CONNS, MSG
+    per = max(1, n // CONNS)
+    srv = gsocket.create_server(("127.0.0.1", 0), backlog=CONNS)
+
+    def handle(c):
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buf = bytearray(MSG)
+        while True:
+            k = c.recv_into(buf)
+            if not k:
+                c.close()
+                return
+            c.sendall(memoryview(buf)[:k])
+
+    def accept():
+        for _ in range(CONNS):
+            gr.go(handle, srv.accept()[0])
+    acc = gr.go(accept)
+    clients = []
+    for _ in range(CONNS):
+        c = gsocket.create_connection(srv.getsockname())
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        clients.append(c)
+    acc.wait()
+    payload = b"x" * MSG
+
+    def client(c):
+        buf = bytearray(MSG)
+        for _ in range(per):
+            c.sendall(payload)
+            got = 0
+            while got < MSG:
+                k = c.recv_into(memoryview(buf)[got:])
+                if not k:
+                    die("echo: server closed")
+                got += k
+        c.close()
+    t0 = now_ns()
+    gs = [gr.go(client, c) for c in clients]
+    for g in gs:
+        g.wait()
+    d = now_ns() - t0
+    srv.close()
+    report("echo", per * CONNS, d)
+
+
+def sleepfan(n, workers):
+    from netwl import SLEEP_S, threads_now
+    wg = gr.WaitGroup()
+    wg.add(n)
+
+    def f():
+        gr.sleep(SLEEP_S)
+        wg.done()
+    t0 = now_ns()
+    for _ in range(n):
+        gr.go(f)
+    threads = threads_now()
+    wg.wait()
+    d = now_ns() - t0
+    print("NOTE threads while sleeping: %d" % threads)
+    report("sleepfan", n, d)
+
+
 def yield_(n, workers):
     g = 2 * workers
 
@@ -156,6 +224,6 @@ if __name__ == "__main__":
     w = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     gr.init(workers=w)
     main({"spawn": spawn, "pingpong": pingpong, "ring": ring, "fanin": fanin, "parked": parked,
-          "yield": yield_}, run=lambda fn, n, w: gr.run(lambda: gr.go(fn, n, w).wait()))
+          "yield": yield_, "echo": echo, "sleepfan": sleepfan}, run=lambda fn, n, w: gr.run(lambda: gr.go(fn, n, w).wait()))
     sys.stdout.flush()
     os._exit(0)
