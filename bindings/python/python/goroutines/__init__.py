@@ -358,7 +358,7 @@ class Group:
         return False
 
 
-def patch(socket=True, time=True, select=True):
+def patch(socket=True, time=True, select=True, ssl=True):
     """Swap the standard library's blocking calls for cooperative versions, so that unmodified
     code (``urllib.request``, ``http.client``, ``socketserver``, ``subprocess`` pipes) parks
     the goroutine instead of holding its worker thread. Nothing is patched unless asked.
@@ -368,7 +368,9 @@ def patch(socket=True, time=True, select=True):
       ``accept`` build it too, as they look the class up when called);
     - ``time``: ``time.sleep`` parks a goroutine (the original on a plain thread);
     - ``select``: ``select.select``, ``select.poll``, and ``selectors.DefaultSelector`` (with
-      ``EpollSelector``, and ``subprocess``'s selector if it is imported) park a goroutine.
+      ``EpollSelector``, and ``subprocess``'s selector if it is imported) park a goroutine;
+    - ``ssl``: ``ssl.SSLContext.sslsocket_class`` becomes ``goroutines.ssl.SSLSocket``, so every
+      context's ``wrap_socket`` (``urllib``'s HTTPS too) makes cooperative TLS sockets.
 
     Safe to call at any time and idempotent; ``unpatch()`` restores every original. Calling
     it late (after other modules were imported) covers every use that looks the name up in
@@ -379,7 +381,7 @@ def patch(socket=True, time=True, select=True):
     README's "Patching".
     """
     from . import _patch
-    _patch.patch(socket=socket, time=time, select=select)
+    _patch.patch(socket=socket, time=time, select=select, ssl=ssl)
 
 
 def unpatch():

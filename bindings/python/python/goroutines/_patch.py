@@ -12,6 +12,7 @@ from __future__ import annotations
 import select as _select
 import selectors as _selectors
 import socket as _socket
+import ssl as _ssl
 import sys as _sys
 import threading as _threading
 import time as _time
@@ -19,6 +20,7 @@ from typing import Any
 
 from . import _goroutines as _ext
 from . import socket as _gsocket
+from . import ssl as _gssl
 
 _lock = _threading.Lock()
 # (module, attribute) -> original value, for everything patched now.
@@ -128,10 +130,14 @@ class PollSelector(_selectors.PollSelector):
 
 
 # -- patch / unpatch ----------------------------------------------------------------------
-def _targets(socket, time, select):
+def _targets(socket, time, select, ssl):
     t = []
     if socket:
         t.append((_socket, "socket", _gsocket.socket))
+    if ssl:
+        # Every context's wrap_socket then makes cooperative TLS sockets (the class attribute
+        # is looked up at each wrap: contexts made before patch() are covered too).
+        t.append((_ssl.SSLContext, "sslsocket_class", _gssl.SSLSocket))
     if time:
         t.append((_time, "sleep", sleep))
     if select:
@@ -149,10 +155,10 @@ def _targets(socket, time, select):
 select_fn = select
 
 
-def patch(socket=True, time=True, select=True):
+def patch(socket=True, time=True, select=True, ssl=True):
     """Swap the standard library's blocking calls for cooperative ones (see the module doc)."""
     with _lock:
-        for mod, name, new in _targets(socket, time, select):
+        for mod, name, new in _targets(socket, time, select, ssl):
             key = (mod, name)
             if key in _saved:
                 continue  # already patched: idempotent
@@ -171,4 +177,5 @@ def unpatch():
 def patched():
     """The names patched now, as "module.attribute" strings."""
     with _lock:
-        return sorted("%s.%s" % (m.__name__, n) for m, n in _saved)
+        return sorted("%s.%s" % (getattr(m, "__module__", "") + "." + m.__name__ if isinstance(m, type) else m.__name__, n)
+                      for m, n in _saved)
