@@ -1,7 +1,9 @@
 /* gr_stall_hook: a goroutine that holds its worker thread in a blocking call (nanosleep,
  * outside gr) while a goroutine pinned to that thread is ready is reported once, with its id,
- * kind and label, worker, the pinned count and "in the kernel"; nothing is reported for
- * goroutines that only park; the hook can be removed; bad input. */
+ * kind and label, worker, the pinned count and "in the kernel"; also when the blocker handed
+ * its processor off first (every processor idle, the monitor asleep) and a plain thread wakes
+ * the pinned goroutine; nothing is reported for goroutines that only park; the hook can be
+ * removed; bad input. */
 #include "harness.h"
 #include <stdatomic.h>
 #include <time.h>
@@ -51,6 +53,35 @@ static void blocker(void *arg) {
   gr_handle_release(v);
 }
 
+/* The second shape: the blocker hands its processor off (gr_blocking_begin), so no processor
+ * runs; its pinned victim waits on a channel that the main thread sends on. */
+static gr_chan *wake_ch;
+
+static void victim2(void *arg) {
+  (void)arg;
+  CHECK_OK(gr_pin());
+  int v;
+  CHECK_OK(gr_chan_recv(wake_ch, &v, 10000 * MS));
+}
+
+static void blocker2(void *arg) {
+  (void)arg;
+  CHECK_OK(gr_pin());
+  atomic_store(&blocker_id, gr_self());
+  gr_spawn_opts o;
+  gr_spawn_opts_init(&o);
+  o.flags = GR_SPAWN_LOCAL;
+  gr_handle *v = NULL;
+  CHECK_OK(gr_spawn_ex(victim2, NULL, &o, &v));
+  CHECK_OK(gr_sleep(5 * MS));
+  gr_blocking_begin();
+  struct timespec ts = {0, 500 * MS};
+  nanosleep(&ts, NULL);
+  gr_blocking_end();
+  CHECK_OK(gr_wait(v, 10000 * MS));
+  gr_handle_release(v);
+}
+
 static void parker(void *arg) {
   (void)arg;
   CHECK_OK(gr_pin());
@@ -80,12 +111,25 @@ int main(void) {
   CHECK(atomic_load(&reported_label) == (uintptr_t)&marker);
   CHECK(atomic_load(&reported_pinned) >= 1);
 
+  /* Every processor idle, the victim woken by a plain thread. */
+  CHECK_OK(gr_chan_new(sizeof(int), 0, &wake_ch));
+  CHECK_OK(gr_spawn(blocker2, NULL, &b));
+  struct timespec pause = {0, 100 * MS};
+  nanosleep(&pause, NULL);
+  int one = 1;
+  CHECK_OK(gr_chan_send(wake_ch, &one, 10000 * MS));
+  CHECK_OK(gr_wait(b, 10000 * MS));
+  gr_handle_release(b);
+  CHECK(atomic_load(&reports) == 2);
+  CHECK(atomic_load(&reported_g) == atomic_load(&blocker_id));
+  gr_chan_release(wake_ch);
+
   /* Removed: the same stall goes unreported. */
   CHECK_OK(gr_stall_hook(NULL, NULL, 0));
   CHECK_OK(gr_spawn(blocker, NULL, &b));
   CHECK_OK(gr_wait(b, 10000 * MS));
   gr_handle_release(b);
-  CHECK(atomic_load(&reports) == 1);
+  CHECK(atomic_load(&reports) == 2);
   CHECK_OK(gr_shutdown(GR_FOREVER));
   printf("rt_stall: ok\n");
   return 0;

@@ -109,7 +109,7 @@ pub(crate) fn view_of(rt: &'static Runtime) -> SchedView {
                     gid: l.gid.get(),
                     idle: m.idle.load(Relaxed),
                     polling: m.polling.load(Relaxed),
-                    inbox: m.inbox_len.load(Relaxed),
+                    inbox: m.inbox_len.load(SeqCst), // SeqCst: `stall::quiet`'s handshake
                     runs: m.runs.load(Relaxed),
                 })
             })

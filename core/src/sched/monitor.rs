@@ -125,14 +125,18 @@ pub(crate) fn run(rt: &'static Runtime) {
                 look_again = watch.check(rt, now);
             }
         }
-        if stall_pending {
-            // A goroutine holds pinned work up on a thread whose processor may be gone:
-            // look again soon even if every processor is idle (the report is due).
-            let t = now + STALL_TICK;
-            look_again = Some(look_again.map_or(t, |l: Instant| l.min(t)));
-        }
-        let until = (!all_idle).then(|| Instant::now() + TICK);
-        rt.timers.monitor_sleep(until, look_again, &rt.monitor_deep, || rt.idle.npidle.load(SeqCst) == rt.nprocs() || rt.stopping());
+        let until = if !all_idle {
+            Some(Instant::now() + TICK)
+        } else if stall_pending {
+            // A goroutine holds pinned work up on a thread whose processor may be gone: look
+            // again soon even though every processor is idle (a report is due).
+            Some(Instant::now() + STALL_TICK)
+        } else {
+            None
+        };
+        rt.timers.monitor_sleep(until, look_again, &rt.monitor_deep, || {
+            (rt.idle.npidle.load(SeqCst) == rt.nprocs() && stalls.quiet(rt)) || rt.stopping()
+        });
     }
 }
 

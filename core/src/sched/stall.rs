@@ -19,7 +19,7 @@
 
 use super::inspect::view_of;
 use super::Runtime;
-use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Release};
+use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Relaxed, Ordering::Release, Ordering::SeqCst};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -48,6 +48,12 @@ pub type Hook = Box<dyn Fn(&Stall) + Send + Sync>;
 static ON: AtomicBool = AtomicBool::new(false);
 static HOOK: Mutex<Option<(Hook, Duration)>> = Mutex::new(None);
 
+/// Whether a hook is set (one load: `M::push_inbox` asks it on each cross-thread wake).
+#[inline]
+pub(crate) fn hooked() -> bool {
+    ON.load(Relaxed)
+}
+
 /// Sets (or with `None` removes) the stall hook. Takes effect at the monitor's next tick.
 pub fn set_hook(hook: Option<(Hook, Duration)>) {
     let mut h = HOOK.lock().unwrap_or_else(|e| e.into_inner());
@@ -71,6 +77,21 @@ pub(crate) struct Watch {
 }
 
 impl Watch {
+    /// For the monitor's deep sleep (`monitor.rs`): false while a hook is set and some M runs
+    /// a goroutine with pinned work in its inbox, in a run not reported yet (a stall may be
+    /// under way: keep watching). Read after the monitor raised `monitor_deep` (SeqCst), as
+    /// `push_inbox` raises `inbox_len` (SeqCst) before it reads that flag in
+    /// `wake_monitor`: one of the two sees the other.
+    pub(crate) fn quiet(&self, rt: &'static Runtime) -> bool {
+        if !ON.load(SeqCst) {
+            return true;
+        }
+        !view_of(rt).ms.iter().any(|m| {
+            let reported = matches!(self.ms.get(m.id), Some(Some(s)) if s.reported && s.gid == m.gid && s.runs == m.runs);
+            m.gid != 0 && m.inbox > 0 && !reported
+        })
+    }
+
     /// One tick: reports each run that has held pinned work up for the threshold, once.
     /// True while a run that is not yet reported holds pinned work up (look again soon).
     pub(crate) fn check(&mut self, rt: &'static Runtime, now: Instant) -> bool {

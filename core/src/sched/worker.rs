@@ -101,6 +101,11 @@ impl M {
         self.inbox_len.fetch_add(1, SeqCst);
         if !std::ptr::eq(tls::m(), self) {
             rt.wake_m(self);
+            if super::stall::hooked() {
+                // The M may be held by a goroutine: a stall the monitor must look at even if
+                // it sleeps with every processor idle (`stall.rs`, `Watch::quiet`).
+                rt.timers.wake_monitor(&rt.monitor_deep);
+            }
         }
     }
 
