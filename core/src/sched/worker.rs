@@ -100,10 +100,11 @@ impl M {
         lock(&self.inbox).push_back(g);
         self.inbox_len.fetch_add(1, SeqCst);
         if !std::ptr::eq(tls::m(), self) {
+            let was_idle = self.idle.load(SeqCst);
             rt.wake_m(self);
-            if super::stall::hooked() {
-                // The M may be held by a goroutine: a stall the monitor must look at even if
-                // it sleeps with every processor idle (`stall.rs`, `Watch::quiet`).
+            if !was_idle && super::stall::hooked() {
+                // Not idle: the M may be held by a goroutine, a stall the monitor must look at
+                // even if it sleeps with every processor idle (`stall.rs`, `Watch::quiet`).
                 rt.timers.wake_monitor(&rt.monitor_deep);
             }
         }
