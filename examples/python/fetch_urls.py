@@ -56,3 +56,4 @@ def main():
 gr.run(main)
 gr.unpatch()
 server.shutdown()
+server.server_close()
