@@ -276,3 +276,29 @@ def test_late_patch_reaches_existing_modules():
     finally:
         gr.unpatch()
         before.close()
+
+
+def test_socketserver_under_patch_serves_in_a_goroutine(patched):
+    """socketserver's serve_forever (its selector captured at import, patched too) runs in a
+    goroutine without holding its thread: 2 workers, a server and 20 clients."""
+    import socketserver
+
+    class Echo(socketserver.StreamRequestHandler):
+        def handle(self):
+            self.wfile.write(self.rfile.readline().upper())
+
+    def main():
+        srv = socketserver.TCPServer(("127.0.0.1", 0), Echo)
+        assert isinstance(srv.socket, gsocket.socket)
+        server = gr.go(srv.serve_forever, 0.05)
+
+        def client(i):
+            with socket.create_connection(srv.server_address, timeout=10) as c:
+                c.sendall(b"hello %d\n" % i)
+                return c.makefile("rb").readline()
+        out = [gr.go(client, i).wait(timeout=30) for i in range(20)]
+        srv.shutdown()
+        server.wait(timeout=10)
+        srv.server_close()
+        return out
+    assert gr.run(main) == [b"HELLO %d\n" % i for i in range(20)]

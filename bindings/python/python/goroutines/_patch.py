@@ -146,9 +146,11 @@ def _targets(socket, time, select, ssl):
         for name in ("EpollSelector", "DevpollSelector", "KqueueSelector"):
             if hasattr(_selectors, name):
                 t.append((_selectors, name, PollSelector))
-        sub = _sys.modules.get("subprocess")
-        if sub is not None and hasattr(sub, "_PopenSelector"):
-            t.append((sub, "_PopenSelector", PollSelector))
+        # Modules that captured a selector class when they were imported, if they are.
+        for modname, attr in (("subprocess", "_PopenSelector"), ("socketserver", "_ServerSelector")):
+            mod = _sys.modules.get(modname)
+            if mod is not None and hasattr(mod, attr):
+                t.append((mod, attr, PollSelector))
     return t
 
 
