@@ -52,6 +52,13 @@ def pingpong(n, workers):
     report("pingpong", n, d)
 
 
+def pingpong_main(n, workers):
+    """Not a bench row: the ping-pong loop run by run()'s main itself, which is bound to a
+    thread of its own (each round trip crosses threads). By hand:
+    python bench/python/py_gr.py pingpong_main 50000 2"""
+    pingpong(n, workers)
+
+
 RING = 503
 
 
@@ -224,6 +231,8 @@ if __name__ == "__main__":
     w = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     gr.init(workers=w)
     main({"spawn": spawn, "pingpong": pingpong, "ring": ring, "fanin": fanin, "parked": parked,
-          "yield": yield_, "echo": echo, "sleepfan": sleepfan}, run=lambda fn, n, w: gr.run(lambda: gr.go(fn, n, w).wait()))
+          "yield": yield_, "echo": echo, "sleepfan": sleepfan, "pingpong_main": pingpong_main},
+         run=lambda fn, n, w: gr.run(fn, n, w) if fn is pingpong_main
+         else gr.run(lambda: gr.go(fn, n, w).wait()))
     sys.stdout.flush()
     os._exit(0)
