@@ -3,8 +3,6 @@ goroutine-per-connection echo server with 1,000 clients, 200 urllib fetches)."""
 
 import http.server
 import os
-import random
-import resource
 import select
 import selectors
 import socket
@@ -30,30 +28,6 @@ def patched():
         yield
     finally:
         gr.unpatch()
-
-
-def threads_now():
-    return len(os.listdir("/proc/self/task"))
-
-
-class ThreadWatch:
-    """Samples the process's OS threads (and gr's count) while a block runs."""
-
-    def __enter__(self):
-        self.peak_gr = 0
-        self.stop = False
-        self.t = threading.Thread(target=self._run, daemon=True)
-        self.t.start()
-        return self
-
-    def _run(self):
-        while not self.stop:
-            self.peak_gr = max(self.peak_gr, gr.stats()["threads"])
-            ORIG_SLEEP(0.01)
-
-    def __exit__(self, *exc):
-        self.stop = True
-        self.t.join()
 
 
 def test_patch_unpatch_restores_originals_and_is_idempotent():
@@ -87,21 +61,45 @@ def test_nothing_is_patched_by_import():
     assert r.stdout.split() == ["socket", "time", "select"]
 
 
-def test_1000_sleepers_under_patch_time(patched):
-    def sleeper():
-        time.sleep(0.1)
+# The scale tests run in a fresh interpreter: "at most workers + 4 OS threads" is about the
+# program, and gr's thread count in this process includes threads earlier tests made.
+THREAD_WATCH = """
+import os, threading, time
+import goroutines as gr
+gr.init(workers=2)
+peak = [0]
+stop = [False]
+def watch():
+    while not stop[0]:
+        peak[0] = max(peak[0], gr.stats()["threads"], len(os.listdir("/proc/self/task")) - 2)
+        time.sleep(0.005)
+"""
 
-    def main():
-        gs = [gr.go(sleeper) for _ in range(1000)]
-        for g in gs:
-            g.wait()
-    gr.run(lambda: None)  # warm: the main goroutine's thread exists
-    with ThreadWatch() as w:
-        t0 = time.monotonic()
-        gr.run(main)
-        took = time.monotonic() - t0
-    assert took < 0.5, took
-    assert w.peak_gr <= gr.stats()["workers"] + 4, w.peak_gr
+
+def test_1000_sleepers_under_patch_time():
+    from conftest import run_script
+    r = run_script(THREAD_WATCH + """
+gr.patch(time=True, socket=False, select=False, ssl=False)
+def sleeper():
+    time.sleep(0.1)
+def main():
+    gs = [gr.go(sleeper) for _ in range(1000)]
+    for g in gs:
+        g.wait()
+gr.run(lambda: None)  # the main goroutine's thread exists before the clock starts
+w = threading.Thread(target=watch, daemon=True)
+w.start()
+t0 = time.monotonic()
+gr.run(main)
+took = time.monotonic() - t0
+stop[0] = True
+w.join()
+print(took, peak[0], gr.stats()["workers"])
+""", timeout=120)
+    assert r.returncode == 0, r.stderr
+    took, peak, workers = r.stdout.split()
+    assert float(took) < 0.5, took
+    assert int(peak) <= int(workers) + 4, peak
 
 
 def test_time_sleep_on_a_thread_is_the_original(patched):
@@ -114,59 +112,67 @@ def test_time_sleep_on_a_thread_is_the_original(patched):
     assert time.monotonic() - t0 >= 0.02
 
 
-def raise_nofile(n):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < n:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(n, hard), hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
 def test_1000_clients_against_a_goroutine_per_connection_echo_server():
-    n = min(1000, (raise_nofile(4096) - 100) // 2)
-    rounds = 5
+    from conftest import run_script
+    r = run_script(THREAD_WATCH + """
+import random, resource
+from goroutines import socket as gsocket
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if soft < 4096:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
+n = min(1000, (resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 100) // 2)
+rounds = 5
 
-    def handle(conn):
-        with conn:
-            while True:
-                data = conn.recv(4096)
-                if not data:
-                    return
-                conn.sendall(data)
-
-    def serve(srv):
+def handle(conn):
+    with conn:
         while True:
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                return  # closed
-            gr.go(handle, conn)
+            data = conn.recv(4096)
+            if not data:
+                return
+            conn.sendall(data)
 
-    def client(addr, seed):
-        rng = random.Random(seed)
-        with gsocket.create_connection(addr) as c:
-            for _ in range(rounds):
-                msg = rng.randbytes(rng.randint(1, 4096))
-                c.sendall(msg)
-                got = b""
-                while len(got) < len(msg):
-                    chunk = c.recv(65536)
-                    assert chunk, "server closed early"
-                    got += chunk
-                assert got == msg
-        return True
+def serve(srv):
+    while True:
+        try:
+            conn, _ = srv.accept()
+        except OSError:
+            return  # closed
+        gr.go(handle, conn)
 
-    def main():
-        srv = gsocket.create_server(("127.0.0.1", 0), backlog=n)
-        server = gr.go(serve, srv)
-        clients = [gr.go(client, srv.getsockname(), i) for i in range(n)]
-        ok = all(g.wait(timeout=120) for g in clients)
-        srv.close()
-        server.wait(timeout=10)
-        return ok
+def client(addr, seed):
+    rng = random.Random(seed)
+    with gsocket.create_connection(addr) as c:
+        for _ in range(rounds):
+            msg = rng.randbytes(rng.randint(1, 4096))
+            c.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                chunk = c.recv(65536)
+                assert chunk, "server closed early"
+                got += chunk
+            assert got == msg
+    return True
 
-    with ThreadWatch() as w:
-        assert gr.run(main)
-    assert w.peak_gr <= gr.stats()["workers"] + 4, w.peak_gr
+def main():
+    srv = gsocket.create_server(("127.0.0.1", 0), backlog=n)
+    server = gr.go(serve, srv)
+    clients = [gr.go(client, srv.getsockname(), i) for i in range(n)]
+    ok = all(g.wait(timeout=120) for g in clients)
+    srv.close()
+    server.wait(timeout=10)
+    return ok
+
+w = threading.Thread(target=watch, daemon=True)
+w.start()
+ok = gr.run(main)
+stop[0] = True
+w.join()
+print(ok, n, peak[0], gr.stats()["workers"])
+""", timeout=300)
+    assert r.returncode == 0, r.stderr
+    ok, n, peak, workers = r.stdout.split()
+    assert ok == "True" and int(n) >= 500, r.stdout
+    assert int(peak) <= int(workers) + 4, peak
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
