@@ -55,7 +55,7 @@ unsafe fn fd_of(o: *mut ffi::PyObject) -> PyRes<c_int> {
 
 /// Waits for `events` on `fd`: `Ok(true)` ready, `Ok(false)` timed out.
 unsafe fn wait_fd(fd: c_int, events: u32, timeout: i64, name: &str) -> PyRes<bool> {
-    let rc = park(timeout, |ns| gr::gr_fd_wait(fd, events, ns))?;
+    let rc = park(timeout, |ns, cancel| gr::gr_fd_wait_ex(fd, events, ns, cancel))?;
     match rc {
         // A regular file is always ready, as poll(2) and select(2) say.
         gr::GR_OK | gr::GR_ENOTPOLL => Ok(true),
@@ -135,7 +135,7 @@ impl Drop for Buf {
 /// One `recv` into `len` bytes at `p`: the count read.
 unsafe fn recv_into_ptr(fd: c_int, p: usize, len: usize, flags: c_int, timeout: i64) -> PyRes<usize> {
     let mut n = 0usize;
-    let rc = park(timeout, |ns| gr::gr_fd_recv(fd, p as *mut c_void, len, flags, ns, ptr::null_mut(), &mut n))?;
+    let rc = park(timeout, |ns, cancel| gr::gr_fd_recv(fd, p as *mut c_void, len, flags, ns, cancel, &mut n))?;
     if rc != gr::GR_OK {
         return Err(raise_io(rc, "recv"));
     }
@@ -204,7 +204,7 @@ unsafe fn sock_send(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject
     let b = Buf::get(data, false)?;
     let (p, len) = (b.0.buf as usize, b.0.len as usize);
     let mut n = 0usize;
-    let rc = park(timeout, |ns| gr::gr_fd_send(fd, p as *const c_void, len, flags, ns, ptr::null_mut(), &mut n))?;
+    let rc = park(timeout, |ns, cancel| gr::gr_fd_send(fd, p as *const c_void, len, flags, ns, cancel, &mut n))?;
     drop(b);
     if rc != gr::GR_OK {
         return Err(raise_io(rc, "send"));
@@ -225,9 +225,9 @@ unsafe fn sock_sendall(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObj
     let b = Buf::get(data, false)?;
     let (p, len) = (b.0.buf as usize, b.0.len as usize);
     let mut off = 0usize;
-    let rc = park(timeout, |ns| {
+    let rc = park(timeout, |ns, cancel| {
         let mut n = 0usize;
-        let rc = gr::gr_fd_sendall(fd, (p + off) as *const c_void, len - off, flags, ns, ptr::null_mut(), &mut n);
+        let rc = gr::gr_fd_sendall(fd, (p + off) as *const c_void, len - off, flags, ns, cancel, &mut n);
         off += n;
         if rc == gr::GR_EAGAIN && off < len {
             return gr::GR_ETIMEDOUT; // the poll sent part: the slow path goes on from `off`
@@ -304,10 +304,11 @@ unsafe fn fd_wait_any(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObje
     }
     if pairs.is_empty() {
         // select() with nothing to watch sleeps for its timeout.
-        park(timeout, |ns| {
-            gr::gr_sleep(ns.max(0));
-            gr::GR_ETIMEDOUT
-        })?;
+        park(timeout, |ns, cancel| {
+            let rc = gr::gr_sleep_ex(ns.max(0), cancel);
+            if rc == gr::GR_ECANCELED { rc } else { gr::GR_ETIMEDOUT }
+        })
+        .and_then(|rc| if rc == gr::GR_ECANCELED { Err(errors::raise_status(rc, "select")) } else { Ok(rc) })?;
         return Ok(ffi::PyBool_FromLong(0));
     }
     if pairs.len() == 1 {
@@ -339,11 +340,12 @@ unsafe fn fd_wait_any(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObje
     let mut v: i32 = -1;
     let chp = ch as usize;
     let first = if err == gr::GR_OK {
-        park(timeout, |ns| gr::gr_chan_recv(chp as *mut gr::gr_chan, &mut v as *mut i32 as *mut c_void, ns))
+        park(timeout, |ns, cancel| gr::gr_chan_recv_ex(chp as *mut gr::gr_chan, &mut v as *mut i32 as *mut c_void, ns, cancel))
     } else {
         Ok(gr::GR_ETIMEDOUT)
     };
     let got = matches!(first, Ok(gr::GR_OK));
+    let cancelled = matches!(first, Ok(gr::GR_ECANCELED));
     gr::gr_cancel_fire(cancel);
     let left = started - got as usize;
     without_gil(|| {
@@ -355,6 +357,9 @@ unsafe fn fd_wait_any(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObje
     gr::gr_chan_release(ch);
     gr::gr_cancel_free(cancel);
     first?;
+    if cancelled {
+        return Err(errors::raise_status(gr::GR_ECANCELED, "select"));
+    }
     if err != gr::GR_OK {
         return Err(errors::raise_status(err, "select"));
     }
