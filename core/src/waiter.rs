@@ -426,6 +426,16 @@ impl ThreadWait {
     }
 }
 
+/// Who is calling: the current coroutine goroutine, or else this OS thread (a plain thread
+/// or a bound goroutine): the owner of the waits [`prepare`] opens here. Two calls give the
+/// same value exactly when made by the same live owner.
+pub fn owner_id() -> usize {
+    match sched::current_coroutine_ref() {
+        Some(g) => g.get() as *const G as usize,
+        None => THREAD_CELL.with(|c| Arc::as_ptr(&c.0) as usize),
+    }
+}
+
 /// Opens a wait for the calling context: the current coroutine goroutine, or else this OS
 /// thread (a plain thread or a bound goroutine). `reason` is what dumps show for it
 /// (`waitreason.rs`: every blocking primitive passes its own).
@@ -464,7 +474,10 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
     // A wait the owner ends itself (poll, past deadline, token already fired) has no waker,
     // so it must not park; any other ended wait has a waker that will unpark it.
     let mut self_claimed = false;
-    let mut registered = None;
+    let mut registered: Option<crate::waitlist::Key> = None;
+    // (Under loom, cancel tokens hold the model's tokens, `chan/wait.rs`, and the models
+    // block through it; this real `block` is compiled there, never run.)
+    #[cfg(not(loom))]
     if let Some(c) = cancel {
         registered = c.register(tok);
         if registered.is_none() {
@@ -474,6 +487,8 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
             g.info.cancel.store(c as *const Cancel as usize, Relaxed);
         }
     }
+    #[cfg(loom)]
+    let _ = (&mut registered, cancel.map(|_| unreachable!("the loom models block through chan/wait.rs")));
     let deadline = match deadline {
         Deadline::Poll => {
             self_claimed |= tok.claim(TIMEOUT);
@@ -494,6 +509,7 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
     } else {
         wait_done(tok, deadline)
     };
+    #[cfg(not(loom))]
     if let (Some(c), Some(key)) = (cancel, registered) {
         c.unregister(key);
     }

@@ -1,7 +1,7 @@
 //! WaitGroup and Mutex exports (`gr_wg_*`, `gr_mutex_*`) over `gr_core::sync`.
 
 use crate::boundary::*;
-use crate::cancel::gr_cancel;
+use crate::cancel::{cancel_opt, gr_cancel};
 use crate::handle::{impl_handle, Handle};
 use gr_core::sched::live;
 use gr_core::sync::{Mutex, WaitGroup};
@@ -73,7 +73,7 @@ pub unsafe extern "C" fn gr_wg_wait_ex(wg: *mut gr_wg, timeout_ns: i64, cancel: 
         let w = unsafe { gr_wg::get(wg) }?;
         live()?;
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
-        w.wait(Deadline::from_timeout_ns(timeout_ns), unsafe { gr_cancel::get_opt(cancel) }?)
+        w.wait(Deadline::from_timeout_ns(timeout_ns), unsafe { cancel_opt(cancel) }?)
     })
 }
 
@@ -115,7 +115,7 @@ pub unsafe extern "C" fn gr_mutex_lock_ex(mu: *mut gr_mutex, timeout_ns: i64, ca
         let m = unsafe { gr_mutex::get(mu) }?;
         live()?;
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
-        m.lock(Deadline::from_timeout_ns(timeout_ns), unsafe { gr_cancel::get_opt(cancel) }?)
+        m.lock(Deadline::from_timeout_ns(timeout_ns), unsafe { cancel_opt(cancel) }?)
     })
 }
 

@@ -20,6 +20,8 @@
 //!   polling descriptors when every M is busy, and the deadlock report's checks,
 //!   `deadlock.rs`).
 //! - `inspect.rs`: what each M and P is doing, for dumps, stats and the deadlock report.
+//! - `stall.rs`: stall reports (`gr_stall_hook`): a goroutine holding its thread while
+//!   goroutines pinned to it are ready.
 //! - `poll.rs`: the scheduler's side of the netpoller (`crate::netpoll`): who blocks in
 //!   epoll, who polls without blocking, where ready goroutines go.
 //! - `state.rs`: the park/unpark handshake; `parker.rs`: parking an OS thread; `tls.rs`: the
@@ -39,6 +41,7 @@ mod poll;
 mod proc;
 mod runtime;
 mod spawn;
+pub mod stall;
 pub(crate) mod state;
 pub(crate) mod tls;
 mod worker;
@@ -46,5 +49,7 @@ mod worker;
 pub use current::{blocking_begin, blocking_end, context, fail_current, label_current, pin, self_id, should_yield, unpin, with_current, yield_now};
 pub(crate) use current::{consume_early_wake, current_coroutine_ref, park_current, ready_after_wake, take_woken, CurrentG};
 pub use runtime::{init, live, shutdown, stats, Config, Stats, DEFAULT_MAX_THREADS, DEFAULT_STACK};
-pub(crate) use runtime::{coarse_now, runtime, runtime_if_started, timers, timers_if_started, Runtime};
+#[cfg(not(loom))]
+pub(crate) use runtime::multiprocessor;
+pub(crate) use runtime::{alarm_timers, coarse_now, runtime, runtime_if_started, timers, timers_if_started, Runtime};
 pub use spawn::{spawn, SpawnOpts};

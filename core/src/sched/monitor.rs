@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 pub const HOG: Duration = Duration::from_millis(10);
 /// Check interval while any processor runs.
 const TICK: Duration = Duration::from_millis(2);
+/// How often stall candidates are looked at while every processor is idle (`stall.rs`).
+const STALL_TICK: Duration = Duration::from_millis(10);
 /// How often idle stack memory is returned to the kernel while the runtime is busy.
 const SCAVENGE: Duration = Duration::from_secs(1);
 
@@ -65,6 +67,7 @@ pub(crate) fn run(rt: &'static Runtime) {
     let mut seen: Vec<Seen> = vec![Seen::new(0, Instant::now()); rt.nprocs()];
     let mut last_scavenge = Instant::now();
     let mut watch = super::deadlock::Watch::default();
+    let mut stalls = super::stall::Watch::default();
     while !rt.stopping() {
         rt.coarse.fetch_add(1, Relaxed);
         crate::waitreason::refresh_clock();
@@ -112,6 +115,7 @@ pub(crate) fn run(rt: &'static Runtime) {
                 }
             }
         }
+        let stall_pending = stalls.check(rt, now);
         rt.monitor_watch(long);
         let all_idle = !any_running && rt.idle.npidle.load(SeqCst) == rt.nprocs();
         let mut look_again = None;
@@ -121,8 +125,18 @@ pub(crate) fn run(rt: &'static Runtime) {
                 look_again = watch.check(rt, now);
             }
         }
-        let until = (!all_idle).then(|| Instant::now() + TICK);
-        rt.timers.monitor_sleep(until, look_again, &rt.monitor_deep, || rt.idle.npidle.load(SeqCst) == rt.nprocs() || rt.stopping());
+        let until = if !all_idle {
+            Some(Instant::now() + TICK)
+        } else if stall_pending {
+            // A goroutine holds pinned work up on a thread whose processor may be gone: look
+            // again soon even though every processor is idle (a report is due).
+            Some(Instant::now() + STALL_TICK)
+        } else {
+            None
+        };
+        rt.timers.monitor_sleep(until, look_again, &rt.monitor_deep, || {
+            (rt.idle.npidle.load(SeqCst) == rt.nprocs() && stalls.quiet(rt)) || rt.stopping()
+        });
     }
 }
 

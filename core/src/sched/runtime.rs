@@ -116,6 +116,9 @@ pub struct Stats {
     pub spawned_total: u64,
     pub steals_total: u64,
     pub retakes_total: u64,
+    /// Entries in the timer heap: timed waits (ended ones until swept) and armed alarms
+    /// (timer channels with a receiver parked, context deadlines).
+    pub timer_heap: u64,
 }
 
 static RT: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
@@ -262,6 +265,7 @@ impl Runtime {
             spawned_total: self.spawned.load(Relaxed),
             steals_total: self.steals.load(Relaxed),
             retakes_total: self.retakes.load(Relaxed),
+            timer_heap: self.timers.len() as u64,
         }
     }
 
@@ -362,6 +366,31 @@ pub fn stats() -> Result<Stats> {
 /// The timer heap, without starting a runtime.
 pub(crate) fn timers_if_started() -> Option<&'static Timers> {
     runtime_if_started().map(|rt| &rt.timers)
+}
+
+/// Whether the runtime has more than one processor (spinning for another goroutine to
+/// release something can pay off only then).
+#[cfg(not(loom))]
+pub(crate) fn multiprocessor() -> bool {
+    runtime_if_started().is_some_and(|rt| rt.nprocs() > 1)
+}
+
+/// The timer heap for an alarm (a timer channel, a context's deadline), starting the
+/// runtime on first use as any call that may wait does; `None` after a shutdown or in a
+/// fork()ed child (the alarm then never rings, as nothing runs).
+#[cfg(not(loom))]
+pub(crate) fn alarm_timers() -> Option<&'static Timers> {
+    runtime().ok().map(|rt| &rt.timers)
+}
+
+/// Under loom: a heap of the model's own (loom runs a model's threads on one OS thread, and
+/// each test on its own), with no runtime and no monitor: a model rings it with `fire_due`.
+#[cfg(loom)]
+pub(crate) fn alarm_timers() -> Option<&'static Timers> {
+    thread_local! {
+        static HEAP: &'static Timers = Box::leak(Box::default());
+    }
+    Some(HEAP.with(|h| *h))
 }
 
 pub(crate) fn timers() -> &'static Timers {
