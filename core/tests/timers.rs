@@ -148,7 +148,10 @@ fn select_churn_leaves_the_heap_alone() {
             let (i, closed, _) = sel(&[C::Recv(&ready), C::Recv(t.chan())], FOREVER).unwrap();
             assert_eq!((i, closed), (0, true));
         }
-        assert!(sched::stats().unwrap().timer_heap <= before + 4);
+        // The heap is the runtime's, shared with the tests running beside this one (up to
+        // ~1,000 entries of theirs, after_accuracy's): a leak here would be ~100,000.
+        let after = sched::stats().unwrap().timer_heap;
+        assert!(after <= before + 2_000, "timer heap {before} -> {after} after 100,000 churned timers");
     });
 }
 
