@@ -169,9 +169,9 @@ static void timeout_ends_wait(void *arg) {
   (void)arg;
   gr_cancel *c;
   gr_chan *ch;
+  int64_t v, t0 = gr_now(); /* before the context: its deadline counts from its creation */
   CHECK_OK(gr_cancel_new_timeout(NULL, ms_ns(15), &c));
   CHECK_OK(gr_chan_new(8, 0, &ch));
-  int64_t v, t0 = gr_now();
   CHECK_RC(gr_chan_recv_ex(ch, &v, GR_FOREVER, c), GR_ECANCELED);
   CHECK(gr_now() - t0 >= ms_ns(15));
   CHECK_RC(gr_cancel_err(c), GR_ETIMEDOUT);
