@@ -25,6 +25,7 @@ include mk/venv.mk
 -include mk/chan.mk
 -include mk/reliability.mk
 -include mk/netpoll.mk
+-include mk/toolbox.mk
 -include mk/sanitizers.mk
 -include bench/bench.mk
 -include bindings/python/python.mk

@@ -49,8 +49,21 @@ WORKLOADS = [
     ("idle_conns",    "idle_conns",    "kib",   "KiB/conn",  10_000,     WORKERS),
     # issue 16: the Java binding's spawn + join from a plain thread (Java rows only)
     ("spawnjoin",  "spawnjoin", "nsop", "ns/spawn+join",    100_000,    WORKERS),
+    # issue 13: the asyncio bridge (Python asyncio and gr (Python) only)
+    ("aio_bridge",    "aio_bridge",    "nsop",  "ns/round trip", 20_000,  WORKERS),
+    # Issue 15 (the toolbox): gr and Go only.
+    ("rwmutex",    "rwmutex",  "nsop", "ns/op",             20_000,     WORKERS),
+    ("timerchurn", "timerchurn", "nsop", "ns/select",       1_000_000,  WORKERS),
+    ("ctxfanout",  "ctxfanout", "sec", "s",                 100_000,    WORKERS),
+    # issue 13: Python sockets and sleeps (asyncio, gevent and gr (Python) only)
+    ("py_echo",       "echo",          "ktput", "k req/s",   200_000,    WORKERS),
+    ("py_sleep",      "sleepfan",      "sec",   "s",         10_000,     WORKERS),
 ]
+TOOLBOX = ("rwmutex", "timerchurn", "ctxfanout")
 NET_ROWS = ("echo_pingpong", "echo_stream", "idle_conns")
+AIO_ROWS = ("aio_bridge",)  # gr (Python)'s goroutines.aio.wait against asyncio.to_thread
+PY_ROWS = ("py_echo", "py_sleep")
+PY_ROW_IMPLS = ("asyncio", "gevent", "pygr")
 WL = {w[0]: w for w in WORKLOADS}
 DESCR = {
     "spawn": "spawn + join N tasks (WaitGroup)",
@@ -69,6 +82,13 @@ DESCR = {
     "echo_stream": "4 loopback TCP connections, 512-byte messages pipelined (writer + reader per connection); N messages",
     "idle_conns": "N idle loopback TCP connections, a server goroutine parked in read on each: RSS delta / N",
     "spawnjoin": "from a plain Java thread: start one task, join it; N times",
+    "aio_bridge": "a coroutine awaits a function that returns at once, run elsewhere: gr (Python) "
+                  "`await aio.wait(go(f))`, asyncio `await asyncio.to_thread(f)`; N round trips",
+    "rwmutex": "1000 tasks x N ops on one RWMutex, 99% reads (every 100th a write); wall time / total",
+    "timerchurn": "N selects, each against a ready (closed) channel and a fresh after(1 h) that never fires",
+    "ctxfanout": "cancel a root context with N children, a task waiting on each one's done channel; time until the last wakes",
+    "py_echo": "100 loopback TCP connections to a task-per-connection echo server, 512-byte request, wait for the echo; N requests",
+    "py_sleep": "N tasks each sleeping 10 ms: wall time (and OS threads while they sleep)",
 }
 
 # Implementations: id, label, kind. Sizes: None = the workload's default; 0 = not run
@@ -127,6 +147,11 @@ NA_REASON = {
     ("pygr", "parked1m"): "skipped for time (100k row measures the same)",
 }
 
+# The toolbox rows exist in gr (C) and Go only.
+for _impl, _ in IMPLS:
+    if _impl not in ("gr", "go"):
+        SCALED.setdefault(_impl, {}).update({w: 0 for w in TOOLBOX})
+
 # QUICK=1 sizes that the rules in size_for would make too slow.
 QUICK_SIZES = {"javagr": {"pingpong": 20_000}}
 
@@ -136,6 +161,12 @@ def size_for(impl, wid, quick):
     default = WL[wid][4]
     if wid in NET_ROWS and impl not in ("gr", "go"):
         return 0
+    if wid in AIO_ROWS:
+        return 0 if impl not in ("asyncio", "pygr") else default // 10 if quick else default
+    if wid in PY_ROWS:
+        if impl not in PY_ROW_IMPLS:
+            return 0
+        return default // 10 if quick and wid == "py_echo" else default
     if quick and wid in NET_ROWS:
         return default if wid == "idle_conns" else default // 10
     s = SCALED.get(impl, {}).get(wid, default)
@@ -152,7 +183,7 @@ def size_for(impl, wid, quick):
             return max(100, s // 5)
         if wid in ("cpu1", "cpuN"):
             return max(10, s // 10)
-        if wid == "mutex":
+        if wid in ("mutex", "rwmutex"):
             return max(10, s // 10)
         return max(1000, s // 10)
     return s
@@ -163,10 +194,16 @@ def na_reason(impl, wid, quick):
         return "skipped with QUICK=1"
     if wid in NET_ROWS:
         return "network rows run gr (C) and Go only"
+    if wid in AIO_ROWS:
+        return "the asyncio bridge row runs gr (Python) and asyncio only"
+    if wid in PY_ROWS:
+        return "Python rows (issue 13) run asyncio, gevent and gr (Python) only"
     if (impl, wid) in NA_REASON:
         return NA_REASON[(impl, wid)]
     if wid in JAVA_ONLY:
         return "a Java binding workload (issue 16)"
+    if wid in TOOLBOX:
+        return "issue 15 row: gr (C) and Go only"
     if impl in ("pygr", "javagr"):
         return "not in this binding's bench set (yet)"
     if wid == "select" and impl not in ("gr", "go"):

@@ -1,3 +1,8 @@
+// Go 1.23's timer semantics (synchronous timer channels, unreferenced timers collected), which
+// go.mod's `go 1.21` would otherwise switch off: the timerchurn row compares against them.
+
+//go:debug asynctimerchan=0
+
 // Anchor: the bench workloads in Go, standard library only.
 //
 //	gobench <workload> <size> [gomaxprocs]
@@ -9,6 +14,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -322,6 +328,85 @@ func mutex(k int64) {
 	report("mutex", g*k, d, -1)
 }
 
+// rwmutex: g goroutines x k operations, every 100th a write (99% reads).
+func rwmutex(k int64) {
+	const g = 1000
+	var mu sync.RWMutex
+	var wg sync.WaitGroup
+	var value int64
+	sink := make([]int64, g)
+	t0 := time.Now()
+	for i := 0; i < g; i++ {
+		wg.Add(1)
+		go func(id int) {
+			defer wg.Done()
+			var sum int64
+			for j := int64(0); j < k; j++ {
+				if j%100 == 99 {
+					mu.Lock()
+					value++
+					mu.Unlock()
+				} else {
+					mu.RLock()
+					sum += value
+					mu.RUnlock()
+				}
+			}
+			sink[id] = sum
+		}(i)
+	}
+	wg.Wait()
+	d := time.Since(t0)
+	if value != g*(k/100) {
+		die("rwmutex: bad count")
+	}
+	report("rwmutex", g*k, d, -1)
+}
+
+// timerchurn: n selects against a ready (closed) channel and a fresh time.After(1 h).
+func timerchurn(n int64) {
+	ready := make(chan int64)
+	close(ready)
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		select {
+		case <-ready:
+		case <-time.After(time.Hour):
+			die("timerchurn: the timer fired")
+		}
+	}
+	report("timerchurn", n, time.Since(t0), -1)
+}
+
+// ctxfanout: n children of one root context, a goroutine waiting on each one's Done;
+// the time from cancelling the root until the last waiter has woken.
+func ctxfanout(n int64) {
+	root, cancel := context.WithCancel(context.Background())
+	var started, woke sync.WaitGroup
+	cancels := make([]context.CancelFunc, n)
+	started.Add(int(n))
+	woke.Add(int(n))
+	for i := int64(0); i < n; i++ {
+		c, cc := context.WithCancel(root)
+		cancels[i] = cc
+		go func() {
+			started.Done()
+			<-c.Done()
+			woke.Done()
+		}()
+	}
+	started.Wait()
+	time.Sleep(20 * time.Millisecond) // let the last ones park
+	t0 := time.Now()
+	cancel()
+	woke.Wait()
+	d := time.Since(t0)
+	for _, cc := range cancels {
+		cc()
+	}
+	report("ctxfanout", n, d, -1)
+}
+
 func fib(n int) int64 {
 	if n < 2 {
 		return int64(n)
@@ -538,6 +623,7 @@ func main() {
 		"fanin": {fanin, 1000}, "parked": {parked, 0}, "yield": {yield, 1000},
 		"select": {selectw, 1000}, "sieve": {sieve, 100}, "mutex": {mutex, 10}, "cpu": {cpu, 10},
 		"echo_pingpong": {echoPingpong, 1000}, "echo_stream": {echoStream, 1000}, "idle_conns": {idleConns, 0},
+		"rwmutex": {rwmutex, 100}, "timerchurn": {timerchurn, 1000}, "ctxfanout": {ctxfanout, 1000},
 	}
 	w, ok := table[os.Args[1]]
 	if !ok {

@@ -79,6 +79,28 @@ static int workers = 2;
 #pragma weak gr_mutex_unlock
 #pragma weak gr_mutex_free
 
+/* The toolbox (issue 15) may be missing from an older libgr too: weak as well. */
+#pragma weak gr_rwmutex_new
+#pragma weak gr_rwmutex_lock
+#pragma weak gr_rwmutex_unlock
+#pragma weak gr_rwmutex_rlock
+#pragma weak gr_rwmutex_runlock
+#pragma weak gr_rwmutex_free
+#pragma weak gr_after
+#pragma weak gr_cancel_new
+#pragma weak gr_cancel_new_child
+#pragma weak gr_cancel_done
+#pragma weak gr_cancel_fire
+#pragma weak gr_cancel_free
+
+static int have_toolbox(const char *wl) {
+  if (!strcmp(wl, "rwmutex"))
+    return gr_rwmutex_new && gr_rwmutex_lock && gr_rwmutex_unlock && gr_rwmutex_rlock && gr_rwmutex_runlock;
+  if (!strcmp(wl, "timerchurn")) return gr_after && gr_select;
+  if (!strcmp(wl, "ctxfanout")) return gr_cancel_new && gr_cancel_new_child && gr_cancel_done && gr_cancel_fire;
+  return 1;
+}
+
 static int have_sync(void) {
   return gr_chan_new && gr_chan_send && gr_chan_recv && gr_chan_close && gr_chan_release &&
          gr_wg_new && gr_wg_add && gr_wg_done && gr_wg_wait && gr_wg_free;
@@ -379,6 +401,106 @@ static void w_mutex(long k) {
   report("mutex", (uint64_t)MUTEX_G * k, t1 - t0, -1);
 }
 
+/* -------------------------------------------------------------- rwmutex */
+/* size = operations per goroutine; 1000 goroutines; 99% reads (every 100th op a write). */
+#define RW_G 1000
+static gr_rwmutex *rw;
+static gr_wg *rw_wg;
+static long rw_k;
+static volatile long rw_value;
+static long rw_sink[RW_G];
+static void rwmutex_fn(void *arg) {
+  long id = (long)(intptr_t)arg, sum = 0;
+  for (long i = 0; i < rw_k; i++) {
+    if (i % 100 == 99) {
+      CHECK(gr_rwmutex_lock(rw, GR_FOREVER));
+      rw_value++;
+      CHECK(gr_rwmutex_unlock(rw));
+    } else {
+      CHECK(gr_rwmutex_rlock(rw, GR_FOREVER));
+      sum += rw_value;
+      CHECK(gr_rwmutex_runlock(rw));
+    }
+  }
+  rw_sink[id] = sum;
+  CHECK(gr_wg_done(rw_wg));
+}
+
+static void w_rwmutex(long k) {
+  rw_k = k; rw_value = 0;
+  CHECK(gr_rwmutex_new(&rw));
+  CHECK(gr_wg_new(&rw_wg));
+  CHECK(gr_wg_add(rw_wg, RW_G));
+  uint64_t t0 = now_ns();
+  for (long i = 0; i < RW_G; i++) CHECK(gr_spawn(rwmutex_fn, (void *)(intptr_t)i, NULL));
+  CHECK(gr_wg_wait(rw_wg, GR_FOREVER));
+  uint64_t t1 = now_ns();
+  if (rw_value != RW_G * (k / 100)) { fprintf(stderr, "rwmutex: %ld writes\n", rw_value); exit(3); }
+  gr_rwmutex_free(rw);
+  gr_wg_free(rw_wg);
+  report("rwmutex", (uint64_t)RW_G * k, t1 - t0, -1);
+}
+
+/* ------------------------------------------------------------ timerchurn */
+/* size = selects: each against a ready (closed) channel and a fresh after(1 h) that never
+   fires (Go's `select { case <-ready: case <-time.After(time.Hour): }`). */
+static void w_timerchurn(long n) {
+  gr_chan *ready;
+  CHECK(gr_chan_new(sizeof(int64_t), 0, &ready));
+  CHECK(gr_chan_close(ready));
+  int64_t v;
+  uint64_t t0 = now_ns();
+  for (long i = 0; i < n; i++) {
+    gr_chan *t;
+    CHECK(gr_after(3600LL * 1000000000LL, &t));
+    gr_case cs[2] = {{ready, GR_RECV, NULL, 0}, {t, GR_RECV, &v, 0}};
+    if (gr_select(cs, 2, GR_FOREVER) != 0) { fprintf(stderr, "timerchurn: the timer fired\n"); exit(3); }
+    gr_chan_release(t);
+  }
+  uint64_t t1 = now_ns();
+  gr_chan_release(ready);
+  report("timerchurn", n, t1 - t0, -1);
+}
+
+/* ------------------------------------------------------------- ctxfanout */
+/* size = descendants of one root context, each with a goroutine waiting on its done
+   channel; measures the cancel of the root until the last waiter has woken. */
+static gr_wg *fan_started, *fan_woke;
+static void fan_fn(void *arg) {
+  gr_cancel *c = arg;
+  gr_chan *d = gr_cancel_done(c);
+  char b;
+  CHECK(gr_wg_done(fan_started));
+  if (gr_chan_recv(d, &b, GR_FOREVER) != GR_ECLOSED) { fprintf(stderr, "ctxfanout: not closed\n"); exit(3); }
+  CHECK(gr_wg_done(fan_woke));
+}
+
+static void w_ctxfanout(long n) {
+  gr_cancel *root;
+  gr_cancel **kids = malloc((size_t)n * sizeof *kids);
+  CHECK(gr_cancel_new(&root));
+  CHECK(gr_wg_new(&fan_started));
+  CHECK(gr_wg_new(&fan_woke));
+  CHECK(gr_wg_add(fan_started, n));
+  CHECK(gr_wg_add(fan_woke, n));
+  for (long i = 0; i < n; i++) {
+    CHECK(gr_cancel_new_child(root, &kids[i]));
+    CHECK(gr_spawn(fan_fn, kids[i], NULL));
+  }
+  CHECK(gr_wg_wait(fan_started, GR_FOREVER));
+  CHECK(gr_sleep(20 * 1000000)); /* let the last ones park */
+  uint64_t t0 = now_ns();
+  CHECK(gr_cancel_fire(root));
+  CHECK(gr_wg_wait(fan_woke, GR_FOREVER));
+  uint64_t t1 = now_ns();
+  for (long i = 0; i < n; i++) gr_cancel_free(kids[i]);
+  gr_cancel_free(root);
+  gr_wg_free(fan_started);
+  gr_wg_free(fan_woke);
+  free(kids);
+  report("ctxfanout", n, t1 - t0, -1);
+}
+
 /* ------------------------------------------------------------------ cpu */
 static gr_wg *cpu_wg;
 static long *cpu_out;
@@ -643,6 +765,7 @@ static const struct workload table[] = {
   {"select", w_select, 1000}, {"sieve", w_sieve, 100}, {"mutex", w_mutex, 10},
   {"cpu", w_cpu, 10}, {"echo_pingpong", w_echo_pingpong, 1000}, {"echo_stream", w_echo_stream, 1000},
   {"idle_conns", w_idle_conns, 0},
+  {"rwmutex", w_rwmutex, 100}, {"timerchurn", w_timerchurn, 1000}, {"ctxfanout", w_ctxfanout, 1000},
 };
 static const struct workload *chosen;
 static long size;
@@ -660,14 +783,14 @@ static void main_goroutine(void *arg) {
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "version") == 0) { printf("%s\n", gr_version()); return 0; }
   if (argc < 3) {
-    fprintf(stderr, "usage: %s <spawn|pingpong|ring|fanin|parked|yield|select|sieve|mutex|cpu|echo_pingpong|echo_stream|idle_conns> <size> [workers]\n", argv[0]);
+    fprintf(stderr, "usage: %s <spawn|pingpong|ring|fanin|parked|yield|select|sieve|mutex|cpu|echo_pingpong|echo_stream|idle_conns|rwmutex|timerchurn|ctxfanout> <size> [workers]\n", argv[0]);
     return 64;
   }
   for (size_t i = 0; i < sizeof table / sizeof *table; i++)
     if (strcmp(table[i].name, argv[1]) == 0) chosen = &table[i];
   if (!chosen) { fprintf(stderr, "unknown workload %s\n", argv[1]); return 64; }
   int runtime_only = !strcmp(argv[1], "spawn") || !strcmp(argv[1], "yield") || !strcmp(argv[1], "cpu");
-  if ((!runtime_only && !have_sync()) || (strcmp(argv[1], "select") == 0 && !gr_select) ||
+  if ((!runtime_only && !have_sync()) || (strcmp(argv[1], "select") == 0 && !gr_select) || !have_toolbox(argv[1]) ||
       (strcmp(argv[1], "mutex") == 0 && !(gr_mutex_new && gr_mutex_lock && gr_mutex_unlock)) ||
       ((!strncmp(argv[1], "echo_", 5) || !strcmp(argv[1], "idle_conns")) && !have_fd())) {
     fprintf(stderr, "gr_bench: this libgr lacks the channel/select/sync calls %s needs\n", argv[1]);

@@ -53,7 +53,8 @@ def die(msg):
 
 
 WARM = {"spawn": 1000, "pingpong": 1000, "ring": 1000, "fanin": 1000, "parked": 0,
-        "yield": 1000, "select": 1000, "sieve": 50, "mutex": 10, "cpu": 2}
+        "yield": 1000, "select": 1000, "sieve": 50, "mutex": 10, "cpu": 2,
+        "echo": 1000, "sleepfan": 1000}
 
 
 def main(table, run=lambda fn, n, w: fn(n, w)):

@@ -209,7 +209,68 @@ async def cpu(n, workers):
     report("cpu", n, d)
 
 
+async def aio_bridge(n, workers):
+    """Issue 13's anchor for the asyncio bridge: a coroutine awaits a function run elsewhere
+    that returns at once, here on asyncio's default thread pool (asyncio.to_thread)."""
+    def f():
+        return 1
+    for _ in range(100):  # warm-up: the pool's threads
+        await asyncio.to_thread(f)
+    t0 = now_ns()
+    for _ in range(n):
+        if await asyncio.to_thread(f) != 1:
+            die("aio_bridge: bad result")
+    report("aio_bridge", n, now_ns() - t0)
+async def echo(n, workers):
+    # issue 13: asyncio streams, a task per connection on both sides.
+    import socket
+    from netwl import CONNS, MSG
+    per = max(1, n // CONNS)
+
+    async def handle(reader, writer):
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            while True:
+                data = await reader.read(MSG)
+                if not data:
+                    break
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=CONNS)
+    port = srv.sockets[0].getsockname()[1]
+    conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(CONNS)]
+    for _, w in conns:
+        w.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    payload = b"x" * MSG
+
+    async def client(r, w):
+        for _ in range(per):
+            w.write(payload)
+            await w.drain()
+            await r.readexactly(MSG)
+        w.close()
+    t0 = now_ns()
+    await asyncio.gather(*[client(r, w) for r, w in conns])
+    d = now_ns() - t0
+    srv.close()
+    report("echo", per * CONNS, d)
+
+
+async def sleepfan(n, workers):
+    from netwl import SLEEP_S, threads_now
+    t0 = now_ns()
+    tasks = [asyncio.create_task(asyncio.sleep(SLEEP_S)) for _ in range(n)]
+    threads = threads_now()
+    await asyncio.gather(*tasks)
+    d = now_ns() - t0
+    print("NOTE threads while sleeping: %d" % threads)
+    report("sleepfan", n, d)
+
+
 if __name__ == "__main__":
     main({"spawn": spawn, "pingpong": pingpong, "ring": ring, "fanin": fanin, "parked": parked,
-          "yield": yield_, "sieve": sieve, "mutex": mutex, "cpu": cpu},
+          "yield": yield_, "sieve": sieve, "mutex": mutex, "cpu": cpu, "echo": echo,
+          "sleepfan": sleepfan, "aio_bridge": aio_bridge},
          run=lambda fn, n, w: asyncio.run(fn(n, w)))

@@ -205,6 +205,71 @@ def cpu(n, workers):
     report("cpu", n, d)
 
 
+def echo(n, workers):
+    # issue 13: the stdlib socket API under gevent's monkey-patching (socket only: the other
+    # workloads of this program use gevent's primitives directly), a greenlet per connection.
+    from gevent import monkey
+    monkey.patch_socket()
+    import socket
+    from netwl import CONNS, MSG
+    per = max(1, n // CONNS)
+    srv = socket.create_server(("127.0.0.1", 0), backlog=CONNS)
+
+    def handle(c):
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buf = bytearray(MSG)
+        while True:
+            k = c.recv_into(buf)
+            if not k:
+                c.close()
+                return
+            c.sendall(memoryview(buf)[:k])
+
+    def accept():
+        for _ in range(CONNS):
+            gevent.spawn(handle, srv.accept()[0])
+    acc = gevent.spawn(accept)
+    clients = []
+    for _ in range(CONNS):
+        c = socket.create_connection(srv.getsockname())
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        clients.append(c)
+    acc.join()
+    payload = b"x" * MSG
+
+    def client(c):
+        buf = bytearray(MSG)
+        for _ in range(per):
+            c.sendall(payload)
+            got = 0
+            while got < MSG:
+                k = c.recv_into(memoryview(buf)[got:])
+                if not k:
+                    die("echo: server closed")
+                got += k
+        c.close()
+    t0 = now_ns()
+    gevent.joinall([gevent.spawn(client, c) for c in clients])
+    d = now_ns() - t0
+    srv.close()
+    report("echo", per * CONNS, d)
+
+
+def sleepfan(n, workers):
+    from gevent import monkey
+    monkey.patch_time()
+    import time
+    from netwl import SLEEP_S, threads_now
+    t0 = now_ns()
+    gs = [gevent.spawn(time.sleep, SLEEP_S) for _ in range(n)]
+    threads = threads_now()
+    gevent.joinall(gs)
+    d = now_ns() - t0
+    print("NOTE threads while sleeping: %d" % threads)
+    report("sleepfan", n, d)
+
+
 if __name__ == "__main__":
     main({"spawn": spawn, "pingpong": pingpong, "ring": ring, "fanin": fanin, "parked": parked,
-          "yield": yield_, "sieve": sieve, "mutex": mutex, "cpu": cpu})
+          "yield": yield_, "sieve": sieve, "mutex": mutex, "cpu": cpu, "echo": echo,
+          "sleepfan": sleepfan})

@@ -1,9 +1,11 @@
 """Optional row: the bench workloads through gr's Python binding (`import goroutines`).
 
 Run only when the module imports in the venv. Uses go(fn, *args) -> Goroutine.wait(),
-Chan(capacity).send/recv, WaitGroup, yield_(), init(workers=N). Each workload runs inside a main
-goroutine (`goroutines.run`), as a gr program does, as the C bench runs its workloads in a main
-goroutine and as the asyncio anchor runs them inside `asyncio.run`. Poison values (None) end
+Chan(capacity).send/recv, WaitGroup, yield_(), init(workers=N). Each workload runs inside an
+ordinary goroutine that `goroutines.run`'s main starts and waits for, as the C bench runs its
+workloads in a main goroutine and as the asyncio anchor runs them inside `asyncio.run`
+(`run()`'s main itself is bound to a thread of its own since issue 13, so that no goroutine's
+blocking call can hold it up: a loop between it and a goroutine crosses threads). Poison values (None) end
 loops, so the figures do not depend on how recv reports a closed channel.
 """
 import os
@@ -48,6 +50,13 @@ def pingpong(n, workers):
     ping.send(None)
     g.wait()
     report("pingpong", n, d)
+
+
+def pingpong_main(n, workers):
+    """Not a bench row: the ping-pong loop run by run()'s main itself, which is bound to a
+    thread of its own (each round trip crosses threads). By hand:
+    python bench/python/py_gr.py pingpong_main 50000 2"""
+    pingpong(n, workers)
 
 
 RING = 503
@@ -137,6 +146,74 @@ def parked(n, workers):
     report("parked", n, d, (h1 - h0) / n)
 
 
+def echo(n, workers):
+    # issue 13: goroutines.socket, a goroutine per connection on both sides.
+    import socket
+    from goroutines import socket as gsocket
+    from netwl import CONNS, MSG
+    per = max(1, n // CONNS)
+    srv = gsocket.create_server(("127.0.0.1", 0), backlog=CONNS)
+
+    def handle(c):
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buf = bytearray(MSG)
+        while True:
+            k = c.recv_into(buf)
+            if not k:
+                c.close()
+                return
+            c.sendall(memoryview(buf)[:k])
+
+    def accept():
+        for _ in range(CONNS):
+            gr.go(handle, srv.accept()[0])
+    acc = gr.go(accept)
+    clients = []
+    for _ in range(CONNS):
+        c = gsocket.create_connection(srv.getsockname())
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        clients.append(c)
+    acc.wait()
+    payload = b"x" * MSG
+
+    def client(c):
+        buf = bytearray(MSG)
+        for _ in range(per):
+            c.sendall(payload)
+            got = 0
+            while got < MSG:
+                k = c.recv_into(memoryview(buf)[got:])
+                if not k:
+                    die("echo: server closed")
+                got += k
+        c.close()
+    t0 = now_ns()
+    gs = [gr.go(client, c) for c in clients]
+    for g in gs:
+        g.wait()
+    d = now_ns() - t0
+    srv.close()
+    report("echo", per * CONNS, d)
+
+
+def sleepfan(n, workers):
+    from netwl import SLEEP_S, threads_now
+    wg = gr.WaitGroup()
+    wg.add(n)
+
+    def f():
+        gr.sleep(SLEEP_S)
+        wg.done()
+    t0 = now_ns()
+    for _ in range(n):
+        gr.go(f)
+    threads = threads_now()
+    wg.wait()
+    d = now_ns() - t0
+    print("NOTE threads while sleeping: %d" % threads)
+    report("sleepfan", n, d)
+
+
 def yield_(n, workers):
     g = 2 * workers
 
@@ -150,10 +227,35 @@ def yield_(n, workers):
     report("yield", g * n, now_ns() - t0)
 
 
+def aio_bridge(n, workers):
+    """Issue 13's asyncio bridge: a coroutine (on the main thread's loop) awaits a goroutine
+    that returns at once (goroutines.aio.wait); against asyncio.to_thread in py_asyncio.py."""
+    import asyncio
+    from goroutines import aio
+
+    def f():
+        return 1
+
+    async def body():
+        for _ in range(100):  # warm-up: the loop's bridge, the workers
+            await aio.wait(gr.go(f))
+        t0 = now_ns()
+        for _ in range(n):
+            if await aio.wait(gr.go(f)) != 1:
+                die("aio_bridge: bad result")
+        report("aio_bridge", n, now_ns() - t0)
+    asyncio.run(body())
+
+
 if __name__ == "__main__":
     w = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     gr.init(workers=w)
     main({"spawn": spawn, "pingpong": pingpong, "ring": ring, "fanin": fanin, "parked": parked,
-          "yield": yield_}, run=lambda fn, n, w: gr.run(fn, n, w))
+          "yield": yield_, "echo": echo, "sleepfan": sleepfan, "pingpong_main": pingpong_main,
+          "aio_bridge": aio_bridge},
+         # The bridge's loop runs on the main thread, as an asyncio program's does.
+         run=lambda fn, n, w: fn(n, w) if fn is aio_bridge
+         else gr.run(fn, n, w) if fn is pingpong_main
+         else gr.run(lambda: gr.go(fn, n, w).wait()))
     sys.stdout.flush()
     os._exit(0)

@@ -3,6 +3,8 @@
 #   make java-jar    build/java/gr.jar (carries libgr.so.0 and libgrjni.so)
 #   make test-java   the JUnit suite under -Xcheck:jni on JDK 17 and on the second JDK
 #   make demo-java   examples/java
+#   make test-java-consumer  `mvn install` as a user runs it (natives built by Maven), then a
+#                    separate Maven project (bindings/java/consumer) on the installed jar
 JAVA_DIR      := $(ROOT)/bindings/java
 JAVA_BUILD    := $(BUILD)/java
 JAVA_NATDIR   := $(JAVA_BUILD)/native
@@ -14,7 +16,9 @@ JDK17         ?= /usr/lib/jvm/java-17-openjdk-amd64
 JDK2          ?= /usr/lib/jvm/temurin-25-jdk-amd64
 JAVA_LIB_DEP  ?= lib
 MVN           ?= mvn
-JAVA_MVN      := cd $(JAVA_DIR) && JAVA_HOME=$(JDK17) $(MVN) -q -B -Dstyle.color=never \
+# gr.natives.skip: make has built the natives (java-natives); Maven alone builds them itself
+# (src/build/natives.sh, which runs the same rules).
+JAVA_MVN      := cd $(JAVA_DIR) && JAVA_HOME=$(JDK17) $(MVN) -q -B -Dstyle.color=never -Dgr.natives.skip=true \
                  -Dgr.native.dir=$(JAVA_NATDIR) -Dgr.test.lib=$(JAVA_TESTLIB) \
                  -Dgr.test.libgr=$(LIBDIR)/libgr.so.0 -Dgr.test.header=$(GR_INCLUDE)/gr.h
 # Debian's Maven prints colour resets even in batch mode; strip them, keep mvn's status.
@@ -26,10 +30,10 @@ JAVA_SRCS     := $(shell find $(JAVA_DIR)/src/main/java -name '*.java' 2>/dev/nu
 # The JNI glue, one file per area of io.gr.Native (src/main/c/glue.h lists them).
 JAVA_GLUE     := $(sort $(wildcard $(JAVA_DIR)/src/main/c/*.c))
 
-TEST_TARGETS += test-java
+TEST_TARGETS += test-java test-java-consumer
 DEMO_TARGETS += demo-java
 
-.PHONY: java-natives java-jar test-java test-java-17 test-java-2 javadoc-java demo-java
+.PHONY: java-natives java-jar test-java test-java-17 test-java-2 javadoc-java demo-java test-java-consumer
 
 $(JAVA_RES)/libgr.so.0: $(LIBDIR)/libgr.so.0
 	@mkdir -p $(@D)
@@ -53,7 +57,7 @@ java-natives: $(JAVA_LIB_DEP)
 
 $(JAVA_JAR): $(JAVA_RES)/libgr.so.0 $(JAVA_RES)/libgrjni.so $(JAVA_SRCS) $(JAVA_DIR)/pom.xml
 	@echo "  MVN package -> $@"
-	@set -o pipefail; $(JAVA_MVN) -DskipTests package 2>&1 | $(JAVA_DECOLOR)
+	@set -o pipefail; $(JAVA_MVN) -DskipTests -Dmaven.source.skip=true -Dmaven.javadoc.skip=true package 2>&1 | $(JAVA_DECOLOR)
 	cp -f $(JAVA_DIR)/target/gr-$(GR_VERSION).jar $@
 
 java-jar: java-natives
@@ -103,3 +107,10 @@ demo-java: java-jar
 	$(JDK17)/bin/javac --release 8 -cp $(JAVA_JAR) -d $(JAVA_EXAMPLES)/classes $(ROOT)/examples/java/*.java
 	$(JDK17)/bin/java -cp $(JAVA_JAR):$(JAVA_EXAMPLES)/classes Goroutines101
 	$(JDK17)/bin/java -cp $(JAVA_JAR):$(JAVA_EXAMPLES)/classes LegacyApp $(JAVA_EXAMPLES)/libwork.so
+	$(JDK17)/bin/java -cp $(JAVA_JAR):$(JAVA_EXAMPLES)/classes Crawler
+
+# Issue 17, item 2: the Maven route. Its own local repository (build/java/m2, seeded with hard
+# links from ~/.m2) holds the jar this checkout installs, whatever other checkouts install.
+test-java-consumer: java-natives
+	@ROOT=$(ROOT) JDK17=$(JDK17) JDK2=$(JDK2) MVN=$(MVN) M2=$(JAVA_BUILD)/m2 GR_VERSION=$(GR_VERSION) \
+	  bash $(JAVA_DIR)/consumer/run.sh

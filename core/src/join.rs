@@ -41,6 +41,24 @@ pub fn join(g: &GRef, deadline: crate::waiter::Deadline, cancel: Option<&crate::
     }
 }
 
+/// Starts an asynchronous join of `g` (`crate::port`): completes with `DONE`, posting `user`
+/// to `port`, when `g` returns (at once if it has).
+pub fn join_async(g: &GRef, port: &std::sync::Arc<crate::port::Port>, user: u64) -> Box<crate::port::AsyncOp> {
+    use crate::port::Target;
+    let op = crate::port::AsyncOp::new(port, user);
+    op.set_done(); // no element to copy
+    let set = |t: Target| *op.target.lock().unwrap_or_else(|e| e.into_inner()) = t;
+    set(Target::Join { g: g.clone(), key: crate::waitlist::Key::NONE });
+    match g.join_register(&op.tok) {
+        Some(key) => set(Target::Join { g: g.clone(), key }),
+        // Finished already: nobody else knows this token, so this completion wins; it posts.
+        None => {
+            op.tok.complete(crate::waiter::DONE);
+        }
+    }
+    op
+}
+
 /// The failure message of a failed goroutine (for `gr_handle_error`).
 pub fn failure_message(g: &G) -> std::ffi::CString {
     crate::loom::lock(&g.join).failed.as_deref().cloned().unwrap_or_else(|| c"goroutine failed".to_owned())

@@ -100,12 +100,25 @@ pub(crate) mod rank {
     pub(crate) const WAIT_GROUP: u8 = 32;
     /// `BoundSlots::waiters`: spawns of bound goroutines waiting for a thread slot.
     pub(crate) const BOUND_SLOTS: u8 = 33;
+    /// `RWMutex::q`.
+    pub(crate) const RWMUTEX: u8 = 34;
+    /// `Cond::q`.
+    pub(crate) const COND: u8 = 35;
+    /// `Semaphore::q`.
+    pub(crate) const SEMAPHORE: u8 = 36;
+    /// `Once::q`.
+    pub(crate) const ONCE: u8 = 37;
+    /// `Group`'s `q`.
+    pub(crate) const GROUP: u8 = 38;
     /// `G::join`.
     pub(crate) const JOIN: u8 = 40;
-    /// `Cancel::inner`.
+    /// A cancel token's (context's) `Node::inner`.
     pub(crate) const CANCEL: u8 = 41;
     /// `netpoll::desc::Desc::inner`, a descriptor's waiter lists.
     pub(crate) const DESC: u8 = 42;
+    /// `port::Port::q`, a completion port's queue (taken under the channel lock by a
+    /// completion it posts).
+    pub(crate) const PORT: u8 = 43;
     /// `Runtime::idle.lists`, the scheduler lock.
     pub(crate) const SCHED: u8 = 50;
     /// `M::inbox`.

@@ -135,6 +135,16 @@ enum CellRef {
     Own(sched::CurrentG),
     G(GRef),
     Thread(Arc<ThreadWait>),
+    /// An asynchronous operation's (`crate::port`): completing it posts to its port.
+    Async(Arc<AsyncCell>),
+}
+
+/// The wait cell of an asynchronous operation (`crate::port`): no goroutine or thread waits
+/// on it; its completion posts `user` to `port`.
+pub struct AsyncCell {
+    cell: WaitCell,
+    port: Arc<crate::port::Port>,
+    user: u64,
 }
 
 /// One open wait. Cloning it is cheap (a reference count); stale clones are harmless.
@@ -149,6 +159,7 @@ impl Clone for Token {
             CellRef::Own(g) => CellRef::G(g.to_arc()),
             CellRef::G(g) => CellRef::G(g.clone()),
             CellRef::Thread(c) => CellRef::Thread(c.clone()),
+            CellRef::Async(a) => CellRef::Async(a.clone()),
         };
         Token { cell, seq: self.seq }
     }
@@ -166,7 +177,23 @@ impl Token {
             CellRef::Own(g) => &g.get().cell,
             CellRef::G(g) => &g.cell,
             CellRef::Thread(c) => &c.cell,
+            CellRef::Async(a) => &a.cell,
         }
+    }
+
+    /// The open wait of a new asynchronous operation (`crate::port`): completing it posts
+    /// `user` to `port`. It is never blocked on: its owner withdraws it with
+    /// [`Token::withdraw`] or reads its result.
+    pub(crate) fn new_async(port: Arc<crate::port::Port>, user: u64) -> Token {
+        let cell = WaitCell::new();
+        cell.state.store(1u64 << 32, SeqCst);
+        Token { cell: CellRef::Async(Arc::new(AsyncCell { cell, port, user })), seq: 1 }
+    }
+
+    /// Ends the open wait as `CANCELLED` without waking anyone (its owner withdraws it):
+    /// `false` if a completer won first.
+    pub(crate) fn withdraw(&self) -> bool {
+        self.claim(CANCELLED)
     }
 
     /// The wait cell's address and this wait's sequence number (a dump matches timers to
@@ -176,7 +203,7 @@ impl Token {
     }
 
     /// The cell's address: also where a sanitizer is told of the wait's hand-offs.
-    fn cell_addr(&self) -> usize {
+    pub(crate) fn cell_addr(&self) -> usize {
         self.cell() as *const WaitCell as usize
     }
 
@@ -185,7 +212,7 @@ impl Token {
         match &self.cell {
             CellRef::Own(g) => Some(g.get()),
             CellRef::G(g) => Some(g),
-            CellRef::Thread(_) => None,
+            CellRef::Thread(_) | CellRef::Async(_) => None,
         }
     }
 
@@ -234,7 +261,7 @@ impl Token {
         match &self.cell {
             CellRef::Own(g) => batch.extend(sched::take_woken(g.get())),
             CellRef::G(g) => batch.extend(sched::take_woken(g)),
-            CellRef::Thread(_) => self.wake(None, false),
+            CellRef::Thread(_) | CellRef::Async(_) => self.wake(None, false),
         }
         true
     }
@@ -276,6 +303,10 @@ impl Token {
                 if t.cell.sleeping.swap(AWAKE, SeqCst) == SLEEPING {
                     futex::wake(&t.cell.sleeping);
                 }
+                return;
+            }
+            CellRef::Async(a) => {
+                a.port.post(a.user);
                 return;
             }
         };
@@ -409,6 +440,17 @@ impl ThreadWait {
     }
 }
 
+/// Who is calling: the current coroutine goroutine, or else this OS thread (a plain thread
+/// or a bound goroutine): the owner of the waits [`prepare`] opens here. Two calls give the
+/// same value exactly when made by the same live owner.
+pub fn owner_id() -> usize {
+    match sched::current_coroutine_ref() {
+        Some(g) => g.get() as *const G as usize,
+        // (The thread's own count keeps the cell at this address until the thread exits.)
+        None => sched::tls::ensure_thread_wait(new_thread_wait) as usize,
+    }
+}
+
 /// Opens a wait for the calling context: the current coroutine goroutine, or else this OS
 /// thread (a plain thread or a bound goroutine). `reason` is what dumps show for it
 /// (`waitreason.rs`: every blocking primitive passes its own).
@@ -421,6 +463,7 @@ pub fn prepare(reason: WaitReason) -> Token {
         CellRef::Own(g) => &g.get().cell,
         CellRef::G(g) => &g.cell,
         CellRef::Thread(t) => &t.cell,
+        CellRef::Async(a) => &a.cell,
     };
     let seq = ((c.state.load(Acquire) >> 32) as u32).wrapping_add(1);
     match &cell {
@@ -433,7 +476,7 @@ pub fn prepare(reason: WaitReason) -> Token {
             sched::state::announce_park(&g.sched);
         }
         CellRef::Thread(t) => t.reason.store(reason.0, Relaxed),
-        CellRef::G(_) => {}
+        CellRef::G(_) | CellRef::Async(_) => {}
     }
     // Only the owner writes a new seq, and no wait of the owner is open now.
     c.state.store((seq as u64) << 32, SeqCst);
@@ -446,7 +489,10 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
     // A wait the owner ends itself (poll, past deadline, token already fired) has no waker,
     // so it must not park; any other ended wait has a waker that will unpark it.
     let mut self_claimed = false;
-    let mut registered = None;
+    let mut registered: Option<crate::waitlist::Key> = None;
+    // (Under loom, cancel tokens hold the model's tokens, `chan/wait.rs`, and the models
+    // block through it; this real `block` is compiled there, never run.)
+    #[cfg(not(loom))]
     if let Some(c) = cancel {
         registered = c.register(tok);
         if registered.is_none() {
@@ -456,6 +502,8 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
             g.info.cancel.store(c as *const Cancel as usize, Relaxed);
         }
     }
+    #[cfg(loom)]
+    let _ = (&mut registered, cancel.map(|_| unreachable!("the loom models block through chan/wait.rs")));
     let deadline = match deadline {
         Deadline::Poll => {
             self_claimed |= tok.claim(TIMEOUT);
@@ -476,6 +524,7 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
     } else {
         wait_done(tok, deadline)
     };
+    #[cfg(not(loom))]
     if let (Some(c), Some(key)) = (cancel, registered) {
         c.unregister(key);
     }
@@ -492,6 +541,7 @@ fn wait_done(tok: &Token, deadline: Deadline) -> u32 {
         CellRef::Thread(t) => return thread_wait(tok, t, deadline),
         CellRef::Own(g) => g.get(),
         CellRef::G(g) => &**g,
+        CellRef::Async(_) => crate::fatal("an asynchronous operation was blocked on"),
     };
     if let Deadline::At(t) = deadline {
         if tok.is_pending() {

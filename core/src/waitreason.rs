@@ -20,7 +20,15 @@
 //! | 7 | `WaitGroup wait` | the WaitGroup | |
 //! | 8 | `join` (`gr_wait`) | the joined goroutine's id | |
 //! | 9 | `fd wait` | `fd << 8 \| events` | netpoller (issue 12) |
-//! | 10-15 | reserved: rwmutex read/write, cond, semaphore, once, context | the object | toolbox (issue 15) |
+//! | 10 | `rwmutex rlock` | the RWMutex | toolbox (issue 15) |
+//! | 11 | `rwmutex lock` | the RWMutex | toolbox |
+//! | 12 | `cond wait` | the Cond | toolbox |
+//! | 13 | `semaphore acquire` | the semaphore | toolbox |
+//! | 14 | `once` (another caller runs it) | the Once | toolbox |
+//! | 15 | reserved | | |
+//!
+//! (A task group's wait is a `WaitGroup wait` on the group, its wait for a free slot a
+//! `semaphore acquire`; a wait for a context is a `chan receive` on its done channel.)
 //!
 //! The coarse clock ([`clock_ms`]) stamps each wait at `prepare` for "how long": the monitor
 //! refreshes it every ~2 ms while any processor runs, and a processor leaving a fully idle
@@ -45,8 +53,13 @@ pub mod kind {
     pub const WAITGROUP: u8 = 7;
     pub const JOIN: u8 = 8;
     pub const FD: u8 = 9;
+    pub const RWMUTEX_READ: u8 = 10;
+    pub const RWMUTEX_WRITE: u8 = 11;
+    pub const COND: u8 = 12;
+    pub const SEMAPHORE: u8 = 13;
+    pub const ONCE: u8 = 14;
     /// One past the highest code in use (stats arrays are sized by `MAX`).
-    pub const COUNT: u8 = 10;
+    pub const COUNT: u8 = 15;
     /// Room for the codes `gr_stats` reports (`gr_stats.waiting`).
     pub const MAX: usize = 16;
 }
@@ -63,6 +76,11 @@ pub fn name(k: u8) -> &'static str {
         kind::WAITGROUP => "WaitGroup wait",
         kind::JOIN => "join",
         kind::FD => "fd wait",
+        kind::RWMUTEX_READ => "rwmutex rlock",
+        kind::RWMUTEX_WRITE => "rwmutex lock",
+        kind::COND => "cond wait",
+        kind::SEMAPHORE => "semaphore acquire",
+        kind::ONCE => "once",
         _ => "wait",
     }
 }

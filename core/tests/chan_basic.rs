@@ -151,7 +151,7 @@ fn cancel_ends_waits() {
     cancel.fire();
     join(&g);
     assert_eq!(c.send_bytes(&[1; 8], FOREVER, Some(&cancel)), Err(Error::Cancelled));
-    cancel.reset();
+    cancel.reset().unwrap();
     assert_eq!(c.send_bytes(&[1; 8], ms(1), Some(&cancel)), Err(Error::TimedOut));
 }
 

@@ -7,10 +7,11 @@
 //! thread still uses the handle is the caller's bug, as with `free`.
 
 use crate::boundary::*;
-use crate::cancel::gr_cancel;
+use crate::cancel::{cancel_opt, gr_cancel};
 use crate::handle::{impl_handle, Handle};
 use crate::status::gr_status::{GR_ECLOSED, GR_EPANIC, GR_OK};
-use gr_core::chan::{self, Case, Chan, ElemDrop, Op};
+use gr_core::chan::{self, Case, Chan, ElemDrop, Op, Timer};
+use std::sync::Arc;
 use gr_core::{sched, Deadline, Error};
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::AtomicUsize;
@@ -55,22 +56,69 @@ pub struct gr_case {
     pub status: c_int,
 }
 
+/// What a `gr_chan` handle owns: a channel of its own, a timer's (stopped when the last
+/// reference goes: `gr_after`), or one shared with a context (its `done` channel). (The
+/// channel is inline, not boxed: the common case costs no second allocation and no extra
+/// indirection per operation; every pool slot has the size of the largest variant anyway.)
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum ChanBox {
+    Own(Chan),
+    Timer(Timer),
+    Shared(Arc<Chan>),
+}
+
+impl ChanBox {
+    #[inline]
+    fn chan(&self) -> &Chan {
+        match self {
+            ChanBox::Own(c) => c,
+            ChanBox::Timer(t) => t.chan(),
+            ChanBox::Shared(c) => c,
+        }
+    }
+}
+
 /// What a `gr_chan` handle points to: the channel and its reference count.
 pub(crate) struct ChanSlot {
     refs: AtomicUsize,
-    chan: Chan,
+    chan: ChanBox,
+}
+
+impl ChanSlot {
+    /// The timer behind a timer's channel handle (`gr_timer`, `gr_ticker`).
+    pub(crate) fn timer(&self) -> Option<&Timer> {
+        match &self.chan {
+            ChanBox::Timer(t) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 impl_handle!(gr_chan => ChanSlot);
+
+/// A new handle (one reference) to `c`, of the runtime of generation `gen` (`handle.rs`).
+pub(crate) fn new_chan_handle(c: ChanBox, gen: u64) -> *mut gr_chan {
+    gr_chan::alloc(ChanSlot { refs: AtomicUsize::new(1), chan: c }, gen)
+}
 
 /// The channel behind a handle; `Invalid` for NULL or a released handle.
 ///
 /// # Safety
 /// As for [`Handle::get`].
 #[inline]
-unsafe fn chan_of<'a>(ch: *const gr_chan) -> Result<&'a Chan, Error> {
+pub(crate) unsafe fn chan_of<'a>(ch: *const gr_chan) -> Result<&'a Chan, Error> {
     // SAFETY: the caller's contract.
-    unsafe { gr_chan::get(ch) }.map(|s| &s.chan)
+    unsafe { gr_chan::get(ch) }.map(|s| s.chan.chan())
+}
+
+/// The channel behind a live handle (for `port.rs`, which holds a reference).
+///
+/// # Safety
+/// `ch` is a live gr_chan on which the caller holds a reference for as long as it uses the
+/// result.
+pub(crate) unsafe fn chan_ref<'a>(ch: *const gr_chan) -> &'a Chan {
+    // SAFETY: the caller's contract: a live handle.
+    unsafe { chan_of(ch) }.unwrap_or_else(|_| gr_core::fatal("a retained channel handle is invalid"))
 }
 
 /// # Safety
@@ -80,7 +128,7 @@ unsafe fn new_common(elem_size: usize, capacity: usize, drop: Option<ElemDrop>, 
     let gen = sched::current_gen()?;
     gr_core::waiter::register_thread(); // the deadlock report watches threads that make channels
     let c = Chan::with_drop(elem_size, capacity, drop)?;
-    let h = gr_chan::alloc(ChanSlot { refs: AtomicUsize::new(1), chan: c }, gen);
+    let h = new_chan_handle(ChanBox::Own(c), gen);
     // SAFETY: `out` is non-NULL, hence writable (our contract).
     unsafe { out.write(h) };
     Ok(())
@@ -121,7 +169,7 @@ pub unsafe extern "C" fn gr_chan_send(ch: *mut gr_chan, elem: *const c_void, tim
 pub unsafe extern "C" fn gr_chan_send_ex(ch: *mut gr_chan, elem: *const c_void, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
     guard(move || {
         // SAFETY: handle arguments are NULL or handles of their type (gr.h).
-        let (c, cancel) = unsafe { (chan_of(ch)?, gr_cancel::get_opt(cancel)?) };
+        let (c, cancel) = unsafe { (chan_of(ch)?, cancel_opt(cancel)?) };
         nonnull(elem)?;
         // SAFETY: `elem` is non-NULL and readable for the channel's element size (gr.h).
         unsafe { c.send(elem.cast(), Deadline::from_timeout_ns(timeout_ns), cancel) }
@@ -143,7 +191,7 @@ pub unsafe extern "C" fn gr_chan_recv(ch: *mut gr_chan, elem: *mut c_void, timeo
 pub unsafe extern "C" fn gr_chan_recv_ex(ch: *mut gr_chan, elem: *mut c_void, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
     guard(move || {
         // SAFETY: handle arguments are NULL or handles of their type (gr.h).
-        let (c, cancel) = unsafe { (chan_of(ch)?, gr_cancel::get_opt(cancel)?) };
+        let (c, cancel) = unsafe { (chan_of(ch)?, cancel_opt(cancel)?) };
         nonnull(elem)?;
         // SAFETY: `elem` is non-NULL and writable for the channel's element size (gr.h).
         unsafe { c.recv(elem.cast(), Deadline::from_timeout_ns(timeout_ns), cancel) }
@@ -237,7 +285,7 @@ unsafe fn select_impl(cases: *mut gr_case, ncases: usize, timeout_ns: i64, cance
         return Err(Error::Invalid);
     }
     // SAFETY: `cancel` is NULL or a gr_cancel (our contract).
-    let cancel = unsafe { gr_cancel::get_opt(cancel) }?;
+    let cancel = unsafe { cancel_opt(cancel) }?;
     sched::current_gen()?; // a select without channels still waits: it needs a runtime
     let none = Case { chan: None, op: Op::Recv, elem: std::ptr::null_mut() };
     let mut stack: [Case<'_>; STACK_CASES] = [none; STACK_CASES];

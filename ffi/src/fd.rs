@@ -6,10 +6,9 @@
 //! thread.
 
 use crate::boundary::*;
-use crate::cancel::gr_cancel;
-use crate::handle::Handle;
+use crate::cancel::{cancel_opt, gr_cancel};
 use gr_core::netpoll::ops;
-use gr_core::{Cancel, Deadline, Error};
+use gr_core::{Deadline, Error};
 use std::ffi::{c_int, c_void};
 
 /// `gr_fd_wait` events: readable (data, end of file, a connection to accept, or an error or
@@ -18,15 +17,6 @@ pub const GR_READ: u32 = 1;
 /// `gr_fd_wait` events: writable (buffer space, a finished connect, or an error or hang-up
 /// pending).
 pub const GR_WRITE: u32 = 2;
-
-/// A cancel argument: NULL is none, a released token `GR_EINVAL`.
-///
-/// # Safety
-/// `c` is NULL or a gr_cancel (gr.h).
-unsafe fn cancel_arg<'a>(c: *const gr_cancel) -> Result<Option<&'a Cancel>, Error> {
-    // SAFETY: the caller's contract.
-    unsafe { gr_cancel::get_opt(c) }
-}
 
 fn buf_ok<T>(buf: *const T, len: usize) -> Result<(), Error> {
     if buf.is_null() && len > 0 {
@@ -46,7 +36,9 @@ fn buf_ok<T>(buf: *const T, len: usize) -> Result<(), Error> {
 /// `GR_ECLOSED` (`gr_fd_close`/`gr_fd_forget` on `fd` meanwhile), `GR_EINVAL` (negative
 /// `fd`, no or unknown event bits), `GR_ENOTPOLL` (a regular file or directory, which epoll
 /// refuses), `GR_EOS - EBADF` (`fd` not open). The descriptor's blocking mode is left
-/// alone.
+/// alone. Unlike the other `gr_fd_*` calls, it tolerates a descriptor its owner closes with
+/// close(2) instead of `gr_fd_close` (a library's socket, a pipe): a later wait on the
+/// reused number works (it re-arms the registration before it parks).
 #[no_mangle]
 pub extern "C" fn gr_fd_wait(fd: c_int, events: u32, timeout_ns: i64) -> c_int {
     // SAFETY: a NULL token is always valid.
@@ -58,7 +50,7 @@ pub extern "C" fn gr_fd_wait(fd: c_int, events: u32, timeout_ns: i64) -> c_int {
 pub unsafe extern "C" fn gr_fd_wait_ex(fd: c_int, events: u32, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
     guard(move || {
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
-        let c = unsafe { cancel_arg(cancel) }?;
+        let c = unsafe { cancel_opt(cancel) }?;
         ops::wait(fd, events, Deadline::from_timeout_ns(timeout_ns), c)
     })
 }
@@ -76,7 +68,7 @@ pub unsafe extern "C" fn gr_fd_read(fd: c_int, buf: *mut c_void, len: usize, tim
     guard(move || {
         buf_ok(buf, len)?;
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
-        let c = unsafe { cancel_arg(cancel) }?;
+        let c = unsafe { cancel_opt(cancel) }?;
         // SAFETY: `buf` is valid for writes of `len` bytes (gr.h).
         let n = unsafe { ops::read(fd, buf.cast(), len, Deadline::from_timeout_ns(timeout_ns), c) }?;
         // SAFETY: `nread` is NULL or writable (gr.h).
@@ -99,7 +91,7 @@ pub unsafe extern "C" fn gr_fd_write(fd: c_int, buf: *const c_void, len: usize, 
     let r = guard(|| {
         buf_ok(buf, len)?;
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
-        let c = unsafe { cancel_arg(cancel) }?;
+        let c = unsafe { cancel_opt(cancel) }?;
         // SAFETY: `buf` is valid for reads of `len` bytes (gr.h).
         unsafe { ops::write(fd, buf.cast(), len, true, Deadline::from_timeout_ns(timeout_ns), c, &mut sent) }
     });
@@ -137,7 +129,7 @@ pub unsafe extern "C" fn gr_fd_recvfrom(
             return Err(Error::Invalid);
         }
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
-        let c = unsafe { cancel_arg(cancel) }?;
+        let c = unsafe { cancel_opt(cancel) }?;
         // SAFETY: `buf` is valid for writes of `len` bytes, `addr`/`addrlen` NULL or valid as
         // recvfrom(2) needs them (gr.h).
         let n = unsafe { ops::recv(fd, buf.cast(), len, flags, addr, addrlen, Deadline::from_timeout_ns(timeout_ns), c) }?;
@@ -204,7 +196,7 @@ unsafe fn send_common(
     let r = guard(|| {
         buf_ok(buf, len)?;
         // SAFETY: `cancel` is NULL or a gr_cancel (the function's contract).
-        let c = unsafe { cancel_arg(cancel) }?;
+        let c = unsafe { cancel_opt(cancel) }?;
         // SAFETY: `buf` and `addr` as the function's contract says.
         unsafe { ops::send(fd, buf.cast(), len, flags, addr, addrlen, all, Deadline::from_timeout_ns(timeout_ns), c, &mut sent) }
     });
@@ -233,7 +225,7 @@ pub unsafe extern "C" fn gr_fd_accept(
             return Err(Error::Invalid);
         }
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
-        let c = unsafe { cancel_arg(cancel) }?;
+        let c = unsafe { cancel_opt(cancel) }?;
         // SAFETY: `addr`/`addrlen` are NULL or valid as accept4(2) needs them (gr.h).
         let nfd = unsafe { ops::accept(fd, addr, addrlen, flags, Deadline::from_timeout_ns(timeout_ns), c) }?;
         // SAFETY: `out_fd` is non-NULL, hence writable (gr.h).
@@ -252,7 +244,7 @@ pub unsafe extern "C" fn gr_fd_connect(fd: c_int, addr: *const libc::sockaddr, a
     guard(move || {
         nonnull(addr)?;
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
-        let c = unsafe { cancel_arg(cancel) }?;
+        let c = unsafe { cancel_opt(cancel) }?;
         // SAFETY: `addr` is valid for `addrlen` bytes (gr.h).
         unsafe { ops::connect(fd, addr, addrlen, Deadline::from_timeout_ns(timeout_ns), c) }
     })

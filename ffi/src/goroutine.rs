@@ -3,7 +3,7 @@
 //! `gr_core::sleep`.
 
 use crate::boundary::*;
-use crate::cancel::gr_cancel;
+use crate::cancel::{cancel_opt, gr_cancel};
 use crate::handle::{impl_handle, Handle};
 use gr_core::{sched, Deadline, Entry, Error, GRef, SpawnOpts};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
@@ -113,6 +113,7 @@ macro_rules! caller_pc {
         }
     }};
 }
+pub(crate) use caller_pc;
 
 /// # Safety
 /// `out` is NULL or writable.
@@ -121,11 +122,45 @@ unsafe fn spawn_common(f: gr_fn, arg: *mut c_void, opts: SpawnOpts, out: *mut *m
     let f = f.ok_or(Error::Invalid)?;
     let (g, gen) = sched::spawn_gen(Entry::C(f, arg), opts)?;
     if !out.is_null() {
-        let h = gr_handle::alloc(HandleInner { g, failed_msg: std::sync::OnceLock::new() }, gen);
         // SAFETY: `out` is non-NULL, hence writable (our contract).
-        unsafe { out.write(h) };
+        unsafe { out.write(new_handle(g, gen)) };
     }
     Ok(())
+}
+
+/// A new joinable handle to `g`, a goroutine of the runtime of generation `gen`.
+pub(crate) fn new_handle(g: GRef, gen: u64) -> *mut gr_handle {
+    gr_handle::alloc(HandleInner { g, failed_msg: std::sync::OnceLock::new() }, gen)
+}
+
+/// `gr_spawn_ex`'s options: NULL = defaults; a wrong size or unknown flags are `Invalid`.
+///
+/// # Safety
+/// `opts` NULL or pointing to a `gr_spawn_opts` of `size` bytes (gr.h), at least the first
+/// version's fields.
+pub(crate) unsafe fn spawn_opts_of(opts: *const gr_spawn_opts, spawn_pc: usize) -> Result<SpawnOpts, Error> {
+    if opts.is_null() {
+        return Ok(SpawnOpts { spawn_pc, ..SpawnOpts::default() });
+    }
+    // SAFETY: the caller's contract; each field is read through a raw pointer, and only if
+    // `size` covers it, so a caller built against an older header is never overread.
+    let (size, flags, stack_size) = unsafe {
+        (
+            std::ptr::addr_of!((*opts).size).read() as usize,
+            std::ptr::addr_of!((*opts).flags).read(),
+            std::ptr::addr_of!((*opts).stack_size).read(),
+        )
+    };
+    if !(SPAWN_OPTS_V1..=4096).contains(&size) || flags & !(GR_SPAWN_BOUND | GR_SPAWN_LOCAL) != 0 {
+        return Err(Error::Invalid);
+    }
+    let timeout_ns = if size >= std::mem::size_of::<gr_spawn_opts>() {
+        // SAFETY: as above; `size` covers `timeout_ns`.
+        unsafe { std::ptr::addr_of!((*opts).timeout_ns).read() }
+    } else {
+        0
+    };
+    Ok(SpawnOpts { bound: flags & GR_SPAWN_BOUND != 0, local: flags & GR_SPAWN_LOCAL != 0, stack_size, spawn_pc, timeout_ns })
 }
 
 /// Runs `fn(arg)` as a goroutine. `out` receives a handle to join it (release it with
@@ -156,36 +191,8 @@ pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_
 pub unsafe extern "C" fn gr_spawn_ex(f: gr_fn, arg: *mut c_void, opts: *const gr_spawn_opts, out: *mut *mut gr_handle) -> c_int {
     let spawn_pc = caller_pc!(GR_SPAWN_EX_SLOT);
     guard(move || {
-        let o = if opts.is_null() {
-            SpawnOpts { spawn_pc, ..SpawnOpts::default() }
-        } else {
-            // SAFETY: `opts` points to a `gr_spawn_opts` of `size` bytes (gr.h), at least the
-            // first version's fields; each field is read through a raw pointer, and only if
-            // `size` covers it, so a caller built against an older header is never overread.
-            let (size, flags, stack_size) = unsafe {
-                (
-                    std::ptr::addr_of!((*opts).size).read() as usize,
-                    std::ptr::addr_of!((*opts).flags).read(),
-                    std::ptr::addr_of!((*opts).stack_size).read(),
-                )
-            };
-            if !(SPAWN_OPTS_V1..=4096).contains(&size) || flags & !(GR_SPAWN_BOUND | GR_SPAWN_LOCAL) != 0 {
-                return Err(Error::Invalid);
-            }
-            let timeout_ns = if size >= std::mem::size_of::<gr_spawn_opts>() {
-                // SAFETY: as above; `size` covers `timeout_ns`.
-                unsafe { std::ptr::addr_of!((*opts).timeout_ns).read() }
-            } else {
-                0
-            };
-            SpawnOpts {
-                bound: flags & GR_SPAWN_BOUND != 0,
-                local: flags & GR_SPAWN_LOCAL != 0,
-                stack_size,
-                spawn_pc,
-                timeout_ns,
-            }
-        };
+        // SAFETY: `opts` is NULL or readable (gr.h).
+        let o = unsafe { spawn_opts_of(opts, spawn_pc) }?;
         // SAFETY: `out` is NULL or writable (gr.h).
         unsafe { spawn_common(f, arg, o, out) }
     })
@@ -203,7 +210,7 @@ pub unsafe extern "C" fn gr_wait(g: *mut gr_handle, timeout_ns: i64) -> c_int {
 pub unsafe extern "C" fn gr_wait_ex(g: *mut gr_handle, timeout_ns: i64, cancel: *mut gr_cancel) -> c_int {
     guard(move || {
         // SAFETY: handle arguments are NULL or handles of their type (gr.h).
-        let (h, c) = unsafe { (gr_handle::get(g)?, gr_cancel::get_opt(cancel)?) };
+        let (h, c) = unsafe { (gr_handle::get(g)?, cancel_opt(cancel)?) };
         gr_core::join::join(&h.g, Deadline::from_timeout_ns(timeout_ns), c)
     })
 }
@@ -267,7 +274,7 @@ pub extern "C" fn gr_sleep(ns: i64) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn gr_sleep_ex(ns: i64, cancel: *mut gr_cancel) -> c_int {
     // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
-    guard(move || gr_core::sleep::sleep(ns, unsafe { gr_cancel::get_opt(cancel) }?))
+    guard(move || gr_core::sleep::sleep(ns, unsafe { cancel_opt(cancel) }?))
 }
 
 /// The current goroutine's id (> 0), or 0 outside goroutines.
@@ -315,7 +322,9 @@ pub extern "C" fn gr_pin() -> c_int {
 /// 256 goroutines queued (a spawn loop; running them recycles their stacks while hot).
 /// `gr_spawn` yields by itself at this point, except in pinned goroutines, which may hold a
 /// thread-affine lock there (an interpreter lock); they ask this, let go of the lock, and
-/// call `gr_yield`. Returns 0 outside goroutines and in thread-bound ones. Never suspends.
+/// call `gr_yield`. Returns 0 outside goroutines; in a thread-bound goroutine, 1 only for
+/// the queue (its `gr_yield` yields the thread, which lets the goroutines it spawned take a
+/// lock it lets go of first). Never suspends.
 #[no_mangle]
 pub extern "C" fn gr_should_yield() -> c_int {
     guard_value(0, move || sched::should_yield() as c_int)

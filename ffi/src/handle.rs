@@ -6,9 +6,18 @@
 //! |-------------|-------------------------------|--------------------------------------|
 //! | `gr_chan`   | `ChanSlot` (refcount + `Chan`) | the `gr_chan_release` of the last ref |
 //! | `gr_handle` | `HandleInner` (a `GRef`)      | `gr_handle_release`                  |
-//! | `gr_cancel` | `gr_core::Cancel`             | `gr_cancel_free`                     |
+//! | `gr_cancel` | `CancelSlot` (`Cancel` + its `done` handles) | `gr_cancel_free` (cancels it) |
 //! | `gr_wg`     | `gr_core::sync::WaitGroup`    | `gr_wg_free`                         |
 //! | `gr_mutex`  | `gr_core::sync::Mutex`        | `gr_mutex_free`                      |
+//! | `gr_rwmutex`| `gr_core::sync::RWMutex`      | `gr_rwmutex_free`                    |
+//! | `gr_once`   | `gr_core::sync::Once`         | `gr_once_free`                       |
+//! | `gr_cond`   | `CondSlot` (`Cond` + its `gr_mutex`) | `gr_cond_free`                |
+//! | `gr_sem`    | `gr_core::sync::Semaphore`    | `gr_sem_free`                        |
+//! | `gr_timer`, `gr_ticker` | `TimerSlot` (its channel's handle; the `gr_chan` slot owns the `Timer`) | `gr_timer_free`, `gr_ticker_free` (stop it) |
+//! | `gr_group`  | `GroupSlot` (`Group` + its context's handle) | `gr_group_free` (cancels its context) |
+//!
+//! A `gr_chan` slot owns its channel, a timer's (`gr_after`: the last release stops it) or
+//! a context's `done` channel (shared with the token).
 //!
 //! The contract every export states for its handle arguments (`include/gr.h`): a handle is
 //! NULL or a value this library returned for that type, live or released, and a release is

@@ -11,8 +11,12 @@
 //! - `boundary.rs`: the boundary wrapper; `handle.rs` + `stable.rs`: handles;
 //! - `chan.rs`: channels and select; `runtime.rs`: config, start, shutdown (`stats.rs`: its
 //!   counters); `goroutine.rs`: spawn, join and the current goroutine; `cancel.rs`: cancel
-//!   tokens; `sync.rs`: WaitGroup and Mutex; `dump.rs`: goroutine dumps and labels; `fd.rs`:
-//!   waiting on descriptors and goroutine-aware I/O (the netpoller);
+//!   tokens and contexts; `sync.rs`: WaitGroup and Mutex; `rwmutex.rs`, `once.rs`,
+//!   `cond.rs`, `sem.rs`: the rest of Go's sync and x/sync's semaphore; `time.rs`: timers
+//!   and tickers as channels; `group.rs`: task groups (errgroup); `dump.rs`: goroutine
+//!   dumps and labels; `fd.rs`: waiting on descriptors and goroutine-aware I/O (the
+//!   netpoller); `port.rs`: completion ports and asynchronous channel operations and joins,
+//!   for event loops;
 //! - `fork.rs`: the handle pools' locks, held around `fork()`.
 //!
 //! The module order below is the order of the functions in `include/gr.h` (cbindgen keeps
@@ -38,15 +42,31 @@ pub mod dump;
 pub mod cancel;
 pub mod stable;
 pub mod sync;
+pub mod rwmutex;
+pub mod once;
+pub mod cond;
+pub mod sem;
+pub mod time;
+pub mod group;
 pub mod fd;
+pub mod port;
+pub mod stall;
 
 pub use boundary::*;
 pub use cancel::*;
 pub use dump::*;
 pub use fd::*;
+pub use port::*;
 pub use chan::*;
 pub use goroutine::*;
 pub use runtime::*;
+pub use stall::*;
 pub use stats::*;
 pub use status::*;
 pub use sync::*;
+pub use rwmutex::*;
+pub use once::*;
+pub use cond::*;
+pub use sem::*;
+pub use time::*;
+pub use group::*;

@@ -27,6 +27,16 @@ pub const GR_WAIT_WAITGROUP: u32 = 7;
 pub const GR_WAIT_JOIN: u32 = 8;
 /// Waiting for a file descriptor (the netpoller).
 pub const GR_WAIT_FD: u32 = 9;
+/// In `gr_rwmutex_rlock`.
+pub const GR_WAIT_RWMUTEX_READ: u32 = 10;
+/// In `gr_rwmutex_lock`.
+pub const GR_WAIT_RWMUTEX_WRITE: u32 = 11;
+/// In `gr_cond_wait`.
+pub const GR_WAIT_COND: u32 = 12;
+/// In `gr_sem_acquire` (also a task group's wait for a free slot).
+pub const GR_WAIT_SEMAPHORE: u32 = 13;
+/// In `gr_once_do`, while another caller runs the function.
+pub const GR_WAIT_ONCE: u32 = 14;
 
 /// Runtime counters, filled by `gr_stats_get`. Fields are appended over time: a caller sets
 /// `size` to the `sizeof` it was compiled with and gets the fields that fit (at least the

@@ -33,7 +33,8 @@ pub enum gr_status {
     GR_ESTATE = -6,
     /// The goroutine or the runtime failed (panic, exception, `gr_goroutine_fail`).
     GR_EPANIC = -7,
-    /// The wait's `gr_cancel` token fired.
+    /// The wait's `gr_cancel` token fired, or an asynchronous operation was withdrawn
+    /// (`gr_async_cancel`).
     GR_ECANCELED = -8,
     /// The descriptor cannot be waited on: epoll refuses it (a regular file, a directory).
     /// Such descriptors are always ready: read or write them directly (`gr_fd_read` and
@@ -104,7 +105,7 @@ impl gr_status {
                 c"wrong state: runtime already initialised, shut down or shutting down, or this is a fork()ed child whose runtime threads did not survive fork (call gr_init again); or a handle made by a runtime that was shut down, or before fork(); or the call needs a goroutine"
             }
             GR_EPANIC => c"the goroutine or the runtime failed (a panic, an exception, or gr_goroutine_fail)",
-            GR_ECANCELED => c"cancelled: the wait's gr_cancel token fired",
+            GR_ECANCELED => c"cancelled: the wait's gr_cancel token fired, or the operation was withdrawn (gr_async_cancel)",
             GR_ENOTPOLL => {
                 c"the descriptor cannot be waited on: epoll refuses it (a regular file or directory, always ready): read or write it directly"
             }

@@ -1,7 +1,7 @@
 //! WaitGroup and Mutex exports (`gr_wg_*`, `gr_mutex_*`) over `gr_core::sync`.
 
 use crate::boundary::*;
-use crate::cancel::gr_cancel;
+use crate::cancel::{cancel_opt, gr_cancel};
 use crate::handle::{impl_handle, Handle};
 use gr_core::sched::current_gen;
 use gr_core::sync::{Mutex, WaitGroup};
@@ -70,7 +70,7 @@ pub unsafe extern "C" fn gr_wg_wait_ex(wg: *mut gr_wg, timeout_ns: i64, cancel: 
         // SAFETY: `wg` is NULL or a gr_wg (gr.h).
         let w = unsafe { gr_wg::get(wg) }?;
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
-        w.wait(Deadline::from_timeout_ns(timeout_ns), unsafe { gr_cancel::get_opt(cancel) }?)
+        w.wait(Deadline::from_timeout_ns(timeout_ns), unsafe { cancel_opt(cancel) }?)
     })
 }
 
@@ -111,7 +111,7 @@ pub unsafe extern "C" fn gr_mutex_lock_ex(mu: *mut gr_mutex, timeout_ns: i64, ca
         // SAFETY: `mu` is NULL or a gr_mutex (gr.h).
         let m = unsafe { gr_mutex::get(mu) }?;
         // SAFETY: `cancel` is NULL or a gr_cancel (gr.h).
-        m.lock(Deadline::from_timeout_ns(timeout_ns), unsafe { gr_cancel::get_opt(cancel) }?)
+        m.lock(Deadline::from_timeout_ns(timeout_ns), unsafe { cancel_opt(cancel) }?)
     })
 }
 

@@ -2,7 +2,7 @@
  * and backtrace; the time to take the dump is printed (collect_us: the whole collection,
  * held_us: the sum of the microseconds goroutines were held), and so is the time to write
  * it. Timings are reported, not asserted: the machine is shared. */
-#include "harness.h"
+#include "dump_util.h"
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -17,13 +17,6 @@ __attribute__((noinline)) static void waiter_fn(void *arg) {
   (void)arg; long v;
   atomic_fetch_add(&parked, 1);
   sink = gr_chan_recv(gate, &v, GR_FOREVER);
-}
-
-static char *out; static size_t outlen, outcap;
-static void collect(const char *buf, size_t len, void *ctx) {
-  (void)ctx;
-  if (outlen + len + 1 > outcap) { outcap = (outlen + len + 1) * 2; out = realloc(out, outcap); CHECK(out); }
-  memcpy(out + outlen, buf, len); outlen += len; out[outlen] = 0;
 }
 
 static long field(const char *key) {

@@ -3,7 +3,7 @@
  * wait reason and object, its entry function, and a backtrace that contains the function
  * that parked (walked from its saved context with DWARF CFI; this file is built -O2). The
  * text dump is checked for Go's header lines; gr_stats' new counts against the same. */
-#include "harness.h"
+#include "dump_util.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -66,24 +66,6 @@ NOINLINE static void in_blocking(void *a) {
 NOINLINE static void bound_recv(void *a) {
   (void)a; long v; atomic_fetch_add(&started, 1);
   sink = gr_chan_recv(c_bound, &v, GR_FOREVER);
-}
-
-/* The dump, collected through gr_dump_to. */
-static char *out; static size_t outlen, outcap;
-static void collect(const char *buf, size_t len, void *ctx) {
-  (void)ctx;
-  if (outlen + len + 1 > outcap) { outcap = (outlen + len + 1) * 2; out = realloc(out, outcap); CHECK(out); }
-  memcpy(out + outlen, buf, len); outlen += len; out[outlen] = 0;
-}
-
-/* The JSON line of goroutine `id` (a copy), or NULL; fails if it appears twice. */
-static char *line_of(uint64_t id) {
-  char key[64]; snprintf(key, sizeof key, "{\"type\":\"goroutine\",\"id\":%llu,", (unsigned long long)id);
-  char *p = strstr(out, key);
-  if (!p) return NULL;
-  CHECK(strstr(p + 1, key) == NULL);
-  char *e = strchr(p, '\n'); CHECK(e);
-  return strndup(p, (size_t)(e - p));
 }
 
 static uint64_t id_of(gr_handle *h) { (void)h; return 0; }

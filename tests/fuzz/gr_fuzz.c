@@ -777,6 +777,7 @@ static void *watchdog(void *arg) {
     if (d > 0 && now_s() > d) {
       fprintf(stderr, "gr_fuzz: HANG: the round overstayed its budget by 60 s; actors:\n");
       dump_actors();
+      gr_dump(2, 0);
       fail("hang");
     }
     long p = atomic_load_explicit(&g_progress, memory_order_relaxed);
@@ -784,6 +785,8 @@ static void *watchdog(void *arg) {
     else if (now_s() - since > STALL_S) {
       fprintf(stderr, "gr_fuzz: STALL: no operation completed for %d s; actors:\n", STALL_S);
       dump_actors();
+      fprintf(stderr, "gr_fuzz: the runtime's goroutines and threads at the stall:\n");
+      gr_dump(2, 0); /* what the scheduler holds: who waits on what, which M is where */
       fail("stall (a lost wake-up or a deadlock)");
     }
     usleep(100000);

@@ -34,7 +34,8 @@ import gdb.unwinder
 
 WAIT_NAMES = {
     1: "chan receive", 2: "chan send", 3: "select", 4: "select (no cases)", 5: "sleep",
-    6: "mutex lock", 7: "WaitGroup wait", 8: "join", 9: "fd wait",
+    6: "mutex lock", 7: "WaitGroup wait", 8: "join", 9: "fd wait", 10: "rwmutex rlock",
+    11: "rwmutex lock", 12: "cond wait", 13: "semaphore acquire", 14: "once",
 }
 SCHED = {0: "runnable", 1: "parking", 2: "parked", 3: "woken", 4: "parked"}
 KINDS = {0: "c", 1: "python", 2: "java"}

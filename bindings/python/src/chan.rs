@@ -25,6 +25,25 @@ pub struct Chan {
     pub ptr: *mut gr::gr_chan,
     /// None for a channel of Python objects; Some(elem_size) for a native one.
     pub native: Option<usize>,
+    /// How a native channel's elements read back.
+    pub decode: Decode,
+}
+
+/// How received native elements become Python values.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Decode {
+    /// `bytes` of the element size.
+    Bytes,
+    /// A timer's value (an `int64_t` of `CLOCK_MONOTONIC` nanoseconds): a float on the
+    /// `time.monotonic()` clock.
+    Time,
+}
+
+impl Chan {
+    /// A Chan over `ptr`, which holds one reference for this object.
+    pub fn retained(ptr: *mut gr::gr_chan, elem_size: usize, decode: Decode) -> Chan {
+        Chan { ptr, native: Some(elem_size), decode }
+    }
 }
 
 // SAFETY: gr channels are thread-safe; the pointer is owned (one reference) by this object.
@@ -59,7 +78,7 @@ impl Chan {
         // SAFETY: out-pointer is valid; drop_pyobj matches gr_drop_fn.
         let rc = unsafe { gr::gr_chan_new_with_drop(PTR, capacity, Some(drop_pyobj), ptr::null_mut(), &mut p) };
         errors::check_py(rc, "Chan")?;
-        Ok(Chan { ptr: p, native: None })
+        Ok(Chan { ptr: p, native: None, decode: Decode::Bytes })
     }
 
     /// A channel of `elem_size`-byte values (bytes in Python) that C goroutines can use
@@ -71,7 +90,7 @@ impl Chan {
         // SAFETY: `p` is a valid out-pointer; no drop function, so no context.
         let rc = unsafe { gr::gr_chan_new_with_drop(elem_size, capacity, None, ptr::null_mut(), &mut p) };
         errors::check_py(rc, "Chan.native")?;
-        Ok(Chan { ptr: p, native: Some(elem_size) })
+        Ok(Chan { ptr: p, native: Some(elem_size), decode: Decode::Bytes })
     }
 
     /// Wraps a `gr_chan*` made by C (takes its own reference with gr_chan_retain).
@@ -82,7 +101,7 @@ impl Chan {
         }
         // SAFETY: the caller vouches that address is a live gr_chan* of that element size.
         let p = unsafe { gr::gr_chan_retain(address as *mut gr::gr_chan) };
-        Ok(Chan { ptr: p, native: Some(elem_size) })
+        Ok(Chan { ptr: p, native: Some(elem_size), decode: Decode::Bytes })
     }
 
     /// The `gr_chan*` as an int, for C code (borrowed: valid while this object lives).
@@ -132,7 +151,7 @@ impl Chan {
     }
 }
 
-unsafe fn chan_of<'a>(slf: *mut ffi::PyObject) -> PyRes<&'a Chan> {
+pub(crate) unsafe fn chan_of<'a>(slf: *mut ffi::PyObject) -> PyRes<&'a Chan> {
     let py = Python::assume_gil_acquired();
     let b = Bound::<PyAny>::from_borrowed_ptr(py, slf);
     match b.downcast::<Chan>() {
@@ -159,21 +178,23 @@ unsafe fn fill_native(value: *mut ffi::PyObject, buf: &mut [u8]) -> PyRes<()> {
     Ok(())
 }
 
-/// Element storage for one operation: a PyObject* slot or a byte buffer.
-enum Elem {
+/// Element storage for one operation: a PyObject* slot, a byte buffer, a timer's value.
+pub(crate) enum Elem {
     Py(*mut ffi::PyObject),
     Bytes(Vec<u8>),
+    Time(i64),
 }
 
 impl Elem {
-    fn for_chan(c: &Chan) -> Elem {
-        match c.native {
-            None => Elem::Py(ptr::null_mut()),
-            Some(n) => Elem::Bytes(vec![0; n]),
+    pub(crate) fn for_chan(c: &Chan) -> Elem {
+        match (c.native, c.decode) {
+            (None, _) => Elem::Py(ptr::null_mut()),
+            (Some(_), Decode::Time) => Elem::Time(0),
+            (Some(n), Decode::Bytes) => Elem::Bytes(vec![0; n]),
         }
     }
     /// Prepares a send of `value`: takes a reference or copies the bytes.
-    unsafe fn for_send(c: &Chan, value: *mut ffi::PyObject) -> PyRes<Elem> {
+    pub(crate) unsafe fn for_send(c: &Chan, value: *mut ffi::PyObject) -> PyRes<Elem> {
         match c.native {
             None => {
                 ffi::Py_INCREF(value);
@@ -186,24 +207,26 @@ impl Elem {
             }
         }
     }
-    fn as_ptr(&mut self) -> *mut c_void {
+    pub(crate) fn as_ptr(&mut self) -> *mut c_void {
         match self {
             Elem::Py(p) => p as *mut *mut ffi::PyObject as *mut c_void,
             Elem::Bytes(b) => b.as_mut_ptr() as *mut c_void,
+            Elem::Time(t) => t as *mut i64 as *mut c_void,
         }
     }
     /// A send did not happen: give back the reference.
-    unsafe fn unsend(self) {
+    pub(crate) unsafe fn unsend(self) {
         if let Elem::Py(p) = self {
             ffi::Py_XDECREF(p);
         }
     }
     /// A receive happened: the value as a new reference.
-    unsafe fn received(self) -> PyRes<*mut ffi::PyObject> {
+    pub(crate) unsafe fn received(self) -> PyRes<*mut ffi::PyObject> {
         match self {
             Elem::Py(p) if p.is_null() => Ok(raw::none()),
             Elem::Py(p) => Ok(p),
             Elem::Bytes(b) => nn(ffi::PyBytes_FromStringAndSize(b.as_ptr() as *const _, b.len() as ffi::Py_ssize_t)),
+            Elem::Time(t) => nn(ffi::PyFloat_FromDouble(t as f64 / 1e9)),
         }
     }
 }
@@ -213,7 +236,7 @@ unsafe fn send_status(c: &Chan, value: *mut ffi::PyObject, timeout: i64) -> PyRe
     let mut e = Elem::for_send(c, value)?;
     let ch = c.ptr;
     let p = e.as_ptr() as usize;
-    let rc = match park(timeout, |ns| gr::gr_chan_send(ch, p as *const c_void, ns)) {
+    let rc = match park(timeout, |ns, cancel| gr::gr_chan_send_ex(ch, p as *const c_void, ns, cancel)) {
         Ok(rc) => rc,
         Err(r) => {
             e.unsend();
@@ -231,7 +254,7 @@ unsafe fn recv_status(c: &Chan, timeout: i64) -> PyRes<Result<*mut ffi::PyObject
     let mut e = Elem::for_chan(c);
     let ch = c.ptr;
     let p = e.as_ptr() as usize;
-    let rc = park(timeout, |ns| gr::gr_chan_recv(ch, p as *mut c_void, ns))?;
+    let rc = park(timeout, |ns, cancel| gr::gr_chan_recv_ex(ch, p as *mut c_void, ns, cancel))?;
     if rc == gr::GR_OK {
         Ok(Ok(e.received()?))
     } else {
@@ -409,7 +432,7 @@ unsafe fn select(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
         }
     }
     let cp = cases.as_mut_ptr() as usize;
-    let rc = match park(timeout, |ns| gr::gr_select(cp as *mut gr::gr_case, n, ns)) {
+    let rc = match park(timeout, |ns, cancel| gr::gr_select_ex(cp as *mut gr::gr_case, n, ns, cancel)) {
         Ok(rc) => rc,
         Err(r) => {
             cleanup(elems, &cases, None);

@@ -49,7 +49,7 @@ unsafe extern "C" fn frames(_g: u64, kind: u32, label: *mut c_void, buf: *mut c_
 /// The frames of thread state `ts`, most recent call first.
 /// # Safety
 /// The GIL is held; `ts` is a live thread state whose frames do not change meanwhile.
-unsafe fn python_frames(ts: *mut ffi::PyThreadState) -> String {
+pub(crate) unsafe fn python_frames(ts: *mut ffi::PyThreadState) -> String {
     let saved = crate::goroutine::save_error();
     let mut out = String::from("Python (most recent call first):\n");
     let mut f = PyThreadState_GetFrame(ts); // new reference or NULL

@@ -9,14 +9,13 @@
 //! | GR_ENOMEM     | MemoryError (message names sysctl) |
 //! | GR_ESTATE     | goroutines.StateError              |
 //! | GR_EPANIC     | goroutines.GoroutineError          |
-//! | GR_ECANCELED  | goroutines.Cancelled (reserved)    |
+//! | GR_ECANCELED  | goroutines.Cancelled, or goroutines.DeadlineExceeded (a Cancelled and a |
+//! |               | TimeoutError) when the current Context ended at its deadline          |
 //! | GR_ENOTPOLL   | OSError (built-in)                 |
 //! | GR_EOS        | OSError (built-in)                 |
 //!
-//! No Python call passes a cancel token yet, so nothing raises `Cancelled` today: it is the
-//! exception the coming cancellation API (contexts, groups) raises, exported now so that
-//! code can name it. No Python call waits on a descriptor yet either (the netpoller's
-//! `gr_fd_*` calls): their codes map to `OSError` until the cooperative sockets use them.
+//! No Python call waits on a descriptor yet (the netpoller's `gr_fd_*` calls): their codes
+//! map to `OSError` until the cooperative sockets use them.
 
 use std::ffi::{c_int, CStr, CString};
 use std::ptr;
@@ -37,6 +36,7 @@ pub static WOULD_BLOCK: AtomicPtr<ffi::PyObject> = AtomicPtr::new(ptr::null_mut(
 pub static STATE: AtomicPtr<ffi::PyObject> = AtomicPtr::new(ptr::null_mut());
 pub static GOROUTINE: AtomicPtr<ffi::PyObject> = AtomicPtr::new(ptr::null_mut());
 pub static CANCELLED: AtomicPtr<ffi::PyObject> = AtomicPtr::new(ptr::null_mut());
+pub static DEADLINE: AtomicPtr<ffi::PyObject> = AtomicPtr::new(ptr::null_mut());
 
 /// Creates the exception types; returns (name, type) pairs for the module.
 /// # Safety
@@ -62,8 +62,12 @@ pub unsafe fn create() -> PyRes<Vec<(&'static str, *mut ffi::PyObject)>> {
     let state = new(&STATE, c"goroutines.StateError", c"Wrong runtime state: already initialised, shut down, unlocked mutex, forked child.", bases)?;
     let gor = new(&GOROUTINE, c"goroutines.GoroutineError", c"A goroutine failed without a Python exception (a C goroutine, or the runtime).", bases)?;
     ffi::Py_DECREF(bases);
-    let canc = new(&CANCELLED, c"goroutines.Cancelled", c"A wait ended by a cancellation (GR_ECANCELED). Reserved: no call raises it until the Python API gains cancellation (contexts, groups).", err)?;
+    let canc = new(&CANCELLED, c"goroutines.Cancelled", c"The wait was cancelled: its Context (or one it derives from) was cancelled.", err)?;
+    let bases = ffi::PyTuple_Pack(2, canc, ffi::PyExc_TimeoutError);
+    let deadline = new(&DEADLINE, c"goroutines.DeadlineExceeded", c"The wait's Context reached its deadline (a Cancelled, and a TimeoutError).", bases)?;
+    ffi::Py_DECREF(bases);
     Ok(vec![
+        ("DeadlineExceeded", deadline),
         ("Error", err),
         ("Closed", closed),
         ("WouldBlock", wb),
@@ -95,6 +99,7 @@ pub fn raise_status(rc: c_int, what: &str) -> Raised {
             gr::GR_ENOMEM => ffi::PyExc_MemoryError,
             gr::GR_ESTATE => STATE.load(Relaxed),
             gr::GR_EPANIC => GOROUTINE.load(Relaxed),
+            gr::GR_ECANCELED if crate::context::current_err() == gr::GR_ETIMEDOUT => DEADLINE.load(Relaxed),
             gr::GR_ECANCELED => CANCELLED.load(Relaxed),
             gr::GR_ENOTPOLL => ffi::PyExc_OSError,
             gr::GR_EOS => ffi::PyExc_OSError,
@@ -138,5 +143,28 @@ pub fn check_py(rc: c_int, what: &str) -> pyo3::PyResult<()> {
         Ok(()) => Ok(()),
         // SAFETY: PyO3 methods run with the GIL held; check() has just set the exception.
         Err(Raised) => Err(pyo3::PyErr::fetch(unsafe { pyo3::Python::assume_gil_acquired() })),
+    }
+}
+
+/// A `Cancelled` (for `GR_ECANCELED`) or `DeadlineExceeded` (for `GR_ETIMEDOUT`) instance,
+/// for `Context.err()`.
+pub fn reason_instance(py: pyo3::Python<'_>, rc: c_int) -> pyo3::PyResult<pyo3::PyObject> {
+    let (ty, msg) = if rc == gr::GR_ETIMEDOUT {
+        (DEADLINE.load(Relaxed), c"context deadline exceeded")
+    } else {
+        (CANCELLED.load(Relaxed), c"context cancelled")
+    };
+    // SAFETY: the GIL is held; `ty` is one of our exception types, `msg` a C string.
+    unsafe {
+        let m = ffi::PyUnicode_FromString(msg.as_ptr());
+        if m.is_null() {
+            return Err(pyo3::PyErr::fetch(py));
+        }
+        let e = ffi::PyObject_CallOneArg(ty, m);
+        ffi::Py_DECREF(m);
+        if e.is_null() {
+            return Err(pyo3::PyErr::fetch(py));
+        }
+        Ok(pyo3::PyObject::from_owned_ptr(py, e))
     }
 }

@@ -56,7 +56,7 @@ impl Drop for Task {
 /// Handle of a goroutine started by `go()` or `go_native()`.
 #[pyclass(module = "goroutines", frozen)]
 pub struct Goroutine {
-    handle: *mut gr::gr_handle,
+    pub(crate) handle: *mut gr::gr_handle,
     task: Option<Arc<Task>>,
 }
 
@@ -118,7 +118,7 @@ pub(crate) unsafe fn restore_saved(saved: *mut ffi::PyObject) {
 }
 
 /// Sets `exc` (an exception instance; borrowed) as the current exception, with its traceback.
-unsafe fn restore_exception(exc: *mut ffi::PyObject) {
+pub unsafe fn restore_exception(exc: *mut ffi::PyObject) {
     ffi::Py_INCREF(exc);
     #[cfg(Py_3_12)]
     ffi::PyErr_SetRaisedException(exc);
@@ -132,7 +132,7 @@ unsafe fn restore_exception(exc: *mut ffi::PyObject) {
 }
 
 /// Takes the current exception as a normalised instance with its traceback (new ref), or NULL.
-unsafe fn fetch_exception() -> *mut ffi::PyObject {
+pub unsafe fn fetch_exception() -> *mut ffi::PyObject {
     #[cfg(Py_3_12)]
     {
         ffi::PyErr_GetRaisedException()
@@ -212,7 +212,7 @@ unsafe extern "C" fn run_python(arg: *mut c_void) {
         Ok(Some(ts)) => {
             // Drop our share of the Task while the GIL is still held; the Goroutine object may
             // already be gone, in which case an exception nobody can retrieve is reported.
-            if Arc::strong_count(&task) == 1 && !pystate::stopped() {
+            if Arc::strong_count(&task) == 1 && !pystate::stopped() && !task.retrieved.load(Relaxed) {
                 let exc = *task.exc.get();
                 if !exc.is_null() {
                     report_unretrieved(exc);
@@ -268,7 +268,7 @@ unsafe fn record_exception(task: &Task) {
 /// preemption point). Any other goroutine (a C goroutine that called into Python) may be
 /// preempted there, and a goroutine must never be suspended holding the GIL (pystate.rs), so
 /// it spawns with the GIL released.
-unsafe fn spawn_released(
+pub unsafe fn spawn_released(
     f: gr::gr_fn,
     arg: *mut c_void,
     opts: &gr::gr_spawn_opts,
@@ -283,7 +283,7 @@ unsafe fn spawn_released(
     rc
 }
 
-fn spawn_opts(stack: usize) -> gr::gr_spawn_opts {
+pub fn spawn_opts(stack: usize) -> gr::gr_spawn_opts {
     let mut o = gr::gr_spawn_opts { size: 0, flags: 0, stack_size: 0, timeout_ns: 0 };
     // SAFETY: gr_spawn_opts_init fills the struct it is given.
     unsafe { gr::gr_spawn_opts_init(&mut o) };
@@ -305,11 +305,36 @@ unsafe fn new_goroutine(handle: *mut gr::gr_handle, task: Option<Arc<Task>>) -> 
 crate::raw_entry!(go_raw => go);
 /// `go(fn, *args, **kwargs) -> Goroutine`
 unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
+    spawn_python(&a, "go", false, |f, arg, opts, out| Ok(spawn_released(f, arg, opts, out)))
+}
+
+crate::raw_entry!(go_main_raw => go_main);
+/// `_go_main(fn, *args, **kwargs) -> Goroutine`: `run()`'s main goroutine, bound to a thread
+/// of its own (`GR_SPAWN_BOUND`), so that no other goroutine is ever pinned to its thread:
+/// another goroutine's blocking call can never hold it up.
+unsafe fn go_main(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
+    spawn_python_with(&a, "run", false, true, |f, arg, opts, out| Ok(spawn_released(f, arg, opts, out)))
+}
+
+
+/// Starts `a.pos[0](*a.pos[1..], **kwargs)` as a Python goroutine through `spawn`; returns
+/// its `Goroutine`. `reported`: its exception is someone else's to report (a `Group`'s), never
+/// "never retrieved".
+/// # Safety
+/// The GIL is held; `a` holds the call's live arguments.
+pub unsafe fn spawn_python(a: &Args, what: &str, reported: bool, spawn: impl FnOnce(gr::gr_fn, *mut c_void, &gr::gr_spawn_opts, &mut *mut gr::gr_handle) -> PyRes<std::ffi::c_int>) -> PyRes<*mut ffi::PyObject> {
+    spawn_python_with(a, what, reported, false, spawn)
+}
+
+/// `spawn_python`; `bound`: on a thread of its own (`GR_SPAWN_BOUND`, `run()`'s main).
+/// # Safety
+/// As `spawn_python`.
+unsafe fn spawn_python_with(a: &Args, what: &str, reported: bool, bound: bool, spawn: impl FnOnce(gr::gr_fn, *mut c_void, &gr::gr_spawn_opts, &mut *mut gr::gr_handle) -> PyRes<std::ffi::c_int>) -> PyRes<*mut ffi::PyObject> {
     let Some((&func, rest)) = a.pos.split_first() else {
-        return Err(errors::type_error("go() needs a callable"));
+        return Err(errors::type_error(&format!("{what}() needs a callable")));
     };
     if ffi::PyCallable_Check(func) == 0 {
-        return Err(errors::type_error("go(): the first argument must be callable"));
+        return Err(errors::type_error(&format!("{what}(): the first argument must be callable")));
     }
     let args = nn(ffi::PyTuple_New(rest.len() as ffi::Py_ssize_t))?;
     for (i, &p) in rest.iter().enumerate() {
@@ -338,6 +363,9 @@ unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
     pystate::ensure_gil_gate();
     let stack = pystate::GOROUTINE_STACK.load(Relaxed);
     let from_python = pystate::in_python_goroutine();
+    // run()'s main is bound to a thread of its own: its children are not kept on its
+    // processor (that thread never runs them), they go where idle workers take them.
+    let local = from_python && gr::gr_context() != gr::GR_CTX_BOUND;
     let task = Arc::new(Task {
         func,
         args,
@@ -346,24 +374,32 @@ unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
         stack,
         result: UnsafeCell::new(ptr::null_mut()),
         exc: UnsafeCell::new(ptr::null_mut()),
-        retrieved: AtomicBool::new(false),
+        retrieved: AtomicBool::new(reported),
         finished: AtomicBool::new(false),
     });
     let mut opts = spawn_opts(stack);
-    if from_python {
+    if bound {
+        opts.flags |= gr::GR_SPAWN_BOUND;
+    } else if local {
         // Python goroutines only contend for the GIL when spread over workers: start this one
         // on the spawner's processor (it moves with it if its thread gets stuck).
         opts.flags |= gr::GR_SPAWN_LOCAL;
     }
     let mut h = ptr::null_mut();
     let raw_task = Arc::into_raw(task.clone()) as *mut c_void;
-    let rc = spawn_released(run_python, raw_task, &opts, &mut h);
+    let rc = match spawn(run_python, raw_task, &opts, &mut h) {
+        Ok(rc) => rc,
+        Err(r) => {
+            drop(Arc::from_raw(raw_task as *const Task));
+            return Err(r);
+        }
+    };
     if rc != gr::GR_OK {
         drop(Arc::from_raw(raw_task as *const Task));
-        return Err(errors::raise_status(rc, "go"));
+        return Err(errors::raise_status(if rc == gr::GR_EAGAIN { gr::GR_ETIMEDOUT } else { rc }, what));
     }
     let g = new_goroutine(h, Some(task));
-    if from_python {
+    if from_python && !bound {
         preemption_point();
     }
     g
@@ -375,14 +411,29 @@ unsafe fn go(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
 /// GIL released. A pinned goroutine's yield waits behind its processor's queue, so a loop of
 /// `go()` keeps a few hundred goroutines queued, whose stacks are recycled while hot, instead
 /// of queueing all of them, each on a fresh stack. The spawner may thus park in `go()`.
+///
+/// `run()`'s main is bound to its thread and cannot be suspended: its `gr_yield` only yields
+/// the thread, which the workers (waiting for the GIL it just let go) may not get in time.
+/// So it waits, GIL released, in 20 us sleeps until its processor's queue is back under the
+/// backlog (at most 5 ms per spawn): backpressure instead of an unbounded queue.
 /// # Safety
 /// The GIL is held by the calling Python goroutine, which borrows nothing across the call.
 unsafe fn preemption_point() {
-    if gr::gr_should_yield() != 0 {
-        let ts = pystate::suspend_goroutine();
-        gr::gr_yield();
-        pystate::resume_goroutine(ts);
+    if gr::gr_should_yield() == 0 {
+        return;
     }
+    let ts = pystate::suspend_goroutine();
+    if gr::gr_context() == gr::GR_CTX_BOUND {
+        for _ in 0..250 {
+            gr::gr_sleep(20_000);
+            if gr::gr_should_yield() == 0 {
+                break;
+            }
+        }
+    } else {
+        gr::gr_yield();
+    }
+    pystate::resume_goroutine(ts);
 }
 
 crate::raw_entry!(go_native_raw => go_native);
@@ -429,7 +480,7 @@ unsafe fn wait(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
     let rc = if finished {
         if (*g.task.as_ref().unwrap().exc.get()).is_null() { gr::GR_OK } else { gr::GR_EPANIC }
     } else {
-        park(timeout, |ns| gr::gr_wait(h, ns))?
+        park(timeout, |ns, cancel| gr::gr_wait_ex(h, ns, cancel))?
     };
     match (rc, &g.task) {
         (gr::GR_OK, Some(t)) => {
@@ -471,6 +522,6 @@ unsafe fn done(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
         return Ok(ffi::PyBool_FromLong(t.finished.load(Relaxed) as _));
     }
     let h = g.handle;
-    let rc = park(0, |ns| gr::gr_wait(h, ns))?;
+    let rc = park(0, |ns, _| gr::gr_wait(h, ns))?;
     Ok(ffi::PyBool_FromLong((rc == gr::GR_OK || rc == gr::GR_EPANIC) as _))
 }

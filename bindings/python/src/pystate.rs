@@ -165,7 +165,7 @@ pub type Blocked = Result<c_int, crate::errors::Raised>;
 ///
 /// # Safety
 /// The GIL is held. `op` must not touch Python.
-pub unsafe fn blocking(timeout_ns: i64, op: impl FnMut(i64) -> c_int) -> Blocked {
+pub unsafe fn blocking(timeout_ns: i64, op: impl FnMut(i64, *mut gr::gr_cancel) -> c_int) -> Blocked {
     slow_path(timeout_ns, op)
 }
 
@@ -180,9 +180,9 @@ const POLLS_NEVER_SUSPEND: bool = true;
 /// path.
 /// # Safety
 /// As `blocking`.
-pub unsafe fn park(timeout_ns: i64, mut op: impl FnMut(i64) -> c_int) -> Blocked {
+pub unsafe fn park(timeout_ns: i64, mut op: impl FnMut(i64, *mut gr::gr_cancel) -> c_int) -> Blocked {
     if POLLS_NEVER_SUSPEND || !in_goroutine() {
-        let rc = op(0);
+        let rc = op(0, std::ptr::null_mut()); // a poll registers no wait: no token needed
         if timeout_ns == 0 || (rc != gr::GR_EAGAIN && rc != gr::GR_ETIMEDOUT) {
             return Ok(rc);
         }
@@ -190,16 +190,25 @@ pub unsafe fn park(timeout_ns: i64, mut op: impl FnMut(i64) -> c_int) -> Blocked
     slow_path(timeout_ns, op)
 }
 
+/// Every call that may block passes the current `Context`'s token (`context.rs`), so that
+/// cancelling the context (or its deadline) ends the call with `GR_ECANCELED`.
 #[inline(never)]
-unsafe fn slow_path(timeout_ns: i64, mut op: impl FnMut(i64) -> c_int) -> Blocked {
+unsafe fn slow_path(timeout_ns: i64, mut op: impl FnMut(i64, *mut gr::gr_cancel) -> c_int) -> Blocked {
+    let ctx = crate::context::current();
+    let r = slow_path_with(timeout_ns, ctx.ptr, &mut op);
+    ctx.release();
+    r
+}
+
+unsafe fn slow_path_with(timeout_ns: i64, cancel: *mut gr::gr_cancel, op: &mut impl FnMut(i64, *mut gr::gr_cancel) -> c_int) -> Blocked {
     if in_goroutine() {
         let ts = suspend_goroutine();
-        let rc = op(timeout_ns);
+        let rc = op(timeout_ns, cancel);
         resume_goroutine(ts);
         return Ok(rc);
     }
     if timeout_ns == 0 {
-        return Ok(op(0)); // a plain thread may poll with the GIL held
+        return Ok(op(0, cancel)); // a plain thread may poll with the GIL held
     }
     let deadline = (timeout_ns > 0).then(|| Instant::now() + Duration::from_nanos(timeout_ns as u64));
     loop {
@@ -211,7 +220,7 @@ unsafe fn slow_path(timeout_ns: i64, mut op: impl FnMut(i64) -> c_int) -> Blocke
             }
         };
         let ts = ffi::PyEval_SaveThread();
-        let rc = op(slice);
+        let rc = op(slice, cancel);
         if STOPPED.load(SeqCst) && !is_main_thread() {
             block_thread_forever();
         }
@@ -223,6 +232,11 @@ unsafe fn slow_path(timeout_ns: i64, mut op: impl FnMut(i64) -> c_int) -> Blocke
             return Ok(gr::GR_ETIMEDOUT);
         }
         if ffi::PyErr_CheckSignals() != 0 {
+            return Err(crate::errors::Raised);
+        }
+        // The main thread also runs pending calls while it waits (stall warnings, stall.rs;
+        // a no-op on other threads).
+        if ffi::Py_MakePendingCalls() != 0 {
             return Err(crate::errors::Raised);
         }
     }

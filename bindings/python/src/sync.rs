@@ -52,7 +52,7 @@ impl WaitGroup {
 /// Go's sync.Mutex; also a context manager. Not reentrant and not owned by a thread.
 #[pyclass(module = "goroutines", frozen)]
 pub struct Mutex {
-    ptr: *mut gr::gr_mutex,
+    pub ptr: *mut gr::gr_mutex,
 }
 // SAFETY: gr_mutex is thread-safe; owned by this object.
 unsafe impl Send for Mutex {}
@@ -66,14 +66,20 @@ impl Drop for Mutex {
     }
 }
 
-#[pymethods]
 impl Mutex {
-    #[new]
-    fn new() -> PyResult<Self> {
+    pub fn create() -> PyResult<Mutex> {
         let mut p = ptr::null_mut();
         // SAFETY: `p` is a valid out-pointer.
         errors::check_py(unsafe { gr::gr_mutex_new(&mut p) }, "Mutex")?;
         Ok(Mutex { ptr: p })
+    }
+}
+
+#[pymethods]
+impl Mutex {
+    #[new]
+    fn new() -> PyResult<Self> {
+        Mutex::create()
     }
 
     fn unlock(&self) -> PyResult<()> {
@@ -106,14 +112,14 @@ crate::raw_entry!(wg_wait_raw => wg_wait);
 unsafe fn wg_wait(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
     let wg = downcast::<WaitGroup>(slf, "WaitGroup")?.ptr as usize;
     let [t] = a.parse("wait", 0, ["timeout"])?;
-    let rc = park(raw::timeout_ns(t)?, |ns| gr::gr_wg_wait(wg as *mut gr::gr_wg, ns))?;
+    let rc = park(raw::timeout_ns(t)?, |ns, cancel| gr::gr_wg_wait_ex(wg as *mut gr::gr_wg, ns, cancel))?;
     errors::check(if rc == gr::GR_EAGAIN { gr::GR_ETIMEDOUT } else { rc }, "WaitGroup.wait")?;
     Ok(raw::none())
 }
 
 unsafe fn lock_impl(slf: *mut ffi::PyObject, timeout: i64) -> PyRes<()> {
     let mu = downcast::<Mutex>(slf, "Mutex")?.ptr as usize;
-    let rc = park(timeout, |ns| gr::gr_mutex_lock(mu as *mut gr::gr_mutex, ns))?;
+    let rc = park(timeout, |ns, cancel| gr::gr_mutex_lock_ex(mu as *mut gr::gr_mutex, ns, cancel))?;
     errors::check(if rc == gr::GR_EAGAIN { gr::GR_ETIMEDOUT } else { rc }, "Mutex.lock")
 }
 
@@ -148,10 +154,13 @@ unsafe fn sleep(_m: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
         return Ok(raw::none());
     }
     // Each slice sleeps; "timed out" means "keep going" to the slicing loop.
-    blocking(ns, |slice| {
-        gr::gr_sleep(slice);
-        gr::GR_ETIMEDOUT
+    let rc = blocking(ns, |slice, cancel| match gr::gr_sleep_ex(slice, cancel) {
+        gr::GR_OK => gr::GR_ETIMEDOUT,
+        rc => rc,
     })?;
+    if rc == gr::GR_ECANCELED {
+        return Err(errors::raise_status(rc, "sleep"));
+    }
     Ok(raw::none())
 }
 
@@ -181,6 +190,6 @@ crate::raw_entry!(try_lock_raw => try_lock);
 unsafe fn try_lock(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
     a.parse("try_lock", 0, [])?;
     let mu = downcast::<Mutex>(slf, "Mutex")?.ptr as usize;
-    let rc = park(0, |ns| gr::gr_mutex_lock(mu as *mut gr::gr_mutex, ns))?;
+    let rc = park(0, |ns, cancel| gr::gr_mutex_lock_ex(mu as *mut gr::gr_mutex, ns, cancel))?;
     Ok(ffi::PyBool_FromLong((rc == gr::GR_OK) as _))
 }

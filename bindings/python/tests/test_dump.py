@@ -91,6 +91,8 @@ def test_stats_counts():
     finally:
         _release(ch, gs)
     assert s["waiting"]["chan_recv"] >= 3
+    assert set(s["waiting"]) == {"chan_recv", "chan_send", "select", "select_empty", "sleep", "mutex", "waitgroup",
+                                 "join", "fd", "rwmutex_read", "rwmutex_write", "cond", "semaphore", "once"}
     assert s["parked"] >= 3
     for k in ("running", "runnable", "sleeping", "blocking", "runq_global", "runq_local", "timers",
               "threads_running", "threads_idle", "threads_blocking", "plain_threads", "plain_waiting"):

@@ -10,6 +10,8 @@ import pytest
 import goroutines as gr
 
 CHECK_TYPES = os.path.join(os.path.dirname(__file__), "typing", "check_types.py")
+CHECK_TOOLBOX = os.path.join(os.path.dirname(__file__), "typing", "check_toolbox_types.py")
+CRAWLER = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples", "python", "crawler.py")
 
 
 def test_stubtest():
@@ -39,8 +41,18 @@ def test_generic_classes_subscript_at_runtime():
     assert gr.go(lambda: 5).wait() == 5
 
 
-def test_cancelled_is_reserved():
-    """Nothing raises Cancelled until the Python API gains cancellation; it is an Error and
-    says so."""
+def test_cancelled_family():
+    """Cancelled (a cancelled Context) is an Error; DeadlineExceeded (its deadline) is both a
+    Cancelled and a TimeoutError, so `except TimeoutError` catches a context's deadline too."""
     assert issubclass(gr.Cancelled, gr.Error)
-    assert "Reserved" in (gr.Cancelled.__doc__ or "")
+    assert issubclass(gr.DeadlineExceeded, gr.Cancelled) and issubclass(gr.DeadlineExceeded, TimeoutError)
+
+
+def test_mypy_toolbox(tmp_path):
+    """The toolbox's stubs (tests/typing/check_toolbox_types.py, and a real program using
+    them: examples/python/crawler.py) under --strict."""
+    pytest.importorskip("mypy")
+    r = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path), CHECK_TOOLBOX,
+                        os.path.abspath(CRAWLER)],
+                       capture_output=True, text=True, timeout=300, cwd="/")
+    assert r.returncode == 0, r.stdout + r.stderr

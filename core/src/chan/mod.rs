@@ -45,13 +45,18 @@
 //! locks. Nothing parks, blocks, or calls foreign code (drop functions run only in `Drop`,
 //! with no lock held) while a channel lock is held.
 
+#[cfg(not(loom))]
+pub mod aop;
 mod ring;
 pub mod select;
+pub mod timer;
 pub(crate) mod wait;
 pub(crate) mod waitq;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(all(test, loom))]
+mod timer_loom;
 
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
@@ -68,6 +73,9 @@ use std::ptr::NonNull;
 use waitq::{Sudog, WaitQ};
 
 pub use select::{select, Case, Op, SelectResult};
+#[cfg(not(loom))]
+pub(crate) use aop::ChanRef;
+pub use timer::Timer;
 
 /// Releases what an element owns (a `PyObject*`, a JNI global reference), for items still
 /// in a channel when it is freed: the ABI's `gr_drop_fn` and its context.
@@ -88,6 +96,8 @@ pub(crate) struct Inner {
     pub(crate) closed: bool,
     pub(crate) recvq: WaitQ,
     pub(crate) sendq: WaitQ,
+    /// A timer channel's state (`timer.rs`); `None` for every other channel.
+    timer: Option<Box<timer::State>>,
 }
 
 // SAFETY: the raw pointers in the wait queues are only dereferenced by the winner of their
@@ -104,6 +114,13 @@ pub struct Chan {
     /// current tick of the coarse clock (`sched::coarse_now`): `tick << 24 | count`. See
     /// [`Chan::hot`].
     contention: AtomicU64,
+    /// Receive-only: the channel of a timer or ticker (`timer.rs`) or of a context (its
+    /// `done` channel, `crate::cancel`). Its source delivers or closes; a send or a close
+    /// through the API is `Invalid`.
+    recv_only: bool,
+    /// A timer channel's way back to its `Arc` and its heap slot (`timer.rs`); inline, not
+    /// boxed (16 bytes): one allocation fewer per timer.
+    timer: Option<timer::Link>,
 }
 
 /// The largest element, in bytes (the ABI's `GR_CHAN_ELEM_MAX`): 64 KiB, as Go refuses
@@ -142,9 +159,11 @@ impl Chan {
         Ok(Chan {
             esz: elem_size,
             cap: capacity,
-            inner: Mutex::new(Inner { ring: Ring::new(elem_size, capacity)?, closed: false, recvq: WaitQ::default(), sendq: WaitQ::default() }),
+            inner: Mutex::new(Inner { ring: Ring::new(elem_size, capacity)?, closed: false, recvq: WaitQ::default(), sendq: WaitQ::default(), timer: None }),
             drop_fn: drop,
             contention: AtomicU64::new(0),
+            recv_only: false,
+            timer: None,
         })
     }
 
@@ -188,11 +207,25 @@ impl Chan {
         self.esz
     }
 
+    /// The capacity (0 for a timer channel, as in Go 1.23: see `timer.rs`).
     pub fn cap(&self) -> usize {
         self.cap
     }
 
-    /// Buffered elements now.
+    /// A receive-only channel (a timer's, a context's `done`): sends and closes are refused.
+    pub fn is_recv_only(&self) -> bool {
+        self.recv_only
+    }
+
+    /// A context's `done` channel: unbuffered, 1-byte elements, receive-only; closed by the
+    /// context when it fires ([`Chan::close_source`]).
+    pub(crate) fn new_done() -> Chan {
+        let mut c = Chan::new(1, 0).expect("a 1-byte unbuffered channel needs no allocation");
+        c.recv_only = true;
+        c
+    }
+
+    /// Buffered elements now (0 for a timer channel, as its capacity).
     pub fn len(&self) -> usize {
         lock(&self.inner).ring.len()
     }
@@ -219,6 +252,9 @@ impl Chan {
     /// # Safety
     /// `src` must be valid for reading `elem_size` bytes until this returns.
     pub unsafe fn send(&self, src: *const u8, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
+        if self.recv_only {
+            return Err(Error::Invalid);
+        }
         let mut g = self.lock_inner();
         match self.try_send(&mut g, src) {
             Some(Ready::Ok) => return Ok(()),
@@ -250,6 +286,9 @@ impl Chan {
         let done = AtomicBool::new(false);
         let tok = wait::prepare(WaitReason::on(kind::CHAN_RECV, self));
         let key = g.recvq.push(Sudog { tok: NonNull::from(&tok), elem: dst, case: 0, done: &done });
+        if self.timer.is_some() {
+            self.timer_block(&mut g);
+        }
         drop(g);
         let r = wait::block(&tok, deadline, cancel);
         let res = self.finish_plain(key, r, deadline, &done, false);
@@ -339,6 +378,10 @@ impl Chan {
             pop_out(&mut g.ring, dst, self.esz);
             return Some(Ready::Ok);
         }
+        if g.timer.is_some() {
+            // SAFETY: `dst` is NULL or writable for the 8-byte element (our contract).
+            return self.timer_recv(g, dst);
+        }
         if g.closed {
             sanitizer::acquire(self.sync_addr());
             if !dst.is_null() {
@@ -352,7 +395,16 @@ impl Chan {
 
     /// Closes the channel: parked receivers get `Closed`, parked senders `Closed` (keeping
     /// their value); buffered items can still be received. `Closed` if already closed.
+    /// `Invalid` for a receive-only channel (a timer's, a context's).
     pub fn close(&self) -> Result<()> {
+        if self.recv_only {
+            return Err(Error::Invalid);
+        }
+        self.close_source()
+    }
+
+    /// [`Chan::close`] by the channel's own source (a context closing its `done` channel).
+    pub(crate) fn close_source(&self) -> Result<()> {
         let mut g = lock(&self.inner);
         if g.closed {
             return Err(Error::Closed);

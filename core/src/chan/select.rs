@@ -72,6 +72,9 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     if n > u32::MAX as usize / 4 {
         return Err(Error::Invalid);
     }
+    if cases.iter().any(|c| c.op == Op::Send && c.chan.is_some_and(|ch| ch.recv_only)) {
+        return Err(Error::Invalid); // a send on a timer's or a context's channel
+    }
     // Step 1. Small selects keep their bookkeeping on the stack (no allocation).
     let (mut poll_a, mut poll_v) = ([0usize; INLINE], Vec::new());
     let poll: &mut [usize] = if n <= INLINE { &mut poll_a[..n] } else { poll_v.resize(n, 0); &mut poll_v };
@@ -182,6 +185,9 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
             Op::Send => g.sendq.push(s),
             Op::Recv => g.recvq.push(s),
         };
+        if c.op == Op::Recv && g.timer.is_some() {
+            c.chan.expect("a case with a channel").timer_block(g);
+        }
     }
     unlock_all(guards);
     // Step 5.

@@ -4,20 +4,42 @@
 //! same API: a wait cell whose state is a loom atomic, a `block` that spins with
 //! `loom::thread::yield_now` until completed, and a deadline that may expire at any point
 //! (the owner tries to claim `TIMEOUT` on every turn), so loom explores every order of data
-//! completion, close and timeout. Cancel tokens are not modelled (they end a wait through the
-//! same CAS as a timeout does).
+//! completion, close and timeout. A cancel token registers the wait as the real `block` does
+//! (so the context tree's cancel-vs-register races are modelled too, `cancel.rs`).
 #![forbid(unsafe_code)]
 
 #[cfg(not(loom))]
 pub(crate) use crate::sched::{waker, GracePin as Pin};
 #[cfg(not(loom))]
-pub(crate) use crate::waiter::{block, prepare, Token};
+pub(crate) use crate::waiter::{block, owner_id, prepare, Token};
 
 #[cfg(loom)]
-pub(crate) use model::{block, prepare, waker, Pin, Token};
+pub(crate) use model::{block, owner_id, prepare, waker, Pin, Token};
 
 // The result codes and their mapping to errors: the waiter's own, in the model too.
 pub(crate) use crate::waiter::{error_of, may_wait, USER};
+
+/// Spins a little (about a microsecond: 10 checks 4 `pause`s apart; multiprocessor runtimes
+/// only) for `tok`, just published, to be completed before its owner blocks: a lock held for
+/// nanoseconds by a goroutine running on another processor is released sooner than a park
+/// and a wake would take, and parking there lets the processor run further goroutines into
+/// the same wait. Under loom, nothing: the model's `block` spins by itself.
+#[inline]
+pub(crate) fn spin_briefly(tok: &Token) {
+    #[cfg(not(loom))]
+    if crate::sched::multiprocessor() {
+        for _ in 0..10 {
+            for _ in 0..4 {
+                std::hint::spin_loop();
+            }
+            if !tok.is_pending() {
+                return;
+            }
+        }
+    }
+    #[cfg(loom)]
+    let _ = tok;
+}
 
 /// Waits until a completer has set `flag` (after copying the element): the short window
 /// between its winning CAS and the end of its copy.
@@ -86,11 +108,34 @@ mod model {
         (Waker, None)
     }
 
+    /// The model thread calling (loom runs its threads on one OS thread).
+    pub(crate) fn owner_id() -> usize {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        loom::thread::current().id().hash(&mut h);
+        h.finish() as usize
+    }
+
     pub(crate) fn prepare(_reason: crate::waitreason::WaitReason) -> Token {
         Token { cell: Arc::new(AtomicU64::new(PENDING as u64)) }
     }
 
-    pub(crate) fn block(tok: &Token, deadline: Deadline, _cancel: Option<&Cancel>) -> u32 {
+    pub(crate) fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
+        let mut key = None;
+        if let Some(c) = cancel {
+            key = c.register(tok);
+            if key.is_none() {
+                tok.complete(crate::waiter::CANCELLED);
+            }
+        }
+        let r = wait_model(tok, deadline);
+        if let (Some(c), Some(k)) = (cancel, key) {
+            c.unregister(k);
+        }
+        r
+    }
+
+    fn wait_model(tok: &Token, deadline: Deadline) -> u32 {
         loop {
             match deadline {
                 Deadline::Poll | Deadline::At(_) => {

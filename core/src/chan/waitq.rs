@@ -124,6 +124,12 @@ impl WaitQ {
         self.q.remove(key);
     }
 
+    /// No parked operation (live or stale).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.q.is_empty()
+    }
+
     /// No entry at all (live or stale). For the loom models.
     #[cfg(all(test, loom))]
     pub fn is_clear(&self) -> bool {

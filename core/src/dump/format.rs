@@ -123,6 +123,10 @@ fn object(r: WaitReason, g: Option<&GLine>) -> String {
         kind::WAITGROUP => format!("WaitGroup {p:#x}"),
         kind::JOIN => format!("goroutine {p}"),
         kind::FD => format!("fd {} ({})", p >> 8, fd_events(p & 0xff)),
+        kind::RWMUTEX_READ | kind::RWMUTEX_WRITE => format!("rwmutex {p:#x}"),
+        kind::COND => format!("cond {p:#x}"),
+        kind::SEMAPHORE => format!("semaphore {p:#x}"),
+        kind::ONCE => format!("once {p:#x}"),
         kind::SELECT => match g {
             Some(g) if !g.select.is_empty() => {
                 let cases: Vec<String> =
@@ -360,6 +364,10 @@ fn json_object(b: &mut String, r: WaitReason, g: Option<&GLine>) {
         kind::WAITGROUP => write!(b, ",\"waitgroup\":\"{p:#x}\""),
         kind::JOIN => write!(b, ",\"join\":{p}"),
         kind::FD => write!(b, ",\"fd\":{},\"events\":\"{}\"", p >> 8, fd_events(p & 0xff)),
+        kind::RWMUTEX_READ | kind::RWMUTEX_WRITE => write!(b, ",\"rwmutex\":\"{p:#x}\""),
+        kind::COND => write!(b, ",\"cond\":\"{p:#x}\""),
+        kind::SEMAPHORE => write!(b, ",\"semaphore\":\"{p:#x}\""),
+        kind::ONCE => write!(b, ",\"once\":\"{p:#x}\""),
         kind::SELECT => match g {
             Some(g) if !g.select.is_empty() => {
                 let cases: Vec<String> = g

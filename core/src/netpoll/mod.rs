@@ -187,6 +187,26 @@ impl Poller {
         }
     }
 
+    /// Re-arms `fd`'s registration (generation `gen`) before a bare wait (`gr_fd_wait`)
+    /// parks. `gr_fd_wait` is the call for descriptors gr does not own (a binding's
+    /// `select`, a library's socket), which their owners close with close(2), behind gr's
+    /// back: the kernel then drops the registration with the file, and a reused number
+    /// would inherit a state that says "registered" and never be reported. EPOLL_CTL_MOD
+    /// on a number that now names another file fails with ENOENT: register that file. On the
+    /// same file, MOD re-arms the edge (a ready descriptor reports again: a spurious wake at
+    /// worst, which waiters absorb by polling again).
+    pub(crate) fn rearm(&self, fd: i32, gen: u32) -> Result<(), Error> {
+        match self.ep.modify(fd, INTEREST, pack(fd, gen)) {
+            Ok(()) => Ok(()),
+            Err(libc::ENOENT) => match self.ep.add(fd, INTEREST, pack(fd, gen)) {
+                Ok(()) | Err(libc::EEXIST) => Ok(()),
+                Err(libc::EPERM) => Err(Error::NotPollable),
+                Err(e) => Err(Error::Os(e)),
+            },
+            Err(e) => Err(Error::Os(e)),
+        }
+    }
+
     /// Forgets a descriptor's epoll registration (close or forget).
     fn unregister(&self, fd: i32) {
         let _ = self.ep.del(fd); // ENOENT/EBADF: already gone with its last file reference

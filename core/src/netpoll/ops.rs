@@ -168,6 +168,10 @@ pub fn wait(fd: i32, events: u32, deadline: Deadline, cancel: Option<&Cancel>) -
         if rev & (want | libc::POLLERR | libc::POLLHUP) != 0 {
             return Ok(());
         }
+        if !matches!(deadline, Deadline::Poll) {
+            // The descriptor may have been closed behind gr's back and its number reused.
+            op.p.rearm(fd, op.gen)?;
+        }
         match op.park(dirs, seqs, deadline, cancel) {
             Ok(()) => {
                 // Woken by an edge of one of our directions (ready at the time of the event)

@@ -23,7 +23,7 @@ use crate::loom::{lock, AtomicUsize, Mutex};
 use crate::waiter::{self, Deadline, Token, DONE};
 use crate::waitlist::WaitList;
 use crate::waitreason::WaitReason;
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::Ordering::SeqCst;
 
@@ -95,7 +95,7 @@ impl BoundSlots {
     }
 
     /// Slots held now.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     fn used(&self) -> usize {
         self.used.load(Relaxed)
     }

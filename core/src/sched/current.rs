@@ -33,7 +33,7 @@ pub(crate) fn maybe_preempt() {
     if g.is_null() || unsafe { (*g).pinned.load(Relaxed) } != 0 {
         return;
     }
-    if preemption_due(l) {
+    if preemption_due(l, false) {
         yield_now();
     }
 }
@@ -41,19 +41,27 @@ pub(crate) fn maybe_preempt() {
 /// `gr_should_yield`: whether the calling goroutine should yield now: the monitor asked its
 /// processor to be given up (it ran ~10 ms while others wait), or the processor's queue is
 /// longer than `SPAWN_BACKLOG`. Clears the monitor's request (the caller is expected to
-/// act on it). False outside goroutines and for bound goroutines.
+/// act on it). False outside goroutines. A bound goroutine gets only the second reason (its
+/// thread yields, `yield_now`, which lets the goroutines it spawned take its interpreter lock).
 pub fn should_yield() -> bool {
-    preemption_due(tls::local())
+    preemption_due(tls::local(), true)
 }
 
-fn preemption_due(l: &tls::Local) -> bool {
+fn preemption_due(l: &tls::Local, bound_too: bool) -> bool {
     let (m, pi, g) = (l.m.get(), l.p.get(), l.g.get());
+    if m.is_null() || pi == 0 || g.is_null() {
+        return false;
+    }
     // SAFETY: the current goroutine is alive while it runs.
-    if m.is_null() || pi == 0 || g.is_null() || unsafe { (*g).bound } {
+    let bound = unsafe { (*g).bound };
+    if bound && !bound_too {
         return false;
     }
     // SAFETY: an M lives as long as its runtime; this is its own thread.
     let p = unsafe { &(*m).rt.ps[pi - 1] };
+    if bound {
+        return p.backlog() > SPAWN_BACKLOG;
+    }
     if p.preempt.load(Relaxed) || p.backlog() > SPAWN_BACKLOG {
         p.preempt.store(false, Relaxed);
         return true;

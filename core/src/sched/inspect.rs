@@ -26,6 +26,8 @@ pub struct MView {
     pub polling: bool,
     /// Goroutines pinned to it, queued in its inbox.
     pub inbox: usize,
+    /// Goroutine runs it has started (a goroutine that parks and runs again counts again).
+    pub runs: u64,
 }
 
 /// One processor.
@@ -106,7 +108,8 @@ pub(crate) fn view_of(rt: &'static Runtime) -> SchedView {
                     gid: l.gid.get(),
                     idle: m.idle.load(Relaxed),
                     polling: m.polling.load(Relaxed),
-                    inbox: m.inbox_len.load(Relaxed),
+                    inbox: m.inbox_len.load(SeqCst), // SeqCst: `stall::quiet`'s handshake
+                    runs: m.runs.load(Relaxed),
                 })
             })
             .collect()

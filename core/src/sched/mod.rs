@@ -20,6 +20,8 @@
 //!   polling descriptors when every M is busy, and the deadlock report's checks,
 //!   `deadlock.rs`).
 //! - `inspect.rs`: what each M and P is doing, for dumps, stats and the deadlock report.
+//! - `stall.rs`: stall reports (`gr_stall_hook`): a goroutine holding its thread while
+//!   goroutines pinned to it are ready.
 //! - `poll.rs`: the scheduler's side of the netpoller (`crate::netpoll`): who blocks in
 //!   epoll, who polls without blocking, where ready goroutines go.
 //! - `state.rs`: the park/unpark handshake; `parker.rs`: parking an OS thread; `tls.rs`: the
@@ -41,6 +43,7 @@ mod poll;
 mod proc;
 mod runtime;
 mod spawn;
+pub mod stall;
 pub(crate) mod state;
 pub(crate) mod tls;
 mod worker;
@@ -49,5 +52,9 @@ pub use current::{blocking_begin, blocking_end, context, fail_current, label_cur
 pub(crate) use current::{consume_early_wake, current_coroutine_ref, park_current, ready_after_wake, ready_after_wake_in, take_woken, waker, CurrentG, Waker};
 pub use runtime::{current_gen, init, live, live_gen, on_fork, shutdown, stats, Config, ForkHooks, Stats, DEFAULT_MAX_THREADS, DEFAULT_STACK};
 pub(crate) use grace::{pin as grace_pin, Pin as GracePin};
-pub(crate) use runtime::{coarse_now, held, timers, with_runtime_if_started, Held, Runtime};
+#[cfg(not(loom))]
+pub(crate) use runtime::multiprocessor;
+pub(crate) use runtime::{coarse_now, held, timers, with_alarm_timers, with_runtime_if_started, Held, Runtime};
+#[cfg(loom)]
+pub(crate) use runtime::model_timers;
 pub use spawn::{spawn, spawn_gen, SpawnOpts};

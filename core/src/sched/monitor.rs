@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 pub const HOG: Duration = Duration::from_millis(10);
 /// Check interval while any processor runs.
 const TICK: Duration = Duration::from_millis(2);
+/// How often stall candidates are looked at while every processor is idle (`stall.rs`).
+const STALL_TICK: Duration = Duration::from_millis(10);
 /// How often idle stack memory is returned to the kernel while the runtime is busy.
 const SCAVENGE: Duration = Duration::from_secs(1);
 /// How often work that no thread runs is offered again (every processor idle, and the OS
@@ -68,6 +70,7 @@ pub(crate) fn run(rt: &'static Runtime) {
     let mut seen: Vec<Seen> = vec![Seen::new(0, Instant::now()); rt.nprocs()];
     let mut last_scavenge = Instant::now();
     let mut watch = super::deadlock::Watch::default();
+    let mut stalls = super::stall::Watch::default();
     while !rt.stopping() {
         rt.tick_coarse();
         crate::waitreason::refresh_clock();
@@ -115,6 +118,7 @@ pub(crate) fn run(rt: &'static Runtime) {
                 }
             }
         }
+        let stall_pending = stalls.check(rt, now);
         rt.monitor_watch(long);
         let all_idle = !any_running && rt.idle.npidle.load(SeqCst) == rt.nprocs();
         let stranded = all_idle && (!rt.global.is_empty() || rt.ps.iter().any(|p| p.has_work()));
@@ -127,14 +131,22 @@ pub(crate) fn run(rt: &'static Runtime) {
                 look_again = watch.check(rt, now);
             }
         }
-        let until = match (all_idle, stranded) {
-            (_, true) => Some(Instant::now() + STRANDED_RETRY),
-            (false, _) => Some(Instant::now() + TICK),
-            (true, false) => None,
+        let until = if stranded {
+            Some(Instant::now() + STRANDED_RETRY)
+        } else if !all_idle {
+            Some(Instant::now() + TICK)
+        } else if stall_pending {
+            // A goroutine holds pinned work up on a thread whose processor may be gone: look
+            // again soon even though every processor is idle (a report is due).
+            Some(Instant::now() + STALL_TICK)
+        } else {
+            None
         };
         // Sleep deeply only while nothing runs and the runtime is not stopping: checked under the
         // heap lock, which `gr_shutdown`'s forced wake takes after it stops the runtime.
-        rt.timers.monitor_sleep(until, look_again, &rt.monitor_deep, || rt.idle.npidle.load(SeqCst) == rt.nprocs() && !rt.stopping());
+        rt.timers.monitor_sleep(until, look_again, &rt.monitor_deep, || {
+            rt.idle.npidle.load(SeqCst) == rt.nprocs() && stalls.quiet(rt) && !rt.stopping()
+        });
     }
 }
 

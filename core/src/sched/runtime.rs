@@ -140,6 +140,9 @@ pub struct Stats {
     pub spawned_total: u64,
     pub steals_total: u64,
     pub retakes_total: u64,
+    /// Entries in the timer heap: timed waits (ended ones until swept) and armed alarms
+    /// (timer channels with a receiver parked, context deadlines).
+    pub timer_heap: u64,
 }
 
 /// The published runtime (LIVE or DRAINING), or null. Plain threads load it pinned
@@ -401,6 +404,7 @@ impl Runtime {
             spawned_total: self.spawned.load(Relaxed),
             steals_total: self.steals.load(Relaxed),
             retakes_total: self.retakes.load(Relaxed),
+            timer_heap: self.timers.len() as u64,
         }
     }
 
@@ -682,6 +686,46 @@ impl Drop for Held {
             self.rt.release_hold();
         }
     }
+}
+
+/// Whether the runtime has more than one processor (spinning for another goroutine to
+/// release something can pay off only then).
+#[cfg(not(loom))]
+pub(crate) fn multiprocessor() -> bool {
+    with_runtime_if_started(|rt| rt.nprocs() > 1).unwrap_or(false)
+}
+
+/// Runs `f` with the live runtime's timer heap, for an alarm (a timer channel, a context's
+/// deadline: `timer.rs`), without starting a runtime (their makers start one first, outside
+/// their locks); `None` after a shutdown or in a fork()ed child (the alarm then never rings,
+/// as nothing runs). As [`with_runtime_if_started`]: pinned on a plain thread, so `f` must
+/// not block, and the heap is not kept past `f`.
+///
+/// Alarms and reclaimed runtimes: the heap holds its alarms strongly (`Arc`) and an alarm
+/// holds no reference to a heap (only its index there, checked against the heap's own entry
+/// before use: `Timers::disarm`). So freeing a reclaimed runtime's heap drops its entries
+/// and nothing can reach freed memory; an alarm armed there never rings. The C API refuses
+/// the handles of a stopped runtime (their generation: `GR_ESTATE`), so a timer, ticker or
+/// context made under one runtime is never re-armed under the next.
+#[cfg(not(loom))]
+pub(crate) fn with_alarm_timers<R>(f: impl FnOnce(&Timers) -> R) -> Option<R> {
+    with_runtime_if_started(|rt| f(&rt.timers))
+}
+
+/// Under loom: a heap of the model's own (loom runs a model's threads on one OS thread, and
+/// each test on its own), with no runtime and no monitor: a model rings it with `fire_due`.
+#[cfg(loom)]
+pub(crate) fn with_alarm_timers<R>(f: impl FnOnce(&Timers) -> R) -> Option<R> {
+    Some(f(model_timers()))
+}
+
+/// The model's heap (see [`with_alarm_timers`]).
+#[cfg(loom)]
+pub(crate) fn model_timers() -> &'static Timers {
+    thread_local! {
+        static HEAP: &'static Timers = Box::leak(Box::default());
+    }
+    HEAP.with(|h| *h)
 }
 
 pub(crate) fn timers() -> &'static Timers {

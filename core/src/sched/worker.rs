@@ -52,6 +52,9 @@ pub struct M {
     /// Goroutines pinned to this M (`gr_pin` until `gr_unpin` or their end): their
     /// `G::pinned` points here, so the M may not exit. Only this M's thread changes it.
     pinned: AtomicUsize,
+    /// Goroutine runs this M started: written by its own thread only (a plain store, no
+    /// read-modify-write on the hot path), read by the monitor's stall reports (`stall.rs`).
+    pub(crate) runs: std::sync::atomic::AtomicU64,
     me: Weak<M>,
 }
 
@@ -97,7 +100,13 @@ impl M {
         lock(&self.inbox).push_back(g);
         self.inbox_len.fetch_add(1, SeqCst);
         if !std::ptr::eq(tls::m(), self) {
+            let was_idle = self.idle.load(SeqCst);
             rt.wake_m(self);
+            if !was_idle && super::stall::hooked() {
+                // Not idle: the M may be held by a goroutine, a stall the monitor must look at
+                // even if it sleeps with every processor idle (`stall.rs`, `Watch::quiet`).
+                rt.timers.wake_monitor(&rt.monitor_deep);
+            }
         }
     }
 
@@ -206,6 +215,7 @@ impl Runtime {
             yielded: Mutex::new(VecDeque::new()),
             yielded_len: AtomicUsize::new(0),
             pinned: AtomicUsize::new(0),
+            runs: std::sync::atomic::AtomicU64::new(0),
             me: me.clone(),
         });
         if let Some(p) = p {
@@ -478,6 +488,7 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) {
     let pi = l.p.get() - 1;
     let p = &rt.ps[pi];
     l.set_g(GRef::as_ptr(&g), g.id);
+    m.runs.store(m.runs.load(Relaxed).wrapping_add(1), Relaxed);
     p.preempt.store(false, Relaxed);
     p.owner_tid.store(m.tid.load(Relaxed), Relaxed);
     p.set_running();

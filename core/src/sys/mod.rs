@@ -5,6 +5,7 @@
 //! stays an `unsafe fn` only where its soundness depends on memory the caller owns
 //! (`mem::free_pages`), and its `# Safety` section says what.
 //!
+//! - `clock.rs`: `CLOCK_MONOTONIC` nanoseconds, the clock of the ABI's times.
 //! - `futex.rs`: sleep on a 32-bit word, wake its sleepers (thread parking, thread waits).
 //! - `sanitizer.rs`: the host's AddressSanitizer or ThreadSanitizer, found at run time and
 //!   told about goroutine switches and hand-offs.
@@ -27,6 +28,7 @@
 #[cfg(not(target_os = "linux"))]
 compile_error!("gr runs on Linux only: core/src/sys/ is its system interface (futex, mmap/madvise, sigaction, epoll)");
 
+pub(crate) mod clock;
 pub(crate) mod epoll;
 pub(crate) mod fd;
 pub(crate) mod forklock;

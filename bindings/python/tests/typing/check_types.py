@@ -64,3 +64,24 @@ def producer(out: gr.Chan[int], n: int) -> None:
 
 gr.go(producer, ch, 3)
 gr.go(producer, named, 3)  # type: ignore[arg-type]
+
+
+# goroutines.aio: awaiting channels and goroutines keeps their types; aio.run returns the
+# coroutine's.
+import asyncio  # noqa: E402
+
+from goroutines import aio  # noqa: E402
+
+
+async def _answer() -> int:
+    return 42
+
+
+async def _aio(ch: gr.Chan[int], loop: asyncio.AbstractEventLoop) -> None:
+    assert_type(await ch.arecv(), int)
+    await ch.asend(1)
+    await ch.asend("x")  # type: ignore[arg-type]
+    assert_type(await aio.wait(gr.go(greet, "gr")), str)
+    assert_type(aio.run(_answer(), loop), int)
+    assert_type(aio.run(_answer(), loop, timeout=1.0), int)
+    aio.run(_answer, loop)  # type: ignore[arg-type]

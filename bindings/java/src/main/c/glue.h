@@ -5,8 +5,12 @@
  *   goroutine.c  Java goroutines (Task), native goroutines, joins, sleep, cancel tokens
  *   chan.c       channels (objects, longs, raw structs) and deferred global-ref deletes
  *   select.c     select over object and long channels
- *   sync.c       WaitGroup and Mutex
- *   upcall.c     C code calling a Java LongUnaryOperator (grjni.h) */
+ *   sync.c       WaitGroup, Mutex, RWMutex, Semaphore, Cond
+ *   once.c       Once (a Java function run through gr_once)
+ *   time.c       timer channels: after, Timer, Ticker
+ *   context.c    contexts (derived cancel tokens) and task groups
+ *   upcall.c     C code calling a Java LongUnaryOperator (grjni.h)
+ *   dump.c       Goroutines.dump() (gr_dump_to, Java frames per Java goroutine) */
 #ifndef GRJNI_GLUE_H
 #define GRJNI_GLUE_H
 #define _GNU_SOURCE
@@ -50,11 +54,21 @@ extern atomic_int g_exiting;
 extern jclass c_task;             /* io.gr.Task */
 extern jmethodID m_task_invoke;   /* static String invoke(Task) */
 extern jmethodID m_long_op_apply; /* LongUnaryOperator.applyAsLong(long) */
+extern jmethodID m_bool_get;      /* BooleanSupplier.getAsBoolean() */
+extern jclass c_thread;             /* java.lang.Thread */
+extern jmethodID m_thread_current;  /* static Thread currentThread() */
+extern jmethodID m_thread_get_id;   /* long getId() */
+
+/* goroutine.c: the body of every Java goroutine (its arg: a global ref to an io.gr.Task). */
+void java_task_entry(void *arg);
 
 /* The env of the calling thread, attaching it as a daemon if needed; NULL if impossible. */
 JNIEnv *grjni_env(void);
 /* toString() of a throwable as a malloc'd C string (never NULL). Clears any new exception. */
 char *grjni_describe(JNIEnv *env, jthrowable t);
+
+/* dump.c: Java's id of the calling thread, the label of the Java goroutines it runs. */
+jlong grjni_thread_id(JNIEnv *env);
 
 /* chan.c: deletes the global refs that channel drop functions had to defer. */
 void grjni_drain_deferred(JNIEnv *env);

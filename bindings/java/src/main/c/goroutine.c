@@ -6,7 +6,7 @@
 #include <string.h>
 
 /* Body of every Java goroutine: runs on a worker's own OS stack (bound goroutine). */
-static void java_task_entry(void *arg) {
+void java_task_entry(void *arg) {
   jobject task = (jobject)arg;
   JNIEnv *env = grjni_env();
   if (!env) { /* VM exiting or attach failed; the task's global ref is leaked on purpose */
@@ -19,6 +19,8 @@ static void java_task_entry(void *arg) {
     (*env)->DeleteGlobalRef(env, task);
     return;
   }
+  /* Kind Java in dumps; the label (its thread's Java id) finds its Java frames (dump.c). */
+  gr_goroutine_label(GR_KIND_JAVA, P(grjni_thread_id(env)));
   jstring msg = (jstring)(*env)->CallStaticObjectMethod(env, c_task, m_task_invoke, task);
   if ((*env)->ExceptionCheck(env)) { /* Task.invoke catches Throwable; this is a last resort */
     jthrowable t = (*env)->ExceptionOccurred(env);
@@ -119,3 +121,28 @@ NEW(cancelNew, gr_cancel, gr_cancel_new)
 FORWARD(jint, cancelFire, (jlong c), return gr_cancel_fire(P(c)))
 FORWARD(jint, cancelReset, (jlong c), return gr_cancel_reset(P(c)))
 FORWARD(void, cancelFree, (jlong c), gr_cancel_free(P(c)))
+
+/* Group.go: a Java goroutine spawned into group g (gr_group_spawn), waiting up to
+ * timeout_ns for a slot (cancel ends that wait) and, as spawnTask, up to thread_timeout_ns
+ * for a thread. out[0] receives its handle. */
+JNIEXPORT jint JNICALL Java_io_gr_Native_groupSpawnTask(JNIEnv *env, jclass cls, jlong group,
+                                                        jobject task, jlong timeout_ns,
+                                                        jlong cancel, jlong thread_timeout_ns,
+                                                        jlongArray out) {
+  (void)cls;
+  jobject g = (*env)->NewGlobalRef(env, task);
+  if (!g) return GR_ENOMEM;
+  gr_spawn_opts o;
+  gr_spawn_opts_init(&o);
+  o.flags |= GR_SPAWN_BOUND;
+  o.timeout_ns = thread_timeout_ns;
+  gr_handle *h = NULL;
+  int rc = gr_group_spawn(P(group), java_task_entry, g, &o, timeout_ns, P(cancel), &h);
+  if (rc != GR_OK) {
+    (*env)->DeleteGlobalRef(env, g);
+    return rc;
+  }
+  jlong v = J(h);
+  (*env)->SetLongArrayRegion(env, out, 0, 1, &v);
+  return GR_OK;
+}

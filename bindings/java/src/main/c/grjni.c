@@ -35,9 +35,14 @@ static atomic_int g_native_seq;
 jclass c_task;
 jmethodID m_task_invoke;
 static jclass c_long_op;  /* java.util.function.LongUnaryOperator */
+static jclass c_bool_supplier; /* java.util.function.BooleanSupplier */
+jmethodID m_bool_get;
 jmethodID m_long_op_apply;
 static jclass c_object;
 static jmethodID m_to_string;
+jclass c_thread;
+jmethodID m_thread_current;
+jmethodID m_thread_get_id;
 
 /* ---- attachment ---------------------------------------------------------------------- */
 
@@ -106,9 +111,15 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
     return JNI_ERR;
   if (!(c_long_op = global_class(env, "java/util/function/LongUnaryOperator"))) return JNI_ERR;
   if (!(m_long_op_apply = (*env)->GetMethodID(env, c_long_op, "applyAsLong", "(J)J"))) return JNI_ERR;
+  if (!(c_bool_supplier = global_class(env, "java/util/function/BooleanSupplier"))) return JNI_ERR;
+  if (!(m_bool_get = (*env)->GetMethodID(env, c_bool_supplier, "getAsBoolean", "()Z"))) return JNI_ERR;
   if (!(c_object = global_class(env, "java/lang/Object"))) return JNI_ERR;
   if (!(m_to_string = (*env)->GetMethodID(env, c_object, "toString", "()Ljava/lang/String;")))
     return JNI_ERR;
+  if (!(c_thread = global_class(env, "java/lang/Thread"))) return JNI_ERR;
+  if (!(m_thread_current = (*env)->GetStaticMethodID(env, c_thread, "currentThread", "()Ljava/lang/Thread;")))
+    return JNI_ERR;
+  if (!(m_thread_get_id = (*env)->GetMethodID(env, c_thread, "getId", "()J"))) return JNI_ERR;
   return JNIVER;
 }
 

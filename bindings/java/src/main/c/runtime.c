@@ -36,16 +36,28 @@ JNIEXPORT jint JNICALL Java_io_gr_Native_init(JNIEnv *env, jclass cls, jint work
 
 FORWARD(jint, shutdown, (jlong timeout_ns), return gr_shutdown(timeout_ns))
 
+/* The gr_stats figures in io.gr.Stats's order (Stats.WORKERS ... Stats.WAITING + reason). */
+enum { STATS_FIXED = 20, STATS_LEN = STATS_FIXED + GR_WAIT_REASONS };
+
 JNIEXPORT jint JNICALL Java_io_gr_Native_stats(JNIEnv *env, jclass cls, jlongArray out) {
   (void)cls;
+  if ((*env)->GetArrayLength(env, out) != STATS_LEN) return GR_EINVAL;
   gr_stats s;
   memset(&s, 0, sizeof s);
   s.size = sizeof s;
   int rc = gr_stats_get(&s);
   if (rc != GR_OK) return rc;
-  jlong v[5] = {(jlong)s.workers, (jlong)s.goroutines, (jlong)s.threads, (jlong)s.spawned_total,
-                (jlong)s.steals_total};
-  (*env)->SetLongArrayRegion(env, out, 0, 5, v);
+  jlong v[STATS_LEN] = {
+      (jlong)s.workers,         (jlong)s.goroutines,      (jlong)s.threads,
+      (jlong)s.spawned_total,   (jlong)s.steals_total,    (jlong)s.retakes_total,
+      (jlong)s.running,         (jlong)s.runnable,        (jlong)s.parked,
+      (jlong)s.sleeping,        (jlong)s.blocking,        (jlong)s.runq_global,
+      (jlong)s.runq_local,      (jlong)s.runq_pinned,     (jlong)s.timers,
+      (jlong)s.threads_running, (jlong)s.threads_idle,    (jlong)s.threads_blocking,
+      (jlong)s.plain_threads,   (jlong)s.plain_waiting,
+  };
+  for (int i = 0; i < GR_WAIT_REASONS; i++) v[STATS_FIXED + i] = (jlong)s.waiting[i];
+  (*env)->SetLongArrayRegion(env, out, 0, STATS_LEN, v);
   return GR_OK;
 }
 

@@ -1,5 +1,8 @@
 package io.gr;
 
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -242,9 +245,68 @@ public final class Goroutines {
      * @return a snapshot
      */
     public static Stats stats() {
-        long[] v = new long[5];
+        long[] v = new long[Stats.LENGTH];
         Status.check(Native.stats(v), "gr_stats_get");
         return new Stats(v);
+    }
+
+    /**
+     * A report of every live goroutine, as text in Go's traceback style
+     * ({@code goroutine 17 [chan receive, 2 min]:} and its frames), then the worker threads,
+     * the threads waiting in gr and the {@link #stats()} figures ({@code gr_dump}). Each
+     * goroutine shows its kind ({@code java} for goroutines started by {@link #go(Callable)},
+     * {@code c}, {@code bound}, {@code python}), its state and wait (the channel, mutex,
+     * WaitGroup, joined goroutine, deadline) and for how long; a Java goroutine shows the Java
+     * stack of its thread (most recent call first, sampled just before the native dump: a
+     * blocked goroutine's is exact, a running one's may have moved on) above its native
+     * frames. Nothing is stopped: each parked goroutine is held for the microseconds its own
+     * stack walk takes. Callable from any thread or goroutine.
+     *
+     * @return the report
+     * @throws IllegalStateException if the runtime is not running
+     */
+    public static String dump() {
+        return dump(DumpFormat.TEXT);
+    }
+
+    /**
+     * {@link #dump()} in {@code format}.
+     *
+     * @param format text or JSON lines
+     * @return the report
+     * @throws IllegalStateException if the runtime is not running
+     */
+    public static String dump(DumpFormat format) {
+        return new String(Dump.take(Objects.requireNonNull(format, "format")), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Writes {@link #dump(DumpFormat)} to {@code out} as UTF-8, once it is complete (the
+     * stream is written after the runtime has let every goroutine go; it is neither flushed
+     * nor closed).
+     *
+     * @param out where the report goes (for example {@code System.err})
+     * @param format text or JSON lines
+     * @throws IOException if {@code out} fails
+     * @throws IllegalStateException if the runtime is not running
+     */
+    public static void dump(OutputStream out, DumpFormat format) throws IOException {
+        Objects.requireNonNull(out, "out");
+        out.write(Dump.take(Objects.requireNonNull(format, "format")));
+    }
+
+    /**
+     * Go's {@code time.After(d)}: a channel that delivers one value, its due time (a
+     * {@link System#nanoTime()} value), {@code delay} from now; for a timeout in a
+     * {@link Select}. Receive-only. {@link LongChannel#close()} frees it (and stops the timer
+     * if it has not fired).
+     *
+     * @param delay how long until the value comes; {@code <= 0}: at once
+     * @param unit the unit of {@code delay}
+     * @return the channel
+     */
+    public static LongChannel after(long delay, TimeUnit unit) {
+        return new LongChannel("after channel", Status.pointer(Native.after(unit.toNanos(delay)), "gr_after"));
     }
 
     /**

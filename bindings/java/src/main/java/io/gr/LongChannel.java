@@ -29,6 +29,11 @@ public final class LongChannel extends ChannelHandle {
                 capacity);
     }
 
+    /** A channel gr made (a timer's, a context's done channel): this handle owns one reference. */
+    LongChannel(String kind, long ch) {
+        super(kind, ch, 0);
+    }
+
     @Override
     int transfer(boolean send, long ch, Object item, long value, long ns, long token) {
         return send ? Native.chanSendLong(ch, value, ns, token) : Native.chanRecvLong(ch, (long[]) item, ns, token);

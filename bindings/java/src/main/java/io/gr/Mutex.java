@@ -1,7 +1,11 @@
 package io.gr;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.Lock;
 
 /**
@@ -11,14 +15,17 @@ import java.util.concurrent.locks.Lock;
  *
  * <p>As in Go, it is not reentrant and not owned: any thread may unlock it, and locking it
  * twice from one thread waits forever (or until the timeout). {@link #unlock()} of an
- * unlocked mutex throws {@link IllegalMonitorStateException}. There are no conditions.
- * {@link #close()} frees it; a thread blocked in a lock call then ends with
- * {@link IllegalStateException}.
+ * unlocked mutex throws {@link IllegalMonitorStateException}. {@link #newCondition()} gives
+ * its conditions ({@link Cond}, Go's {@code sync.Cond}). {@link #close()} frees it (and its
+ * conditions); a thread blocked in a lock call then ends with {@link IllegalStateException}.
  */
 public final class Mutex extends NativeResource implements Lock {
     static {
         Native.ensureLoaded();
     }
+
+    /** Its conditions not yet closed or collected: closed before it (gr_cond needs its mutex). */
+    private final Set<Cond> conds = Collections.newSetFromMap(new WeakHashMap<>());
 
     /** Creates an unlocked mutex. */
     public Mutex() {
@@ -101,14 +108,24 @@ public final class Mutex extends NativeResource implements Lock {
     }
 
     /**
-     * Not supported: a gr mutex has no conditions (use a channel to wait for a state).
+     * A new condition of this mutex (Go's {@code sync.NewCond(&mu)}), a {@link Cond}.
      *
-     * @return never
-     * @throws UnsupportedOperationException always
+     * @return the condition; close it when done (closing the mutex closes it too)
      */
     @Override
-    public Condition newCondition() {
-        throw new UnsupportedOperationException("a gr mutex has no conditions; wait on a channel instead");
+    public Cond newCondition() {
+        synchronized (conds) {
+            Cond c = new Cond(this, Status.pointer(call(Native::condNew), "gr_cond_new"));
+            conds.add(c);
+            return c;
+        }
+    }
+
+    /** A condition of this mutex was closed. */
+    void forget(Cond c) {
+        synchronized (conds) {
+            conds.remove(c);
+        }
     }
 
     /**
@@ -117,6 +134,13 @@ public final class Mutex extends NativeResource implements Lock {
      */
     @Override
     public void close() {
+        List<Cond> cs;
+        synchronized (conds) {
+            cs = new ArrayList<>(conds);
+        }
+        for (Cond c : cs) {
+            c.close();
+        }
         super.close();
     }
 }

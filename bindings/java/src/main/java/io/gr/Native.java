@@ -101,6 +101,7 @@ final class Native {
     static native int init(int workers, long stackSize, int maxThreads);
     static native int shutdown(long timeoutNs);
     static native int stats(long[] out);
+    static native byte[] dump(long[] threadIds, byte[] frames, int[] frameEnds, int flags, int[] status);
     static native int context();
     static native long symbol(String library, String name);
     static native void blockingBegin();
@@ -148,6 +149,50 @@ final class Native {
     static native int mutexLock(long mu, long timeoutNs, long cancel);
     static native int mutexUnlock(long mu);
     static native void mutexFree(long mu);
+    // toolbox (issue 15): sync.c, once.c, time.c, context.c; groupSpawnTask in goroutine.c
+    static native long rwmutexNew();
+    static native int rwmutexLock(long mu, long timeoutNs, long cancel);
+    static native int rwmutexUnlock(long mu);
+    static native int rwmutexRlock(long mu, long timeoutNs, long cancel);
+    static native int rwmutexRunlock(long mu);
+    static native void rwmutexFree(long mu);
+    static native long semNew(long size);
+    static native int semAcquire(long sem, long n, long timeoutNs, long cancel);
+    static native int semRelease(long sem, long n);
+    static native void semFree(long sem);
+    static native long condNew(long mutex);
+    static native int condWait(long cond, long timeoutNs, long cancel);
+    static native int condSignal(long cond);
+    static native int condBroadcast(long cond);
+    static native void condFree(long cond);
+    static native long onceNew();
+    static native int onceDo(long once, java.util.function.BooleanSupplier fn, long timeoutNs, long cancel);
+    static native int onceState(long once);
+    static native void onceFree(long once);
+    static native long after(long ns);
+    static native long timerNew(long ns);
+    static native long timerChan(long timer);
+    static native int timerStop(long timer);
+    static native int timerReset(long timer, long ns);
+    static native void timerFree(long timer);
+    static native long tickerNew(long periodNs);
+    static native long tickerChan(long ticker);
+    static native int tickerStop(long ticker);
+    static native int tickerReset(long ticker, long periodNs);
+    static native void tickerFree(long ticker);
+    static native long cancelChild(long parent);
+    static native long cancelTimeout(long parent, long ns);
+    static native long cancelDeadline(long parent, long deadline);
+    static native int cancelErr(long c);
+    static native int cancelDeadlineOf(long c, long[] out);
+    static native long cancelDone(long c);
+    static native long groupNew(long parent, long limit);
+    static native long groupContext(long group);
+    static native int groupSpawnTask(long group, Task<?> task, long timeoutNs, long cancel, long threadTimeoutNs,
+            long[] out);
+    static native int groupWait(long group, long timeoutNs, long cancel);
+    static native int groupCancel(long group);
+    static native void groupFree(long group);
 
     // upcalls
     static native long upcallNew(Object fn);

@@ -17,13 +17,22 @@
  * <h2>java.util.concurrent</h2>
  * A {@link io.gr.Goroutine} is a {@link java.util.concurrent.Future};
  * {@link io.gr.Goroutines#executor()} is an {@link java.util.concurrent.ExecutorService};
- * a {@link io.gr.Mutex} is a {@link java.util.concurrent.locks.Lock}; a
- * {@link io.gr.Channel} is {@link java.lang.Iterable} and has a
- * {@link java.util.concurrent.BlockingQueue} view. Timeouts of zero or less never wait.
+ * a {@link io.gr.Mutex} is a {@link java.util.concurrent.locks.Lock} with
+ * {@link java.util.concurrent.locks.Condition}s ({@link io.gr.Cond}); an {@link io.gr.RWMutex}
+ * is a {@link java.util.concurrent.locks.ReadWriteLock}; a {@link io.gr.Channel} is
+ * {@link java.lang.Iterable} and has a {@link java.util.concurrent.BlockingQueue} view.
+ * Timeouts of zero or less never wait.
+ *
+ * <h2>The rest of Go's toolbox</h2>
+ * {@link io.gr.Semaphore} (weighted), {@link io.gr.Once}, timer channels
+ * ({@link io.gr.Goroutines#after}, {@link io.gr.Timer}, {@link io.gr.Ticker}),
+ * {@link io.gr.Context} (Go's {@code context}) and {@link io.gr.Group} (Go's
+ * {@code errgroup}: the first failure cancels the others and is rethrown by
+ * {@code close()}).
  *
  * <h2>Freeing versus closing</h2>
  * Every handle ({@link io.gr.Channel}, {@link io.gr.LongChannel}, {@link io.gr.WaitGroup},
- * {@link io.gr.Mutex}, {@link io.gr.Upcall}, {@link io.gr.Goroutine}) is
+ * {@link io.gr.Mutex}, {@link io.gr.Upcall}, {@link io.gr.Goroutine}, and the toolbox's) is
  * {@link java.lang.AutoCloseable}, and {@code close()} <em>frees</em> the Java side's hold on
  * native memory, exactly once; closing again does nothing, and a call blocked on the handle
  * in another thread ends with {@link java.lang.IllegalStateException}, as any later use does.

@@ -69,6 +69,28 @@ class StatusDriftTest {
         assertEquals(header, javaCodes(), "io.gr.Status has drifted from include/gr.h: add or fix the constants");
     }
 
+    /**
+     * Issue 14: WaitReason and Stats's table follow the header's GR_WAIT_* codes and
+     * GR_WAIT_REASONS (runtime.c copies gr_stats.waiting into that table).
+     */
+    @Test
+    void waitReasonsMatchTheHeader() throws Exception {
+        String text = new String(Files.readAllBytes(Paths.get(System.getProperty("gr.test.header"))),
+                StandardCharsets.UTF_8);
+        Map<String, Integer> header = new TreeMap<>();
+        Matcher m = Pattern.compile("#define\\s+GR_WAIT_([A-Z0-9_]+)\\s+(\\d+)").matcher(text);
+        while (m.find()) {
+            header.put(m.group(1), Integer.parseInt(m.group(2)));
+        }
+        assertEquals(Integer.valueOf(Stats.WAIT_REASONS), header.remove("REASONS"), "GR_WAIT_REASONS");
+        Map<String, Integer> java = new TreeMap<>();
+        for (WaitReason r : WaitReason.values()) {
+            java.put(r.name(), r.code());
+        }
+        assertTrue(header.size() >= 9, "the header parse found too little: " + header);
+        assertEquals(header, java, "io.gr.WaitReason has drifted from include/gr.h");
+    }
+
     @Test
     void theLibraryDescribesEveryCode() throws Exception {
         String unknown = Native.strerror(12345); // no status is positive
