@@ -14,18 +14,27 @@
 //! thread); a slot freed while spawns wait is handed to the first of them, so `used` drops
 //! only when none waits.
 //!
+//! Shutdown ([`BoundSlots::close`], once `gr_shutdown` has closed spawns): the spawns waiting
+//! for a slot end at once with `State` (they would be refused anyway, and one waiting with
+//! `GR_FOREVER` would keep the runtime from being reclaimed for good), and a spawn that finds
+//! every slot taken from then on does not wait. A spawn that got a slot before is refused by
+//! the spawn's own admission (`spawn.rs`) and gives the slot back.
+//!
 //! Lock order (`README.md`, "Lock order"): `waiters` is rank 33; nothing is taken under it
 //! (tokens are completed after it is released).
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::loom::rank::BOUND_SLOTS;
 use crate::loom::{lock, AtomicUsize, Mutex};
-use crate::waiter::{self, Deadline, Token, DONE};
+use crate::waiter::{self, Deadline, Token, DONE, USER};
 use crate::waitlist::WaitList;
 use crate::waitreason::WaitReason;
 #[cfg(all(test, not(loom)))]
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::Ordering::SeqCst;
+
+/// The result of a wait that [`BoundSlots::close`] ended.
+const CLOSED: u32 = USER;
 
 pub(crate) struct BoundSlots {
     cap: usize,
@@ -33,19 +42,27 @@ pub(crate) struct BoundSlots {
     used: AtomicUsize,
     /// Spawns waiting for a slot, oldest first (`crate::waitlist`: a spawn that times out
     /// withdraws in O(1)).
-    waiters: Mutex<WaitList<Token>, BOUND_SLOTS>,
+    waiters: Mutex<Waiters, BOUND_SLOTS>,
+}
+
+#[derive(Default)]
+struct Waiters {
+    q: WaitList<Token>,
+    /// Set by `close`: no spawn waits any more.
+    closed: bool,
 }
 
 impl BoundSlots {
     pub(crate) fn new(cap: usize) -> BoundSlots {
-        BoundSlots { cap: cap.max(1), used: AtomicUsize::new(0), waiters: Mutex::new(WaitList::default()) }
+        BoundSlots { cap: cap.max(1), used: AtomicUsize::new(0), waiters: Mutex::new(Waiters::default()) }
     }
 
     fn try_take(&self) -> bool {
         self.used.fetch_update(SeqCst, SeqCst, |n| (n < self.cap).then_some(n + 1)).is_ok()
     }
 
-    /// Takes a slot, waiting until `deadline` for one: `Again` for a poll, `TimedOut`.
+    /// Takes a slot, waiting until `deadline` for one: `Again` for a poll, `TimedOut`; `State`
+    /// once the slots are closed (shutdown) and none is free.
     pub(crate) fn acquire(&self, deadline: Deadline) -> Result<()> {
         if self.try_take() {
             return Ok(());
@@ -62,15 +79,23 @@ impl BoundSlots {
                 waiter::block(&tok, Deadline::Poll, None); // withdraw the announced park
                 return Ok(());
             }
-            q.push_back(tok.clone())
+            if q.closed {
+                drop(q);
+                waiter::block(&tok, Deadline::Poll, None);
+                return Err(Error::State);
+            }
+            q.q.push_back(tok.clone())
         };
         let r = waiter::block(&tok, deadline, None);
         if r == DONE {
             return Ok(()); // `release` handed us its slot
         }
-        // Timed out. If `release` popped us meanwhile, its completion failed (our wait was
-        // already over) and it passes the slot on: nothing is lost either way.
-        lock(&self.waiters).remove(key);
+        if r == CLOSED {
+            return Err(Error::State); // `close` took us off the queue
+        }
+        // Timed out. If `release` or `close` popped us meanwhile, its completion failed (our
+        // wait was already over) and `release` passes the slot on: nothing is lost either way.
+        lock(&self.waiters).q.remove(key);
         Err(waiter::error_of(r, deadline))
     }
 
@@ -79,7 +104,7 @@ impl BoundSlots {
         loop {
             let tok = {
                 let mut q = lock(&self.waiters);
-                match q.pop_front() {
+                match q.q.pop_front() {
                     Some(t) => t,
                     None => {
                         self.used.fetch_sub(1, SeqCst);
@@ -91,6 +116,19 @@ impl BoundSlots {
                 return; // the slot is theirs now
             }
             // That spawn timed out just now: try the next one.
+        }
+    }
+
+    /// Shutdown: ends every waiting spawn with `State`; later spawns do not wait (module
+    /// docs). Slots held stay held until their goroutines return.
+    pub(crate) fn close(&self) {
+        let waiting: Vec<Token> = {
+            let mut q = lock(&self.waiters);
+            q.closed = true;
+            q.q.drain().collect()
+        };
+        for t in waiting {
+            t.complete(CLOSED); // (fails for a spawn that timed out meanwhile: it is gone)
         }
     }
 
@@ -150,6 +188,28 @@ mod tests {
             w.join().unwrap().unwrap();
         }
         assert_eq!(s.used(), 1, "the last waiter holds the slot");
+        s.release();
+        assert_eq!(s.used(), 0);
+    }
+
+    /// `close` (shutdown) ends the spawns waiting for a slot, `GR_FOREVER` ones included,
+    /// with `State`, and later ones do not wait; a slot released after it is free again.
+    #[test]
+    fn close_ends_waiting_spawns() {
+        let s = Arc::new(BoundSlots::new(1));
+        s.acquire(Deadline::Never).unwrap();
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let s = s.clone();
+                std::thread::spawn(move || s.acquire(Deadline::Never))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(50)); // all three are queued
+        s.close();
+        for w in waiters {
+            assert_eq!(w.join().unwrap(), Err(Error::State));
+        }
+        assert_eq!(s.acquire(within(10_000)), Err(Error::State), "no wait once closed");
         s.release();
         assert_eq!(s.used(), 0);
     }

@@ -572,6 +572,8 @@ pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
     // on every admitted goroutine is in the count we wait for.
     rt.state.store(DRAINING, SeqCst);
     rt.live.fetch_or(CLOSED, SeqCst);
+    // Bound spawns waiting for a thread slot would be refused: they end now (`bound.rs`).
+    rt.bound.close();
     let drained = rt.wait_drained(deadline);
     {
         let _g = INIT_LOCK.lock();
