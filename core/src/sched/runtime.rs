@@ -492,16 +492,19 @@ impl Runtime {
     }
 
     /// Frees the records of this runtime's goroutines left parked (`reclaim`): nothing can
-    /// wake them any more (their waits are in this runtime's objects, which refuse every call,
-    /// or in its timer heap, freed with it), so the reference each one leaked when it parked
-    /// (`commit_park`) is taken back here, as a waker would (`PARKED -> RUNNING`). One held by
-    /// a dump at that instant (`DUMPING`) keeps its record.
+    /// resume them any more (their waits are in this runtime's objects, which refuse every
+    /// call, or in its timer heap, freed with it), so the reference each one leaked when it
+    /// parked (`commit_park`) is taken back here, as a waker would (`PARKED -> RELEASED`). A
+    /// wake that still comes (freeing a context of this runtime fires it; a waker racing the
+    /// reclaim) finds `RELEASED` and queues nothing (`state.rs`). One held by a dump at that
+    /// instant (`DUMPING`) keeps its record.
     fn release_parked(&self) {
         let gen = self.gen as u32;
         crate::allg::for_each_live(|g| {
-            if g.gen == gen && g.sched.compare_exchange(super::state::PARKED, super::state::RUNNING, AcqRel, Acquire).is_ok() {
-                // SAFETY: we won `PARKED -> RUNNING`, so the count `commit_park` leaked with
-                // `GRef::into_raw` is ours (no waker can win it: see above).
+            if g.gen == gen && g.sched.compare_exchange(super::state::PARKED, super::state::RELEASED, AcqRel, Acquire).is_ok() {
+                // SAFETY: we won `PARKED -> RELEASED`, so the count `commit_park` leaked with
+                // `GRef::into_raw` is ours (a waker that comes later sees `RELEASED` and
+                // takes nothing: `state.rs`).
                 drop(unsafe { GRef::from_raw(GRef::as_ptr(&g)) });
             }
         });

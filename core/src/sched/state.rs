@@ -10,6 +10,7 @@
 //! | `PARKED`   | switched away; nobody runs it             | nobody: the next waker         |
 //! | `NOTIFIED` | woken while still `PARKING`               | the M running it               |
 //! | `DUMPING`  | parked, held by a dump reading its stack  | the dump, until it stores `PARKED` back |
+//! | `RELEASED` | parked in a runtime that was reclaimed    | nobody: its stack is unmapped, it never runs again |
 //!
 //! 1. The goroutine stores `PARKING`, then suspends to its M's scheduler.
 //! 2. The scheduler CASes `PARKING -> PARKED`. If that fails the state is `NOTIFIED`: the wake
@@ -19,6 +20,13 @@
 //!    `PARKING -> NOTIFIED` hands that duty to step 2.
 //!
 //! So every park is matched by exactly one queueing, whichever side comes second.
+//!
+//! A runtime reclaimed with goroutines still parked in it (`runtime.rs`, `release_parked`)
+//! CASes each `PARKED -> RELEASED` and takes back the reference the park leaked, as a waker
+//! would, but queues nothing. A waker that comes later (it completed a wait the goroutine
+//! registered in an object that outlived the runtime: freeing a context of that runtime
+//! fires it, `gr_cancel_free`) finds `RELEASED` in step 3 and does nothing: the goroutine is
+//! gone, and the waker's token keeps the record itself alive while it looks.
 //!
 //! A dump (`crate::dump`) holds a parked goroutine still while it reads its stack: it CASes
 //! `PARKED -> DUMPING` (only a goroutine that has switched away can be held) and stores
@@ -36,6 +44,7 @@ pub const PARKING: u8 = 1;
 pub const PARKED: u8 = 2;
 pub const NOTIFIED: u8 = 3;
 pub const DUMPING: u8 = 4;
+pub const RELEASED: u8 = 5;
 
 /// Step 1, by the goroutine itself.
 pub fn announce_park(s: &AtomicU8) {
@@ -71,6 +80,7 @@ pub fn unpark(s: &AtomicU8) -> bool {
                 }
             }
             DUMPING => wait_dumped(s),
+            RELEASED => return false, // its runtime was reclaimed: it never runs again
             other => crate::fatal(&format!("unpark: goroutine state {other}")),
         }
     }
