@@ -73,12 +73,16 @@ pub unsafe extern "C" fn gr_once_do_ex(o: *mut gr_once, f: gr_once_fn, arg: *mut
 
 /// Where the Once is: `GR_ONCE_NEW`, `GR_ONCE_RUNNING`, `GR_ONCE_DONE` or `GR_ONCE_FAILED`
 /// (then `*code`, if `code` is not NULL, gets the function's nonzero return; else 0).
-/// `GR_EINVAL` for a bad handle. Never blocks.
+/// `GR_EINVAL` for a bad handle, `GR_ESTATE` for one of a runtime no longer live. Never
+/// blocks.
 #[no_mangle]
 pub unsafe extern "C" fn gr_once_state(o: *mut gr_once, code: *mut c_int) -> c_int {
     guard_value(GR_EINVAL.code(), || {
         // SAFETY: `o` is NULL or a gr_once (gr.h).
-        let Ok(once) = (unsafe { gr_once::get(o) }) else { return GR_EINVAL.code() };
+        let once = match unsafe { gr_once::get(o) } {
+            Ok(once) => once,
+            Err(e) => return crate::boundary::code(e),
+        };
         let st = once.state();
         // SAFETY: `code` is NULL or writable (gr.h).
         unsafe { write_out(code, if st == OnceState::Failed { once.code() } else { 0 }) };
