@@ -1203,7 +1203,8 @@ int gr_once_do_ex(struct gr_once *o,
 /**
  * Where the Once is: `GR_ONCE_NEW`, `GR_ONCE_RUNNING`, `GR_ONCE_DONE` or `GR_ONCE_FAILED`
  * (then `*code`, if `code` is not NULL, gets the function's nonzero return; else 0).
- * `GR_EINVAL` for a bad handle. Never blocks.
+ * `GR_EINVAL` for a bad handle, `GR_ESTATE` for one of a runtime no longer live. Never
+ * blocks.
  */
 int gr_once_state(struct gr_once *o, int *code);
 
