@@ -42,6 +42,11 @@ impl Runtime {
         if let Some(p) = self.poller.get() {
             return Ok(p);
         }
+        if self.stopping() {
+            // `gr_shutdown` has looked for the poller to fail its waits (under this lock):
+            // one made now would never be served.
+            return Err(crate::error::Error::State);
+        }
         let p = Poller::new()?;
         let _ = self.poller.set(p);
         Ok(self.poller.get().expect("set above"))

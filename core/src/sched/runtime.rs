@@ -588,7 +588,13 @@ pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
     // goroutines stay unrun, as every goroutine left at a shutdown (the references the poller
     // took back for them are dropped below, as `release_parked` does for the others).
     let mut io_parked = Vec::new();
-    if let Some(p) = rt.poller.get() {
+    // Under `poller_init`: a poller made by a descriptor operation that raced this shutdown is
+    // either here (and failed below) or refused (`poller()` checks `stopping` under that lock).
+    let poller = {
+        let _g = rt.poller_init.lock().unwrap_or_else(|p| p.into_inner());
+        rt.poller.get()
+    };
+    if let Some(p) = poller {
         p.fail_all(&mut io_parked);
         p.wake();
     }
