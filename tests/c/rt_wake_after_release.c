@@ -1,10 +1,17 @@
 /* No goroutine is left queued with every processor idle (the fuzzer's stall, issue 11: seed
  * 12 under load stalled with goroutines in the global queue, every processor idle and every
- * M asleep or in a blocking call). Two holes let that happen (core/src/sched/README.md,
- * section 3): a processor released by a path that does not look at the queues afterwards (a
- * bound goroutine's wait handing its processor off, a processor yielded to an M that wants
- * one), and a `wakep` whose spinner found no idle processor after all (Go's
- * `needspinning`).
+ * M asleep or in a blocking call, or a processor HELD by nobody). The holes
+ * (core/src/sched/README.md, section 3): an idle M unlisted by `startm` before its processor
+ * was stored (it could list itself again and be handed a second processor over the first,
+ * or take a spinning hand-off while waiting for a processor for its pinned goroutines and
+ * leak `nmspinning`); a processor released by a path that does not look at the queues
+ * afterwards (a bound goroutine's wait handing its processor off, a processor yielded to an
+ * M that wants one); a `wakep` whose spinner found no idle processor after all (Go's
+ * `needspinning`). Their windows are a few instructions wide: the loom models in
+ * core/src/sched/idle.rs are the regression tests that fail on the old code; this program
+ * runs the paths together on the real scheduler (pinned goroutines woken from other threads
+ * while their M goes idle, bound goroutines handing processors off and taking them back,
+ * plain threads spawning into the global queue) and fails on any kid left unrun.
  *
  * Rounds: the main thread starts every actor (bound goroutines and plain threads) through
  * its own channel, and each spawns a few kids (plain, bound, or sleeping ones, which the
