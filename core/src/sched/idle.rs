@@ -38,6 +38,8 @@ pub(crate) struct Lists {
     pub idle_p: Vec<usize>,
     pub idle_m: Vec<Arc<M>>,
     pub want_p: VecDeque<Arc<M>>,
+    /// A processor was listed idle with work no M came for (`release_p_stranded`).
+    pub stranded: bool,
 }
 
 pub(crate) struct Idle {
@@ -55,7 +57,7 @@ pub(crate) struct Idle {
 impl Idle {
     pub fn new(nprocs: usize) -> Idle {
         Idle {
-            lists: Mutex::new(Lists { idle_p: (0..nprocs).rev().collect(), idle_m: Vec::new(), want_p: VecDeque::new() }),
+            lists: Mutex::new(Lists { idle_p: (0..nprocs).rev().collect(), idle_m: Vec::new(), want_p: VecDeque::new(), stranded: false }),
             npidle: AtomicUsize::new(nprocs),
             nmspinning: AtomicUsize::new(0),
             nwant: AtomicUsize::new(0),
@@ -142,10 +144,40 @@ impl Runtime {
         }
         drop(l);
         if !self.spawn_m(p, spinning) {
-            self.release_p(p);
-            if spinning {
+            // At the thread cap (or the OS refused a thread): no M is coming for this work.
+            self.release_p_stranded(p, spinning);
+        }
+    }
+
+    /// `startm` could not start a thread for processor `p` (which may hold work): an M that
+    /// went idle meanwhile takes it; else it is listed idle and `stranded` is raised, so the
+    /// next M that stops looks for it (`stopm`). Both under the lock: one of the two sees the
+    /// other. (Without this, work queued while every thread was stuck in foreign code at
+    /// `max_threads` stayed queued after they returned: every M idle, nothing running.)
+    fn release_p_stranded(&'static self, p: usize, spinning: bool) {
+        let mut l = lock(&self.idle.lists);
+        let m = l.want_p.pop_front().or_else(|| l.idle_m.pop());
+        if let Some(m) = m {
+            let idle = m.idle.load(Relaxed); // else it came from `want_p`, where it does not spin
+            if idle {
+                m.idle.store(false, Relaxed);
+            } else {
+                self.idle.nwant.fetch_sub(1, SeqCst);
+            }
+            drop(l);
+            if spinning && !idle {
                 self.idle.nmspinning.fetch_sub(1, SeqCst);
             }
+            m.hand(p, spinning && idle);
+            return;
+        }
+        self.ps[p].status.store(IDLE, Release);
+        l.idle_p.push(p);
+        self.idle.npidle.fetch_add(1, SeqCst);
+        l.stranded = true;
+        drop(l);
+        if spinning {
+            self.idle.nmspinning.fetch_sub(1, SeqCst);
         }
     }
 
@@ -279,6 +311,15 @@ impl Runtime {
         let poller = self.poller_if_started();
         let poll = {
             let mut l = lock(&self.idle.lists);
+            // A `startm` at the thread cap left work with no M coming for it: take it.
+            if l.stranded && !m.has_handed() {
+                l.stranded = false;
+                if !self.global.is_empty() || self.ps.iter().any(|q| q.has_work_for_others()) {
+                    if let Some(p) = self.take_idle_p(&mut l) {
+                        m.hand(p, false);
+                    }
+                }
+            }
             if m.has_handed() || m.has_pinned_work() || self.stopping() {
                 if m.idle.load(Relaxed) {
                     // Listed by step 3 and not picked: unlist (pinned work or shutdown).
