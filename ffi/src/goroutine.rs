@@ -17,11 +17,13 @@ pub struct gr_spawn_opts {
     pub flags: u32,
     /// Stack bytes for this goroutine; 0 = the runtime's default.
     pub stack_size: usize,
-    /// With `GR_SPAWN_BOUND`: how long `gr_spawn_ex` may wait for a thread when bound
+    /// How long `gr_spawn_ex` may wait: with `GR_SPAWN_BOUND`, for a thread when bound
     /// goroutines already hold every one they may (`max_threads - workers - 1`, see
-    /// `gr_spawn_ex`): `GR_FOREVER`, 0 (`GR_EAGAIN` at once; the default), or a relative
-    /// timeout (`GR_ETIMEDOUT`). Ignored without `GR_SPAWN_BOUND`. Added after the first
-    /// release of this struct: a `size` from an older gr.h, without it, means 0.
+    /// `gr_spawn_ex`); on a plain thread, for the workers to run a full queue down
+    /// (back-pressure, see `gr_spawn`). `GR_FOREVER` (for back-pressure: while the workers
+    /// make progress), 0 (`GR_EAGAIN` at once; the default), or a relative timeout
+    /// (`GR_ETIMEDOUT`); nothing is spawned then. Added after the first release of this
+    /// struct: a `size` from an older gr.h, without it, means 0.
     pub timeout_ns: i64,
 }
 
@@ -133,7 +135,8 @@ pub(crate) fn new_handle(g: GRef) -> *mut gr_handle {
 /// version's fields.
 pub(crate) unsafe fn spawn_opts_of(opts: *const gr_spawn_opts, spawn_pc: usize) -> Result<SpawnOpts, Error> {
     if opts.is_null() {
-        return Ok(SpawnOpts { spawn_pc, ..SpawnOpts::default() });
+        // The defaults of `gr_spawn_opts_init`: timeout 0.
+        return Ok(SpawnOpts { spawn_pc, backlog: Deadline::Poll, ..SpawnOpts::default() });
     }
     // SAFETY: the caller's contract; each field is read through a raw pointer, and only if
     // `size` covers it, so a caller built against an older header is never overread.
@@ -153,13 +156,31 @@ pub(crate) unsafe fn spawn_opts_of(opts: *const gr_spawn_opts, spawn_pc: usize) 
     } else {
         0
     };
-    Ok(SpawnOpts { bound: flags & GR_SPAWN_BOUND != 0, local: flags & GR_SPAWN_LOCAL != 0, stack_size, spawn_pc, timeout_ns })
+    Ok(SpawnOpts {
+        bound: flags & GR_SPAWN_BOUND != 0,
+        local: flags & GR_SPAWN_LOCAL != 0,
+        stack_size,
+        spawn_pc,
+        timeout_ns,
+        backlog: Deadline::from_timeout_ns(timeout_ns),
+    })
 }
 
 /// Runs `fn(arg)` as a goroutine. `out` receives a handle to join it (release it with
 /// `gr_handle_release`), or may be NULL for a detached goroutine. Called from a goroutine that
 /// has run for over ~10 ms while others wait, this is a preemption point: the caller yields
 /// (unless it is pinned).
+///
+/// Back-pressure: called from a plain thread (not a goroutine) while 4,096 or more
+/// goroutines wait in the runtime's global queue (the spawner outruns the workers), the call
+/// first blocks until the workers have run that queue down to 2,048, so a spawn loop on a
+/// thread keeps memory bounded. It never deadlocks: if no queued goroutine is taken for
+/// 10 ms while every thread holding a processor sleeps in the kernel (the workers are stuck,
+/// perhaps on something the caller holds), or for 100 ms whatever they do, it goes on, and so
+/// do later spawns until a worker takes from the queue again. `gr_spawn_ex` with
+/// `timeout_ns` bounds the wait instead. Spawns from goroutines never wait. A binding whose
+/// goroutines need a lock the spawning thread holds (an interpreter lock) should poll first
+/// (`timeout_ns` 0) and wait without the lock on `GR_EAGAIN`.
 #[no_mangle]
 pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_handle) -> c_int {
     let spawn_pc = caller_pc!(GR_SPAWN_SLOT);
@@ -177,6 +198,10 @@ pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_
 /// the one they wait for sat in a queue: a hang with no error). Beyond that, this call waits
 /// up to `opts->timeout_ns` for one to return (it parks a goroutine, blocks a thread), then
 /// fails with `GR_EAGAIN` (timeout 0, the default) or `GR_ETIMEDOUT`; nothing is spawned.
+///
+/// On a plain thread, back-pressure (see `gr_spawn`) waits up to the same `opts->timeout_ns`
+/// for the workers to run a full queue down: with the default 0, a spawn that finds 4,096
+/// goroutines queued returns `GR_EAGAIN` at once (`gr_spawn` waits instead).
 #[no_mangle]
 pub unsafe extern "C" fn gr_spawn_ex(f: gr_fn, arg: *mut c_void, opts: *const gr_spawn_opts, out: *mut *mut gr_handle) -> c_int {
     let spawn_pc = caller_pc!(GR_SPAWN_EX_SLOT);

@@ -137,6 +137,7 @@ pub struct gr_config {
 }
 
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct gr_spawn_opts {
     pub size: u32,
     pub flags: u32,

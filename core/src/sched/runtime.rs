@@ -80,6 +80,8 @@ pub(crate) struct Runtime {
     pub(crate) cfg: Config,
     pub(crate) ps: Box<[P]>,
     pub(crate) global: Injector<GRef>,
+    /// Back-pressure on plain threads that spawn into `global` (`backlog.rs`).
+    pub(crate) backlog: super::backlog::Backlog,
     pub(crate) idle: idle::Idle,
     pub(crate) ms: crate::loom::Mutex<Vec<Thread>, { crate::loom::rank::THREADS }>,
     /// Ms alive (the monitor is not counted): raised by `spawn_m` before it starts one,
@@ -207,6 +209,7 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
     let rt: &'static Runtime = Box::leak(Box::new(Runtime {
         ps: (0..cfg.workers).map(P::new).collect(),
         global: Injector::new(),
+        backlog: super::backlog::Backlog::new(),
         idle: idle::Idle::new(cfg.workers),
         ms: crate::loom::Mutex::new(Vec::new()),
         nthreads: AtomicUsize::new(0),
@@ -321,6 +324,7 @@ pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
         p.wake();
     }
     rt.idle.wake_all_for_shutdown();
+    rt.backlog_wake_all();
     rt.timers.wake_monitor_forced();
     // Join the threads that finish promptly; leak any stuck in goroutine code.
     let until = Instant::now() + std::time::Duration::from_millis(500);

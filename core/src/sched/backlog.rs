@@ -1,0 +1,149 @@
+//! Back-pressure on plain threads that spawn (`README.md`, section 10): a thread outside the
+//! runtime that spawns while the global queue holds [`LIMIT`] goroutines or more waits until
+//! the workers have brought it down to [`LOW`], so a spawn loop cannot pile up goroutines
+//! (each holding a stack) faster than the workers run them.
+//!
+//! Only threads without an M wait (a goroutine's spawns go to its own processor, and its M
+//! is one of those that drain the queue). The wait ends:
+//! - when the queue is down to `LOW` (a worker that takes a batch from the global queue
+//!   wakes the waiters: [`Backlog::drained`]);
+//! - with `Deadline::Never` (the default), also when the workers stall: no worker took a
+//!   batch from the queue for [`STALL`] (the spawner may hold what every worker waits for: a
+//!   lock, an interpreter's lock). Then this and every later spawn go through without
+//!   waiting until a worker takes from the queue again (one pause per stall, never a
+//!   deadlock);
+//! - at the caller's deadline (`gr_spawn_opts.timeout_ns`): `Again` (a poll) or `TimedOut`,
+//!   and nothing is spawned;
+//! - at shutdown.
+//!
+//! Wake-ups: the waiter counts itself in `waiters` (SeqCst) before it reads the queue's
+//! length and sleeps on `seq`; a worker, after its batch, fences (SeqCst) and reads `waiters`.
+//! One of the two sees the other, as in `README.md` section 3; the waiter also sleeps in
+//! slices of [`SLICE`] to watch for a stall, so a wake that is late costs at most a slice.
+#![forbid(unsafe_code)]
+
+use super::Runtime;
+use crate::error::{Error, Result};
+use crate::sys::futex;
+use crate::waiter::Deadline;
+use crate::loom::{AtomicBool, AtomicU32};
+use std::sync::atomic::fence;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::time::{Duration, Instant};
+
+/// Goroutines in the global queue at which a plain thread's spawn waits.
+pub(crate) const LIMIT: usize = 4096;
+/// Where the wait ends: the workers still have this many queued, so they do not run dry
+/// while the spawner wakes up.
+pub(crate) const LOW: usize = LIMIT / 2;
+/// No goroutine taken from the global queue for this long: the workers are stuck (perhaps on
+/// something the spawner holds), so waiting would not help. The monitor's retake horizon.
+const STALL: Duration = Duration::from_millis(10);
+/// The waiter's sleep between looks at the queue.
+const SLICE: Duration = Duration::from_millis(1);
+
+pub(crate) struct Backlog {
+    /// Futex word: bumped by each wake.
+    seq: AtomicU32,
+    /// Threads waiting in [`Runtime::backlog_wait`].
+    waiters: AtomicU32,
+    /// Batches taken from the global queue while someone waits or bypasses: the waiters'
+    /// sign of progress.
+    takes: AtomicU32,
+    /// A stall was seen: spawns go through until the queue is back under `LOW`.
+    bypass: AtomicBool,
+}
+
+impl Backlog {
+    pub(crate) fn new() -> Backlog {
+        Backlog {
+            seq: AtomicU32::new(0),
+            waiters: AtomicU32::new(0),
+            takes: AtomicU32::new(0),
+            bypass: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Runtime {
+    /// Called by a plain thread before it spawns: waits while the global queue is full (the
+    /// module's rules). `Ok` to go on spawning. Out of line: a goroutine's spawn (the hot
+    /// path) only tests that it is not on a plain thread.
+    #[inline(never)]
+    pub(crate) fn backlog_wait(&'static self, deadline: Deadline) -> Result<()> {
+        if self.global.len() < LIMIT {
+            return Ok(());
+        }
+        let b = &self.backlog;
+        if deadline == Deadline::Never && b.bypass.load(Relaxed) {
+            return Ok(());
+        }
+        if deadline == Deadline::Poll {
+            return Err(Error::Again);
+        }
+        b.waiters.fetch_add(1, SeqCst);
+        let r = self.backlog_sleep(deadline);
+        b.waiters.fetch_sub(1, SeqCst);
+        r
+    }
+
+    fn backlog_sleep(&'static self, deadline: Deadline) -> Result<()> {
+        let b = &self.backlog;
+        let mut takes = b.takes.load(Relaxed);
+        let mut since = Instant::now();
+        loop {
+            let seq = b.seq.load(SeqCst);
+            let n = self.global.len();
+            if n <= LOW || self.stopping() {
+                return Ok(());
+            }
+            let now = Instant::now();
+            let t = b.takes.load(Relaxed);
+            if t != takes {
+                (takes, since) = (t, now);
+            } else if deadline == Deadline::Never && now - since >= STALL {
+                b.bypass.store(true, Relaxed);
+                return Ok(());
+            }
+            let slice = match deadline {
+                Deadline::At(t) if t <= now => return Err(Error::TimedOut),
+                Deadline::At(t) => SLICE.min(t - now),
+                _ => SLICE,
+            };
+            futex::wait(&b.seq, seq, Some(slice));
+        }
+    }
+
+    /// Called by a worker after it took goroutines from the global queue: counts the take
+    /// (progress), ends a stall's bypass, and wakes waiting spawners once the queue is down
+    /// to `LOW`.
+    #[inline]
+    pub(crate) fn backlog_drained(&self) {
+        fence(SeqCst);
+        let b = &self.backlog;
+        if b.waiters.load(Relaxed) == 0 && !b.bypass.load(Relaxed) {
+            return;
+        }
+        self.backlog_wake();
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn backlog_wake(&self) {
+        let b = &self.backlog;
+        b.takes.fetch_add(1, Relaxed);
+        if b.bypass.load(Relaxed) {
+            b.bypass.store(false, Relaxed);
+        }
+        if b.waiters.load(Relaxed) != 0 && self.global.len() <= LOW {
+            b.seq.fetch_add(1, SeqCst);
+            futex::wake_all(&b.seq);
+        }
+    }
+
+    /// Wakes every waiting spawner (shutdown: they return and find the runtime stopped).
+    pub(crate) fn backlog_wake_all(&self) {
+        self.backlog.seq.fetch_add(1, SeqCst);
+        futex::wake_all(&self.backlog.seq);
+    }
+}
