@@ -8,13 +8,14 @@
 //! - when the queue is down to `LOW` (a worker that takes a batch from the global queue
 //!   wakes the waiters: [`Backlog::drained`]);
 //! - with `Deadline::Never` (the default), also when the workers stall: no worker took a
-//!   batch from the queue for [`STALL`] and none of the threads running a processor is
-//!   runnable (they sleep in the kernel: the spawner may hold what every worker waits for,
-//!   a lock, an interpreter's lock), or for [`STALL_MAX`] whatever they do. Then this and
-//!   every later spawn go through without waiting until a worker takes from the queue again
-//!   (one pause per stall, never a deadlock). A worker that is only waiting for a CPU (a
-//!   loaded machine) is not a stall: letting the spawner through then piled up goroutines
-//!   (peaks of 111 MB instead of ~25 in `spawn_thread` runs at a load average of 17);
+//!   batch from the queue for [`STALL`] (and [`STALL_SLICES`] of the waiter's looks) and
+//!   none of the threads running a processor is runnable (they sleep in the kernel: the
+//!   spawner may hold what every worker waits for, a lock, an interpreter's lock), or for
+//!   [`STALL_MAX_SLICES`] looks whatever they do. Then this and every later spawn go through
+//!   without waiting until a worker takes from the queue again (one pause per stall, never a
+//!   deadlock). A worker that is only waiting for a CPU (a loaded machine, a throttled
+//!   cgroup) is not a stall: letting the spawner through then piled up goroutines (peaks of
+//!   111 to 273 MB instead of ~25 in `spawn_thread` runs at a load average of 17);
 //! - at the caller's deadline (`gr_spawn_opts.timeout_ns`): `Again` (a poll) or `TimedOut`,
 //!   and nothing is spawned;
 //! - at shutdown.
@@ -44,10 +45,16 @@ pub(crate) const LOW: usize = LIMIT / 2;
 /// runnable: the workers are stuck (perhaps on something the spawner holds), so waiting would
 /// not help. The monitor's retake horizon.
 const STALL: Duration = Duration::from_millis(10);
-/// No goroutine taken for this long: a stall, whatever the workers' threads do.
-const STALL_MAX: Duration = Duration::from_millis(100);
+/// No goroutine taken for this many slices (100 ms at least): a stall, whatever the workers'
+/// threads do. Counted in the waiter's own looks, not in wall time: a process whose cgroup is
+/// throttled (CFS bandwidth, 100 ms periods) loses its CPU as a whole, waiter and workers
+/// alike, and such a pause is not the workers' stall (measured on this shared machine: a
+/// wall-time rule let the spawner through after exactly ~100 ms with a worker runnable).
+const STALL_MAX_SLICES: u32 = 100;
 /// The waiter's sleep between looks at the queue.
 const SLICE: Duration = Duration::from_millis(1);
+/// Looks without a take before the `STALL` rule applies (as for `STALL_MAX_SLICES`).
+const STALL_SLICES: u32 = 10;
 
 pub(crate) struct Backlog {
     /// Futex word: bumped by each wake.
@@ -98,6 +105,7 @@ impl Runtime {
         let b = &self.backlog;
         let mut takes = b.takes.load(Relaxed);
         let mut since = Instant::now();
+        let mut quiet = 0u32; // looks since the last take
         loop {
             let seq = b.seq.load(SeqCst);
             let n = self.global.len();
@@ -107,10 +115,11 @@ impl Runtime {
             let now = Instant::now();
             let t = b.takes.load(Relaxed);
             if t != takes {
-                (takes, since) = (t, now);
+                (takes, since, quiet) = (t, now, 0);
             } else if deadline == Deadline::Never
+                && quiet >= STALL_SLICES
                 && now - since >= STALL
-                && (now - since >= STALL_MAX || !self.running_threads_runnable())
+                && (quiet >= STALL_MAX_SLICES || !self.running_threads_runnable())
             {
                 b.bypass.store(true, Relaxed);
                 return Ok(());
@@ -121,6 +130,7 @@ impl Runtime {
                 _ => SLICE,
             };
             futex::wait(&b.seq, seq, Some(slice));
+            quiet += 1;
         }
     }
 
