@@ -87,6 +87,17 @@
 #define GR_SPAWN_LOCAL 2
 
 /**
+ * `gr_spawn_opts.flags`: never wait for back-pressure. A plain thread's spawn that finds
+ * the runtime's global queue full (4,096 goroutines or more, see `gr_spawn`) returns
+ * `GR_EAGAIN` at once, spawning nothing, where it would otherwise wait for the workers to
+ * run the queue down. For a caller that holds something the goroutines need (an interpreter
+ * lock): on `GR_EAGAIN` it lets go of it and spawns again without this flag, which waits.
+ * No effect in a goroutine, whose spawns never wait. With `GR_SPAWN_BOUND` it concerns the
+ * queue only: the wait for a thread slot is `timeout_ns`'s.
+ */
+#define GR_SPAWN_NOWAIT 4
+
+/**
  * `gr_context()`: a plain OS thread, not a goroutine.
  */
 #define GR_CTX_THREAD 0
@@ -479,13 +490,13 @@ typedef struct gr_spawn_opts {
    */
   size_t stack_size;
   /**
-   * How long `gr_spawn_ex` may wait: with `GR_SPAWN_BOUND`, for a thread when bound
+   * With `GR_SPAWN_BOUND`: how long `gr_spawn_ex` may wait for a thread when bound
    * goroutines already hold every one they may (`max_threads - workers - 1`, see
-   * `gr_spawn_ex`); on a plain thread, for the workers to run a full queue down
-   * (back-pressure, see `gr_spawn`). `GR_FOREVER` (for back-pressure: while the workers
-   * make progress), 0 (`GR_EAGAIN` at once; the default), or a relative timeout
-   * (`GR_ETIMEDOUT`); nothing is spawned then. Added after the first release of this
-   * struct: a `size` from an older gr.h, without it, means 0.
+   * `gr_spawn_ex`): `GR_FOREVER`, 0 (`GR_EAGAIN` at once; the default), or a relative
+   * timeout (`GR_ETIMEDOUT`). Ignored without `GR_SPAWN_BOUND` (back-pressure on a plain
+   * thread's spawn is not bounded by it: see `gr_spawn` and `GR_SPAWN_NOWAIT`). Added
+   * after the first release of this struct: a `size` from an older gr.h, without it,
+   * means 0.
    */
   int64_t timeout_ns;
 } gr_spawn_opts;
@@ -821,16 +832,17 @@ void gr_spawn_opts_init(struct gr_spawn_opts *opts);
  * thread keeps memory bounded. It never deadlocks: if no queued goroutine is taken for
  * 10 ms while every thread holding a processor sleeps in the kernel (the workers are stuck,
  * perhaps on something the caller holds), or for 100 ms whatever they do, it goes on, and so
- * do later spawns until a worker takes from the queue again. `gr_spawn_ex` with
- * `timeout_ns` bounds the wait instead. Spawns from goroutines never wait. A binding whose
- * goroutines need a lock the spawning thread holds (an interpreter lock) should poll first
- * (`timeout_ns` 0) and wait without the lock on `GR_EAGAIN`.
+ * do later spawns until a worker takes from the queue again: it always succeeds in the end.
+ * `gr_spawn_ex` waits the same way, unless given `GR_SPAWN_NOWAIT` (then `GR_EAGAIN` at
+ * once). Spawns from goroutines never wait. A binding whose goroutines need a lock the
+ * spawning thread holds (an interpreter lock) should spawn with `GR_SPAWN_NOWAIT` first and,
+ * on `GR_EAGAIN`, spawn again without the flag after letting go of the lock.
  */
 int gr_spawn(gr_fn f, void *arg, struct gr_handle **out);
 
 /**
- * `gr_spawn` with options (`GR_SPAWN_BOUND`, `GR_SPAWN_LOCAL`, a stack size). `opts` NULL =
- * defaults; unknown flags give `GR_EINVAL`.
+ * `gr_spawn` with options (`GR_SPAWN_BOUND`, `GR_SPAWN_LOCAL`, `GR_SPAWN_NOWAIT`, a stack
+ * size). `opts` NULL = defaults; unknown flags give `GR_EINVAL`.
  *
  * A bound goroutine holds one of the runtime's threads from this call until it returns (it
  * may block on that thread), so at most `max_threads - workers - 1` exist at once: whatever
@@ -840,9 +852,9 @@ int gr_spawn(gr_fn f, void *arg, struct gr_handle **out);
  * up to `opts->timeout_ns` for one to return (it parks a goroutine, blocks a thread), then
  * fails with `GR_EAGAIN` (timeout 0, the default) or `GR_ETIMEDOUT`; nothing is spawned.
  *
- * On a plain thread, back-pressure (see `gr_spawn`) waits up to the same `opts->timeout_ns`
- * for the workers to run a full queue down: with the default 0, a spawn that finds 4,096
- * goroutines queued returns `GR_EAGAIN` at once (`gr_spawn` waits instead).
+ * On a plain thread, back-pressure waits as in `gr_spawn` (`timeout_ns` does not bound it);
+ * with `GR_SPAWN_NOWAIT`, a spawn that finds the queue full returns `GR_EAGAIN` at once
+ * instead, spawning nothing.
  */
 int gr_spawn_ex(gr_fn f, void *arg, const struct gr_spawn_opts *opts, struct gr_handle **out);
 

@@ -92,12 +92,6 @@ pub enum Deadline {
     At(Instant),
 }
 
-impl Default for Deadline {
-    fn default() -> Deadline {
-        Deadline::Never
-    }
-}
-
 impl Deadline {
     /// From the ABI's `timeout_ns`: negative = forever, 0 = poll, positive = relative.
     #[inline]

@@ -1,4 +1,4 @@
-//! Back-pressure on plain threads that spawn (`README.md`, section 10): a thread outside the
+//! Back-pressure on plain threads that spawn (`README.md`, section 11): a thread outside the
 //! runtime that spawns while the global queue holds [`LIMIT`] goroutines or more waits until
 //! the workers have brought it down to [`LOW`], so a spawn loop cannot pile up goroutines
 //! (each holding a stack) faster than the workers run them.
@@ -7,17 +7,16 @@
 //! is one of those that drain the queue). The wait ends:
 //! - when the queue is down to `LOW` (a worker that takes a batch from the global queue
 //!   wakes the waiters: [`Backlog::drained`]);
-//! - with `Deadline::Never` (the default), also when the workers stall: no worker took a
-//!   batch from the queue for [`STALL`] (and [`STALL_SLICES`] of the waiter's looks) and
-//!   none of the threads running a processor is runnable (they sleep in the kernel: the
-//!   spawner may hold what every worker waits for, a lock, an interpreter's lock), or for
-//!   [`STALL_MAX_SLICES`] looks whatever they do. Then this and every later spawn go through
-//!   without waiting until a worker takes from the queue again (one pause per stall, never a
-//!   deadlock). A worker that is only waiting for a CPU (a loaded machine, a throttled
+//! - when the workers stall: no worker took a batch from the queue for [`STALL`] (and
+//!   [`STALL_SLICES`] of the waiter's looks) and none of the threads running a processor is
+//!   runnable (they sleep in the kernel: the spawner may hold what every worker waits for, a
+//!   lock, an interpreter's lock), or for [`STALL_MAX_SLICES`] looks whatever they do. Then
+//!   this and every later spawn go through without waiting until a worker takes from the
+//!   queue again (one pause per stall, never a deadlock). A worker that is only waiting for a CPU (a loaded machine, a throttled
 //!   cgroup) is not a stall: letting the spawner through then piled up goroutines (peaks of
 //!   111 to 273 MB instead of ~25 in `spawn_thread` runs at a load average of 17);
-//! - at the caller's deadline (`gr_spawn_opts.timeout_ns`): `Again` (a poll) or `TimedOut`,
-//!   and nothing is spawned;
+//! - at once with `Again` for a spawn that asked not to wait (`GR_SPAWN_NOWAIT`), whenever
+//!   the queue holds `LIMIT` or more (stall or not): nothing is spawned;
 //! - at shutdown.
 //!
 //! Wake-ups: the waiter counts itself in `waiters` (SeqCst) before it reads the queue's
@@ -29,7 +28,6 @@
 use super::Runtime;
 use crate::error::{Error, Result};
 use crate::sys::futex;
-use crate::waiter::Deadline;
 use crate::loom::{AtomicBool, AtomicU32};
 use std::sync::atomic::fence;
 use super::proc::IDLE;
@@ -84,24 +82,27 @@ impl Runtime {
     /// module's rules). `Ok` to go on spawning. Out of line: a goroutine's spawn (the hot
     /// path) only tests that it is not on a plain thread.
     #[inline(never)]
-    pub(crate) fn backlog_wait(&'static self, deadline: Deadline) -> Result<()> {
+    pub(crate) fn backlog_wait(&'static self, nowait: bool) -> Result<()> {
         if self.global.len() < LIMIT {
             return Ok(());
         }
-        let b = &self.backlog;
-        if deadline == Deadline::Never && b.bypass.load(Relaxed) {
-            return Ok(());
-        }
-        if deadline == Deadline::Poll {
+        if nowait {
+            // Even during a stall's bypass: the caller asked to learn that the queue is
+            // full (an offer), e.g. to let go of a lock the goroutines need before it waits.
             return Err(Error::Again);
         }
+        let b = &self.backlog;
+        if b.bypass.load(Relaxed) {
+            return Ok(());
+        }
         b.waiters.fetch_add(1, SeqCst);
-        let r = self.backlog_sleep(deadline);
+        self.backlog_sleep();
         b.waiters.fetch_sub(1, SeqCst);
-        r
+        Ok(())
     }
 
-    fn backlog_sleep(&'static self, deadline: Deadline) -> Result<()> {
+    /// Sleeps until the queue is down to `LOW`, the workers stall, or the runtime stops.
+    fn backlog_sleep(&'static self) {
         let b = &self.backlog;
         let mut takes = b.takes.load(Relaxed);
         let mut since = Instant::now();
@@ -110,26 +111,20 @@ impl Runtime {
             let seq = b.seq.load(SeqCst);
             let n = self.global.len();
             if n <= LOW || self.stopping() {
-                return Ok(());
+                return;
             }
             let now = Instant::now();
             let t = b.takes.load(Relaxed);
             if t != takes {
                 (takes, since, quiet) = (t, now, 0);
-            } else if deadline == Deadline::Never
-                && quiet >= STALL_SLICES
+            } else if quiet >= STALL_SLICES
                 && now - since >= STALL
                 && (quiet >= STALL_MAX_SLICES || !self.running_threads_runnable())
             {
                 b.bypass.store(true, Relaxed);
-                return Ok(());
+                return;
             }
-            let slice = match deadline {
-                Deadline::At(t) if t <= now => return Err(Error::TimedOut),
-                Deadline::At(t) => SLICE.min(t - now),
-                _ => SLICE,
-            };
-            futex::wait(&b.seq, seq, Some(slice));
+            futex::wait(&b.seq, seq, Some(SLICE));
             quiet += 1;
         }
     }
