@@ -66,8 +66,8 @@ static void wait_ran(long want) {
 #define MIX 30000
 static atomic_long mix_again, peak_live;
 static void work(void *a) {
-  volatile long x = (long)a;
-  for (int i = 0; i < 300; i++) x = x * 31 + i;
+  volatile unsigned long x = (unsigned long)a; /* wraps: no signed overflow (UBSan) */
+  for (unsigned i = 0; i < 300; i++) x = x * 31 + i;
   atomic_fetch_add(&ran, 1);
 }
 static void note_live(void) {
