@@ -42,6 +42,8 @@ pub(crate) struct Lists {
     pub idle_p: Vec<usize>,
     pub idle_m: Vec<Arc<M>>,
     pub want_p: VecDeque<Arc<M>>,
+    /// A processor was listed idle with work no M came for (`release_p_stranded`).
+    pub stranded: bool,
 }
 
 pub(crate) struct Idle {
@@ -59,7 +61,7 @@ pub(crate) struct Idle {
 impl Idle {
     pub fn new(nprocs: usize) -> Idle {
         Idle {
-            lists: Mutex::new(Lists { idle_p: (0..nprocs).rev().collect(), idle_m: Vec::new(), want_p: VecDeque::new() }),
+            lists: Mutex::new(Lists { idle_p: (0..nprocs).rev().collect(), idle_m: Vec::new(), want_p: VecDeque::new(), stranded: false }),
             npidle: AtomicUsize::new(nprocs),
             nmspinning: AtomicUsize::new(0),
             nwant: AtomicUsize::new(0),
@@ -195,21 +197,52 @@ impl Runtime {
         }
         drop(l);
         if !self.spawn_m(p, spinning) {
-            // No thread for it (the cap, or the OS refused): the processor goes back idle.
-            // Released while our spinner still counts, so its re-check wakes nobody (else it
-            // would come round here again, and again).
-            self.release_p(p);
-            if spinning {
-                self.idle.nmspinning.fetch_sub(1, SeqCst);
-            }
+            // At the thread cap (or the OS refused a thread): no M is coming for this work.
+            self.release_p_stranded(p, spinning);
         }
         true
     }
 
+    /// `startm` could not start a thread for processor `p` (which may hold work): an M waiting
+    /// for a processor, or one that went idle meanwhile, takes it (the idle one as `startm`
+    /// hands over: the processor first, then unlisted, under the lock); else it is listed idle
+    /// and `stranded` is raised, so the next M that stops takes it (`stopm`). Both under the
+    /// lock: one of the two sees the other. (Without this, work queued while every thread was
+    /// stuck in foreign code at `max_threads` stayed queued after they returned: every M idle,
+    /// nothing running. `release_p`'s re-check would not do: its `wakep` comes back here.)
+    fn release_p_stranded(&'static self, p: usize, spinning: bool) {
+        let mut l = lock(&self.idle.lists);
+        if let Some(m) = l.want_p.pop_front() {
+            // It waits for a processor (unlisted, not spinning): our spinner is uncounted.
+            self.idle.nwant.fetch_sub(1, SeqCst);
+            drop(l);
+            if spinning {
+                self.idle.nmspinning.fetch_sub(1, SeqCst);
+            }
+            m.hand(p, false);
+            return;
+        }
+        if let Some(m) = l.idle_m.pop() {
+            m.give(p, spinning);
+            m.idle.store(false, Release);
+            drop(l);
+            m.kick();
+            return;
+        }
+        self.ps[p].status.store(IDLE, Release);
+        l.idle_p.push(p);
+        self.idle.npidle.fetch_add(1, SeqCst);
+        l.stranded = true;
+        drop(l);
+        if spinning {
+            self.idle.nmspinning.fetch_sub(1, SeqCst);
+        }
+    }
+
     /// Puts a HELD processor back: to an M waiting for one, else to the idle list, and then
     /// looks at the queues once more (`recheck_after_release`): the caller is not about to
-    /// (a blocking call's hand-off, a processor yielded to an M that wants one, a thread
-    /// that could not be started), and a submitter may have counted on this processor's
+    /// (a blocking call's hand-off, a processor yielded to an M that wants one), and a
+    /// submitter may have counted on this processor's
     /// holder. Work left on the processor itself (its runnext, its affine queue) counts: it
     /// is idle now, so `work_for_others` sees it, and `take_idle_p` prefers it.
     pub(crate) fn release_p(&'static self, p: usize) {
@@ -344,6 +377,15 @@ impl Runtime {
         let poller = self.poller_if_started();
         let poll = {
             let mut l = lock(&self.idle.lists);
+            // A `startm` at the thread cap left work with no M coming for it: take it.
+            if l.stranded && !m.has_handed() {
+                l.stranded = false;
+                if !self.global.is_empty() || self.ps.iter().any(|q| q.has_work_for_others()) {
+                    if let Some(p) = self.take_idle_p(&mut l) {
+                        m.hand(p, false);
+                    }
+                }
+            }
             if m.has_handed() || m.has_pinned_work() || self.stopping() {
                 if m.idle.load(Relaxed) {
                     // Listed by step 3 and not picked: unlist (pinned work or shutdown).

@@ -7,7 +7,8 @@
 //!   `shutdown`, fork, `stats`; the one `Runtime` value.
 //! - `current.rs`: the current goroutine: `CurrentG`, the park/wake glue of the waiter,
 //!   `yield_now`, preemption points, `pin`, blocking sections.
-//! - `spawn.rs`: `spawn`, and queueing runnable goroutines (`Runtime::ready`).
+//! - `spawn.rs`: `spawn`, and queueing runnable goroutines (`Runtime::ready`); `backlog.rs`:
+//!   back-pressure on plain threads that spawn faster than the workers run.
 //!
 //! The internals, private to the scheduler (`state` and `tls` are also read by the waiter and
 //! the overflow report):
@@ -30,6 +31,7 @@
 //! Joining a goroutine and sleeping are waits built on the waiter: `crate::join`,
 //! `crate::sleep`.
 
+mod backlog;
 mod bound;
 mod current;
 pub mod deadlock;

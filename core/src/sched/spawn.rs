@@ -116,16 +116,27 @@ pub struct SpawnOpts {
     /// With `bound`: how long to wait for a thread slot when bound goroutines hold them all
     /// (`bound.rs`), as the ABI's timeouts: < 0 forever, 0 poll (`Again`), > 0 relative.
     pub timeout_ns: i64,
+    /// A plain thread's spawn that finds the global queue full fails with `Again` (nothing
+    /// spawned) instead of waiting for the workers to run it down (`backlog.rs`). No effect
+    /// in a goroutine, whose spawns never wait.
+    pub nowait: bool,
 }
 
 /// Starts a goroutine. The returned reference is for a handle; dropping it detaches.
 pub fn spawn(entry: Entry, opts: SpawnOpts) -> Result<GRef> {
     let rt = runtime()?;
     if opts.bound {
+        // Back-pressure (`backlog.rs`) on a plain thread first: a refused spawn holds no slot.
+        if tls::local().m.get().is_null() {
+            rt.backlog_wait(opts.nowait)?;
+        }
         // May park (all slots taken), so before the thread block is read below.
         rt.bound.acquire(crate::waiter::Deadline::from_timeout_ns(opts.timeout_ns))?;
     }
     let l = tls::local(); // not kept past this function's last runtime call (nothing here parks)
+    if !opts.bound && l.m.get().is_null() {
+        rt.backlog_wait(opts.nowait)?; // a plain thread: back-pressure (`backlog.rs`)
+    }
     let size = if opts.stack_size == 0 { rt.cfg.stack_size } else { GlobalPool::normalise(opts.stack_size) };
     let stack = if opts.bound { None } else { Some(rt.take_stack(l, size)?) };
     let id = rt.next_gid.fetch_add(1, Relaxed);

@@ -319,7 +319,10 @@ fn found(rt: &'static Runtime, l: &tls::Local, g: GRef) -> Option<GRef> {
 fn steal_global(rt: &Runtime, h: &Held<'_>) -> Option<GRef> {
     loop {
         match rt.global.steal_batch_and_pop(h.worker()) {
-            Steal::Success(g) => return Some(g),
+            Steal::Success(g) => {
+                rt.backlog_drained(); // spawners waiting on a full queue (`backlog.rs`)
+                return Some(g);
+            }
             Steal::Empty => return None,
             Steal::Retry => continue,
         }
