@@ -44,6 +44,12 @@ impl Drop for Op {
         if self.d.release(self.gen) {
             let _ = finish_close(self.d, self.fd, self.gen);
         }
+        // A safe point (`sched/monitor.rs`): a goroutine whose operations keep succeeding
+        // without parking (a writer streaming into a socket with room, a reader that always
+        // finds data) would otherwise hold its processor until the monitor retakes it and
+        // starts another M, which then competes with this one for the CPUs. Go preempts such
+        // a goroutine; here it yields when the monitor asks.
+        sched::preempt_point();
     }
 }
 
