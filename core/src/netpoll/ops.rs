@@ -37,6 +37,9 @@ struct Op {
     fd: i32,
     gen: u32,
     kind: u8,
+    /// Ends at a safe point (`Drop`): not for a poll (timeout 0), which never suspends the
+    /// caller (gr.h).
+    yields: bool,
 }
 
 impl Drop for Op {
@@ -49,7 +52,9 @@ impl Drop for Op {
         // finds data) would otherwise hold its processor until the monitor retakes it and
         // starts another M, which then competes with this one for the CPUs. Go preempts such
         // a goroutine; here it yields when the monitor asks.
-        sched::preempt_point();
+        if self.yields {
+            sched::preempt_point();
+        }
     }
 }
 
@@ -84,7 +89,7 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
 }
 
 impl Op {
-    fn start(fd: i32) -> Result<Op> {
+    fn start(fd: i32, deadline: Deadline) -> Result<Op> {
         if fd < 0 {
             return Err(Error::Invalid);
         }
@@ -92,7 +97,8 @@ impl Op {
         let p = rt.poller()?;
         let d = p.table.get(fd)?;
         let gen = d.acquire()?;
-        let mut op = Op { rt, p, d, fd, gen, kind: UNKNOWN };
+        let yields = !matches!(deadline, Deadline::Poll);
+        let mut op = Op { rt, p, d, fd, gen, kind: UNKNOWN, yields };
         op.kind = match d.kind() {
             UNKNOWN => d.open(gen, || p.classify(fd, gen))?,
             k => k,
@@ -163,7 +169,7 @@ pub fn wait(fd: i32, events: u32, deadline: Deadline, cancel: Option<&Cancel>) -
     if events == 0 || events & !(EV_READ | EV_WRITE) != 0 {
         return Err(Error::Invalid);
     }
-    let op = Op::start(fd)?;
+    let op = Op::start(fd, deadline)?;
     if op.kind == FILE {
         return Err(Error::NotPollable);
     }
@@ -207,7 +213,7 @@ pub fn wait(fd: i32, events: u32, deadline: Deadline, cancel: Option<&Cancel>) -
 /// # Safety
 /// `buf` must be valid for writes of `len` bytes.
 pub unsafe fn read(fd: i32, buf: *mut u8, len: usize, deadline: Deadline, cancel: Option<&Cancel>) -> Result<usize> {
-    let op = Op::start(fd)?;
+    let op = Op::start(fd, deadline)?;
     match op.kind {
         FILE => restart(|| blocking(|| sys::read(fd, buf, len))),
         SOCKET => recv_loop(&op, buf, len, 0, std::ptr::null_mut(), std::ptr::null_mut(), deadline, cancel),
@@ -247,7 +253,7 @@ pub unsafe fn recv(
     deadline: Deadline,
     cancel: Option<&Cancel>,
 ) -> Result<usize> {
-    let op = Op::start(fd)?;
+    let op = Op::start(fd, deadline)?;
     if op.kind == FILE {
         return Err(os(libc::ENOTSOCK));
     }
@@ -261,7 +267,7 @@ pub unsafe fn recv(
 /// `buf` must be valid for reads of `len` bytes.
 pub unsafe fn write(fd: i32, buf: *const u8, len: usize, all: bool, deadline: Deadline, cancel: Option<&Cancel>, sent: &mut usize) -> Result<()> {
     *sent = 0;
-    let op = Op::start(fd)?;
+    let op = Op::start(fd, deadline)?;
     match op.kind {
         SOCKET => send_loop(&op, buf, len, 0, std::ptr::null(), 0, all, deadline, cancel, sent),
         FILE => write_all(buf, len, all, sent, |p, n| restart(|| blocking(|| sys::write(fd, p, n)))),
@@ -332,7 +338,7 @@ pub unsafe fn send(
     sent: &mut usize,
 ) -> Result<()> {
     *sent = 0;
-    let op = Op::start(fd)?;
+    let op = Op::start(fd, deadline)?;
     if op.kind == FILE {
         return Err(os(libc::ENOTSOCK));
     }
@@ -345,7 +351,7 @@ pub unsafe fn send(
 /// # Safety
 /// `addr`/`addrlen` NULL or valid as accept4 needs.
 pub unsafe fn accept(fd: i32, addr: *mut libc::sockaddr, addrlen: *mut libc::socklen_t, flags: i32, deadline: Deadline, cancel: Option<&Cancel>) -> Result<i32> {
-    let op = Op::start(fd)?;
+    let op = Op::start(fd, deadline)?;
     if op.kind == FILE {
         return Err(os(libc::ENOTSOCK));
     }
@@ -364,7 +370,7 @@ pub unsafe fn accept(fd: i32, addr: *mut libc::sockaddr, addrlen: *mut libc::soc
 /// # Safety
 /// `addr` valid for `addrlen` bytes.
 pub unsafe fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
-    let op = Op::start(fd)?;
+    let op = Op::start(fd, deadline)?;
     if op.kind == FILE {
         return Err(os(libc::ENOTSOCK));
     }
