@@ -51,6 +51,7 @@ mod worker;
 pub use current::{blocking_begin, blocking_end, context, fail_current, label_current, pin, self_id, should_yield, unpin, with_current, yield_now};
 pub(crate) use current::{consume_early_wake, current_coroutine_ref, park_current, ready_after_wake, take_woken, CurrentG};
 pub use runtime::{init, live, shutdown, stats, Config, Stats, DEFAULT_MAX_THREADS, DEFAULT_STACK};
+pub(crate) use current::preempt_point;
 #[cfg(not(loom))]
 pub(crate) use runtime::multiprocessor;
 pub(crate) use runtime::{alarm_timers, coarse_now, runtime, runtime_if_started, timers, timers_if_started, Runtime};
