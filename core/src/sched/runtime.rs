@@ -20,7 +20,7 @@ use crate::stack::GlobalPool;
 use crate::timer::Timers;
 use crossbeam_deque::Injector;
 use std::sync::atomic::AtomicPtr;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -101,7 +101,16 @@ pub(crate) struct Runtime {
     pub(crate) retakes: AtomicU64,
     /// A coarse clock: the monitor's loop count (one per ~2 ms while any processor runs).
     pub(crate) coarse: AtomicU64,
+    /// Shutdown's wait for the last goroutine: the condvar, and how many `gr_shutdown`
+    /// calls wait on it. `retire` takes the lock and notifies only while one waits (a
+    /// notify is a futex system call; a plain thread's spawn + join empties the runtime at
+    /// every join, and paid it each time). Protocol: the waiter raises `drain_waiters`, then
+    /// reads `live`, both SeqCst and under the lock; `retire` lowers `live`, then reads
+    /// `drain_waiters`, both SeqCst. So either the waiter sees `live == 0` and does not wait,
+    /// or `retire` sees the waiter and notifies under the lock, which the waiter holds from
+    /// its read of `live` until it sleeps.
     drained: (Mutex<()>, Condvar),
+    drain_waiters: AtomicUsize,
     /// The netpoller, made on first use of a descriptor (`poll.rs`).
     pub(super) poller: std::sync::OnceLock<crate::netpoll::Poller>,
     pub(super) poller_init: Mutex<()>,
@@ -225,6 +234,7 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
         retakes: AtomicU64::new(0),
         coarse: AtomicU64::new(1),
         drained: (Mutex::new(()), Condvar::new()),
+        drain_waiters: AtomicUsize::new(0),
         poller: std::sync::OnceLock::new(),
         poller_init: Mutex::new(()),
         cfg,
@@ -275,10 +285,19 @@ impl Runtime {
         if g.bound {
             self.bound.release();
         }
-        if self.live.fetch_sub(1, AcqRel) == 1 {
+        if self.live.fetch_sub(1, SeqCst) == 1 && self.drain_waiters.load(SeqCst) != 0 {
             let _l = self.drained.0.lock().unwrap_or_else(|p| p.into_inner());
             self.drained.1.notify_all();
         }
+    }
+}
+
+/// Counts a `gr_shutdown` waiting for the last goroutine while it lives (`Runtime::drained`).
+struct DrainWaiter<'a>(&'a AtomicUsize);
+
+impl Drop for DrainWaiter<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, SeqCst);
     }
 }
 
@@ -291,8 +310,10 @@ pub fn shutdown(deadline: crate::waiter::Deadline) -> Result<()> {
     }
     let drained = {
         let mut l = rt.drained.0.lock().unwrap_or_else(|p| p.into_inner());
+        rt.drain_waiters.fetch_add(1, SeqCst); // before reading `live`: see `drained`
+        let _waiting = DrainWaiter(&rt.drain_waiters);
         loop {
-            if rt.live.load(Acquire) == 0 {
+            if rt.live.load(SeqCst) == 0 {
                 break true;
             }
             match deadline {
