@@ -476,13 +476,26 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
 
 /// [`block`]; `spun`: a thread owner has just spun for what it waits for ([`spin_thread`]),
 /// so it sleeps at once instead of spinning again on the token.
-pub fn block_spun(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>, spun: bool) -> u32 {
+pub fn block_spun(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>, mut spun: bool) -> u32 {
     // A wait the owner ends itself (poll, past deadline, token already fired) has no waker,
     // so it must not park; any other ended wait has a waker that will unpark it.
     let mut self_claimed = false;
     let mut registered: Option<crate::waitlist::Key> = None;
     // (Under loom, cancel tokens hold the model's tokens, `chan/wait.rs`, and the models
     // block through it; this real `block` is compiled there, never run.)
+    #[cfg(not(loom))]
+    if let (Some(c), CellRef::Thread(_), false) = (cancel, &tok.cell, spun) {
+        // A thread spins before it registers with `cancel` (a lock each way), as it would
+        // spin on the token after: the waits of a thread that talks to a goroutine (every
+        // blocking call of a Java thread carries its interrupt token) mostly end within the
+        // spin. A fire during the spin ends it; the registration below then sees the fire.
+        if deadline != Deadline::Poll && !c.is_fired() {
+            spun = true;
+            if spin_thread(deadline, || !tok.is_pending() || c.is_fired()) && !tok.is_pending() {
+                return tok.result();
+            }
+        }
+    }
     #[cfg(not(loom))]
     if let Some(c) = cancel {
         registered = c.register(tok);
