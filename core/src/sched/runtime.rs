@@ -103,6 +103,7 @@ pub(crate) struct Runtime {
     pub(crate) retakes: AtomicU64,
     /// A coarse clock: the monitor's loop count (one per ~2 ms while any processor runs).
     pub(crate) coarse: AtomicU64,
+    /// Shutdown's wait for the last goroutine (the protocol is at `retire`).
     drained: (Mutex<()>, Condvar),
     /// Threads in [`shutdown`] waiting on `drained` for `live` to reach 0: `retire` takes the
     /// lock and notifies only when one waits (see `retire`).
