@@ -67,7 +67,7 @@ bench-bindings: $(VENV_STAMP)
 # Java binding rows: compiled against the jar. A compile failure (API drift) skips the rows
 # with a message instead of failing the suite.
 bench-javagr: bench-bindings
-	@rm -rf $(BENCH_OUT)/javagr; jar=$$(ls $(BUILD)/java/gr.jar $(ROOT)/bindings/java/target/*.jar 2>/dev/null | head -1); \
+	@rm -rf $(BENCH_OUT)/javagr; jar=$$(ls -U $(BUILD)/java/gr.jar $$(ls $(ROOT)/bindings/java/target/*.jar 2>/dev/null | grep -v -e -javadoc -e -sources) 2>/dev/null | head -1); \
 	if [ -n "$$jar" ] && command -v javac >/dev/null; then \
 	  mkdir -p $(BENCH_OUT)/javagr; \
 	  if javac -cp "$$jar" -d $(BENCH_OUT)/javagr $(BENCH_SRC)/java/JavaGrBench.java; then \

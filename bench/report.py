@@ -8,7 +8,7 @@ import os
 import statistics
 import sys
 
-LOWER_IS_BETTER = {"nsop": True, "sec": True, "kib": True, "tput": False, "ktput": False}
+LOWER_IS_BETTER = {"nsop": True, "sec": True, "kib": True, "mib": True, "tput": False, "ktput": False}
 # Goals stated as a gr / Go ratio: (workload, bound, higher is better, text).
 # Issues 6 and 15: time at most 0.8x Go's (the context fan-out of issue 15: at most Go's).
 TIME_GOALS = [(w, 0.8, False, "gr time <= 0.8x Go")
@@ -18,6 +18,9 @@ TIME_GOALS.append(("ctxfanout", 1.0, False, "gr time <= 1.0x Go"))
 NET_GOALS = [("echo_pingpong", 1.25, True, "gr throughput >= 1.25x Go"),
              ("echo_stream", 1.45, True, "gr throughput >= 1.45x Go"),
              ("idle_conns", 1.5, False, "gr memory <= 1.5x Go")]
+# Issue 18's plain-thread goals.
+THREAD_GOALS = [("spawn_thread", 1.0, False, "gr time <= 1.0x Go"),
+                ("spawn_thread_rss", 2.0, False, "gr peak RSS <= 2x Go")]
 
 
 def fmt(v):
@@ -119,6 +122,18 @@ def goals(doc):
         rows.append(("%s: gr memory <= 1.6x Go" % wid, figure(res[wid].get("gr", {}), "KiB"),
                      figure(res[wid].get("go", {}), "KiB"), "%.2fx" % r if r else "—", paired_text(doc, wid), s))
     ratio_goals(NET_GOALS)
+    ratio_goals(THREAD_GOALS)
+    if "pingpong_thread" in res:
+        # Against gr's own goroutine <-> goroutine round trip, not Go (issue 18: the physics).
+        t, g = res["pingpong_thread"].get("gr", {}), res.get("pingpong", {}).get("gr", {})
+        if t.get("status") == "ok" and g.get("status") == "ok":
+            r = t["median"] / g["median"]
+            rows.append(("pingpong_thread: gr <= 5x gr's pingpong", figure(t, "ns"),
+                         "(gr pingpong %s)" % figure(g, "ns"), "%.2fx" % r, "—",
+                         "met" if r <= 5 else "**NOT MET**"))
+        else:
+            rows.append(("pingpong_thread: gr <= 5x gr's pingpong", figure(t, "ns"), "—", "—", "—",
+                         "NOT MEASURED (run it with pingpong)"))
     if "cpu1" in res and "cpuN" in res:
         g, o = speedup(doc, "gr"), speedup(doc, "go")
         if g and o:
@@ -381,7 +396,7 @@ def write_all(doc, outdir, report_path):
                  % (load, m["ncpu"]))
         L.append("")
     rows = goals(doc)
-    L.append("## Goals from issues 6, 12 and 15 (2 processors)")
+    L.append("## Goals from issues 6, 12, 15 and 18 (2 processors)")
     L.append("")
     met = [r for r in rows if r[-1] == "met"]
     missed = [r[0].split(":")[0] for r in rows if "NOT MET" in r[-1]]

@@ -58,12 +58,22 @@ WORKLOADS = [
     # issue 13: Python sockets and sleeps (asyncio, gevent and gr (Python) only)
     ("py_echo",       "echo",          "ktput", "k req/s",   200_000,    WORKERS),
     ("py_sleep",      "sleepfan",      "sec",   "s",         10_000,     WORKERS),
+    # issue 18: driven from a plain thread (gr and Go only; Go's plain thread is a goroutine
+    # locked with runtime.LockOSThread)
+    ("spawn_thread",      "spawn_thread",      "nsop", "ns/task",       1_000_000, WORKERS),
+    ("spawn_thread_rss",  "spawn_thread",      "mib",  "MiB peak RSS",  1_000_000, WORKERS),
+    ("pingpong_thread",   "pingpong_thread",   "nsop", "ns/round trip", 200_000,   WORKERS),
+    ("spawn_wait_thread", "spawn_wait_thread", "nsop", "ns/spawn+wait", 200_000,   WORKERS),
 ]
 TOOLBOX = ("rwmutex", "timerchurn", "ctxfanout")
 NET_ROWS = ("echo_pingpong", "echo_stream", "idle_conns")
 AIO_ROWS = ("aio_bridge",)  # gr (Python)'s goroutines.aio.wait against asyncio.to_thread
 PY_ROWS = ("py_echo", "py_sleep")
 PY_ROW_IMPLS = ("asyncio", "gevent", "pygr")
+THREAD_ROWS = ("spawn_thread", "spawn_thread_rss", "pingpong_thread", "spawn_wait_thread")
+GR_GO_ONLY = NET_ROWS + THREAD_ROWS
+# Rows read from another row's runs (no process of their own): id -> (parent id, RESULT key).
+DERIVED = {"spawn_thread_rss": ("spawn_thread", "kib")}
 WL = {w[0]: w for w in WORKLOADS}
 DESCR = {
     "spawn": "spawn + join N tasks (WaitGroup)",
@@ -89,6 +99,10 @@ DESCR = {
     "ctxfanout": "cancel a root context with N children, a task waiting on each one's done channel; time until the last wakes",
     "py_echo": "100 loopback TCP connections to a task-per-connection echo server, 512-byte request, wait for the echo; N requests",
     "py_sleep": "N tasks each sleeping 10 ms: wall time (and OS threads while they sleep)",
+    "spawn_thread": "a plain thread spawns N tasks (an atomic add + WaitGroup done each), then waits",
+    "spawn_thread_rss": "peak RSS (VmHWM) of the spawn_thread process",
+    "pingpong_thread": "a plain thread and a task, 2 unbuffered channels, N round trips",
+    "spawn_wait_thread": "a plain thread spawns a task that returns at once and waits for it, N times",
 }
 
 # Implementations: id, label, kind. Sizes: None = the workload's default; 0 = not run
@@ -159,7 +173,7 @@ QUICK_SIZES = {"javagr": {"pingpong": 20_000}}
 def size_for(impl, wid, quick):
     """Size to run, or 0 when the workload is not run for this implementation."""
     default = WL[wid][4]
-    if wid in NET_ROWS and impl not in ("gr", "go"):
+    if wid in GR_GO_ONLY and impl not in ("gr", "go"):
         return 0
     if wid in AIO_ROWS:
         return 0 if impl not in ("asyncio", "pygr") else default // 10 if quick else default
@@ -167,7 +181,7 @@ def size_for(impl, wid, quick):
         if impl not in PY_ROW_IMPLS:
             return 0
         return default // 10 if quick and wid == "py_echo" else default
-    if quick and wid in NET_ROWS:
+    if quick and wid in GR_GO_ONLY:
         return default if wid == "idle_conns" else default // 10
     s = SCALED.get(impl, {}).get(wid, default)
     if s == 0:
@@ -198,6 +212,8 @@ def na_reason(impl, wid, quick):
         return "the asyncio bridge row runs gr (Python) and asyncio only"
     if wid in PY_ROWS:
         return "Python rows (issue 13) run asyncio, gevent and gr (Python) only"
+    if wid in THREAD_ROWS:
+        return "plain-thread rows run gr (C) and Go only"
     if (impl, wid) in NA_REASON:
         return NA_REASON[(impl, wid)]
     if wid in JAVA_ONLY:
@@ -305,9 +321,11 @@ def run_once(env, impl, wid, size, timeout):
         v = ops / ns * 1e6  # k ops/s
     elif metric == "kib":
         v = float(kv["kib"])
+    elif metric == "mib":
+        v = float(kv["kib"]) / 1024
     else:
         v = ns / 1e9
-    return {"value": v, "ops": ops, "ns": ns, "wall": wall, "notes": notes}
+    return {"value": v, "ops": ops, "ns": ns, "wall": wall, "notes": notes, "kv": kv}
 
 
 def cpu_busy(interval=0.5):
@@ -389,6 +407,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     env = Env(a.build)
     wids = [w for w in a.only.split(",") if w] or [w[0] for w in WORKLOADS]
+    wids += [d for d, (parent, _) in DERIVED.items() if parent in wids and d not in wids]
     impls = [i for i in a.impls.split(",") if i] or [i[0] for i in IMPLS]
     timeout = 60 if a.quick else 150  # a run that times out is reported FAILED, not retried
 
@@ -410,6 +429,8 @@ def main():
             elif size == 0:
                 r["status"] = "n/a"
                 r["note"] = na_reason(impl, wid, a.quick)
+            elif wid in DERIVED:
+                r["status"] = "derived"  # filled from its parent's runs
             else:
                 r["status"] = "pending"
             results[wid][impl] = r
@@ -446,6 +467,11 @@ def main():
         if "value" in res:
             r["runs"].append(res["value"])
             r["status"] = "ok"
+            for d, (parent, key) in DERIVED.items():
+                if parent == wid and d in results and key in res["kv"]:
+                    dr = results[d][impl]
+                    dr["runs"].append(float(res["kv"][key]) / (1024 if WL[d][2] == "mib" else 1))
+                    dr["status"] = "ok"
             if res["notes"]:
                 r["variant"] = res["notes"][-1]
             print("%.4g %s (%.1fs)" % (res["value"], unit, res["wall"]), flush=True)
@@ -463,7 +489,7 @@ def main():
             if r["status"] == "ok" and r["runs"]:
                 r["median"] = statistics.median(r["runs"])
                 r["min"], r["max"] = min(r["runs"]), max(r["runs"])
-            elif r["status"] == "pending":
+            elif r["status"] in ("pending", "derived"):
                 r["status"] = "n/a"
     meta["wall_seconds"] = round(time.time() - t_start, 1)
     meta["load_by_workload"] = load

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -610,6 +611,73 @@ func idleConns(n int64) {
 	report("idle_conns", n, d, float64(rss1-rss0)/float64(n))
 }
 
+// ------------------------------------------------------- from a plain thread (issue 18)
+// Go's equivalent of a plain thread (a C program's main, a Java or Python thread) is a
+// goroutine locked to its OS thread with runtime.LockOSThread: these run on the main
+// goroutine, locked for the workload.
+
+// spawnThread: n goroutines, each an atomic add and wg.Done, then wg.Wait; also reports the
+// peak RSS (VmHWM) of the whole process, in KiB.
+func spawnThread(n int64) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var wg sync.WaitGroup
+	var count atomic.Int64
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		wg.Add(1)
+		go func() {
+			count.Add(1)
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+	d := time.Since(t0)
+	if count.Load() != n {
+		die("spawn_thread: bad count")
+	}
+	report("spawn_thread", n, d, float64(vmHWM()))
+}
+
+// pingpongThread: the locked goroutine sends on ping, a goroutine echoes on pong.
+func pingpongThread(n int64) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ping, pong := make(chan int64), make(chan int64)
+	done := make(chan struct{})
+	go func() {
+		for v := range ping {
+			pong <- v
+		}
+		close(done)
+	}()
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		ping <- i
+		if <-pong != i {
+			die("pingpong_thread mismatch")
+		}
+	}
+	d := time.Since(t0)
+	close(ping)
+	<-done
+	report("pingpong_thread", n, d, -1)
+}
+
+// spawnWaitThread: spawn one goroutine that returns at once, wait for it to finish (it
+// closes its done channel as it exits, as gr_wait joins), repeat.
+func spawnWaitThread(n int64) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		done := make(chan struct{})
+		go func() { close(done) }()
+		<-done
+	}
+	report("spawn_wait_thread", n, time.Since(t0), -1)
+}
+
 func main() {
 	if len(os.Args) < 3 {
 		fmt.Fprintln(os.Stderr, "usage: gobench <workload> <size> [gomaxprocs]")
@@ -624,6 +692,8 @@ func main() {
 		"select": {selectw, 1000}, "sieve": {sieve, 100}, "mutex": {mutex, 10}, "cpu": {cpu, 10},
 		"echo_pingpong": {echoPingpong, 1000}, "echo_stream": {echoStream, 1000}, "idle_conns": {idleConns, 0},
 		"rwmutex": {rwmutex, 100}, "timerchurn": {timerchurn, 1000}, "ctxfanout": {ctxfanout, 1000},
+		"spawn_thread": {spawnThread, 1000}, "pingpong_thread": {pingpongThread, 1000},
+		"spawn_wait_thread": {spawnWaitThread, 1000},
 	}
 	w, ok := table[os.Args[1]]
 	if !ok {

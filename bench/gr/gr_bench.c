@@ -3,7 +3,8 @@
  *   gr_bench <workload> <size> [workers]
  *
  * Every workload runs inside a "main" goroutine, as a Go program's main does: the OS main
- * thread only starts the runtime, spawns that goroutine and waits for it. Each workload first
+ * thread only starts the runtime, spawns that goroutine and waits for it; except the *_thread
+ * workloads (issue 18), which the OS main thread runs itself, as a plain thread. Each workload first
  * runs once at a tenth of its size (warm-up: JIT-free, but it fills stack pools and caches as a
  * long-running Go program would have them), then once measured, and prints one RESULT line.
  * parked is never warmed up: its figure is a VmHWM delta in a fresh process.
@@ -14,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -149,7 +151,7 @@ static void pong_fn(void *arg) {
   while (gr_chan_recv(pp_ping, &v, GR_FOREVER) == GR_OK) CHECK(gr_chan_send(pp_pong, &v, GR_FOREVER));
 }
 
-static void w_pingpong(long n) {
+static void pingpong_run(const char *name, long n) {
   gr_handle *h;
   CHECK(gr_chan_new(sizeof(int64_t), 0, &pp_ping));
   CHECK(gr_chan_new(sizeof(int64_t), 0, &pp_pong));
@@ -167,8 +169,9 @@ static void w_pingpong(long n) {
   gr_handle_release(h);
   gr_chan_release(pp_ping);
   gr_chan_release(pp_pong);
-  report("pingpong", n, t1 - t0, -1);
+  report(name, n, t1 - t0, -1);
 }
+static void w_pingpong(long n) { pingpong_run("pingpong", n); }
 
 /* ----------------------------------------------------------------- ring */
 #define RING 503
@@ -757,15 +760,61 @@ static void w_idle_conns(long n) {
   report("idle_conns", n, t1 - t0, (double)(rss1 - rss0) / (double)n);
 }
 
+/* ------------------------------------------------ from a plain thread (issue 18)
+ * The same work driven from the OS main thread, as C programs, Python's main thread and Java
+ * threads drive gr: these run outside any goroutine (main() calls them directly). */
+
+/* spawn_thread: N goroutines, each an atomic add and gr_wg_done, spawned from the thread,
+ * then gr_wg_wait from it. Also reports the peak RSS (VmHWM) of the whole process, in KiB. */
+static _Atomic long st_count;
+static void st_child(void *arg) {
+  atomic_fetch_add_explicit(&st_count, 1, memory_order_relaxed);
+  gr_wg_done((gr_wg *)arg);
+}
+
+static void w_spawn_thread(long n) {
+  gr_wg *wg;
+  CHECK(gr_wg_new(&wg));
+  atomic_store(&st_count, 0);
+  uint64_t t0 = now_ns();
+  for (long i = 0; i < n; i++) {
+    CHECK(gr_wg_add(wg, 1));
+    CHECK(gr_spawn(st_child, wg, NULL));
+  }
+  CHECK(gr_wg_wait(wg, GR_FOREVER));
+  uint64_t t1 = now_ns();
+  if (atomic_load(&st_count) != n) { fprintf(stderr, "spawn_thread: %ld ran\n", atomic_load(&st_count)); exit(3); }
+  gr_wg_free(wg);
+  report("spawn_thread", n, t1 - t0, (double)vmhwm_kib());
+}
+
+/* pingpong_thread: the thread sends on ping, a goroutine echoes on pong (unbuffered). */
+static void w_pingpong_thread(long n) { pingpong_run("pingpong_thread", n); }
+
+/* spawn_wait_thread: spawn one goroutine (it returns at once), gr_wait for it, repeat. */
+static void w_spawn_wait_thread(long n) {
+  uint64_t t0 = now_ns();
+  for (long i = 0; i < n; i++) {
+    gr_handle *h;
+    CHECK(gr_spawn(nop_fn, NULL, &h));
+    CHECK(gr_wait(h, GR_FOREVER));
+    gr_handle_release(h);
+  }
+  uint64_t t1 = now_ns();
+  report("spawn_wait_thread", n, t1 - t0, -1);
+}
+
 /* ----------------------------------------------------------------- main */
-struct workload { const char *name; void (*fn)(long); long min_warm; };
+/* thread: run from the OS main thread, outside any goroutine (issue 18's rows). */
+struct workload { const char *name; void (*fn)(long); long min_warm; int thread; };
 static const struct workload table[] = {
-  {"spawn", w_spawn, 1000}, {"pingpong", w_pingpong, 1000}, {"ring", w_ring, 1000},
-  {"fanin", w_fanin, 1000}, {"parked", w_parked, 0}, {"yield", w_yield, 1000},
-  {"select", w_select, 1000}, {"sieve", w_sieve, 100}, {"mutex", w_mutex, 10},
-  {"cpu", w_cpu, 10}, {"echo_pingpong", w_echo_pingpong, 1000}, {"echo_stream", w_echo_stream, 1000},
-  {"idle_conns", w_idle_conns, 0},
-  {"rwmutex", w_rwmutex, 100}, {"timerchurn", w_timerchurn, 1000}, {"ctxfanout", w_ctxfanout, 1000},
+  {"spawn", w_spawn, 1000, 0}, {"pingpong", w_pingpong, 1000, 0}, {"ring", w_ring, 1000, 0},
+  {"fanin", w_fanin, 1000, 0}, {"parked", w_parked, 0, 0}, {"yield", w_yield, 1000, 0},
+  {"select", w_select, 1000, 0}, {"sieve", w_sieve, 100, 0}, {"mutex", w_mutex, 10, 0},
+  {"cpu", w_cpu, 10, 0}, {"echo_pingpong", w_echo_pingpong, 1000, 0}, {"echo_stream", w_echo_stream, 1000, 0},
+  {"idle_conns", w_idle_conns, 0, 0}, {"spawn_thread", w_spawn_thread, 1000, 1},
+  {"pingpong_thread", w_pingpong_thread, 1000, 1}, {"spawn_wait_thread", w_spawn_wait_thread, 1000, 1},
+  {"rwmutex", w_rwmutex, 100, 0}, {"timerchurn", w_timerchurn, 1000, 0}, {"ctxfanout", w_ctxfanout, 1000, 0},
 };
 static const struct workload *chosen;
 static long size;
@@ -783,7 +832,7 @@ static void main_goroutine(void *arg) {
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "version") == 0) { printf("%s\n", gr_version()); return 0; }
   if (argc < 3) {
-    fprintf(stderr, "usage: %s <spawn|pingpong|ring|fanin|parked|yield|select|sieve|mutex|cpu|echo_pingpong|echo_stream|idle_conns|rwmutex|timerchurn|ctxfanout> <size> [workers]\n", argv[0]);
+    fprintf(stderr, "usage: %s <spawn|pingpong|ring|fanin|parked|yield|select|sieve|mutex|cpu|echo_pingpong|echo_stream|idle_conns|rwmutex|timerchurn|ctxfanout|spawn_thread|pingpong_thread|spawn_wait_thread> <size> [workers]\n", argv[0]);
     return 64;
   }
   for (size_t i = 0; i < sizeof table / sizeof *table; i++)
@@ -802,9 +851,13 @@ int main(int argc, char **argv) {
   gr_config_init(&cfg);
   cfg.workers = (uint32_t)workers;
   CHECK(gr_init(&cfg));
-  gr_handle *h;
-  CHECK(gr_spawn(main_goroutine, NULL, &h));
-  CHECK(gr_wait(h, GR_FOREVER));
+  if (chosen->thread) {
+    main_goroutine(NULL); /* the same warm-up and run, on this plain thread */
+  } else {
+    gr_handle *h;
+    CHECK(gr_spawn(main_goroutine, NULL, &h));
+    CHECK(gr_wait(h, GR_FOREVER));
+  }
   fflush(stdout);
   _exit(0); /* the measurement is printed; do not let a slow shutdown count against anything */
 }

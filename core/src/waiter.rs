@@ -486,12 +486,31 @@ pub fn prepare(reason: WaitReason) -> Token {
 /// Blocks until `tok` is completed, its deadline passes, or `cancel` fires; returns the result.
 /// The token must have been made by [`prepare`] in this same context.
 pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
+    block_spun(tok, deadline, cancel, false)
+}
+
+/// [`block`]; `spun`: a thread owner has just spun for what it waits for ([`spin_thread`]),
+/// so it sleeps at once instead of spinning again on the token.
+pub fn block_spun(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>, mut spun: bool) -> u32 {
     // A wait the owner ends itself (poll, past deadline, token already fired) has no waker,
     // so it must not park; any other ended wait has a waker that will unpark it.
     let mut self_claimed = false;
     let mut registered: Option<crate::waitlist::Key> = None;
     // (Under loom, cancel tokens hold the model's tokens, `chan/wait.rs`, and the models
     // block through it; this real `block` is compiled there, never run.)
+    #[cfg(not(loom))]
+    if let (Some(c), CellRef::Thread(_), false) = (cancel, &tok.cell, spun) {
+        // A thread spins before it registers with `cancel` (a lock each way), as it would
+        // spin on the token after: the waits of a thread that talks to a goroutine (every
+        // blocking call of a Java thread carries its interrupt token) mostly end within the
+        // spin. A fire during the spin ends it; the registration below then sees the fire.
+        if deadline != Deadline::Poll && !c.is_fired() {
+            spun = true;
+            if spin_thread(deadline, || !tok.is_pending() || c.is_fired()) && !tok.is_pending() {
+                return tok.result();
+            }
+        }
+    }
     #[cfg(not(loom))]
     if let Some(c) = cancel {
         registered = c.register(tok);
@@ -522,7 +541,7 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
         }
         tok.result()
     } else {
-        wait_done(tok, deadline)
+        wait_done(tok, deadline, spun)
     };
     #[cfg(not(loom))]
     if let (Some(c), Some(key)) = (cancel, registered) {
@@ -536,9 +555,9 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
     r
 }
 
-fn wait_done(tok: &Token, deadline: Deadline) -> u32 {
+fn wait_done(tok: &Token, deadline: Deadline, spun: bool) -> u32 {
     let g = match &tok.cell {
-        CellRef::Thread(t) => return thread_wait(tok, t, deadline),
+        CellRef::Thread(t) => return thread_wait(tok, t, deadline, spun),
         CellRef::Own(g) => g.get(),
         CellRef::G(g) => &**g,
         CellRef::Async(_) => crate::fatal("an asynchronous operation was blocked on"),
@@ -562,8 +581,20 @@ fn wait_done(tok: &Token, deadline: Deadline) -> u32 {
 /// spin hand-off under 1 us.
 const THREAD_SPIN: std::time::Duration = std::time::Duration::from_micros(20);
 
-fn thread_wait(tok: &Token, t: &ThreadWait, deadline: Deadline) -> u32 {
-    if spin_until(THREAD_SPIN, || !tok.is_pending()) {
+/// Spins as a thread waiting for a wake would ([`THREAD_SPIN`], or less if `deadline` comes
+/// first) until `done()`; whether it did. For waits that can see their end without publishing
+/// a token (a join: `crate::join`), before they publish one.
+pub(crate) fn spin_thread(deadline: Deadline, done: impl Fn() -> bool) -> bool {
+    let budget = match deadline {
+        Deadline::At(t) => THREAD_SPIN.min(t.saturating_duration_since(Instant::now())),
+        Deadline::Poll => std::time::Duration::ZERO,
+        Deadline::Never => THREAD_SPIN,
+    };
+    spin_until(budget, done)
+}
+
+fn thread_wait(tok: &Token, t: &ThreadWait, deadline: Deadline, spun: bool) -> u32 {
+    if !spun && spin_until(THREAD_SPIN, || !tok.is_pending()) {
         return tok.result();
     }
     crate::loom::rank::Held::assert_none("blocking a thread");

@@ -155,6 +155,44 @@ fn cancel_ends_waits() {
     assert_eq!(c.send_bytes(&[1; 8], ms(1), Some(&cancel)), Err(Error::TimedOut));
 }
 
+/// Issue 16: a plain thread spins before it registers with its cancel token (`waiter::block`).
+/// A fire during that spin or after it ends the wait with `Cancelled` and takes nothing; a
+/// value that arrives during the spin is received; a deadline shorter than the spin holds.
+#[test]
+fn thread_wait_with_cancel_spins_first_and_keeps_its_contract() {
+    let c = chan(0);
+    for delay_us in [0u64, 30, 3_000] {
+        let k = Arc::new(Cancel::new());
+        let k2 = k.clone();
+        let firer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_micros(delay_us));
+            k2.fire();
+        });
+        let mut b = [0u8; 8];
+        assert_eq!(c.recv_bytes(&mut b, FOREVER, Some(&k)), Err(Error::Cancelled), "fired after {delay_us} us");
+        assert_eq!(c.send_bytes(&[7; 8], FOREVER, Some(&k)), Err(Error::Cancelled), "already fired");
+        firer.join().unwrap();
+    }
+    let k = Cancel::new();
+    let t0 = std::time::Instant::now();
+    let mut b = [0u8; 8];
+    assert_eq!(c.recv_bytes(&mut b, Deadline::from_timeout_ns(3_000), Some(&k)), Err(Error::TimedOut));
+    assert!(t0.elapsed() >= std::time::Duration::from_micros(3));
+    // Values handed over while the receiver spins, with a live token: nothing lost or doubled.
+    let c2 = c.clone();
+    let g = go(move || {
+        for i in 0..2_000u64 {
+            c2.send_u64(i, FOREVER).unwrap();
+        }
+    });
+    for i in 0..2_000u64 {
+        let mut b = [0u8; 8];
+        c.recv_bytes(&mut b, FOREVER, Some(&k)).unwrap();
+        assert_eq!(u64::from_ne_bytes(b), i);
+    }
+    join(&g);
+}
+
 static DROPPED: AtomicUsize = AtomicUsize::new(0);
 unsafe extern "C" fn count_drop(elem: *mut std::ffi::c_void, ctx: *mut std::ffi::c_void) {
     assert_eq!(ctx as usize, 0x1234);

@@ -101,6 +101,44 @@ fn join_timeouts_and_polls() {
     join(&g).unwrap();
 }
 
+/// Issue 16: a plain thread's join spins on the goroutine's end before it publishes a wait
+/// (`join.rs`). The spin must still honour a deadline shorter than itself, a cancel fired
+/// while it spins (or before a poll), and an end seen during the spin.
+#[test]
+fn plain_thread_join_spin_keeps_deadlines_and_cancels() {
+    let c = Arc::new(Cancel::new());
+    let c2 = c.clone();
+    let g = go(move || {
+        let _ = sleep::sleep(60_000_000_000, Some(&c2));
+    });
+    let fired = Arc::new(Cancel::new());
+    fired.fire();
+    assert_eq!(join::join(&g, Deadline::Poll, Some(&fired)), Err(Error::Cancelled), "a poll with a fired cancel");
+    let t0 = Instant::now();
+    assert_eq!(join::join(&g, Deadline::from_timeout_ns(5_000), None), Err(Error::TimedOut), "shorter than the spin");
+    assert!(t0.elapsed() >= Duration::from_micros(5));
+    for delay_us in [2u64, 50, 2_000] {
+        // Fired by another thread soon (within the spin, timer slack permitting), or after
+        // the wait was published (2 ms).
+        let k = Arc::new(Cancel::new());
+        let k2 = k.clone();
+        let firer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_micros(delay_us));
+            k2.fire();
+        });
+        assert_eq!(join::join(&g, Deadline::Never, Some(&k)), Err(Error::Cancelled), "cancel after {delay_us} us");
+        firer.join().unwrap();
+    }
+    // Ends while the joiner spins (or soon after): joined, with nothing left registered.
+    for _ in 0..1_000 {
+        let short = go(|| sched::yield_now());
+        join(&short).unwrap();
+        assert!(short.is_done());
+    }
+    c.fire();
+    join(&g).unwrap();
+}
+
 #[test]
 fn failure_is_reported_to_joiners() {
     let g = go(|| sched::fail_current(Some(c"bad".to_owned())).unwrap());

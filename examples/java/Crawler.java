@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
  * A rate-limited crawler's shape in Java (issue 15): a Group of goroutines under a Context
  * with a deadline, a Semaphore capping the fetches in flight, and a Ticker spacing their
  * starts. "Fetching" is simulated with a sleep; the page "bad" fails, which cancels the rest
- * and is rethrown by the group's close, the other failures suppressed.
+ * and the group's close reports it (an ExecutionException caused by it, the other failures
+ * suppressed on that cause).
  */
 public final class Crawler {
     private Crawler() {}
@@ -51,7 +52,7 @@ public final class Crawler {
                     return null;
                 });
             }
-        } // the group's close waits for every fetch and rethrows the first failure
+        } // the group's close waits for every fetch; ExecutionException caused by the first failure
         return got;
     }
 
@@ -62,8 +63,9 @@ public final class Crawler {
             try {
                 crawl(new String[] {"a", "b", "bad", "c", "d"}, root);
                 throw new AssertionError("the failing crawl returned");
-            } catch (IllegalStateException e) {
-                System.out.println("the failing crawl: " + e.getMessage() + " (" + e.getSuppressed().length
+            } catch (java.util.concurrent.ExecutionException e) {
+                Throwable first = e.getCause();
+                System.out.println("the failing crawl: " + first.getMessage() + " (" + first.getSuppressed().length
                         + " others suppressed)");
             }
         }

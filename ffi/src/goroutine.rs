@@ -21,8 +21,10 @@ pub struct gr_spawn_opts {
     /// With `GR_SPAWN_BOUND`: how long `gr_spawn_ex` may wait for a thread when bound
     /// goroutines already hold every one they may (`max_threads - workers - 1`, see
     /// `gr_spawn_ex`): `GR_FOREVER`, 0 (`GR_EAGAIN` at once; the default), or a relative
-    /// timeout (`GR_ETIMEDOUT`). Ignored without `GR_SPAWN_BOUND`. Added after the first
-    /// release of this struct: a `size` from an older gr.h, without it, means 0.
+    /// timeout (`GR_ETIMEDOUT`). Ignored without `GR_SPAWN_BOUND` (back-pressure on a plain
+    /// thread's spawn is not bounded by it: see `gr_spawn` and `GR_SPAWN_NOWAIT`). Added
+    /// after the first release of this struct: a `size` from an older gr.h, without it,
+    /// means 0.
     pub timeout_ns: i64,
 }
 
@@ -47,6 +49,15 @@ pub const GR_SPAWN_LOCAL: u32 = 2;
 /// rounded up to whole pages, at least 16 KiB.
 pub const GR_STACK_SIZE_MAX: usize = 1073741824;
 const _: () = assert!(GR_STACK_SIZE_MAX == gr_core::STACK_MAX);
+
+/// `gr_spawn_opts.flags`: never wait for back-pressure. A plain thread's spawn that finds
+/// the runtime's global queue full (4,096 goroutines or more, see `gr_spawn`) returns
+/// `GR_EAGAIN` at once, spawning nothing, where it would otherwise wait for the workers to
+/// run the queue down. For a caller that holds something the goroutines need (an interpreter
+/// lock): on `GR_EAGAIN` it lets go of it and spawns again without this flag, which waits.
+/// No effect in a goroutine, whose spawns never wait. With `GR_SPAWN_BOUND` it concerns the
+/// queue only: the wait for a thread slot is `timeout_ns`'s.
+pub const GR_SPAWN_NOWAIT: u32 = 4;
 
 /// `gr_context()`: a plain OS thread, not a goroutine.
 pub const GR_CTX_THREAD: c_int = 0;
@@ -151,7 +162,7 @@ pub(crate) unsafe fn spawn_opts_of(opts: *const gr_spawn_opts, spawn_pc: usize) 
             std::ptr::addr_of!((*opts).stack_size).read(),
         )
     };
-    if !(SPAWN_OPTS_V1..=4096).contains(&size) || flags & !(GR_SPAWN_BOUND | GR_SPAWN_LOCAL) != 0 {
+    if !(SPAWN_OPTS_V1..=4096).contains(&size) || flags & !(GR_SPAWN_BOUND | GR_SPAWN_LOCAL | GR_SPAWN_NOWAIT) != 0 {
         return Err(Error::Invalid);
     }
     let timeout_ns = if size >= std::mem::size_of::<gr_spawn_opts>() {
@@ -160,7 +171,14 @@ pub(crate) unsafe fn spawn_opts_of(opts: *const gr_spawn_opts, spawn_pc: usize) 
     } else {
         0
     };
-    Ok(SpawnOpts { bound: flags & GR_SPAWN_BOUND != 0, local: flags & GR_SPAWN_LOCAL != 0, stack_size, spawn_pc, timeout_ns })
+    Ok(SpawnOpts {
+        bound: flags & GR_SPAWN_BOUND != 0,
+        local: flags & GR_SPAWN_LOCAL != 0,
+        stack_size,
+        spawn_pc,
+        timeout_ns,
+        nowait: flags & GR_SPAWN_NOWAIT != 0,
+    })
 }
 
 /// Runs `fn(arg)` as a goroutine. `out` receives a handle to join it (release it with
@@ -170,6 +188,18 @@ pub(crate) unsafe fn spawn_opts_of(opts: *const gr_spawn_opts, spawn_pc: usize) 
 /// before always runs), from a goroutine of a runtime that was shut down, or in a fork()ed
 /// child before `gr_init`; `GR_ENOMEM` without memory for its stack, or when no thread runs
 /// goroutines and the OS refuses a new one.
+///
+/// Back-pressure: called from a plain thread (not a goroutine) while 4,096 or more
+/// goroutines wait in the runtime's global queue (the spawner outruns the workers), the call
+/// first blocks until the workers have run that queue down to 2,048, so a spawn loop on a
+/// thread keeps memory bounded. It never deadlocks: if no queued goroutine is taken for
+/// 10 ms while every thread holding a processor sleeps in the kernel (the workers are stuck,
+/// perhaps on something the caller holds), or for 100 ms whatever they do, it goes on, and so
+/// do later spawns until a worker takes from the queue again: it always succeeds in the end.
+/// `gr_spawn_ex` waits the same way, unless given `GR_SPAWN_NOWAIT` (then `GR_EAGAIN` at
+/// once). Spawns from goroutines never wait. A binding whose goroutines need a lock the
+/// spawning thread holds (an interpreter lock) should spawn with `GR_SPAWN_NOWAIT` first and,
+/// on `GR_EAGAIN`, spawn again without the flag after letting go of the lock.
 #[no_mangle]
 pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_handle) -> c_int {
     let spawn_pc = caller_pc!(GR_SPAWN_SLOT);
@@ -177,8 +207,9 @@ pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_
     guard(move || unsafe { spawn_common(f, arg, SpawnOpts { spawn_pc, ..SpawnOpts::default() }, out) })
 }
 
-/// `gr_spawn` with options (`GR_SPAWN_BOUND`, `GR_SPAWN_LOCAL`, a stack size). `opts` NULL =
-/// defaults; unknown flags, or a stack size above `GR_STACK_SIZE_MAX`, give `GR_EINVAL`.
+/// `gr_spawn` with options (`GR_SPAWN_BOUND`, `GR_SPAWN_LOCAL`, `GR_SPAWN_NOWAIT`, a stack
+/// size). `opts` NULL = defaults; unknown flags, or a stack size above `GR_STACK_SIZE_MAX`,
+/// give `GR_EINVAL`.
 ///
 /// A bound goroutine holds one of the runtime's threads from this call until it returns (it
 /// may block on that thread), so at most `max_threads - workers - 1` exist at once: whatever
@@ -187,6 +218,10 @@ pub unsafe extern "C" fn gr_spawn(f: gr_fn, arg: *mut c_void, out: *mut *mut gr_
 /// the one they wait for sat in a queue: a hang with no error). Beyond that, this call waits
 /// up to `opts->timeout_ns` for one to return (it parks a goroutine, blocks a thread), then
 /// fails with `GR_EAGAIN` (timeout 0, the default) or `GR_ETIMEDOUT`; nothing is spawned.
+///
+/// On a plain thread, back-pressure waits as in `gr_spawn` (`timeout_ns` does not bound it);
+/// with `GR_SPAWN_NOWAIT`, a spawn that finds the queue full returns `GR_EAGAIN` at once
+/// instead, spawning nothing.
 #[no_mangle]
 pub unsafe extern "C" fn gr_spawn_ex(f: gr_fn, arg: *mut c_void, opts: *const gr_spawn_opts, out: *mut *mut gr_handle) -> c_int {
     let spawn_pc = caller_pc!(GR_SPAWN_EX_SLOT);

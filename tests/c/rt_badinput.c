@@ -31,7 +31,7 @@ int main(void) {
   gr_handle_release(NULL);
   gr_spawn_opts o; gr_spawn_opts_init(&o); o.flags = 0x80;
   CHECK_RC(gr_spawn_ex(nop, NULL, &o, &h), GR_EINVAL);
-  o.flags = 4; /* the next unassigned flag */
+  o.flags = 8; /* the next unassigned flag */
   CHECK_RC(gr_spawn_ex(nop, NULL, &o, &h), GR_EINVAL);
   o.flags = 0; o.size = 1;
   CHECK_RC(gr_spawn_ex(nop, NULL, &o, &h), GR_EINVAL);

@@ -263,18 +263,34 @@ unsafe fn record_exception(task: &Task) {
     gr::gr_goroutine_fail(msg.as_ptr());
 }
 
-/// gr_spawn_ex, keeping the GIL where the spawn cannot suspend the caller: on a plain thread,
-/// and in a Python goroutine (pinned, and gr.h exempts pinned goroutines from the spawn
-/// preemption point). Any other goroutine (a C goroutine that called into Python) may be
-/// preempted there, and a goroutine must never be suspended holding the GIL (pystate.rs), so
-/// it spawns with the GIL released.
+/// gr_spawn_ex, keeping the GIL where the spawn cannot suspend the caller: in a Python
+/// goroutine (pinned, and gr.h exempts pinned goroutines from the spawn preemption point),
+/// and on a plain thread unless gr's back-pressure would make it wait (gr.h, `gr_spawn`: the
+/// queued goroutines may need the GIL to run the queue down, so the thread spawns with
+/// `GR_SPAWN_NOWAIT` and, on `GR_EAGAIN`, spawns again without the GIL, which waits). Any
+/// other goroutine (a C goroutine that called into Python) may be preempted there, and a
+/// goroutine must never be suspended holding the GIL (pystate.rs), so it spawns with the GIL
+/// released.
 pub unsafe fn spawn_released(
     f: gr::gr_fn,
     arg: *mut c_void,
     opts: &gr::gr_spawn_opts,
     out: &mut *mut gr::gr_handle,
 ) -> std::ffi::c_int {
-    if !pystate::in_goroutine() || pystate::in_python_goroutine() {
+    if !pystate::in_goroutine() {
+        let nowait = gr::gr_spawn_opts { flags: opts.flags | gr::GR_SPAWN_NOWAIT, ..*opts };
+        let rc = gr::gr_spawn_ex(f, arg, &nowait, out);
+        if rc != gr::GR_EAGAIN || opts.flags & gr::GR_SPAWN_NOWAIT != 0 {
+            return rc; // spawned, failed otherwise, or the caller itself asked not to wait
+        }
+        // The queue is full (or a bound spawn found no thread slot at once: this retry then
+        // waits for one without the GIL, for the caller's timeout_ns).
+        let ts = ffi::PyEval_SaveThread();
+        let rc = gr::gr_spawn_ex(f, arg, opts, out);
+        ffi::PyEval_RestoreThread(ts);
+        return rc;
+    }
+    if pystate::in_python_goroutine() {
         return gr::gr_spawn_ex(f, arg, opts, out);
     }
     let ts = pystate::suspend_goroutine();

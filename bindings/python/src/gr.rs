@@ -34,6 +34,7 @@ pub const GR_RECV: c_int = 2;
 pub const GR_SPAWN_BOUND: u32 = 1;
 /// `gr_spawn_opts.flags`: queue on the spawner's processor, never stolen (first run only).
 pub const GR_SPAWN_LOCAL: u32 = 2;
+pub const GR_SPAWN_NOWAIT: u32 = 4;
 
 pub const GR_DUMP_TEXT: u32 = 0;
 pub const GR_DUMP_JSON: u32 = 1;
@@ -137,6 +138,7 @@ pub struct gr_config {
 }
 
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct gr_spawn_opts {
     pub size: u32,
     pub flags: u32,

@@ -32,6 +32,14 @@ ok "pip install ./bindings/python in a fresh venv: libgr.so.0 built by the packa
 # directory). maturin's PEP 517 backend tags wheels `linux` unless asked for a portable tag;
 # --compatibility pypi lets its audit choose the manylinux policy.
 rm -rf "$out/dist"
+# The build's cargo target dir is kept between runs (speed), keyed by the sources it builds:
+# the sdist's files keep their old mtimes, so cargo could take a libgr built from older sources
+# for current (a stale libgr lacking newer gr_* symbols); other sources, another cache.
+src_key=$(cd "$root" && find Cargo.toml Cargo.lock core ffi bindings/python/src bindings/python/Cargo.toml \
+  bindings/python/build.rs -type f -not -path '*/target/*' | LC_ALL=C sort | xargs cat | sha1sum | cut -c1-16)
+if [ "$(cat "$out/build-target/.src-key" 2>/dev/null)" != "$src_key" ]; then
+  rm -rf "$out/build-target" && mkdir -p "$out/build-target" && echo "$src_key" > "$out/build-target/.src-key"
+fi
 CARGO_TARGET_DIR=$out/build-target "$py" -m build --outdir "$out/dist" \
   -C maturin.build-args="--compatibility pypi" "$pyb" > "$out/build.log" 2>&1 ||
   { tail -40 "$out/build.log"; fail "python -m build"; }

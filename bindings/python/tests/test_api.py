@@ -368,3 +368,25 @@ def test_goroutines_spawned_behind_a_thread_blocking_one_still_run():
         return b
 
     assert gr.run(main).wait(timeout=120) is True
+
+
+def test_a_spawning_loop_on_a_plain_thread_never_fails_nor_deadlocks():
+    # go() from a plain thread (here the main thread, holding the GIL) spawns with
+    # GR_SPAWN_NOWAIT; on a full global queue (4,096 goroutines) it spawns again with the GIL
+    # released, which waits for the workers (they need the GIL to run the queue down). Every
+    # go() succeeds and every goroutine runs. (The queue seldom fills here: a Python goroutine
+    # that waits for the GIL parks on the GIL gate, pystate.rs, so the workers move it out of
+    # the queue faster than this loop spawns; measured peak ~25,000 live of 30,000.)
+    n = 30_000
+    count = [0]
+    wg = gr.WaitGroup()
+
+    def f():
+        count[0] += 1
+        wg.done()
+
+    for _ in range(n):
+        wg.add(1)
+        gr.go(f)
+    wg.wait(timeout=120)
+    assert count[0] == n

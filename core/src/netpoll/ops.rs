@@ -40,12 +40,23 @@ struct Op {
     fd: i32,
     gen: u32,
     kind: u8,
+    /// Ends at a safe point (`Drop`): not for a poll (timeout 0), which never suspends the
+    /// caller (gr.h).
+    yields: bool,
 }
 
 impl Drop for Op {
     fn drop(&mut self) {
         if self.d.release(self.gen) {
             let _ = finish_close(self.d, self.fd, self.gen);
+        }
+        // A safe point (`sched/monitor.rs`): a goroutine whose operations keep succeeding
+        // without parking (a writer streaming into a socket with room, a reader that always
+        // finds data) would otherwise hold its processor until the monitor retakes it and
+        // starts another M, which then competes with this one for the CPUs. Go preempts such
+        // a goroutine; here it yields when the monitor asks.
+        if self.yields {
+            sched::preempt_point();
         }
     }
 }
@@ -56,6 +67,17 @@ fn finish_close(d: &Desc, fd: i32, gen: u32) -> Result<()> {
 
 fn os(e: i32) -> Error {
     Error::Os(e)
+}
+
+/// Makes `call` (a system call that returns its errno) again while it fails with `EINTR`;
+/// any other errno becomes `Error::Os`.
+fn restart<T>(mut call: impl FnMut() -> std::result::Result<T, i32>) -> Result<T> {
+    loop {
+        match call() {
+            Err(libc::EINTR) => {}
+            r => return r.map_err(os),
+        }
+    }
 }
 
 /// Runs a system call on a descriptor epoll cannot watch: inside a blocking section when
@@ -70,7 +92,7 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
 }
 
 impl Op {
-    fn start(fd: i32) -> Result<Op> {
+    fn start(fd: i32, deadline: Deadline) -> Result<Op> {
         if fd < 0 {
             return Err(Error::Invalid);
         }
@@ -79,7 +101,8 @@ impl Op {
         let p = rt.poller()?;
         let d = p.table.get(fd)?;
         let gen = d.acquire()?;
-        let mut op = Op { _held: held, rt, p, d, fd, gen, kind: UNKNOWN };
+        let yields = !matches!(deadline, Deadline::Poll);
+        let mut op = Op { _held: held, rt, p, d, fd, gen, kind: UNKNOWN, yields };
         op.kind = match d.kind() {
             UNKNOWN => d.open(gen, || p.classify(fd, gen))?,
             k => k,
@@ -95,6 +118,21 @@ impl Op {
             self.d.set_nonblock_known();
         }
         Ok(())
+    }
+
+    /// The retry shape of every operation on a pollable descriptor (Go's `fd_unix.go`):
+    /// makes `call` (a system call that returns its errno), again on `EINTR`; on `EAGAIN`
+    /// waits for an edge in `dir` that came after the sequences read before the call
+    /// ([`Op::park`]), then makes it again; any other errno becomes `Error::Os`.
+    fn retry<T>(&self, dir: u8, deadline: Deadline, cancel: Option<&Cancel>, mut call: impl FnMut() -> std::result::Result<T, i32>) -> Result<T> {
+        loop {
+            let seqs = self.d.seqs();
+            match call() {
+                Err(libc::EINTR) => {}
+                Err(libc::EAGAIN) => self.park(dir, seqs, deadline, cancel)?,
+                r => return r.map_err(os),
+            }
+        }
     }
 
     /// After `EAGAIN`: waits for an edge in `dirs` that came after `seqs` were read. `Ok`:
@@ -139,7 +177,7 @@ pub fn wait(fd: i32, events: u32, deadline: Deadline, cancel: Option<&Cancel>) -
     if events == 0 || events & !(EV_READ | EV_WRITE) != 0 {
         return Err(Error::Invalid);
     }
-    let op = Op::start(fd)?;
+    let op = Op::start(fd, deadline)?;
     if op.kind == FILE {
         return Err(Error::NotPollable);
     }
@@ -155,13 +193,7 @@ pub fn wait(fd: i32, events: u32, deadline: Deadline, cancel: Option<&Cancel>) -
     }
     loop {
         let seqs = op.d.seqs();
-        let rev = loop {
-            match sys::poll1(fd, want, 0) {
-                Ok(r) => break r,
-                Err(libc::EINTR) => continue,
-                Err(e) => return Err(os(e)),
-            }
-        };
+        let rev = restart(|| sys::poll1(fd, want, 0))?;
         if rev & libc::POLLNVAL != 0 {
             return Err(os(libc::EBADF)); // closed behind our back
         }
@@ -189,27 +221,13 @@ pub fn wait(fd: i32, events: u32, deadline: Deadline, cancel: Option<&Cancel>) -
 /// # Safety
 /// `buf` must be valid for writes of `len` bytes.
 pub unsafe fn read(fd: i32, buf: *mut u8, len: usize, deadline: Deadline, cancel: Option<&Cancel>) -> Result<usize> {
-    let op = Op::start(fd)?;
+    let op = Op::start(fd, deadline)?;
     match op.kind {
-        FILE => loop {
-            match blocking(|| sys::read(fd, buf, len)) {
-                Ok(n) => return Ok(n),
-                Err(libc::EINTR) => continue,
-                Err(e) => return Err(os(e)),
-            }
-        },
+        FILE => restart(|| blocking(|| sys::read(fd, buf, len))),
         SOCKET => recv_loop(&op, buf, len, 0, std::ptr::null_mut(), std::ptr::null_mut(), deadline, cancel),
         _ => {
             op.nonblock(false)?;
-            loop {
-                let seqs = op.d.seqs();
-                match sys::read(fd, buf, len) {
-                    Ok(n) => return Ok(n),
-                    Err(libc::EINTR) => {}
-                    Err(libc::EAGAIN) => op.park(READ, seqs, deadline, cancel)?,
-                    Err(e) => return Err(os(e)),
-                }
-            }
+            op.retry(READ, deadline, cancel, || sys::read(fd, buf, len))
         }
     }
 }
@@ -225,15 +243,7 @@ unsafe fn recv_loop(
     deadline: Deadline,
     cancel: Option<&Cancel>,
 ) -> Result<usize> {
-    loop {
-        let seqs = op.d.seqs();
-        match sys::recvfrom(op.fd, buf, len, flags | libc::MSG_DONTWAIT, addr, addrlen) {
-            Ok(n) => return Ok(n),
-            Err(libc::EINTR) => {}
-            Err(libc::EAGAIN) => op.park(READ, seqs, deadline, cancel)?,
-            Err(e) => return Err(os(e)),
-        }
-    }
+    op.retry(READ, deadline, cancel, || sys::recvfrom(op.fd, buf, len, flags | libc::MSG_DONTWAIT, addr, addrlen))
 }
 
 /// `recv`/`recvfrom` on a socket (`flags` as recv(2)'s; `MSG_DONTWAIT` is added).
@@ -251,7 +261,7 @@ pub unsafe fn recv(
     deadline: Deadline,
     cancel: Option<&Cancel>,
 ) -> Result<usize> {
-    let op = Op::start(fd)?;
+    let op = Op::start(fd, deadline)?;
     if op.kind == FILE {
         return Err(os(libc::ENOTSOCK));
     }
@@ -265,48 +275,37 @@ pub unsafe fn recv(
 /// `buf` must be valid for reads of `len` bytes.
 pub unsafe fn write(fd: i32, buf: *const u8, len: usize, all: bool, deadline: Deadline, cancel: Option<&Cancel>, sent: &mut usize) -> Result<()> {
     *sent = 0;
-    let op = Op::start(fd)?;
+    let op = Op::start(fd, deadline)?;
     match op.kind {
         SOCKET => send_loop(&op, buf, len, 0, std::ptr::null(), 0, all, deadline, cancel, sent),
-        FILE => {
-            while *sent < len || len == 0 {
-                match blocking(|| sys::write(fd, buf.add(*sent), len - *sent)) {
-                    Ok(n) => {
-                        *sent += n;
-                        if !all || len == 0 {
-                            break;
-                        }
-                    }
-                    Err(libc::EINTR) => {}
-                    Err(e) => return Err(os(e)),
-                }
-            }
-            Ok(())
-        }
+        FILE => write_all(buf, len, all, sent, |p, n| restart(|| blocking(|| sys::write(fd, p, n)))),
         _ => {
             op.nonblock(false)?;
-            loop {
-                let seqs = op.d.seqs();
-                let r = {
+            write_all(buf, len, all, sent, |p, n| {
+                op.retry(WRITE, deadline, cancel, || {
                     let guard = sys::SigpipeGuard::new();
-                    let r = sys::write(fd, buf.add(*sent), len - *sent);
+                    let r = sys::write(fd, p, n);
                     if r == Err(libc::EPIPE) {
                         guard.consume();
                     }
                     r
-                };
-                match r {
-                    Ok(n) => {
-                        *sent += n;
-                        if *sent == len || !all {
-                            return Ok(());
-                        }
-                    }
-                    Err(libc::EINTR) => {}
-                    Err(libc::EAGAIN) => op.park(WRITE, seqs, deadline, cancel)?,
-                    Err(e) => return Err(os(e)),
-                }
-            }
+                })
+            })
+        }
+    }
+}
+
+/// The write loops' shape: `write(from, count)` writes some of the `len - *sent` bytes left
+/// at `buf + *sent` and says how many; again until every byte went out (`all`) or once.
+/// `len == 0` makes one call (a zero-length write, which reports errors as write(2) does).
+///
+/// # Safety
+/// `buf` must be valid for reads of `len` bytes.
+unsafe fn write_all(buf: *const u8, len: usize, all: bool, sent: &mut usize, mut write: impl FnMut(*const u8, usize) -> Result<usize>) -> Result<()> {
+    loop {
+        *sent += write(buf.add(*sent), len - *sent)?;
+        if *sent == len || !all {
+            return Ok(());
         }
     }
 }
@@ -325,20 +324,7 @@ unsafe fn send_loop(
     sent: &mut usize,
 ) -> Result<()> {
     let flags = flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
-    loop {
-        let seqs = op.d.seqs();
-        match sys::sendto(op.fd, buf.add(*sent), len - *sent, flags, addr, addrlen) {
-            Ok(n) => {
-                *sent += n;
-                if *sent == len || !all {
-                    return Ok(());
-                }
-            }
-            Err(libc::EINTR) => {}
-            Err(libc::EAGAIN) => op.park(WRITE, seqs, deadline, cancel)?,
-            Err(e) => return Err(os(e)),
-        }
-    }
+    write_all(buf, len, all, sent, |p, n| op.retry(WRITE, deadline, cancel, || sys::sendto(op.fd, p, n, flags, addr, addrlen)))
 }
 
 /// `send`/`sendto` on a socket (`flags` as send(2)'s; `MSG_DONTWAIT | MSG_NOSIGNAL` are
@@ -360,7 +346,7 @@ pub unsafe fn send(
     sent: &mut usize,
 ) -> Result<()> {
     *sent = 0;
-    let op = Op::start(fd)?;
+    let op = Op::start(fd, deadline)?;
     if op.kind == FILE {
         return Err(os(libc::ENOTSOCK));
     }
@@ -373,20 +359,15 @@ pub unsafe fn send(
 /// # Safety
 /// `addr`/`addrlen` NULL or valid as accept4 needs.
 pub unsafe fn accept(fd: i32, addr: *mut libc::sockaddr, addrlen: *mut libc::socklen_t, flags: i32, deadline: Deadline, cancel: Option<&Cancel>) -> Result<i32> {
-    let op = Op::start(fd)?;
+    let op = Op::start(fd, deadline)?;
     if op.kind == FILE {
         return Err(os(libc::ENOTSOCK));
     }
     op.nonblock(true)?;
-    loop {
-        let seqs = op.d.seqs();
-        match sys::accept4(fd, addr, addrlen, flags) {
-            Ok(nfd) => return Ok(nfd),
-            Err(libc::EINTR) | Err(libc::ECONNABORTED) => {}
-            Err(libc::EAGAIN) => op.park(READ, seqs, deadline, cancel)?,
-            Err(e) => return Err(os(e)),
-        }
-    }
+    op.retry(READ, deadline, cancel, || match sys::accept4(fd, addr, addrlen, flags) {
+        Err(libc::ECONNABORTED) => Err(libc::EINTR), // the same: call again at once
+        r => r,
+    })
 }
 
 /// `connect` (the socket is put in O_NONBLOCK mode): starts the connection and waits until
@@ -397,7 +378,7 @@ pub unsafe fn accept(fd: i32, addr: *mut libc::sockaddr, addrlen: *mut libc::soc
 /// # Safety
 /// `addr` valid for `addrlen` bytes.
 pub unsafe fn connect(fd: i32, addr: *const libc::sockaddr, addrlen: libc::socklen_t, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
-    let op = Op::start(fd)?;
+    let op = Op::start(fd, deadline)?;
     if op.kind == FILE {
         return Err(os(libc::ENOTSOCK));
     }

@@ -27,13 +27,26 @@ const SPAWN_BACKLOG: usize = 256;
 /// it has let go of such locks.
 #[inline]
 pub(crate) fn maybe_preempt() {
+    safe_point(true);
+}
+
+/// A safe point that yields only at the monitor's request, not for a long queue: for
+/// operations that do not add to the queue (the `gr_fd_*` calls, `netpoll/ops.rs`). A
+/// goroutine of a server with thousands of connections would otherwise yield at every call.
+#[inline]
+pub(crate) fn preempt_point() {
+    safe_point(false);
+}
+
+#[inline]
+fn safe_point(backlog: bool) {
     let l = tls::local(); // not kept: nothing below parks before `yield_now`
     let g = l.g.get();
     // SAFETY: the current goroutine is alive while it runs.
     if g.is_null() || unsafe { (*g).pinned.load(Relaxed) } != 0 {
         return;
     }
-    if preemption_due(l, false) {
+    if preemption_due(l, false, backlog) {
         yield_now();
     }
 }
@@ -44,10 +57,11 @@ pub(crate) fn maybe_preempt() {
 /// act on it). False outside goroutines. A bound goroutine gets only the second reason (its
 /// thread yields, `yield_now`, which lets the goroutines it spawned take its interpreter lock).
 pub fn should_yield() -> bool {
-    preemption_due(tls::local(), true)
+    preemption_due(tls::local(), true, true)
 }
 
-fn preemption_due(l: &tls::Local, bound_too: bool) -> bool {
+/// `backlog`: a queue longer than `SPAWN_BACKLOG` counts too.
+fn preemption_due(l: &tls::Local, bound_too: bool, backlog: bool) -> bool {
     let (m, pi, g) = (l.m.get(), l.p.get(), l.g.get());
     if m.is_null() || pi == 0 || g.is_null() {
         return false;
@@ -60,9 +74,9 @@ fn preemption_due(l: &tls::Local, bound_too: bool) -> bool {
     // SAFETY: an M lives as long as its runtime; this is its own thread.
     let p = unsafe { &(*m).rt.ps[pi - 1] };
     if bound {
-        return p.backlog() > SPAWN_BACKLOG;
+        return backlog && p.backlog() > SPAWN_BACKLOG;
     }
-    if p.preempt.load(Relaxed) || p.backlog() > SPAWN_BACKLOG {
+    if p.preempt.load(Relaxed) || backlog && p.backlog() > SPAWN_BACKLOG {
         p.preempt.store(false, Relaxed);
         return true;
     }

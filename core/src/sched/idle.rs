@@ -9,6 +9,10 @@
 //!    (`nmspinning -= 1`), issues a SeqCst fence, and checks every queue once more before it
 //!    sleeps. Either its re-check sees the submitter's work, or the submitter's reads (after
 //!    its push) see `npidle > 0` and `nmspinning == 0` and it wakes someone.
+//! 4. Every other release of a processor to the idle list (`release_p`) ends with the same
+//!    fence and re-check, and a `wakep` if work is queued: its caller will not look.
+//! 5. A `wakep` whose `startm` found no idle processor after all uncounts its spinner, then
+//!    fences and looks again (a submitter may have counted on that spinner).
 //!
 //! `lists` is the scheduler lock: idle processors, idle Ms, and Ms waiting for a processor
 //! to run goroutines pinned to them (`want_p`). A released processor goes to a `want_p` M
@@ -38,6 +42,8 @@ pub(crate) struct Lists {
     pub idle_p: Vec<usize>,
     pub idle_m: Vec<Arc<M>>,
     pub want_p: VecDeque<Arc<M>>,
+    /// A processor was listed idle with work no M came for (`release_p_stranded`).
+    pub stranded: bool,
 }
 
 pub(crate) struct Idle {
@@ -55,7 +61,7 @@ pub(crate) struct Idle {
 impl Idle {
     pub fn new(nprocs: usize) -> Idle {
         Idle {
-            lists: Mutex::new(Lists { idle_p: (0..nprocs).rev().collect(), idle_m: Vec::new(), want_p: VecDeque::new() }),
+            lists: Mutex::new(Lists { idle_p: (0..nprocs).rev().collect(), idle_m: Vec::new(), want_p: VecDeque::new(), stranded: false }),
             npidle: AtomicUsize::new(nprocs),
             nmspinning: AtomicUsize::new(0),
             nwant: AtomicUsize::new(0),
@@ -69,6 +75,18 @@ impl Idle {
             m.kick();
         }
     }
+}
+
+/// What [`Runtime::startm`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StartM {
+    /// An M runs the processor (handed to an idle one, or a new thread), or none could be
+    /// started at the thread cap (`release_p_stranded` saw to the work).
+    Done,
+    /// No processor was idle (`p` was `None`).
+    NoIdleP,
+    /// A new M was needed and the OS refused its thread.
+    NoThread,
 }
 
 impl Runtime {
@@ -85,15 +103,57 @@ impl Runtime {
     /// work waits); this only asks an idle processor to help, so a stale read here costs
     /// parallelism for a moment, never progress.
     pub(crate) fn wakep_local(&'static self) -> bool {
-        if self.idle.npidle.load(SeqCst) == 0 {
-            return true;
+        loop {
+            if self.idle.npidle.load(SeqCst) == 0 {
+                return true;
+            }
+            if self.idle.nmspinning.load(SeqCst) != 0
+                || self.idle.nmspinning.compare_exchange(0, 1, SeqCst, Relaxed).is_err()
+            {
+                return true;
+            }
+            match self.startm(None, true) {
+                StartM::Done => return true,
+                StartM::NoThread => return false,
+                StartM::NoIdleP => {}
+            }
+            // The idle processor was taken before `startm` got it, and it uncounted the
+            // spinner we counted. A submitter that saw that spinner meanwhile woke nobody, and
+            // the M whose release we saw may have re-checked the queues before that submitter
+            // pushed: look for its work once more (`README.md` section 3, "Phantom spinner";
+            // Go's `needspinning`). Each further round needs another M to take a processor
+            // under us, so this ends.
+            fence(SeqCst);
+            if !self.work_for_others() {
+                return true;
+            }
         }
-        if self.idle.nmspinning.load(SeqCst) != 0
-            || self.idle.nmspinning.compare_exchange(0, 1, SeqCst, Relaxed).is_err()
-        {
-            return true;
+    }
+
+    /// An M counted in `nmspinning` stops spinning (it found work, or will run something of
+    /// its own): step 2 of the protocol. If it was the last spinner, submitters that saw it
+    /// woke nobody: after a SeqCst fence, wake a helper if their work is still queued
+    /// (README section 3). So a lone spawn from a foreign thread wakes one M, not two.
+    pub(crate) fn spinner_stopped(&'static self) {
+        if self.idle.nmspinning.fetch_sub(1, SeqCst) == 1 {
+            fence(SeqCst);
+            if self.work_for_others() {
+                self.wakep_local();
+            }
         }
-        self.startm(None, true)
+    }
+
+    /// After a processor was put on the idle list by a path that does not look at the queues
+    /// itself (`release_p`): a SeqCst fence, then, if work is queued that an idle processor
+    /// could run, `wakep`. A submitter that pushed before our fence and read `npidle` before
+    /// our increment (so woke nobody, counting on this processor's holder) is seen here;
+    /// one that read it after sees the idle processor and wakes an M itself (`README.md`
+    /// section 3, "Every release re-checks").
+    fn recheck_after_release(&'static self) {
+        fence(SeqCst);
+        if !self.stopping() && self.work_for_others() {
+            self.wakep_local();
+        }
     }
 
     /// Queued work that an idle or spinning M could take: the global queue, stealable work,
@@ -118,9 +178,11 @@ impl Runtime {
 
     /// Runs processor `p` (or an idle one) on an idle or new M. `spinning`: the caller
     /// already counted the new M in `nmspinning` (undone here if nothing can be started).
-    /// `false` only if a new M was needed and the OS refused its thread (the processor goes
-    /// back to the idle list; the monitor offers stranded work again: `monitor.rs`).
-    pub(crate) fn startm(&'static self, p: Option<usize>, spinning: bool) -> bool {
+    /// What it did: [`StartM::NoIdleP`] if `p` was `None` and no processor was idle (the
+    /// caller's `wakep_local` then looks at the queues again); [`StartM::NoThread`] if a new
+    /// M was needed and the OS refused its thread (the processor is left as
+    /// `release_p_stranded` leaves it).
+    pub(crate) fn startm(&'static self, p: Option<usize>, spinning: bool) -> StartM {
         let mut l = lock(&self.idle.lists);
         let p = match p.or_else(|| self.take_idle_p(&mut l)) {
             Some(p) => p,
@@ -129,7 +191,7 @@ impl Runtime {
                 if spinning {
                     self.idle.nmspinning.fetch_sub(1, SeqCst);
                 }
-                return true;
+                return StartM::NoIdleP;
             }
         };
         // The newest idle M not in the poller (the one spinning in `stopm`, if any:
@@ -138,23 +200,73 @@ impl Runtime {
         let i = l.idle_m.iter().rposition(|m| !m.polling.load(Relaxed)).or_else(|| l.idle_m.len().checked_sub(1));
         if let Some(i) = i {
             let m = l.idle_m.remove(i); // not swap_remove: the order says which M spins
-            m.idle.store(false, Relaxed);
+            // The processor first, then `idle = false`, both under the lock: an M that sees
+            // itself unlisted finds what it was handed (`M::give`). Unlisted first, the M could
+            // wake in between (a stale permit, its idle spin), find nothing, and list itself
+            // again or wait for a processor elsewhere: a second hand-off then overwrote this
+            // one (a processor lost, HELD by nobody), or the spinner counted here was dropped
+            // (`nmspinning` stuck above 0: no `wakep` started an M again).
+            m.give(p, spinning);
+            m.idle.store(false, Release);
             drop(l);
-            m.hand(p, spinning);
-            return true;
+            m.kick();
+            return StartM::Done;
         }
         drop(l);
         let r = self.spawn_m(Some(p), spinning);
         if !r.started() {
-            self.release_p(p);
+            // At the thread cap (or the OS refused a thread): no M is coming for this work.
+            self.release_p_stranded(p, spinning);
+        }
+        if r == super::worker::Spawn::Failed {
+            StartM::NoThread
+        } else {
+            StartM::Done
+        }
+    }
+
+    /// `startm` could not start a thread for processor `p` (which may hold work): an M waiting
+    /// for a processor, or one that went idle meanwhile, takes it (the idle one as `startm`
+    /// hands over: the processor first, then unlisted, under the lock); else it is listed idle
+    /// and `stranded` is raised, so the next M that stops takes it (`stopm`). Both under the
+    /// lock: one of the two sees the other. (Without this, work queued while every thread was
+    /// stuck in foreign code at `max_threads` stayed queued after they returned: every M idle,
+    /// nothing running. `release_p`'s re-check would not do: its `wakep` comes back here.)
+    fn release_p_stranded(&'static self, p: usize, spinning: bool) {
+        let mut l = lock(&self.idle.lists);
+        if let Some(m) = l.want_p.pop_front() {
+            // It waits for a processor (unlisted, not spinning): our spinner is uncounted.
+            self.idle.nwant.fetch_sub(1, SeqCst);
+            drop(l);
             if spinning {
                 self.idle.nmspinning.fetch_sub(1, SeqCst);
             }
+            m.hand(p, false);
+            return;
         }
-        r != super::worker::Spawn::Failed
+        if let Some(m) = l.idle_m.pop() {
+            m.give(p, spinning);
+            m.idle.store(false, Release);
+            drop(l);
+            m.kick();
+            return;
+        }
+        self.ps[p].status.store(IDLE, Release);
+        l.idle_p.push(p);
+        self.idle.npidle.fetch_add(1, SeqCst);
+        l.stranded = true;
+        drop(l);
+        if spinning {
+            self.idle.nmspinning.fetch_sub(1, SeqCst);
+        }
     }
 
-    /// Puts a HELD processor back: to an M waiting for one, else to the idle list.
+    /// Puts a HELD processor back: to an M waiting for one, else to the idle list, and then
+    /// looks at the queues once more (`recheck_after_release`): the caller is not about to
+    /// (a blocking call's hand-off, a processor yielded to an M that wants one), and a
+    /// submitter may have counted on this processor's
+    /// holder. Work left on the processor itself (its runnext, its affine queue) counts: it
+    /// is idle now, so `work_for_others` sees it, and `take_idle_p` prefers it.
     pub(crate) fn release_p(&'static self, p: usize) {
         let mut l = lock(&self.idle.lists);
         if let Some(m) = l.want_p.pop_front() {
@@ -167,11 +279,7 @@ impl Runtime {
         l.idle_p.push(p);
         self.idle.npidle.fetch_add(1, SeqCst);
         drop(l);
-        if self.ps[p].affine_len.load(Acquire) > 0 && !self.stopping() {
-            // Affine work cannot be stolen: make sure an M comes for this processor
-            // (`take_idle_p` prefers it). A no-op while a spinner is already looking.
-            self.wakep();
-        }
+        self.recheck_after_release();
     }
 
     /// Step 3's release: puts `p` back as `release_p` does and, under the same lock, lists `m`
@@ -242,9 +350,11 @@ impl Runtime {
     }
 
     /// A processor for `m`, waiting in `want_p` until one is released. `None` at shutdown.
+    /// `m` must not be listed as idle (`unlist_idle`): only `release_p` hands it one here.
     pub(crate) fn acquire_p_wait(&'static self, m: &M) -> Option<usize> {
         {
             let mut l = lock(&self.idle.lists);
+            debug_assert!(!m.idle.load(Relaxed), "an M listed as idle waits for a processor");
             if let Some(p) = self.take_idle_p(&mut l) {
                 return Some(p);
             }
@@ -255,7 +365,12 @@ impl Runtime {
             self.idle.nwant.fetch_add(1, SeqCst);
         }
         loop {
-            if let Some((p, _)) = m.take_handed() {
+            if let Some((p, spinning)) = m.take_handed() {
+                if spinning {
+                    // Never from `release_p`; should a spinner's processor come here anyway,
+                    // its count must not leak (`wakep` would then never start an M again).
+                    self.spinner_stopped();
+                }
                 return Some(p);
             }
             if self.stopping() {
@@ -284,6 +399,15 @@ impl Runtime {
         let poller = self.poller_if_started();
         let poll = {
             let mut l = lock(&self.idle.lists);
+            // A `startm` at the thread cap left work with no M coming for it: take it.
+            if l.stranded && !m.has_handed() {
+                l.stranded = false;
+                if !self.global.is_empty() || self.ps.iter().any(|q| q.has_work_for_others()) {
+                    if let Some(p) = self.take_idle_p(&mut l) {
+                        m.hand(p, false);
+                    }
+                }
+            }
             if m.has_handed() || m.has_pinned_work() || self.stopping() {
                 if m.idle.load(Relaxed) {
                     // Listed by step 3 and not picked: unlist (pinned work or shutdown).
@@ -314,14 +438,14 @@ impl Runtime {
         // catching it while spinning spares both sides a futex round trip. Only the newest idle
         // M spins (`Idle::idle_spinner`): `startm` takes it first.
         crate::waiter::spin_until(IDLE_SPIN, || {
-            m.has_handed() || !m.idle.load(Relaxed) || self.stopping() || self.idle.idle_spinner.load(Relaxed) != me
+            m.has_handed() || !m.idle.load(Acquire) || self.stopping() || self.idle.idle_spinner.load(Relaxed) != me
         });
         // Keep-alive: a spare M exits once idle this long; one of the base Ms sleeps untimed
         // (an idle runtime wakes no thread).
         let mut keep_until = Some(Instant::now() + M_KEEP_ALIVE);
         loop {
             m.parker.park(keep_until);
-            if m.has_handed() || !m.idle.load(Relaxed) || self.stopping() {
+            if m.has_handed() || !m.idle.load(Acquire) || self.stopping() {
                 break;
             }
             if keep_until.is_some_and(|t| Instant::now() >= t) {
@@ -449,5 +573,202 @@ mod loom_tests {
             submitter.join().unwrap();
             assert!(helper || woke.load(SeqCst), "queued work left with no M coming for it");
         });
+    }
+    /// `wakep_local` as the code runs it, over a model where `npidle` is also the idle list
+    /// (the code changes both in one critical section, so a taker's decrement stands for
+    /// `take_idle_p`). `recheck`: the loop of the fix; without it a failed `startm` just
+    /// uncounts its spinner (the code before). Returns whether an M was started on a
+    /// processor (it will look at every queue).
+    fn wakep(npidle: &AtomicUsize, nmspinning: &AtomicUsize, work: &AtomicBool, recheck: bool) -> bool {
+        fence(SeqCst);
+        loop {
+            if npidle.load(SeqCst) == 0 {
+                return false;
+            }
+            if nmspinning.load(SeqCst) != 0 || nmspinning.compare_exchange(0, 1, SeqCst, SeqCst).is_err() {
+                return false;
+            }
+            if take(npidle) {
+                return true; // startm handed the processor to a spinning M
+            }
+            nmspinning.fetch_sub(1, SeqCst);
+            if !recheck {
+                return false;
+            }
+            fence(SeqCst);
+            if !work.load(SeqCst) {
+                return false;
+            }
+        }
+    }
+
+    /// `take_idle_p`: an idle processor, if any.
+    fn take(npidle: &AtomicUsize) -> bool {
+        npidle.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok()
+    }
+
+    /// The phantom spinner (Go's `needspinning`): S1's `wakep` counts a spinner, but T (an M
+    /// back from a blocking call, which runs its own goroutine and looks at no queue) takes
+    /// the idle processor first, so S1's `startm` finds none. Meanwhile R gives up its
+    /// processor (step 3: release, fence, re-check: nothing yet), and S2 pushes work, sees
+    /// R's idle processor but S1's spinner, and wakes nobody. Then S1 uncounts its spinner.
+    /// Unless S1 looks at the queues after uncounting, the work waits with a processor
+    /// idle and every M asleep: the fuzzer's stall (seed 12, under load).
+    fn phantom_spinner(recheck: bool) -> bool {
+        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let lost2 = lost.clone();
+        loom::model(move || {
+            let work = Arc::new(AtomicBool::new(false));
+            let npidle = Arc::new(AtomicUsize::new(1)); // one processor idle; R holds the other
+            let nmspinning = Arc::new(AtomicUsize::new(0));
+            let t = {
+                let np = npidle.clone();
+                loom::thread::spawn(move || {
+                    take(&np); // acquire_p_wait
+                })
+            };
+            let s1 = {
+                let (np, ns, w) = (npidle.clone(), nmspinning.clone(), work.clone());
+                loom::thread::spawn(move || wakep(&np, &ns, &w, recheck))
+            };
+            let s2 = {
+                let (np, ns, w) = (npidle.clone(), nmspinning.clone(), work.clone());
+                loom::thread::spawn(move || {
+                    w.store(true, SeqCst); // the push
+                    wakep(&np, &ns, &w, recheck)
+                })
+            };
+            // R, step 3: release its processor, fence, re-check.
+            npidle.fetch_add(1, SeqCst);
+            fence(SeqCst);
+            let found = work.load(SeqCst);
+            t.join().unwrap();
+            let woke = s1.join().unwrap() | s2.join().unwrap();
+            if !(found || woke) {
+                lost2.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        lost.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[test]
+    fn phantom_spinner_looks_again() {
+        assert!(!phantom_spinner(true), "work queued, a processor idle, and no M coming for it");
+    }
+
+    /// The model finds the loss in the code before the fix (so the test above means something).
+    #[test]
+    fn phantom_spinner_without_a_second_look_loses_work() {
+        assert!(phantom_spinner(false), "loom found no lost wake-up in the old protocol");
+    }
+
+    /// `release_p` from a path that does not look at the queues afterwards (`handoff_p` of a
+    /// blocking call that found no work; `find_runnable` yielding its processor to an M that
+    /// wants one, when that M got another meanwhile). A submitter pushes and, seeing no idle
+    /// processor, counts on the holders; the other holder (T, a bound goroutine back from its
+    /// wait) runs its own code. Unless the release is followed by a look at the queues,
+    /// the work waits with the processor idle.
+    fn release_without_look(recheck: bool) -> bool {
+        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let lost2 = lost.clone();
+        loom::model(move || {
+            let work = Arc::new(AtomicBool::new(false));
+            let npidle = Arc::new(AtomicUsize::new(0)); // both processors held: ours and T's
+            let nmspinning = Arc::new(AtomicUsize::new(0));
+            let s = {
+                let (np, ns, w) = (npidle.clone(), nmspinning.clone(), work.clone());
+                loom::thread::spawn(move || {
+                    w.store(true, SeqCst); // the push
+                    wakep(&np, &ns, &w, true)
+                })
+            };
+            // release_p, then (the fix) recheck_after_release.
+            npidle.fetch_add(1, SeqCst);
+            let mut woke = false;
+            if recheck {
+                fence(SeqCst);
+                if work.load(SeqCst) {
+                    woke = wakep(&npidle, &nmspinning, &work, true);
+                }
+            }
+            woke |= s.join().unwrap();
+            if !woke {
+                lost2.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        lost.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[test]
+    fn release_looks_at_the_queues() {
+        assert!(!release_without_look(true), "work queued, a processor idle, and no M coming for it");
+    }
+
+    #[test]
+    fn release_without_a_look_loses_work() {
+        assert!(release_without_look(false), "loom found no lost wake-up without the look");
+    }
+    /// `startm` hands a processor to an idle M that may wake at any moment (a stale permit, its
+    /// idle spin) and, finding itself unlisted with nothing handed, go back to `stopm` and list
+    /// itself again. Two starters pick it in turn. `give_first`: the processor is stored
+    /// before `idle = false`, under the lock (the fix); else after the lock (the code
+    /// before). Returns whether some interleaving handed the M a second processor over a
+    /// first it had not taken (that processor is lost: HELD, and nobody runs it).
+    fn double_hand(give_first: bool) -> bool {
+        use loom::sync::Mutex;
+        use std::sync::atomic::Ordering::{Acquire, Release};
+        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let lost2 = lost.clone();
+        loom::model(move || {
+            let listed = Arc::new(Mutex::new(true)); // the M is in `idle_m`
+            let idle = Arc::new(AtomicBool::new(true));
+            let handed = Arc::new(AtomicUsize::new(0));
+            let overwrote = Arc::new(AtomicBool::new(false));
+            let starter = |p: usize| {
+                let (ls, id, h, ow) = (listed.clone(), idle.clone(), handed.clone(), overwrote.clone());
+                loom::thread::spawn(move || {
+                    let mut l = ls.lock().unwrap();
+                    if !*l {
+                        return; // no idle M: the code would start a thread
+                    }
+                    *l = false;
+                    if give_first {
+                        ow.fetch_or(h.swap(p, SeqCst) != 0, SeqCst);
+                        id.store(false, Release);
+                        drop(l);
+                    } else {
+                        id.store(false, Relaxed);
+                        drop(l);
+                        ow.fetch_or(h.swap(p, SeqCst) != 0, SeqCst);
+                    }
+                })
+            };
+            let (a, b) = (starter(1), starter(2));
+            // The M: woken, it sees itself unlisted; it takes what it was handed, or (nothing
+            // there yet) goes back to `stopm`, which lists it again unless handed meanwhile.
+            if !idle.load(Acquire) && handed.swap(0, SeqCst) == 0 {
+                let mut l = listed.lock().unwrap();
+                if handed.load(SeqCst) == 0 && !*l {
+                    *l = true;
+                    idle.store(true, Relaxed);
+                }
+            }
+            a.join().unwrap();
+            b.join().unwrap();
+            if overwrote.load(SeqCst) {
+                lost2.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        lost.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[test]
+    fn startm_gives_before_unlisting() {
+        assert!(!double_hand(true), "a processor handed over another, not yet taken");
+    }
+
+    #[test]
+    fn startm_unlisting_first_loses_a_processor() {
+        assert!(double_hand(false), "loom found no double hand-off in the old order");
     }
 }

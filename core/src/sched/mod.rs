@@ -7,7 +7,8 @@
 //!   `shutdown`, fork, reclaiming a stopped runtime's memory, generations, `stats`.
 //! - `current.rs`: the current goroutine: `CurrentG`, the park/wake glue of the waiter,
 //!   `yield_now`, preemption points, `pin`, blocking sections.
-//! - `spawn.rs`: `spawn`, and queueing runnable goroutines (`Runtime::ready`).
+//! - `spawn.rs`: `spawn`, and queueing runnable goroutines (`Runtime::ready`); `backlog.rs`:
+//!   back-pressure on plain threads that spawn faster than the workers run.
 //!
 //! The internals, private to the scheduler (`state` and `tls` are also read by the waiter and
 //! the overflow report):
@@ -31,6 +32,7 @@
 //! Joining a goroutine and sleeping are waits built on the waiter: `crate::join`,
 //! `crate::sleep`.
 
+mod backlog;
 mod bound;
 mod current;
 pub mod deadlock;
@@ -52,6 +54,7 @@ pub use current::{blocking_begin, blocking_end, context, fail_current, label_cur
 pub(crate) use current::{consume_early_wake, current_coroutine_ref, park_current, ready_after_wake, ready_after_wake_in, take_woken, waker, CurrentG, Waker};
 pub use runtime::{current_gen, init, live, live_gen, on_fork, shutdown, stats, Config, ForkHooks, Stats, DEFAULT_MAX_THREADS, DEFAULT_STACK};
 pub(crate) use grace::{pin as grace_pin, Pin as GracePin};
+pub(crate) use current::preempt_point;
 #[cfg(not(loom))]
 pub(crate) use runtime::multiprocessor;
 pub(crate) use runtime::{coarse_now, held, timers, with_alarm_timers, with_runtime_if_started, Held, Runtime};

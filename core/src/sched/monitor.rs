@@ -9,8 +9,10 @@
 //!
 //! Preemption comes first: at ~10 ms the monitor raises the processor's `preempt` flag, and a
 //! goroutine that calls into the runtime (a spawn loop, say) yields at that safe point, as Go
-//! preempts at function calls. Only if the goroutine is still stuck one check later (it runs
-//! foreign code that never calls gr) is the processor retaken.
+//! preempts at function calls (`gr_fd_*` operations are such points too). Only if the
+//! goroutine is still stuck at a later check, its thread having had ~1 ms of CPU since the
+//! request (it runs foreign code that never calls gr) or sleeping in the kernel, is the
+//! processor retaken.
 //!
 //! Idle: with no processor running and no timer armed, the monitor sleeps until woken
 //! (`Timers::monitor_sleep`), so an idle runtime uses no CPU. With the deadlock report on
@@ -31,9 +33,6 @@ const TICK: Duration = Duration::from_millis(2);
 const STALL_TICK: Duration = Duration::from_millis(10);
 /// How often idle stack memory is returned to the kernel while the runtime is busy.
 const SCAVENGE: Duration = Duration::from_secs(1);
-/// How often work that no thread runs is offered again (every processor idle, and the OS
-/// refused the thread a wake needed: `spawn.rs`): it runs once resources return.
-const STRANDED_RETRY: Duration = Duration::from_millis(10);
 
 /// What the monitor last saw of a processor: its tick, since when, and, from the first check
 /// that found it unchanged with work waiting, a sample of the owner thread's CPU time.
@@ -42,11 +41,13 @@ struct Seen {
     tick: u64,
     since: Instant,
     cpu: Option<u64>,
+    /// The owner thread's CPU time when the monitor raised `preempt` (see [`answered`]).
+    asked: Option<u64>,
 }
 
 impl Seen {
     fn new(tick: u64, now: Instant) -> Seen {
-        Seen { tick, since: now, cpu: None }
+        Seen { tick, since: now, cpu: None, asked: None }
     }
 }
 
@@ -63,6 +64,21 @@ const HOG_CPU: Duration = Duration::from_millis(5);
 fn stuck(s: &Seen, tid: i32) -> bool {
     let (Some(r0), Some((r, _))) = (s.cpu, crate::sys::thread::schedstat(tid)) else { return true };
     r.saturating_sub(r0) >= HOG_CPU.as_nanos() as u64 || matches!(crate::sys::thread::state(tid), Some('S' | 'D'))
+}
+
+/// CPU time the owner thread must have had since `preempt` was raised, without reaching a
+/// safe point, before its processor is retaken.
+const ASK_CPU: Duration = Duration::from_millis(1);
+
+/// Whether a goroutine asked to yield (`preempt` raised, CPU time then in `s.asked`) has had
+/// its chance and let it pass: its thread ran for `ASK_CPU` since, or sleeps in the kernel (a
+/// blocking call: it cannot answer). A runnable thread the OS kept off the CPU meanwhile (a
+/// loaded machine) may be one system call away from its safe point (a `gr_fd_*` operation
+/// that keeps succeeding, `ops.rs`): retaking its processor would only add a thread to
+/// compete for the same CPUs. Without scheduling statistics, wall time decides (retake).
+fn answered(s: &Seen, tid: i32) -> bool {
+    let (Some(a), Some((r, _))) = (s.asked, crate::sys::thread::schedstat(tid)) else { return true };
+    r.saturating_sub(a) >= ASK_CPU.as_nanos() as u64 || matches!(crate::sys::thread::state(tid), Some('S' | 'D'))
 }
 
 pub(crate) fn run(rt: &'static Runtime) {
@@ -107,8 +123,13 @@ pub(crate) fn run(rt: &'static Runtime) {
                 if !stuck(&seen[i], tid) {
                     continue;
                 }
-                if !p.preempt.swap(true, Relaxed) {
-                    continue; // ask first; retake at the next check if still stuck
+                if !p.preempt.swap(true, Relaxed) || seen[i].asked.is_none() {
+                    // Ask first; retake at a later check if still stuck and it had its chance.
+                    seen[i].asked = crate::sys::thread::schedstat(tid).map(|(run, _)| run).or(Some(0));
+                    continue;
+                }
+                if !answered(&seen[i], tid) {
+                    continue;
                 }
                 if p.try_hold() {
                     p.preempt.store(false, Relaxed);
@@ -121,19 +142,14 @@ pub(crate) fn run(rt: &'static Runtime) {
         let stall_pending = stalls.check(rt, now);
         rt.monitor_watch(long);
         let all_idle = !any_running && rt.idle.npidle.load(SeqCst) == rt.nprocs();
-        let stranded = all_idle && (!rt.global.is_empty() || rt.ps.iter().any(|p| p.has_work()));
         let mut look_again = None;
-        if stranded {
-            rt.wakep();
-        } else if all_idle {
+        if all_idle {
             rt.stacks.scavenge(); // about to sleep until work arrives: leave nothing extra held
             if rt.cfg.deadlock != super::deadlock::Deadlock::Off {
                 look_again = watch.check(rt, now);
             }
         }
-        let until = if stranded {
-            Some(Instant::now() + STRANDED_RETRY)
-        } else if !all_idle {
+        let until = if !all_idle {
             Some(Instant::now() + TICK)
         } else if stall_pending {
             // A goroutine holds pinned work up on a thread whose processor may be gone: look

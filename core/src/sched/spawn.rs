@@ -207,6 +207,10 @@ pub struct SpawnOpts {
     /// With `bound`: how long to wait for a thread slot when bound goroutines hold them all
     /// (`bound.rs`), as the ABI's timeouts: < 0 forever, 0 poll (`Again`), > 0 relative.
     pub timeout_ns: i64,
+    /// A plain thread's spawn that finds the global queue full fails with `Again` (nothing
+    /// spawned) instead of waiting for the workers to run it down (`backlog.rs`). No effect
+    /// in a goroutine, whose spawns never wait.
+    pub nowait: bool,
 }
 
 /// Starts a goroutine. The returned reference is for a handle; dropping it detaches.
@@ -237,8 +241,24 @@ pub fn spawn_gen(entry: Entry, opts: SpawnOpts) -> Result<(GRef, u64)> {
         return Err(Error::State); // a goroutine of a stopped runtime: it spawns no more
     }
     crate::waiter::register_thread(); // a plain thread that spawns is one the deadlock report watches
-    let (rt, _pin) = published(grace::pin(), true)?;
+    let (rt, pin) = published(grace::pin(), true)?;
+    if rt.backlog_full() {
+        drop(pin); // never held across the wait: it would hold up reclaiming
+        return spawn_backlogged(entry, opts, size);
+    }
     Ok((rt.spawn_in(l, entry, opts, size.unwrap_or(rt.cfg.stack_size), true)?, rt.gen))
+}
+
+/// A plain thread's spawn that found the global queue full: back-pressure first
+/// (`backlog.rs`), which may block, so with the runtime held (`held`), not pinned (a pin
+/// held across a wait would hold up the reclaiming of every stopped runtime).
+#[cold]
+#[inline(never)]
+fn spawn_backlogged(entry: Entry, opts: SpawnOpts, size: Option<usize>) -> Result<(GRef, u64)> {
+    let held = super::runtime::held()?;
+    let rt = held.rt();
+    rt.backlog_wait(opts.nowait)?;
+    Ok((rt.spawn_in(tls::local(), entry, opts, size.unwrap_or(rt.cfg.stack_size), true)?, rt.gen))
 }
 
 /// A bound goroutine's spawn: first a thread slot (`bound.rs`), which may wait up to
@@ -254,6 +274,10 @@ fn spawn_bound(entry: Entry, opts: SpawnOpts) -> Result<(GRef, u64)> {
     }
     let held = super::runtime::held()?;
     let rt = held.rt();
+    if l.m.get().is_null() {
+        // Back-pressure (`backlog.rs`) on a plain thread first: a refused spawn holds no slot.
+        rt.backlog_wait(opts.nowait)?;
+    }
     rt.bound.acquire(crate::waiter::Deadline::from_timeout_ns(opts.timeout_ns))?;
     let l = tls::local(); // afresh: the wait may have parked (and moved) a goroutine
     let foreign = l.m.get().is_null();

@@ -67,8 +67,17 @@ impl M {
 
     /// Gives this M processor `p` (HELD) and wakes it.
     pub(crate) fn hand(&self, p: usize, spinning: bool) {
-        self.handed.store((p + 1) | if spinning { SPIN_BIT } else { 0 }, SeqCst);
+        self.give(p, spinning);
         self.kick();
+    }
+
+    /// Stores processor `p` (HELD) for this M, which must then be kicked. Separate from the
+    /// kick for `startm`, which gives under the scheduler lock before it marks the M not idle.
+    pub(crate) fn give(&self, p: usize, spinning: bool) {
+        let prev = self.handed.swap((p + 1) | if spinning { SPIN_BIT } else { 0 }, SeqCst);
+        if prev != 0 {
+            crate::fatal("a processor was handed to an M that had one handed already");
+        }
     }
 
     /// Wakes this M from its futex or, if it is blocked in the poller, from `epoll_wait`.
@@ -311,6 +320,16 @@ fn run_loop<const SAN: bool>(m: &M, l: &tls::Local) -> bool {
             } else if rt.stopping() {
                 return false;
             } else if m.has_pinned_work() {
+                // Step 3 may have listed this M as idle before the pinned work came: unlist
+                // it, or take the processor a submitter handed it meanwhile (given before
+                // the submitter unlisted it: `startm`). Listed, it could be handed a second.
+                if !rt.unlist_idle(m) {
+                    if let Some((p, spin)) = m.take_handed() {
+                        l.p.set(p + 1);
+                        l.spinning.set(spin);
+                        continue;
+                    }
+                }
                 match rt.acquire_p_wait(m) {
                     Some(p) => l.p.set(p + 1),
                     None => return false,
@@ -331,16 +350,7 @@ fn run_loop<const SAN: bool>(m: &M, l: &tls::Local) -> bool {
 fn stop_spinning(rt: &'static Runtime, l: &tls::Local) {
     if l.spinning.get() {
         l.spinning.set(false);
-        if rt.idle.nmspinning.fetch_sub(1, SeqCst) == 1 {
-            // Step 2: we were the last spinner. Submitters that saw us spinning woke nobody;
-            // wake a helper if their work is still queued. After our decrement and this
-            // fence, a submitter is either seen here or sees no spinner and wakes one itself
-            // (README section 3). So a lone spawn from a foreign thread wakes one M, not two.
-            std::sync::atomic::fence(SeqCst);
-            if rt.work_for_others() {
-                rt.wakep_local();
-            }
-        }
+        rt.spinner_stopped();
     }
 }
 
@@ -353,7 +363,10 @@ fn found(rt: &'static Runtime, l: &tls::Local, g: GRef) -> Option<GRef> {
 fn steal_global(rt: &Runtime, h: &Held<'_>) -> Option<GRef> {
     loop {
         match rt.global.steal_batch_and_pop(h.worker()) {
-            Steal::Success(g) => return Some(g),
+            Steal::Success(g) => {
+                rt.backlog_drained(); // spawners waiting on a full queue (`backlog.rs`)
+                return Some(g);
+            }
             Steal::Empty => return None,
             Steal::Retry => continue,
         }

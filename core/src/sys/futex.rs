@@ -39,6 +39,15 @@ pub(crate) fn wake(word: &AtomicU32) {
     }
 }
 
+/// Wakes every thread sleeping in [`wait`] on `word`.
+#[cfg(not(loom))]
+pub(crate) fn wake_all(word: &AtomicU32) {
+    // SAFETY: FUTEX_WAKE reads no memory; the address only identifies the wait queue.
+    unsafe {
+        libc::syscall(libc::SYS_futex, word as *const AtomicU32, libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, i32::MAX);
+    }
+}
+
 #[cfg(loom)]
 pub(crate) fn wait(word: &AtomicU32, expected: u32, _timeout: Option<Duration>) {
     if word.load(std::sync::atomic::Ordering::SeqCst) == expected {
@@ -48,3 +57,6 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, _timeout: Option<Duration>) 
 
 #[cfg(loom)]
 pub(crate) fn wake(_word: &AtomicU32) {}
+
+#[cfg(loom)]
+pub(crate) fn wake_all(_word: &AtomicU32) {}

@@ -8,6 +8,7 @@ import java.util.Set;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -15,8 +16,11 @@ import java.util.concurrent.TimeUnit;
  * {@code StructuredTaskScope} and Python's {@code asyncio.TaskGroup}): Java goroutines
  * started into it ({@link #go(Callable)}) run under its {@link #context()}; {@link #close()}
  * waits for all of them. The first one to fail fires the context and interrupts the others,
- * and {@link #close()} rethrows its exception, with the failures of the others (other than
- * the interruptions the group itself caused) added as suppressed. An optional limit caps how
+ * and {@link #close()} throws an {@link ExecutionException} whose cause is its throwable, with
+ * the failures of the others (other than the interruptions the group itself caused) added to
+ * that cause as suppressed: as {@link java.util.concurrent.Future#get()} and
+ * {@link java.util.concurrent.ExecutorService#invokeAny} report a task's failure, whatever
+ * the throwable (an {@link Error} too). An optional limit caps how
  * many run at once ({@link #go(Callable)} then waits for a slot, Go's {@code SetLimit}).
  *
  * <pre>{@code
@@ -24,13 +28,12 @@ import java.util.concurrent.TimeUnit;
  *     for (String url : urls) {
  *         g.go(() -> fetch(g.context(), url));
  *     }
- * } // waits; throws the first failure
+ * } // waits; ExecutionException, caused by the first failure
  * }</pre>
  *
  * <p>Usable from Java threads and goroutines alike; the goroutines are {@link Goroutine}s
  * ({@link java.util.concurrent.Future}s) as {@link Goroutines#go(Callable)}'s are.
  */
-@SuppressWarnings("try") // close() declares Exception (the goroutines' failures), never InterruptedException
 public final class Group implements AutoCloseable {
     static {
         Native.ensureLoaded();
@@ -239,13 +242,14 @@ public final class Group implements AutoCloseable {
     /**
      * Waits for every goroutine of the group (not interruptible: an interrupt cancels the
      * group, and is set again on return), fires and frees the context and the group, then
-     * rethrows the first failure, with the later ones suppressed. Closing again does
-     * nothing.
+     * reports the first failure. Closing again does nothing (and reports nothing).
      *
-     * @throws Exception the first goroutine's exception (an {@link Error} is rethrown as is)
+     * @throws ExecutionException if a goroutine failed: the cause is the first failure's
+     *     throwable (any {@link Throwable}, as for {@link java.util.concurrent.Future#get()}),
+     *     and the later failures are suppressed exceptions of that cause
      */
     @Override
-    public void close() throws Exception {
+    public void close() throws ExecutionException {
         synchronized (this) {
             if (closed) {
                 return;
@@ -282,9 +286,6 @@ public final class Group implements AutoCloseable {
                 }
             }
         }
-        if (first instanceof Error) {
-            throw (Error) first;
-        }
-        throw (Exception) first;
+        throw new ExecutionException("a goroutine of the group failed: " + first, first);
     }
 }

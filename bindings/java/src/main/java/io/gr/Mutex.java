@@ -26,6 +26,8 @@ public final class Mutex extends NativeResource implements Lock {
 
     /** Its conditions not yet closed or collected: closed before it (gr_cond needs its mutex). */
     private final Set<Cond> conds = Collections.newSetFromMap(new WeakHashMap<>());
+    /** The Lock bodies (shared with RWMutex's sides). */
+    private final NativeLock lock = new NativeLock(this, Native::mutexLock, Native::mutexUnlock, "Mutex");
 
     /** Creates an unlocked mutex. */
     public Mutex() {
@@ -38,18 +40,7 @@ public final class Mutex extends NativeResource implements Lock {
      */
     @Override
     public void lock() {
-        boolean interrupted = false;
-        for (;;) {
-            try {
-                lockNanos(Status.FOREVER);
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        lock.lock();
     }
 
     /**
@@ -59,7 +50,7 @@ public final class Mutex extends NativeResource implements Lock {
      */
     @Override
     public void lockInterruptibly() throws InterruptedException {
-        lockNanos(Status.FOREVER);
+        lock.lockInterruptibly();
     }
 
     /**
@@ -69,7 +60,7 @@ public final class Mutex extends NativeResource implements Lock {
      */
     @Override
     public boolean tryLock() {
-        return Status.timed((int) call(m -> Native.mutexLock(m, 0, 0)), "Mutex.tryLock");
+        return lock.tryLock();
     }
 
     /**
@@ -82,15 +73,7 @@ public final class Mutex extends NativeResource implements Lock {
      */
     @Override
     public boolean tryLock(long timeout, TimeUnit unit) throws InterruptedException {
-        return lockNanos(Status.timeout(timeout, unit));
-    }
-
-    private boolean lockNanos(long ns) throws InterruptedException {
-        int rc = await(Native::mutexLock, ns);
-        if (rc == Waiter.ABANDONED) {
-            throw closedWhileWaiting();
-        }
-        return Status.timed(rc, "Mutex.lock");
+        return lock.tryLock(timeout, unit);
     }
 
     /**
@@ -100,11 +83,7 @@ public final class Mutex extends NativeResource implements Lock {
      */
     @Override
     public void unlock() {
-        int rc = (int) call(Native::mutexUnlock);
-        if (rc == Status.ESTATE) {
-            throw new IllegalMonitorStateException("Mutex.unlock: the mutex is not locked");
-        }
-        Status.check(rc, "Mutex.unlock");
+        lock.unlock();
     }
 
     /**

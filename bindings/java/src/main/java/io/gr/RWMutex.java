@@ -1,7 +1,5 @@
 package io.gr;
 
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReadWriteLock;
 
@@ -22,8 +20,8 @@ public final class RWMutex extends NativeResource implements ReadWriteLock {
         Native.ensureLoaded();
     }
 
-    private final Lock read = new Side(true);
-    private final Lock write = new Side(false);
+    private final Lock read = new NativeLock(this, Native::rwmutexRlock, Native::rwmutexRunlock, "RWMutex.readLock");
+    private final Lock write = new NativeLock(this, Native::rwmutexLock, Native::rwmutexUnlock, "RWMutex.writeLock");
 
     /** Creates an unlocked RWMutex. */
     public RWMutex() {
@@ -57,77 +55,5 @@ public final class RWMutex extends NativeResource implements ReadWriteLock {
     @Override
     public void close() {
         super.close();
-    }
-
-    /** One side of the lock. */
-    private final class Side implements Lock {
-        private final boolean shared;
-
-        Side(boolean shared) {
-            this.shared = shared;
-        }
-
-        private String what() {
-            return shared ? "RWMutex.readLock" : "RWMutex.writeLock";
-        }
-
-        private boolean lockNanos(long ns) throws InterruptedException {
-            int rc = await(shared ? Native::rwmutexRlock : Native::rwmutexLock, ns);
-            if (rc == Waiter.ABANDONED) {
-                throw closedWhileWaiting();
-            }
-            return Status.timed(rc, what());
-        }
-
-        @Override
-        public void lock() {
-            boolean interrupted = false;
-            for (;;) {
-                try {
-                    lockNanos(Status.FOREVER);
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-
-        @Override
-        public void lockInterruptibly() throws InterruptedException {
-            lockNanos(Status.FOREVER);
-        }
-
-        @Override
-        public boolean tryLock() {
-            int rc = (int) call(p -> shared ? Native.rwmutexRlock(p, 0, 0) : Native.rwmutexLock(p, 0, 0));
-            return Status.timed(rc, what());
-        }
-
-        @Override
-        public boolean tryLock(long timeout, TimeUnit unit) throws InterruptedException {
-            return lockNanos(Status.timeout(timeout, unit));
-        }
-
-        @Override
-        public void unlock() {
-            int rc = (int) call(shared ? Native::rwmutexRunlock : Native::rwmutexUnlock);
-            if (rc == Status.ESTATE) {
-                throw new IllegalMonitorStateException(what() + ".unlock: not locked");
-            }
-            Status.check(rc, what() + ".unlock");
-        }
-
-        @Override
-        public Condition newCondition() {
-            throw new UnsupportedOperationException("an RWMutex has no conditions; use a Mutex's (Mutex.newCondition)");
-        }
-
-        @Override
-        public String toString() {
-            return what();
-        }
     }
 }

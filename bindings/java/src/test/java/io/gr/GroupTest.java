@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -69,7 +70,8 @@ class GroupTest {
                     throw first;
                 });
                 assertTrue(ctx.await(10, TimeUnit.SECONDS), "the first failure fires the context");
-                IOException thrown = assertThrows(IOException.class, group::close);
+                ExecutionException failed = assertThrows(ExecutionException.class, group::close);
+                Throwable thrown = failed.getCause();
                 assertSame(first, thrown);
                 assertEquals(1, interrupted.get());
                 assertEquals(1, thrown.getSuppressed().length, "the second failure only");
@@ -77,6 +79,24 @@ class GroupTest {
             }
             assertThrows(IllegalStateException.class, () -> group.go(() -> 1), "closed");
             group.close(); // again: nothing
+        });
+    }
+
+    /** Review of issue 16: close() declares ExecutionException only; an Error is a failure as any other (Future.get's rule). */
+    @Test
+    void closeReportsAnErrorAsAnExecutionExceptionAndDeclaresNothingBroader() throws Exception {
+        Contexts.onThreadAndInGoroutine(() -> {
+            AssertionError boom = new AssertionError("boom");
+            Group group = new Group();
+            group.go((java.util.concurrent.Callable<Void>) () -> {
+                throw boom;
+            });
+            ExecutionException failed = assertThrows(ExecutionException.class, group::close);
+            assertSame(boom, failed.getCause());
+            assertEquals(0, boom.getSuppressed().length);
+            group.close(); // again: nothing, the failure was reported once
+            assertEquals(java.util.Collections.singletonList(ExecutionException.class),
+                    java.util.Arrays.asList(Group.class.getMethod("close").getExceptionTypes()));
         });
     }
 
