@@ -11,26 +11,7 @@ use crate::errors::{self, PyRes};
 use crate::gr;
 use crate::pystate::park;
 use crate::raw::{self, Args};
-use crate::sync::Mutex;
-
-/// A timed-out wait ("would block" for a poll) as `TimeoutError`, other codes as their
-/// exceptions.
-fn check_wait(rc: std::ffi::c_int, what: &str) -> PyRes<()> {
-    errors::check(if rc == gr::GR_EAGAIN { gr::GR_ETIMEDOUT } else { rc }, what)
-}
-
-unsafe fn this<'a, T>(slf: *mut ffi::PyObject, what: &str) -> PyRes<&'a T>
-where
-    T: pyo3::PyClass<Frozen = pyo3::pyclass::boolean_struct::True> + Sync,
-{
-    let py = Python::assume_gil_acquired();
-    let b = Bound::<PyAny>::from_borrowed_ptr(py, slf);
-    match b.downcast::<T>() {
-        // SAFETY: `slf` is alive for the whole call.
-        Ok(c) => Ok(&*(c.get() as *const T)),
-        Err(_) => Err(errors::type_error(&format!("expected a goroutines.{what}"))),
-    }
-}
+use crate::sync::{check_wait, downcast as this, lock_mutex, Mutex};
 
 // ------------------------------------------------------------------------------- RWMutex
 
@@ -272,8 +253,7 @@ crate::raw_entry!(cond_enter_raw => cond_enter);
 /// `Cond.__enter__`: takes the mutex.
 unsafe fn cond_enter(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
     a.parse("__enter__", 0, [])?;
-    let mu = this::<Cond>(slf, "Cond")?.mutex.get().ptr as usize;
-    check_wait(park(gr::GR_FOREVER, |ns, cancel| gr::gr_mutex_lock_ex(mu as *mut gr::gr_mutex, ns, cancel))?, "Cond")?;
+    lock_mutex(this::<Cond>(slf, "Cond")?.mutex.get(), gr::GR_FOREVER, "Cond")?;
     ffi::Py_INCREF(slf);
     Ok(slf)
 }

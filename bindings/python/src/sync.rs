@@ -94,7 +94,11 @@ impl Mutex {
     }
 }
 
-unsafe fn downcast<'a, T>(slf: *mut ffi::PyObject, what: &str) -> PyRes<&'a T>
+/// `slf` as the frozen pyclass `T`, or `TypeError` naming `goroutines.{what}`.
+///
+/// # Safety
+/// `slf` is a live object and the GIL is held for the returned borrow's life.
+pub(crate) unsafe fn downcast<'a, T>(slf: *mut ffi::PyObject, what: &str) -> PyRes<&'a T>
 where
     T: pyo3::PyClass<Frozen = pyo3::pyclass::boolean_struct::True> + Sync,
 {
@@ -107,20 +111,31 @@ where
     }
 }
 
+/// A timed-out wait ("would block" for a poll) as `TimeoutError`, other codes as their
+/// exceptions.
+pub(crate) fn check_wait(rc: std::ffi::c_int, what: &str) -> PyRes<()> {
+    errors::check(if rc == gr::GR_EAGAIN { gr::GR_ETIMEDOUT } else { rc }, what)
+}
+
 crate::raw_entry!(wg_wait_raw => wg_wait);
 /// `WaitGroup.wait(timeout=None)`
 unsafe fn wg_wait(slf: *mut ffi::PyObject, a: Args) -> PyRes<*mut ffi::PyObject> {
     let wg = downcast::<WaitGroup>(slf, "WaitGroup")?.ptr as usize;
     let [t] = a.parse("wait", 0, ["timeout"])?;
     let rc = park(raw::timeout_ns(t)?, |ns, cancel| gr::gr_wg_wait_ex(wg as *mut gr::gr_wg, ns, cancel))?;
-    errors::check(if rc == gr::GR_EAGAIN { gr::GR_ETIMEDOUT } else { rc }, "WaitGroup.wait")?;
+    check_wait(rc, "WaitGroup.wait")?;
     Ok(raw::none())
 }
 
+/// Locks `mu` (parks a goroutine; blocks a thread with the GIL released), `TimeoutError`
+/// when `timeout` passes first.
+pub(crate) unsafe fn lock_mutex(mu: &Mutex, timeout: i64, what: &str) -> PyRes<()> {
+    let mu = mu.ptr as usize;
+    check_wait(park(timeout, |ns, cancel| gr::gr_mutex_lock_ex(mu as *mut gr::gr_mutex, ns, cancel))?, what)
+}
+
 unsafe fn lock_impl(slf: *mut ffi::PyObject, timeout: i64) -> PyRes<()> {
-    let mu = downcast::<Mutex>(slf, "Mutex")?.ptr as usize;
-    let rc = park(timeout, |ns, cancel| gr::gr_mutex_lock_ex(mu as *mut gr::gr_mutex, ns, cancel))?;
-    errors::check(if rc == gr::GR_EAGAIN { gr::GR_ETIMEDOUT } else { rc }, "Mutex.lock")
+    lock_mutex(downcast::<Mutex>(slf, "Mutex")?, timeout, "Mutex.lock")
 }
 
 crate::raw_entry!(lock_raw => lock);

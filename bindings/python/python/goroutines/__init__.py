@@ -365,7 +365,9 @@ def patch(socket=True, time=True, select=True, ssl=True):
 
     - ``socket``: ``socket.socket`` becomes ``goroutines.socket.socket`` (a subclass; the
       module's ``create_connection``, ``create_server``, ``socketpair``, ``fromfd`` and
-      ``accept`` build it too, as they look the class up when called);
+      ``accept`` build it too, as they look the class up when called), and ``getaddrinfo``,
+      ``gethostbyname``, ``gethostbyname_ex``, ``gethostbyaddr``, ``getnameinfo`` become
+      ``goroutines.socket``'s (a lookup parks a goroutine; a resolver thread does it);
     - ``time``: ``time.sleep`` parks a goroutine (the original on a plain thread);
     - ``select``: ``select.select``, ``select.poll``, and ``selectors.DefaultSelector`` (with
       ``EpollSelector``, and ``subprocess``'s selector if it is imported) park a goroutine;

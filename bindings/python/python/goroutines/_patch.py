@@ -134,6 +134,9 @@ def _targets(socket, time, select, ssl):
     t = []
     if socket:
         t.append((_socket, "socket", _gsocket.socket))
+        # Name lookups park the goroutine (a pool of resolver threads does them).
+        for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo"):
+            t.append((_socket, name, getattr(_gsocket, name)))
     if ssl:
         # Every context's wrap_socket then makes cooperative TLS sockets (the class attribute
         # is looked up at each wrap: contexts made before patch() are covered too).

@@ -24,10 +24,11 @@ Cancellation (``task.cancel()``, ``asyncio.timeout``, ``asyncio.wait_for``) with
 channel operation: a withdrawn receive took nothing (the value goes to the next receiver) and a
 withdrawn send sent nothing. If the operation completed just before the cancellation reached
 it, its outcome is kept rather than lost: the await returns the value (or raises ``Closed``)
-and the cancellation is not dropped but deferred to the task's next await (Python 3.13+, which
-can rescind it when a timeout scope ends) or, on 3.11 and 3.12, withdrawn with
-``Task.uncancel()`` as asyncio documents for suppressing a cancellation (a timeout that
-expired then lets the value through instead of raising ``TimeoutError``). Cancelling an
+and the cancellation is withdrawn with ``Task.uncancel()``, as asyncio documents for
+suppressing a cancellation (a timeout that expired then lets the value through instead of
+raising ``TimeoutError``). It is not deferred to the task's next await: a task whose coroutine
+returns right after the await would then end cancelled, its value received (or sent) and
+reported lost. Cancelling an
 ``await wait(g)`` stops the wait only: goroutines cannot be cancelled.
 
 A loop closed with awaits still pending withdraws their operations as it closes, so no later
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import sys
 import time
 import weakref
 from typing import Any, Coroutine, TypeVar
@@ -51,9 +51,6 @@ __all__ = ["run", "wait"]
 _T = TypeVar("_T")
 
 _CancelledError = asyncio.CancelledError
-# 3.13's Task.uncancel rescinds a pending cancellation when the count reaches zero, so a
-# cancellation can be deferred to the next await without leaking out of a timeout scope.
-_DEFER_CANCEL = sys.version_info >= (3, 13)
 
 # How long an await spins (the GIL released, yielding the CPU after a few pauses) for its
 # operation to complete before the loop goes to sleep in its poller, when the loop has nothing
@@ -169,7 +166,7 @@ def _bridge() -> _Bridge:
 
 def _late_outcome(b: _Bridge, uid: int, fut: asyncio.Future[Any], op: Any) -> Any:
     """The await of ``uid`` was cancelled but the operation had completed first: its outcome,
-    with the cancellation deferred (3.13+) or withdrawn (3.11, 3.12); see the module docs."""
+    with the cancellation withdrawn; see the module docs."""
     try:
         if b.ops.pop(uid, None) is None:
             return fut.result()  # the drain settled the future before the cancellation came
@@ -177,8 +174,6 @@ def _late_outcome(b: _Bridge, uid: int, fut: asyncio.Future[Any], op: Any) -> An
     finally:
         task = asyncio.current_task()
         if task is not None:
-            if _DEFER_CANCEL:
-                task.cancel()
             task.uncancel()
 
 

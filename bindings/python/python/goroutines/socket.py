@@ -14,9 +14,10 @@ blocking call waits for readiness through the runtime's netpoller (``gr_fd_recv`
 goroutine and thread waiting on the socket (they raise ``OSError(EBADF)``, as gevent's do)
 and drop the runtime's registration, so a reused descriptor number inherits nothing.
 
-Not cooperative: name resolution (``getaddrinfo`` inside ``connect``/``create_connection``
-holds the thread, as in gevent without its resolver), and ``ssl`` (see the README's ``ssl``
-section: an ``SSLSocket`` made from this socket is a standard blocking ``SSLSocket``).
+Name resolution (``getaddrinfo``, ``gethostbyname``, ``gethostbyname_ex``,
+``gethostbyaddr``, ``getnameinfo``, and the lookup of a host name inside ``connect``,
+``connect_ex`` and ``create_connection``) runs on a small pool of resolver threads while the
+goroutine parks; numeric addresses need no lookup (``goroutines._resolver``).
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ import socket as _stdsocket
 import time as _time
 
 from . import _goroutines as _ext
+from . import _resolver
 
 __all__ = ["socket", "create_connection", "create_server", "socketpair", "fromfd",
-           "wait_readable", "wait_writable"]
+           "wait_readable", "wait_writable", "getaddrinfo", "gethostbyname",
+           "gethostbyname_ex", "gethostbyaddr", "getnameinfo"]
 
 _std = _stdsocket.socket  # the class this one derives from (never the patched name)
 _READ, _WRITE = 1, 2
@@ -38,6 +41,9 @@ _recv, _recv_into = _ext._sock_recv, _ext._sock_recv_into
 _send, _sendall = _ext._sock_send, _ext._sock_sendall
 _fd_wait, _forget = _ext._fd_wait, _ext._fd_forget
 wait_readable, wait_writable = _ext.wait_readable, _ext.wait_writable
+getaddrinfo, getnameinfo = _resolver.getaddrinfo, _resolver.getnameinfo
+gethostbyname, gethostbyname_ex = _resolver.gethostbyname, _resolver.gethostbyname_ex
+gethostbyaddr = _resolver.gethostbyaddr
 _monotonic = _time.monotonic
 
 
@@ -162,6 +168,7 @@ class socket(_std):
         return self._connect(address, raise_=False)
 
     def _connect(self, address, raise_):
+        address = _resolver.resolve_for_connect(self.family, address)
         if self._gr_timeout == 0.0:
             return _std.connect_ex(self, address) if not raise_ else _std.connect(self, address)
         err = _std.connect_ex(self, address)  # resolves the name, then a non-blocking connect
@@ -219,10 +226,10 @@ def fromfd(fd, family, type, proto=0):
 def create_connection(address, timeout=_stdsocket._GLOBAL_DEFAULT_TIMEOUT, source_address=None,
                       *, all_errors=False):
     """``socket.create_connection`` with a cooperative socket: the connection attempts park
-    the goroutine (the name lookup does not). Same arguments, timeout and errors."""
+    the goroutine (and so does the name lookup). Same arguments, timeout and errors."""
     host, port = address
     exceptions = []
-    for af, socktype, proto, _canon, sa in _stdsocket.getaddrinfo(host, port, 0, _stdsocket.SOCK_STREAM):
+    for af, socktype, proto, _canon, sa in getaddrinfo(host, port, 0, _stdsocket.SOCK_STREAM):
         sock = None
         try:
             sock = socket(af, socktype, proto)
