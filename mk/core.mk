@@ -46,12 +46,16 @@ test-rust:
 
 # The core's tests again as a debug build, where every lock acquisition and every park checks
 # the lock order (sched/README.md section 6, `crate::loom::rank::Held`): release builds compile
-# the check away. after_accuracy is skipped here: it judges timer lateness, which a debug build
-# on a shared machine does not say anything about (the release run above judges it).
+# the check away. Two tests that judge timing, which a debug build does not say anything
+# about, are skipped here (the release run above judges them): after_accuracy (timer lateness)
+# and contended_fan_in_keeps_to_one_processor (which threads a fan-in ran on, in 50 us
+# windows: unoptimised code is slow enough that a busy host spreads it; in debug it failed 3
+# runs of 3 beside other work and passed 3 of 3 alone).
 TEST_TARGETS += test-rust-debug
 .PHONY: test-rust-debug
 test-rust-debug:
-	GR_DEADLOCK=$${GR_DEADLOCK-abort} $(CARGO) test -p gr-core --quiet -- --skip after_accuracy
+	GR_DEADLOCK=$${GR_DEADLOCK-abort} $(CARGO) test -p gr-core --quiet -- --skip after_accuracy \
+	  --skip contended_fan_in_keeps_to_one_processor
 
 # Loom explores every interleaving of the park/unpark handshake, the idle protocol and the
 # wait cell (and the channel models). Own target dir: RUSTFLAGS changes force a rebuild.

@@ -246,7 +246,7 @@ pub unsafe extern "C" fn gr_chan_release(ch: *mut gr_chan) {
         let (s, _) = unsafe { gr_chan::get_any(ch) }?;
         if s.refs.fetch_sub(1, AcqRel) == 1 {
             // SAFETY: that was the last reference: nobody else may use the handle now.
-            drop(unsafe { gr_chan::take(ch) });
+            unsafe { gr_chan::free(ch) };
         }
         Ok(())
     });

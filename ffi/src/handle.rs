@@ -90,11 +90,12 @@ pub(crate) trait Handle: Sized + 'static {
         unsafe { Self::get(h) }.map(Some)
     }
 
-    /// Releases `h`, returning its value; `None` for NULL or a handle already released.
+    /// Releases `h` and drops its value (in its slot); `false` for NULL or a handle already
+    /// released.
     ///
     /// # Safety
     /// As for [`Handle::get`]; and this is the handle's last use: no other thread uses it.
-    unsafe fn take(h: *mut Self) -> Option<Self::Inner> {
+    unsafe fn free(h: *mut Self) -> bool {
         // SAFETY: the caller's contract is `Pool::free`'s.
         unsafe { Self::pool().free(h.cast::<Slot<Self::Inner>>()) }
     }
@@ -103,11 +104,11 @@ pub(crate) trait Handle: Sized + 'static {
     /// value (no runtime lock is held); NULL and released handles are ignored.
     ///
     /// # Safety
-    /// As for [`Handle::take`].
+    /// As for [`Handle::free`].
     unsafe fn release(h: *mut Self) {
         let _ = guard(move || {
             // SAFETY: the caller's contract.
-            drop(unsafe { Self::take(h) });
+            unsafe { Self::free(h) };
             Ok(())
         });
     }

@@ -93,19 +93,27 @@ impl<T: Send + Sync + 'static> Pool<T> {
         Some((unsafe { (*s.val.get()).assume_init_ref() }, s.gen.load(Relaxed)))
     }
 
-    /// Releases a handle, returning its value; `None` if NULL or already released.
+    /// Releases a handle and drops its value where it lies (moving a large value out, as a
+    /// channel, cost two copies of it per release); `false` if NULL or already released. The
+    /// slot joins the free list once the value is dropped.
     ///
     /// # Safety
     /// As for [`Pool::get`]; no other thread may be using the handle (release is its last use).
-    pub unsafe fn free(&self, p: *mut Slot<T>) -> Option<T> {
+    pub unsafe fn free(&self, p: *mut Slot<T>) -> bool {
         // SAFETY: as in `get`; slots are leaked, so the reference is `'static`.
-        let s: &'static Slot<T> = unsafe { (p as *const Slot<T>).as_ref() }?;
-        s.magic.compare_exchange(LIVE, DEAD, AcqRel, Acquire).ok()?;
+        let Some(s) = (unsafe { (p as *const Slot<T>).as_ref() }) else {
+            return false;
+        };
+        if s.magic.compare_exchange(LIVE, DEAD, AcqRel, Acquire).is_err() {
+            return false;
+        }
         // SAFETY: we won LIVE -> DEAD, so the value is initialised and ours alone (no other
-        // user: the caller's contract), and nobody reads it again until a new `alloc`.
-        let v = unsafe { (*s.val.get()).assume_init_read() };
+        // user: the caller's contract); it is not on the free list yet, so no `alloc` writes
+        // it meanwhile, and nobody reads it again until a new `alloc`. (A drop that panics
+        // leaks the slot: it never joins the free list.)
+        unsafe { (*s.val.get()).assume_init_drop() };
         self.free.lock().push_back(s);
-        Some(v)
+        true
     }
 
     /// `pthread_atfork` prepare: holds the free list through `fork()` (`fork.rs`).
