@@ -54,30 +54,16 @@ abstract class ChannelHandle extends NativeResource {
             return poll(send, item, value);
         }
         long ch = acquire();
-        Waiter w = null;
-        Transfer t = null;
+        Waiter w = Waiter.current();
+        Transfer t = w.transfer.set(this, send, ch, item, value);
         try {
-            // A poll first: a partner already waiting (or room, or a value) completes it with
-            // no waiter set up. Only a call that must wait pays for the interrupt machinery,
-            // and it pays while it waits anyway (the poll is off the path of its hand-off).
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
-            int rc = transfer(send, ch, item, value, 0, 0);
-            if (rc != Status.EAGAIN && rc != Status.ETIMEDOUT) {
-                return rc;
-            }
-            w = Waiter.current();
-            t = w.transfer.set(this, send, ch, item, value);
-            rc = w.waitFor(this, t, ns);
+            int rc = w.waitFor(this, t, ns);
             if (rc == Waiter.ABANDONED) {
                 throw closedWhileWaiting();
             }
             return rc;
         } finally {
-            if (t != null) {
-                t.clear();
-            }
+            t.clear();
             release();
         }
     }
