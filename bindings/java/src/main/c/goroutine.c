@@ -5,18 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Body of every Java goroutine: runs on a worker's own OS stack (bound goroutine). */
+/* Body of every Java goroutine: runs on a worker's own OS stack (bound goroutine).
+ * No Push/PopLocalFrame (rule 6 of grjni.c): the local references made here are known and
+ * few (Task.invoke's result, a throwable, and grjni_thread_id's, which deletes its own), and
+ * each is deleted before return, so the worker's handle block does not grow; a frame cost a
+ * block push and pop on the path of every goroutine. */
 void java_task_entry(void *arg) {
   jobject task = (jobject)arg;
   JNIEnv *env = grjni_env();
   if (!env) { /* VM exiting or attach failed; the task's global ref is leaked on purpose */
     gr_goroutine_fail("gr java: cannot attach this thread to the JVM");
-    return;
-  }
-  if ((*env)->PushLocalFrame(env, 16) != 0) {
-    (*env)->ExceptionClear(env);
-    gr_goroutine_fail("gr java: out of local references");
-    (*env)->DeleteGlobalRef(env, task);
     return;
   }
   /* Kind Java in dumps; the label (its thread's Java id) finds its Java frames (dump.c). */
@@ -28,6 +26,7 @@ void java_task_entry(void *arg) {
     char *d = grjni_describe(env, t);
     gr_goroutine_fail(d);
     free(d);
+    (*env)->DeleteLocalRef(env, t);
   } else if (msg) {
     const char *u = (*env)->GetStringUTFChars(env, msg, NULL);
     if (u) {
@@ -38,8 +37,22 @@ void java_task_entry(void *arg) {
       gr_goroutine_fail("java exception");
     }
   }
-  (*env)->PopLocalFrame(env, NULL);
+  if (msg) (*env)->DeleteLocalRef(env, msg);
   (*env)->DeleteGlobalRef(env, task);
+}
+
+/* gr_spawn_ex of a Java goroutine: first without waiting for a thread slot, which needs no
+ * clock (a relative timeout makes the core read the clock for its deadline on every spawn),
+ * then, only if every slot is held, waiting up to timeout_ns as asked. */
+static int spawn_bound(jobject g, jlong timeout_ns, gr_handle **h) {
+  gr_spawn_opts o;
+  gr_spawn_opts_init(&o);
+  o.flags |= GR_SPAWN_BOUND;
+  o.timeout_ns = 0;
+  int rc = gr_spawn_ex(java_task_entry, g, &o, h);
+  if (rc != GR_EAGAIN || timeout_ns == 0) return rc;
+  o.timeout_ns = timeout_ns;
+  return gr_spawn_ex(java_task_entry, g, &o, h);
 }
 
 /* timeout_ns: how long to wait for a thread slot when Java goroutines hold them all. */
@@ -48,12 +61,8 @@ JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnTask(JNIEnv *env, jclass cls, job
   (void)cls;
   jobject g = (*env)->NewGlobalRef(env, task);
   if (!g) return GR_ENOMEM;
-  gr_spawn_opts o;
-  gr_spawn_opts_init(&o);
-  o.flags |= GR_SPAWN_BOUND;
-  o.timeout_ns = timeout_ns;
   gr_handle *h = NULL;
-  int rc = gr_spawn_ex(java_task_entry, g, &o, detached ? NULL : &h);
+  int rc = spawn_bound(g, timeout_ns, detached ? NULL : &h);
   if (rc != GR_OK) {
     (*env)->DeleteGlobalRef(env, g);
     return rc;

@@ -17,7 +17,8 @@
  *     error policy, in Java). Pointer results are returned as jlong, where a negative value
  *     is a gr_status.
  *  6. Every local reference made on an attached thread without a Java frame lives inside
- *     Push/PopLocalFrame, or it would live until the thread detaches. */
+ *     Push/PopLocalFrame, or is deleted (DeleteLocalRef) on every path before the native
+ *     code returns; otherwise it would live until the thread detaches. */
 #include "glue.h"
 
 #include <pthread.h>

@@ -72,15 +72,12 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
         this.task = task;
     }
 
-    /** GC backstop for a handle neither joined nor closed: release it and detach the task. */
+    /** GC backstop for a handle neither joined nor closed: release it (and detach the task: {@link Task#accept}). */
     private static java.util.function.LongConsumer backstop(Task<?> task) {
         if (task == null) {
             return Native::handleRelease;
         }
-        return h -> {
-            Native.handleRelease(h);
-            task.detach();
-        };
+        return task;
     }
 
     /**
@@ -200,6 +197,22 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
         if (on instanceof GetTarget && isCancelled()) {
             return false;
         }
+        // A Java goroutine's outcome is final once its body has returned: a short spin on
+        // that (Task.awaitReturned) ends most joins without the native wait; the handle is
+        // then released as a completed join releases it. A closed handle, or an interrupted
+        // caller (which the wait below answers at once), takes the path below.
+        // The spin counts towards a timed wait's time.
+        if (task != null && ns != 0 && !isClosed() && !Thread.currentThread().isInterrupted()) {
+            long t0 = ns > 0 ? System.nanoTime() : 0;
+            if (task.awaitReturned(ns) && !isClosed()) {
+                finished = true;
+                closeOnce();
+                return true;
+            }
+            if (ns > 0) {
+                ns = Math.max(0, ns - (System.nanoTime() - t0)); // 0: a last poll below
+            }
+        }
         long h;
         try {
             h = acquire();
@@ -241,7 +254,9 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
         if (rc != Status.OK && rc != Status.EPANIC) {
             throw Status.exception(rc, "gr_wait");
         }
-        if (!finished) {
+        if (task != null) {
+            finished = true; // a Java goroutine's outcome is in its task
+        } else if (!finished) {
             synchronized (this) {
                 if (!finished) {
                     if (rc == Status.EPANIC && task == null) {

@@ -3,8 +3,10 @@ package io.gr;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
+import java.util.function.LongConsumer;
 
 /**
  * A Java goroutine's body, its run state and its outcome; {@link #invoke} is called by the
@@ -29,8 +31,12 @@ import java.util.concurrent.atomic.AtomicReference;
  * took the outcome), REPORTED (the throwable went to the uncaught-exception handler). A
  * failure reaches exactly one of: an observer, if one is still possible; otherwise the
  * uncaught-exception handler.
+ *
+ * <p>A task is also its goroutine handle's GC backstop ({@link #accept(long)}), and keeps its
+ * flags and future in fields updated atomically, so {@code go()} allocates no helper objects
+ * for them (its cost is on the path of every {@code go()} + {@code join()}).
  */
-final class Task<T> {
+final class Task<T> implements LongConsumer {
     static final int NEW = 0;
     static final int RUNNING = 1;
     static final int DONE = 2;
@@ -42,17 +48,55 @@ final class Task<T> {
     private static final int REPORTED = 8;
 
     private final Callable<T> body;
+    @SuppressWarnings("rawtypes")
+    private static final AtomicIntegerFieldUpdater<Task> FLAGS =
+            AtomicIntegerFieldUpdater.newUpdater(Task.class, "flags");
+    @SuppressWarnings("rawtypes")
+    private static final AtomicReferenceFieldUpdater<Task, CompletableFuture> FUTURE =
+            AtomicReferenceFieldUpdater.newUpdater(Task.class, CompletableFuture.class, "future");
+
     private volatile int state = NEW;
-    private final AtomicInteger flags;
+    private volatile int flags; // FLAGS
     private T value; // published by the volatile write of DONE
     private Throwable failure;
     private Thread runner; // guarded by this
     private boolean interruptPending; // guarded by this
-    private final AtomicReference<CompletableFuture<T>> future = new AtomicReference<>();
+    private volatile CompletableFuture<T> future; // FUTURE
+    /**
+     * Element {@link #RETURNED} is 1 once run() is over for the body (it returned, threw, or
+     * never ran: cancelled first), after the outcome is in {@code state}. Joiners spin on it
+     * ({@link #awaitReturned}). It has a cache line of its own, 64 bytes from either end of
+     * the array: a joiner spinning on a field of the task itself would pull the line that
+     * run() writes (the lock word, state, runner, value) away from the worker at each write.
+     */
+    private final AtomicIntegerArray returned = new AtomicIntegerArray(2 * RETURNED);
+    private static final int RETURNED = 16;
+
+    /** How long {@link #awaitReturned} spins: as a thread's wait spins in the core (20 us). */
+    static final long RETURN_SPIN_NS = 20_000;
+    /** Its busy phase, before it yields the CPU at every look (as the core's does: 1 us). */
+    private static final long RETURN_PAUSE_NS = 1_000;
 
     Task(Callable<T> body, boolean detached) {
         this.body = body;
-        this.flags = new AtomicInteger(detached ? DETACHED : 0);
+        this.flags = detached ? DETACHED : 0;
+    }
+
+    /** GC backstop of the goroutine handle (neither joined nor closed): release it, detach. */
+    @Override
+    public void accept(long handle) {
+        Native.handleRelease(handle);
+        detach();
+    }
+
+    /** Sets {@code bit} in the flags; returns the flags before. */
+    private int setFlag(int bit) {
+        for (;;) {
+            int f = flags;
+            if ((f & bit) != 0 || FLAGS.compareAndSet(this, f, f | bit)) {
+                return f;
+            }
+        }
     }
 
     /** Called by the glue (JNI). Returns null, or a description for gr_goroutine_fail. */
@@ -64,6 +108,7 @@ final class Task<T> {
         Thread me = Thread.currentThread();
         synchronized (this) {
             if (state != NEW) {
+                returned.set(RETURNED, 1);
                 return null; // cancelled before it started: the body never runs
             }
             state = RUNNING;
@@ -91,13 +136,14 @@ final class Task<T> {
             }
         }
         Thread.interrupted(); // an interrupt for this goroutine stops here
+        returned.set(RETURNED, 1);
         if (cancelled) {
             return null;
         }
-        if (e != null && (flags.getAndUpdate(f -> f | FAILED) & (DETACHED | OBSERVED)) == DETACHED) {
+        if (e != null && (setFlag(FAILED) & (DETACHED | OBSERVED)) == DETACHED) {
             report(e);
         }
-        CompletableFuture<T> f = future.get();
+        CompletableFuture<T> f = future;
         if (f != null) {
             complete(f);
         }
@@ -123,7 +169,7 @@ final class Task<T> {
                 runner.interrupt();
             }
         }
-        CompletableFuture<T> f = future.get();
+        CompletableFuture<T> f = future;
         if (f != null) {
             complete(f);
         }
@@ -143,6 +189,39 @@ final class Task<T> {
         return state;
     }
 
+    /**
+     * Spins up to {@code maxNs} (at most {@link #RETURN_SPIN_NS}; negative: that) until the body has returned (or was cancelled
+     * before it ran); whether it has. The goroutine's end in the runtime (its handle's
+     * {@code gr_wait}) follows shortly, but its Java outcome is final here: a join that
+     * sees this need not wait for the native end, and the worker's epilogue (returning
+     * through JNI, deleting the task's global reference, ending the goroutine) is then off
+     * the joiner's path. A short goroutine, the common case of {@code go()} + {@code join()},
+     * ends within the spin; a long one costs the spin once.
+     */
+    boolean awaitReturned(long maxNs) {
+        if (returned.get(RETURNED) != 0) {
+            return true;
+        }
+        long budget = maxNs < 0 ? RETURN_SPIN_NS : Math.min(maxNs, RETURN_SPIN_NS);
+        long start = System.nanoTime();
+        boolean busy = true;
+        for (int i = 1;; i++) {
+            if (returned.get(RETURNED) != 0) {
+                return true;
+            }
+            if ((i & 7) == 0) {
+                long spent = System.nanoTime() - start;
+                if (spent >= budget) {
+                    return false;
+                }
+                busy = spent < RETURN_PAUSE_NS;
+            }
+            if (!busy) {
+                Thread.yield(); // a partner that needs this CPU gets it at once
+            }
+        }
+    }
+
     /** The value of a DONE task (null if it failed). */
     T value() {
         return value;
@@ -150,20 +229,20 @@ final class Task<T> {
 
     /** The throwable of a DONE task that failed, marked as observed; else null. */
     Throwable takeFailure() {
-        flags.getAndUpdate(f -> f | OBSERVED);
+        setFlag(OBSERVED);
         return failure;
     }
 
     /** Nobody will join: a failure from now on (or already) goes to the handler. */
     void detach() {
-        int s = flags.getAndUpdate(f -> f | DETACHED);
+        int s = setFlag(DETACHED);
         if ((s & FAILED) != 0 && (s & (OBSERVED | DETACHED)) == 0) {
             report(failure);
         }
     }
 
     private void report(Throwable e) {
-        if ((flags.getAndUpdate(f -> f | REPORTED) & REPORTED) != 0) {
+        if ((setFlag(REPORTED) & REPORTED) != 0) {
             return;
         }
         Thread t = Thread.currentThread();
@@ -178,8 +257,8 @@ final class Task<T> {
      * cancels the task. Counts as an observer of a failure.
      */
     CompletableFuture<T> toCompletableFuture(Goroutine<T> g) {
-        flags.getAndUpdate(f -> f | OBSERVED);
-        CompletableFuture<T> f = future.get();
+        setFlag(OBSERVED);
+        CompletableFuture<T> f = future;
         if (f == null) {
             CompletableFuture<T> mine = new CompletableFuture<T>() {
                 @Override
@@ -188,7 +267,7 @@ final class Task<T> {
                     return super.cancel(mayInterruptIfRunning);
                 }
             };
-            f = future.compareAndSet(null, mine) ? mine : future.get();
+            f = FUTURE.compareAndSet(this, null, mine) ? mine : future;
         }
         complete(f); // if the outcome is already known; run() or cancel() do it otherwise
         return f;

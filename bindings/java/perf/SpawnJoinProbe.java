@@ -1,0 +1,56 @@
+// A probe for the Java binding's hand-off costs (issue 16), less sensitive to a loaded machine
+// than the bench's one long run: each figure is measured in chunks of 2,000 operations, and
+// the minimum, quartile and median over the chunks are printed. Run from the repository:
+//
+//   make java-jar && javac -cp build/java/gr.jar -d build/java/perf bindings/java/perf/SpawnJoinProbe.java
+//   chrt -f 10 java -cp build/java/gr.jar:build/java/perf SpawnJoinProbe 60
+//
+// Rows: go() + join() of a Java goroutine; goNative() + join() of a C goroutine (getpid, through
+// the same join: the difference is the Java layer's upcall, task and objects); ping-pong between
+// this thread and a Java goroutine over two unbuffered LongChannels.
+import io.gr.Goroutine;
+import io.gr.Goroutines;
+import io.gr.LongChannel;
+import java.util.Arrays;
+
+public class SpawnJoinProbe {
+  static final int PER = 2000;
+
+  interface Op { void run() throws Exception; }
+
+  static String chunks(int n, Op op) throws Exception {
+    long[] ns = new long[n];
+    for (int c = 0; c < n; c++) {
+      long t0 = System.nanoTime();
+      for (int i = 0; i < PER; i++) op.run();
+      ns[c] = (System.nanoTime() - t0) / PER;
+    }
+    Arrays.sort(ns);
+    return String.format("min=%d p25=%d med=%d ns", ns[0], ns[n / 4], ns[n / 2]);
+  }
+
+  public static void main(String[] a) throws Exception {
+    int n = a.length > 0 ? Integer.parseInt(a[0]) : 60;
+    Goroutines.configure(2, 0, 0);
+    long fn = Goroutines.symbol("libc.so.6", "getpid");
+    Runnable nop = () -> { };
+    Op java = () -> Goroutines.go(nop).join();
+    Op nat = () -> Goroutines.goNative(fn, 0).join();
+    chunks(15, java); // warm-up (JIT)
+    chunks(15, nat);
+    System.out.println("java go+join   " + chunks(n, java));
+    System.out.println("native go+join " + chunks(n, nat));
+    LongChannel ping = new LongChannel(0), pong = new LongChannel(0);
+    Goroutine<?> g = Goroutines.go(() -> {
+      try {
+        for (;;) { long v = ping.recv(); if (v < 0) return; pong.send(v); }
+      } catch (InterruptedException e) { throw new RuntimeException(e); }
+    });
+    Op rt = () -> { ping.send(1); pong.recv(); };
+    chunks(15, rt);
+    System.out.println("pingpong       " + chunks(n, rt));
+    ping.send(-1);
+    g.join();
+    System.exit(0);
+  }
+}
