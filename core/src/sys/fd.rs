@@ -60,11 +60,76 @@ fn ssize(n: isize) -> Result<usize, i32> {
     }
 }
 
+/// The data calls below (`read`, `write`, `recvfrom`, `sendto`) enter the kernel directly
+/// on x86-64 Linux, as Go's `syscall.Syscall6` does, instead of through libc's wrappers:
+/// those are pthread cancellation points and pay for it on every call
+/// (`__pthread_enable_asynccancel` / `__pthread_disable_asynccancel`, then the errno slot, a
+/// thread-local: about 90 instructions a call, a tenth of a streaming echo's user time,
+/// callgrind in `bench/README.md`). Nothing is lost: a goroutine's call never blocks in
+/// the kernel (the descriptor is non-blocking or the flags say `MSG_DONTWAIT`), so it was
+/// never a useful cancellation point, and cancelling a thread that runs goroutines is not
+/// supported anyway. Under a sanitizer (`sanitizer::on`, also before the look-up) the libc
+/// call is kept, so its interceptors still see the buffers the kernel reads and writes.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod raw {
+    /// `syscall` with up to six arguments; returns the kernel's result (`-errno` on
+    /// failure).
+    ///
+    /// # Safety
+    /// The arguments must be valid for system call `nr` (pointers for the lengths given).
+    #[inline(always)]
+    pub(super) unsafe fn call6(nr: libc::c_long, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
+        let r: isize;
+        // SAFETY: the x86-64 Linux system call convention: number in rax, arguments in rdi,
+        // rsi, rdx, r10, r8, r9, result in rax; the kernel clobbers rcx (return address) and
+        // r11 (flags) and nothing else, and uses no user stack. Memory may be read and
+        // written (the buffers), so no `nomem`/`readonly`. The caller vouches for the
+        // arguments.
+        unsafe {
+            std::arch::asm!(
+                "syscall",
+                inlateout("rax") nr as isize => r,
+                in("rdi") a1,
+                in("rsi") a2,
+                in("rdx") a3,
+                in("r10") a4,
+                in("r8") a5,
+                in("r9") a6,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            );
+        }
+        r
+    }
+
+    /// The kernel's result as the libc-style functions return it: `-4095..=-1` is `-errno`.
+    #[inline(always)]
+    pub(super) fn result(r: isize) -> Result<usize, i32> {
+        if (-4095..0).contains(&r) {
+            Err(-r as i32)
+        } else {
+            Ok(r as usize)
+        }
+    }
+
+    /// Whether to bypass libc: not under a sanitizer (nor before it was looked up).
+    #[inline(always)]
+    pub(super) fn direct() -> bool {
+        !super::super::sanitizer::on()
+    }
+}
+
 /// `read(2)`.
 ///
 /// # Safety
 /// `buf` must be valid for writes of `len` bytes (or `len == 0`).
 pub(crate) unsafe fn read(fd: i32, buf: *mut u8, len: usize) -> Result<usize, i32> {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    if raw::direct() {
+        // SAFETY: `buf` is valid for `len` bytes (the caller's contract).
+        return raw::result(raw::call6(libc::SYS_read, fd as usize, buf as usize, len, 0, 0, 0));
+    }
     ssize(libc::read(fd, buf.cast(), len))
 }
 
@@ -73,6 +138,11 @@ pub(crate) unsafe fn read(fd: i32, buf: *mut u8, len: usize) -> Result<usize, i3
 /// # Safety
 /// `buf` must be valid for reads of `len` bytes (or `len == 0`).
 pub(crate) unsafe fn write(fd: i32, buf: *const u8, len: usize) -> Result<usize, i32> {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    if raw::direct() {
+        // SAFETY: `buf` is valid for `len` bytes (the caller's contract).
+        return raw::result(raw::call6(libc::SYS_write, fd as usize, buf as usize, len, 0, 0, 0));
+    }
     ssize(libc::write(fd, buf.cast(), len))
 }
 
@@ -88,6 +158,19 @@ pub(crate) unsafe fn recvfrom(
     addr: *mut libc::sockaddr,
     addrlen: *mut libc::socklen_t,
 ) -> Result<usize, i32> {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    if raw::direct() {
+        // SAFETY: `buf`, `addr`, `addrlen` as recvfrom needs (the caller's contract).
+        return raw::result(raw::call6(
+            libc::SYS_recvfrom,
+            fd as usize,
+            buf as usize,
+            len,
+            flags as u32 as usize,
+            addr as usize,
+            addrlen as usize,
+        ));
+    }
     ssize(libc::recvfrom(fd, buf.cast(), len, flags, addr, addrlen))
 }
 
@@ -103,6 +186,19 @@ pub(crate) unsafe fn sendto(
     addr: *const libc::sockaddr,
     addrlen: libc::socklen_t,
 ) -> Result<usize, i32> {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    if raw::direct() {
+        // SAFETY: `buf` and `addr` valid for the lengths given (the caller's contract).
+        return raw::result(raw::call6(
+            libc::SYS_sendto,
+            fd as usize,
+            buf as usize,
+            len,
+            flags as u32 as usize,
+            addr as usize,
+            addrlen as usize,
+        ));
+    }
     ssize(libc::sendto(fd, buf.cast(), len, flags, addr, addrlen))
 }
 
