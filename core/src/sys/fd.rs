@@ -64,11 +64,12 @@ fn ssize(n: isize) -> Result<usize, i32> {
 /// on x86-64 Linux, as Go's `syscall.Syscall6` does, instead of through libc's wrappers:
 /// those are pthread cancellation points and pay for it on every call
 /// (`__pthread_enable_asynccancel` / `__pthread_disable_asynccancel`, then the errno slot, a
-/// thread-local: about 90 instructions a call, a tenth of a streaming echo's user time,
-/// callgrind in `bench/README.md`). Nothing is lost: a goroutine's call never blocks in
-/// the kernel (the descriptor is non-blocking or the flags say `MSG_DONTWAIT`), so it was
-/// never a useful cancellation point, and cancelling a thread that runs goroutines is not
-/// supported anyway. Under a sanitizer (`sanitizer::on`, also before the look-up) the libc
+/// thread-local: about 50 instructions a call, 4-7% of an echo workload's user-space
+/// instructions, callgrind in `bench/README.md`). Nothing is lost: these calls never wait
+/// in the kernel for a peer (the descriptor is non-blocking or the flags say
+/// `MSG_DONTWAIT`; a regular file's read is not interruptible), so they were never useful
+/// cancellation points, and cancelling a thread that runs goroutines is not supported
+/// anyway. Under a sanitizer (`sanitizer::on`, also before the look-up) the libc
 /// call is kept, so its interceptors still see the buffers the kernel reads and writes.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod raw {
