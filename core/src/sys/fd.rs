@@ -60,11 +60,72 @@ fn ssize(n: isize) -> Result<usize, i32> {
     }
 }
 
+/// The data calls below (`read`, `write`, `recvfrom`, `sendto`) enter the kernel directly
+/// on x86-64 Linux, as Go's `syscall.Syscall6` does, instead of through libc's wrappers:
+/// those are pthread cancellation points and pay for it on every call
+/// (`__pthread_enable_asynccancel` / `__pthread_disable_asynccancel`, then the errno slot, a
+/// thread-local: about 50 instructions a call, 7-11% of an echo workload's user-space
+/// instructions, callgrind in `bench/README.md`). Nothing is lost: these calls never wait
+/// in the kernel for a peer (the descriptor is non-blocking or the flags say
+/// `MSG_DONTWAIT`; a regular file's read is not interruptible), so they were never useful
+/// cancellation points, and cancelling a thread that runs goroutines is not supported
+/// anyway. Under a sanitizer (`sanitizer::on`, also before the look-up) the libc
+/// call is kept, so its interceptors still see the buffers the kernel reads and writes.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod raw {
+    /// System call `nr` on descriptor `fd` with a buffer, its length, flags and two more
+    /// arguments (0 where the call has none), as the libc-style functions return it: the
+    /// kernel's `-4095..=-1` is `Err(errno)`.
+    ///
+    /// # Safety
+    /// The arguments must be valid for system call `nr` (pointers for the lengths given).
+    #[inline(always)]
+    pub(super) unsafe fn data(nr: libc::c_long, fd: i32, buf: usize, len: usize, flags: i32, a5: usize, a6: usize) -> Result<usize, i32> {
+        let r: isize;
+        // SAFETY: the x86-64 Linux system call convention: number in rax, arguments in rdi,
+        // rsi, rdx, r10, r8, r9 (ints zero-extended: the kernel reads their low 32 bits),
+        // result in rax; the kernel clobbers rcx (return address) and r11 (flags) and
+        // nothing else, and uses no user stack. Memory may be read and written (the
+        // buffers), so no `nomem`/`readonly`. The caller vouches for the arguments.
+        unsafe {
+            std::arch::asm!(
+                "syscall",
+                inlateout("rax") nr as isize => r,
+                in("rdi") fd as u32 as usize,
+                in("rsi") buf,
+                in("rdx") len,
+                in("r10") flags as u32 as usize,
+                in("r8") a5,
+                in("r9") a6,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            );
+        }
+        if (-4095..0).contains(&r) {
+            Err(-r as i32)
+        } else {
+            Ok(r as usize)
+        }
+    }
+
+    /// Whether to bypass libc: not under a sanitizer (nor before it was looked up).
+    #[inline(always)]
+    pub(super) fn direct() -> bool {
+        !super::super::sanitizer::on()
+    }
+}
+
 /// `read(2)`.
 ///
 /// # Safety
 /// `buf` must be valid for writes of `len` bytes (or `len == 0`).
 pub(crate) unsafe fn read(fd: i32, buf: *mut u8, len: usize) -> Result<usize, i32> {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    if raw::direct() {
+        // SAFETY: `buf` is valid for `len` bytes (the caller's contract).
+        return raw::data(libc::SYS_read, fd, buf as usize, len, 0, 0, 0);
+    }
     ssize(libc::read(fd, buf.cast(), len))
 }
 
@@ -73,6 +134,11 @@ pub(crate) unsafe fn read(fd: i32, buf: *mut u8, len: usize) -> Result<usize, i3
 /// # Safety
 /// `buf` must be valid for reads of `len` bytes (or `len == 0`).
 pub(crate) unsafe fn write(fd: i32, buf: *const u8, len: usize) -> Result<usize, i32> {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    if raw::direct() {
+        // SAFETY: `buf` is valid for `len` bytes (the caller's contract).
+        return raw::data(libc::SYS_write, fd, buf as usize, len, 0, 0, 0);
+    }
     ssize(libc::write(fd, buf.cast(), len))
 }
 
@@ -88,6 +154,11 @@ pub(crate) unsafe fn recvfrom(
     addr: *mut libc::sockaddr,
     addrlen: *mut libc::socklen_t,
 ) -> Result<usize, i32> {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    if raw::direct() {
+        // SAFETY: `buf`, `addr`, `addrlen` as recvfrom needs (the caller's contract).
+        return raw::data(libc::SYS_recvfrom, fd, buf as usize, len, flags, addr as usize, addrlen as usize);
+    }
     ssize(libc::recvfrom(fd, buf.cast(), len, flags, addr, addrlen))
 }
 
@@ -103,6 +174,11 @@ pub(crate) unsafe fn sendto(
     addr: *const libc::sockaddr,
     addrlen: libc::socklen_t,
 ) -> Result<usize, i32> {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    if raw::direct() {
+        // SAFETY: `buf` and `addr` valid for the lengths given (the caller's contract).
+        return raw::data(libc::SYS_sendto, fd, buf as usize, len, flags, addr as usize, addrlen as usize);
+    }
     ssize(libc::sendto(fd, buf.cast(), len, flags, addr, addrlen))
 }
 
