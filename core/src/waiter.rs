@@ -478,8 +478,12 @@ pub fn prepare(reason: WaitReason) -> Token {
         CellRef::Thread(t) => t.reason.store(reason.0, Relaxed),
         CellRef::G(_) | CellRef::Async(_) => {}
     }
-    // Only the owner writes a new seq, and no wait of the owner is open now.
-    c.state.store((seq as u64) << 32, SeqCst);
+    // Only the owner writes a new seq, and no wait of the owner is open now. Release, not
+    // SeqCst (an `xchg`, a full barrier, on x86 at every park): completers find the token
+    // only through its publication (under the publisher's lock, or a Release store they
+    // read with Acquire), which orders this store before their CAS. No Dekker pair uses this
+    // store: the thread owner's sleep handshake is on `sleeping` and the completer's CAS.
+    c.state.store((seq as u64) << 32, Release);
     Token { cell, seq }
 }
 
@@ -687,6 +691,31 @@ mod loom_tests {
             let n = t1.join().unwrap() + t2.join().unwrap();
             assert_eq!(n, 1);
             assert!(!stale);
+        });
+    }
+
+    /// `prepare` stores the new wait's sequence number with Release only: a completer that
+    /// finds the token through its publication (under the publisher's lock) always sees the
+    /// wait open, so its CAS wins; it never sees the previous, ended wait.
+    #[test]
+    fn release_seq_is_seen_through_publication() {
+        use std::sync::atomic::Ordering::Release;
+        loom::model(|| {
+            let st = Arc::new(AtomicU64::new((4u64 << 32) | 16)); // wait 4 ended
+            let q = Arc::new(loom::sync::Mutex::new(None::<u32>));
+            let (st2, q2) = (st.clone(), q.clone());
+            let completer = loom::thread::spawn(move || {
+                let published = *q2.lock().unwrap();
+                if let Some(seq) = published {
+                    let open = (seq as u64) << 32;
+                    assert!(st2.compare_exchange(open, open | 16, SeqCst, Acquire).is_ok(), "a published wait is open for its completer");
+                }
+            });
+            // The owner: `prepare`, then publish under the lock.
+            let seq = ((st.load(Acquire) >> 32) as u32).wrapping_add(1);
+            st.store((seq as u64) << 32, Release);
+            *q.lock().unwrap() = Some(seq);
+            completer.join().unwrap();
         });
     }
 }

@@ -41,7 +41,7 @@
 //! # Lock order
 //! Rank 30 in `sched/README.md`, "Lock order". Channel locks, several only in increasing
 //! address order (select). Under a channel lock we complete tokens, which may take the
-//! scheduler's locks (`sched::Runtime::ready`): channel locks are outer to all scheduler
+//! scheduler's locks (`sched::Runtime::ready_in`): channel locks are outer to all scheduler
 //! locks. Nothing parks, blocks, or calls foreign code (drop functions run only in `Drop`,
 //! with no lock held) while a channel lock is held.
 

@@ -16,10 +16,17 @@
 //! 5. Commit: a peer completes one of the sudogs. The token's CAS makes it the only winner
 //!    among all cases, timers and cancel tokens; the peer copies the element under its
 //!    channel's lock. Peers meeting the other sudogs lose the CAS and drop them.
-//! 6. Relock every channel in lock order and remove the remaining sudogs by their keys, O(1)
-//!    each (`crate::waitlist`; the winner's entry was removed by its completer). Taking the
-//!    winning channel's lock also orders this select after the winner's copy, so the element
-//!    (and a zeroed receive element for a close) is in place when select returns.
+//! 6. Relock the channels in lock order and remove the remaining sudogs by their keys, O(1)
+//!    each (`crate::waitlist`; the winner's entry was removed by its completer). The winning
+//!    channel is relocked only if another case uses it too: else it holds no entry of ours,
+//!    and the select instead waits for the sudogs' shared `done` flag, which only the
+//!    winner's completer sets, after its copy and before it unlocks (as a plain operation
+//!    waits, `mod.rs` hand-off step 4). Either way this select is ordered after the
+//!    winner's copy, so the element (and a zeroed receive element for a close) is in place
+//!    when select returns; and no completer touches the select's frame after `done` (losers
+//!    fail the token's CAS and drop their sudog under their own channel's lock, which step 6
+//!    takes for every channel that may still hold one). One lock and unlock fewer per
+//!    select that waited, the common case: two atomic read-modify-writes.
 //!
 //! Lock order: the channels' locks, in increasing address order (rank 30 in
 //! `sched/README.md`, "Lock order"; see `chan/mod.rs`).
@@ -169,6 +176,8 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     wait::may_wait(deadline)?;
     let reason = if m == 0 { WaitReason::new(kind::SELECT_EMPTY, 0) } else { WaitReason::select(cases.as_ptr() as usize, n) };
     let tok = wait::prepare(reason);
+    // Set by the winner's completer after its copy (step 6); losers never touch it.
+    let done = crate::loom::AtomicBool::new(false);
     // Each case's key in its channel's queue, to withdraw it in step 6.
     let (mut keys_a, mut keys_v) = ([Key::NONE; INLINE], Vec::new());
     let keys: &mut [Key] = if n <= INLINE { &mut keys_a[..n] } else { keys_v.resize(n, Key::NONE); &mut keys_v };
@@ -180,7 +189,7 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
             continue;
         }
         let g = guards[gidx[i]].as_mut().expect("locked");
-        let s = Sudog { tok: NonNull::from(&tok), elem: c.elem, case: i as u32, done: std::ptr::null() };
+        let s = Sudog { tok: NonNull::from(&tok), elem: c.elem, case: i as u32, done: &done };
         keys[i] = match c.op {
             Op::Send => g.sendq.push(s),
             Op::Recv => g.recvq.push(s),
@@ -193,11 +202,25 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     // Step 5.
     let r = wait::block(&tok, deadline, cancel);
     // Step 6.
-    lock_all(cases, ord, guards);
-    // Each case's entry sits in its own channel's send or receive queue (the winner's was
-    // taken by its completer; others may have been popped as stale): O(1) each by key.
     let decoded = waitq::decode(r);
     let won = decoded.map(|(i, _)| i as usize);
+    // The winner's channel, if no other case uses it: not relocked; `done` orders us after
+    // the copy instead.
+    let alone = won.map(|w| gidx[w]).filter(|&gw| {
+        let mut n = 0;
+        for (i, c) in cases.iter().enumerate() {
+            if c.chan.is_some() && gidx[i] == gw {
+                n += 1;
+            }
+        }
+        n == 1
+    });
+    lock_all_but(cases, ord, guards, alone);
+    if alone.is_some() {
+        wait::wait_flag(&done);
+    }
+    // Each case's entry sits in its own channel's send or receive queue (the winner's was
+    // taken by its completer; others may have been popped as stale): O(1) each by key.
     for (i, c) in cases.iter().enumerate() {
         if c.chan.is_none() || won == Some(i) {
             continue;
@@ -220,7 +243,15 @@ const INLINE: usize = 8;
 
 /// Locks the channels of the cases listed in `ord` (lock order), in that order.
 fn lock_all<'a>(cases: &[Case<'a>], ord: &[usize], guards: &mut [Option<MutexGuard<'a, Inner>>]) {
+    lock_all_but(cases, ord, guards, None);
+}
+
+/// [`lock_all`], leaving out lock `skip` (an index into `ord`), if any.
+fn lock_all_but<'a>(cases: &[Case<'a>], ord: &[usize], guards: &mut [Option<MutexGuard<'a, Inner>>], skip: Option<usize>) {
     for (k, &i) in ord.iter().enumerate() {
+        if skip == Some(k) {
+            continue;
+        }
         let ch = cases[i].chan.expect("ord lists cases with a channel");
         guards[k] = Some(ch.lock_inner());
     }

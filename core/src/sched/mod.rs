@@ -7,7 +7,7 @@
 //!   `shutdown`, fork, reclaiming a stopped runtime's memory, generations, `stats`.
 //! - `current.rs`: the current goroutine: `CurrentG`, the park/wake glue of the waiter,
 //!   `yield_now`, preemption points, `pin`, blocking sections.
-//! - `spawn.rs`: `spawn`, and queueing runnable goroutines (`Runtime::ready`); `backlog.rs`:
+//! - `spawn.rs`: `spawn`, and queueing runnable goroutines (`Runtime::ready_in`); `backlog.rs`:
 //!   back-pressure on plain threads that spawn faster than the workers run.
 //!
 //! The internals, private to the scheduler (`state` and `tls` are also read by the waiter and

@@ -1,5 +1,5 @@
 //! Goroutines in and out of the run queues: [`spawn`] (a stack, an id, a queue slot),
-//! [`Runtime::ready`] (a goroutine became runnable: a wake, a yield, a spawn), and the
+//! [`Runtime::ready_in`] (a goroutine became runnable: a wake, a yield, a spawn), and the
 //! processor a goroutine may use for a moment ([`with_held_in`], see `proc.rs`). A goroutine
 //! that returned is retired by its M (`Runtime::retire`, `runtime.rs`).
 
@@ -18,16 +18,12 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
 impl Runtime {
     /// Queues a goroutine that just became runnable. `next`: into the current processor's
     /// runnext slot (a goroutine woken by this one runs next here); otherwise at the back
-    /// (a yield), where no other processor needs waking, as with Go's Gosched.
-    pub(crate) fn ready(&'static self, g: GRef, next: bool) {
-        self.ready_in(tls::local(), g, next, false)
-    }
-
-    /// [`Runtime::ready`] with this thread's block already in hand (it is not kept: nothing
-    /// here parks). `affine` (with `next`): the goroutine displaced from runnext goes to the
-    /// affine queue, not the stealable one, and no idle processor is woken: for a wake over a
-    /// contended channel (`Chan`'s hot flag), whose partners only slow each other down when
-    /// spread over several cores.
+    /// (a yield), where no other processor needs waking, as with Go's Gosched. `l`: this
+    /// thread's block, which every caller has in hand (it is not kept: nothing here parks).
+    /// `affine` (with `next`): the goroutine displaced from runnext goes to the affine queue,
+    /// not the stealable one, and no idle processor is woken: for a wake over a contended
+    /// channel (`Chan`'s hot flag), whose partners only slow each other down when spread
+    /// over several cores.
     pub(super) fn ready_in(&'static self, l: &tls::Local, g: GRef, next: bool, affine: bool) {
         debug_assert_eq!(g.gen, self.gen as u32, "a goroutine is queued only in its own runtime");
         let pin = g.pinned.load(Acquire);

@@ -538,14 +538,17 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) {
                 // Parked: leak our reference; the single waker takes it back.
                 let _ = GRef::into_raw(g);
             } else {
-                rt.ready(g, true);
+                rt.ready_in(l, g, true, false);
             }
         }
         Some(Suspend::Yield) => {
             if g.pinned.load(Acquire) == m as *const M as usize {
                 m.push_yielded(g);
             } else {
-                rt.ready(g, false);
+                // With the block in hand: `ready` would look it up again, a call to
+                // `__tls_get_addr` in a shared library (~30 instructions a yield) unless LLVM
+                // happens to reuse the loop's lookup, which it does in some builds only.
+                rt.ready_in(l, g, false, false);
             }
         }
     }
