@@ -7,8 +7,8 @@
 //! order, always).
 //!
 //! # Reader counts per processor
-//! Readers are counted in `slots`, one cache line per processor (index `p % slots`, plain
-//! threads share slot 0): a read lock and unlock touch only their processor's line and read
+//! Readers are counted in `slots`, one cache line per processor (index `p % SLOTS`, plain
+//! threads share slot 0; 8 slots, 1 KiB, inline: invariant 8): a read lock and unlock touch only their processor's line and read
 //! the shared `state` word, which stays in every cache until a writer comes. One shared count
 //! (Go's `readerCount`, and this module before) made every read an RMW on one line bouncing
 //! between the processors: with 2 workers and 99% reads, 77% of the CPU time went to those
@@ -89,7 +89,15 @@
 //!    writer leaving the queue empty clears `PENDING`.
 //! 8. Free-after-wait: a handed reader, a granted writer and a drained writer (completed
 //!    under `q`) take `q` once more after their wake; a woken reader's waker touches only the
-//!    tokens once it has released `q`. Freeing the RWMutex right after the last unlock is safe.
+//!    tokens once it has released `q`. One exception, which the single shared count did not
+//!    have: a `runlock` reads `state` after its decrement (invariant 3), and one that saw
+//!    `DRAIN` sums the slots and takes `q`, while another reader's decrement may already
+//!    have let the writer in, which may free the RWMutex at once. So the slots are inline,
+//!    not a separate allocation, and such a late reader touches only atomics and `q`'s lock
+//!    word, finding `DRAIN` clear: through the C API (`gr_rwmutex_free`) that memory is a
+//!    type-stable handle slot, never returned to the allocator (`ffi/src/stable.rs`), so the
+//!    touch is harmless (on a slot reused for a new RWMutex, too: `drained` re-checks).
+//!    Rust callers hold a reference for the call, so they cannot free it meanwhile.
 //!
 //! A `runlock` that takes its slot below zero checks an exact snapshot of the sum: below
 //! zero, it was not read-locked (`State`, and the decrement is undone). Best effort, as
@@ -123,9 +131,11 @@ const RWAIT: u64 = 1 << 3;
 const INC: u64 = (1 << 32) + 1;
 const DEC: u64 = (1 << 32) - 1;
 
-/// At most this many slots (machines with more processors share them: `p % slots`).
-#[cfg_attr(loom, allow(dead_code))]
-const MAX_SLOTS: usize = 64;
+/// Slots per RWMutex, inline (invariant 8); processors beyond share them (`p % SLOTS`).
+#[cfg(not(loom))]
+const SLOTS: usize = 8;
+#[cfg(loom)]
+const SLOTS: usize = 2;
 
 /// Your turn: the lock (read or write) is yours.
 const GRANT: u32 = wait::USER;
@@ -201,22 +211,9 @@ fn wake(woken: Vec<Token>) {
     }
 }
 
-/// How many slots a new RWMutex gets: one per processor of the live runtime (or per CPU
-/// before one starts), plus slot 0 for plain threads.
-fn nslots() -> usize {
-    #[cfg(loom)]
-    return 2;
-    #[cfg(not(loom))]
-    {
-        let n = crate::sched::with_runtime_if_started(|rt| rt.nprocs())
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        (n + 1).min(MAX_SLOTS)
-    }
-}
-
 pub struct RWMutex {
     state: AtomicU64,
-    slots: Box<[CachePadded<AtomicU64>]>,
+    slots: [CachePadded<AtomicU64>; SLOTS],
     q: Lock<Queue, RWMUTEX>,
 }
 
@@ -230,7 +227,7 @@ impl RWMutex {
     pub fn new() -> RWMutex {
         RWMutex {
             state: AtomicU64::new(0),
-            slots: (0..nslots()).map(|_| CachePadded::new(AtomicU64::new(0))).collect(),
+            slots: std::array::from_fn(|_| CachePadded::new(AtomicU64::new(0))),
             q: Lock::default(),
         }
     }
@@ -247,7 +244,7 @@ impl RWMutex {
         });
         #[cfg(not(loom))]
         let p = crate::sched::tls::p();
-        &self.slots[p % self.slots.len()]
+        &self.slots[p % SLOTS]
     }
 
     /// The readers inside, plus transient increments (a sum, not a snapshot: invariant 2).
