@@ -270,23 +270,23 @@ impl RWMutex {
     /// Takes a read lock, waiting up to `deadline`. `Again` for a poll that would wait.
     #[inline]
     pub fn rlock(&self, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
-        if self.try_enter() {
+        if self.try_enter(None) {
             return Ok(());
         }
         self.rlock_contended(deadline, cancel)
     }
 
     /// Enters as a reader unless a writer owns the write side; else takes the transient
-    /// increment back (invariant 3) and returns `false`.
+    /// increment back (invariant 3) and returns `false`. `q`: the queue lock, if held.
     #[inline]
-    fn try_enter(&self) -> bool {
+    fn try_enter(&self, q: Option<&mut Guard<'_>>) -> bool {
         let slot = self.slot();
         slot.fetch_add(INC, SeqCst);
         dekker();
         if self.state.load(SeqCst) & WRITER == 0 {
             return true;
         }
-        self.leave(slot, None);
+        self.leave(slot, q);
         false
     }
 
@@ -341,23 +341,11 @@ impl RWMutex {
                 for _ in 0..4 {
                     std::hint::spin_loop();
                 }
-                if self.state.load(Relaxed) & WRITER == 0 && self.try_enter() {
+                if self.state.load(Relaxed) & WRITER == 0 && self.try_enter(None) {
                     return true;
                 }
             }
         }
-        false
-    }
-
-    /// Under `q`: enters as a reader unless a writer owns the write side.
-    fn try_enter_locked(&self, q: &mut Guard<'_>) -> bool {
-        let slot = self.slot();
-        slot.fetch_add(INC, SeqCst);
-        dekker();
-        if self.state.load(SeqCst) & WRITER == 0 {
-            return true;
-        }
-        self.leave(slot, Some(q));
         false
     }
 
@@ -368,7 +356,7 @@ impl RWMutex {
         let mut again = false;
         let mut since = None;
         loop {
-            if self.try_enter_locked(&mut q) {
+            if self.try_enter(Some(&mut q)) {
                 drop(q);
                 wake(woken);
                 return Ok(());
@@ -401,7 +389,7 @@ impl RWMutex {
                 WOKEN => {
                     // Retry; first without the queue lock (our waker no longer touches the
                     // RWMutex: invariant 8).
-                    if self.try_enter() {
+                    if self.try_enter(None) {
                         return Ok(());
                     }
                     again = true;
