@@ -636,16 +636,20 @@ fn thread_wait(tok: &Token, t: &ThreadWait, deadline: Deadline, spun: bool) -> u
 
 /// How long [`spin_until`] spins with `pause` before it yields: a hand-off between two
 /// threads that run on two CPUs lands well within it.
-const PAUSE_PHASE: std::time::Duration = std::time::Duration::from_micros(1);
+pub(crate) const PAUSE_PHASE: std::time::Duration = std::time::Duration::from_micros(1);
 
 /// Spins until `done()` or `budget` passes: `pause` for the first microsecond, then
 /// `sched_yield`, so that when the thread it waits for needs this CPU (a loaded machine, or
 /// both placed on one CPU) the spinner gives the CPU up at once instead of burning it. (Two
 /// threads handing work back and forth on one CPU pay the pause phase at every hand-off:
 /// ~6.9 us per spawn+wait on this machine with 64 pauses (3 us), ~4.4 us with ~1 us.)
+/// A yield that lost the CPU to another process ([`yield_cpu`]) ends the spin, and this
+/// thread's next spins skip the yield phase for a while ([`contended`]): on a CPU shared
+/// with other processes each yield can cost a whole time slice (milliseconds), whereas a
+/// thread that sleeps on its futex is run at once when woken.
 pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -> bool {
     let start = Instant::now();
-    let mut pausing = true;
+    let may_yield = !contended();
     let mut i = 0u32;
     loop {
         if done() {
@@ -657,14 +661,56 @@ pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -
             if spent >= budget {
                 return false;
             }
-            pausing = spent < PAUSE_PHASE;
+            if spent >= PAUSE_PHASE {
+                break;
+            }
         }
-        if pausing {
-            std::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
+        std::hint::spin_loop();
+    }
+    if !may_yield {
+        return done();
+    }
+    loop {
+        if !yield_cpu() || start.elapsed() >= budget {
+            return done();
+        }
+        if done() {
+            return true;
         }
     }
+}
+
+/// A `sched_yield` that took longer than this lost the CPU to another process.
+const YIELD_LOST: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// How long a thread whose yield lost the CPU spins without yielding ([`contended`]).
+const CONTENDED_FOR: std::time::Duration = std::time::Duration::from_millis(20);
+
+std::thread_local! {
+    /// Until when this thread's spins skip their yield phase (`yield_cpu`). Read and written
+    /// within one spin by the thread that spins (a plain thread, or an M in scheduler code:
+    /// no goroutine parks in between).
+    static CONTENDED_UNTIL: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// Yields the CPU; `false` if that lost it to another process for longer than `YIELD_LOST`
+/// (this CPU is shared: spinning here costs time slices), which [`contended`] then reports
+/// for `CONTENDED_FOR`.
+pub(crate) fn yield_cpu() -> bool {
+    let t = Instant::now();
+    std::thread::yield_now();
+    let now = Instant::now();
+    if now.duration_since(t) < YIELD_LOST {
+        return true;
+    }
+    let _ = CONTENDED_UNTIL.try_with(|c| c.set(Some(now + CONTENDED_FOR)));
+    false
+}
+
+/// Whether a recent yield of this thread lost the CPU ([`yield_cpu`]): its spins should then
+/// not yield, but sleep soon, to be woken (and run at once) by the partner.
+pub(crate) fn contended() -> bool {
+    CONTENDED_UNTIL.try_with(|c| c.get().is_some_and(|u| Instant::now() < u)).unwrap_or(false)
 }
 
 #[cfg(all(test, loom))]
