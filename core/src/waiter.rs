@@ -643,13 +643,14 @@ pub(crate) const PAUSE_PHASE: std::time::Duration = std::time::Duration::from_mi
 /// both placed on one CPU) the spinner gives the CPU up at once instead of burning it. (Two
 /// threads handing work back and forth on one CPU pay the pause phase at every hand-off:
 /// ~6.9 us per spawn+wait on this machine with 64 pauses (3 us), ~4.4 us with ~1 us.)
-/// A yield that lost the CPU to another process ([`yield_cpu`]) ends the spin, and this
-/// thread's next spins skip the yield phase for a while ([`contended`]): on a CPU shared
-/// with other processes each yield can cost a whole time slice (milliseconds), whereas a
-/// thread that sleeps on its futex is run at once when woken.
+/// A yield that lost the CPU to another process ([`yield_cpu`]) ends the spin: on a CPU
+/// shared with other processes more yields would cost more time slices (milliseconds each).
+/// (Turning this thread's next spins into pause-then-sleep as well, through [`contended`],
+/// took the round trip next to two busy processes from ~1 ms to ~40 µs but doubled it under
+/// this machine's ordinary load, where futex wakes cost more than yields: `sched/README.md`
+/// section 12.)
 pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -> bool {
     let start = Instant::now();
-    let may_yield = !contended();
     let mut i = 0u32;
     loop {
         if done() {
@@ -667,9 +668,6 @@ pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -
         }
         std::hint::spin_loop();
     }
-    if !may_yield {
-        return done();
-    }
     loop {
         if !yield_cpu() || start.elapsed() >= budget {
             return done();
@@ -681,10 +679,10 @@ pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -
 }
 
 /// A `sched_yield` that took longer than this lost the CPU to another process.
-const YIELD_LOST: std::time::Duration = std::time::Duration::from_micros(200);
+const YIELD_LOST: std::time::Duration = std::time::Duration::from_micros(500);
 
 /// How long a thread whose yield lost the CPU spins without yielding ([`contended`]).
-const CONTENDED_FOR: std::time::Duration = std::time::Duration::from_millis(20);
+const CONTENDED_FOR: std::time::Duration = std::time::Duration::from_millis(5);
 
 std::thread_local! {
     /// Until when this thread's spins skip their yield phase (`yield_cpu`). Read and written
@@ -707,8 +705,9 @@ pub(crate) fn yield_cpu() -> bool {
     false
 }
 
-/// Whether a recent yield of this thread lost the CPU ([`yield_cpu`]): its spins should then
-/// not yield, but sleep soon, to be woken (and run at once) by the partner.
+/// Whether a recent yield of this thread lost the CPU ([`yield_cpu`]): an M then does not
+/// hold its processor to spin (`sched/worker.rs`, step 6b), since a descheduled spinner
+/// holds the processor that submitters count on.
 pub(crate) fn contended() -> bool {
     CONTENDED_UNTIL.try_with(|c| c.get().is_some_and(|u| Instant::now() < u)).unwrap_or(false)
 }
