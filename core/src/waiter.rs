@@ -646,7 +646,7 @@ pub(crate) const PAUSE_PHASE: std::time::Duration = std::time::Duration::from_mi
 /// A yield that lost the CPU to another process ([`yield_cpu`]) ends the spin: on a CPU
 /// shared with other processes more yields would cost more time slices (milliseconds each).
 /// (Turning this thread's next spins into pause-then-sleep as well, through [`contended`],
-/// took the round trip next to two busy processes from ~1 ms to ~40 µs but doubled it under
+/// took the round trip next to two busy processes from milliseconds to ~40 µs but doubled it under
 /// this machine's ordinary load, where futex wakes cost more than yields: `sched/README.md`
 /// section 12.)
 pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -> bool {
@@ -681,13 +681,13 @@ pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -
 /// A `sched_yield` that took longer than this lost the CPU to another process.
 const YIELD_LOST: std::time::Duration = std::time::Duration::from_micros(500);
 
-/// How long a thread whose yield lost the CPU spins without yielding ([`contended`]).
+/// How long after a lost yield [`contended`] says so.
 const CONTENDED_FOR: std::time::Duration = std::time::Duration::from_millis(5);
 
 std::thread_local! {
-    /// Until when this thread's spins skip their yield phase (`yield_cpu`). Read and written
-    /// within one spin by the thread that spins (a plain thread, or an M in scheduler code:
-    /// no goroutine parks in between).
+    /// Until when [`contended`] holds (set by `yield_cpu`). Read and written by the spinning
+    /// thread itself within one spin (a plain thread, or an M in scheduler code: no
+    /// goroutine parks in between).
     static CONTENDED_UNTIL: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
 }
 
