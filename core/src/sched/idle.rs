@@ -163,9 +163,15 @@ impl Runtime {
     }
 
     /// Takes an idle processor (state IDLE -> HELD), under the lock.
-    /// A processor that holds affine work (which no one else can run) is taken first.
+    /// A processor that holds work of its own (a runnext or affine goroutine, which no other
+    /// processor can run, or a local queue) is taken first: `work_for_others` counts that
+    /// work, and an M that takes an idle processor on its account (step 3's re-check, a
+    /// `wakep`) must get that processor, not its own one back. (With step 6b's spinners it
+    /// did not: an M took its own processor back, spun, gave it up, and again, while the
+    /// idle processor's runnext waited and every `wakep` saw the spinner:
+    /// `tests/c/rt_wake_after_release`, 5 failures in 15 runs.)
     fn take_idle_p(&self, l: &mut Lists) -> Option<usize> {
-        let i = l.idle_p.iter().rposition(|&p| self.ps[p].affine_len.load(Acquire) > 0);
+        let i = l.idle_p.iter().rposition(|&p| self.ps[p].has_work());
         let p = match i {
             Some(i) => l.idle_p.swap_remove(i),
             None => l.idle_p.pop()?,
