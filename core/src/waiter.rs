@@ -652,7 +652,7 @@ pub(crate) const PAUSE_PHASE: std::time::Duration = std::time::Duration::from_mi
 /// (Turning this thread's next spins into pause-then-sleep as well, through [`contended`],
 /// took the round trip next to two busy processes from milliseconds to ~40 µs but doubled it under
 /// this machine's ordinary load, where futex wakes cost more than yields: `sched/README.md`
-/// section 12.)
+/// section 13.)
 pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -> bool {
     let start = Instant::now();
     let mut i = 0u32;

@@ -1,4 +1,4 @@
-//! Back-pressure on plain threads that spawn (`README.md`, section 11): a thread outside the
+//! Back-pressure on plain threads that spawn (`README.md`, section 12): a thread outside the
 //! runtime that spawns while the global queue holds [`LIMIT`] goroutines or more waits until
 //! the workers have brought it down to [`LOW`], so a spawn loop cannot pile up goroutines
 //! (each holding a stack) faster than the workers run them.
