@@ -523,6 +523,19 @@ mod loom_tests {
     use loom::sync::Arc;
     use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 
+    /// The submitter of every model here: the queue push, then `wakep` (its SeqCst fence, and
+    /// a spinner started only if a processor is idle and nobody spins).
+    fn submit(work: &Arc<AtomicBool>, npidle: &Arc<AtomicUsize>, nmspinning: &Arc<AtomicUsize>, woke: &Arc<AtomicBool>) -> loom::thread::JoinHandle<()> {
+        let (w2, np2, ns2, wk2) = (work.clone(), npidle.clone(), nmspinning.clone(), woke.clone());
+        loom::thread::spawn(move || {
+            w2.store(true, Release); // the queue push
+            fence(SeqCst); // wakep
+            if np2.load(SeqCst) > 0 && ns2.load(SeqCst) == 0 && ns2.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
+                wk2.store(true, SeqCst);
+            }
+        })
+    }
+
     #[test]
     fn no_lost_wakeup() {
         loom::model(|| {
@@ -530,15 +543,7 @@ mod loom_tests {
             let npidle = Arc::new(AtomicUsize::new(0));
             let nmspinning = Arc::new(AtomicUsize::new(1)); // the sleeper is spinning
             let woke = Arc::new(AtomicBool::new(false));
-            let (w2, np2, ns2, wk2) = (work.clone(), npidle.clone(), nmspinning.clone(), woke.clone());
-            let submitter = loom::thread::spawn(move || {
-                w2.store(true, Release); // the queue push
-                // wakep
-                fence(SeqCst);
-                if np2.load(SeqCst) > 0 && ns2.load(SeqCst) == 0 && ns2.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
-                    wk2.store(true, SeqCst);
-                }
-            });
+            let submitter = submit(&work, &npidle, &nmspinning, &woke);
             // the sleeper: release P, stop spinning, re-check
             npidle.fetch_add(1, SeqCst);
             nmspinning.fetch_sub(1, SeqCst);
@@ -561,14 +566,7 @@ mod loom_tests {
             let npidle = Arc::new(AtomicUsize::new(1)); // the other processor is idle
             let nmspinning = Arc::new(AtomicUsize::new(1)); // the spinner, holding its own
             let woke = Arc::new(AtomicBool::new(false));
-            let (w2, np2, ns2, wk2) = (work.clone(), npidle.clone(), nmspinning.clone(), woke.clone());
-            let submitter = loom::thread::spawn(move || {
-                w2.store(true, Release); // the queue push
-                fence(SeqCst); // wakep
-                if np2.load(SeqCst) > 0 && ns2.load(SeqCst) == 0 && ns2.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
-                    wk2.store(true, SeqCst);
-                }
-            });
+            let submitter = submit(&work, &npidle, &nmspinning, &woke);
             let mut found = false;
             for _ in 0..2 {
                 if work.load(Acquire) {
@@ -600,14 +598,7 @@ mod loom_tests {
             let npidle = Arc::new(AtomicUsize::new(1)); // a processor is free for a helper
             let nmspinning = Arc::new(AtomicUsize::new(1)); // the spinner, about to stop
             let woke = Arc::new(AtomicBool::new(false));
-            let (w2, np2, ns2, wk2) = (work.clone(), npidle.clone(), nmspinning.clone(), woke.clone());
-            let submitter = loom::thread::spawn(move || {
-                w2.store(true, Release); // the queue push
-                fence(SeqCst); // wakep
-                if np2.load(SeqCst) > 0 && ns2.load(SeqCst) == 0 && ns2.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
-                    wk2.store(true, SeqCst);
-                }
-            });
+            let submitter = submit(&work, &npidle, &nmspinning, &woke);
             // the spinner found its goroutine: stop spinning, fence, look for work left
             let mut helper = false;
             if nmspinning.fetch_sub(1, SeqCst) == 1 {
