@@ -640,21 +640,16 @@ fn thread_wait(tok: &Token, t: &ThreadWait, deadline: Deadline, spun: bool) -> u
 
 /// How long [`spin_until`] spins with `pause` before it yields: a hand-off between two
 /// threads that run on two CPUs lands well within it.
-pub(crate) const PAUSE_PHASE: std::time::Duration = std::time::Duration::from_micros(1);
+const PAUSE_PHASE: std::time::Duration = std::time::Duration::from_micros(1);
 
 /// Spins until `done()` or `budget` passes: `pause` for the first microsecond, then
 /// `sched_yield`, so that when the thread it waits for needs this CPU (a loaded machine, or
 /// both placed on one CPU) the spinner gives the CPU up at once instead of burning it. (Two
 /// threads handing work back and forth on one CPU pay the pause phase at every hand-off:
 /// ~6.9 us per spawn+wait on this machine with 64 pauses (3 us), ~4.4 us with ~1 us.)
-/// A yield that lost the CPU to another process ([`yield_cpu`]) ends the spin: on a CPU
-/// shared with other processes more yields would cost more time slices (milliseconds each).
-/// (Turning this thread's next spins into pause-then-sleep as well, through [`contended`],
-/// took the round trip next to two busy processes from milliseconds to ~40 µs but doubled it under
-/// this machine's ordinary load, where futex wakes cost more than yields: `sched/README.md`
-/// section 13.)
 pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -> bool {
     let start = Instant::now();
+    let mut pausing = true;
     let mut i = 0u32;
     loop {
         if done() {
@@ -666,54 +661,14 @@ pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -
             if spent >= budget {
                 return false;
             }
-            if spent >= PAUSE_PHASE {
-                break;
-            }
+            pausing = spent < PAUSE_PHASE;
         }
-        std::hint::spin_loop();
-    }
-    loop {
-        if !yield_cpu() || start.elapsed() >= budget {
-            return done();
-        }
-        if done() {
-            return true;
+        if pausing {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
         }
     }
-}
-
-/// A `sched_yield` that took longer than this lost the CPU to another process.
-const YIELD_LOST: std::time::Duration = std::time::Duration::from_micros(500);
-
-/// How long after a lost yield [`contended`] says so.
-const CONTENDED_FOR: std::time::Duration = std::time::Duration::from_millis(5);
-
-std::thread_local! {
-    /// Until when [`contended`] holds (set by `yield_cpu`). Read and written by the spinning
-    /// thread itself within one spin (a plain thread, or an M in scheduler code: no
-    /// goroutine parks in between).
-    static CONTENDED_UNTIL: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
-}
-
-/// Yields the CPU; `false` if that lost it to another process for longer than `YIELD_LOST`
-/// (this CPU is shared: spinning here costs time slices), which [`contended`] then reports
-/// for `CONTENDED_FOR`.
-pub(crate) fn yield_cpu() -> bool {
-    let t = Instant::now();
-    std::thread::yield_now();
-    let now = Instant::now();
-    if now.duration_since(t) < YIELD_LOST {
-        return true;
-    }
-    let _ = CONTENDED_UNTIL.try_with(|c| c.set(Some(now + CONTENDED_FOR)));
-    false
-}
-
-/// Whether a recent yield of this thread lost the CPU ([`yield_cpu`]): an M then does not
-/// hold its processor to spin (`sched/worker.rs`, step 6b), since a descheduled spinner
-/// holds the processor that submitters count on.
-pub(crate) fn contended() -> bool {
-    CONTENDED_UNTIL.try_with(|c| c.get().is_some_and(|u| Instant::now() < u)).unwrap_or(false)
 }
 
 #[cfg(all(test, loom))]

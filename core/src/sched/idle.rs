@@ -163,15 +163,9 @@ impl Runtime {
     }
 
     /// Takes an idle processor (state IDLE -> HELD), under the lock.
-    /// A processor that holds work of its own (a runnext or affine goroutine, which no other
-    /// processor can run, or a local queue) is taken first: `work_for_others` counts that
-    /// work, and an M that takes an idle processor on its account (step 3's re-check, a
-    /// `wakep`) must get that processor, not its own one back. (With step 6b's spinners it
-    /// did not: an M took its own processor back, spun, gave it up, and again, while the
-    /// idle processor's runnext waited and every `wakep` saw the spinner:
-    /// `tests/c/rt_wake_after_release`, 5 failures in 15 runs.)
+    /// A processor that holds affine work (which no one else can run) is taken first.
     fn take_idle_p(&self, l: &mut Lists) -> Option<usize> {
-        let i = l.idle_p.iter().rposition(|&p| self.ps[p].has_work());
+        let i = l.idle_p.iter().rposition(|&p| self.ps[p].affine_len.load(Acquire) > 0);
         let p = match i {
             Some(i) => l.idle_p.swap_remove(i),
             None => l.idle_p.pop()?,
@@ -521,7 +515,7 @@ mod loom_tests {
     //! stores as one total order, but it does model SeqCst fences, which the code relies on.)
     use loom::sync::atomic::{fence, AtomicBool, AtomicUsize};
     use loom::sync::Arc;
-    use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+    use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 
     /// The submitter of every model here: the queue push, then `wakep` (its SeqCst fence, and
     /// a spinner started only if a processor is idle and nobody spins).
@@ -549,39 +543,6 @@ mod loom_tests {
             nmspinning.fetch_sub(1, SeqCst);
             fence(SeqCst);
             let found = work.load(Relaxed);
-            submitter.join().unwrap();
-            assert!(found || woke.load(SeqCst), "work queued but nobody will run it");
-        });
-    }
-
-    /// Step 6b: a spinning M that found nothing keeps its processor and looks again (twice
-    /// here; for up to `SPIN_HOLD` in the code) before step 3. The submitter, seeing it
-    /// counted in `nmspinning`, only pushes; the spinner either sees the push in one of its
-    /// looks or gives up by step 3 (release, stop spinning, fence, re-check), whose re-check
-    /// sees the push or whose decrement the submitter's `wakep` sees.
-    #[test]
-    fn spinner_holding_its_processor_leaves_no_work_behind() {
-        loom::model(|| {
-            let work = Arc::new(AtomicBool::new(false));
-            let npidle = Arc::new(AtomicUsize::new(1)); // the other processor is idle
-            let nmspinning = Arc::new(AtomicUsize::new(1)); // the spinner, holding its own
-            let woke = Arc::new(AtomicBool::new(false));
-            let submitter = submit(&work, &npidle, &nmspinning, &woke);
-            let mut found = false;
-            for _ in 0..2 {
-                if work.load(Acquire) {
-                    found = true; // the spinner runs it (and stops spinning: step 2)
-                    break;
-                }
-                loom::thread::yield_now();
-            }
-            if !found {
-                // Step 3.
-                npidle.fetch_add(1, SeqCst);
-                nmspinning.fetch_sub(1, SeqCst);
-                fence(SeqCst);
-                found = work.load(Relaxed);
-            }
             submitter.join().unwrap();
             assert!(found || woke.load(SeqCst), "work queued but nobody will run it");
         });

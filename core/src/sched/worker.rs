@@ -373,20 +373,11 @@ fn steal_global(rt: &Runtime, h: &Held<'_>) -> Option<GRef> {
     }
 }
 
-/// How long a spinning M that found nothing keeps its processor and looks again before it
-/// gives the processor up (step 6b, `README.md` section 3).
-const SPIN_HOLD: std::time::Duration = std::time::Duration::from_micros(20);
-
 /// Finds a goroutine to run on this M's processor, in the order of `README.md` section 3.
 /// `None` when the processor was given up.
 #[inline(always)]
 fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
     let rt = m.rt;
-    // Step 6b's spin: when this M, spinning, first found nothing, its rounds since, and
-    // whether it still pauses (rather than yields) between them.
-    let mut spun: Option<std::time::Instant> = None;
-    let mut rounds = 0u32;
-    let mut pausing = true;
     loop {
         let pi = l.p.get() - 1;
         let p: &P = &rt.ps[pi];
@@ -475,42 +466,6 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
                 if round == 0 {
                     std::hint::spin_loop();
                 }
-            }
-        }
-        // Step 6b: a spinning M keeps its processor and looks again, for up to `SPIN_HOLD`
-        // (`README.md` section 3): a submitter that sees it counted in `nmspinning` only
-        // queues (no `startm`, no hand-off, no kick), and this M takes the work at its next
-        // round. Between rounds it pauses for the first microsecond, then yields the CPU
-        // (as `waiter::spin_until` does), so that a partner thread on this CPU runs at once.
-        if l.spinning.get() && (spun.is_some() || !crate::waiter::contended()) {
-            let start = *spun.get_or_insert_with(std::time::Instant::now);
-            // The clock every 8th round only (a round takes well under 100 ns when idle).
-            rounds = rounds.wrapping_add(1);
-            if rounds % 8 == 0 {
-                let spent = start.elapsed();
-                if spent >= SPIN_HOLD {
-                    spun = None;
-                    rounds = 0;
-                    pausing = true;
-                } else {
-                    pausing = spent < crate::waiter::PAUSE_PHASE;
-                }
-            }
-            if spun.is_some() {
-                if pausing {
-                    std::hint::spin_loop();
-                    std::hint::spin_loop();
-                    continue;
-                }
-                if crate::waiter::yield_cpu() {
-                    continue;
-                }
-                // The yield lost the CPU to another process: stop holding the processor (a
-                // descheduled spinner would leave the work submitters count on it for
-                // waiting) and sleep, to be woken by the next submitter.
-                spun = None;
-                rounds = 0;
-                pausing = true;
             }
         }
         // Step 3: give up the processor (listing this M as idle at once), stop spinning,
