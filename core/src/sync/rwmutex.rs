@@ -668,6 +668,17 @@ mod loom_tests {
     use loom::cell::UnsafeCell;
     use std::time::Instant;
 
+    /// A thread that takes the write lock (no deadline), bumps `v` under it and unlocks.
+    fn spawn_writer(mu: &Arc<RWMutex>, v: &Arc<UnsafeCell<u32>>) -> loom::thread::JoinHandle<()> {
+        let (m2, v2) = (mu.clone(), v.clone());
+        loom::thread::spawn(move || {
+            m2.lock(Deadline::Never, None).unwrap();
+            // SAFETY: under the write lock (loom checks the accesses do not race).
+            v2.with_mut(|p| unsafe { *p += 1 });
+            m2.unlock().unwrap();
+        })
+    }
+
     /// A writer and a reader: never both inside (loom checks the cell's accesses), and the
     /// state ends clean (no lost hand-off: both finish).
     #[test]
@@ -675,13 +686,7 @@ mod loom_tests {
         loom::model(|| {
             let mu = Arc::new(RWMutex::new());
             let v = Arc::new(UnsafeCell::new(0u32));
-            let (m2, v2) = (mu.clone(), v.clone());
-            let t = loom::thread::spawn(move || {
-                m2.lock(Deadline::Never, None).unwrap();
-                // SAFETY: under the write lock (loom checks the accesses do not race).
-                v2.with_mut(|p| unsafe { *p += 1 });
-                m2.unlock().unwrap();
-            });
+            let t = spawn_writer(&mu, &v);
             mu.rlock(Deadline::Never, None).unwrap();
             // SAFETY: under a read lock (loom checks that no write races it).
             let _ = v.with(|p| unsafe { *p });
@@ -700,13 +705,7 @@ mod loom_tests {
             let mu = Arc::new(RWMutex::new());
             let v = Arc::new(UnsafeCell::new(0u32));
             mu.rlock(Deadline::Never, None).unwrap();
-            let (m2, v2) = (mu.clone(), v.clone());
-            let w = loom::thread::spawn(move || {
-                m2.lock(Deadline::Never, None).unwrap();
-                // SAFETY: under the write lock.
-                v2.with_mut(|p| unsafe { *p += 1 });
-                m2.unlock().unwrap();
-            });
+            let w = spawn_writer(&mu, &v);
             let (m3, v3) = (mu.clone(), v.clone());
             let r = loom::thread::spawn(move || {
                 m3.rlock(Deadline::Never, None).unwrap();
@@ -732,13 +731,7 @@ mod loom_tests {
             let v = Arc::new(UnsafeCell::new(0u32));
             mu.rlock(Deadline::Never, None).unwrap(); // slot 0
             mu.rlock(Deadline::Never, None).unwrap(); // slot 1
-            let (m2, v2) = (mu.clone(), v.clone());
-            let w = loom::thread::spawn(move || {
-                m2.lock(Deadline::Never, None).unwrap();
-                // SAFETY: under the write lock.
-                v2.with_mut(|p| unsafe { *p += 1 });
-                m2.unlock().unwrap();
-            });
+            let w = spawn_writer(&mu, &v);
             let m3 = mu.clone();
             let r = loom::thread::spawn(move || {
                 let _ = m3.slot(); // (its next is slot 1)
