@@ -26,7 +26,7 @@ N = 200_000
 RSS_BOUND_MIB = 200
 
 SCRIPT = r"""
-import json, resource, sys, threading, time
+import json, threading, time
 import goroutines as gr
 
 gr.init(workers=2{max_threads})
@@ -87,8 +87,7 @@ elif WHERE == "thread":
 else:
     r = gr.go(loop).wait(timeout=300)
 bp = gr._goroutines._spawn_backpressure()
-print(json.dumps({{"count": r[0], "spawn_ns": r[1], "ns": r[2], "vmhwm_kib": vmhwm_kib(),
-                  "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "bp": bp}}))
+print(json.dumps({{"count": r[0], "spawn_ns": r[1], "ns": r[2], "vmhwm_kib": vmhwm_kib(), "bp": bp}}))
 """
 
 
@@ -107,8 +106,9 @@ def run_loop(where, n=N, lock=None, max_threads=None, timeout=600):
 def test_spawn_loop_runs_every_goroutine_in_bounded_memory(where):
     out = run_loop(where)
     assert out["count"] == N
+    # VmHWM, not ru_maxrss: a forked child's ru_maxrss starts at its parent's RSS and execve
+    # keeps it (this pytest process may be hundreds of MB by now); VmHWM is the new image's.
     assert out["vmhwm_kib"] < RSS_BOUND_MIB * 1024, out
-    assert out["maxrss_kib"] < RSS_BOUND_MIB * 1024, out
     if where != "goroutine":
         # The plain thread outran the workers (they need the GIL it holds), so go() waited
         # with the GIL released: on gr's full queue, or on goroutines waiting to start.
