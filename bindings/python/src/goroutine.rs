@@ -307,8 +307,10 @@ const START_SLICE_NS: i64 = 100_000;
 /// Slices without a start (and 10 ms of wall time) that make a stall.
 const START_STALL_SLICES: u32 = 100;
 const START_STALL: std::time::Duration = std::time::Duration::from_millis(10);
-/// Waits of `start_backlog_wait` and retries of `spawn_released` (`_spawn_backpressure()`).
+/// Waits of `start_backlog_wait`, the stalls they saw, and retries of `spawn_released`
+/// (`_spawn_backpressure()`).
 static START_WAITS: AtomicU64 = AtomicU64::new(0);
+static START_STALLS: AtomicU64 = AtomicU64::new(0);
 static SPAWN_RETRIES: AtomicU64 = AtomicU64::new(0);
 
 /// A Python goroutine has taken the GIL for the first time (or will never run Python).
@@ -351,6 +353,7 @@ unsafe fn start_backlog_wait() {
             quiet += 1;
             if quiet >= START_STALL_SLICES && since.elapsed() >= START_STALL {
                 STALLED_AT.store(now, Relaxed);
+                START_STALLS.fetch_add(1, Relaxed);
                 break;
             }
         }
@@ -371,13 +374,14 @@ pub extern "C" fn reset_after_fork() {
 }
 
 /// `_spawn_backpressure() -> dict`: how often `go()` waited for goroutines to start
-/// (`waits`), how often a plain thread's spawn met gr's full queue and spawned again without
+/// (`waits`), how many of those waits ended in a stall (`stalls`), how often a plain thread's spawn met gr's full queue and spawned again without
 /// the GIL (`retries`), and the goroutines spawned that have not started (`waiting`). For
 /// tests and diagnostics.
 #[pyfunction]
 pub fn _spawn_backpressure(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
     let d = pyo3::types::PyDict::new(py);
     d.set_item("waits", START_WAITS.load(Relaxed))?;
+    d.set_item("stalls", START_STALLS.load(Relaxed))?;
     d.set_item("retries", SPAWN_RETRIES.load(Relaxed))?;
     d.set_item("waiting", waiting_to_start())?;
     Ok(d)
