@@ -46,6 +46,18 @@ impl<T, const RANK: u8> Mutex<T, RANK> {
         Mutex { m: raw::Mutex::new(v) }
     }
 
+    /// The data of a mutex nobody else can reach yet (`&mut`): no locked instruction.
+    #[inline]
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        #[cfg(not(loom))]
+        return self.m.get_mut();
+        #[cfg(loom)]
+        return match self.m.get_mut() {
+            Ok(v) => v,
+            Err(p) => p.into_inner(),
+        };
+    }
+
     /// The lock if it is free now (no waiting).
     #[cfg(not(loom))]
     #[inline]

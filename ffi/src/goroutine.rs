@@ -51,7 +51,7 @@ pub const GR_STACK_SIZE_MAX: usize = 1073741824;
 const _: () = assert!(GR_STACK_SIZE_MAX == gr_core::STACK_MAX);
 
 /// `gr_spawn_opts.flags`: never wait for back-pressure. A plain thread's spawn that finds
-/// the runtime's global queue full (4,096 goroutines or more, see `gr_spawn`) returns
+/// the runtime's global queue full (1,024 goroutines or more, see `gr_spawn`) returns
 /// `GR_EAGAIN` at once, spawning nothing, where it would otherwise wait for the workers to
 /// run the queue down. For a caller that holds something the goroutines need (an interpreter
 /// lock): on `GR_EAGAIN` it lets go of it and spawns again without this flag, which waits.
@@ -189,9 +189,9 @@ pub(crate) unsafe fn spawn_opts_of(opts: *const gr_spawn_opts, spawn_pc: usize) 
 /// child before `gr_init`; `GR_ENOMEM` without memory for its stack, or when no thread runs
 /// goroutines and the OS refuses a new one.
 ///
-/// Back-pressure: called from a plain thread (not a goroutine) while 4,096 or more
+/// Back-pressure: called from a plain thread (not a goroutine) while 1,024 or more
 /// goroutines wait in the runtime's global queue (the spawner outruns the workers), the call
-/// first blocks until the workers have run that queue down to 2,048, so a spawn loop on a
+/// first blocks until the workers have run that queue down to 512, so a spawn loop on a
 /// thread keeps memory bounded. It never deadlocks: if no queued goroutine is taken for
 /// 10 ms while every thread holding a processor sleeps in the kernel (the workers are stuck,
 /// perhaps on something the caller holds), or for 100 ms whatever they do, it goes on, and so

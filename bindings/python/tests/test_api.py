@@ -372,7 +372,7 @@ def test_goroutines_spawned_behind_a_thread_blocking_one_still_run():
 
 def test_a_spawning_loop_on_a_plain_thread_never_fails_nor_deadlocks():
     # go() from a plain thread (here the main thread, holding the GIL) spawns with
-    # GR_SPAWN_NOWAIT; on a full global queue (4,096 goroutines) it spawns again with the GIL
+    # GR_SPAWN_NOWAIT; on a full global queue (1,024 goroutines) it spawns again with the GIL
     # released, which waits for the workers (they need the GIL to run the queue down). Every
     # go() succeeds and every goroutine runs. (The queue seldom fills here: a Python goroutine
     # that waits for the GIL parks on the GIL gate, pystate.rs, so the workers move it out of

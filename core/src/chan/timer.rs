@@ -116,7 +116,8 @@ impl Timer {
             let mut c = Chan::new(TIMER_ELEM, 0).expect("an unbuffered channel allocates nothing");
             c.recv_only = true;
             c.timer = Some(Link { me: me.clone(), slot: AtomicUsize::new(NOT_HEAPED) });
-            lock(&c.inner).timer = Some(state);
+            // Not shared yet: set it without the lock (two locked instructions fewer).
+            c.inner.get_mut().timer = Some(state);
             c
         });
         Ok(Timer { chan })

@@ -35,7 +35,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::time::{Duration, Instant};
 
 /// Goroutines in the global queue at which a plain thread's spawn waits.
-pub(crate) const LIMIT: usize = 4096;
+pub(crate) const LIMIT: usize = 1024;
 /// Where the wait ends: the workers still have this many queued, so they do not run dry
 /// while the spawner wakes up.
 pub(crate) const LOW: usize = LIMIT / 2;

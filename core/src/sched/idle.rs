@@ -163,9 +163,17 @@ impl Runtime {
     }
 
     /// Takes an idle processor (state IDLE -> HELD), under the lock.
-    /// A processor that holds affine work (which no one else can run) is taken first.
+    /// A processor that holds work of its own (a runnext or affine goroutine, which no other
+    /// processor can run, or a local queue) is taken first: `work_for_others` counts that
+    /// work, and an M that takes an idle processor on its account (step 3's re-check, a
+    /// `wakep`) must get that processor, not its own one back. (Preferring only affine work,
+    /// an M in step 3 released its processor, saw another idle one's runnext, took an idle
+    /// processor on its account and got its own back (the last pushed), found nothing it
+    /// could run (a runnext is not stolen), released it, and again, for ever: the runnext
+    /// never ran, `tests/c/rt_wake_after_release` timed out a join after 10 s, 1 to 2 runs
+    /// in 6 under ASan.)
     fn take_idle_p(&self, l: &mut Lists) -> Option<usize> {
-        let i = l.idle_p.iter().rposition(|&p| self.ps[p].affine_len.load(Acquire) > 0);
+        let i = l.idle_p.iter().rposition(|&p| self.ps[p].has_work());
         let p = match i {
             Some(i) => l.idle_p.swap_remove(i),
             None => l.idle_p.pop()?,
