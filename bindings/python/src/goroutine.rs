@@ -293,16 +293,18 @@ static STARTED: Line = Line(AtomicU64::new(0));
 /// The `STARTED` count at which a stall was declared (`u64::MAX`: none): while it is still
 /// current, nothing waits.
 static STALLED_AT: AtomicU64 = AtomicU64::new(u64::MAX);
-/// Goroutines spawned and not yet started at which `go()` waits (about 14 MiB of them).
-const START_LIMIT: u64 = 2048;
+/// Goroutines spawned and not yet started at which `go()` waits (about 7 MiB of them), as
+/// many as gr lets a plain thread queue.
+const START_LIMIT: u64 = 1024;
 /// Where the wait ends: a few still queued, so that the workers do not run dry while the
 /// spawner wakes, but few enough that the spawner soon gets the GIL back (it takes the GIL
 /// against every goroutine waiting at the gate, and CPython's GIL is not fair: a waiter may
-/// wait a whole switch interval, 5 ms). Measured (`py_gr.py`-style loop of 100,000 from the
-/// main thread, `chrt -f 10`, 3 runs each): limit 4,096 and low 2,048, gr's own ratio, took
-/// 5.7-6.9 us per goroutine; 4,096 and 512: 4.3-10.6; 2,048 and 256: 3.5-4.2; 1,024 and 128:
-/// 3.7-4.4; 1,024 and 32: 4.7-4.9; 512 and 64: 4.8-5.6.
-const START_LOW: u64 = 256;
+/// wait a whole switch interval, 5 ms). Measured (a loop of 100,000 `go()` from the main
+/// thread, `chrt -f 10`, 3 runs each; gr's queue limit 4,096): limit 4,096 and low 2,048
+/// (gr's ratio) took 5.7-6.9 us per goroutine; 4,096 and 512: 4.3-10.6; 2,048 and 256:
+/// 3.5-4.2; 1,024 and 128: 3.7-4.4; 1,024 and 32: 4.7-4.9; 512 and 64: 4.8-5.6. With gr's
+/// limit at 1,024: 1,024 and 128: 3.8-4.1; 2,048 and 256: 3.9-4.6; no bound here: 9.6-10.3.
+const START_LOW: u64 = START_LIMIT / 8;
 const START_SLICE_NS: i64 = 100_000;
 /// Slices without a start (and 10 ms of wall time) that make a stall.
 const START_STALL_SLICES: u32 = 100;

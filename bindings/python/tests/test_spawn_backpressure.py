@@ -3,7 +3,7 @@ thread and from inside a goroutine runs every goroutine, in bounded memory, and 
 deadlocks, also when the spawner holds a lock every goroutine needs.
 
 A plain thread's go() holds the GIL, which every Python goroutine needs to run. It spawns with
-GR_SPAWN_NOWAIT; when gr's global queue is full (4,096 goroutines, core/src/sched/README.md
+GR_SPAWN_NOWAIT; when gr's global queue is full (1,024 goroutines, core/src/sched/README.md
 section 12) that returns GR_EAGAIN and go() spawns again with the GIL released, which waits for
 the workers (goroutine.rs, `spawn_released`). Python goroutines that have started wait for the
 GIL parked (the GIL gate, pystate.rs), outside the run queues; go() also bounds those
