@@ -58,6 +58,9 @@ WORKLOADS = [
     # issue 13: Python sockets and sleeps (asyncio, gevent and gr (Python) only)
     ("py_echo",       "echo",          "ktput", "k req/s",   200_000,    WORKERS),
     ("py_sleep",      "sleepfan",      "sec",   "s",         10_000,     WORKERS),
+    # issue 18 in Python: spawned from the main thread, outside any goroutine
+    ("py_spawn_thread",     "spawn_thread", "nsop", "ns/task",      200_000,   WORKERS),
+    ("py_spawn_thread_rss", "spawn_thread", "mib",  "MiB peak RSS", 200_000,   WORKERS),
     # issue 18: driven from a plain thread (gr and Go only; Go's plain thread is a goroutine
     # locked with runtime.LockOSThread)
     ("spawn_thread",      "spawn_thread",      "nsop", "ns/task",       1_000_000, WORKERS),
@@ -68,12 +71,12 @@ WORKLOADS = [
 TOOLBOX = ("rwmutex", "timerchurn", "ctxfanout")
 NET_ROWS = ("echo_pingpong", "echo_stream", "idle_conns")
 AIO_ROWS = ("aio_bridge",)  # gr (Python)'s goroutines.aio.wait against asyncio.to_thread
-PY_ROWS = ("py_echo", "py_sleep")
+PY_ROWS = ("py_echo", "py_sleep", "py_spawn_thread", "py_spawn_thread_rss")
 PY_ROW_IMPLS = ("asyncio", "gevent", "pygr")
 THREAD_ROWS = ("spawn_thread", "spawn_thread_rss", "pingpong_thread", "spawn_wait_thread")
 GR_GO_ONLY = NET_ROWS + THREAD_ROWS
 # Rows read from another row's runs (no process of their own): id -> (parent id, RESULT key).
-DERIVED = {"spawn_thread_rss": ("spawn_thread", "kib")}
+DERIVED = {"spawn_thread_rss": ("spawn_thread", "kib"), "py_spawn_thread_rss": ("py_spawn_thread", "kib")}
 WL = {w[0]: w for w in WORKLOADS}
 DESCR = {
     "spawn": "spawn + join N tasks (WaitGroup)",
@@ -99,6 +102,10 @@ DESCR = {
     "ctxfanout": "cancel a root context with N children, a task waiting on each one's done channel; time until the last wakes",
     "py_echo": "100 loopback TCP connections to a task-per-connection echo server, 512-byte request, wait for the echo; N requests",
     "py_sleep": "N tasks each sleeping 10 ms: wall time (and OS threads while they sleep)",
+    "py_spawn_thread": "Python's main thread spawns N tasks (a counter increment + WaitGroup done each), then waits: "
+                       "gr (Python) go() outside any goroutine, asyncio create_task in the main thread's loop, "
+                       "gevent.spawn from the main greenlet",
+    "py_spawn_thread_rss": "peak RSS (VmHWM) of the py_spawn_thread process",
     "spawn_thread": "a plain thread spawns N tasks (an atomic add + WaitGroup done each), then waits",
     "spawn_thread_rss": "peak RSS (VmHWM) of the spawn_thread process",
     "pingpong_thread": "a plain thread and a task, 2 unbuffered channels, N round trips",
@@ -180,7 +187,7 @@ def size_for(impl, wid, quick):
     if wid in PY_ROWS:
         if impl not in PY_ROW_IMPLS:
             return 0
-        return default // 10 if quick and wid == "py_echo" else default
+        return default // 10 if quick and wid != "py_sleep" else default
     if quick and wid in GR_GO_ONLY:
         return default if wid == "idle_conns" else default // 10
     s = SCALED.get(impl, {}).get(wid, default)
@@ -211,7 +218,7 @@ def na_reason(impl, wid, quick):
     if wid in AIO_ROWS:
         return "the asyncio bridge row runs gr (Python) and asyncio only"
     if wid in PY_ROWS:
-        return "Python rows (issue 13) run asyncio, gevent and gr (Python) only"
+        return "Python rows (issues 13, 18) run asyncio, gevent and gr (Python) only"
     if wid in THREAD_ROWS:
         return "plain-thread rows run gr (C) and Go only"
     if (impl, wid) in NA_REASON:

@@ -54,7 +54,7 @@ def die(msg):
 
 WARM = {"spawn": 1000, "pingpong": 1000, "ring": 1000, "fanin": 1000, "parked": 0,
         "yield": 1000, "select": 1000, "sieve": 50, "mutex": 10, "cpu": 2,
-        "echo": 1000, "sleepfan": 1000}
+        "echo": 1000, "sleepfan": 1000, "spawn_thread": 1000, "spawn_thread_go": 1000}
 
 
 def main(table, run=lambda fn, n, w: fn(n, w)):

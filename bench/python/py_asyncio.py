@@ -37,6 +37,25 @@ async def spawn(n, workers):
     report("spawn", n, now_ns() - t0)
 
 
+async def spawn_thread(n, workers):
+    # py_spawn_thread (issue 18): the main thread (running the loop) starts n tasks, each
+    # counts and marks a WaitGroup done; peak RSS with the time.
+    wg = WaitGroup(n)
+    count = [0]
+
+    async def f():
+        count[0] += 1
+        wg.done()
+    t0 = now_ns()
+    for _ in range(n):
+        asyncio.create_task(f())
+    await wg.wait()
+    d = now_ns() - t0
+    if count[0] != n:
+        die("spawn_thread: %d of %d ran" % (count[0], n))
+    report("spawn_thread", n, d, vmhwm_kib())
+
+
 async def pingpong(n, workers):
     ping, pong = asyncio.Queue(1), asyncio.Queue(1)
 
@@ -272,5 +291,5 @@ async def sleepfan(n, workers):
 if __name__ == "__main__":
     main({"spawn": spawn, "pingpong": pingpong, "ring": ring, "fanin": fanin, "parked": parked,
           "yield": yield_, "sieve": sieve, "mutex": mutex, "cpu": cpu, "echo": echo,
-          "sleepfan": sleepfan, "aio_bridge": aio_bridge},
+          "sleepfan": sleepfan, "aio_bridge": aio_bridge, "spawn_thread": spawn_thread},
          run=lambda fn, n, w: asyncio.run(fn(n, w)))

@@ -38,6 +38,25 @@ def spawn(n, workers):
     report("spawn", n, now_ns() - t0)
 
 
+def spawn_thread(n, workers):
+    # py_spawn_thread (issue 18): the main greenlet (on the main thread) spawns n greenlets,
+    # each counts and marks a WaitGroup done; peak RSS with the time.
+    wg = WaitGroup(n)
+    count = [0]
+
+    def f():
+        count[0] += 1
+        wg.done()
+    t0 = now_ns()
+    for _ in range(n):
+        gevent.spawn(f)
+    wg.wait()
+    d = now_ns() - t0
+    if count[0] != n:
+        die("spawn_thread: %d of %d ran" % (count[0], n))
+    report("spawn_thread", n, d, vmhwm_kib())
+
+
 def pingpong(n, workers):
     ping, pong = gevent.queue.Channel(), gevent.queue.Channel()
 
@@ -272,4 +291,4 @@ def sleepfan(n, workers):
 if __name__ == "__main__":
     main({"spawn": spawn, "pingpong": pingpong, "ring": ring, "fanin": fanin, "parked": parked,
           "yield": yield_, "sieve": sieve, "mutex": mutex, "cpu": cpu, "echo": echo,
-          "sleepfan": sleepfan})
+          "sleepfan": sleepfan, "spawn_thread": spawn_thread})

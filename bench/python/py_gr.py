@@ -31,6 +31,34 @@ def spawn(n, workers):
     report("spawn", n, now_ns() - t0)
 
 
+def spawn_thread(n, workers):
+    """py_spawn_thread (issue 18): Python's main thread, outside any goroutine, spawns n
+    goroutines, each counts and marks a WaitGroup done; peak RSS with the time. go() on a
+    plain thread meets gr's back-pressure (sched/README.md section 12) without the GIL."""
+    wg = gr.WaitGroup()
+    count = [0]
+
+    def f():
+        count[0] += 1
+        wg.done()
+    t0 = now_ns()
+    wg.add(n)
+    for _ in range(n):
+        gr.go(f)
+    wg.wait()
+    d = now_ns() - t0
+    if count[0] != n:
+        die("spawn_thread: %d of %d ran" % (count[0], n))
+    report("spawn_thread", n, d, vmhwm_kib())
+
+
+def spawn_thread_go(n, workers):
+    """Not a bench row: spawn_thread's loop inside an ordinary goroutine, to set against
+    the row in a separate process (peak RSS is per process). By hand:
+    python bench/python/py_gr.py spawn_thread_go 200000 2"""
+    spawn_thread(n, workers)
+
+
 def pingpong(n, workers):
     ping, pong = gr.Chan(0), gr.Chan(0)
 
@@ -252,9 +280,10 @@ if __name__ == "__main__":
     gr.init(workers=w)
     main({"spawn": spawn, "pingpong": pingpong, "ring": ring, "fanin": fanin, "parked": parked,
           "yield": yield_, "echo": echo, "sleepfan": sleepfan, "pingpong_main": pingpong_main,
-          "aio_bridge": aio_bridge},
-         # The bridge's loop runs on the main thread, as an asyncio program's does.
-         run=lambda fn, n, w: fn(n, w) if fn is aio_bridge
+          "aio_bridge": aio_bridge, "spawn_thread": spawn_thread, "spawn_thread_go": spawn_thread_go},
+         # The bridge's loop runs on the main thread, as an asyncio program's does, and
+         # spawn_thread spawns from it, outside any goroutine.
+         run=lambda fn, n, w: fn(n, w) if fn in (aio_bridge, spawn_thread)
          else gr.run(fn, n, w) if fn is pingpong_main
          else gr.run(lambda: gr.go(fn, n, w).wait()))
     sys.stdout.flush()

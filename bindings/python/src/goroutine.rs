@@ -8,7 +8,7 @@
 use std::cell::UnsafeCell;
 use std::ffi::{c_void, CString};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use pyo3::ffi;
@@ -185,6 +185,7 @@ unsafe extern "C" fn run_python(arg: *mut c_void) {
     let task = Arc::from_raw(arg as *const Task);
     if !pystate::enter_python() {
         // Exit has begun: never touch Python, and never drop the Task without the GIL.
+        started();
         std::mem::forget(task);
         return;
     }
@@ -193,11 +194,13 @@ unsafe extern "C" fn run_python(arg: *mut c_void) {
         let ts = ffi::PyThreadState_New(INTERP.load(Relaxed));
         if ts.is_null() {
             // Out of memory before the GIL is held: report through gr only.
+            started();
             gr::gr_goroutine_fail(c"PyThreadState_New failed".as_ptr());
             return None;
         }
         crate::arena::seed(ts);
         pystate::take_gil(ts);
+        started();
         pystate::register_worker();
         pystate::fit_recursion(ts, task.stack);
         // Dumps show this goroutine's Python frames (`dump.rs`): labelled with its thread
@@ -263,6 +266,129 @@ unsafe fn record_exception(task: &Task) {
     gr::gr_goroutine_fail(msg.as_ptr());
 }
 
+/// Back-pressure on Python goroutines that wait to start.
+///
+/// gr bounds a plain thread's spawns by its global run queue (`sched/README.md`, section 12),
+/// but a Python goroutine leaves the queue as soon as a worker runs it: it creates its thread
+/// state and parks on the GIL gate (pystate.rs) until it gets the GIL, which a spawning loop
+/// holds. Such goroutines hold a stack page, a thread state and a frame chunk each (about
+/// 7 KiB), and nothing bounded them: Python's main thread spawning 200,000 goroutines in a
+/// loop left most of them parked on the gate at once, over a gigabyte (the test output of
+/// `tests/test_spawn_backpressure.py`). So `go()` counts the goroutines it spawned that have
+/// not yet taken the GIL (`SPAWNED - STARTED`) and, while they are [`START_LIMIT`] or more,
+/// waits with the GIL released until the workers have started them down to [`START_LOW`],
+/// from a plain thread and from a goroutine alike.
+///
+/// The wait never deadlocks on what the spawner holds: if no goroutine starts for
+/// [`START_STALL_SLICES`] slices of [`START_SLICE_NS`] (10 ms at least), the goroutines cannot
+/// start (every thread is blocked, perhaps on a lock the spawner holds), and this and every
+/// later `go()` goes on without waiting until one starts (`STALLED_AT`): one pause per stall,
+/// as gr's own rule. Counting costs a spawner one add on its line and a goroutine one add on
+/// another; after a `fork()` the child starts from zero (no goroutine of the parent will
+/// start there), see [`reset_after_fork`].
+#[repr(align(64))]
+struct Line(AtomicU64);
+static SPAWNED: Line = Line(AtomicU64::new(0));
+static STARTED: Line = Line(AtomicU64::new(0));
+/// The `STARTED` count at which a stall was declared (`u64::MAX`: none): while it is still
+/// current, nothing waits.
+static STALLED_AT: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Goroutines spawned and not yet started at which `go()` waits (about 7 MiB of them), as
+/// many as gr lets a plain thread queue.
+const START_LIMIT: u64 = 1024;
+/// Where the wait ends: a few still queued, so that the workers do not run dry while the
+/// spawner wakes, but few enough that the spawner soon gets the GIL back (it takes the GIL
+/// against every goroutine waiting at the gate, and CPython's GIL is not fair: a waiter may
+/// wait a whole switch interval, 5 ms). Measured (a loop of 100,000 `go()` from the main
+/// thread, `chrt -f 10`, 3 runs each; gr's queue limit 4,096): limit 4,096 and low 2,048
+/// (gr's ratio) took 5.7-6.9 us per goroutine; 4,096 and 512: 4.3-10.6; 2,048 and 256:
+/// 3.5-4.2; 1,024 and 128: 3.7-4.4; 1,024 and 32: 4.7-4.9; 512 and 64: 4.8-5.6. With gr's
+/// limit at 1,024: 1,024 and 128: 3.8-4.1; 2,048 and 256: 3.9-4.6; no bound here: 9.6-10.3.
+const START_LOW: u64 = START_LIMIT / 8;
+const START_SLICE_NS: i64 = 100_000;
+/// Slices without a start (and 10 ms of wall time) that make a stall.
+const START_STALL_SLICES: u32 = 100;
+const START_STALL: std::time::Duration = std::time::Duration::from_millis(10);
+/// Waits of `start_backlog_wait`, the stalls they saw, and retries of `spawn_released`
+/// (`_spawn_backpressure()`).
+static START_WAITS: AtomicU64 = AtomicU64::new(0);
+static START_STALLS: AtomicU64 = AtomicU64::new(0);
+static SPAWN_RETRIES: AtomicU64 = AtomicU64::new(0);
+
+/// A Python goroutine has taken the GIL for the first time (or will never run Python).
+#[inline]
+fn started() {
+    STARTED.0.fetch_add(1, Relaxed);
+}
+
+/// Goroutines spawned by `go()` that have not started. `STARTED` is read first: it never
+/// runs ahead of `SPAWNED`, so the difference is never negative.
+#[inline]
+fn waiting_to_start() -> u64 {
+    let s = STARTED.0.load(Relaxed);
+    SPAWNED.0.load(Relaxed).saturating_sub(s)
+}
+
+#[inline]
+fn start_backlog_full() -> bool {
+    waiting_to_start() >= START_LIMIT && STALLED_AT.load(Relaxed) != STARTED.0.load(Relaxed)
+}
+
+/// Waits, GIL released, until the goroutines waiting to start are down to `START_LOW` or
+/// they stall (module doc above). Plain threads sleep; goroutines park (`gr_sleep`).
+/// # Safety
+/// The GIL is held by the caller, which borrows nothing across the call.
+#[inline(never)]
+unsafe fn start_backlog_wait() {
+    START_WAITS.fetch_add(1, Relaxed);
+    let in_g = pystate::in_goroutine();
+    let ts = if in_g { pystate::suspend_goroutine() } else { ffi::PyEval_SaveThread() };
+    let mut last = STARTED.0.load(Relaxed);
+    let mut since = std::time::Instant::now();
+    let mut quiet = 0u32;
+    while waiting_to_start() > START_LOW {
+        gr::gr_sleep(START_SLICE_NS);
+        let now = STARTED.0.load(Relaxed);
+        if now != last {
+            (last, since, quiet) = (now, std::time::Instant::now(), 0);
+        } else {
+            quiet += 1;
+            if quiet >= START_STALL_SLICES && since.elapsed() >= START_STALL {
+                STALLED_AT.store(now, Relaxed);
+                START_STALLS.fetch_add(1, Relaxed);
+                break;
+            }
+        }
+    }
+    if in_g {
+        pystate::resume_goroutine(ts);
+    } else {
+        ffi::PyEval_RestoreThread(ts);
+    }
+}
+
+/// `pthread_atfork` child handler (registered at import): the parent's goroutines do not
+/// exist in the child, and none of them will ever count its start there.
+pub extern "C" fn reset_after_fork() {
+    SPAWNED.0.store(0, Relaxed);
+    STARTED.0.store(0, Relaxed);
+    STALLED_AT.store(u64::MAX, Relaxed);
+}
+
+/// `_spawn_backpressure() -> dict`: how often `go()` waited for goroutines to start
+/// (`waits`), how many of those waits ended in a stall (`stalls`), how often a plain thread's spawn met gr's full queue and spawned again without
+/// the GIL (`retries`), and the goroutines spawned that have not started (`waiting`). For
+/// tests and diagnostics.
+#[pyfunction]
+pub fn _spawn_backpressure(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
+    let d = pyo3::types::PyDict::new(py);
+    d.set_item("waits", START_WAITS.load(Relaxed))?;
+    d.set_item("stalls", START_STALLS.load(Relaxed))?;
+    d.set_item("retries", SPAWN_RETRIES.load(Relaxed))?;
+    d.set_item("waiting", waiting_to_start())?;
+    Ok(d)
+}
+
 /// gr_spawn_ex, keeping the GIL where the spawn cannot suspend the caller: in a Python
 /// goroutine (pinned, and gr.h exempts pinned goroutines from the spawn preemption point),
 /// and on a plain thread unless gr's back-pressure would make it wait (gr.h, `gr_spawn`: the
@@ -285,6 +411,7 @@ pub unsafe fn spawn_released(
         }
         // The queue is full (or a bound spawn found no thread slot at once: this retry then
         // waits for one without the GIL, for the caller's timeout_ns).
+        SPAWN_RETRIES.fetch_add(1, Relaxed);
         let ts = ffi::PyEval_SaveThread();
         let rc = gr::gr_spawn_ex(f, arg, opts, out);
         ffi::PyEval_RestoreThread(ts);
@@ -377,6 +504,9 @@ unsafe fn spawn_python_with(a: &Args, what: &str, reported: bool, bound: bool, s
     }
     ffi::Py_INCREF(func);
     pystate::ensure_gil_gate();
+    if start_backlog_full() {
+        start_backlog_wait();
+    }
     let stack = pystate::GOROUTINE_STACK.load(Relaxed);
     let from_python = pystate::in_python_goroutine();
     // run()'s main is bound to a thread of its own: its children are not kept on its
@@ -403,14 +533,17 @@ unsafe fn spawn_python_with(a: &Args, what: &str, reported: bool, bound: bool, s
     }
     let mut h = ptr::null_mut();
     let raw_task = Arc::into_raw(task.clone()) as *mut c_void;
+    SPAWNED.0.fetch_add(1, Relaxed); // before the goroutine can count its start
     let rc = match spawn(run_python, raw_task, &opts, &mut h) {
         Ok(rc) => rc,
         Err(r) => {
+            SPAWNED.0.fetch_sub(1, Relaxed);
             drop(Arc::from_raw(raw_task as *const Task));
             return Err(r);
         }
     };
     if rc != gr::GR_OK {
+        SPAWNED.0.fetch_sub(1, Relaxed);
         drop(Arc::from_raw(raw_task as *const Task));
         return Err(errors::raise_status(if rc == gr::GR_EAGAIN { gr::GR_ETIMEDOUT } else { rc }, what));
     }

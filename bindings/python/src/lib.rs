@@ -226,6 +226,9 @@ fn _goroutines(m: &Bound<'_, PyModule>) -> PyResult<()> {
         pystate::init_gilstate_key();
         arena::install();
         arena::find_datastack();
+        // The count of goroutines waiting to start restarts at zero in a fork()ed child
+        // (goroutine.rs); a failure to register only leaves it as the parent's.
+        libc::pthread_atfork(None, None, Some(goroutine::reset_after_fork));
         for (name, ty) in errors::create().map_err(|_| PyErr::fetch(py))? {
             ffi::Py_INCREF(ty);
             m.add(name, Bound::from_owned_ptr(py, ty))?;
@@ -333,6 +336,7 @@ fn _goroutines(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(in_goroutine, m)?)?;
     m.add_function(wrap_pyfunction!(_atexit, m)?)?;
     m.add_function(wrap_pyfunction!(_small_frame_chunks, m)?)?;
+    m.add_function(wrap_pyfunction!(goroutine::_spawn_backpressure, m)?)?;
     m.add_function(wrap_pyfunction!(context::current_context, m)?)?;
     m.add_function(wrap_pyfunction!(context::with_cancel, m)?)?;
     m.add_function(wrap_pyfunction!(context::with_timeout, m)?)?;

@@ -376,7 +376,8 @@ def test_a_spawning_loop_on_a_plain_thread_never_fails_nor_deadlocks():
     # released, which waits for the workers (they need the GIL to run the queue down). Every
     # go() succeeds and every goroutine runs. (The queue seldom fills here: a Python goroutine
     # that waits for the GIL parks on the GIL gate, pystate.rs, so the workers move it out of
-    # the queue faster than this loop spawns; measured peak ~25,000 live of 30,000.)
+    # the queue faster than this loop spawns; go() bounds those instead, at 1,024 not yet
+    # started: test_spawn_backpressure.py.)
     n = 30_000
     count = [0]
     wg = gr.WaitGroup()

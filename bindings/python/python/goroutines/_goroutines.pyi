@@ -16,7 +16,7 @@ _P = ParamSpec("_P")
 __all__ = [
     "CLOSED", "Cancelled", "Chan", "Closed", "Error", "Goroutine", "GoroutineError", "_atexit", "_go_native",
     "Mutex", "StateError", "WaitGroup", "WouldBlock", "go", "in_goroutine", "init", "select",
-    "self_id", "sleep", "stats", "version", "yield_", "_small_frame_chunks", "_dump",
+    "self_id", "sleep", "stats", "version", "yield_", "_small_frame_chunks", "_spawn_backpressure", "_dump",
     "wait_readable", "wait_writable", "_go_main", "_fd_wait", "_fd_wait_any", "_sock_recv",
     "_sock_recv_into", "_sock_send", "_sock_sendall", "_fd_forget", "_stall_warnings", "_Port", "_AsyncOp",
 ]
@@ -122,6 +122,7 @@ def version() -> str: ...
 def in_goroutine() -> bool: ...
 def _atexit() -> None: ...
 def _small_frame_chunks() -> bool: ...
+def _spawn_backpressure() -> dict[str, int]: ...
 
 # ---------------------------------------------------------------- issue 15: the toolbox
 # (Kept in a block of their own.)

@@ -356,7 +356,9 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
      * throwable, or a {@link CancellationException}. Cancelling it cancels the goroutine. A
      * failure it receives is not also reported to the uncaught-exception handler. The same
      * future is returned every time. For a native goroutine, a detached Java goroutine waits
-     * for the end (holding a thread meanwhile).
+     * for the end (holding a thread meanwhile). The future of a Java goroutine does not keep
+     * this handle reachable: a handle dropped unjoined is released by the GC backstop (as
+     * {@link #close()} would) while the future still completes and still cancels the goroutine.
      *
      * @return the future
      */

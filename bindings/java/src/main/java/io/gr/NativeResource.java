@@ -95,6 +95,20 @@ abstract class NativeResource implements AutoCloseable, Waiter.Target {
         }
     }
 
+    /**
+     * Handles with a backstop whose native object was neither freed by {@code close()} nor by
+     * the backstop yet (the list's length; O(n), for tests).
+     */
+    static int trackedCount() {
+        synchronized (LIST_LOCK) {
+            int n = 0;
+            for (Cell c = head; c != null; c = c.next) {
+                n++;
+            }
+            return n;
+        }
+    }
+
     private final String kind;
     private final long ptr;
     private final LongConsumer free;

@@ -1,5 +1,6 @@
 package io.gr;
 
+import java.lang.ref.WeakReference;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -34,7 +35,10 @@ import java.util.function.LongConsumer;
  *
  * <p>A task is also its goroutine handle's GC backstop ({@link #accept(long)}), and keeps its
  * flags and future in fields updated atomically, so {@code go()} allocates no helper objects
- * for them (its cost is on the path of every {@code go()} + {@code join()}).
+ * for them (its cost is on the path of every {@code go()} + {@code join()}). The backstop is
+ * held strongly until its handle is collected, so nothing reachable from a task may refer to
+ * the handle ({@code Goroutine}) strongly: the future refers to it weakly, and the body is
+ * dropped once it starts (or is cancelled).
  */
 final class Task<T> implements LongConsumer {
     static final int NEW = 0;
@@ -47,7 +51,13 @@ final class Task<T> implements LongConsumer {
     private static final int OBSERVED = 4;
     private static final int REPORTED = 8;
 
-    private final Callable<T> body;
+    /**
+     * Cleared (under the lock) when the body starts or is cancelled first: the task is its
+     * handle's GC backstop, held strongly until the handle is collected, so a body that
+     * refers to its own handle (a lambda capturing an object that keeps its goroutines) must
+     * not stay reachable from it after it ran, or the handle would never become unreachable.
+     */
+    private Callable<T> body; // guarded by this
     @SuppressWarnings("rawtypes")
     private static final AtomicIntegerFieldUpdater<Task> FLAGS =
             AtomicIntegerFieldUpdater.newUpdater(Task.class, "flags");
@@ -106,6 +116,7 @@ final class Task<T> implements LongConsumer {
 
     private String run() {
         Thread me = Thread.currentThread();
+        Callable<T> b;
         synchronized (this) {
             if (state != NEW) {
                 returned.set(RETURNED, 1);
@@ -113,6 +124,8 @@ final class Task<T> implements LongConsumer {
             }
             state = RUNNING;
             runner = me;
+            b = body;
+            body = null;
             Thread.interrupted(); // whatever a previous goroutine or a stray interrupt left
             if (interruptPending) {
                 me.interrupt();
@@ -121,7 +134,7 @@ final class Task<T> implements LongConsumer {
         T v = null;
         Throwable e = null;
         try {
-            v = body.call();
+            v = b.call();
         } catch (Throwable x) {
             e = x;
         }
@@ -165,6 +178,7 @@ final class Task<T> implements LongConsumer {
                 return false;
             }
             state = CANCELLED;
+            body = null; // a body not started never runs
             if (mayInterruptIfRunning && runner != null) {
                 runner.interrupt();
             }
@@ -255,22 +269,47 @@ final class Task<T> implements LongConsumer {
     /**
      * The task's CompletableFuture (one per task), completed with its outcome; cancelling it
      * cancels the task. Counts as an observer of a failure.
+     *
+     * <p>The future refers to its goroutine handle only weakly ({@link Bridge}): the task is
+     * the handle's GC backstop, which the cleaner holds strongly until it runs, so a strong
+     * path task → future → handle would keep every handle that was ever bridged reachable, and
+     * its native handle would never be released.
      */
     CompletableFuture<T> toCompletableFuture(Goroutine<T> g) {
         setFlag(OBSERVED);
         CompletableFuture<T> f = future;
         if (f == null) {
-            CompletableFuture<T> mine = new CompletableFuture<T>() {
-                @Override
-                public boolean cancel(boolean mayInterruptIfRunning) {
-                    g.cancel(mayInterruptIfRunning);
-                    return super.cancel(mayInterruptIfRunning);
-                }
-            };
+            Bridge<T> mine = new Bridge<>(this, g);
             f = FUTURE.compareAndSet(this, null, mine) ? mine : future;
         }
         complete(f); // if the outcome is already known; run() or cancel() do it otherwise
         return f;
+    }
+
+    /**
+     * The CompletableFuture of {@link #toCompletableFuture}: cancelling it cancels the task and,
+     * if its handle is still reachable, ends the calls blocked in that handle's {@code get}
+     * (a thread blocked there holds the handle, so a handle already collected has none).
+     */
+    private static final class Bridge<T> extends CompletableFuture<T> {
+        private final Task<T> task;
+        private final WeakReference<Goroutine<T>> handle;
+
+        Bridge(Task<T> task, Goroutine<T> g) {
+            this.task = task;
+            this.handle = new WeakReference<>(g);
+        }
+
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            Goroutine<T> g = handle.get();
+            if (g != null) {
+                g.cancel(mayInterruptIfRunning);
+            } else {
+                task.cancel(mayInterruptIfRunning);
+            }
+            return super.cancel(mayInterruptIfRunning);
+        }
     }
 
     private void complete(CompletableFuture<T> f) {
