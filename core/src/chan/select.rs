@@ -76,7 +76,8 @@ pub struct SelectResult {
 /// written for a receive, or NULL for a receive) until this returns.
 pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Cancel>) -> Result<SelectResult> {
     let n = cases.len();
-    if n > u32::MAX as usize / 4 {
+    // Each case's result code (`waitq::code`) must fit the wait cell's result bits.
+    if n > ((crate::waiter::RESULT_MAX - wait::USER) / 2) as usize {
         return Err(Error::Invalid);
     }
     if cases.iter().any(|c| c.op == Op::Send && c.chan.is_some_and(|ch| ch.recv_only)) {
