@@ -296,7 +296,11 @@ impl Token {
     #[inline(always)]
     fn win(&self, result: u32) -> Option<u64> {
         debug_assert!(result != PENDING && result < RESULT_MAX);
-        sched::state::complete(&self.cell().state, (self.seq as u64) << 32, result)
+        let guess = match &self.cell {
+            CellRef::Own(_) | CellRef::G(_) => sched::state::PARKED,
+            CellRef::Thread(_) | CellRef::Async(_) => 0,
+        };
+        sched::state::complete(&self.cell().state, (self.seq as u64) << 32, result, guess)
     }
 
     /// Wakes the owner of a wait this caller just won, replacing `old` (the second half of

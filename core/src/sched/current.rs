@@ -12,7 +12,7 @@ use super::state;
 use super::tls;
 use crate::error::{Error, Result};
 use crate::goroutine::{GRef, Suspend, G};
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{Relaxed, Release};
 
 /// A spawner that has queued more than this many goroutines on its processor yields at its
 /// next spawn, so the queued ones run and their stacks are recycled while still hot. Without

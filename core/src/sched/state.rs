@@ -70,11 +70,14 @@ pub fn unflagged(s: u64) -> u64 {
 
 /// Step 3, by a completer: ends the wait `open` (its `seq << 32`) with `result`. `Some(old)`
 /// with the word it replaced if it won (hand `old` to [`woke_parked`]); `None` if the wait
-/// was already ended (by anyone) or `open` is stale.
+/// was already ended (by anyone) or `open` is stale. `guess`: the flags the word most likely
+/// holds (`PARKED` for a goroutine owner, which has usually switched away by the time its
+/// wait is completed; 0 for a thread): a wrong guess costs one failed CAS, a locked
+/// instruction like the one it saves.
 #[inline(always)]
-pub fn complete(w: &AtomicU64, open: u64, result: u32) -> Option<u64> {
+pub fn complete(w: &AtomicU64, open: u64, result: u32, guess: u64) -> Option<u64> {
     debug_assert!(result as u64 & !RESULT == 0 && result != 0);
-    let mut cur = open;
+    let mut cur = open | guess;
     loop {
         // Keep a dump's hold (and a reclaim's mark): only the flags that say who queues go.
         match w.compare_exchange(cur, open | result as u64 | (cur & (HELD | RELEASED)), SeqCst, Acquire) {
@@ -190,7 +193,7 @@ mod loom_tests {
             let queued = Arc::new(AtomicUsize::new(0));
             let (w2, q2) = (w.clone(), queued.clone());
             let waker = loom::thread::spawn(move || {
-                let old = complete(&w2, OPEN, R).expect("the only completer wins");
+                let old = complete(&w2, OPEN, R, PARKED).expect("the only completer wins");
                 if woke_parked(&w2, old) {
                     q2.fetch_add(1, SeqCst);
                 }
@@ -213,7 +216,7 @@ mod loom_tests {
             let spawn = |r: u32| {
                 let (w2, q2, n2) = (w.clone(), queued.clone(), wins.clone());
                 loom::thread::spawn(move || {
-                    if let Some(old) = complete(&w2, OPEN, r) {
+                    if let Some(old) = complete(&w2, OPEN, r, if r == R { PARKED } else { 0 }) {
                         n2.fetch_add(1, SeqCst);
                         if woke_parked(&w2, old) {
                             q2.fetch_add(1, SeqCst);
@@ -222,7 +225,7 @@ mod loom_tests {
                 })
             };
             let (a, b) = (spawn(R), spawn(1));
-            assert!(complete(&w, 6 << 32, 2).is_none(), "a stale token never wins");
+            assert!(complete(&w, 6 << 32, 2, 0).is_none(), "a stale token never wins");
             let suspended = owner(&w, &queued);
             a.join().unwrap();
             b.join().unwrap();
@@ -241,7 +244,7 @@ mod loom_tests {
             let holding = Arc::new(AtomicBool::new(false));
             let (w2, q2, h2) = (w.clone(), queued.clone(), holding.clone());
             let waker = loom::thread::spawn(move || {
-                let old = complete(&w2, OPEN, R).expect("the only completer wins");
+                let old = complete(&w2, OPEN, R, PARKED).expect("the only completer wins");
                 if woke_parked(&w2, old) {
                     assert!(!h2.load(SeqCst), "queued while a dump reads its stack");
                     q2.fetch_add(1, SeqCst);
@@ -273,7 +276,7 @@ mod loom_tests {
             let taken = Arc::new(AtomicUsize::new(0));
             let (w2, t2) = (w.clone(), taken.clone());
             let waker = loom::thread::spawn(move || {
-                let old = complete(&w2, OPEN, R).expect("the only completer wins");
+                let old = complete(&w2, OPEN, R, PARKED).expect("the only completer wins");
                 if woke_parked(&w2, old) {
                     t2.fetch_add(1, SeqCst);
                 }
