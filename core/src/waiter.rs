@@ -288,7 +288,8 @@ impl Token {
     /// Ends the wait with `result` without waking its owner: for the owner itself (poll,
     /// expired deadline, already-fired cancel token), which then does not park.
     fn claim(&self, result: u32) -> bool {
-        self.win(result).is_some()
+        // (Its own goroutine runs: the word carries no `PARKED`.)
+        sched::state::complete(&self.cell().state, (self.seq as u64) << 32, result, 0).is_some()
     }
 
     /// The completion CAS (`sched/state.rs`, step 3): `Some` with the word it replaced if

@@ -184,6 +184,21 @@ mod loom_tests {
         true
     }
 
+    /// A completer thread: tries to end the wait with `r` and, if the word it replaced said
+    /// `PARKED`, queues the goroutine (counted in `queued`, after `before_queue`, which may
+    /// assert). Joins to whether it won.
+    fn completer(w: &Arc<AtomicU64>, r: u32, queued: &Arc<AtomicUsize>, before_queue: impl Fn() + Send + 'static) -> loom::thread::JoinHandle<bool> {
+        let (w, q) = (w.clone(), queued.clone());
+        loom::thread::spawn(move || {
+            let Some(old) = complete(&w, OPEN, r, if r == R { PARKED } else { 0 }) else { return false };
+            if woke_parked(&w, old) {
+                before_queue();
+                q.fetch_add(1, SeqCst);
+            }
+            true
+        })
+    }
+
     /// Whatever the interleaving of the scheduler's commit and the completer, a goroutine
     /// that suspended is queued exactly once, and one that did not is not queued at all.
     #[test]
@@ -191,15 +206,9 @@ mod loom_tests {
         loom::model(|| {
             let w = Arc::new(AtomicU64::new(OPEN));
             let queued = Arc::new(AtomicUsize::new(0));
-            let (w2, q2) = (w.clone(), queued.clone());
-            let waker = loom::thread::spawn(move || {
-                let old = complete(&w2, OPEN, R, PARKED).expect("the only completer wins");
-                if woke_parked(&w2, old) {
-                    q2.fetch_add(1, SeqCst);
-                }
-            });
+            let waker = completer(&w, R, &queued, || {});
             let suspended = owner(&w, &queued);
-            waker.join().unwrap();
+            assert!(waker.join().unwrap(), "the only completer wins");
             assert_eq!(queued.load(SeqCst), suspended as usize);
             assert_eq!(w.load(SeqCst), OPEN | R as u64, "the word ends with the result and no flag");
         });
@@ -212,24 +221,11 @@ mod loom_tests {
         loom::model(|| {
             let w = Arc::new(AtomicU64::new(OPEN));
             let queued = Arc::new(AtomicUsize::new(0));
-            let wins = Arc::new(AtomicUsize::new(0));
-            let spawn = |r: u32| {
-                let (w2, q2, n2) = (w.clone(), queued.clone(), wins.clone());
-                loom::thread::spawn(move || {
-                    if let Some(old) = complete(&w2, OPEN, r, if r == R { PARKED } else { 0 }) {
-                        n2.fetch_add(1, SeqCst);
-                        if woke_parked(&w2, old) {
-                            q2.fetch_add(1, SeqCst);
-                        }
-                    }
-                })
-            };
-            let (a, b) = (spawn(R), spawn(1));
+            let (a, b) = (completer(&w, R, &queued, || {}), completer(&w, 1, &queued, || {}));
             assert!(complete(&w, 6 << 32, 2, 0).is_none(), "a stale token never wins");
             let suspended = owner(&w, &queued);
-            a.join().unwrap();
-            b.join().unwrap();
-            assert_eq!(wins.load(SeqCst), 1);
+            let wins = a.join().unwrap() as usize + b.join().unwrap() as usize;
+            assert_eq!(wins, 1);
             assert_eq!(queued.load(SeqCst), suspended as usize);
         });
     }
@@ -242,14 +238,8 @@ mod loom_tests {
             let w = Arc::new(AtomicU64::new(OPEN));
             let queued = Arc::new(AtomicUsize::new(0));
             let holding = Arc::new(AtomicBool::new(false));
-            let (w2, q2, h2) = (w.clone(), queued.clone(), holding.clone());
-            let waker = loom::thread::spawn(move || {
-                let old = complete(&w2, OPEN, R, PARKED).expect("the only completer wins");
-                if woke_parked(&w2, old) {
-                    assert!(!h2.load(SeqCst), "queued while a dump reads its stack");
-                    q2.fetch_add(1, SeqCst);
-                }
-            });
+            let h2 = holding.clone();
+            let waker = completer(&w, R, &queued, move || assert!(!h2.load(SeqCst), "queued while a dump reads its stack"));
             let (w3, h3) = (w.clone(), holding.clone());
             let dumper = loom::thread::spawn(move || {
                 if hold_for_dump(&w3) {
@@ -274,13 +264,7 @@ mod loom_tests {
         loom::model(|| {
             let w = Arc::new(AtomicU64::new(OPEN));
             let taken = Arc::new(AtomicUsize::new(0));
-            let (w2, t2) = (w.clone(), taken.clone());
-            let waker = loom::thread::spawn(move || {
-                let old = complete(&w2, OPEN, R, PARKED).expect("the only completer wins");
-                if woke_parked(&w2, old) {
-                    t2.fetch_add(1, SeqCst);
-                }
-            });
+            let waker = completer(&w, R, &taken, || {});
             let suspended = owner(&w, &taken);
             let reclaimed = release_parked(&w);
             if reclaimed {
