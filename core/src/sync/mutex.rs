@@ -34,7 +34,10 @@
 //!    unlocker under `q` with `WAITERS` (the queue is empty then). So while it is set some
 //!    waiter is awake and will look at the lock, and an unlock with waiters queued is one
 //!    atomic instruction plus the wake, not a trip through `q` (under oversubscription every
-//!    unlock finds waiters).
+//!    unlock finds waiters: `gr_bench mutex`'s 1,000 goroutines on 2 workers, where an
+//!    unlock with a waiter already woken took `q` and released it for nothing; `chrt -f 10
+//!    build/bench/gr_bench mutex 2000 2`, 6 runs interleaved with the library before: median
+//!    58.2 -> 39.4 ns per lock+unlock, every paired ratio 0.63-0.74).
 //!
 //! ThreadSanitizer (`sys/sanitizer.rs`) is told of every unlock (a release at the mutex's
 //! address) and every lock taken, on the fast paths too (an acquire there).
