@@ -31,7 +31,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 /// Why a coroutine switched back to its scheduler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Suspend {
-    /// Parked on a wait cell; `sched` is `PARKING`.
+    /// Parked on its wait cell, whose wait is open (`sched/state.rs`).
     Park,
     /// Still runnable: requeue at the back.
     Yield,
@@ -100,9 +100,8 @@ pub struct G {
     /// The generation of its runtime (`sched/runtime.rs`, truncated): a goroutine is only
     /// ever queued in its own runtime; once that is gone it is never resumed.
     pub(crate) gen: u32,
-    /// Park handshake, see `sched/state.rs`.
-    pub(crate) sched: AtomicU8,
-    /// Reused by every wait of this goroutine; tokens carry a sequence number.
+    /// Reused by every wait of this goroutine; tokens carry a sequence number. Its word
+    /// also holds the park handshake (`sched/state.rs`).
     pub(crate) cell: WaitCell,
     /// 0, or the address of the M this goroutine is pinned to.
     pub(crate) pinned: AtomicUsize,
@@ -164,7 +163,6 @@ impl G {
         GRef::new(G {
             id,
             gen,
-            sched: AtomicU8::new(crate::sched::state::RUNNING),
             cell: WaitCell::new(),
             pinned: AtomicUsize::new(0),
             bound,
@@ -329,7 +327,8 @@ mod tests {
 }
 
 impl G {
-    /// Byte offsets of the fields debuggers read (`dump/debugger.rs`): id, sched, bound,
+    /// Byte offsets of the fields debuggers read (`dump/debugger.rs`): id, the wait cell's
+    /// word (its park flags: `sched/state.rs`), bound,
     /// done, info.kind, info.entry, info.wait, info.since, info.parent, info.label, run.
     pub(crate) fn field_offsets() -> [usize; 11] {
         let g = std::mem::MaybeUninit::<G>::uninit();
@@ -340,7 +339,7 @@ impl G {
             let off = |p: *const u8| p as usize - base as usize;
             [
                 off(std::ptr::addr_of!((*base).id).cast()),
-                off(std::ptr::addr_of!((*base).sched).cast()),
+                off(std::ptr::addr_of!((*base).cell.state).cast()),
                 off(std::ptr::addr_of!((*base).bound).cast()),
                 off(std::ptr::addr_of!((*base).done).cast()),
                 off(std::ptr::addr_of!((*base).info.kind).cast()),

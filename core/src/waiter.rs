@@ -7,7 +7,10 @@
 //! completion is a CAS on the cell's state word from `(seq, PENDING)` to `(seq, result)`.
 //! Stale tokens of earlier waits carry an older `seq` and always lose.
 //!
-//! State word of a [`WaitCell`]: `seq << 32 | result`.
+//! State word of a [`WaitCell`]: `seq << 32 | flags | result`. The flags (bits 29-31) are
+//! a goroutine owner's park handshake (`sched/state.rs`: `PARKED`, a dump's `HELD`, a
+//! reclaim's `RELEASED`); a completer's CAS wins the wait and takes the handshake's turn in
+//! one step. Results are below [`RESULT_MAX`].
 //!
 //! | result      | meaning                                                           |
 //! |-------------|-------------------------------------------------------------------|
@@ -18,7 +21,8 @@
 //! | `>= USER`   | defined by the publisher (channels encode case index and status)  |
 //!
 //! Waking: a goroutine owner is made runnable through the park handshake
-//! (`sched/state.rs`); a thread owner sleeps on the cell's `sleeping` futex word after a
+//! (`sched/state.rs`): its completer queues it if the word it replaced said `PARKED`; a
+//! thread owner sleeps on the cell's `sleeping` futex word after a
 //! short spin. The waker publishes the result (SeqCst CAS) before reading `sleeping`; the
 //! sleeper sets `sleeping` (SeqCst) before re-reading the result, so one of them sees the
 //! other (no lost wakeup).
@@ -57,6 +61,8 @@ pub const CANCELLED: u32 = 2;
 pub const DONE: u32 = 3;
 /// First result code free for publishers.
 pub const USER: u32 = 16;
+/// Results are below this (the word's bits above it are the park flags, `sched/state.rs`).
+pub const RESULT_MAX: u32 = 1 << 29;
 
 const AWAKE: u32 = 0;
 const SLEEPING: u32 = 1;
@@ -112,7 +118,9 @@ impl Deadline {
 
 /// The state of one owner's waits: a goroutine's (inside its `G`) or an OS thread's.
 pub struct WaitCell {
-    state: AtomicU64,
+    /// `seq << 32 | flags | result` (module docs); a goroutine's park handshake is in its
+    /// flags (`sched/state.rs`).
+    pub(crate) state: AtomicU64,
     /// Futex word for thread owners (unused by goroutines).
     sleeping: AtomicU32,
 }
@@ -125,7 +133,7 @@ impl WaitCell {
     /// The current (or last) wait's sequence number and whether it is still open.
     pub(crate) fn seq_pending(&self) -> (u32, bool) {
         let s = self.state.load(Acquire);
-        ((s >> 32) as u32, s as u32 == PENDING)
+        ((s >> 32) as u32, s & sched::state::RESULT == PENDING as u64)
     }
 }
 
@@ -218,14 +226,14 @@ impl Token {
 
     /// Is this wait still open?
     pub fn is_pending(&self) -> bool {
-        self.cell().state.load(Acquire) == (self.seq as u64) << 32
+        sched::state::unflagged(self.cell().state.load(Acquire)) == (self.seq as u64) << 32
     }
 
     /// The result, once completed (PENDING while open, or if this token is stale).
     pub fn result(&self) -> u32 {
         let s = self.cell().state.load(Acquire);
         if (s >> 32) as u32 == self.seq {
-            s as u32
+            (s & sched::state::RESULT) as u32
         } else {
             PENDING
         }
@@ -243,10 +251,8 @@ impl Token {
     pub fn complete_hint(&self, result: u32, affine: bool) -> bool {
         // Published before the CAS: a thread owner may see the result and return at once.
         sanitizer::release(self.cell_addr());
-        if !self.claim(result) {
-            return false;
-        }
-        self.wake(None, affine);
+        let Some(old) = self.win(result) else { return false };
+        self.wake(old, None, affine);
         true
     }
 
@@ -255,13 +261,11 @@ impl Token {
     /// queued here. A thread owner is woken at once.
     pub(crate) fn complete_into(&self, result: u32, batch: &mut Vec<crate::goroutine::GRef>) -> bool {
         sanitizer::release(self.cell_addr()); // as in `complete_hint`
-        if !self.claim(result) {
-            return false;
-        }
+        let Some(old) = self.win(result) else { return false };
         match &self.cell {
-            CellRef::Own(g) => batch.extend(sched::take_woken(g.get())),
-            CellRef::G(g) => batch.extend(sched::take_woken(g)),
-            CellRef::Thread(_) | CellRef::Async(_) => self.wake(None, false),
+            CellRef::Own(g) => batch.extend(sched::take_woken(g.get(), old)),
+            CellRef::G(g) => batch.extend(sched::take_woken(g, old)),
+            CellRef::Thread(_) | CellRef::Async(_) => self.wake(old, None, false),
         }
         true
     }
@@ -276,27 +280,38 @@ impl Token {
         if sanitizer::on() {
             sanitizer::handoff(self.cell_addr(), slot()); // before the CAS, as above
         }
-        if !self.claim(result) {
-            return false;
-        }
-        self.wake(Some(w), affine);
+        let Some(old) = self.win(result) else { return false };
+        self.wake(old, Some(w), affine);
         true
     }
 
     /// Ends the wait with `result` without waking its owner: for the owner itself (poll,
     /// expired deadline, already-fired cancel token), which then does not park.
     fn claim(&self, result: u32) -> bool {
-        debug_assert_ne!(result, PENDING);
-        let open = (self.seq as u64) << 32;
-        self.cell().state.compare_exchange(open, open | result as u64, SeqCst, Acquire).is_ok()
+        // (Its own goroutine runs: the word carries no `PARKED`.)
+        sched::state::complete(&self.cell().state, (self.seq as u64) << 32, result, 0).is_some()
     }
 
-    /// Wakes the owner of a wait this caller just claimed (the second half of `complete`).
+    /// The completion CAS (`sched/state.rs`, step 3): `Some` with the word it replaced if
+    /// this call ended the wait.
     #[inline(always)]
-    fn wake(&self, w: Option<&sched::Waker>, affine: bool) {
+    fn win(&self, result: u32) -> Option<u64> {
+        debug_assert!(result != PENDING && result < RESULT_MAX);
+        let guess = match &self.cell {
+            CellRef::Own(_) | CellRef::G(_) => sched::state::PARKED,
+            CellRef::Thread(_) | CellRef::Async(_) => 0,
+        };
+        sched::state::complete(&self.cell().state, (self.seq as u64) << 32, result, guess)
+    }
+
+    /// Wakes the owner of a wait this caller just won, replacing `old` (the second half of
+    /// `complete`).
+    #[inline(always)]
+    fn wake(&self, old: u64, w: Option<&sched::Waker>, affine: bool) {
         let g = match &self.cell {
-            // We won the CAS for the open wait, so the goroutine is parked (or parking) for
-            // exactly this completion; our token's reference keeps it alive meanwhile.
+            // We won the CAS for the open wait; our token's reference keeps the goroutine
+            // alive meanwhile. Queued by us only if it had switched away (`PARKED`); else its
+            // scheduler's commit fails and queues it, or it never suspended.
             CellRef::Own(g) => g.get(),
             CellRef::G(g) => g,
             CellRef::Thread(t) => {
@@ -310,6 +325,9 @@ impl Token {
                 return;
             }
         };
+        if !sched::state::woke_parked(&g.cell.state, old) {
+            return;
+        }
         match w {
             Some(w) => sched::ready_after_wake_in(w, g, affine),
             None => sched::ready_after_wake(g, affine),
@@ -436,7 +454,7 @@ impl ThreadWait {
     }
     /// Is the current wait still open?
     pub fn pending(&self) -> bool {
-        self.cell.state.load(Acquire) & 0xffff_ffff == PENDING as u64
+        self.cell.state.load(Acquire) & sched::state::RESULT == PENDING as u64
     }
 }
 
@@ -471,14 +489,15 @@ pub fn prepare(reason: WaitReason) -> Token {
             let g = g.get();
             g.info.wait.store(reason.0, Relaxed);
             g.info.since.store(clock_ms(), Relaxed);
-            // Announce the park before the token is published: a waker may complete it at
-            // once (see `sched/state.rs`), and must then find PARKING, never RUNNING.
-            sched::state::announce_park(&g.sched);
+            // (The park is announced by the open wait itself: a completer that wins it
+            // before the switch finds no `PARKED` and leaves the queueing to the scheduler,
+            // `sched/state.rs`.)
         }
         CellRef::Thread(t) => t.reason.store(reason.0, Relaxed),
         CellRef::G(_) | CellRef::Async(_) => {}
     }
-    // Only the owner writes a new seq, and no wait of the owner is open now. Release, not
+    // Only the owner writes a new seq, and no wait of the owner is open now (nor any park
+    // flag: the goroutine runs, and a released one never runs again). Release, not
     // SeqCst (an `xchg`, a full barrier, on x86 at every park): completers find the token
     // only through its publication (under the publisher's lock, or a Release store they
     // read with Acquire), which orders this store before their CAS. No Dekker pair uses this
@@ -538,11 +557,9 @@ pub fn block_spun(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>, mut 
         }
         d => d,
     };
+    // A self-claimed wait has no waker and no park to withdraw: the goroutine just does not
+    // suspend (`sched/state.rs`, step 1).
     let r = if self_claimed {
-        if let Some(g) = tok.goroutine() {
-            // No waker exists for a self-claimed wait: withdraw the announced park.
-            g.sched.store(sched::state::RUNNING, SeqCst);
-        }
         tok.result()
     } else {
         wait_done(tok, deadline, spun)
@@ -573,11 +590,9 @@ fn wait_done(tok: &Token, deadline: Deadline, spun: bool) -> u32 {
     }
     if tok.is_pending() {
         sched::park_current(g);
-    } else {
-        // A waker already won and is about to (or did) flag us NOTIFIED: take that flag here
-        // instead of suspending. So a poll never suspends its goroutine.
-        sched::consume_early_wake(g);
     }
+    // (Else a completer already won, saw no `PARKED` and leaves us be: carry on, as a poll
+    // does, without suspending.)
     tok.result()
 }
 

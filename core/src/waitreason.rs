@@ -5,7 +5,7 @@
 //! The word is `kind << 56 | payload`. The payload is the waited-on object's address
 //! (stable while the wait lasts, so it identifies the object across the lines of one
 //! dump), or a value. A dump dereferences a payload address only for a goroutine it holds
-//! parked (`sched/state.rs`, `DUMPING`), whose wait, and so whose object, cannot end
+//! parked (`sched/state.rs`, `HELD`), whose wait, and so whose object, cannot end
 //! meanwhile; a thread's payload is only ever printed, never dereferenced.
 //!
 //! | code | name (as dumps print it) | payload | added by |

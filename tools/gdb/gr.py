@@ -62,12 +62,25 @@ class _Layout:
         self.slot, self.g_off, self.per_chunk = (_u(_addr("GR_ALLG_LAYOUT") + 8 * i) for i in range(3))
         g = _addr("GR_G_LAYOUT")
         vals = [_u(g + 8 * i) for i in range(16)]
-        if vals[0] != 1:
+        if vals[0] not in (1, 2):
             raise gdb.GdbError("gr: the runtime has not started (GR_G_LAYOUT is empty)")
         (self.id, self.sched, self.bound, self.done, self.kind, self.entry, self.wait, self.since,
          self.parent, self.label, self.saved_sp) = vals[1:12]
+        self.version = vals[0]
         self.chunks = _addr("GR_ALLG_CHUNKS")
         self.clock = _u(_addr("GR_CLOCK_MS"))
+
+
+def _sched(L, field):
+    """A record's state as SCHED's codes. Version 1 of the layout had a state byte; version 2
+    points at the wait cell's word (core/src/sched/state.rs): parked while its wait is open
+    (result bits 0-28 zero) with PARKED (bit 29) set, held by a dump with HELD (bit 30)."""
+    if L.version == 1:
+        return field(L.sched, 1)
+    w = field(L.sched)
+    if w & ((1 << 29) - 1) or not w & (1 << 29):
+        return 0
+    return 4 if w & (1 << 30) else 2
 
 
 def _goroutines(L):
@@ -89,7 +102,7 @@ def _goroutines(L):
             if field(L.done, 1):
                 continue
             out.append(dict(
-                id=field(L.id), g=g, sched=field(L.sched, 1), bound=field(L.bound, 1),
+                id=field(L.id), g=g, sched=_sched(L, field), bound=field(L.bound, 1),
                 kind=field(L.kind, 1), entry=field(L.entry), wait=field(L.wait), since=field(L.since),
                 parent=field(L.parent),
             ))

@@ -11,7 +11,6 @@
 
 use super::waitq::{code, Sudog};
 use super::{Chan, Ready};
-use crate::loom::lock;
 use crate::port::{AsyncOp, Port, Target};
 use crate::waitlist::Key;
 use std::ptr::NonNull;
@@ -33,7 +32,7 @@ impl ChanRef {
     pub(crate) fn withdraw(&self, sender: bool, key: Key) {
         // SAFETY: the channel outlives the operation that holds this (type docs).
         let c = unsafe { self.0.as_ref() };
-        let mut g = lock(&c.inner);
+        let mut g = c.lock_plain();
         if sender {
             g.sendq.remove(key);
         } else {

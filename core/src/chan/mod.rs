@@ -104,6 +104,62 @@ pub(crate) struct Inner {
 // entry's completion, under this lock, while their owner waits (see `waitq.rs`).
 unsafe impl Send for Inner {}
 
+/// [`Chan::ready`]'s bits: a receive (a send) might complete without waiting.
+const RECV_READY: u32 = 1;
+const SEND_READY: u32 = 2;
+
+impl Inner {
+    /// Which operations could complete now (`try_recv`/`try_send` would not return `None`),
+    /// a timer channel's mailbox aside (its receives are always tried).
+    #[inline(always)]
+    fn readiness(&self) -> u32 {
+        if self.closed {
+            return RECV_READY | SEND_READY;
+        }
+        let recv = !self.sendq.is_empty() || self.ring.len() > 0;
+        let send = !self.recvq.is_empty() || !self.ring.is_full();
+        recv as u32 * RECV_READY | send as u32 * SEND_READY
+    }
+}
+
+/// The guard of a channel's lock: as it unlocks, it publishes the channel's readiness
+/// ([`Chan::ready`]) for select's fast path, which reads it without the lock, once a select
+/// has used the channel (`Chan::selected`; others pay one load).
+pub(crate) struct ChanGuard<'a> {
+    g: MutexGuard<'a, Inner>,
+    chan: &'a Chan,
+}
+
+impl std::ops::Deref for ChanGuard<'_> {
+    type Target = Inner;
+    #[inline(always)]
+    fn deref(&self) -> &Inner {
+        &self.g
+    }
+}
+
+impl std::ops::DerefMut for ChanGuard<'_> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Inner {
+        &mut self.g
+    }
+}
+
+impl Drop for ChanGuard<'_> {
+    /// Still under the lock (the inner guard drops after this): the last unlock's value is
+    /// the one a reader sees once it sees that unlock.
+    #[inline(always)]
+    fn drop(&mut self) {
+        if !self.chan.selected.load(Relaxed) {
+            return;
+        }
+        let r = self.g.readiness();
+        if self.chan.ready.load(Relaxed) != r {
+            self.chan.ready.store(r, Relaxed);
+        }
+    }
+}
+
 /// A channel of `esz`-byte elements with capacity `cap` (0: unbuffered).
 pub struct Chan {
     esz: usize,
@@ -121,6 +177,18 @@ pub struct Chan {
     /// A timer channel's way back to its `Arc` and its heap slot (`timer.rs`); inline, not
     /// boxed (16 bytes): one allocation fewer per timer.
     timer: Option<timer::Link>,
+    /// A hint, read without the lock: which operations could complete without waiting
+    /// (`RECV_READY`, `SEND_READY`) as of the last unlock through a [`ChanGuard`]. Select's
+    /// fast path skips the cases it rules out instead of locking their channels; what it
+    /// skips, the full protocol still tries under every lock (`select.rs`), so a stale hint
+    /// costs a lock pair or a case tried later, never a wrong result. Kept only once a
+    /// select has used the channel (`selected`), so other channels do not pay for it.
+    ready: std::sync::atomic::AtomicU32,
+    /// A select has used this channel: every unlock keeps `ready` up to date. Set (for
+    /// good) by the select before it takes the lock the first time; every later holder of
+    /// the lock sees it (the lock orders them after that select's unlock), so from that
+    /// select's unlock on, `ready` follows every unlock.
+    selected: std::sync::atomic::AtomicBool,
 }
 
 /// The largest element, in bytes (the ABI's `GR_CHAN_ELEM_MAX`): 64 KiB, as Go refuses
@@ -164,21 +232,45 @@ impl Chan {
             contention: AtomicU64::new(0),
             recv_only: false,
             timer: None,
+            ready: std::sync::atomic::AtomicU32::new(0),
+            selected: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
     /// Takes the channel's lock, counting contention (an operation found it held by another
     /// thread) for [`Chan::hot`].
     #[inline]
-    pub(crate) fn lock_inner(&self) -> MutexGuard<'_, Inner> {
+    pub(crate) fn lock_inner(&self) -> ChanGuard<'_> {
         // (Under loom, plain locking: the count is a scheduling hint, not part of a protocol.)
         #[cfg(not(loom))]
         if let Some(g) = self.inner.try_lock() {
-            return g;
+            return ChanGuard { g, chan: self };
         }
         #[cfg(not(loom))]
         self.count_contention();
-        lock(&self.inner)
+        self.lock_plain()
+    }
+
+    /// Takes the channel's lock (no contention count: for withdrawing an entry).
+    #[inline]
+    pub(crate) fn lock_plain(&self) -> ChanGuard<'_> {
+        ChanGuard { g: lock(&self.inner), chan: self }
+    }
+
+    /// Whether an operation `recv` (else a send) might complete without waiting: false when
+    /// the last unlock left none ready (a hint for select's fast path; see `ready`). A timer
+    /// channel's receive is always worth a look (its mailbox fills by the clock).
+    #[inline(always)]
+    pub(crate) fn may_be_ready(&self, recv: bool) -> bool {
+        if cfg!(loom) || (recv && self.timer.is_some()) {
+            return true; // (loom explores the fast path with every case tried)
+        }
+        if !self.selected.load(Relaxed) {
+            // The first select here: from its unlock on, every unlock keeps `ready`.
+            self.selected.store(true, Relaxed);
+            return true;
+        }
+        self.ready.load(Relaxed) & if recv { RECV_READY } else { SEND_READY } != 0
     }
 
     /// Approximate (racing updates may lose a count): only the order of magnitude matters.
@@ -313,7 +405,7 @@ impl Chan {
                 }
             }
             None => {
-                let mut g = lock(&self.inner);
+                let mut g = self.lock_plain();
                 if sender {
                     g.sendq.remove(key);
                 } else {
@@ -405,7 +497,7 @@ impl Chan {
 
     /// [`Chan::close`] by the channel's own source (a context closing its `done` channel).
     pub(crate) fn close_source(&self) -> Result<()> {
-        let mut g = lock(&self.inner);
+        let mut g = self.lock_plain();
         if g.closed {
             return Err(Error::Closed);
         }

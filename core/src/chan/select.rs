@@ -5,7 +5,10 @@
 //!    channels sorted by address (lock order; a channel appearing in several cases is locked
 //!    once).
 //!    Fast path: try each case in poll order under its own channel's lock; the first that
-//!    completes wins (an ordinary operation). If none did, go on:
+//!    completes wins (an ordinary operation). A case whose channel's readiness hint
+//!    (`Chan::may_be_ready`, published by every unlock once a select has used the channel)
+//!    says it cannot complete is skipped without locking: a select that will wait locks
+//!    each channel twice (steps 2 and 6), not three times. If none did, go on:
 //! 2. Lock every channel in lock order.
 //! 3. Pass 1: in poll order, the first case that can complete without waiting does so under
 //!    the locks (hand-off to a parked peer, the ring, or closed), and wins. Since every
@@ -33,10 +36,10 @@
 
 use super::wait;
 use super::waitq::{self, Sudog};
-use super::{Chan, Inner, Ready};
+use super::{Chan, Ready};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use super::MutexGuard;
+use super::ChanGuard;
 use crate::waiter::Deadline;
 use crate::waitlist::Key;
 use crate::waitreason::{kind, WaitReason};
@@ -76,7 +79,8 @@ pub struct SelectResult {
 /// written for a receive, or NULL for a receive) until this returns.
 pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Cancel>) -> Result<SelectResult> {
     let n = cases.len();
-    if n > u32::MAX as usize / 4 {
+    // Each case's result code (`waitq::code`) must fit the wait cell's result bits.
+    if n > ((crate::waiter::RESULT_MAX - wait::USER) / 2) as usize {
         return Err(Error::Invalid);
     }
     if cases.iter().any(|c| c.op == Op::Send && c.chan.is_some_and(|ch| ch.recv_only)) {
@@ -99,6 +103,9 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
         for &i in poll.iter() {
             let c = &cases[i];
             let Some(ch) = c.chan else { continue };
+            if !ch.may_be_ready(c.op == Op::Recv) {
+                continue; // nothing there at its last unlock: the full protocol looks again
+            }
             let mut g = ch.lock_inner();
             let r = match c.op {
                 Op::Send => ch.try_send(&mut g, c.elem),
@@ -149,9 +156,9 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
     }
     let ord: &[usize] = &ord[..k];
     let gidx: &[usize] = gidx;
-    let mut g_a: [Option<MutexGuard<'_, Inner>>; INLINE] = std::array::from_fn(|_| None);
-    let mut g_v: Vec<Option<MutexGuard<'_, Inner>>> = Vec::new();
-    let guards: &mut [Option<MutexGuard<'_, Inner>>] = if k <= INLINE {
+    let mut g_a: [Option<ChanGuard<'_>>; INLINE] = std::array::from_fn(|_| None);
+    let mut g_v: Vec<Option<ChanGuard<'_>>> = Vec::new();
+    let guards: &mut [Option<ChanGuard<'_>>] = if k <= INLINE {
         &mut g_a[..k]
     } else {
         g_v.resize_with(k, || None);
@@ -242,12 +249,12 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
 const INLINE: usize = 8;
 
 /// Locks the channels of the cases listed in `ord` (lock order), in that order.
-fn lock_all<'a>(cases: &[Case<'a>], ord: &[usize], guards: &mut [Option<MutexGuard<'a, Inner>>]) {
+fn lock_all<'a>(cases: &[Case<'a>], ord: &[usize], guards: &mut [Option<ChanGuard<'a>>]) {
     lock_all_but(cases, ord, guards, None);
 }
 
 /// [`lock_all`], leaving out lock `skip` (an index into `ord`), if any.
-fn lock_all_but<'a>(cases: &[Case<'a>], ord: &[usize], guards: &mut [Option<MutexGuard<'a, Inner>>], skip: Option<usize>) {
+fn lock_all_but<'a>(cases: &[Case<'a>], ord: &[usize], guards: &mut [Option<ChanGuard<'a>>], skip: Option<usize>) {
     for (k, &i) in ord.iter().enumerate() {
         if skip == Some(k) {
             continue;
@@ -257,7 +264,7 @@ fn lock_all_but<'a>(cases: &[Case<'a>], ord: &[usize], guards: &mut [Option<Mute
     }
 }
 
-fn unlock_all(guards: &mut [Option<MutexGuard<'_, Inner>>]) {
+fn unlock_all(guards: &mut [Option<ChanGuard<'_>>]) {
     for g in guards.iter_mut() {
         *g = None;
     }

@@ -2,14 +2,14 @@
 //! running code in it (`tools/gdb/gr.py`): where the records are (`allg.rs`:
 //! `GR_ALLG_CHUNKS`, `GR_ALLG_LAYOUT`), the coarse clock (`GR_CLOCK_MS`), and the offsets of
 //! the `G` fields it shows, which Rust does not fix at compile time: [`GR_G_LAYOUT`], filled
-//! when the runtime starts. Version 1 of the table:
+//! when the runtime starts. Version 2 of the table (version 1 had a state byte at index 2):
 //!
 //! | index | what |
 //! |---|---|
 //! | 0 | version (1), 0 until filled |
-//! | 1-4 | offsets of `id` (u64), `sched` (u8: 0 running/runnable, 1 parking, 2 parked, 3 notified, 4 held by a dump), `bound` (u8), `done` (u8) |
+//! | 1-4 | offsets of `id` (u64), the wait cell's word (u64, `sched/state.rs`: parked while bits 0-28 are 0 and bit 29 `PARKED` is set; bit 30 `HELD`: held by a dump), `bound` (u8), `done` (u8) |
 //! | 5-10 | offsets of `info.kind` (u8), `info.entry`, `info.wait` (the `waitreason.rs` word), `info.since` (ms, `GR_CLOCK_MS`'s clock), `info.parent`, `info.label` |
-//! | 11 | offset of the suspended coroutine's saved stack pointer (valid while `sched` is parked), or 0 if unknown |
+//! | 11 | offset of the suspended coroutine's saved stack pointer (valid while it is parked), or 0 if unknown |
 #![deny(unsafe_code)] // but for `no_mangle`, which names the statics debuggers look up
 
 use crate::goroutine::G;
@@ -42,5 +42,5 @@ pub(crate) fn publish() {
     }
     let sp = super::unwind::coro_layout().map_or(0, |(word, in_run)| o[10] + in_run + word * std::mem::size_of::<usize>());
     GR_G_LAYOUT[11].store(sp, Relaxed);
-    GR_G_LAYOUT[0].store(1, Relaxed);
+    GR_G_LAYOUT[0].store(2, Relaxed);
 }

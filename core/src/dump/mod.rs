@@ -5,7 +5,7 @@
 //! 1. The scheduler's picture (`sched::inspect`): which goroutine each worker runs, the
 //!    queues; the timer heap's open waits (deadlines); the threads' waits (`waiter::threads`).
 //! 2. Every live goroutine record (`allg::for_each_live`, type-stable memory, so nothing is
-//!    registered at spawn). A parked one is held (`sched/state.rs`: `PARKED -> DUMPING`)
+//!    registered at spawn). A parked one is held (`sched/state.rs`: `HELD`)
 //!    for the few microseconds it takes to read its wait and walk its stack
 //!    (`unwind.rs`), then put back; a waker meanwhile waits for it. Nothing else is locked
 //!    while a goroutine is held. Running and runnable goroutines are reported without a
@@ -220,7 +220,7 @@ pub fn snapshot(hook: Option<LangHook<'_>>, all_frames: bool) -> Option<Snapshot
                 thread_wait(&mut l, t, now);
                 lang(&mut l, &mut hook);
             }
-        } else if state::hold_for_dump(&g.sched) {
+        } else if state::hold_for_dump(&g.cell.state) {
             let h0 = Instant::now();
             {
                 // Pinned (`sched/grace.rs`), its runtime still live: its stack stays mapped.
@@ -230,7 +230,7 @@ pub fn snapshot(hook: Option<LangHook<'_>>, all_frames: bool) -> Option<Snapshot
                 }
             }
             lang(&mut l, &mut hook);
-            state::release_from_dump(&g.sched);
+            state::release_from_dump(&g.cell.state);
             held_ns += h0.elapsed().as_nanos();
         }
         count(&mut counts, &l);
@@ -298,7 +298,7 @@ fn held(l: &mut GLine, g: &G, timers: &HashMap<(usize, u32), u64>, chunks: &crat
         let cases = unsafe { std::slice::from_raw_parts(p as *const crate::chan::Case<'_>, n) };
         l.select = cases.iter().map(|c| (c.op == crate::chan::Op::Send, c.chan.map_or(0, |c| c as *const _ as usize))).collect();
     }
-    // SAFETY: held (`DUMPING`): no M runs or resumes the goroutine, so we may read its run
+    // SAFETY: held (`HELD`): no M runs or resumes the goroutine, so we may read its run
     // state as its owner would.
     let run = unsafe { g.run_state() };
     if let RunState::Started(c) = run {
@@ -337,7 +337,7 @@ pub fn counts() -> Counts {
         if g.is_done() || g.gen != gen {
             return;
         }
-        let s = g.sched.load(Acquire);
+        let parked = state::is_parked(g.cell.state.load(Acquire));
         let r = WaitReason(g.info().wait.load(Relaxed));
         let (st, wait) = if g.id == me {
             (GState::Running, None)
@@ -347,7 +347,7 @@ pub fn counts() -> Counts {
                 None if m.p.is_some() => (GState::Running, None),
                 None => (GState::Blocking, None),
             }
-        } else if s == state::PARKED || s == state::DUMPING {
+        } else if parked {
             (if r.kind() == kind::SLEEP { GState::Sleeping } else { GState::Parked }, Some(r))
         } else {
             (GState::Runnable, None)

@@ -18,7 +18,7 @@
 //! `Coro` type is found once by experiment ([`layout`]): a coroutine is made, resumed to its
 //! first suspension, and the one word that changed to an address on its stack is it.
 //!
-//! Safety of the walk: the goroutine is held (`DUMPING`), so nothing writes its stack, and
+//! Safety of the walk: the goroutine is held (`HELD`), so nothing writes its stack, and
 //! every read is bounds-checked against the stack's usable range (`stack::bounds_of`).
 
 use crate::goroutine::{Coro, Suspend};

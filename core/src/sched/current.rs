@@ -12,7 +12,7 @@ use super::state;
 use super::tls;
 use crate::error::{Error, Result};
 use crate::goroutine::{GRef, Suspend, G};
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{Relaxed, Release};
 
 /// A spawner that has queued more than this many goroutines on its processor yields at its
 /// next spawn, so the queued ones run and their stacks are recycled while still hot. Without
@@ -145,7 +145,7 @@ pub fn self_id() -> u64 {
     with_current(|g| g.map_or(0, |g| g.id))
 }
 
-/// Suspends the current coroutine goroutine `g` (whose park is announced) until woken.
+/// Suspends the current coroutine goroutine `g` (whose wait is open) until woken.
 pub(crate) fn park_current(g: &G) {
     crate::loom::rank::Held::assert_none("parking a goroutine");
     // SAFETY: `g` is the running coroutine goroutine (made by `current_coroutine_ref` in this
@@ -153,26 +153,11 @@ pub(crate) fn park_current(g: &G) {
     unsafe { g.suspend(Suspend::Park) };
 }
 
-/// The current goroutine's wait was completed before it parked: wait for the completer's
-/// `PARKING -> NOTIFIED` (a few instructions after its CAS) and carry on without suspending.
-pub(crate) fn consume_early_wake(g: &G) {
-    let mut spins = 0u32;
-    while g.sched.load(Acquire) != state::NOTIFIED {
-        spins += 1;
-        if spins < 128 {
-            std::hint::spin_loop();
-        } else {
-            std::thread::yield_now(); // the completer was descheduled mid-wake
-        }
-    }
-    g.sched.store(state::RUNNING, Release);
-}
-
-/// [`ready_after_wake`] for a caller that queues goroutines in batches (the poller): the
-/// goroutine if it is parked (the caller now owns it and must queue it), `None` if the
-/// early-wake path (`NOTIFIED`) queues it instead.
-pub(crate) fn take_woken(g: &G) -> Option<GRef> {
-    if state::unpark(&g.sched) {
+/// [`ready_after_wake`] for a caller that queues goroutines in batches (the poller), which
+/// won `g`'s wait replacing the word `old`: the goroutine if it had switched away (the
+/// caller now owns it and must queue it), `None` if its scheduler queues it instead.
+pub(crate) fn take_woken(g: &G, old: u64) -> Option<GRef> {
+    if state::woke_parked(&g.cell.state, old) {
         // SAFETY: as in `ready_after_wake`: we take back the reference the park leaked.
         Some(unsafe { GRef::from_raw(g as *const G) })
     } else {
@@ -199,27 +184,23 @@ pub(crate) fn waker() -> (Waker, Option<grace::Pin>) {
     (Waker { l, own }, pin)
 }
 
-/// Called by the winner of a wait cell's completion: queue the goroutine if it is parked.
-/// `affine`: see [`Runtime::ready_in`].
+/// Called by the winner of a wait cell's completion that found the goroutine switched away
+/// (`state::woke_parked`): queue it. `affine`: see [`Runtime::ready_in`].
 #[inline]
 pub(crate) fn ready_after_wake(g: &G, affine: bool) {
-    if state::unpark(&g.sched) {
-        // SAFETY: `commit_park` leaked exactly one reference with `GRef::into_raw` when the
-        // goroutine parked; the single waker (us) takes it back.
-        let g = unsafe { GRef::from_raw(g as *const G) };
-        let l = tls::local();
-        requeue(l, own_live(l), g, affine);
-    }
+    // SAFETY: `commit_park` leaked exactly one reference with `GRef::into_raw` when the
+    // goroutine parked; the single completer that replaced its `PARKED` (us) takes it back.
+    let g = unsafe { GRef::from_raw(g as *const G) };
+    let l = tls::local();
+    requeue(l, own_live(l), g, affine);
 }
 
 /// [`ready_after_wake`] with the completer's context in hand.
 #[inline]
 pub(crate) fn ready_after_wake_in(w: &Waker, g: &G, affine: bool) {
-    if state::unpark(&g.sched) {
-        // SAFETY: as in `ready_after_wake`.
-        let g = unsafe { GRef::from_raw(g as *const G) };
-        requeue(w.l, w.own, g, affine);
-    }
+    // SAFETY: as in `ready_after_wake`.
+    let g = unsafe { GRef::from_raw(g as *const G) };
+    requeue(w.l, w.own, g, affine);
 }
 
 /// Queues a woken goroutine in its own runtime: the caller's (an M of it), or the

@@ -138,11 +138,10 @@ fn stuck(rt: &'static Runtime) -> Option<Fingerprint> {
         if progress || g.is_done() {
             return;
         }
-        let s = g.sched.load(Acquire);
         let parked = if g.bound {
             forever.get(&g.id).copied().unwrap_or(false)
         } else {
-            (s == super::state::PARKED || s == super::state::DUMPING)
+            super::state::is_parked(g.cell.state.load(Acquire))
                 && (g.info().wait.load(Relaxed) >> 56) as u8 != kind::FD
         };
         if parked {

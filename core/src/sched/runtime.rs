@@ -522,14 +522,14 @@ impl Runtime {
     /// call, or in its timer heap, freed with it), so the reference each one leaked when it
     /// parked (`commit_park`) is taken back here, as a waker would (`PARKED -> RELEASED`). A
     /// wake that still comes (freeing a context of this runtime fires it; a waker racing the
-    /// reclaim) finds `RELEASED` and queues nothing (`state.rs`). One held by a dump at that
-    /// instant (`DUMPING`) keeps its record.
+    /// reclaim) finds no `PARKED` and queues nothing (`state.rs`). One held by a dump at that
+    /// instant (`HELD`) keeps its record.
     fn release_parked(&self) {
         let gen = self.gen as u32;
         crate::allg::for_each_live(|g| {
-            if g.gen == gen && g.sched.compare_exchange(super::state::PARKED, super::state::RELEASED, AcqRel, Acquire).is_ok() {
+            if g.gen == gen && super::state::release_parked(&g.cell.state) {
                 // SAFETY: we won `PARKED -> RELEASED`, so the count `commit_park` leaked with
-                // `GRef::into_raw` is ours (a waker that comes later sees `RELEASED` and
+                // `GRef::into_raw` is ours (a waker that comes later finds no `PARKED` and
                 // takes nothing: `state.rs`).
                 drop(unsafe { GRef::from_raw(GRef::as_ptr(&g)) });
             }

@@ -528,7 +528,7 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) {
             rt.retire(&g);
         }
         Some(Suspend::Park) => {
-            if state::commit_park(&g.sched) {
+            if state::commit_park(&g.cell.state) {
                 if rt.stopping() {
                     // Goroutine code that ran on through the shutdown parked: maybe in
                     // another runtime's objects, which may still wake it. Keep this runtime
