@@ -22,6 +22,7 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 pub struct M {
     /// Its number, as in the thread's name `gr-worker-N` (never reused, though Ms exit); read
@@ -312,6 +313,7 @@ fn m_main(m: Arc<M>) {
 /// sanitizer is told of the switches (`sys/sanitizer.rs`).
 fn run_loop<const SAN: bool>(m: &M, l: &tls::Local) -> bool {
     let rt = m.rt;
+    let mut hold = Hold::default();
     loop {
         if l.p.get() == 0 {
             if let Some((p, spin)) = m.take_handed() {
@@ -341,7 +343,7 @@ fn run_loop<const SAN: bool>(m: &M, l: &tls::Local) -> bool {
                 continue;
             }
         }
-        if let Some(g) = find_runnable(m, l) {
+        if let Some(g) = find_runnable(m, l, &mut hold) {
             execute::<SAN>(m, l, g);
         }
     }
@@ -373,10 +375,104 @@ fn steal_global(rt: &Runtime, h: &Held<'_>) -> Option<GRef> {
     }
 }
 
+/// How long a spinning M that found nothing keeps its processor and looks again before it
+/// gives the processor up (step 6b, `README.md` section 3).
+const SPIN_HOLD: Duration = Duration::from_micros(20);
+
+/// How long step 6b pauses between its rounds before it yields the CPU instead (as
+/// `waiter::spin_until` does: a hand-off between two threads on two CPUs lands within it).
+const HOLD_PAUSE: Duration = Duration::from_micros(1);
+
+/// A `sched_yield` that took longer than this lost the CPU to another process.
+const YIELD_LOST: Duration = Duration::from_micros(500);
+
+/// How long after a lost yield this M gives its processor up at once instead of holding it.
+const HOLD_OFF: Duration = Duration::from_millis(5);
+
+/// Step 6b's state: kept by the M's own loop (`run_loop`), so no thread-local and no atomics.
+#[derive(Default)]
+struct Hold {
+    /// When this M, spinning with its processor, first found nothing (`None`: not holding).
+    since: Option<Instant>,
+    /// Rounds since `since`.
+    rounds: u32,
+    /// Past the pause phase: yield between rounds.
+    yielding: bool,
+    /// A yield of this M lost the CPU: do not hold the processor before this.
+    off_until: Option<Instant>,
+}
+
+impl Hold {
+    /// Whether this spinning M, having found nothing, should look again with its processor
+    /// (after a pause or a yield); `false`: give the processor up (step 3).
+    fn again(&mut self) -> bool {
+        let start = match self.since {
+            Some(t) => t,
+            None => {
+                if let Some(u) = self.off_until {
+                    if Instant::now() < u {
+                        return false;
+                    }
+                    self.off_until = None;
+                }
+                *self.since.insert(Instant::now())
+            }
+        };
+        // The clock every 8th round only (an idle round takes well under 100 ns).
+        self.rounds = self.rounds.wrapping_add(1);
+        if self.rounds % 8 == 0 {
+            let spent = start.elapsed();
+            if spent >= SPIN_HOLD {
+                self.end();
+                return false;
+            }
+            self.yielding = spent >= HOLD_PAUSE;
+        }
+        if !self.yielding {
+            std::hint::spin_loop();
+            std::hint::spin_loop();
+            return true;
+        }
+        let t = Instant::now();
+        std::thread::yield_now();
+        let now = Instant::now();
+        if now.duration_since(t) < YIELD_LOST {
+            return true;
+        }
+        // The yield lost the CPU to another process: a descheduled spinner holds the
+        // processor submitters count on (they wake nobody while it is counted). Give it up,
+        // and do not hold one for a while.
+        self.end();
+        self.off_until = Some(now + HOLD_OFF);
+        false
+    }
+
+    /// The hold is over (work found, or the processor given up).
+    #[inline(always)]
+    fn end(&mut self) {
+        self.since = None;
+        self.rounds = 0;
+        self.yielding = false;
+    }
+
+    /// In a hold's later rounds, descriptors are polled every 16th round only (a system call).
+    #[inline(always)]
+    fn poll_now(&self) -> bool {
+        self.since.is_none() || self.rounds % 16 == 0
+    }
+}
+
 /// Finds a goroutine to run on this M's processor, in the order of `README.md` section 3.
 /// `None` when the processor was given up.
 #[inline(always)]
-fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
+fn find_runnable(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
+    let g = find_runnable_held(m, l, hold);
+    hold.end();
+    g
+}
+
+#[inline(always)]
+fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
     let rt = m.rt;
     loop {
         let pi = l.p.get() - 1;
@@ -434,8 +530,10 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
             return found(rt, l, g);
         }
         // Descriptors that became ready (a non-blocking poll, unless an M blocks in it).
-        if let Some(g) = rt.poll_ready(&h) {
-            return found(rt, l, g);
+        if hold.poll_now() {
+            if let Some(g) = rt.poll_ready(&h) {
+                return found(rt, l, g);
+            }
         }
         // Steal, unless enough Ms are already spinning.
         let n = rt.nprocs();
@@ -467,6 +565,15 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
                     std::hint::spin_loop();
                 }
             }
+        }
+        // Step 6b: a spinning M keeps its processor and looks again, for up to `SPIN_HOLD`
+        // (`README.md` section 3). Counted in `nmspinning`, it is the M a submitter's `wakep`
+        // counts on: a plain thread's wake is one push, taken at this M's next round, with no
+        // `startm`, no scheduler lock and no kick. Each round starts at step 1, which hands
+        // the processor at once to an M that waits for one (a bound goroutine woken, a
+        // blocking call's end), and such an M spins for the hand-off (`acquire_p_wait`).
+        if l.spinning.get() && hold.again() {
+            continue;
         }
         // Step 3: give up the processor (listing this M as idle at once), stop spinning,
         // re-check everything once more.
