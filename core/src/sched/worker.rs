@@ -343,8 +343,12 @@ fn run_loop<const SAN: bool>(m: &M, l: &tls::Local) -> bool {
                 continue;
             }
         }
-        if let Some(g) = find_runnable(m, l, &mut hold) {
-            execute::<SAN>(m, l, g);
+        match find_runnable(m, l, &mut hold) {
+            Some(g) => {
+                execute::<SAN>(m, l, g);
+                hold.ran = l.p.get() != 0;
+            }
+            None => hold.ran = false, // the processor was given up
         }
     }
 }
@@ -400,12 +404,21 @@ struct Hold {
     yielding: bool,
     /// A yield of this M lost the CPU: do not hold the processor before this.
     off_until: Option<Instant>,
+    /// This M ran a goroutine since it got its processor. Only such an M holds: it is the
+    /// one whose goroutine waits for a partner thread (that wake comes back here), while an
+    /// M handed a processor that found nothing at all (a spinner `handoff_p` started for a
+    /// goroutine that went to sleep) would only keep the processor from that goroutine's
+    /// own M when it wakes.
+    ran: bool,
 }
 
 impl Hold {
     /// Whether this spinning M, having found nothing, should look again with its processor
     /// (after a pause or a yield); `false`: give the processor up (step 3).
     fn again(&mut self) -> bool {
+        if !self.ran {
+            return false;
+        }
         let start = match self.since {
             Some(t) => t,
             None => {
