@@ -33,10 +33,6 @@ use std::time::Instant;
 /// How long an M that ran out of work spins before sleeping.
 const IDLE_SPIN: std::time::Duration = std::time::Duration::from_micros(20);
 
-/// How long an M that waits for a processor spins for a spinner's hand-off (`acquire_p_wait`)
-/// before sleeping.
-const WANT_SPIN: std::time::Duration = std::time::Duration::from_micros(20);
-
 /// How long an idle M beyond the base (one per processor) waits for work before its thread
 /// exits: the spares that blocked goroutines needed are given back, as a thread pool's
 /// keep-alive gives back its idle threads.
@@ -60,6 +56,12 @@ pub(crate) struct Idle {
     /// spinning and parks when a newer one takes over, so idle Ms do not compete for the CPU
     /// with the threads they wait for.
     pub idle_spinner: AtomicUsize,
+    /// Goroutines pinned to an M (`gr_pin`), all Ms together (`M::note_pin`): while any is,
+    /// step 6b does not hold a processor (`worker.rs`, `own_ms_may_want`).
+    pub npinned: AtomicUsize,
+    /// Ms in a blocking section (`M::in_blocking`): each takes a processor back when it
+    /// returns, so step 6b does not hold one meanwhile.
+    pub nblocked: AtomicUsize,
 }
 
 impl Idle {
@@ -70,6 +72,8 @@ impl Idle {
             nmspinning: AtomicUsize::new(0),
             nwant: AtomicUsize::new(0),
             idle_spinner: AtomicUsize::new(0),
+            npinned: AtomicUsize::new(0),
+            nblocked: AtomicUsize::new(0),
         }
     }
 
@@ -376,14 +380,6 @@ impl Runtime {
             l.want_p.push_back(m.arc());
             self.idle.nwant.fetch_add(1, SeqCst);
         }
-        // A spinning M that holds its processor (step 6b) hands it over at its next round,
-        // which sees `nwant`: spin for that hand-off rather than sleep on the futex and be
-        // woken (a bound goroutine woken from its wait comes here, often while the spinner
-        // its own sleep started holds the processor). Only while an M spins: a processor
-        // held by running goroutine code comes back at its next scheduling point, if ever.
-        crate::waiter::spin_until(WANT_SPIN, || {
-            m.has_handed() || self.idle.nmspinning.load(Relaxed) == 0 || self.stopping()
-        });
         loop {
             if let Some((p, spinning)) = m.take_handed() {
                 if spinning {
@@ -617,7 +613,7 @@ mod loom_tests {
             let nwant = Arc::new(AtomicUsize::new(0));
             let handed = Arc::new(AtomicUsize::new(0));
             let (l2, nw2) = (lists.clone(), nwant.clone());
-            // Whether it took an idle processor; else it spins (then parks) for the hand-off.
+            // Whether it took an idle processor; else it parks until handed one.
             let waiter = loom::thread::spawn(move || {
                 let mut l = l2.lock().unwrap();
                 if l.0 > 0 {

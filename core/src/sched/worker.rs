@@ -50,6 +50,9 @@ pub struct M {
     /// pushes and pops; `yielded_len` lets it skip the lock.
     yielded: Mutex<VecDeque<GRef>, YIELDED>,
     yielded_len: AtomicUsize,
+    /// In a blocking section (`current::blocking_begin` to `blocking_end`), counted in
+    /// `Idle::nblocked`. Only this M's thread changes it.
+    pub(crate) in_blocking: AtomicBool,
     /// Goroutines pinned to this M (`gr_pin` until `gr_unpin` or their end): their
     /// `G::pinned` points here, so the M may not exit. Only this M's thread changes it.
     pinned: AtomicUsize,
@@ -124,12 +127,14 @@ impl M {
     pub(crate) fn note_pin(&self, old: usize) {
         if old != self as *const M as usize {
             self.pinned.fetch_add(1, Relaxed);
+            self.rt.idle.npinned.fetch_add(1, Relaxed);
         }
     }
 
     /// A goroutine pinned to this M unpinned itself or ended.
     pub(crate) fn note_unpin(&self) {
         self.pinned.fetch_sub(1, Relaxed);
+        self.rt.idle.npinned.fetch_sub(1, Relaxed);
     }
 
     /// Whether goroutines are pinned to this M (it must then not exit).
@@ -224,6 +229,7 @@ impl Runtime {
             inbox_len: AtomicUsize::new(0),
             yielded: Mutex::new(VecDeque::new()),
             yielded_len: AtomicUsize::new(0),
+            in_blocking: AtomicBool::new(false),
             pinned: AtomicUsize::new(0),
             runs: std::sync::atomic::AtomicU64::new(0),
             me: me.clone(),
@@ -412,13 +418,23 @@ struct Hold {
     ran: bool,
 }
 
+/// Whether an M may soon want a processor: one is in a blocking section (a bound goroutine
+/// asleep in a wait, a blocking call: it takes a processor back when it returns) or a
+/// goroutine is pinned (woken, it is queued on its M, which takes a processor to run it).
+/// Step 6b then does not hold: the
+/// holder gives its processor up at the next round that sees `nwant`, but a waiter that
+/// finds it held still waits for that round, which on a shared CPU means context switches
+/// (a bound goroutine woken after each spawn + wait of a thread on one worker:
+/// `bench/extra/boundwake.c 5000 40000 1 2`, 6.1-6.7 us a round trip without the hold,
+/// 10.5-11.8 us with it).
+fn own_ms_may_want(rt: &Runtime) -> bool {
+    rt.idle.nblocked.load(Relaxed) != 0 || rt.idle.npinned.load(Relaxed) != 0
+}
+
 impl Hold {
     /// Whether this spinning M, having found nothing, should look again with its processor
     /// (after a pause or a yield); `false`: give the processor up (step 3).
     fn again(&mut self) -> bool {
-        if !self.ran {
-            return false;
-        }
         let start = match self.since {
             Some(t) => t,
             None => {
@@ -585,7 +601,7 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
         // `startm`, no scheduler lock and no kick. Each round starts at step 1, which hands
         // the processor at once to an M that waits for one (a bound goroutine woken, a
         // blocking call's end), and such an M spins for the hand-off (`acquire_p_wait`).
-        if l.spinning.get() && hold.again() {
+        if l.spinning.get() && hold.ran && !own_ms_may_want(rt) && hold.again() {
             continue;
         }
         // Step 3: give up the processor (listing this M as idle at once), stop spinning,
