@@ -57,7 +57,9 @@ impl BoundSlots {
         BoundSlots { cap: cap.max(1), used: AtomicUsize::new(0), waiters: Mutex::new(Waiters::default()) }
     }
 
-    fn try_take(&self) -> bool {
+    /// Takes a free slot without waiting; `false` if every slot is held. A spawn tries this
+    /// before it computes the deadline of its wait (a clock read for a relative timeout).
+    pub(crate) fn try_take(&self) -> bool {
         self.used.fetch_update(SeqCst, SeqCst, |n| (n < self.cap).then_some(n + 1)).is_ok()
     }
 

@@ -251,6 +251,9 @@ pub fn blocking_begin() -> bool {
     }
     // SAFETY: an M lives as long as its runtime; this is its own thread.
     let m = unsafe { &*m };
+    if !m.in_blocking.swap(true, Relaxed) {
+        m.rt.idle.nblocked.fetch_add(1, Relaxed); // step 6b holds no processor meanwhile
+    }
     let pi = tls::p();
     if pi != 0 {
         tls::set_p(0);
@@ -266,11 +269,17 @@ pub fn blocking_begin() -> bool {
 /// outside goroutine code or when the processor is still held.
 pub fn blocking_end() {
     let m = tls::m();
-    if m.is_null() || tls::g().is_null() || tls::p() != 0 {
+    if m.is_null() || tls::g().is_null() {
         return;
     }
     // SAFETY: as above.
     let m = unsafe { &*m };
+    if m.in_blocking.swap(false, Relaxed) {
+        m.rt.idle.nblocked.fetch_sub(1, Relaxed);
+    }
+    if tls::p() != 0 {
+        return;
+    }
     if let Some(pi) = m.rt.acquire_p_wait(m) {
         tls::set_p(pi + 1);
         m.rt.ps[pi].set_running();

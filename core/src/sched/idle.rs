@@ -56,6 +56,12 @@ pub(crate) struct Idle {
     /// spinning and parks when a newer one takes over, so idle Ms do not compete for the CPU
     /// with the threads they wait for.
     pub idle_spinner: AtomicUsize,
+    /// Goroutines pinned to an M (`gr_pin`), all Ms together (`M::note_pin`): while any is,
+    /// step 6b does not hold a processor (`worker.rs`, `own_ms_may_want`).
+    pub npinned: AtomicUsize,
+    /// Ms in a blocking section (`M::in_blocking`): each takes a processor back when it
+    /// returns, so step 6b does not hold one meanwhile.
+    pub nblocked: AtomicUsize,
 }
 
 impl Idle {
@@ -66,6 +72,8 @@ impl Idle {
             nmspinning: AtomicUsize::new(0),
             nwant: AtomicUsize::new(0),
             idle_spinner: AtomicUsize::new(0),
+            npinned: AtomicUsize::new(0),
+            nblocked: AtomicUsize::new(0),
         }
     }
 
@@ -553,6 +561,96 @@ mod loom_tests {
             let found = work.load(Relaxed);
             submitter.join().unwrap();
             assert!(found || woke.load(SeqCst), "work queued but nobody will run it");
+        });
+    }
+
+    /// Step 6b: a spinning M that found nothing keeps its processor and looks again (twice
+    /// here; for up to `SPIN_HOLD` in the code) before step 3. The submitter, seeing it
+    /// counted in `nmspinning`, only pushes; the spinner either sees the push in one of its
+    /// looks or gives up by step 3 (release, stop spinning, fence, re-check), whose re-check
+    /// sees the push or whose decrement the submitter's `wakep` sees.
+    #[test]
+    fn spinner_holding_its_processor_leaves_no_work_behind() {
+        use std::sync::atomic::Ordering::Acquire;
+        loom::model(|| {
+            let work = Arc::new(AtomicBool::new(false));
+            let npidle = Arc::new(AtomicUsize::new(1)); // the other processor is idle
+            let nmspinning = Arc::new(AtomicUsize::new(1)); // the spinner, holding its own
+            let woke = Arc::new(AtomicBool::new(false));
+            let submitter = submit(&work, &npidle, &nmspinning, &woke);
+            let mut found = false;
+            for _ in 0..2 {
+                if work.load(Acquire) {
+                    found = true; // the spinner runs it (and stops spinning: step 2)
+                    break;
+                }
+                loom::thread::yield_now();
+            }
+            if !found {
+                // Step 3.
+                npidle.fetch_add(1, SeqCst);
+                nmspinning.fetch_sub(1, SeqCst);
+                fence(SeqCst);
+                found = work.load(Relaxed);
+            }
+            submitter.join().unwrap();
+            assert!(found || woke.load(SeqCst), "work queued but nobody will run it");
+        });
+    }
+
+    /// Step 6b against an M that wants a processor (`acquire_p_wait`: a bound goroutine back
+    /// from its wait) while the only one is held by a spinner: the waiter takes an idle
+    /// processor or queues itself in `want_p` (and counts in `nwant`) under the scheduler
+    /// lock; the spinner, at each round, gives its processor up if `nwant > 0`, and gives it
+    /// up anyway when its hold ends, both through the lock, where `want_p` is served first.
+    /// So the waiter gets the processor, exactly once, whichever comes first.
+    #[test]
+    fn holder_hands_its_processor_to_an_m_that_wants_one() {
+        use loom::sync::Mutex;
+        loom::model(|| {
+            // (idle processors, an M queued in want_p)
+            let lists = Arc::new(Mutex::new((0usize, false)));
+            let nwant = Arc::new(AtomicUsize::new(0));
+            let handed = Arc::new(AtomicUsize::new(0));
+            let (l2, nw2) = (lists.clone(), nwant.clone());
+            // Whether it took an idle processor; else it parks until handed one.
+            let waiter = loom::thread::spawn(move || {
+                let mut l = l2.lock().unwrap();
+                if l.0 > 0 {
+                    l.0 -= 1; // take_idle_p
+                    return true;
+                }
+                l.1 = true;
+                nw2.fetch_add(1, SeqCst);
+                false
+            });
+            // The spinner: two rounds of its hold, each starting at step 1.
+            let release = || {
+                let mut l = lists.lock().unwrap();
+                if l.1 {
+                    l.1 = false;
+                    nwant.fetch_sub(1, SeqCst);
+                    handed.fetch_add(1, SeqCst); // M::hand
+                } else {
+                    l.0 += 1;
+                }
+            };
+            let mut released = false;
+            for _ in 0..2 {
+                if nwant.load(Relaxed) > 0 {
+                    release(); // step 1: an M wants a processor
+                    released = true;
+                    break;
+                }
+                loom::thread::yield_now();
+            }
+            if !released {
+                release(); // step 3: the hold ended
+            }
+            let took = waiter.join().unwrap();
+            let l = lists.lock().unwrap();
+            assert!(!l.1, "an M left waiting for a processor that went idle");
+            assert_eq!(took as usize + handed.load(SeqCst) + l.0, 1, "the processor was lost or given twice");
         });
     }
 

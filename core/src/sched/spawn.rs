@@ -274,7 +274,11 @@ fn spawn_bound(entry: Entry, opts: SpawnOpts) -> Result<(GRef, u64)> {
         // Back-pressure (`backlog.rs`) on a plain thread first: a refused spawn holds no slot.
         rt.backlog_wait(opts.nowait)?;
     }
-    rt.bound.acquire(crate::waiter::Deadline::from_timeout_ns(opts.timeout_ns))?;
+    // A free slot first; the deadline (a clock read for a relative timeout) only when every
+    // slot is held and the spawn must wait for one.
+    if !rt.bound.try_take() {
+        rt.bound.acquire(crate::waiter::Deadline::from_timeout_ns(opts.timeout_ns))?;
+    }
     let l = tls::local(); // afresh: the wait may have parked (and moved) a goroutine
     let foreign = l.m.get().is_null();
     if foreign {

@@ -22,6 +22,7 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 pub struct M {
     /// Its number, as in the thread's name `gr-worker-N` (never reused, though Ms exit); read
@@ -49,6 +50,9 @@ pub struct M {
     /// pushes and pops; `yielded_len` lets it skip the lock.
     yielded: Mutex<VecDeque<GRef>, YIELDED>,
     yielded_len: AtomicUsize,
+    /// In a blocking section (`current::blocking_begin` to `blocking_end`), counted in
+    /// `Idle::nblocked`. Only this M's thread changes it.
+    pub(crate) in_blocking: AtomicBool,
     /// Goroutines pinned to this M (`gr_pin` until `gr_unpin` or their end): their
     /// `G::pinned` points here, so the M may not exit. Only this M's thread changes it.
     pinned: AtomicUsize,
@@ -123,12 +127,14 @@ impl M {
     pub(crate) fn note_pin(&self, old: usize) {
         if old != self as *const M as usize {
             self.pinned.fetch_add(1, Relaxed);
+            self.rt.idle.npinned.fetch_add(1, Relaxed);
         }
     }
 
     /// A goroutine pinned to this M unpinned itself or ended.
     pub(crate) fn note_unpin(&self) {
         self.pinned.fetch_sub(1, Relaxed);
+        self.rt.idle.npinned.fetch_sub(1, Relaxed);
     }
 
     /// Whether goroutines are pinned to this M (it must then not exit).
@@ -223,6 +229,7 @@ impl Runtime {
             inbox_len: AtomicUsize::new(0),
             yielded: Mutex::new(VecDeque::new()),
             yielded_len: AtomicUsize::new(0),
+            in_blocking: AtomicBool::new(false),
             pinned: AtomicUsize::new(0),
             runs: std::sync::atomic::AtomicU64::new(0),
             me: me.clone(),
@@ -312,6 +319,7 @@ fn m_main(m: Arc<M>) {
 /// sanitizer is told of the switches (`sys/sanitizer.rs`).
 fn run_loop<const SAN: bool>(m: &M, l: &tls::Local) -> bool {
     let rt = m.rt;
+    let mut hold = Hold::default();
     loop {
         if l.p.get() == 0 {
             if let Some((p, spin)) = m.take_handed() {
@@ -341,8 +349,12 @@ fn run_loop<const SAN: bool>(m: &M, l: &tls::Local) -> bool {
                 continue;
             }
         }
-        if let Some(g) = find_runnable(m, l) {
-            execute::<SAN>(m, l, g);
+        match find_runnable(m, l, &mut hold) {
+            Some(g) => {
+                execute::<SAN>(m, l, g);
+                hold.ran = l.p.get() != 0;
+            }
+            None => hold.ran = false, // the processor was given up
         }
     }
 }
@@ -373,10 +385,123 @@ fn steal_global(rt: &Runtime, h: &Held<'_>) -> Option<GRef> {
     }
 }
 
+/// How long a spinning M that found nothing keeps its processor and looks again before it
+/// gives the processor up (step 6b, `README.md` section 3).
+const SPIN_HOLD: Duration = Duration::from_micros(20);
+
+/// How long step 6b pauses between its rounds before it yields the CPU instead (as
+/// `waiter::spin_until` does: a hand-off between two threads on two CPUs lands within it).
+const HOLD_PAUSE: Duration = Duration::from_micros(1);
+
+/// A `sched_yield` that took longer than this lost the CPU to another process.
+const YIELD_LOST: Duration = Duration::from_micros(500);
+
+/// How long after a lost yield this M gives its processor up at once instead of holding it.
+const HOLD_OFF: Duration = Duration::from_millis(5);
+
+/// Step 6b's state: kept by the M's own loop (`run_loop`), so no thread-local and no atomics.
+#[derive(Default)]
+struct Hold {
+    /// When this M, spinning with its processor, first found nothing (`None`: not holding).
+    since: Option<Instant>,
+    /// Rounds since `since`.
+    rounds: u32,
+    /// Past the pause phase: yield between rounds.
+    yielding: bool,
+    /// A yield of this M lost the CPU: do not hold the processor before this.
+    off_until: Option<Instant>,
+    /// This M ran a goroutine since it got its processor. Only such an M holds: it is the
+    /// one whose goroutine waits for a partner thread (that wake comes back here), while an
+    /// M handed a processor that found nothing at all (a spinner `handoff_p` started for a
+    /// goroutine that went to sleep) would only keep the processor from that goroutine's
+    /// own M when it wakes.
+    ran: bool,
+}
+
+/// Whether an M may soon want a processor: one is in a blocking section (a bound goroutine
+/// asleep in a wait, a blocking call: it takes a processor back when it returns) or a
+/// goroutine is pinned (woken, it is queued on its M, which takes a processor to run it).
+/// Step 6b then does not hold: the
+/// holder gives its processor up at the next round that sees `nwant`, but a waiter that
+/// finds it held still waits for that round, which on a shared CPU means context switches
+/// (a bound goroutine woken after each spawn + wait of a thread on one worker:
+/// `bench/extra/boundwake.c 5000 40000 1 2`, 6.1-6.7 us a round trip without the hold,
+/// 10.5-11.8 us with it).
+fn own_ms_may_want(rt: &Runtime) -> bool {
+    rt.idle.nblocked.load(Relaxed) != 0 || rt.idle.npinned.load(Relaxed) != 0
+}
+
+impl Hold {
+    /// Whether this spinning M, having found nothing, should look again with its processor
+    /// (after a pause or a yield); `false`: give the processor up (step 3).
+    fn again(&mut self) -> bool {
+        let start = match self.since {
+            Some(t) => t,
+            None => {
+                if let Some(u) = self.off_until {
+                    if Instant::now() < u {
+                        return false;
+                    }
+                    self.off_until = None;
+                }
+                *self.since.insert(Instant::now())
+            }
+        };
+        // The clock every 8th round only (an idle round takes well under 100 ns).
+        self.rounds = self.rounds.wrapping_add(1);
+        if self.rounds % 8 == 0 {
+            let spent = start.elapsed();
+            if spent >= SPIN_HOLD {
+                self.end();
+                return false;
+            }
+            self.yielding = spent >= HOLD_PAUSE;
+        }
+        if !self.yielding {
+            std::hint::spin_loop();
+            std::hint::spin_loop();
+            return true;
+        }
+        let t = Instant::now();
+        std::thread::yield_now();
+        let now = Instant::now();
+        if now.duration_since(t) < YIELD_LOST {
+            return true;
+        }
+        // The yield lost the CPU to another process: a descheduled spinner holds the
+        // processor submitters count on (they wake nobody while it is counted). Give it up,
+        // and do not hold one for a while.
+        self.end();
+        self.off_until = Some(now + HOLD_OFF);
+        false
+    }
+
+    /// The hold is over (work found, or the processor given up).
+    #[inline(always)]
+    fn end(&mut self) {
+        self.since = None;
+        self.rounds = 0;
+        self.yielding = false;
+    }
+
+    /// In a hold's later rounds, descriptors are polled every 16th round only (a system call).
+    #[inline(always)]
+    fn poll_now(&self) -> bool {
+        self.since.is_none() || self.rounds % 16 == 0
+    }
+}
+
 /// Finds a goroutine to run on this M's processor, in the order of `README.md` section 3.
 /// `None` when the processor was given up.
 #[inline(always)]
-fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
+fn find_runnable(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
+    let g = find_runnable_held(m, l, hold);
+    hold.end();
+    g
+}
+
+#[inline(always)]
+fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
     let rt = m.rt;
     loop {
         let pi = l.p.get() - 1;
@@ -434,8 +559,10 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
             return found(rt, l, g);
         }
         // Descriptors that became ready (a non-blocking poll, unless an M blocks in it).
-        if let Some(g) = rt.poll_ready(&h) {
-            return found(rt, l, g);
+        if hold.poll_now() {
+            if let Some(g) = rt.poll_ready(&h) {
+                return found(rt, l, g);
+            }
         }
         // Steal, unless enough Ms are already spinning.
         let n = rt.nprocs();
@@ -467,6 +594,15 @@ fn find_runnable(m: &M, l: &tls::Local) -> Option<GRef> {
                     std::hint::spin_loop();
                 }
             }
+        }
+        // Step 6b: a spinning M keeps its processor and looks again, for up to `SPIN_HOLD`
+        // (`README.md` section 3). Counted in `nmspinning`, it is the M a submitter's `wakep`
+        // counts on: a plain thread's wake is one push, taken at this M's next round, with no
+        // `startm`, no scheduler lock and no kick. Each round starts at step 1, which hands
+        // the processor at once to an M that waits for one (a bound goroutine woken, a
+        // blocking call's end), and such an M spins for the hand-off (`acquire_p_wait`).
+        if l.spinning.get() && hold.ran && !own_ms_may_want(rt) && hold.again() {
+            continue;
         }
         // Step 3: give up the processor (listing this M as idle at once), stop spinning,
         // re-check everything once more.

@@ -41,20 +41,6 @@ void java_task_entry(void *arg) {
   (*env)->DeleteGlobalRef(env, task);
 }
 
-/* gr_spawn_ex of a Java goroutine: first without waiting for a thread slot, which needs no
- * clock (a relative timeout makes the core read the clock for its deadline on every spawn),
- * then, only if every slot is held, waiting up to timeout_ns as asked. */
-static int spawn_bound(jobject g, jlong timeout_ns, gr_handle **h) {
-  gr_spawn_opts o;
-  gr_spawn_opts_init(&o);
-  o.flags |= GR_SPAWN_BOUND;
-  o.timeout_ns = 0;
-  int rc = gr_spawn_ex(java_task_entry, g, &o, h);
-  if (rc != GR_EAGAIN || timeout_ns == 0) return rc;
-  o.timeout_ns = timeout_ns;
-  return gr_spawn_ex(java_task_entry, g, &o, h);
-}
-
 /* timeout_ns: how long to wait for a thread slot when Java goroutines hold them all. */
 JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnTask(JNIEnv *env, jclass cls, jobject task,
                                                     jboolean detached, jlong timeout_ns) {
@@ -62,7 +48,11 @@ JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnTask(JNIEnv *env, jclass cls, job
   jobject g = (*env)->NewGlobalRef(env, task);
   if (!g) return GR_ENOMEM;
   gr_handle *h = NULL;
-  int rc = spawn_bound(g, timeout_ns, detached ? NULL : &h);
+  gr_spawn_opts o;
+  gr_spawn_opts_init(&o);
+  o.flags |= GR_SPAWN_BOUND;
+  o.timeout_ns = timeout_ns; /* read only when every slot is held (the core tries a free one first) */
+  int rc = gr_spawn_ex(java_task_entry, g, &o, detached ? NULL : &h);
   if (rc != GR_OK) {
     (*env)->DeleteGlobalRef(env, g);
     return rc;
