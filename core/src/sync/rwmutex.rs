@@ -54,7 +54,8 @@
 //! - `lock`: a CAS `0 -> WRITER` (else, under `q`, set `WRITER` if no writer has it, or queue
 //!   for a hand-off), then open the epoch and *drain*: at `wait` 0 the lock is its, else
 //!   spin a moment, then register in `q.drainer`, set `PARKED` and park.
-//! - `unlock`: close the epoch, then a CAS `WRITER -> 0`, else the slow path.
+//! - `unlock`: close the epoch, then a CAS `WRITER -> 0`, else the slow path (with a writer
+//!   queued, the slow path at once, which passes the epoch on open).
 //!
 //! Readers and writers need no `SeqCst`: the race that decides whether a writer counts a
 //! reader (its `HELD` RMW against the reader's CAS) and whether a reader reports (its
@@ -80,7 +81,8 @@
 //! 1. Under `q`: `PENDING` is set iff `q.writers` is non-empty; `RWAIT` iff `q.readers` is;
 //!    `PARKED` iff `q.drainer` is `Some`. `PENDING` without `WRITER` only inside a critical
 //!    section of `q` (the queueing writer then takes `WRITER`). `HELD` is set only in an
-//!    epoch, which opens after `WRITER` is taken and closes before it is released.
+//!    epoch, which opens after `WRITER` is taken and closes before it is released (or
+//!    passes, open and drained, to the next writer with `WRITER`).
 //! 2. Exclusion: a reader is *in* from its increment, which found no `HELD`; a writer owns
 //!    the lock once it saw `wait` at 0 in its epoch. The slot's order decides: an increment
 //!    before the writer's `HELD` RMW is in `r`, one after is refused. After the last `HELD`
@@ -113,9 +115,11 @@
 //!    looks at what it replaced; if `WRITER` was gone it wakes the queue itself, else the
 //!    writer's CAS fails on `RWAIT` and it unlocks through `q`. The same for a queueing writer
 //!    and `PENDING`: if `WRITER` was gone, it takes `WRITER` itself. `WRITER` passes between
-//!    writers without being clear (`hand_to_next_writer`): queued readers stay queued; the
-//!    epochs do not join (each writer opens its own), so a reader arriving between them may
-//!    enter and is drained by the next, as in Go.
+//!    writers without being clear (`hand_to_next_writer`): queued readers stay queued. An
+//!    unlock that sees `PENDING` passes its epoch on open (no reader enters between the
+//!    writers; the next one's `HELD` RMWs find all counts 0 and `wait` 0, so it owns the
+//!    lock at once); else (or if the queued writers all gave up) the epoch is closed first,
+//!    and a reader arriving between two writers may enter, drained by the next, as in Go.
 //! 6. Handed readers are counted (in slot 0, no epoch open) when they leave the queue and
 //!    completed under `q`; one whose own timeout won its token is taken back out under `q`
 //!    by the hander (from any slot above zero). Woken readers are completed after `q` is
@@ -644,7 +648,7 @@ impl RWMutex {
     fn give_up(&self, mut q: Guard<'_>, e: Error) -> Result<()> {
         self.close_epoch();
         let mut woken = Vec::new();
-        self.release_write(&mut q, &mut woken);
+        self.release_write(&mut q, &mut woken, false);
         drop(q);
         wake(woken);
         Err(e)
@@ -681,45 +685,59 @@ impl RWMutex {
     #[inline]
     pub fn unlock(&self) -> Result<()> {
         // (`wait` is 0 while a writer owns the lock: not 0, its writer is still draining.)
-        if self.state.load(Relaxed) & WRITER == 0 || self.wait.load(Relaxed) != 0 {
+        let s = self.state.load(Relaxed);
+        if s & WRITER == 0 || self.wait.load(Relaxed) != 0 {
             return Err(Error::State);
+        }
+        if s & PENDING != 0 {
+            return self.unlock_slow(true); // (a writer is queued: it may take the epoch on)
         }
         self.close_epoch();
         match self.state.compare_exchange(WRITER, 0, Release, Relaxed) {
             Ok(_) => Ok(()),
-            Err(_) => self.unlock_slow(),
+            Err(_) => self.unlock_slow(false),
         }
     }
 
+    /// `open`: the caller's epoch is still open.
     #[inline(never)]
-    fn unlock_slow(&self) -> Result<()> {
+    fn unlock_slow(&self, open: bool) -> Result<()> {
         let mut woken = Vec::new();
         let mut q = lock(&self.q);
         if self.state.load(Acquire) & WRITER == 0 {
             return Err(Error::State);
         }
-        self.release_write(&mut q, &mut woken);
+        self.release_write(&mut q, &mut woken, open);
         drop(q);
         wake(woken);
         Ok(())
     }
 
-    /// Releases `WRITER`, held by the caller, its epoch closed, under `q`: to the starving
-    /// readers first (Go's order), else to the next writer, else to the queued readers.
-    /// Readers to wake go on `woken`.
-    fn release_write(&self, q: &mut Guard<'_>, woken: &mut Vec<Token>) {
+    /// Releases `WRITER`, held by the caller, under `q`: to the starving readers first (Go's
+    /// order), else to the next writer, else to the queued readers. Readers to wake go on
+    /// `woken`. `open`: the caller's epoch is still open (drained: no reader inside, `wait`
+    /// at 0); it passes to the next writer as it is (invariant 5), else it is closed here.
+    fn release_write(&self, q: &mut Guard<'_>, woken: &mut Vec<Token>, open: bool) {
         if starving(q) {
+            if open {
+                self.close_epoch();
+            }
             self.hand_readers(q);
             if !self.hand_to_next_writer(q) {
                 self.state.fetch_and(!WRITER, AcqRel);
             } // else: that writer's epoch drains the readers just handed the lock
         } else if self.hand_to_next_writer(q) {
             // The readers stay queued behind the writer that holds it now.
-        } else if q.nreaders > 0 {
-            self.release_readers(q, woken);
         } else {
-            let s = self.state.fetch_and(!WRITER, AcqRel);
-            debug_assert!(s & (RWAIT | PENDING) == 0);
+            if open {
+                self.close_epoch();
+            }
+            if q.nreaders > 0 {
+                self.release_readers(q, woken);
+            } else {
+                let s = self.state.fetch_and(!WRITER, AcqRel);
+                debug_assert!(s & (RWAIT | PENDING) == 0);
+            }
         }
     }
 
