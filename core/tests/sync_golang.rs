@@ -507,6 +507,58 @@ fn rwmutex_readers_batch_before_next_writer() {
     });
 }
 
+/// Writers that give up while readers leave (deadlines of a few microseconds, polls and
+/// fired cancel tokens), beside writers that wait and readers on goroutines and plain threads
+/// (which unlock on other processors than they locked on): a give-up's readers may report
+/// after its epoch closed, into the next writer's count; exclusion holds throughout (an
+/// `activity` count as HammerRWMutex's), nothing is lost (every waiting writer gets in) and
+/// the RWMutex ends clean.
+#[test]
+fn rwmutex_writers_giving_up_while_readers_leave() {
+    let rw = Arc::new(RWMutex::new());
+    let activity = Arc::new(AtomicI32::new(0));
+    let fired = Arc::new(Cancel::new());
+    fired.fire();
+    let mut waits: Vec<Task> = Vec::new();
+    for i in 0..8usize {
+        let (rw, activity, fired) = (rw.clone(), activity.clone(), fired.clone());
+        let task: Task = Box::new(move || {
+            for k in 0..2_000usize {
+                if i % 4 == 3 {
+                    let r = match k % 3 {
+                        0 => rw.lock(Deadline::from_timeout_ns(2_000), None),
+                        1 => rw.lock(POLL, None),
+                        _ if k % 30 == 2 => rw.lock(FOREVER, None),
+                        _ => rw.lock(FOREVER, Some(&fired)),
+                    };
+                    if r.is_ok() {
+                        let n = activity.fetch_add(10_000, SeqCst) + 10_000;
+                        assert_eq!(n, 10_000, "wlock({n})");
+                        activity.fetch_sub(10_000, SeqCst);
+                        rw.unlock().unwrap();
+                    }
+                } else {
+                    rw.rlock(FOREVER, None).unwrap();
+                    let n = activity.fetch_add(1, SeqCst) + 1;
+                    assert!((1..10_000).contains(&n), "rlock({n})");
+                    if k % 7 == 0 {
+                        yield_now(); // (may resume on another processor)
+                    }
+                    activity.fetch_sub(1, SeqCst);
+                    rw.runlock().unwrap();
+                }
+            }
+        });
+        waits.push(in_mixed(task));
+    }
+    for w in waits {
+        w();
+    }
+    assert_eq!((rw.readers(), rw.is_locked()), (0, false));
+    rw.lock(POLL, None).unwrap();
+    rw.unlock().unwrap();
+}
+
 /// Bad use is `State`, not corruption; cancel tokens end RWMutex waits.
 #[test]
 fn rwmutex_bad_use_and_cancel() {
