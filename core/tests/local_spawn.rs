@@ -140,6 +140,6 @@ fn local_spawns_stay_and_move_with_their_processor() {
 
     // 4. From a plain thread the flag has no effect: the spawn still runs.
     let d3 = done.clone();
-    join(&spawn(move || drop(d3.fetch_add(1, SeqCst)), true));
+    join(&spawn(move || { d3.fetch_add(1, SeqCst); }, true));
     assert_eq!(done.load(SeqCst), 101);
 }
