@@ -15,7 +15,9 @@
 //! `after(1 h)` never touches the heap, and 100,000 pending timers cost no heap entry, no
 //! thread and no CPU; 100,000 goroutines parked on timers cost one heap entry each.
 //! - a receiver parks (`timer_block`, called with the sudog queued): arm the alarm if the
-//!   timer runs and is not armed.
+//!   timer runs and is not armed. Invariant: while a receiver is parked and the timer runs,
+//!   its alarm is armed; so a receive that takes a due value lazily, disarming the alarm,
+//!   re-arms it for the next tick if receivers are still parked (as `ring` does).
 //! - the alarm rings (`ring`): if its tag is still the armed one, deliver the value to the
 //!   parked receiver (or the one-value mailbox `State::pending`), then a one-shot timer stops; a ticker moves to
 //!   its next tick after now (missed ticks are skipped) and re-arms only if receivers are
@@ -204,6 +206,15 @@ impl Chan {
                 crate::sys::clock::instant_to_ns(when)
             }
         };
+        // Receivers still parked wait for the next tick of a ticker: the alarm this receive
+        // took out (or the one `ring` would have re-armed) must be in the heap for them
+        // (`timer_block` does nothing for a stopped or one-shot timer, or one armed already).
+        // Without this, a receive that took a due tick lazily while others were parked left
+        // them waiting with no alarm (tests/timers.rs `ticker_mixed_readers`, 3 deadlocks in
+        // 160 runs under load).
+        if !g.recvq.is_empty() {
+            self.timer_block(g);
+        }
         let v = v.to_ne_bytes();
         if !dst.is_null() {
             // SAFETY: the caller's contract: `dst` is writable for the 8-byte element.
