@@ -173,7 +173,11 @@ print(ok, n, peak[0], gr.stats()["workers"])
     assert r.returncode == 0, r.stderr
     ok, n, peak, workers = r.stdout.split()
     assert ok == "True" and int(n) >= 500, r.stdout
-    assert int(peak) <= int(workers) + 4, peak
+    # No thread per connection: the workers, run()'s main, the spare and a few Ms the monitor
+    # starts when it retakes a processor from a thread the loaded machine kept off the CPU
+    # (4 copies of this test at once: 7 threads, over workers + 4, in 3 of 24 runs with the
+    # core of 883c88c and 2 of 36 with this session's), far under the 1,000 connections.
+    assert int(peak) <= int(workers) + 8, peak
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
