@@ -86,6 +86,16 @@ final class Task<T> implements LongConsumer {
     static final long RETURN_SPIN_NS = 20_000;
     /** Its busy phase, before it yields the CPU at every look (as the core's does: 1 us). */
     private static final long RETURN_PAUSE_NS = 1_000;
+    /**
+     * A yield that took this long let another thread run on this CPU (a bare yield takes
+     * well under a microsecond): the goroutine's worker may be that thread, and it cannot
+     * run while this one spins, so the next spins of this thread skip the busy phase, until
+     * a yield returns at once again. The worker's hold (core: {@code sched/worker.rs}) does
+     * the same.
+     */
+    private static final long YIELD_CROWDED_NS = 3_000;
+    /** Per joining thread: its last yield in {@link #awaitReturned} was crowded. */
+    private static final ThreadLocal<boolean[]> CROWDED = ThreadLocal.withInitial(() -> new boolean[1]);
 
     Task(Callable<T> body, boolean detached) {
         this.body = body;
@@ -218,7 +228,8 @@ final class Task<T> implements LongConsumer {
         }
         long budget = maxNs < 0 ? RETURN_SPIN_NS : Math.min(maxNs, RETURN_SPIN_NS);
         long start = System.nanoTime();
-        boolean busy = true;
+        boolean[] crowded = CROWDED.get();
+        boolean busy = !crowded[0];
         for (int i = 1;; i++) {
             if (returned.get(RETURNED) != 0) {
                 return true;
@@ -228,10 +239,12 @@ final class Task<T> implements LongConsumer {
                 if (spent >= budget) {
                     return false;
                 }
-                busy = spent < RETURN_PAUSE_NS;
+                busy = !crowded[0] && spent < RETURN_PAUSE_NS;
             }
             if (!busy) {
+                long t = System.nanoTime();
                 Thread.yield(); // a partner that needs this CPU gets it at once
+                crowded[0] = System.nanoTime() - t >= YIELD_CROWDED_NS;
             }
         }
     }
