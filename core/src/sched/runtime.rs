@@ -127,8 +127,9 @@ pub(crate) struct Runtime {
     pub(super) poller: std::sync::OnceLock<crate::netpoll::Poller>,
     pub(super) poller_init: Mutex<()>,
     /// Who keeps this memory: 1 while published (released by `gr_shutdown`), 1 per thread of
-    /// the runtime, 1 for a `gr_shutdown` at work, 1 per descriptor operation or bound spawn
-    /// of a plain thread ([`held`]). The last to let go reclaims it.
+    /// the runtime, 1 for a `gr_shutdown` at work, 1 per descriptor operation of a plain
+    /// thread, 1 per bound spawn of a plain thread that waits (for a slot or the backlog)
+    /// ([`held`]). The last to let go reclaims it.
     holds: AtomicUsize,
     /// A goroutine parked after the runtime stopped (it ran foreign code through the
     /// shutdown): it may wait in another runtime's objects, so this memory is never freed.

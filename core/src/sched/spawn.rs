@@ -258,19 +258,40 @@ fn spawn_backlogged(entry: Entry, opts: SpawnOpts, size: Option<usize>) -> Resul
 }
 
 /// A bound goroutine's spawn: first a thread slot (`bound.rs`), which may wait up to
-/// `opts.timeout_ns`. So no grace pin is held (a pin held across a wait would hold up the
-/// reclaiming of every stopped runtime): a goroutine parks (its M holds the runtime), a
-/// plain thread blocks holding the runtime (`held`). The slot goes back if the spawn is then
-/// refused (`spawn_in`).
+/// `opts.timeout_ns`. A plain thread that finds a free slot (and the global queue below its
+/// limit: `backlog.rs`) spawns pinned, as an ordinary spawn does: no wait, so no hold on the
+/// runtime (`holds` is one word that every plain thread's bound spawn would CAS and release,
+/// two cache-line transfers on the path of a Java `go()`). Otherwise it waits without a grace
+/// pin (a pin held across a wait would hold up the reclaiming of every stopped runtime): a
+/// goroutine parks (its M holds the runtime), a plain thread blocks holding the runtime
+/// (`held`). The slot goes back if the spawn is then refused (`spawn_in`).
 #[inline(never)]
 fn spawn_bound(entry: Entry, opts: SpawnOpts) -> Result<(GRef, u64)> {
     let l = tls::local();
-    if !l.m.get().is_null() && own_live(l).is_none() {
+    if l.m.get().is_null() {
+        crate::waiter::register_thread(); // a plain thread that spawns is one the deadlock report watches
+        let (rt, pin) = published(grace::pin(), true)?;
+        if !rt.backlog_full() && rt.bound.try_take() {
+            let g = rt.spawn_in(l, entry, opts, rt.cfg.stack_size, true)?;
+            drop(pin);
+            return Ok((g, rt.gen));
+        }
+        drop(pin);
+    } else if own_live(l).is_none() {
         return Err(Error::State); // a goroutine of a stopped runtime: it spawns no more
     }
+    spawn_bound_wait(entry, opts)
+}
+
+/// [`spawn_bound`] that may wait: for the global queue (a plain thread's back-pressure) or
+/// for a thread slot, holding the runtime (`held`) on a plain thread.
+#[cold]
+#[inline(never)]
+fn spawn_bound_wait(entry: Entry, opts: SpawnOpts) -> Result<(GRef, u64)> {
     let held = super::runtime::held()?;
     let rt = held.rt();
-    if l.m.get().is_null() {
+    let foreign = tls::local().m.get().is_null();
+    if foreign {
         // Back-pressure (`backlog.rs`) on a plain thread first: a refused spawn holds no slot.
         rt.backlog_wait(opts.nowait)?;
     }
@@ -280,10 +301,6 @@ fn spawn_bound(entry: Entry, opts: SpawnOpts) -> Result<(GRef, u64)> {
         rt.bound.acquire(crate::waiter::Deadline::from_timeout_ns(opts.timeout_ns))?;
     }
     let l = tls::local(); // afresh: the wait may have parked (and moved) a goroutine
-    let foreign = l.m.get().is_null();
-    if foreign {
-        crate::waiter::register_thread(); // a plain thread that spawns is one the deadlock report watches
-    }
     let g = rt.spawn_in(l, entry, opts, rt.cfg.stack_size, foreign)?;
     if !foreign {
         maybe_preempt();

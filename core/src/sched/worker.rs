@@ -396,6 +396,11 @@ const HOLD_PAUSE: Duration = Duration::from_micros(1);
 /// A `sched_yield` that took longer than this lost the CPU to another process.
 const YIELD_LOST: Duration = Duration::from_micros(500);
 
+/// A `sched_yield` that took longer than this let another thread run on this CPU (a bare one
+/// takes ~0.3 us here; a switch there and back ~1.5 us): the holds that follow skip their
+/// pause phase, since the thread this M waits for may be the one that needs this CPU.
+const YIELD_CROWDED: Duration = Duration::from_micros(3);
+
 /// How long after a lost yield this M gives its processor up at once instead of holding it.
 const HOLD_OFF: Duration = Duration::from_millis(5);
 
@@ -408,6 +413,9 @@ struct Hold {
     rounds: u32,
     /// Past the pause phase: yield between rounds.
     yielding: bool,
+    /// The last yield of a hold let another thread run on this CPU (it took `YIELD_CROWDED`
+    /// or longer): holds yield from their first round, until a yield returns at once again.
+    crowded: bool,
     /// A yield of this M lost the CPU: do not hold the processor before this.
     off_until: Option<Instant>,
     /// This M ran a goroutine since it got its processor. Only such an M holds: it is the
@@ -457,7 +465,7 @@ impl Hold {
             }
             self.yielding = spent >= HOLD_PAUSE;
         }
-        if !self.yielding {
+        if !self.yielding && !self.crowded {
             std::hint::spin_loop();
             std::hint::spin_loop();
             return true;
@@ -465,7 +473,13 @@ impl Hold {
         let t = Instant::now();
         std::thread::yield_now();
         let now = Instant::now();
-        if now.duration_since(t) < YIELD_LOST {
+        let took = now.duration_since(t);
+        // Pausing while a thread waits for this CPU only delays it: on a loaded machine the
+        // thread this M waits for (a plain thread that spawns and joins) may share the CPU,
+        // and then every hand-off paid the pause phase twice (the joiner's spin does the same:
+        // `bindings/java` `Task.awaitReturned`). `README.md` section 3, step 6b.
+        self.crowded = took >= YIELD_CROWDED;
+        if took < YIELD_LOST {
             return true;
         }
         // The yield lost the CPU to another process: a descheduled spinner holds the

@@ -96,14 +96,8 @@ public final class Goroutines {
      */
     public static Goroutine<Void> go(Runnable body, long timeout, TimeUnit unit) {
         Objects.requireNonNull(body, "body");
-        return go(callable(body), timeout, unit);
-    }
-
-    private static Callable<Void> callable(Runnable body) {
-        return () -> {
-            body.run();
-            return null;
-        };
+        Task<Void> t = new Task<>(body, false);
+        return new Goroutine<>(spawn(t, false, Status.timeout(timeout, unit)), t);
     }
 
     /**
@@ -122,7 +116,7 @@ public final class Goroutines {
     /** {@link #goDetached(Runnable)} waiting at most {@code timeoutNs} for a thread. */
     static void goDetached(Runnable body, long timeoutNs) {
         Objects.requireNonNull(body, "body");
-        spawn(new Task<>(callable(body), true), true, timeoutNs);
+        spawn(new Task<Void>(body, true), true, timeoutNs);
     }
 
     /** Spawns a Java goroutine; returns its handle (0 if detached), or throws. */

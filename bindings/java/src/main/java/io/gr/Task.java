@@ -57,7 +57,13 @@ final class Task<T> implements LongConsumer {
      * refers to its own handle (a lambda capturing an object that keeps its goroutines) must
      * not stay reachable from it after it ran, or the handle would never become unreachable.
      */
-    private Callable<T> body; // guarded by this
+    private Object body; // guarded by this; a Callable<T>, or a Runnable if `runnable`
+    /**
+     * The body is a {@code Runnable} (result null), kept as it is: wrapping it in a
+     * {@code Callable} cost an object per {@code go(Runnable)}, and the worker one more
+     * cache line to fetch on the path of every {@code go()} + {@code join()}.
+     */
+    private final boolean runnable;
     @SuppressWarnings("rawtypes")
     private static final AtomicIntegerFieldUpdater<Task> FLAGS =
             AtomicIntegerFieldUpdater.newUpdater(Task.class, "flags");
@@ -86,9 +92,27 @@ final class Task<T> implements LongConsumer {
     static final long RETURN_SPIN_NS = 20_000;
     /** Its busy phase, before it yields the CPU at every look (as the core's does: 1 us). */
     private static final long RETURN_PAUSE_NS = 1_000;
+    /**
+     * A yield that took this long let another thread run on this CPU (a bare yield takes
+     * well under a microsecond): the goroutine's worker may be that thread, and it cannot
+     * run while this one spins, so the next spins of this thread skip the busy phase, until
+     * a yield returns at once again. The worker's hold (core: {@code sched/worker.rs}) does
+     * the same.
+     */
+    private static final long YIELD_CROWDED_NS = 3_000;
+    /** Per joining thread: its last yield in {@link #awaitReturned} was crowded. */
+    private static final ThreadLocal<boolean[]> CROWDED = ThreadLocal.withInitial(() -> new boolean[1]);
 
     Task(Callable<T> body, boolean detached) {
         this.body = body;
+        this.runnable = false;
+        this.flags = detached ? DETACHED : 0;
+    }
+
+    /** A task whose body is a {@code Runnable}: its value is null. */
+    Task(Runnable body, boolean detached) {
+        this.body = body;
+        this.runnable = true;
         this.flags = detached ? DETACHED : 0;
     }
 
@@ -116,7 +140,7 @@ final class Task<T> implements LongConsumer {
 
     private String run() {
         Thread me = Thread.currentThread();
-        Callable<T> b;
+        Object b;
         synchronized (this) {
             if (state != NEW) {
                 returned.set(RETURNED, 1);
@@ -134,7 +158,13 @@ final class Task<T> implements LongConsumer {
         T v = null;
         Throwable e = null;
         try {
-            v = b.call();
+            if (runnable) {
+                ((Runnable) b).run();
+            } else {
+                @SuppressWarnings("unchecked")
+                Callable<T> c = (Callable<T>) b;
+                v = c.call();
+            }
         } catch (Throwable x) {
             e = x;
         }
@@ -218,7 +248,8 @@ final class Task<T> implements LongConsumer {
         }
         long budget = maxNs < 0 ? RETURN_SPIN_NS : Math.min(maxNs, RETURN_SPIN_NS);
         long start = System.nanoTime();
-        boolean busy = true;
+        boolean[] crowded = CROWDED.get();
+        boolean busy = !crowded[0];
         for (int i = 1;; i++) {
             if (returned.get(RETURNED) != 0) {
                 return true;
@@ -228,10 +259,12 @@ final class Task<T> implements LongConsumer {
                 if (spent >= budget) {
                     return false;
                 }
-                busy = spent < RETURN_PAUSE_NS;
+                busy = !crowded[0] && spent < RETURN_PAUSE_NS;
             }
             if (!busy) {
+                long t = System.nanoTime();
                 Thread.yield(); // a partner that needs this CPU gets it at once
+                crowded[0] = System.nanoTime() - t >= YIELD_CROWDED_NS;
             }
         }
     }
