@@ -292,6 +292,29 @@ impl Token {
         sched::state::complete(&self.cell().state, (self.seq as u64) << 32, result, 0).is_some()
     }
 
+    /// A thread's wait: its cell and this wait's sequence number (what a completion needs:
+    /// [`ThreadWait::complete_handoff`]); `None` for other owners.
+    #[inline(always)]
+    pub(crate) fn thread(&self) -> Option<(&ThreadWait, u32)> {
+        match &self.cell {
+            CellRef::Thread(t) => Some((t, self.seq)),
+            _ => None,
+        }
+    }
+
+    /// The landing of a thread's wait ([`ThreadWait`]): its `done` flag and a pointer to
+    /// [`LANDING`] bytes, both in the wait cell's cache line; `None` for a goroutine's wait.
+    /// A goroutine's completer often runs on its own CPU, where copying through a landing
+    /// would be pure cost. The owner uses it for one wait at a time, and a completer only
+    /// as the winner of that wait, before it sets `done` (`chan/mod.rs`, `send_landed`).
+    #[inline(always)]
+    pub(crate) fn landing(&self) -> Option<(&crate::loom::AtomicBool, *mut u8)> {
+        match &self.cell {
+            CellRef::Thread(t) => Some((&t.land_done, t.land_buf.as_ptr() as *mut u8)),
+            _ => None,
+        }
+    }
+
     /// The completion CAS (`sched/state.rs`, step 3): `Some` with the word it replaced if
     /// this call ended the wait.
     #[inline(always)]
@@ -315,9 +338,7 @@ impl Token {
             CellRef::Own(g) => g.get(),
             CellRef::G(g) => g,
             CellRef::Thread(t) => {
-                if t.cell.sleeping.swap(AWAKE, SeqCst) == SLEEPING {
-                    futex::wake(&t.cell.sleeping);
-                }
+                t.wake_owner();
                 return;
             }
             CellRef::Async(a) => {
@@ -335,11 +356,27 @@ impl Token {
     }
 }
 
+/// How many bytes of an element a thread's wait carries in its wait cell's cache line
+/// ([`Token::landing`]).
+pub(crate) const LANDING: usize = 32;
+
 /// The wait cell of an OS thread (a plain thread, or an M running a bound goroutine), with
 /// what dumps and the deadlock report read about its waits. Every thread that waited in gr
 /// or spawned from outside goroutines is listed in [`threads`] until it exits.
+///
+/// The cell and the *landing* (`land_done`, `land_buf`) share the first cache line (`repr(C)`,
+/// 64-byte aligned): a channel's plain operation by this thread hands its element through the
+/// landing (`chan/mod.rs`, `Chan::send_landed`), so the completer, on another CPU, completes
+/// the wait, copies the element and sets `done` in the one line it fetches for the
+/// completion, and this thread reads them all back from the line it spins on.
+#[repr(C, align(64))]
 pub struct ThreadWait {
     pub(crate) cell: WaitCell,
+    /// The landing's `done` flag ([`Token::landing`]).
+    land_done: crate::loom::AtomicBool,
+    /// The landing's element bytes: atomics only so that safe code can hand out a pointer
+    /// to them; the channel protocol copies through it (`done` orders the copies).
+    land_buf: [std::sync::atomic::AtomicU64; LANDING / 8],
     /// The kernel thread id.
     pub tid: i32,
     /// A runtime worker thread (M), not a plain thread.
@@ -379,6 +416,8 @@ pub(crate) fn threads_lock() -> &'static ForkLock<Vec<Arc<ThreadWait>>> {
 fn new_thread_wait() -> Arc<ThreadWait> {
     let t = Arc::new(ThreadWait {
         cell: WaitCell::new(),
+        land_done: crate::loom::AtomicBool::new(false),
+        land_buf: Default::default(),
         tid: crate::sys::thread::gettid(),
         is_m: !sched::tls::m().is_null(),
         reason: std::sync::atomic::AtomicU64::new(0),
@@ -432,6 +471,34 @@ pub fn threads() -> Vec<Arc<ThreadWait>> {
 }
 
 impl ThreadWait {
+    /// [`Token::complete_handoff`] for the wait `seq` of this thread, without its token (a
+    /// thread's landed channel entry: `chan/waitq.rs`).
+    #[inline]
+    pub(crate) fn complete_handoff(&self, seq: u32, result: u32, slot: impl FnOnce() -> usize) -> bool {
+        debug_assert!(result != PENDING && result < RESULT_MAX);
+        if sanitizer::on() {
+            sanitizer::handoff(&self.cell as *const WaitCell as usize, slot()); // before the CAS
+        }
+        if sched::state::complete(&self.cell.state, (seq as u64) << 32, result, 0).is_none() {
+            return false;
+        }
+        self.wake_owner();
+        true
+    }
+
+    /// Wakes this thread after a completion of its wait that we won, if it sleeps.
+    #[inline(always)]
+    fn wake_owner(&self) {
+        // A load first: the owner mostly still spins on this line (`thread_wait`), and a
+        // swap would take the line back from it once more. Dekker with the owner's sleep
+        // (`thread_wait`: store SLEEPING, then load the state; we: the CAS that won, then
+        // this load; all SeqCst): either it sees our completion and does not sleep, or we see
+        // SLEEPING and wake it.
+        if self.cell.sleeping.load(SeqCst) == SLEEPING && self.cell.sleeping.swap(AWAKE, SeqCst) == SLEEPING {
+            futex::wake(&self.cell.sleeping);
+        }
+    }
+
     /// The current or last wait's reason.
     pub fn reason(&self) -> WaitReason {
         WaitReason(self.reason.load(Relaxed))

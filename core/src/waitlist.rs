@@ -69,6 +69,10 @@ impl Key {
     pub const NONE: Key = Key { idx: NIL, gen: 0 };
 }
 
+/// Cache-line aligned: a completer on another CPU fetches an entry's line on the critical
+/// path of a hand-off, and an unaligned slot (56 bytes for a channel's entry) straddled two
+/// (`chan/README.md`, "Hand-off to a thread").
+#[repr(align(64))]
 struct Slot<T> {
     /// The entry's generation; 0 while vacant.
     gen: u64,

@@ -79,7 +79,9 @@ impl Chan {
             op.set_done();
             return op;
         }
-        let entry = Sudog { tok: NonNull::from(&op.tok), elem, case: 0, done: &op.done };
+        // SAFETY: the operation's token and `done` live in `op` (shared, heap), which its
+        // entry's owner keeps until the entry is won or withdrawn (module docs).
+        let entry = Sudog::new(&op.tok, elem, 0, &op.done);
         let key = if sender { g.sendq.push(entry) } else { g.recvq.push(entry) };
         *op.target.lock().unwrap_or_else(|e| e.into_inner()) = Target::Chan { chan: ChanRef(NonNull::from(self)), sender, key };
         drop(g);

@@ -69,7 +69,8 @@ use crate::waiter::Deadline;
 use crate::waitlist::Key;
 use crate::waitreason::{kind, WaitReason};
 use ring::Ring;
-use std::ptr::NonNull;
+use wait::Token;
+use crate::waiter::LANDING;
 use waitq::{Sudog, WaitQ};
 
 pub use select::{select, Case, Op, SelectResult};
@@ -354,12 +355,43 @@ impl Chan {
             None => {}
         }
         wait::may_wait(deadline)?;
-        let done = AtomicBool::new(false);
         let tok = wait::prepare(WaitReason::on(kind::CHAN_SEND, self));
-        let key = g.sendq.push(Sudog { tok: NonNull::from(&tok), elem: src as *mut u8, case: 0, done: &done });
+        if self.esz <= LANDING {
+            if let Some((done, buf)) = tok.landing() {
+                return self.send_landed(g, src, &tok, done, buf, deadline, cancel);
+            }
+        }
+        let done = AtomicBool::new(false);
+        // SAFETY: `tok` and `done` stay on this frame until the entry is gone (waitq.rs).
+        let key = g.sendq.push(Sudog::new(&tok, src as *mut u8, 0, &done));
         drop(g);
         let r = wait::block(&tok, deadline, cancel);
         self.finish_plain(key, r, deadline, &done, true)
+    }
+
+    /// [`Chan::send`]'s wait for a thread: the element goes through the landing of the
+    /// thread's wait cell (`done`, `buf`: [`Token::landing`]), so the completer finds the
+    /// completion word, the element and `done` in one cache line (`README.md`, "Hand-off").
+    /// Out of line: a goroutine's send keeps its frame small.
+    ///
+    /// # Safety
+    /// As [`Chan::send`]; `tok` is this caller's fresh token, `(done, buf)` its landing, and
+    /// `esz <= LANDING`.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn send_landed(&self, mut g: ChanGuard<'_>, src: *const u8, tok: &Token, done: &AtomicBool, buf: *mut u8, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
+        // This thread's landing is its own until its entry is published (no wait of it is
+        // open): the lock's release below orders these stores before any completer's use.
+        done.store(false, Relaxed);
+        // SAFETY: `src` is readable for `esz` bytes (our contract); the landing holds
+        // `LANDING >= esz` bytes and nobody else touches it now.
+        ring::copy_elem(src, buf, self.esz);
+        // SAFETY: `tok` outlives the entry (the caller's frame; waitq.rs), and so does the
+        // landing, which `tok` keeps alive.
+        let key = g.sendq.push(Sudog::new_landed(tok, buf, done));
+        drop(g);
+        let r = wait::block(tok, deadline, cancel);
+        self.finish_plain(key, r, deadline, done, true)
     }
 
     /// Receives into the `elem_size` bytes at `dst`. `Closed` (with `dst` zeroed) once the
@@ -375,9 +407,15 @@ impl Chan {
             None => {}
         }
         wait::may_wait(deadline)?;
-        let done = AtomicBool::new(false);
         let tok = wait::prepare(WaitReason::on(kind::CHAN_RECV, self));
-        let key = g.recvq.push(Sudog { tok: NonNull::from(&tok), elem: dst, case: 0, done: &done });
+        if self.esz <= LANDING && !dst.is_null() {
+            if let Some((done, buf)) = tok.landing() {
+                return self.recv_landed(g, dst, &tok, done, buf, deadline, cancel);
+            }
+        }
+        let done = AtomicBool::new(false);
+        // SAFETY: `tok` and `done` stay on this frame until the entry is gone (waitq.rs).
+        let key = g.recvq.push(Sudog::new(&tok, dst, 0, &done));
         if self.timer.is_some() {
             self.timer_block(&mut g);
         }
@@ -387,6 +425,34 @@ impl Chan {
         if res == Err(Error::Closed) {
             // SAFETY: the caller's contract: `dst` is writable for `esz` bytes.
             std::ptr::write_bytes(dst, 0, self.esz);
+        }
+        res
+    }
+
+    /// [`Chan::recv`]'s wait for a thread, through its landing (as [`Chan::send_landed`]).
+    ///
+    /// # Safety
+    /// As [`Chan::recv`], with `dst` not NULL; `tok` is this caller's fresh token,
+    /// `(done, buf)` its landing, and `esz <= LANDING`.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn recv_landed(&self, mut g: ChanGuard<'_>, dst: *mut u8, tok: &Token, done: &AtomicBool, buf: *mut u8, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
+        done.store(false, Relaxed); // (as in `send_landed`)
+        // SAFETY: as in `send_landed`.
+        let key = g.recvq.push(Sudog::new_landed(tok, buf, done));
+        if self.timer.is_some() {
+            self.timer_block(&mut g);
+        }
+        drop(g);
+        let r = wait::block(tok, deadline, cancel);
+        let res = self.finish_plain(key, r, deadline, done, false);
+        match res {
+            // SAFETY: the winner wrote `esz` bytes into the landing before `done` (which
+            // `finish_plain` waited for); `dst` is writable for `esz` bytes (our contract).
+            Ok(()) => ring::copy_elem(buf, dst, self.esz),
+            // SAFETY: as above.
+            Err(Error::Closed) => std::ptr::write_bytes(dst, 0, self.esz),
+            Err(_) => {}
         }
         res
     }
@@ -546,6 +612,7 @@ impl Chan {
         Ok(u64::from_ne_bytes(b))
     }
 }
+
 
 /// Copies a received element out, or discards it (`dst` NULL).
 ///

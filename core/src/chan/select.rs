@@ -45,7 +45,6 @@ use crate::waitlist::Key;
 use crate::waitreason::{kind, WaitReason};
 #[cfg(not(loom))]
 use std::cell::Cell;
-use std::ptr::NonNull;
 
 /// Which way a select case goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,7 +195,9 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
             continue;
         }
         let g = guards[gidx[i]].as_mut().expect("locked");
-        let s = Sudog { tok: NonNull::from(&tok), elem: c.elem, case: i as u32, done: &done };
+        // SAFETY: `tok`, `done` and the cases' elements stay on the caller's frame until every
+        // entry is withdrawn or won (step 4 re-locks each channel; waitq.rs).
+        let s = Sudog::new(&tok, c.elem, i as u32, &done);
         keys[i] = match c.op {
             Op::Send => g.sendq.push(s),
             Op::Recv => g.recvq.push(s),

@@ -9,12 +9,12 @@
 #![forbid(unsafe_code)]
 
 #[cfg(not(loom))]
-pub(crate) use crate::sched::{waker, GracePin as Pin};
+pub(crate) use crate::sched::{waker, GracePin as Pin, Waker};
 #[cfg(not(loom))]
 pub(crate) use crate::waiter::{block, owner_id, prepare, Token};
 
 #[cfg(loom)]
-pub(crate) use model::{block, owner_id, prepare, waker, Pin, Token};
+pub(crate) use model::{block, owner_id, prepare, waker, Pin, Token, Waker};
 
 // The result codes and their mapping to errors: the waiter's own, in the model too.
 pub(crate) use crate::waiter::{error_of, may_wait, USER};
@@ -77,6 +77,15 @@ mod model {
     #[derive(Clone, Debug)]
     pub(crate) struct Token {
         cell: Arc<AtomicU64>,
+        /// The landing every modelled owner (a thread) has, as `ThreadWait`'s; one per
+        /// modelled wait, like the cell.
+        land: Arc<Landing>,
+    }
+
+    #[derive(Debug, Default)]
+    pub(crate) struct Landing {
+        done: crate::loom::AtomicBool,
+        buf: [std::sync::atomic::AtomicU64; crate::waiter::LANDING / 8],
     }
 
     impl Token {
@@ -88,6 +97,11 @@ mod model {
         }
         pub(crate) fn complete(&self, r: u32) -> bool {
             self.cell.compare_exchange(PENDING as u64, r as u64, SeqCst, Acquire).is_ok()
+        }
+        /// Every modelled owner is taken for a thread, so the models hand values through
+        /// a plain operation's landing (`Chan::send_landed`).
+        pub(crate) fn landing(&self) -> Option<(&crate::loom::AtomicBool, *mut u8)> {
+            Some((&self.land.done, self.land.buf.as_ptr() as *mut u8))
         }
         /// The scheduling hint does not change the protocol; the model ignores it.
         pub(crate) fn complete_hint(&self, r: u32, _affine: bool) -> bool {
@@ -117,7 +131,7 @@ mod model {
     }
 
     pub(crate) fn prepare(_reason: crate::waitreason::WaitReason) -> Token {
-        Token { cell: Arc::new(AtomicU64::new(PENDING as u64)) }
+        Token { cell: Arc::new(AtomicU64::new(PENDING as u64)), land: Arc::new(Landing::default()) }
     }
 
     pub(crate) fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {

@@ -7,7 +7,9 @@
 //!   (O(1)) after a timeout, a cancel, or another case of its select won. Between the end of
 //!   its wait and that removal an entry is *stale*: [`WaitQ::dequeue`] pops and drops stale
 //!   entries (their completion CAS fails), and only ever returns an entry whose wait it won.
-//! - Entries borrow from their owner's frame: the wait token, `elem` and `done`. The owner
+//! - Entries borrow from their owner's frame: the wait token, `elem` and `done` (a thread's
+//!   landed entry, `Sudog::new_landed`: its wait cell and landing instead, which the token
+//!   on that frame keeps alive). The owner
 //!   does not leave that frame while its entry is queued or a completer holds it: after a
 //!   win it waits for `done` (a plain operation) or re-locks its channels (a select), which
 //!   orders it after the winner's critical section; after its own timeout or cancel it
@@ -27,15 +29,26 @@ use std::sync::atomic::Ordering::Release;
 
 /// One parked operation.
 pub(crate) struct Sudog {
-    /// The wait, on the owner's frame (a select's entries share one). Valid while the entry
-    /// is queued or held by a completer under the lock (module docs).
-    pub tok: NonNull<Token>,
+    owner: Owner,
     /// Sender: the element to read. Receiver: where to write the element.
     pub elem: *mut u8,
     /// Case index for a select (0 for a plain operation); encoded in the result code.
     pub case: u32,
     /// Set by the winner once it is done with `elem` (NULL for select entries).
     pub done: *const AtomicBool,
+}
+
+/// Whose wait an entry is. Valid while the entry is queued or held by a completer under the
+/// lock (module docs).
+enum Owner {
+    /// The wait token, on the owner's frame (a select's entries share one).
+    Tok(NonNull<Token>),
+    /// A thread's landed plain operation (`Chan::send_landed`): its wait cell and the wait's
+    /// sequence number, which is all a completion needs, so a completer on another CPU
+    /// reads the entry it popped and then works in the one line of the cell and its landing,
+    /// never in the owner's frame. (The owner's token keeps the cell alive.)
+    #[cfg(not(loom))]
+    Thread(NonNull<crate::waiter::ThreadWait>, u32),
 }
 
 /// Result code of a completed channel wait: `USER + 2 * case + closed`.
@@ -50,10 +63,42 @@ pub(crate) fn decode(r: u32) -> Option<(u32, bool)> {
 }
 
 impl Sudog {
-    pub fn tok(&self) -> &Token {
-        // SAFETY: the owner keeps its token alive while the entry is queued or held by a
-        // completer under the channel lock (module docs); entries are only used so.
-        unsafe { self.tok.as_ref() }
+    /// An entry for the wait `tok`.
+    ///
+    /// # Safety
+    /// `tok` (and `elem`, `done`) must stay valid while the entry is queued or held by a
+    /// completer (module docs).
+    #[inline(always)]
+    pub unsafe fn new(tok: &Token, elem: *mut u8, case: u32, done: *const AtomicBool) -> Sudog {
+        Sudog { owner: Owner::Tok(NonNull::from(tok)), elem, case, done }
+    }
+
+    /// An entry for a thread's plain operation through its landing (`elem` and `done` are
+    /// the landing's): the completer then needs neither `tok` nor the owner's frame.
+    ///
+    /// # Safety
+    /// As [`Sudog::new`].
+    #[inline(always)]
+    pub unsafe fn new_landed(tok: &Token, elem: *mut u8, done: *const AtomicBool) -> Sudog {
+        #[cfg(not(loom))]
+        if let Some((t, seq)) = tok.thread() {
+            return Sudog { owner: Owner::Thread(NonNull::from(t), seq), elem, case: 0, done };
+        }
+        // SAFETY: the caller's contract.
+        unsafe { Sudog::new(tok, elem, 0, done) }
+    }
+
+    /// [`Token::complete_handoff`] for this entry's wait.
+    #[inline(always)]
+    pub fn complete_handoff(&self, w: &super::wait::Waker, result: u32, affine: bool, slot: impl FnOnce() -> usize) -> bool {
+        match self.owner {
+            // SAFETY: the owner keeps its token alive while the entry is queued or held by
+            // a completer under the channel lock (module docs); entries are only used so.
+            Owner::Tok(t) => unsafe { t.as_ref() }.complete_handoff(w, result, affine, slot),
+            // SAFETY: the owner's token holds the cell (a counted `Arc`) as long as above.
+            #[cfg(not(loom))]
+            Owner::Thread(t, seq) => unsafe { t.as_ref() }.complete_handoff(seq, result, slot),
+        }
     }
 
     /// The winner is finished with `elem`: let a plain owner return.
@@ -110,7 +155,7 @@ impl WaitQ {
     fn dequeue_slow(&mut self, closed: bool, affine: bool, slot: impl Fn() -> usize) -> Option<Won> {
         let (w, pin) = super::wait::waker(); // before the first entry is read (module docs)
         while let Some(s) = self.q.pop_front() {
-            if s.tok().complete_handoff(&w, code(s.case, closed), affine, &slot) {
+            if s.complete_handoff(&w, code(s.case, closed), affine, &slot) {
                 return Some(Won { s, _pin: pin });
             }
         }

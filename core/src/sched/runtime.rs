@@ -222,6 +222,14 @@ pub(super) fn published(pin: grace::Pin, start: bool) -> Result<(&'static Runtim
     Ok((unsafe { &*p }, pin))
 }
 
+/// The published runtime, if any, for a caller holding `_pin` (taken before this call): it
+/// is not freed while that pin lives (`grace.rs`), which bounds the returned reference.
+pub(super) fn published_pinned(_pin: &grace::Pin) -> Option<&'static Runtime> {
+    let p = RT.load(SeqCst);
+    // SAFETY: as in `published`: the pin was taken before this load.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
 /// `gr_init`: starts the runtime with `cfg`. `State` if one is running already; `Invalid`
 /// for a bad stack size; `NoMemory` if its threads cannot be created.
 pub fn init(cfg: Config) -> Result<()> {

@@ -57,7 +57,7 @@ abstract class ChannelHandle extends NativeResource {
         Waiter w = Waiter.current();
         Transfer t = w.transfer.set(this, send, ch, item, value);
         try {
-            int rc = w.waitFor(this, t, ns);
+            int rc = w.spinThenWait(this, t, ns);
             if (rc == Waiter.ABANDONED) {
                 throw closedWhileWaiting();
             }

@@ -40,6 +40,15 @@ import java.util.concurrent.ConcurrentHashMap;
  *       abandoned: return {@link #ABANDONED}; neither (a closer's late fire meant for an
  *       earlier call): wait again for the time left.</li>
  * </ol>
+ * <p>{@link #spinThenWait} (channel transfers) puts a step 0 before these: one native call
+ * without the token that waits at most {@link #SPIN_NS} (in the runtime, a thread spins that
+ * long before it sleeps). A transfer with a partner on another CPU mostly completes within
+ * it, and the call then returns without steps 1 to 5: their cost (two {@code synchronized}
+ * blocks in the JDK's {@code begin()}/{@code end()}, the volatile stores) was about a third of
+ * a blocking channel operation's. Step 0 transfers nothing when it times out, so the full
+ * protocol then runs for the time left. Unhooked, step 0 sees an interrupt or a close only
+ * when it ends: within {@link #SPIN_NS}, when steps 1 and 2 see them.
+ *
  * One waiter per thread (a thread blocks in one call at a time); its token is freed after
  * the thread's waiter becomes unreachable, the next time a waiter is created.
  *
@@ -190,6 +199,34 @@ final class Waiter extends AbstractSelector {
                 return Status.ETIMEDOUT;
             }
         }
+    }
+
+    /** How long step 0 of {@link #spinThenWait} waits: the runtime's spin before a thread sleeps. */
+    static final long SPIN_NS = 20_000;
+
+    /**
+     * {@link #waitFor}, after step 0 (class docs): for calls that leave nothing done when they
+     * time out (a channel transfer), so that a step 0 that timed out can be followed by the
+     * whole wait.
+     */
+    int spinThenWait(Target on, Op op, long ns) throws InterruptedException {
+        if (Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+        if (on.abandoned()) {
+            return ABANDONED;
+        }
+        boolean timed = ns > 0;
+        long start = timed ? System.nanoTime() : 0;
+        int rc = op.call(timed && ns < SPIN_NS ? ns : SPIN_NS, 0);
+        if (rc != Status.ETIMEDOUT) {
+            return rc;
+        }
+        if (!timed) {
+            return waitFor(on, op, ns);
+        }
+        long left = ns - (System.nanoTime() - start);
+        return left > 0 ? waitFor(on, op, left) : rc;
     }
 
     /** {@link #await} for a native wait on {@code ptr}. */
