@@ -110,6 +110,14 @@ impl WaitQ {
     fn dequeue_slow(&mut self, closed: bool, affine: bool, slot: impl Fn() -> usize) -> Option<Won> {
         let (w, pin) = super::wait::waker(); // before the first entry is read (module docs)
         while let Some(s) = self.q.pop_front() {
+            // The owner's lines this completer will touch, fetched for writing at once, so
+            // that their transfers from the owner's core overlap: the token (read now, and
+            // for a plain operation `done` beside it, written after the copy) and the
+            // element (read or written by the copy). Otherwise each is a miss of its own in
+            // turn, and the token's line comes over twice (shared, then exclusive).
+            super::prefetch_write(s.tok.as_ptr() as *const u8);
+            super::prefetch_write(s.done as *const u8);
+            super::prefetch_write(s.elem);
             if s.tok().complete_handoff(&w, code(s.case, closed), affine, &slot) {
                 return Some(Won { s, _pin: pin });
             }
