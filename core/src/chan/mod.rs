@@ -91,11 +91,15 @@ unsafe impl Send for ElemDrop {}
 // SAFETY: as above; it is only called from `Drop`, once.
 unsafe impl Sync for ElemDrop {}
 
+/// `repr(C)`, in this order: the parked senders' queue (40 bytes) fills the rest of the
+/// lock's cache line (`Chan`'s layout), so a receive that takes a parked sender, as a
+/// select's fast path does, finds the queue's head on the line its lock brought in.
+#[repr(C)]
 pub(crate) struct Inner {
-    ring: Ring,
-    pub(crate) closed: bool,
-    pub(crate) recvq: WaitQ,
     pub(crate) sendq: WaitQ,
+    pub(crate) recvq: WaitQ,
+    pub(crate) closed: bool,
+    ring: Ring,
     /// A timer channel's state (`timer.rs`); `None` for every other channel.
     timer: Option<Box<timer::State>>,
 }
@@ -244,7 +248,7 @@ impl Chan {
         Ok(Chan {
             esz: elem_size,
             cap: capacity,
-            inner: Mutex::new(Inner { ring: Ring::new(elem_size, capacity)?, closed: false, recvq: WaitQ::default(), sendq: WaitQ::default(), timer: None }),
+            inner: Mutex::new(Inner { sendq: WaitQ::default(), recvq: WaitQ::default(), closed: false, ring: Ring::new(elem_size, capacity)?, timer: None }),
             drop_fn: drop,
             contention: AtomicU64::new(0),
             recv_only: false,
