@@ -104,16 +104,20 @@ fn loom_select_commit_one_winner() {
     let mut b = loom::model::Builder::new();
     b.preemption_bound = Some(2);
     b.check(|| {
-        let a = Arc::new(Chan::new(8, 0).unwrap());
-        let b = Arc::new(Chan::new(8, 0).unwrap());
-        let (a2, b2) = (a.clone(), b.clone());
-        let ta = loom::thread::spawn(move || send(&a2, 1, soon()));
-        let tb = loom::thread::spawn(move || send(&b2, 2, soon()));
+        // Both channels in one allocation: select locks in address order, and loom needs
+        // every execution to take the same path, so their order must not depend on where
+        // the allocator put them (with other tests allocating on other threads, two
+        // separate `Arc`s came out in either order, and loom's replay diverged).
+        let ab = Arc::new([Chan::new(8, 0).unwrap(), Chan::new(8, 0).unwrap()]);
+        let (a, b) = (&ab[0], &ab[1]);
+        let (a2, b2) = (ab.clone(), ab.clone());
+        let ta = loom::thread::spawn(move || send(&a2[0], 1, soon()));
+        let tb = loom::thread::spawn(move || send(&b2[1], 2, soon()));
         let mut va = 0u64;
         let mut vb = 0u64;
         let cases = [
-            Case { chan: Some(&a), op: Op::Recv, elem: &mut va as *mut u64 as *mut u8 },
-            Case { chan: Some(&b), op: Op::Recv, elem: &mut vb as *mut u64 as *mut u8 },
+            Case { chan: Some(a), op: Op::Recv, elem: &mut va as *mut u64 as *mut u8 },
+            Case { chan: Some(b), op: Op::Recv, elem: &mut vb as *mut u64 as *mut u8 },
         ];
         // SAFETY: both elements are live u64s for the whole call.
         let r = unsafe { select(&cases, soon(), None) };

@@ -92,11 +92,15 @@ unsafe impl Send for ElemDrop {}
 // SAFETY: as above; it is only called from `Drop`, once.
 unsafe impl Sync for ElemDrop {}
 
+/// `repr(C)`, in this order: the parked senders' queue (40 bytes) fills the rest of the
+/// lock's cache line (`Chan`'s layout), so a receive that takes a parked sender, as a
+/// select's fast path does, finds the queue's head on the line its lock brought in.
+#[repr(C)]
 pub(crate) struct Inner {
-    ring: Ring,
-    pub(crate) closed: bool,
-    pub(crate) recvq: WaitQ,
     pub(crate) sendq: WaitQ,
+    pub(crate) recvq: WaitQ,
+    pub(crate) closed: bool,
+    ring: Ring,
     /// A timer channel's state (`timer.rs`); `None` for every other channel.
     timer: Option<Box<timer::State>>,
 }
@@ -162,22 +166,17 @@ impl Drop for ChanGuard<'_> {
 }
 
 /// A channel of `esz`-byte elements with capacity `cap` (0: unbuffered).
+///
+/// Layout (`repr(C)`, cache lines of 64 bytes): what operations write (the readiness hint,
+/// the contention count, the lock and what it guards) comes first, from a line boundary,
+/// the hint on the lock's own line; what they only read (sizes, flags, the handle's header
+/// around the value) lies on lines of its own. Two goroutines on two cores that hand values
+/// over through a channel then pass its lock's lines back and forth, and nothing else of
+/// it: a select that reads the hint brings in the line it locks next, the unlock's hint
+/// store hits the line the lock holds, and the read-only fields of the channels it did not
+/// lock stay cached (`README.md`, "Cache lines": why, and what it measured).
+#[repr(C, align(64))]
 pub struct Chan {
-    esz: usize,
-    cap: usize,
-    pub(crate) inner: Mutex<Inner, CHAN>,
-    drop_fn: Option<ElemDrop>,
-    /// Contended operations (an operation found the lock held by another thread) in the
-    /// current tick of the coarse clock (`sched::coarse_now`): `tick << 24 | count`. See
-    /// [`Chan::hot`].
-    contention: AtomicU64,
-    /// Receive-only: the channel of a timer or ticker (`timer.rs`) or of a context (its
-    /// `done` channel, `crate::cancel`). Its source delivers or closes; a send or a close
-    /// through the API is `Invalid`.
-    recv_only: bool,
-    /// A timer channel's way back to its `Arc` and its heap slot (`timer.rs`); inline, not
-    /// boxed (16 bytes): one allocation fewer per timer.
-    timer: Option<timer::Link>,
     /// A hint, read without the lock: which operations could complete without waiting
     /// (`RECV_READY`, `SEND_READY`) as of the last unlock through a [`ChanGuard`]. Select's
     /// fast path skips the cases it rules out instead of locking their channels; what it
@@ -185,12 +184,34 @@ pub struct Chan {
     /// costs a lock pair or a case tried later, never a wrong result. Kept only once a
     /// select has used the channel (`selected`), so other channels do not pay for it.
     ready: std::sync::atomic::AtomicU32,
+    /// Contended operations (an operation found the lock held by another thread) in the
+    /// current tick of the coarse clock (`sched::coarse_now`): `tick << 24 | count`. See
+    /// [`Chan::hot`].
+    contention: AtomicU64,
+    pub(crate) inner: Mutex<Inner, CHAN>,
+    /// The read-only fields start a line of their own.
+    _line: Line,
+    esz: usize,
+    cap: usize,
+    drop_fn: Option<ElemDrop>,
+    /// Receive-only: the channel of a timer or ticker (`timer.rs`) or of a context (its
+    /// `done` channel, `crate::cancel`). Its source delivers or closes; a send or a close
+    /// through the API is `Invalid`.
+    recv_only: bool,
+    /// A timer channel's way back to its `Arc` and its heap slot (`timer.rs`); inline, not
+    /// boxed (16 bytes): one allocation fewer per timer.
+    timer: Option<timer::Link>,
     /// A select has used this channel: every unlock keeps `ready` up to date. Set (for
     /// good) by the select before it takes the lock the first time; every later holder of
     /// the lock sees it (the lock orders them after that select's unlock), so from that
-    /// select's unlock on, `ready` follows every unlock.
+    /// select's unlock on, `ready` follows every unlock. (Written once: read-only after.)
     selected: std::sync::atomic::AtomicBool,
 }
+
+/// A zero-sized field that starts the next field on a cache line of its own (`Chan`).
+#[derive(Default)]
+#[repr(align(64))]
+struct Line;
 
 /// The largest element, in bytes (the ABI's `GR_CHAN_ELEM_MAX`): 64 KiB, as Go refuses
 /// channel element types over 64 kB. Elements are copied under the channel's lock (and by
@@ -228,13 +249,14 @@ impl Chan {
         Ok(Chan {
             esz: elem_size,
             cap: capacity,
-            inner: Mutex::new(Inner { ring: Ring::new(elem_size, capacity)?, closed: false, recvq: WaitQ::default(), sendq: WaitQ::default(), timer: None }),
+            inner: Mutex::new(Inner { sendq: WaitQ::default(), recvq: WaitQ::default(), closed: false, ring: Ring::new(elem_size, capacity)?, timer: None }),
             drop_fn: drop,
             contention: AtomicU64::new(0),
             recv_only: false,
             timer: None,
             ready: std::sync::atomic::AtomicU32::new(0),
             selected: std::sync::atomic::AtomicBool::new(false),
+            _line: Line,
         })
     }
 
@@ -242,6 +264,10 @@ impl Chan {
     /// thread) for [`Chan::hot`].
     #[inline]
     pub(crate) fn lock_inner(&self) -> ChanGuard<'_> {
+        // The lock's line for writing first: `try_lock` loads the word before its CAS, and a
+        // line that another core wrote last would otherwise come over twice (shared for the
+        // load, then exclusive for the CAS).
+        prefetch_write(self as *const Chan as *const u8);
         // (Under loom, plain locking: the count is a scheduling hint, not part of a protocol.)
         #[cfg(not(loom))]
         if let Some(g) = self.inner.try_lock() {
@@ -263,6 +289,8 @@ impl Chan {
     /// channel's receive is always worth a look (its mailbox fills by the clock).
     #[inline(always)]
     pub(crate) fn may_be_ready(&self, recv: bool) -> bool {
+        // The hint shares the lock's line, which the select takes next if the hint says so.
+        prefetch_write(self as *const Chan as *const u8);
         if cfg!(loom) || (recv && self.timer.is_some()) {
             return true; // (loom explores the fast path with every case tried)
         }
@@ -613,6 +641,22 @@ impl Chan {
     }
 }
 
+/// Asks the CPU to bring the cache line holding `p` in for writing (x86 `prefetchw`), where
+/// a load is followed by a write to the same line that another core may have written last
+/// (see [`Chan`]'s layout): one transfer of the line instead of two. A hint only: it never
+/// faults, whatever `p` is, and changes no memory (on a CPU without the instruction it is a
+/// no-op: the opcode is a reserved NOP there).
+#[inline(always)]
+pub(crate) fn prefetch_write(p: *const u8) {
+    #[cfg(all(target_arch = "x86_64", not(loom)))]
+    // SAFETY: `prefetchw` reads or writes no architectural state and never faults (an
+    // invalid address is ignored), so any pointer value is sound here.
+    unsafe {
+        std::arch::asm!("prefetchw [{p}]", p = in(reg) p, options(nostack, preserves_flags, readonly));
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(loom))))]
+    let _ = p;
+}
 
 /// Copies a received element out, or discards it (`dst` NULL).
 ///

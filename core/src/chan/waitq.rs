@@ -88,6 +88,16 @@ impl Sudog {
         unsafe { Sudog::new(tok, elem, 0, done) }
     }
 
+    /// The first line the completer reads: the token's, or a landed entry's wait cell's.
+    #[inline(always)]
+    pub fn owner_line(&self) -> *const u8 {
+        match self.owner {
+            Owner::Tok(t) => t.as_ptr() as *const u8,
+            #[cfg(not(loom))]
+            Owner::Thread(t, _) => t.as_ptr() as *const u8,
+        }
+    }
+
     /// [`Token::complete_handoff`] for this entry's wait.
     #[inline(always)]
     pub fn complete_handoff(&self, w: &super::wait::Waker, result: u32, affine: bool, slot: impl FnOnce() -> usize) -> bool {
@@ -155,6 +165,16 @@ impl WaitQ {
     fn dequeue_slow(&mut self, closed: bool, affine: bool, slot: impl Fn() -> usize) -> Option<Won> {
         let (w, pin) = super::wait::waker(); // before the first entry is read (module docs)
         while let Some(s) = self.q.pop_front() {
+            // The owner's lines this completer will touch, fetched for writing at once, so
+            // that their transfers from the owner's core overlap: the token or, for a
+            // thread's landed entry, the wait cell (read now; for a plain operation `done`
+            // lies beside it, written after the copy), `done` and the element (read or
+            // written by the copy; in the cell's line too for a landed entry). Otherwise
+            // each is a miss of its own in turn, and a line read first comes over twice
+            // (shared, then exclusive).
+            super::prefetch_write(s.owner_line());
+            super::prefetch_write(s.done as *const u8);
+            super::prefetch_write(s.elem);
             if s.complete_handoff(&w, code(s.case, closed), affine, &slot) {
                 return Some(Won { s, _pin: pin });
             }
