@@ -51,7 +51,7 @@ pub use goroutine::{Entry, GRef, G};
 pub use port::{AsyncOp, AsyncStatus, Port};
 pub use sched::{Config, SpawnOpts, Stats};
 pub use stack::STACK_MAX;
-pub use waiter::{Deadline, Token};
+pub use waiter::{Deadline, Limit, TimeoutNs, Token};
 
 /// A broken invariant: report and abort (never unwind into foreign frames).
 #[cold]

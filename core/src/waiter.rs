@@ -116,6 +116,32 @@ impl Deadline {
     }
 }
 
+/// A wait's limit as the caller gave it, made a [`Deadline`] only once the operation must
+/// wait: a relative timeout then reads the clock, and an operation that completes at once
+/// (a channel with room or a value, a parked peer) never does (a `clock_gettime` of 20 to
+/// 40 ns here).
+pub trait Limit: Copy {
+    fn deadline(self) -> Deadline;
+}
+
+impl Limit for Deadline {
+    #[inline(always)]
+    fn deadline(self) -> Deadline {
+        self
+    }
+}
+
+/// The ABI's `timeout_ns`, as [`Deadline::from_timeout_ns`] reads it, when needed.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeoutNs(pub i64);
+
+impl Limit for TimeoutNs {
+    #[inline(always)]
+    fn deadline(self) -> Deadline {
+        Deadline::from_timeout_ns(self.0)
+    }
+}
+
 /// The state of one owner's waits: a goroutine's (inside its `G`) or an OS thread's.
 pub struct WaitCell {
     /// `seq << 32 | flags | result` (module docs); a goroutine's park handshake is in its

@@ -12,7 +12,7 @@ use crate::handle::{impl_handle, Handle};
 use crate::status::gr_status::{GR_ECLOSED, GR_EPANIC, GR_OK};
 use gr_core::chan::{self, Case, Chan, ElemDrop, Op, Timer};
 use std::sync::Arc;
-use gr_core::{sched, Deadline, Error};
+use gr_core::{sched, Deadline, Error, TimeoutNs};
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{AcqRel, Relaxed};
@@ -172,7 +172,7 @@ pub unsafe extern "C" fn gr_chan_send_ex(ch: *mut gr_chan, elem: *const c_void, 
         let (c, cancel) = unsafe { (chan_of(ch)?, cancel_opt(cancel)?) };
         nonnull(elem)?;
         // SAFETY: `elem` is non-NULL and readable for the channel's element size (gr.h).
-        unsafe { c.send(elem.cast(), Deadline::from_timeout_ns(timeout_ns), cancel) }
+        unsafe { c.send(elem.cast(), TimeoutNs(timeout_ns), cancel) }
     })
 }
 
@@ -194,7 +194,7 @@ pub unsafe extern "C" fn gr_chan_recv_ex(ch: *mut gr_chan, elem: *mut c_void, ti
         let (c, cancel) = unsafe { (chan_of(ch)?, cancel_opt(cancel)?) };
         nonnull(elem)?;
         // SAFETY: `elem` is non-NULL and writable for the channel's element size (gr.h).
-        unsafe { c.recv(elem.cast(), Deadline::from_timeout_ns(timeout_ns), cancel) }
+        unsafe { c.recv(elem.cast(), TimeoutNs(timeout_ns), cancel) }
     })
 }
 

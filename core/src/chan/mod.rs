@@ -65,7 +65,7 @@ use crate::loom::{lock, AtomicBool, Mutex};
 use crate::sys::sanitizer;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
-use crate::waiter::Deadline;
+use crate::waiter::{Deadline, Limit};
 use crate::waitlist::Key;
 use crate::waitreason::{kind, WaitReason};
 use ring::Ring;
@@ -372,7 +372,7 @@ impl Chan {
     ///
     /// # Safety
     /// `src` must be valid for reading `elem_size` bytes until this returns.
-    pub unsafe fn send(&self, src: *const u8, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
+    pub unsafe fn send(&self, src: *const u8, limit: impl Limit, cancel: Option<&Cancel>) -> Result<()> {
         if self.recv_only {
             return Err(Error::Invalid);
         }
@@ -382,6 +382,7 @@ impl Chan {
             Some(Ready::Closed) => return Err(Error::Closed),
             None => {}
         }
+        let deadline = limit.deadline(); // (only now: `Limit`)
         wait::may_wait(deadline)?;
         let tok = wait::prepare(WaitReason::on(kind::CHAN_SEND, self));
         if self.esz <= LANDING {
@@ -427,13 +428,14 @@ impl Chan {
     ///
     /// # Safety
     /// `dst` must be valid for writing `elem_size` bytes until this returns.
-    pub unsafe fn recv(&self, dst: *mut u8, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
+    pub unsafe fn recv(&self, dst: *mut u8, limit: impl Limit, cancel: Option<&Cancel>) -> Result<()> {
         let mut g = self.lock_inner();
         match self.try_recv(&mut g, dst) {
             Some(Ready::Ok) => return Ok(()),
             Some(Ready::Closed) => return Err(Error::Closed),
             None => {}
         }
+        let deadline = limit.deadline(); // (only now: `Limit`)
         wait::may_wait(deadline)?;
         let tok = wait::prepare(WaitReason::on(kind::CHAN_RECV, self));
         if self.esz <= LANDING && !dst.is_null() {
