@@ -7,7 +7,8 @@
 //
 // Rows: go() + join() of a Java goroutine; goNative() + join() of a C goroutine (getpid, through
 // the same join: the difference is the Java layer's upcall, task and objects); ping-pong between
-// this thread and a Java goroutine over two unbuffered LongChannels.
+// this thread and a Java goroutine over two unbuffered LongChannels; a blocking send and receive
+// on a LongChannel of capacity 1 that never has to wait (the binding's cost per operation).
 import io.gr.Goroutine;
 import io.gr.Goroutines;
 import io.gr.LongChannel;
@@ -51,6 +52,10 @@ public class SpawnJoinProbe {
     System.out.println("pingpong       " + chunks(n, rt));
     ping.send(-1);
     g.join();
+    LongChannel one = new LongChannel(1);
+    Op pair = () -> { one.send(1); one.recv(); };
+    chunks(15, pair);
+    System.out.println("send+recv cap1 " + chunks(n, pair));
     System.exit(0);
   }
 }

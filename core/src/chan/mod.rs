@@ -167,15 +167,13 @@ impl Drop for ChanGuard<'_> {
 
 /// A channel of `esz`-byte elements with capacity `cap` (0: unbuffered).
 ///
-/// Layout (`repr(C)`, cache lines of 64 bytes): what operations write (the readiness hint,
-/// the contention count, the lock and what it guards) comes first, from a line boundary,
-/// the hint on the lock's own line; what they only read (sizes, flags, the handle's header
-/// around the value) lies on lines of its own. Two goroutines on two cores that hand values
-/// over through a channel then pass its lock's lines back and forth, and nothing else of
-/// it: a select that reads the hint brings in the line it locks next, the unlock's hint
-/// store hits the line the lock holds, and the read-only fields of the channels it did not
-/// lock stay cached (`README.md`, "Cache lines": why, and what it measured).
-#[repr(C, align(64))]
+/// Layout (`repr(C)`): what operations write (the readiness hint, the contention count, the
+/// lock and what it guards) comes first, the hint beside the lock; what they only read
+/// (sizes, flags) follows, and the handle's header lies after the channel. A select that
+/// reads the hint brings in the line it locks next, and the unlock's hint store hits the
+/// line the lock holds (`README.md`, "Cache lines": why, what it measured, and why the
+/// channel is not 64-byte aligned).
+#[repr(C)]
 pub struct Chan {
     /// A hint, read without the lock: which operations could complete without waiting
     /// (`RECV_READY`, `SEND_READY`) as of the last unlock through a [`ChanGuard`]. Select's
@@ -189,8 +187,6 @@ pub struct Chan {
     /// [`Chan::hot`].
     contention: AtomicU64,
     pub(crate) inner: Mutex<Inner, CHAN>,
-    /// The read-only fields start a line of their own.
-    _line: Line,
     esz: usize,
     cap: usize,
     drop_fn: Option<ElemDrop>,
@@ -208,10 +204,6 @@ pub struct Chan {
     selected: std::sync::atomic::AtomicBool,
 }
 
-/// A zero-sized field that starts the next field on a cache line of its own (`Chan`).
-#[derive(Default)]
-#[repr(align(64))]
-struct Line;
 
 /// The largest element, in bytes (the ABI's `GR_CHAN_ELEM_MAX`): 64 KiB, as Go refuses
 /// channel element types over 64 kB. Elements are copied under the channel's lock (and by
@@ -256,7 +248,6 @@ impl Chan {
             timer: None,
             ready: std::sync::atomic::AtomicU32::new(0),
             selected: std::sync::atomic::AtomicBool::new(false),
-            _line: Line,
         })
     }
 
