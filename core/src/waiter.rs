@@ -303,6 +303,9 @@ impl Token {
     /// context (`sched::Waker`: a channel reads it once for its whole queue).
     #[inline]
     pub(crate) fn complete_handoff(&self, w: &sched::Waker, result: u32, affine: bool, slot: impl FnOnce() -> usize) -> bool {
+        if let Some((t, seq)) = self.thread() {
+            return t.complete_handoff(seq, result, slot);
+        }
         if sanitizer::on() {
             sanitizer::handoff(self.cell_addr(), slot()); // before the CAS, as above
         }
@@ -335,10 +338,7 @@ impl Token {
     /// as the winner of that wait, before it sets `done` (`chan/mod.rs`, `send_landed`).
     #[inline(always)]
     pub(crate) fn landing(&self) -> Option<(&crate::loom::AtomicBool, *mut u8)> {
-        match &self.cell {
-            CellRef::Thread(t) => Some((&t.land_done, t.land_buf.as_ptr() as *mut u8)),
-            _ => None,
-        }
+        self.thread().map(|(t, _)| (&t.land_done, t.land_buf.as_ptr() as *mut u8))
     }
 
     /// The completion CAS (`sched/state.rs`, step 3): `Some` with the word it replaced if

@@ -92,9 +92,9 @@ unsafe impl Send for ElemDrop {}
 // SAFETY: as above; it is only called from `Drop`, once.
 unsafe impl Sync for ElemDrop {}
 
-/// `repr(C)`, in this order: the parked senders' queue (40 bytes) fills the rest of the
-/// lock's cache line (`Chan`'s layout), so a receive that takes a parked sender, as a
-/// select's fast path does, finds the queue's head on the line its lock brought in.
+/// `repr(C)`, in this order: the parked senders' queue (40 bytes) right after the lock
+/// (`Chan`'s layout), so a receive that takes a parked sender, as a select's fast path does,
+/// mostly finds the queue's head on the line its lock brought in.
 #[repr(C)]
 pub(crate) struct Inner {
     pub(crate) sendq: WaitQ,
@@ -203,7 +203,6 @@ pub struct Chan {
     /// select's unlock on, `ready` follows every unlock. (Written once: read-only after.)
     selected: std::sync::atomic::AtomicBool,
 }
-
 
 /// The largest element, in bytes (the ABI's `GR_CHAN_ELEM_MAX`): 64 KiB, as Go refuses
 /// channel element types over 64 kB. Elements are copied under the channel's lock (and by

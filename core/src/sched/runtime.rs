@@ -202,11 +202,8 @@ fn start_default() -> Result<&'static Runtime> {
 /// if `start` (the pin must be dropped meanwhile: so the caller passes it in and gets it
 /// back).
 pub(super) fn published(pin: grace::Pin, start: bool) -> Result<(&'static Runtime, grace::Pin)> {
-    let p = RT.load(SeqCst);
-    if !p.is_null() {
-        // SAFETY: a published runtime is freed only after it is unpublished and every pin
-        // taken before that is dropped (`grace.rs`); ours was taken before this load.
-        return Ok((unsafe { &*p }, pin));
+    if let Some(rt) = published_pinned(&pin) {
+        return Ok((rt, pin));
     }
     if !start {
         return Err(Error::State);
@@ -214,19 +211,18 @@ pub(super) fn published(pin: grace::Pin, start: bool) -> Result<(&'static Runtim
     drop(pin);
     start_default()?;
     let pin = grace::pin();
-    let p = RT.load(SeqCst);
-    if p.is_null() {
-        return Err(Error::State); // shut down at once by another thread
+    match published_pinned(&pin) {
+        Some(rt) => Ok((rt, pin)),
+        None => Err(Error::State), // shut down at once by another thread
     }
-    // SAFETY: as above.
-    Ok((unsafe { &*p }, pin))
 }
 
 /// The published runtime, if any, for a caller holding `_pin` (taken before this call): it
 /// is not freed while that pin lives (`grace.rs`), which bounds the returned reference.
 pub(super) fn published_pinned(_pin: &grace::Pin) -> Option<&'static Runtime> {
     let p = RT.load(SeqCst);
-    // SAFETY: as in `published`: the pin was taken before this load.
+    // SAFETY: a published runtime is freed only after it is unpublished and every pin taken
+    // before that is dropped (`grace.rs`); the caller's was taken before this load.
     (!p.is_null()).then(|| unsafe { &*p })
 }
 
