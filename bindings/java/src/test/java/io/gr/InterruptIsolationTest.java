@@ -101,12 +101,41 @@ class InterruptIsolationTest {
         }
     }
 
+    /**
+     * An interrupt that comes before the body starts is kept: the body starts interrupted.
+     * Driven on the task itself (as the worker's glue calls it), because a spawned goroutine
+     * may start, and a short body end, before the spawning thread gets to interrupt it.
+     */
     @Test
     @Timeout(60)
     void interruptBeforeStartIsKept() throws Exception {
         AtomicBoolean sawIt = new AtomicBoolean();
-        Goroutine<Void> g = Goroutines.go(() -> sawIt.set(Thread.currentThread().isInterrupted()));
-        g.interrupt(); // before or while it runs: either way the body sees it
+        Task<Void> t = new Task<>(() -> sawIt.set(Thread.currentThread().isInterrupted()), false);
+        t.interrupt(); // not started: kept for the start
+        assertEquals(null, Task.invoke(t));
+        assertTrue(sawIt.get(), "the body started interrupted");
+        assertFalse(Thread.currentThread().isInterrupted(), "the status stops at the body's end");
+        assertFalse(Goroutines.go(() -> Thread.currentThread().isInterrupted()).get());
+    }
+
+    /** An interrupt while the body runs reaches it, and not the next goroutine. */
+    @Test
+    @Timeout(60)
+    void interruptWhileRunningIsSeen() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch interrupted = new CountDownLatch(1);
+        AtomicBoolean sawIt = new AtomicBoolean();
+        Goroutine<Void> g = Goroutines.go(() -> {
+            started.countDown();
+            // a plain wait that ignores interrupts, so that the status is only read below
+            while (interrupted.getCount() != 0) {
+                Thread.yield();
+            }
+            sawIt.set(Thread.currentThread().isInterrupted());
+        });
+        started.await();
+        g.interrupt();
+        interrupted.countDown();
         g.join();
         assertTrue(sawIt.get());
         assertFalse(Goroutines.go(() -> Thread.currentThread().isInterrupted()).get());
