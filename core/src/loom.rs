@@ -58,6 +58,14 @@ impl<T, const RANK: u8> Mutex<T, RANK> {
         };
     }
 
+    /// Where the data lies, for address arithmetic only (a prefetch: `chan/mod.rs`); never
+    /// dereferenced through this.
+    #[cfg(not(loom))]
+    #[inline(always)]
+    pub(crate) fn data_addr(&self) -> *const u8 {
+        self.m.data_ptr() as *const u8
+    }
+
     /// The lock if it is free now (no waiting).
     #[cfg(not(loom))]
     #[inline]

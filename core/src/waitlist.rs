@@ -7,13 +7,23 @@
 //! timed-out or cancelled waiter by following the protocol below.
 //!
 //! # Layout
-//! Entries live in `slots`; occupied slots form a doubly linked list by index (`head`; the
-//! head's `prev` is the tail, so the list needs no `tail` field), vacant slots a singly
-//! linked free list (`free`). A key is `(slot index, generation)`.
+//! Entries live in `inline` (for `WaitList<T, 1>`: one slot inside the list itself, index
+//! `INLINE`) and in `slots`;
+//! occupied slots form a doubly linked list by index (`head`; the head's `prev` is the tail,
+//! so the list needs no `tail` field), vacant slots of `slots` a singly linked free list
+//! (`free`); the inline slot is vacant iff its generation is 0, and is never on the free
+//! list. A push takes the inline slot when it is vacant. A key is `(slot index, generation)`.
+//!
+//! Why inline: the list lives inside its owner (a channel), whose lock's line a completer on
+//! another CPU fetches first; a slab entry's address depends on `slots` and `head`, read from
+//! that line, so it was a second miss *after* the first. The inline slot lies at a fixed
+//! offset from the lock: its line can be fetched together with the lock's
+//! ([`WaitList::INLINE_OFFSET`], `chan/mod.rs` `lock_inner`), and the common queue of one
+//! waiter never touches the slab (`chan/README.md`, "Hand-off to a thread").
 //!
 //! # Invariants
-//! 1. Every occupied slot is on the entry list exactly once, every vacant slot on the free
-//!    list exactly once; `head == NIL` iff the list is empty.
+//! 1. Every occupied slot is on the entry list exactly once, every vacant slot of `slots` on
+//!    the free list exactly once; `head == NIL` iff the list is empty.
 //! 2. Generations are unique within a list: each push takes the next value of the list's
 //!    64-bit counter, which never goes back (it survives shrinking, below). An occupied slot
 //!    holds its entry's generation; a vacant one holds 0, which no key has.
@@ -69,11 +79,8 @@ impl Key {
     pub const NONE: Key = Key { idx: NIL, gen: 0 };
 }
 
-/// Cache-line aligned: a completer on another CPU fetches an entry's line on the critical
-/// path of a hand-off, and an unaligned slot (56 bytes for a channel's entry) straddled two
-/// (`chan/README.md`, "Hand-off to a thread").
-#[repr(align(64))]
-struct Slot<T> {
+/// One slot: an entry and its links.
+struct Entry<T> {
     /// The entry's generation; 0 while vacant.
     gen: u64,
     /// Occupied: the previous entry (the head's is the tail). Vacant: unused.
@@ -83,23 +90,75 @@ struct Slot<T> {
     val: Option<T>,
 }
 
-/// A FIFO of waiters with O(1) removal by key. See the module docs.
-pub struct WaitList<T> {
-    slots: Vec<Slot<T>>,
+impl<T> Entry<T> {
+    const VACANT: Entry<T> = Entry { gen: 0, prev: NIL, next: NIL, val: None };
+}
+
+/// A slab slot, cache-line aligned: a completer on another CPU fetches an entry's line on
+/// the critical path of a hand-off, and an unaligned slot (56 bytes for a channel's entry)
+/// straddled two (`chan/README.md`, "Hand-off to a thread").
+#[repr(align(64))]
+struct Slot<T>(Entry<T>);
+
+/// The index of the inline slot (never a slab index: the slab stops below it).
+const INLINE: u32 = NIL - 1;
+
+/// A FIFO of waiters with O(1) removal by key. See the module docs. `N`: inline slots, 0 or
+/// 1 (a channel's queues have one; the lists inside every goroutine and sync object none,
+/// which keeps them small). `repr(C)`: the head and the inline slot first, so that they lie
+/// next to what precedes the list in its owner (a channel's lock).
+#[repr(C)]
+pub struct WaitList<T, const N: usize = 0> {
     head: u32,
     free: u32,
+    inline: [Entry<T>; N],
+    slots: Vec<Slot<T>>,
     gen: u64,
 }
 
-impl<T> Default for WaitList<T> {
+impl<T, const N: usize> Default for WaitList<T, N> {
     fn default() -> Self {
         WaitList::new()
     }
 }
 
-impl<T> WaitList<T> {
-    pub const fn new() -> WaitList<T> {
-        WaitList { slots: Vec::new(), head: NIL, free: NIL, gen: 0 }
+impl<T, const N: usize> WaitList<T, N> {
+    pub const fn new() -> WaitList<T, N> {
+        const { assert!(N <= 1, "a wait list has at most one inline slot") };
+        WaitList { head: NIL, free: NIL, inline: [Entry::VACANT; N], slots: Vec::new(), gen: 0 }
+    }
+
+    /// The inline slot's offset in the list (for a prefetch of its line: module docs).
+    pub const INLINE_OFFSET: usize = std::mem::offset_of!(WaitList<T, N>, inline);
+    /// The inline slot's size.
+    pub const INLINE_SIZE: usize = std::mem::size_of::<Entry<T>>();
+
+    #[inline(always)]
+    fn at(&self, i: u32) -> &Entry<T> {
+        if N > 0 && i == INLINE {
+            &self.inline[0]
+        } else {
+            &self.slots[i as usize].0
+        }
+    }
+
+    #[inline(always)]
+    fn at_mut(&mut self, i: u32) -> &mut Entry<T> {
+        if N > 0 && i == INLINE {
+            &mut self.inline[0]
+        } else {
+            &mut self.slots[i as usize].0
+        }
+    }
+
+    /// The slot `key` names, if that index exists.
+    #[inline(always)]
+    fn get(&self, key: Key) -> Option<&Entry<T>> {
+        if N > 0 && key.idx == INLINE {
+            Some(&self.inline[0])
+        } else {
+            self.slots.get(key.idx as usize).map(|s| &s.0)
+        }
     }
 
     #[inline(always)]
@@ -113,7 +172,7 @@ impl<T> WaitList<T> {
         if self.head == NIL {
             return None;
         }
-        self.slots[self.head as usize].val.as_ref()
+        self.at(self.head).val.as_ref()
     }
 
     /// Appends `v`; its key removes it later.
@@ -123,13 +182,13 @@ impl<T> WaitList<T> {
         if self.head == NIL {
             self.link_only(idx);
         } else {
-            let h = self.head as usize;
-            let t = self.slots[h].prev;
-            self.slots[t as usize].next = idx;
-            let s = &mut self.slots[idx as usize];
+            let h = self.head;
+            let t = self.at(h).prev;
+            self.at_mut(t).next = idx;
+            let s = self.at_mut(idx);
             s.prev = t;
             s.next = NIL;
-            self.slots[h].prev = idx;
+            self.at_mut(h).prev = idx;
         }
         key
     }
@@ -141,11 +200,11 @@ impl<T> WaitList<T> {
             self.link_only(idx);
         } else {
             let h = self.head;
-            let t = self.slots[h as usize].prev;
-            let s = &mut self.slots[idx as usize];
+            let t = self.at(h).prev;
+            let s = self.at_mut(idx);
             s.prev = t;
             s.next = h;
-            self.slots[h as usize].prev = idx;
+            self.at_mut(h).prev = idx;
             self.head = idx;
         }
         key
@@ -164,7 +223,7 @@ impl<T> WaitList<T> {
     /// removed already; nothing changes).
     #[inline(always)]
     pub fn remove(&mut self, key: Key) -> Option<T> {
-        let s = self.slots.get(key.idx as usize)?;
+        let s = self.get(key)?;
         if s.gen != key.gen {
             return None; // vacant (gen 0) or reused by a later entry
         }
@@ -173,7 +232,7 @@ impl<T> WaitList<T> {
 
     /// Whether the entry `key` names is still here.
     pub fn contains(&self, key: Key) -> bool {
-        self.slots.get(key.idx as usize).is_some_and(|s| s.gen == key.gen)
+        self.get(key).is_some_and(|s| s.gen == key.gen)
     }
 
     /// Removes every entry, oldest first (keeps the generation counter: invariant 3).
@@ -187,7 +246,7 @@ impl<T> WaitList<T> {
         let mut i = self.head;
         while i != NIL {
             n += 1;
-            i = self.slots[i as usize].next;
+            i = self.at(i).next;
         }
         n
     }
@@ -197,19 +256,23 @@ impl<T> WaitList<T> {
     fn alloc(&mut self, v: T) -> (u32, Key) {
         self.gen += 1;
         let gen = self.gen;
-        let idx = if self.free != NIL {
+        let idx = if N > 0 && self.inline[0].gen == 0 {
+            self.inline[0].gen = gen;
+            self.inline[0].val = Some(v);
+            INLINE
+        } else if self.free != NIL {
             let i = self.free;
-            let s = &mut self.slots[i as usize];
+            let s = &mut self.slots[i as usize].0;
             self.free = s.next;
             s.gen = gen;
             s.val = Some(v);
             i
         } else {
             let i = self.slots.len();
-            if i >= NIL as usize {
+            if i >= INLINE as usize {
                 crate::fatal("a wait list outgrew 2^32 entries");
             }
-            self.slots.push(Slot { gen, prev: NIL, next: NIL, val: Some(v) });
+            self.slots.push(Slot(Entry { gen, prev: NIL, next: NIL, val: Some(v) }));
             i as u32
         };
         (idx, Key { idx, gen })
@@ -218,7 +281,7 @@ impl<T> WaitList<T> {
     /// Links `idx` as the only entry.
     #[inline(always)]
     fn link_only(&mut self, idx: u32) {
-        let s = &mut self.slots[idx as usize];
+        let s = self.at_mut(idx);
         s.prev = idx;
         s.next = NIL;
         self.head = idx;
@@ -227,12 +290,15 @@ impl<T> WaitList<T> {
     /// Unlinks occupied slot `idx`, frees it and returns its entry.
     #[inline(always)]
     fn unlink(&mut self, idx: u32) -> T {
-        let s = &mut self.slots[idx as usize];
+        let free = self.free;
+        let s = self.at_mut(idx);
         let (p, n) = (s.prev, s.next);
         let v = s.val.take().expect("an occupied slot holds an entry");
         s.gen = 0;
-        s.next = self.free;
-        self.free = idx;
+        if idx != INLINE {
+            s.next = free;
+            self.free = idx;
+        }
         if idx == self.head {
             if n == NIL {
                 self.head = NIL;
@@ -243,14 +309,15 @@ impl<T> WaitList<T> {
                 }
                 return v;
             }
-            self.slots[n as usize].prev = p; // p is the tail
+            self.at_mut(n).prev = p; // p is the tail
             self.head = n;
         } else {
-            self.slots[p as usize].next = n;
+            self.at_mut(p).next = n;
             if n == NIL {
-                self.slots[self.head as usize].prev = p; // the new tail
+                let h = self.head;
+                self.at_mut(h).prev = p; // the new tail
             } else {
-                self.slots[n as usize].prev = p;
+                self.at_mut(n).prev = p;
             }
         }
         v
@@ -266,6 +333,11 @@ mod tests {
     /// `VecDeque` model: same order, same results, and stale keys never touch live entries.
     #[test]
     fn matches_a_model() {
+        check_model::<0>();
+        check_model::<1>();
+    }
+
+    fn check_model<const N: usize>() {
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         let mut rnd = move |n: u64| {
             x ^= x << 13;
@@ -274,7 +346,7 @@ mod tests {
             x % n
         };
         for round in 0..200 {
-            let mut l = WaitList::new();
+            let mut l: WaitList<u64, N> = WaitList::new();
             let mut model: VecDeque<(u64, Key)> = VecDeque::new();
             let mut dead: Vec<Key> = Vec::new();
             let mut next = 0u64;
@@ -325,11 +397,34 @@ mod tests {
         }
     }
 
+    /// The inline slot: taken by the first push, reused after it leaves (behind entries
+    /// already in the slab: order is the links', not the slots'), and a key of its earlier
+    /// occupant never reaches the later one.
+    #[test]
+    fn inline_slot_keeps_order_and_keys() {
+        let mut l: WaitList<u32, 1> = WaitList::new();
+        let a = l.push_back(1u32);
+        assert_eq!(a.idx, INLINE);
+        let b = l.push_back(2);
+        assert_ne!(b.idx, INLINE);
+        assert_eq!(l.pop_front(), Some(1));
+        let c = l.push_back(3);
+        assert_eq!(c.idx, INLINE, "the vacant inline slot is taken first");
+        assert!(!l.contains(a));
+        assert_eq!(l.remove(a), None, "a stale key of the inline slot");
+        let d = l.push_front(0);
+        assert_eq!(l.drain().collect::<Vec<_>>(), vec![0, 2, 3]);
+        for k in [a, b, c, d] {
+            assert_eq!(l.remove(k), None);
+        }
+        assert!(l.is_empty() && l.slots.iter().all(|s| s.0.gen == 0) && l.inline[0].gen == 0);
+    }
+
     /// A list that grew past SHRINK_AT gives its slots back when it empties, and keys from
     /// before never match entries after.
     #[test]
     fn shrinks_when_empty_and_old_keys_stay_dead() {
-        let mut l = WaitList::new();
+        let mut l: WaitList<u32> = WaitList::new();
         let keys: Vec<Key> = (0..5000u32).map(|i| l.push_back(i)).collect();
         for &k in keys.iter().rev() {
             assert!(l.remove(k).is_some());
@@ -348,7 +443,7 @@ mod tests {
     #[test]
     fn removal_in_random_order_is_fast() {
         let n = 200_000u32;
-        let mut l = WaitList::new();
+        let mut l: WaitList<u32> = WaitList::new();
         let mut keys: Vec<Key> = (0..n).map(|i| l.push_back(i)).collect();
         let mut x = 88172645463325252u64;
         for i in (1..keys.len()).rev() {

@@ -29,10 +29,21 @@ static void hook(const gr_stall *s, void *ctx) {
 }
 
 static atomic_ullong blocker_id;
+static atomic_int victim_pinned;
+
+/* The blocker waits until its victim has pinned, then a little more (for it to park): on a
+ * loaded machine a fixed 5 ms did not always let it run first. */
+static void await_victim(void) {
+  for (int i = 0; i < 10000 && !atomic_load(&victim_pinned); i++) CHECK_OK(gr_sleep(1 * MS));
+  CHECK(atomic_load(&victim_pinned));
+  atomic_store(&victim_pinned, 0);
+  CHECK_OK(gr_sleep(5 * MS));
+}
 
 static void victim(void *arg) {
   (void)arg;
   CHECK_OK(gr_pin());
+  atomic_store(&victim_pinned, 1);
   CHECK_OK(gr_sleep(20 * MS)); /* ready again while the blocker holds the thread */
 }
 
@@ -46,7 +57,7 @@ static void blocker(void *arg) {
   o.flags = GR_SPAWN_LOCAL; /* starts on this processor, hence this thread, and pins there */
   gr_handle *v = NULL;
   CHECK_OK(gr_spawn_ex(victim, NULL, &o, &v));
-  CHECK_OK(gr_sleep(5 * MS)); /* the victim runs here, pins, parks */
+  await_victim(); /* the victim runs here, pins, parks */
   struct timespec ts = {0, 400 * MS};
   nanosleep(&ts, NULL); /* a blocking call outside gr: holds the thread */
   CHECK_OK(gr_wait(v, 10000 * MS));
@@ -60,6 +71,7 @@ static gr_chan *wake_ch;
 static void victim2(void *arg) {
   (void)arg;
   CHECK_OK(gr_pin());
+  atomic_store(&victim_pinned, 1);
   int v;
   CHECK_OK(gr_chan_recv(wake_ch, &v, 10000 * MS));
 }
@@ -73,7 +85,7 @@ static void blocker2(void *arg) {
   o.flags = GR_SPAWN_LOCAL;
   gr_handle *v = NULL;
   CHECK_OK(gr_spawn_ex(victim2, NULL, &o, &v));
-  CHECK_OK(gr_sleep(5 * MS));
+  await_victim();
   gr_blocking_begin();
   struct timespec ts = {0, 500 * MS};
   nanosleep(&ts, NULL);

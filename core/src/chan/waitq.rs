@@ -137,10 +137,16 @@ impl std::ops::Deref for Won {
 
 #[derive(Default)]
 pub(crate) struct WaitQ {
-    q: WaitList<Sudog>,
+    q: WaitList<Sudog, 1>,
 }
 
 impl WaitQ {
+    /// The offset of the queue's inline entry, and its size: the slot a lone parked
+    /// operation takes (`waitlist.rs`, "Why inline"), which a completer fetches together with
+    /// the channel's lock (`Chan::prefetch_peer`).
+    pub const INLINE_OFFSET: usize = std::mem::offset_of!(WaitQ, q) + WaitList::<Sudog, 1>::INLINE_OFFSET;
+    pub const INLINE_SIZE: usize = WaitList::<Sudog, 1>::INLINE_SIZE;
+
     /// Queues a parked operation; its key withdraws it ([`WaitQ::remove`]).
     #[inline]
     pub fn push(&mut self, s: Sudog) -> Key {
