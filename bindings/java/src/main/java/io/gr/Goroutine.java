@@ -91,7 +91,9 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
      */
     public void join() throws InterruptedException {
         awaitEnd(Status.FOREVER, this);
-        joinOutcome();
+        if (task == null || !task.returnedClean()) { // clean: neither failed nor cancelled
+            joinOutcome();
+        }
     }
 
     /**
@@ -110,7 +112,9 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
         if (!awaitEnd(Status.timeout(timeout, unit), this)) {
             return false;
         }
-        joinOutcome();
+        if (task == null || !task.returnedClean()) {
+            joinOutcome();
+        }
         return true;
     }
 

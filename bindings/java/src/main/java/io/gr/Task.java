@@ -79,14 +79,19 @@ final class Task<T> implements LongConsumer {
     private boolean interruptPending; // guarded by this
     private volatile CompletableFuture<T> future; // FUTURE
     /**
-     * Element {@link #RETURNED} is 1 once run() is over for the body (it returned, threw, or
-     * never ran: cancelled first), after the outcome is in {@code state}. Joiners spin on it
+     * Element {@link #RETURNED} is non-zero once run() is over for the body, after the
+     * outcome is in {@code state}: {@link #CLEAN} if the body returned without throwing (the
+     * task is DONE for good: a cancel fails from then on), {@link #OTHER} if it threw or never
+     * ran (cancelled first). A join that sees CLEAN has its whole outcome without reading the
+     * task's own line, which the worker wrote last. Joiners spin on it
      * ({@link #awaitReturned}). It has a cache line of its own, 64 bytes from either end of
      * the array: a joiner spinning on a field of the task itself would pull the line that
      * run() writes (the lock word, state, runner, value) away from the worker at each write.
      */
     private final AtomicIntegerArray returned = new AtomicIntegerArray(2 * RETURNED);
     private static final int RETURNED = 16;
+    private static final int CLEAN = 1;
+    private static final int OTHER = 2;
 
     /** How long {@link #awaitReturned} spins: as a thread's wait spins in the core (20 us). */
     static final long RETURN_SPIN_NS = 20_000;
@@ -143,7 +148,7 @@ final class Task<T> implements LongConsumer {
         Object b;
         synchronized (this) {
             if (state != NEW) {
-                returned.set(RETURNED, 1);
+                returned.set(RETURNED, OTHER);
                 return null; // cancelled before it started: the body never runs
             }
             state = RUNNING;
@@ -179,7 +184,7 @@ final class Task<T> implements LongConsumer {
             }
         }
         Thread.interrupted(); // an interrupt for this goroutine stops here
-        returned.set(RETURNED, 1);
+        returned.set(RETURNED, cancelled || e != null ? OTHER : CLEAN);
         if (cancelled) {
             return null;
         }
@@ -267,6 +272,14 @@ final class Task<T> implements LongConsumer {
                 crowded[0] = System.nanoTime() - t >= YIELD_CROWDED_NS;
             }
         }
+    }
+
+    /**
+     * Whether the body has returned without throwing (see {@link #returned}): the task is then
+     * DONE, not cancelled, with no failure, and stays so; a join needs nothing more from it.
+     */
+    boolean returnedClean() {
+        return returned.get(RETURNED) == CLEAN;
     }
 
     /** The value of a DONE task (null if it failed). */
