@@ -6,6 +6,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * A goroutine started by {@link Goroutines#go(java.util.concurrent.Callable)},
@@ -68,8 +69,58 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
     }
 
     Goroutine(long handle, Task<T> task) {
-        super("goroutine handle", handle, Native::handleRelease, backstop(task));
+        super("goroutine handle", handle, task != null ? Goroutine::releaseLater : Native::handleRelease, backstop(task));
         this.task = task;
+    }
+
+    /*
+     * Deferred release of Java goroutines' native handles. A join that ends on the task's
+     * returned flag (the common go() + join()) frees the handle at once in Java, but its
+     * native release (a JNI call; the goroutine's record, whose reference count the worker
+     * drops at the goroutine's end, fetched from the worker's CPU) is put off to this thread's
+     * next go(), after its spawn, where it overlaps the worker starting that goroutine instead
+     * of lying on the path from one go() + join() to the next. A handle waits in one of
+     * STRIPES slots (chosen by thread id, each on a line of its own): a thread's next go()
+     * takes the one in its slot, and a release that finds its slot taken releases the one it
+     * displaces; so at most STRIPES handles wait at any time, all of them of goroutines that
+     * have ended, and Goroutines.shutdown releases them. Nothing observable depends on the
+     * native release: the Java handle is closed (and untracked) at once.
+     */
+    private static final int STRIPES = 8;
+    private static final int PAD = 16; // longs: slots 128 bytes apart
+    private static final AtomicLongArray DEFERRED = new AtomicLongArray((STRIPES + 1) * PAD);
+
+    private static int stripe() {
+        return ((int) Thread.currentThread().getId() & (STRIPES - 1)) * PAD + PAD;
+    }
+
+    /** The free function of a Java goroutine's handle: its native release waits in a slot. */
+    private static void releaseLater(long handle) {
+        long old = DEFERRED.getAndSet(stripe(), handle);
+        if (old != 0) {
+            Native.handleRelease(old);
+        }
+    }
+
+    /** Releases the handle waiting in this thread's slot, if any (go() after its spawn). */
+    static void releaseDeferred() {
+        int i = stripe();
+        if (DEFERRED.get(i) != 0) {
+            long old = DEFERRED.getAndSet(i, 0);
+            if (old != 0) {
+                Native.handleRelease(old);
+            }
+        }
+    }
+
+    /** Releases every waiting handle (at shutdown). */
+    static void releaseAllDeferred() {
+        for (int s = 0; s < STRIPES; s++) {
+            long old = DEFERRED.getAndSet(s * PAD + PAD, 0);
+            if (old != 0) {
+                Native.handleRelease(old);
+            }
+        }
     }
 
     /** GC backstop for a handle neither joined nor closed: release it (and detach the task: {@link Task#accept}). */

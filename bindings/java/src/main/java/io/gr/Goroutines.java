@@ -67,7 +67,9 @@ public final class Goroutines {
     public static <T> Goroutine<T> go(Callable<T> body, long timeout, TimeUnit unit) {
         Objects.requireNonNull(body, "body");
         Task<T> t = new Task<>(body, false);
-        return new Goroutine<>(spawn(t, false, Status.timeout(timeout, unit)), t);
+        Goroutine<T> g = new Goroutine<>(spawn(t, false, Status.timeout(timeout, unit)), t);
+        Goroutine.releaseDeferred(); // off the path: the worker is starting the goroutine
+        return g;
     }
 
     /**
@@ -97,7 +99,9 @@ public final class Goroutines {
     public static Goroutine<Void> go(Runnable body, long timeout, TimeUnit unit) {
         Objects.requireNonNull(body, "body");
         Task<Void> t = new Task<>(body, false);
-        return new Goroutine<>(spawn(t, false, Status.timeout(timeout, unit)), t);
+        Goroutine<Void> g = new Goroutine<>(spawn(t, false, Status.timeout(timeout, unit)), t);
+        Goroutine.releaseDeferred(); // off the path: the worker is starting the goroutine
+        return g;
     }
 
     /**
@@ -322,6 +326,7 @@ public final class Goroutines {
      * @throws IllegalStateException if it was already shut down
      */
     public static void shutdown(long timeout, TimeUnit unit) {
+        Goroutine.releaseAllDeferred();
         int rc = Native.shutdown(Status.timeout(timeout, unit));
         if (rc != Status.OK && rc != Status.ETIMEDOUT) {
             throw Status.exception(rc, "gr_shutdown");
