@@ -10,16 +10,18 @@
  * few (Task.invoke's result, a throwable, and grjni_thread_id's, which deletes its own), and
  * each is deleted before return, so the worker's handle block does not grow; a frame cost a
  * block push and pop on the path of every goroutine. */
-void java_task_entry(void *arg) {
-  jobject task = (jobject)arg;
+/* Runs the task: Task.invoke(task) with a global ref, else Task.invokeSlot(slot); the caller
+ * deletes the global ref. */
+static void run_task(jobject task, jint slot) {
   JNIEnv *env = grjni_env();
-  if (!env) { /* VM exiting or attach failed; the task's global ref is leaked on purpose */
+  if (!env) { /* VM exiting or attach failed; the task is leaked on purpose */
     gr_goroutine_fail("gr java: cannot attach this thread to the JVM");
     return;
   }
   /* Kind Java in dumps; the label (its thread's Java id) finds its Java frames (dump.c). */
   gr_goroutine_label(GR_KIND_JAVA, P(grjni_thread_id(env)));
-  jstring msg = (jstring)(*env)->CallStaticObjectMethod(env, c_task, m_task_invoke, task);
+  jstring msg = task ? (jstring)(*env)->CallStaticObjectMethod(env, c_task, m_task_invoke, task)
+                     : (jstring)(*env)->CallStaticObjectMethod(env, c_task, m_task_invoke_slot, slot);
   if ((*env)->ExceptionCheck(env)) { /* Task.invoke catches Throwable; this is a last resort */
     jthrowable t = (*env)->ExceptionOccurred(env);
     (*env)->ExceptionClear(env);
@@ -38,7 +40,18 @@ void java_task_entry(void *arg) {
     }
   }
   if (msg) (*env)->DeleteLocalRef(env, msg);
-  (*env)->DeleteGlobalRef(env, task);
+}
+
+void java_task_entry(void *arg) {
+  jobject task = (jobject)arg;
+  run_task(task, 0);
+  JNIEnv *env = grjni_env();
+  if (env) (*env)->DeleteGlobalRef(env, task);
+}
+
+/* A Java goroutine whose task waits in slot (intptr_t)arg of Task's table (Task.park). */
+static void java_slot_entry(void *arg) {
+  run_task(NULL, (jint)(intptr_t)arg);
 }
 
 /* timeout_ns: how long to wait for a thread slot when Java goroutines hold them all. */
@@ -58,6 +71,20 @@ JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnTask(JNIEnv *env, jclass cls, job
     return rc;
   }
   return J(h);
+}
+
+/* As spawnTask, for a task parked in a slot (Task.park): no global reference. */
+JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnTaskSlot(JNIEnv *env, jclass cls, jint slot,
+                                                        jboolean detached, jlong timeout_ns) {
+  (void)env;
+  (void)cls;
+  gr_handle *h = NULL;
+  gr_spawn_opts o;
+  gr_spawn_opts_init(&o);
+  o.flags |= GR_SPAWN_BOUND;
+  o.timeout_ns = timeout_ns; /* read only when every slot is held (the core tries a free one first) */
+  int rc = gr_spawn_ex(java_slot_entry, P(slot), &o, detached ? NULL : &h);
+  return rc != GR_OK ? rc : J(h);
 }
 
 JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnNative(JNIEnv *env, jclass cls, jlong fn, jlong arg,

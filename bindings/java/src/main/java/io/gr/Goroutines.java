@@ -125,7 +125,17 @@ public final class Goroutines {
 
     /** Spawns a Java goroutine; returns its handle (0 if detached), or throws. */
     private static long spawn(Task<?> t, boolean detached, long timeoutNs) {
-        long r = Native.spawnTask(t, detached, timeoutNs == Status.FOREVER ? Long.MAX_VALUE : timeoutNs);
+        long limit = timeoutNs == Status.FOREVER ? Long.MAX_VALUE : timeoutNs;
+        int slot = Task.park(t);
+        long r;
+        if (slot >= 0) {
+            r = Native.spawnTaskSlot(slot, detached, limit);
+            if (r < 0) {
+                Task.unpark(slot); // refused: no goroutine will take it
+            }
+        } else {
+            r = Native.spawnTask(t, detached, limit); // every slot taken: a global reference
+        }
         if (r == Status.EAGAIN || r == Status.ETIMEDOUT) {
             throw new GrException((int) r, "gr_spawn_ex: no thread for a Java goroutine "
                     + (timeoutNs == 0 ? "now" : "within " + timeoutNs / 1_000_000 + " ms")

@@ -6,6 +6,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.function.LongConsumer;
 
@@ -141,6 +142,48 @@ final class Task<T> implements LongConsumer {
     /** Called by the glue (JNI). Returns null, or a description for gr_goroutine_fail. */
     static String invoke(Task<?> t) {
         return t.run();
+    }
+
+    /*
+     * Tasks on their way to their goroutine. go() parks its task in a free slot of SLOTS and
+     * spawns the goroutine with the slot's index; the goroutine takes the task out at its start
+     * (invokeSlot). This replaces a JNI global reference per task (NewGlobalRef on the
+     * spawner and DeleteGlobalRef on the worker: the JVM's global-reference storage takes a
+     * lock to allocate, and both calls update its block's bitmap, a line that then moves
+     * between the two CPUs on every go()). A slot holds its task only until the goroutine
+     * starts, or until a refused spawn takes it back (unpark). When no slot is free (more
+     * goroutines spawned and not yet started than SLOTS holds; the thread cap allows about
+     * 10,000 by default), go() passes a global reference as before (invoke).
+     */
+    private static final int SLOT_COUNT = 1 << 14;
+    /** How many slots one park looks at before it gives up. */
+    private static final int SLOT_PROBES = 32;
+    private static final AtomicReferenceArray<Task<?>> SLOTS = new AtomicReferenceArray<>(SLOT_COUNT);
+    /** Where the next park looks first (a hint: a race on it costs a probe, nothing else). */
+    private static int slotHint;
+
+    /** Parks {@code t} in a free slot; its index, or -1 if none was found. */
+    static int park(Task<?> t) {
+        int h = slotHint;
+        for (int n = 0; n < SLOT_PROBES; n++) {
+            int i = (h + n) & (SLOT_COUNT - 1);
+            if (SLOTS.get(i) == null && SLOTS.compareAndSet(i, null, t)) {
+                slotHint = i + 1;
+                return i;
+            }
+        }
+        slotHint = h + SLOT_PROBES;
+        return -1;
+    }
+
+    /** Empties a slot whose spawn was refused. */
+    static void unpark(int slot) {
+        SLOTS.set(slot, null);
+    }
+
+    /** Called by the glue (JNI) at the start of a goroutine spawned with a slot. */
+    static String invokeSlot(int slot) {
+        return SLOTS.getAndSet(slot, null).run();
     }
 
     private String run() {
