@@ -113,6 +113,11 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
         }
     }
 
+    /** The handle waiting in this thread's slot, 0 if none (for tests). */
+    static long deferredHere() {
+        return DEFERRED.get(stripe());
+    }
+
     /** Releases every waiting handle (at shutdown). */
     static void releaseAllDeferred() {
         for (int s = 0; s < STRIPES; s++) {
