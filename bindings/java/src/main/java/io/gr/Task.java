@@ -1,5 +1,8 @@
 package io.gr;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.ref.WeakReference;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
@@ -309,7 +312,9 @@ final class Task<T> implements LongConsumer {
                 }
                 busy = !crowded[0] && spent < RETURN_PAUSE_NS;
             }
-            if (!busy) {
+            if (busy) {
+                onSpinWait();
+            } else {
                 long t = System.nanoTime();
                 Thread.yield(); // a partner that needs this CPU gets it at once
                 crowded[0] = System.nanoTime() - t >= YIELD_CROWDED_NS;
@@ -323,6 +328,29 @@ final class Task<T> implements LongConsumer {
      */
     boolean returnedClean() {
         return returned.get(RETURNED) == CLEAN;
+    }
+
+    /** {@code Thread.onSpinWait} (Java 9+: a {@code pause} on x86), or null on Java 8. */
+    private static final MethodHandle ON_SPIN_WAIT = findOnSpinWait();
+
+    private static MethodHandle findOnSpinWait() {
+        try {
+            return MethodHandles.lookup().findStatic(Thread.class, "onSpinWait", MethodType.methodType(void.class));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** A hint to the CPU that this thread spins (see {@link #ON_SPIN_WAIT}). */
+    static void onSpinWait() {
+        MethodHandle h = ON_SPIN_WAIT;
+        if (h != null) {
+            try {
+                h.invokeExact();
+            } catch (Throwable e) {
+                throw new AssertionError(e); // Thread.onSpinWait throws nothing
+            }
+        }
     }
 
     /** The value of a DONE task (null if it failed). */
