@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Body of every Java goroutine: runs on a worker's own OS stack (bound goroutine).
+/* Body of every Java goroutine: runs on a worker's own OS stack (bound goroutine). Calls
+ * Task.invoke(task) given a global ref (the caller deletes it), else Task.invokeSlot(slot),
+ * which takes the task out of Task's slot table (go()'s way: no global ref per task).
  * No Push/PopLocalFrame (rule 6 of grjni.c): the local references made here are known and
  * few (Task.invoke's result, a throwable, and grjni_thread_id's, which deletes its own), and
  * each is deleted before return, so the worker's handle block does not grow; a frame cost a
  * block push and pop on the path of every goroutine. */
-/* Runs the task: Task.invoke(task) with a global ref, else Task.invokeSlot(slot); the caller
- * deletes the global ref. */
 static void run_task(jobject task, jint slot) {
   JNIEnv *env = grjni_env();
   if (!env) { /* VM exiting or attach failed; the task is leaked on purpose */
@@ -42,6 +42,7 @@ static void run_task(jobject task, jint slot) {
   if (msg) (*env)->DeleteLocalRef(env, msg);
 }
 
+/* A Java goroutine given a global ref to its task (Group.go, and go() when no slot is free). */
 void java_task_entry(void *arg) {
   jobject task = (jobject)arg;
   run_task(task, 0);
