@@ -55,37 +55,35 @@ static void java_slot_entry(void *arg) {
   run_task(NULL, (jint)(intptr_t)arg);
 }
 
-/* timeout_ns: how long to wait for a thread slot when Java goroutines hold them all. */
+/* Spawns a Java goroutine (bound): its handle as a jlong (0 if detached), or the gr_status.
+ * timeout_ns: how long to wait for a thread slot when Java goroutines hold them all. */
+static jlong spawn_java(gr_fn entry, void *arg, jboolean detached, jlong timeout_ns) {
+  gr_handle *h = NULL;
+  gr_spawn_opts o;
+  gr_spawn_opts_init(&o);
+  o.flags |= GR_SPAWN_BOUND;
+  o.timeout_ns = timeout_ns; /* read only when every slot is held (the core tries a free one first) */
+  int rc = gr_spawn_ex(entry, arg, &o, detached ? NULL : &h);
+  return rc != GR_OK ? rc : J(h);
+}
+
+/* A task passed as a global reference (go() when no slot of Task's table is free). */
 JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnTask(JNIEnv *env, jclass cls, jobject task,
                                                     jboolean detached, jlong timeout_ns) {
   (void)cls;
   jobject g = (*env)->NewGlobalRef(env, task);
   if (!g) return GR_ENOMEM;
-  gr_handle *h = NULL;
-  gr_spawn_opts o;
-  gr_spawn_opts_init(&o);
-  o.flags |= GR_SPAWN_BOUND;
-  o.timeout_ns = timeout_ns; /* read only when every slot is held (the core tries a free one first) */
-  int rc = gr_spawn_ex(java_task_entry, g, &o, detached ? NULL : &h);
-  if (rc != GR_OK) {
-    (*env)->DeleteGlobalRef(env, g);
-    return rc;
-  }
-  return J(h);
+  jlong r = spawn_java(java_task_entry, g, detached, timeout_ns);
+  if (r < 0) (*env)->DeleteGlobalRef(env, g);
+  return r;
 }
 
-/* As spawnTask, for a task parked in a slot (Task.park): no global reference. */
+/* A task parked in a slot of Task's table (Task.park): no global reference. */
 JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnTaskSlot(JNIEnv *env, jclass cls, jint slot,
                                                         jboolean detached, jlong timeout_ns) {
   (void)env;
   (void)cls;
-  gr_handle *h = NULL;
-  gr_spawn_opts o;
-  gr_spawn_opts_init(&o);
-  o.flags |= GR_SPAWN_BOUND;
-  o.timeout_ns = timeout_ns; /* read only when every slot is held (the core tries a free one first) */
-  int rc = gr_spawn_ex(java_slot_entry, P(slot), &o, detached ? NULL : &h);
-  return rc != GR_OK ? rc : J(h);
+  return spawn_java(java_slot_entry, P(slot), detached, timeout_ns);
 }
 
 JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnNative(JNIEnv *env, jclass cls, jlong fn, jlong arg,

@@ -94,22 +94,24 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
         return ((int) Thread.currentThread().getId() & (STRIPES - 1)) * PAD + PAD;
     }
 
-    /** The free function of a Java goroutine's handle: its native release waits in a slot. */
-    private static void releaseLater(long handle) {
-        long old = DEFERRED.getAndSet(stripe(), handle);
+    /** Puts {@code handle} (or 0) in slot {@code i}, releasing the one it displaces. */
+    private static void swapDeferred(int i, long handle) {
+        long old = DEFERRED.getAndSet(i, handle);
         if (old != 0) {
             Native.handleRelease(old);
         }
+    }
+
+    /** The free function of a Java goroutine's handle: its native release waits in a slot. */
+    private static void releaseLater(long handle) {
+        swapDeferred(stripe(), handle);
     }
 
     /** Releases the handle waiting in this thread's slot, if any (go() after its spawn). */
     static void releaseDeferred() {
         int i = stripe();
         if (DEFERRED.get(i) != 0) {
-            long old = DEFERRED.getAndSet(i, 0);
-            if (old != 0) {
-                Native.handleRelease(old);
-            }
+            swapDeferred(i, 0);
         }
     }
 
@@ -121,10 +123,7 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
     /** Releases every waiting handle (at shutdown). */
     static void releaseAllDeferred() {
         for (int s = 0; s < STRIPES; s++) {
-            long old = DEFERRED.getAndSet(s * PAD + PAD, 0);
-            if (old != 0) {
-                Native.handleRelease(old);
-            }
+            swapDeferred(s * PAD + PAD, 0);
         }
     }
 
