@@ -53,13 +53,14 @@ extern JavaVM *g_vm;
 extern atomic_int g_exiting;
 extern jclass c_task;             /* io.gr.Task */
 extern jmethodID m_task_invoke;   /* static String invoke(Task) */
+extern jmethodID m_task_invoke_slot; /* static String invokeSlot(int) */
 extern jmethodID m_long_op_apply; /* LongUnaryOperator.applyAsLong(long) */
 extern jmethodID m_bool_get;      /* BooleanSupplier.getAsBoolean() */
 extern jclass c_thread;             /* java.lang.Thread */
 extern jmethodID m_thread_current;  /* static Thread currentThread() */
 extern jmethodID m_thread_get_id;   /* long getId() */
 
-/* goroutine.c: the body of every Java goroutine (its arg: a global ref to an io.gr.Task). */
+/* goroutine.c: the body of a Java goroutine whose arg is a global ref to an io.gr.Task. */
 void java_task_entry(void *arg);
 
 /* The env of the calling thread, attaching it as a daemon if needed; NULL if impossible. */

@@ -5,21 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Body of every Java goroutine: runs on a worker's own OS stack (bound goroutine).
+/* Body of every Java goroutine: runs on a worker's own OS stack (bound goroutine). Calls
+ * Task.invoke(task) given a global ref (the caller deletes it), else Task.invokeSlot(slot),
+ * which takes the task out of Task's slot table (go()'s way: no global ref per task).
  * No Push/PopLocalFrame (rule 6 of grjni.c): the local references made here are known and
  * few (Task.invoke's result, a throwable, and grjni_thread_id's, which deletes its own), and
  * each is deleted before return, so the worker's handle block does not grow; a frame cost a
  * block push and pop on the path of every goroutine. */
-void java_task_entry(void *arg) {
-  jobject task = (jobject)arg;
+static void run_task(jobject task, jint slot) {
   JNIEnv *env = grjni_env();
-  if (!env) { /* VM exiting or attach failed; the task's global ref is leaked on purpose */
+  if (!env) { /* VM exiting or attach failed; the task is leaked on purpose */
     gr_goroutine_fail("gr java: cannot attach this thread to the JVM");
     return;
   }
   /* Kind Java in dumps; the label (its thread's Java id) finds its Java frames (dump.c). */
   gr_goroutine_label(GR_KIND_JAVA, P(grjni_thread_id(env)));
-  jstring msg = (jstring)(*env)->CallStaticObjectMethod(env, c_task, m_task_invoke, task);
+  jstring msg = task ? (jstring)(*env)->CallStaticObjectMethod(env, c_task, m_task_invoke, task)
+                     : (jstring)(*env)->CallStaticObjectMethod(env, c_task, m_task_invoke_slot, slot);
   if ((*env)->ExceptionCheck(env)) { /* Task.invoke catches Throwable; this is a last resort */
     jthrowable t = (*env)->ExceptionOccurred(env);
     (*env)->ExceptionClear(env);
@@ -38,26 +40,50 @@ void java_task_entry(void *arg) {
     }
   }
   if (msg) (*env)->DeleteLocalRef(env, msg);
-  (*env)->DeleteGlobalRef(env, task);
 }
 
-/* timeout_ns: how long to wait for a thread slot when Java goroutines hold them all. */
-JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnTask(JNIEnv *env, jclass cls, jobject task,
-                                                    jboolean detached, jlong timeout_ns) {
-  (void)cls;
-  jobject g = (*env)->NewGlobalRef(env, task);
-  if (!g) return GR_ENOMEM;
+/* A Java goroutine given a global ref to its task (Group.go, and go() when no slot is free). */
+void java_task_entry(void *arg) {
+  jobject task = (jobject)arg;
+  run_task(task, 0);
+  JNIEnv *env = grjni_env();
+  if (env) (*env)->DeleteGlobalRef(env, task);
+}
+
+/* A Java goroutine whose task waits in slot (intptr_t)arg of Task's table (Task.park). */
+static void java_slot_entry(void *arg) {
+  run_task(NULL, (jint)(intptr_t)arg);
+}
+
+/* Spawns a Java goroutine (bound): its handle as a jlong (0 if detached), or the gr_status.
+ * timeout_ns: how long to wait for a thread slot when Java goroutines hold them all. */
+static jlong spawn_java(gr_fn entry, void *arg, jboolean detached, jlong timeout_ns) {
   gr_handle *h = NULL;
   gr_spawn_opts o;
   gr_spawn_opts_init(&o);
   o.flags |= GR_SPAWN_BOUND;
   o.timeout_ns = timeout_ns; /* read only when every slot is held (the core tries a free one first) */
-  int rc = gr_spawn_ex(java_task_entry, g, &o, detached ? NULL : &h);
-  if (rc != GR_OK) {
-    (*env)->DeleteGlobalRef(env, g);
-    return rc;
-  }
-  return J(h);
+  int rc = gr_spawn_ex(entry, arg, &o, detached ? NULL : &h);
+  return rc != GR_OK ? rc : J(h);
+}
+
+/* A task passed as a global reference (go() when no slot of Task's table is free). */
+JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnTask(JNIEnv *env, jclass cls, jobject task,
+                                                    jboolean detached, jlong timeout_ns) {
+  (void)cls;
+  jobject g = (*env)->NewGlobalRef(env, task);
+  if (!g) return GR_ENOMEM;
+  jlong r = spawn_java(java_task_entry, g, detached, timeout_ns);
+  if (r < 0) (*env)->DeleteGlobalRef(env, g);
+  return r;
+}
+
+/* A task parked in a slot of Task's table (Task.park): no global reference. */
+JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnTaskSlot(JNIEnv *env, jclass cls, jint slot,
+                                                        jboolean detached, jlong timeout_ns) {
+  (void)env;
+  (void)cls;
+  return spawn_java(java_slot_entry, P(slot), detached, timeout_ns);
 }
 
 JNIEXPORT jlong JNICALL Java_io_gr_Native_spawnNative(JNIEnv *env, jclass cls, jlong fn, jlong arg,

@@ -35,6 +35,7 @@ static atomic_int g_native_seq;
 /* Cached in JNI_OnLoad (global refs to classes, and their method IDs). */
 jclass c_task;
 jmethodID m_task_invoke;
+jmethodID m_task_invoke_slot;
 static jclass c_long_op;  /* java.util.function.LongUnaryOperator */
 static jclass c_bool_supplier; /* java.util.function.BooleanSupplier */
 jmethodID m_bool_get;
@@ -109,6 +110,8 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
   if (pthread_key_create(&g_attach_key, detach_at_exit) != 0) return JNI_ERR;
   if (!(c_task = global_class(env, "io/gr/Task"))) return JNI_ERR;
   if (!(m_task_invoke = (*env)->GetStaticMethodID(env, c_task, "invoke", "(Lio/gr/Task;)Ljava/lang/String;")))
+    return JNI_ERR;
+  if (!(m_task_invoke_slot = (*env)->GetStaticMethodID(env, c_task, "invokeSlot", "(I)Ljava/lang/String;")))
     return JNI_ERR;
   if (!(c_long_op = global_class(env, "java/util/function/LongUnaryOperator"))) return JNI_ERR;
   if (!(m_long_op_apply = (*env)->GetMethodID(env, c_long_op, "applyAsLong", "(J)J"))) return JNI_ERR;

@@ -6,6 +6,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * A goroutine started by {@link Goroutines#go(java.util.concurrent.Callable)},
@@ -68,8 +69,62 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
     }
 
     Goroutine(long handle, Task<T> task) {
-        super("goroutine handle", handle, Native::handleRelease, backstop(task));
+        super("goroutine handle", handle, task != null ? Goroutine::releaseLater : Native::handleRelease, backstop(task));
         this.task = task;
+    }
+
+    /*
+     * Deferred release of Java goroutines' native handles. A join that ends on the task's
+     * returned flag (the common go() + join()) frees the handle at once in Java, but its
+     * native release (a JNI call; the goroutine's record, whose reference count the worker
+     * drops at the goroutine's end, fetched from the worker's CPU) is put off to this thread's
+     * next go(), after its spawn, where it overlaps the worker starting that goroutine instead
+     * of lying on the path from one go() + join() to the next. A handle waits in one of
+     * STRIPES slots (chosen by thread id, each on a line of its own): a thread's next go()
+     * takes the one in its slot, and a release that finds its slot taken releases the one it
+     * displaces; so at most STRIPES handles wait at any time, all of them of goroutines that
+     * have ended, and Goroutines.shutdown releases them. Nothing observable depends on the
+     * native release: the Java handle is closed (and untracked) at once.
+     */
+    private static final int STRIPES = 8;
+    private static final int PAD = 16; // longs: slots 128 bytes apart
+    private static final AtomicLongArray DEFERRED = new AtomicLongArray((STRIPES + 1) * PAD);
+
+    private static int stripe() {
+        return ((int) Thread.currentThread().getId() & (STRIPES - 1)) * PAD + PAD;
+    }
+
+    /** Puts {@code handle} (or 0) in slot {@code i}, releasing the one it displaces. */
+    private static void swapDeferred(int i, long handle) {
+        long old = DEFERRED.getAndSet(i, handle);
+        if (old != 0) {
+            Native.handleRelease(old);
+        }
+    }
+
+    /** The free function of a Java goroutine's handle: its native release waits in a slot. */
+    private static void releaseLater(long handle) {
+        swapDeferred(stripe(), handle);
+    }
+
+    /** Releases the handle waiting in this thread's slot, if any (go() after its spawn). */
+    static void releaseDeferred() {
+        int i = stripe();
+        if (DEFERRED.get(i) != 0) {
+            swapDeferred(i, 0);
+        }
+    }
+
+    /** The handle waiting in this thread's slot, 0 if none (for tests). */
+    static long deferredHere() {
+        return DEFERRED.get(stripe());
+    }
+
+    /** Releases every waiting handle (at shutdown). */
+    static void releaseAllDeferred() {
+        for (int s = 0; s < STRIPES; s++) {
+            swapDeferred(s * PAD + PAD, 0);
+        }
     }
 
     /** GC backstop for a handle neither joined nor closed: release it (and detach the task: {@link Task#accept}). */
@@ -91,7 +146,9 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
      */
     public void join() throws InterruptedException {
         awaitEnd(Status.FOREVER, this);
-        joinOutcome();
+        if (task == null || !task.returnedClean()) { // clean: neither failed nor cancelled
+            joinOutcome();
+        }
     }
 
     /**
@@ -110,7 +167,9 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
         if (!awaitEnd(Status.timeout(timeout, unit), this)) {
             return false;
         }
-        joinOutcome();
+        if (task == null || !task.returnedClean()) {
+            joinOutcome();
+        }
         return true;
     }
 

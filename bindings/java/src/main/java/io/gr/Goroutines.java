@@ -67,7 +67,9 @@ public final class Goroutines {
     public static <T> Goroutine<T> go(Callable<T> body, long timeout, TimeUnit unit) {
         Objects.requireNonNull(body, "body");
         Task<T> t = new Task<>(body, false);
-        return new Goroutine<>(spawn(t, false, Status.timeout(timeout, unit)), t);
+        Goroutine<T> g = new Goroutine<>(spawn(t, false, Status.timeout(timeout, unit)), t);
+        Goroutine.releaseDeferred(); // off the path: the worker is starting the goroutine
+        return g;
     }
 
     /**
@@ -97,7 +99,9 @@ public final class Goroutines {
     public static Goroutine<Void> go(Runnable body, long timeout, TimeUnit unit) {
         Objects.requireNonNull(body, "body");
         Task<Void> t = new Task<>(body, false);
-        return new Goroutine<>(spawn(t, false, Status.timeout(timeout, unit)), t);
+        Goroutine<Void> g = new Goroutine<>(spawn(t, false, Status.timeout(timeout, unit)), t);
+        Goroutine.releaseDeferred(); // off the path: the worker is starting the goroutine
+        return g;
     }
 
     /**
@@ -121,7 +125,17 @@ public final class Goroutines {
 
     /** Spawns a Java goroutine; returns its handle (0 if detached), or throws. */
     private static long spawn(Task<?> t, boolean detached, long timeoutNs) {
-        long r = Native.spawnTask(t, detached, timeoutNs == Status.FOREVER ? Long.MAX_VALUE : timeoutNs);
+        long limit = timeoutNs == Status.FOREVER ? Long.MAX_VALUE : timeoutNs;
+        int slot = Task.park(t);
+        long r;
+        if (slot >= 0) {
+            r = Native.spawnTaskSlot(slot, detached, limit);
+            if (r < 0) {
+                Task.unpark(slot); // refused: no goroutine will take it
+            }
+        } else {
+            r = Native.spawnTask(t, detached, limit); // every slot taken: a global reference
+        }
         if (r == Status.EAGAIN || r == Status.ETIMEDOUT) {
             throw new GrException((int) r, "gr_spawn_ex: no thread for a Java goroutine "
                     + (timeoutNs == 0 ? "now" : "within " + timeoutNs / 1_000_000 + " ms")
@@ -322,6 +336,7 @@ public final class Goroutines {
      * @throws IllegalStateException if it was already shut down
      */
     public static void shutdown(long timeout, TimeUnit unit) {
+        Goroutine.releaseAllDeferred();
         int rc = Native.shutdown(Status.timeout(timeout, unit));
         if (rc != Status.OK && rc != Status.ETIMEDOUT) {
             throw Status.exception(rc, "gr_shutdown");

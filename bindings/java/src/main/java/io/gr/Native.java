@@ -109,6 +109,7 @@ final class Native {
 
     // goroutines
     static native long spawnTask(Task<?> task, boolean detached, long timeoutNs);
+    static native long spawnTaskSlot(int slot, boolean detached, long timeoutNs);
     static native long spawnNative(long fn, long arg, boolean detached);
     static native long spawnNativeArgs(long fn, long[] args, boolean detached);
     static native int wait(long handle, long timeoutNs, long cancel);

@@ -1,11 +1,15 @@
 package io.gr;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.ref.WeakReference;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.function.LongConsumer;
 
@@ -79,14 +83,19 @@ final class Task<T> implements LongConsumer {
     private boolean interruptPending; // guarded by this
     private volatile CompletableFuture<T> future; // FUTURE
     /**
-     * Element {@link #RETURNED} is 1 once run() is over for the body (it returned, threw, or
-     * never ran: cancelled first), after the outcome is in {@code state}. Joiners spin on it
+     * Element {@link #RETURNED} is non-zero once run() is over for the body, after the
+     * outcome is in {@code state}: {@link #CLEAN} if the body returned without throwing (the
+     * task is DONE for good: a cancel fails from then on), {@link #OTHER} if it threw or never
+     * ran (cancelled first). A join that sees CLEAN has its whole outcome without reading the
+     * task's own line, which the worker wrote last. Joiners spin on it
      * ({@link #awaitReturned}). It has a cache line of its own, 64 bytes from either end of
      * the array: a joiner spinning on a field of the task itself would pull the line that
      * run() writes (the lock word, state, runner, value) away from the worker at each write.
      */
     private final AtomicIntegerArray returned = new AtomicIntegerArray(2 * RETURNED);
     private static final int RETURNED = 16;
+    private static final int CLEAN = 1;
+    private static final int OTHER = 2;
 
     /** How long {@link #awaitReturned} spins: as a thread's wait spins in the core (20 us). */
     static final long RETURN_SPIN_NS = 20_000;
@@ -138,12 +147,54 @@ final class Task<T> implements LongConsumer {
         return t.run();
     }
 
+    /*
+     * Tasks on their way to their goroutine. go() parks its task in a free slot of SLOTS and
+     * spawns the goroutine with the slot's index; the goroutine takes the task out at its start
+     * (invokeSlot). This replaces a JNI global reference per task (NewGlobalRef on the
+     * spawner and DeleteGlobalRef on the worker: the JVM's global-reference storage takes a
+     * lock to allocate, and both calls update its block's bitmap, a line that then moves
+     * between the two CPUs on every go()). A slot holds its task only until the goroutine
+     * starts, or until a refused spawn takes it back (unpark). When no slot is free (more
+     * goroutines spawned and not yet started than SLOTS holds; the thread cap allows about
+     * 10,000 by default), go() passes a global reference as before (invoke).
+     */
+    private static final int SLOT_COUNT = 1 << 14;
+    /** How many slots one park looks at before it gives up. */
+    private static final int SLOT_PROBES = 32;
+    private static final AtomicReferenceArray<Task<?>> SLOTS = new AtomicReferenceArray<>(SLOT_COUNT);
+    /** Where the next park looks first (a hint: a race on it costs a probe, nothing else). */
+    private static int slotHint;
+
+    /** Parks {@code t} in a free slot; its index, or -1 if none was found. */
+    static int park(Task<?> t) {
+        int h = slotHint;
+        for (int n = 0; n < SLOT_PROBES; n++) {
+            int i = (h + n) & (SLOT_COUNT - 1);
+            if (SLOTS.get(i) == null && SLOTS.compareAndSet(i, null, t)) {
+                slotHint = i + 1;
+                return i;
+            }
+        }
+        slotHint = h + SLOT_PROBES;
+        return -1;
+    }
+
+    /** Empties a slot whose spawn was refused. */
+    static void unpark(int slot) {
+        SLOTS.set(slot, null);
+    }
+
+    /** Called by the glue (JNI) at the start of a goroutine spawned with a slot. */
+    static String invokeSlot(int slot) {
+        return SLOTS.getAndSet(slot, null).run();
+    }
+
     private String run() {
         Thread me = Thread.currentThread();
         Object b;
         synchronized (this) {
             if (state != NEW) {
-                returned.set(RETURNED, 1);
+                returned.set(RETURNED, OTHER);
                 return null; // cancelled before it started: the body never runs
             }
             state = RUNNING;
@@ -179,7 +230,7 @@ final class Task<T> implements LongConsumer {
             }
         }
         Thread.interrupted(); // an interrupt for this goroutine stops here
-        returned.set(RETURNED, 1);
+        returned.set(RETURNED, cancelled || e != null ? OTHER : CLEAN);
         if (cancelled) {
             return null;
         }
@@ -261,10 +312,43 @@ final class Task<T> implements LongConsumer {
                 }
                 busy = !crowded[0] && spent < RETURN_PAUSE_NS;
             }
-            if (!busy) {
+            if (busy) {
+                onSpinWait();
+            } else {
                 long t = System.nanoTime();
                 Thread.yield(); // a partner that needs this CPU gets it at once
                 crowded[0] = System.nanoTime() - t >= YIELD_CROWDED_NS;
+            }
+        }
+    }
+
+    /**
+     * Whether the body has returned without throwing (see {@link #returned}): the task is then
+     * DONE, not cancelled, with no failure, and stays so; a join needs nothing more from it.
+     */
+    boolean returnedClean() {
+        return returned.get(RETURNED) == CLEAN;
+    }
+
+    /** {@code Thread.onSpinWait} (Java 9+: a {@code pause} on x86), or null on Java 8. */
+    private static final MethodHandle ON_SPIN_WAIT = findOnSpinWait();
+
+    private static MethodHandle findOnSpinWait() {
+        try {
+            return MethodHandles.lookup().findStatic(Thread.class, "onSpinWait", MethodType.methodType(void.class));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** A hint to the CPU that this thread spins (see {@link #ON_SPIN_WAIT}). */
+    static void onSpinWait() {
+        MethodHandle h = ON_SPIN_WAIT;
+        if (h != null) {
+            try {
+                h.invokeExact();
+            } catch (Throwable e) {
+                throw new AssertionError(e); // Thread.onSpinWait throws nothing
             }
         }
     }
