@@ -244,6 +244,7 @@ fn requeue_foreign(g: GRef) {
 }
 
 /// `gr_yield`.
+#[inline]
 pub fn yield_now() {
     let g = tls::g();
     // SAFETY: the current goroutine is alive while it runs.
