@@ -603,7 +603,7 @@ pub fn prepare(reason: WaitReason) -> Token {
 
 /// Blocks until `tok` is completed, its deadline passes, or `cancel` fires; returns the result.
 /// The token must have been made by [`prepare`] in this same context.
-#[inline]
+#[inline(always)]
 pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
     // A goroutine's plain wait (no deadline, no cancel token: what `block_spun` reduces to
     // for it) parks from its caller's frame: after the resume, each return up to the C
