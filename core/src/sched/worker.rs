@@ -681,13 +681,18 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) -> Option<GRef> {
     let outcome = if g.bound { run_bound(&g) } else { run_coroutine::<SAN>(&g) };
     l.set_g(std::ptr::null(), 0);
     // Goroutine code may have lost or changed our processor (blocking calls, the monitor).
-    let pi = l.p.get();
-    let held = pi != 0 && rt.ps[pi - 1].try_hold();
-    if pi != 0 && !held {
+    // (Mostly the same one: no second look-up then.)
+    let now = match l.p.get() {
+        0 => None,
+        n if n == pi + 1 => Some(p),
+        n => Some(&rt.ps[n - 1]),
+    };
+    let now = now.filter(|p| p.try_hold());
+    if now.is_none() {
         l.p.set(0);
     }
-    // SAFETY: `held` means this M owns the processor in state HELD.
-    let h = held.then(|| unsafe { Held::new(&rt.ps[pi - 1]) });
+    // SAFETY: `now` is a processor this M just took from RUNNING to HELD: it owns it.
+    let h = now.map(|p| unsafe { Held::new(p) });
     match outcome {
         None => {
             // SAFETY: the goroutine returned; we own its run state.
