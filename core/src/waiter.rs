@@ -607,8 +607,8 @@ pub fn prepare(reason: WaitReason) -> Token {
 pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
     // A goroutine's plain wait (no deadline, no cancel token: what `block_spun` reduces to
     // for it) parks from its caller's frame: after the resume, each return up to the C
-    // caller is mispredicted (the return stack holds the scheduler's calls), and this saves
-    // one of them per wait, ~5% of a channel ping-pong round trip (`sched/README.md`).
+    // caller is mispredicted (the return stack holds the scheduler's calls): this saves
+    // one of them per wait, and `block_spun`'s other cases (`sched/README.md` section 14).
     if let (Deadline::Never, None) = (deadline, cancel) {
         let g = match &tok.cell {
             CellRef::Own(g) => Some(g.get()),
