@@ -195,6 +195,7 @@ impl G {
     ///
     /// # Safety
     /// Must be called on this goroutine's own coroutine stack, while it runs.
+    #[inline(always)] // the switch in its caller: one return fewer to mispredict after it
     pub(crate) unsafe fn suspend(&self, why: Suspend) {
         let y = self.yielder.get();
         debug_assert!(!y.is_null());

@@ -146,6 +146,7 @@ pub fn self_id() -> u64 {
 }
 
 /// Suspends the current coroutine goroutine `g` (whose wait is open) until woken.
+#[inline]
 pub(crate) fn park_current(g: &G) {
     crate::loom::rank::Held::assert_none("parking a goroutine");
     // SAFETY: `g` is the running coroutine goroutine (made by `current_coroutine_ref` in this
@@ -244,6 +245,7 @@ fn requeue_foreign(g: GRef) {
 }
 
 /// `gr_yield`.
+#[inline]
 pub fn yield_now() {
     let g = tls::g();
     // SAFETY: the current goroutine is alive while it runs.

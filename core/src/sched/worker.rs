@@ -350,8 +350,10 @@ fn run_loop<const SAN: bool>(m: &M, l: &tls::Local) -> bool {
             }
         }
         match find_runnable(m, l, &mut hold) {
-            Some(g) => {
-                execute::<SAN>(m, l, g);
+            Some(mut g) => {
+                while let Some(again) = execute::<SAN>(m, l, g) {
+                    g = again; // it yielded with nothing else to run: `rerun_yielded`
+                }
                 hold.ran = l.p.get() != 0;
             }
             None => hold.ran = false, // the processor was given up
@@ -643,10 +645,31 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
     }
 }
 
-/// Runs `g` until it parks, yields or returns, then files it accordingly. `SAN`: the host's
-/// sanitizer is told of the switches (a copy each way: a normal program pays nothing per
-/// switch).
-fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) {
+/// Whether a goroutine that just yielded on processor `h` is what `find_runnable` would pick
+/// next anyway, so that its M runs it again at once instead of through the local queue (a
+/// push, and a pop with a locked instruction): nothing else is queued on the processor or
+/// for this M, the runtime is not stopping, no M waits for a processor, and this is not a
+/// round that looks at the global queue and the `yielded` list first (every 61st: then
+/// `false`, and `find_runnable` counts that round). Counts the round otherwise, as
+/// `find_runnable` would (`README.md` section 3).
+#[inline(always)]
+fn rerun_yielded(m: &M, h: &Held<'_>) -> bool {
+    let rt = m.rt;
+    if !h.is_empty() || m.has_pinned_work() || rt.stopping() || rt.idle.nwant.load(Relaxed) > 0 {
+        return false;
+    }
+    let tick = h.p.tick.load(Relaxed);
+    if tick % 61 == 0 {
+        return false;
+    }
+    h.p.tick.store(tick.wrapping_add(1), Relaxed);
+    true
+}
+
+/// Runs `g` until it parks, yields or returns, then files it accordingly; `Some(g)` when it
+/// yielded and is to run again at once ([`rerun_yielded`]). `SAN`: the host's sanitizer is
+/// told of the switches (a copy each way: a normal program pays nothing per switch).
+fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) -> Option<GRef> {
     let rt = m.rt;
     let pi = l.p.get() - 1;
     let p = &rt.ps[pi];
@@ -658,13 +681,18 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) {
     let outcome = if g.bound { run_bound(&g) } else { run_coroutine::<SAN>(&g) };
     l.set_g(std::ptr::null(), 0);
     // Goroutine code may have lost or changed our processor (blocking calls, the monitor).
-    let pi = l.p.get();
-    let held = pi != 0 && rt.ps[pi - 1].try_hold();
-    if pi != 0 && !held {
+    // (Mostly the same one: no second look-up then.)
+    let now = match l.p.get() {
+        0 => None,
+        n if n == pi + 1 => Some(p),
+        n => Some(&rt.ps[n - 1]),
+    };
+    let now = now.filter(|p| p.try_hold());
+    if now.is_none() {
         l.p.set(0);
     }
-    // SAFETY: `held` means this M owns the processor in state HELD.
-    let h = held.then(|| unsafe { Held::new(&rt.ps[pi - 1]) });
+    // SAFETY: `now` is a processor this M just took from RUNNING to HELD: it owns it.
+    let h = now.map(|p| unsafe { Held::new(p) });
     match outcome {
         None => {
             // SAFETY: the goroutine returned; we own its run state.
@@ -692,8 +720,17 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) {
             }
         }
         Some(Suspend::Yield) => {
-            if g.pinned.load(Acquire) == m as *const M as usize {
+            let pin = g.pinned.load(Acquire);
+            if pin == m as *const M as usize {
                 m.push_yielded(g);
+            } else if let (0, Some(h)) = (pin, &h) {
+                if rerun_yielded(m, h) {
+                    return Some(g);
+                }
+                // What `ready_in` does for a yield with the processor held, without its
+                // look-ups (~40 instructions a yield): the back of the local queue, where
+                // other processors may steal it, and no wake (Go's Gosched wakes nobody).
+                h.push(g);
             } else {
                 // With the block in hand: `ready` would look it up again, a call to
                 // `__tls_get_addr` in a shared library (~30 instructions a yield) unless LLVM
@@ -702,6 +739,7 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) {
             }
         }
     }
+    None
 }
 
 /// Runs a bound goroutine to completion on this thread's own stack.
