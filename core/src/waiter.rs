@@ -242,6 +242,7 @@ impl Token {
     }
 
     /// The goroutine that owns this wait, if a goroutine does.
+    #[inline(always)]
     fn goroutine(&self) -> Option<&G> {
         match &self.cell {
             CellRef::Own(g) => Some(g.get()),
@@ -609,18 +610,8 @@ pub fn block(tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
     // for it) parks from its caller's frame: after the resume, each return up to the C
     // caller is mispredicted (the return stack holds the scheduler's calls): this saves
     // one of them per wait, and `block_spun`'s other cases (`sched/README.md` section 14).
-    if let (Deadline::Never, None) = (deadline, cancel) {
-        let g = match &tok.cell {
-            CellRef::Own(g) => Some(g.get()),
-            CellRef::G(g) => Some(&**g),
-            _ => None,
-        };
-        if let Some(g) = g {
-            if tok.is_pending() {
-                sched::park_current(g);
-            }
-            return tok.result();
-        }
+    if let (Deadline::Never, None, Some(g)) = (deadline, cancel, tok.goroutine()) {
+        return park_until_done(tok, g);
     }
     block_spun(tok, deadline, cancel, false)
 }
@@ -701,6 +692,13 @@ fn wait_done(tok: &Token, deadline: Deadline, spun: bool) -> u32 {
             sched::timers().add(t, tok.clone());
         }
     }
+    park_until_done(tok, g)
+}
+
+/// Parks goroutine `g`, the owner of `tok`'s open wait, until that wait is completed; the
+/// result.
+#[inline(always)]
+fn park_until_done(tok: &Token, g: &G) -> u32 {
     if tok.is_pending() {
         sched::park_current(g);
     }

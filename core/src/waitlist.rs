@@ -8,17 +8,17 @@
 //!
 //! # Layout
 //! Entries live in `inline` (for `WaitList<T, 1>`: one slot inside the list itself, index
-//! `INLINE`) and in `slots`;
-//! occupied slots form a doubly linked list by index (`head`; the head's `prev` is the tail,
-//! so the list needs no `tail` field), vacant slots of `slots` a singly linked free list
-//! (`free`); the inline slot is vacant iff its generation is 0, and is never on the free
-//! list. A push takes the inline slot when it is vacant. A key is `(slot index, generation)`.
+//! `INLINE`) and in `slots`; occupied slots form a doubly linked list by index (`head`; the
+//! head's `prev` is the tail, so the list needs no `tail` field), vacant slots of `slots` a
+//! singly linked free list (`free`); the inline slot is vacant iff its generation is 0, and
+//! is never on the free list. A push takes the inline slot when it is vacant. A key is
+//! `(slot index, generation)`.
 //!
 //! Why inline: the list lives inside its owner (a channel), whose lock's line a completer on
 //! another CPU fetches first; a slab entry's address depends on `slots` and `head`, read from
 //! that line, so it was a second miss *after* the first. The inline slot lies at a fixed
 //! offset from the lock: its line can be fetched together with the lock's
-//! ([`WaitList::INLINE_OFFSET`], `chan/mod.rs` `lock_inner`), and the common queue of one
+//! ([`WaitList::INLINE_OFFSET`], `chan/mod.rs` `Chan::lock_for`), and the common queue of one
 //! waiter never touches the slab (`chan/README.md`, "Hand-off to a thread").
 //!
 //! # Invariants
@@ -154,11 +154,8 @@ impl<T, const N: usize> WaitList<T, N> {
     /// The slot `key` names, if that index exists.
     #[inline(always)]
     fn get(&self, key: Key) -> Option<&Entry<T>> {
-        if N > 0 && key.idx == INLINE {
-            Some(&self.inline[0])
-        } else {
-            self.slots.get(key.idx as usize).map(|s| &s.0)
-        }
+        let exists = (N > 0 && key.idx == INLINE) || (key.idx as usize) < self.slots.len();
+        exists.then(|| self.at(key.idx))
     }
 
     #[inline(always)]

@@ -250,16 +250,16 @@ impl Chan {
         })
     }
 
-    /// Asks for the line(s) of the inline entry of the queue an operation would complete
-    /// from (`recv`: the parked senders'; else the parked receivers'), before it takes the
-    /// lock: a lone parked peer lies there (`waitlist.rs`, "Why inline"), so its line comes
+    /// [`Chan::lock_inner`] for a send or (`recv`) a receive, asking first for the line(s)
+    /// of the inline entry of the queue the operation would complete from (a receive: the
+    /// parked senders'; a send: the parked receivers'): a lone parked peer lies there (`waitlist.rs`, "Why inline"), so its line comes
     /// over from the peer's core together with the lock's instead of after it (`README.md`,
     /// "Hand-off to a thread"). Unbuffered channels only: there an operation mostly meets a
     /// parked peer, while on a buffered one it mostly meets the ring, and fetching the
     /// entry's lines for writing took them from the other core for nothing (`gr_bench fanin
     /// 1000000 2`, 10 alternated pairs: 74 -> 78 ns a message when every channel did).
     #[inline(always)]
-    pub(crate) fn prefetch_peer(&self, recv: bool) {
+    pub(crate) fn lock_for(&self, recv: bool) -> ChanGuard<'_> {
         #[cfg(not(loom))]
         if self.cap == 0 {
             let q = if recv { std::mem::offset_of!(Inner, sendq) } else { std::mem::offset_of!(Inner, recvq) };
@@ -269,6 +269,7 @@ impl Chan {
         }
         #[cfg(loom)]
         let _ = recv;
+        self.lock_inner()
     }
 
     /// Takes the channel's lock, counting contention (an operation found it held by another
@@ -388,8 +389,7 @@ impl Chan {
         if self.recv_only {
             return Err(Error::Invalid);
         }
-        self.prefetch_peer(false);
-        let mut g = self.lock_inner();
+        let mut g = self.lock_for(false);
         match self.try_send(&mut g, src) {
             Some(Ready::Ok) => return Ok(()),
             Some(Ready::Closed) => return Err(Error::Closed),
@@ -443,8 +443,7 @@ impl Chan {
     /// `dst` must be valid for writing `elem_size` bytes until this returns.
     #[inline(always)] // in `gr_chan_send_ex`/`gr_chan_recv_ex`: one mispredicted return fewer after a park (`sched/README.md`)
     pub unsafe fn recv(&self, dst: *mut u8, limit: impl Limit, cancel: Option<&Cancel>) -> Result<()> {
-        self.prefetch_peer(true);
-        let mut g = self.lock_inner();
+        let mut g = self.lock_for(true);
         match self.try_recv(&mut g, dst) {
             Some(Ready::Ok) => return Ok(()),
             Some(Ready::Closed) => return Err(Error::Closed),

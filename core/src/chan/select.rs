@@ -105,8 +105,7 @@ pub unsafe fn select(cases: &[Case<'_>], deadline: Deadline, cancel: Option<&Can
             if !ch.may_be_ready(c.op == Op::Recv) {
                 continue; // nothing there at its last unlock: the full protocol looks again
             }
-            ch.prefetch_peer(c.op == Op::Recv);
-            let mut g = ch.lock_inner();
+            let mut g = ch.lock_for(c.op == Op::Recv);
             let r = match c.op {
                 Op::Send => ch.try_send(&mut g, c.elem),
                 Op::Recv => ch.try_recv(&mut g, c.elem),

@@ -143,7 +143,7 @@ pub(crate) struct WaitQ {
 impl WaitQ {
     /// The offset of the queue's inline entry, and its size: the slot a lone parked
     /// operation takes (`waitlist.rs`, "Why inline"), which a completer fetches together with
-    /// the channel's lock (`Chan::prefetch_peer`).
+    /// the channel's lock (`Chan::lock_for`).
     pub const INLINE_OFFSET: usize = std::mem::offset_of!(WaitQ, q) + WaitList::<Sudog, 1>::INLINE_OFFSET;
     pub const INLINE_SIZE: usize = WaitList::<Sudog, 1>::INLINE_SIZE;
 

@@ -146,9 +146,7 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
      */
     public void join() throws InterruptedException {
         awaitEnd(Status.FOREVER, this);
-        if (task == null || !task.returnedClean()) { // clean: neither failed nor cancelled
-            joinOutcome();
-        }
+        joinOutcome();
     }
 
     /**
@@ -167,13 +165,14 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
         if (!awaitEnd(Status.timeout(timeout, unit), this)) {
             return false;
         }
-        if (task == null || !task.returnedClean()) {
-            joinOutcome();
-        }
+        joinOutcome();
         return true;
     }
 
     private void joinOutcome() {
+        if (task != null && task.returnedClean()) {
+            return; // neither failed nor cancelled, for good: nothing more to read from the task
+        }
         if (isCancelled()) {
             throw new CancellationException("goroutine was cancelled");
         }
