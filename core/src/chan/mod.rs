@@ -537,12 +537,11 @@ impl Chan {
             sanitizer::acquire(self.sync_addr());
             return Some(Ready::Closed);
         }
-        if let Some(r) = g.recvq.dequeue(false, || self.hot(), || g.ring.handoff_slot()) {
-            // A parked receiver implies an empty ring: hand over directly (invariant 1).
-            // SAFETY: we won `r`, whose destination (NULL: a select discarding the value)
-            // stays valid until we release it.
-            copy_out(src, r.elem, self.esz);
-            r.release();
+        let esz = self.esz;
+        // A parked receiver implies an empty ring: hand over directly (invariant 1).
+        // SAFETY: we won `r`, whose destination (NULL: a select discarding the value) stays
+        // valid until it is released (`dequeue_then`, after this copy).
+        if g.recvq.dequeue_then(|| self.hot(), || g.ring.handoff_slot(), |r| unsafe { copy_out(src, r.elem, esz) }) {
             return Some(Ready::Ok);
         }
         if !g.ring.is_full() {
@@ -561,18 +560,24 @@ impl Chan {
     #[inline(always)]
     pub(crate) unsafe fn try_recv(&self, g: &mut Inner, dst: *mut u8) -> Option<Ready> {
         // (A parked sender's value goes through the ring below, or straight across.)
-        if let Some(s) = g.sendq.dequeue(false, || self.hot(), || 0) {
-            if self.cap == 0 {
-                // SAFETY: we won `s`, whose source stays valid until we release it.
-                copy_out(s.elem, dst, self.esz);
-            } else {
-                // A parked sender implies a full ring: take the head, refill the tail.
-                // SAFETY: `dst` per our contract; we won `s`, so its source is readable
-                // until we release it.
-                pop_out(&mut g.ring, dst, self.esz);
-                g.ring.push(s.elem);
-            }
-            s.release();
+        let (esz, cap) = (self.esz, self.cap);
+        let ring = &mut g.ring;
+        let took = g.sendq.dequeue_then(
+            || self.hot(),
+            || 0,
+            // SAFETY: we won `s`, whose source stays valid until it is released (by
+            // `dequeue_then`, after this); `dst` per our contract.
+            |s| unsafe {
+                if cap == 0 {
+                    copy_out(s.elem, dst, esz);
+                } else {
+                    // A parked sender implies a full ring: take the head, refill the tail.
+                    pop_out(ring, dst, esz);
+                    ring.push(s.elem);
+                }
+            },
+        );
+        if took {
             return Some(Ready::Ok);
         }
         if g.ring.len() > 0 {
