@@ -260,6 +260,12 @@ impl Token {
 
     /// The goroutine that owns this wait, if a goroutine does.
     #[inline(always)]
+    #[cfg_attr(loom, allow(dead_code))] // (the loom models block through `chan/wait.rs`)
+    pub(crate) fn own_goroutine(&self) -> Option<&G> {
+        self.goroutine()
+    }
+
+    #[inline(always)]
     fn goroutine(&self) -> Option<&G> {
         match &self.cell {
             CellRef::Own(g) => Some(g.get()),
@@ -717,6 +723,17 @@ fn park_until_done(tok: &Token, g: &G) -> u32 {
     }
     // (Else a completer already won, saw no `PARKED` and leaves us be: carry on, as a poll
     // does, without suspending.)
+    g.cell.result_of(tok.seq)
+}
+
+/// [`park_until_done`] for a goroutine `g` whose open wait `tok` can only be completed under
+/// the lock it hands over (`lock`: a channel's, `chan::Chan::block_queued`): nobody can
+/// have completed it yet, so it parks without looking; its M marks it parked and releases
+/// the lock (`sched/state.rs`, `mark_parked`).
+#[inline(always)]
+#[cfg_attr(loom, allow(dead_code))] // (the loom models block through `chan/wait.rs`)
+pub(crate) fn park_handing(tok: &Token, g: &G, lock: crate::chan::HandedLock) -> u32 {
+    sched::park_current_unlocking(g, lock);
     g.cell.result_of(tok.seq)
 }
 

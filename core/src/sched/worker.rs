@@ -680,6 +680,24 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) -> Option<GRef> {
     p.set_running();
     let outcome = if g.bound { run_bound(&g) } else { run_coroutine::<SAN>(&g) };
     l.set_g(std::ptr::null(), 0);
+    // Parked holding its channel's lock: mark it parked and release the lock before
+    // anything else (its peers wait for the lock meanwhile). `state::mark_parked`.
+    let (outcome, g) = match outcome {
+        Some(Suspend::ParkUnlock(lock)) => {
+            state::mark_parked(&g.cell.state);
+            // Parked: leak our reference (before the unlock, after which a waker may run it
+            // elsewhere); the single waker takes it back.
+            let _ = GRef::into_raw(g);
+            // SAFETY: the goroutine handed us the lock it took on this thread and switched
+            // away; this releases it once.
+            unsafe { lock.release() };
+            if rt.stopping() {
+                rt.taint(); // as for a park below
+            }
+            (None, None)
+        }
+        o => (o, Some(g)),
+    };
     // Goroutine code may have lost or changed our processor (blocking calls, the monitor).
     // (Mostly the same one: no second look-up then.)
     let now = match l.p.get() {
@@ -693,6 +711,7 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) -> Option<GRef> {
     }
     // SAFETY: `now` is a processor this M just took from RUNNING to HELD: it owns it.
     let h = now.map(|p| unsafe { Held::new(p) });
+    let Some(g) = g else { return None }; // (parked under its lock, above)
     match outcome {
         None => {
             // SAFETY: the goroutine returned; we own its run state.
@@ -738,6 +757,7 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) -> Option<GRef> {
                 rt.ready_in(l, g, false, false);
             }
         }
+        Some(Suspend::ParkUnlock(_)) => unreachable!("handled above"),
     }
     None
 }
