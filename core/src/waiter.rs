@@ -260,13 +260,7 @@ impl Token {
 
     /// The goroutine that owns this wait, if a goroutine does.
     #[inline(always)]
-    #[cfg_attr(loom, allow(dead_code))] // (the loom models block through `chan/wait.rs`)
-    pub(crate) fn own_goroutine(&self) -> Option<&G> {
-        self.goroutine()
-    }
-
-    #[inline(always)]
-    fn goroutine(&self) -> Option<&G> {
+    pub(crate) fn goroutine(&self) -> Option<&G> {
         match &self.cell {
             CellRef::Own(g) => Some(g.get()),
             CellRef::G(g) => Some(g),

@@ -562,7 +562,7 @@ impl Chan {
     #[inline(always)]
     fn block_queued(&self, g: ChanGuard<'_>, tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
         #[cfg(not(loom))]
-        if let (Deadline::Never, None, None, Some(gr)) = (deadline, cancel, &self.timer, tok.own_goroutine()) {
+        if let (Deadline::Never, None, None, Some(gr)) = (deadline, cancel, &self.timer, tok.goroutine()) {
             return crate::waiter::park_handing(tok, gr, g.hand_over());
         }
         drop(g);

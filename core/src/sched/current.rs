@@ -237,7 +237,7 @@ pub(crate) fn ready_after_wake_in(w: &Waker, g: &G, affine: bool) {
 fn requeue(l: &tls::Local, own: Option<&'static Runtime>, g: GRef, affine: bool) {
     if let Some(rt) = own {
         if rt.gen as u32 == g.gen {
-            rt.ready_next_in(l, g, affine);
+            rt.ready_inline(l, g, true, affine);
             return;
         }
     }

@@ -216,6 +216,18 @@ mod loom_tests {
         })
     }
 
+    /// A dump thread: holds the goroutine if it is parked, with `holding` raised meanwhile.
+    fn dumper(w: &Arc<AtomicU64>, holding: &Arc<AtomicBool>) -> loom::thread::JoinHandle<()> {
+        let (w, h) = (w.clone(), holding.clone());
+        loom::thread::spawn(move || {
+            if hold_for_dump(&w) {
+                h.store(true, SeqCst);
+                h.store(false, SeqCst);
+                release_from_dump(&w);
+            }
+        })
+    }
+
     /// Whatever the interleaving of the scheduler's commit and the completer, a goroutine
     /// that suspended is queued exactly once, and one that did not is not queued at all.
     #[test]
@@ -257,14 +269,7 @@ mod loom_tests {
                 }
                 true
             });
-            let (w3, h3) = (w.clone(), holding.clone());
-            let dumper = loom::thread::spawn(move || {
-                if hold_for_dump(&w3) {
-                    h3.store(true, SeqCst);
-                    h3.store(false, SeqCst);
-                    release_from_dump(&w3);
-                }
-            });
+            let dumper = dumper(&w, &holding);
             // The goroutine: publish under the lock, switch away holding it; its M marks it
             // parked and unlocks.
             {
@@ -308,14 +313,7 @@ mod loom_tests {
             let holding = Arc::new(AtomicBool::new(false));
             let h2 = holding.clone();
             let waker = completer(&w, R, &queued, move || assert!(!h2.load(SeqCst), "queued while a dump reads its stack"));
-            let (w3, h3) = (w.clone(), holding.clone());
-            let dumper = loom::thread::spawn(move || {
-                if hold_for_dump(&w3) {
-                    h3.store(true, SeqCst);
-                    h3.store(false, SeqCst);
-                    release_from_dump(&w3);
-                }
-            });
+            let dumper = dumper(&w, &holding);
             let suspended = owner(&w, &queued);
             waker.join().unwrap();
             dumper.join().unwrap();
