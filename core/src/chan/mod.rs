@@ -42,10 +42,10 @@
 //! Rank 30 in `sched/README.md`, "Lock order". Channel locks, several only in increasing
 //! address order (select). Under a channel lock we complete tokens, which may take the
 //! scheduler's locks (`sched::Runtime::ready_in`): channel locks are outer to all scheduler
-//! locks. Nothing parks (but see below), blocks, or calls foreign code (drop functions run only in `Drop`,
-//! with no lock held) while a channel lock is held. The one exception: a goroutine's plain
-//! wait with no deadline and no cancel token switches away holding its channel's lock,
-//! which its M releases right after the switch, before it takes any lock
+//! locks. Nothing parks (but see below), blocks, or calls foreign code (drop functions run
+//! only in `Drop`, with no lock held) while a channel lock is held. The one exception: a
+//! goroutine's plain wait with no deadline and no cancel token switches away holding its
+//! channel's lock, which its M releases right after the switch, before it takes any lock
 //! (`Chan::block_queued`, `sched/README.md` section 2, "Parking under the channel lock").
 
 #[cfg(not(loom))]
