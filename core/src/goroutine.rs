@@ -33,6 +33,10 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 pub enum Suspend {
     /// Parked on its wait cell, whose wait is open (`sched/state.rs`).
     Park,
+    /// Parked as `Park`, with the only lock under which its wait can be completed still held
+    /// (a channel's): its M marks it parked, then releases the lock (`sched/state.rs`,
+    /// [`crate::sched::state::mark_parked`]).
+    ParkUnlock(crate::chan::HandedLock),
     /// Still runnable: requeue at the back.
     Yield,
 }

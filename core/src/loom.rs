@@ -75,6 +75,17 @@ impl<T, const RANK: u8> Mutex<T, RANK> {
     }
 }
 
+impl<'a, T, const RANK: u8> MutexGuard<'a, T, RANK> {
+    /// The raw guard, this guard's rank record gone (debug builds): for a lock that another
+    /// frame on this thread releases (a channel's lock handed to the M: `chan::HandedLock`).
+    #[cfg(not(loom))]
+    #[inline(always)]
+    pub(crate) fn into_raw_guard(self) -> raw::MutexGuard<'a, T> {
+        let MutexGuard { g, _rank } = self;
+        g
+    }
+}
+
 impl<T, const RANK: u8> Deref for MutexGuard<'_, T, RANK> {
     type Target = T;
     #[inline]

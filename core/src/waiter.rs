@@ -156,6 +156,23 @@ impl WaitCell {
         WaitCell { state: AtomicU64::new(0), sleeping: AtomicU32::new(AWAKE) }
     }
 
+    /// Whether the wait `seq` is open ([`Token::is_pending`]).
+    #[inline(always)]
+    fn is_open(&self, seq: u32) -> bool {
+        sched::state::unflagged(self.state.load(Acquire)) == (seq as u64) << 32
+    }
+
+    /// The wait `seq`'s result ([`Token::result`]).
+    #[inline(always)]
+    fn result_of(&self, seq: u32) -> u32 {
+        let s = self.state.load(Acquire);
+        if (s >> 32) as u32 == seq {
+            (s & sched::state::RESULT) as u32
+        } else {
+            PENDING
+        }
+    }
+
     /// The current (or last) wait's sequence number and whether it is still open.
     pub(crate) fn seq_pending(&self) -> (u32, bool) {
         let s = self.state.load(Acquire);
@@ -243,7 +260,7 @@ impl Token {
 
     /// The goroutine that owns this wait, if a goroutine does.
     #[inline(always)]
-    fn goroutine(&self) -> Option<&G> {
+    pub(crate) fn goroutine(&self) -> Option<&G> {
         match &self.cell {
             CellRef::Own(g) => Some(g.get()),
             CellRef::G(g) => Some(g),
@@ -254,18 +271,13 @@ impl Token {
     /// Is this wait still open?
     #[inline]
     pub fn is_pending(&self) -> bool {
-        sched::state::unflagged(self.cell().state.load(Acquire)) == (self.seq as u64) << 32
+        self.cell().is_open(self.seq)
     }
 
     /// The result, once completed (PENDING while open, or if this token is stale).
     #[inline]
     pub fn result(&self) -> u32 {
-        let s = self.cell().state.load(Acquire);
-        if (s >> 32) as u32 == self.seq {
-            (s & sched::state::RESULT) as u32
-        } else {
-            PENDING
-        }
+        self.cell().result_of(self.seq)
     }
 
     /// Ends the wait with `result` (not PENDING) and wakes its owner. `false` if the wait was
@@ -699,12 +711,24 @@ fn wait_done(tok: &Token, deadline: Deadline, spun: bool) -> u32 {
 /// result.
 #[inline(always)]
 fn park_until_done(tok: &Token, g: &G) -> u32 {
-    if tok.is_pending() {
+    // (`g`'s cell is `tok`'s: read it directly, not through the token's owner match.)
+    if g.cell.is_open(tok.seq) {
         sched::park_current(g);
     }
     // (Else a completer already won, saw no `PARKED` and leaves us be: carry on, as a poll
     // does, without suspending.)
-    tok.result()
+    g.cell.result_of(tok.seq)
+}
+
+/// [`park_until_done`] for a goroutine `g` whose open wait `tok` can only be completed under
+/// the lock it hands over (`lock`: a channel's, `chan::Chan::block_queued`): nobody can
+/// have completed it yet, so it parks without looking; its M marks it parked and releases
+/// the lock (`sched/state.rs`, `mark_parked`).
+#[inline(always)]
+#[cfg_attr(loom, allow(dead_code))] // (the loom models block through `chan/wait.rs`)
+pub(crate) fn park_handing(tok: &Token, g: &G, lock: crate::chan::HandedLock) -> u32 {
+    sched::park_current_unlocking(g, lock);
+    g.cell.result_of(tok.seq)
 }
 
 /// How long a thread spins for a wake before sleeping: a futex round trip costs ~16 us, a

@@ -42,8 +42,11 @@
 //! Rank 30 in `sched/README.md`, "Lock order". Channel locks, several only in increasing
 //! address order (select). Under a channel lock we complete tokens, which may take the
 //! scheduler's locks (`sched::Runtime::ready_in`): channel locks are outer to all scheduler
-//! locks. Nothing parks, blocks, or calls foreign code (drop functions run only in `Drop`,
-//! with no lock held) while a channel lock is held.
+//! locks. Nothing parks (but see below), blocks, or calls foreign code (drop functions run
+//! only in `Drop`, with no lock held) while a channel lock is held. The one exception: a
+//! goroutine's plain wait with no deadline and no cancel token switches away holding its
+//! channel's lock, which its M releases right after the switch, before it takes any lock
+//! (`Chan::block_queued`, `sched/README.md` section 2, "Parking under the channel lock").
 
 #[cfg(not(loom))]
 pub mod aop;
@@ -155,6 +158,13 @@ impl Drop for ChanGuard<'_> {
     /// the one a reader sees once it sees that unlock.
     #[inline(always)]
     fn drop(&mut self) {
+        self.publish_ready();
+    }
+}
+
+impl ChanGuard<'_> {
+    #[inline(always)]
+    fn publish_ready(&self) {
         if !self.chan.selected.load(Relaxed) {
             return;
         }
@@ -162,6 +172,49 @@ impl Drop for ChanGuard<'_> {
         if self.chan.ready.load(Relaxed) != r {
             self.chan.ready.store(r, Relaxed);
         }
+    }
+
+    /// Ends this guard without unlocking: the lock goes to the M this goroutine switches to
+    /// ([`Chan::block_queued`]), which releases it. The readiness hint is published now, as
+    /// an unlock would (nothing changes under the lock after this).
+    #[cfg(not(loom))]
+    #[inline(always)]
+    fn hand_over(self) -> HandedLock {
+        let this = std::mem::ManuallyDrop::new(self);
+        this.publish_ready();
+        // SAFETY: `this` is never dropped nor used again: the guard is moved out once.
+        let g = unsafe { std::ptr::read(&this.g) }.into_raw_guard();
+        // SAFETY: the raw lock is only used to release this lock, once (`HandedLock`).
+        let raw = unsafe { parking_lot::MutexGuard::mutex(&g).raw() } as *const parking_lot::RawMutex;
+        std::mem::forget(g); // locked until the M releases it
+        HandedLock(raw.cast())
+    }
+}
+
+/// A channel's lock held by a goroutine that switched away with it (`Chan::block_queued`):
+/// the M it switched to marks it parked, then releases this (`sched/README.md`, section 2,
+/// "Parking under the channel lock"). Go's `gopark` with `chanparkcommit` does the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandedLock(*const ());
+
+impl HandedLock {
+    /// Unlocks the channel.
+    ///
+    /// # Safety
+    /// Called once, by the M of the goroutine that handed the lock over, after its switch
+    /// (the same OS thread that took the lock).
+    #[inline(always)]
+    pub(crate) unsafe fn release(self) {
+        #[cfg(not(loom))]
+        {
+            use parking_lot::lock_api::RawMutex as _;
+            // SAFETY: the caller's contract: this lock is held, by this thread's goroutine
+            // that switched away, and released only here. The channel outlives the wait
+            // (the parked operation borrows it).
+            unsafe { (*(self.0 as *const parking_lot::RawMutex)).unlock() };
+        }
+        #[cfg(loom)]
+        unreachable!("no lock is handed over under loom (`Chan::block_queued`)");
     }
 }
 
@@ -406,8 +459,7 @@ impl Chan {
         let done = AtomicBool::new(false);
         // SAFETY: `tok` and `done` stay on this frame until the entry is gone (waitq.rs).
         let key = g.sendq.push(Sudog::new(&tok, src as *mut u8, 0, &done));
-        drop(g);
-        let r = wait::block(&tok, deadline, cancel);
+        let r = self.block_queued(g, &tok, deadline, cancel);
         self.finish_plain(key, r, deadline, &done, true)
     }
 
@@ -463,8 +515,7 @@ impl Chan {
         if self.timer.is_some() {
             self.timer_block(&mut g);
         }
-        drop(g);
-        let r = wait::block(&tok, deadline, cancel);
+        let r = self.block_queued(g, &tok, deadline, cancel);
         let res = self.finish_plain(key, r, deadline, &done, false);
         if res == Err(Error::Closed) {
             // SAFETY: the caller's contract: `dst` is writable for `esz` bytes.
@@ -499,6 +550,23 @@ impl Chan {
             Err(_) => {}
         }
         res
+    }
+
+    /// Unlocks `g` and waits for the plain operation whose entry the caller just queued
+    /// under it (`wait::block`). A goroutine's wait with no deadline and no cancel token on
+    /// a channel without a timer can only be completed under this lock (by a peer or a
+    /// close), so it switches away still holding it, and its M marks it parked with a plain
+    /// store and then unlocks (`Suspend::ParkUnlock`, `state::mark_parked`): no completer
+    /// can come between, and the park handshake's compare-exchange (`commit_park`, one
+    /// locked instruction per park) is not needed (`sched/README.md`, section 2).
+    #[inline(always)]
+    fn block_queued(&self, g: ChanGuard<'_>, tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
+        #[cfg(not(loom))]
+        if let (Deadline::Never, None, None, Some(gr)) = (deadline, cancel, &self.timer, tok.goroutine()) {
+            return crate::waiter::park_handing(tok, gr, g.hand_over());
+        }
+        drop(g);
+        wait::block(tok, deadline, cancel)
     }
 
     /// After `block` of a plain operation: wait for the winner's copy, or withdraw the entry
@@ -537,12 +605,11 @@ impl Chan {
             sanitizer::acquire(self.sync_addr());
             return Some(Ready::Closed);
         }
-        if let Some(r) = g.recvq.dequeue(false, || self.hot(), || g.ring.handoff_slot()) {
-            // A parked receiver implies an empty ring: hand over directly (invariant 1).
-            // SAFETY: we won `r`, whose destination (NULL: a select discarding the value)
-            // stays valid until we release it.
-            copy_out(src, r.elem, self.esz);
-            r.release();
+        let esz = self.esz;
+        // A parked receiver implies an empty ring: hand over directly (invariant 1).
+        // SAFETY: we won `r`, whose destination (NULL: a select discarding the value) stays
+        // valid until it is released (`dequeue_then`, after this copy).
+        if g.recvq.dequeue_then(|| self.hot(), || g.ring.handoff_slot(), |r| unsafe { copy_out(src, r.elem, esz) }) {
             return Some(Ready::Ok);
         }
         if !g.ring.is_full() {
@@ -561,18 +628,24 @@ impl Chan {
     #[inline(always)]
     pub(crate) unsafe fn try_recv(&self, g: &mut Inner, dst: *mut u8) -> Option<Ready> {
         // (A parked sender's value goes through the ring below, or straight across.)
-        if let Some(s) = g.sendq.dequeue(false, || self.hot(), || 0) {
-            if self.cap == 0 {
-                // SAFETY: we won `s`, whose source stays valid until we release it.
-                copy_out(s.elem, dst, self.esz);
-            } else {
-                // A parked sender implies a full ring: take the head, refill the tail.
-                // SAFETY: `dst` per our contract; we won `s`, so its source is readable
-                // until we release it.
-                pop_out(&mut g.ring, dst, self.esz);
-                g.ring.push(s.elem);
-            }
-            s.release();
+        let (esz, cap) = (self.esz, self.cap);
+        let ring = &mut g.ring;
+        let took = g.sendq.dequeue_then(
+            || self.hot(),
+            || 0,
+            // SAFETY: we won `s`, whose source stays valid until it is released (by
+            // `dequeue_then`, after this); `dst` per our contract.
+            |s| unsafe {
+                if cap == 0 {
+                    copy_out(s.elem, dst, esz);
+                } else {
+                    // A parked sender implies a full ring: take the head, refill the tail.
+                    pop_out(ring, dst, esz);
+                    ring.push(s.elem);
+                }
+            },
+        );
+        if took {
             return Some(Ready::Ok);
         }
         if g.ring.len() > 0 {

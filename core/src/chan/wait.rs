@@ -42,8 +42,18 @@ pub(crate) fn spin_briefly(tok: &Token) {
 }
 
 /// Waits until a completer has set `flag` (after copying the element): the short window
-/// between its winning CAS and the end of its copy.
+/// between its winning CAS and the end of its copy. Mostly set already when the owner runs
+/// again (its completer set it before unlocking, and queued it before that): that check is
+/// inline, the wait out of line.
+#[inline(always)]
 pub(crate) fn wait_flag(flag: &crate::loom::AtomicBool) {
+    if !flag.load(std::sync::atomic::Ordering::Acquire) {
+        wait_flag_slow(flag);
+    }
+}
+
+#[inline(never)]
+fn wait_flag_slow(flag: &crate::loom::AtomicBool) {
     use std::sync::atomic::Ordering::Acquire;
     #[cfg(loom)]
     while !flag.load(Acquire) {

@@ -154,6 +154,18 @@ pub(crate) fn park_current(g: &G) {
     unsafe { g.suspend(Suspend::Park) };
 }
 
+/// [`park_current`] for a goroutine whose wait can only be completed under `lock`, which it
+/// holds and its M releases after marking it parked (`Suspend::ParkUnlock`). The lock's
+/// rank record is already gone (`ChanGuard::hand_over`): the M takes no lock before it
+/// releases this one.
+#[inline(always)]
+#[cfg_attr(loom, allow(dead_code))]
+pub(crate) fn park_current_unlocking(g: &G, lock: crate::chan::HandedLock) {
+    crate::loom::rank::Held::assert_none("parking a goroutine");
+    // SAFETY: as in `park_current`.
+    unsafe { g.suspend(Suspend::ParkUnlock(lock)) };
+}
+
 /// [`ready_after_wake`] for a caller that queues goroutines in batches (the poller), which
 /// won `g`'s wait replacing the word `old`: the goroutine if it had switched away (the
 /// caller now owns it and must queue it), `None` if its scheduler queues it instead.
@@ -225,7 +237,7 @@ pub(crate) fn ready_after_wake_in(w: &Waker, g: &G, affine: bool) {
 fn requeue(l: &tls::Local, own: Option<&'static Runtime>, g: GRef, affine: bool) {
     if let Some(rt) = own {
         if rt.gen as u32 == g.gen {
-            rt.ready_in(l, g, true, affine);
+            rt.ready_inline(l, g, true, affine);
             return;
         }
     }

@@ -51,7 +51,7 @@ pub(crate) mod tls;
 mod worker;
 
 pub use current::{blocking_begin, blocking_end, context, fail_current, label_current, pin, self_id, should_yield, unpin, with_current, yield_now};
-pub(crate) use current::{current_coroutine_ref, park_current, ready_after_wake, ready_after_wake_in, take_woken, waker, CurrentG, Waker};
+pub(crate) use current::{current_coroutine_ref, park_current, park_current_unlocking, ready_after_wake, ready_after_wake_in, take_woken, waker, CurrentG, Waker};
 pub use runtime::{current_gen, init, live, live_gen, on_fork, shutdown, stats, Config, ForkHooks, Stats, DEFAULT_MAX_THREADS, DEFAULT_STACK};
 pub(crate) use grace::{pin as grace_pin, Pin as GracePin};
 pub(crate) use current::preempt_point;

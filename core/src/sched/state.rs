@@ -24,6 +24,10 @@
 //!    `PARKED` the winner owns it and queues it ([`woke_parked`]); without, step 2 is still to
 //!    come and fails, or the goroutine never suspended (step 1 saw the result).
 //!
+//! A goroutine whose wait can only be completed under a lock it holds (a channel's plain
+//! wait: `Suspend::ParkUnlock`) switches away holding it; its M does step 2 with a plain
+//! store ([`mark_parked`]) and then unlocks, so every completer comes after step 2.
+//!
 //! So every park is matched by exactly one queueing, whichever side comes second, and a
 //! wait completed before its goroutine suspends costs the goroutine nothing (it sees the
 //! result in step 1 and carries on; no flag to wait for).
@@ -49,7 +53,7 @@
 #![forbid(unsafe_code)]
 
 use crate::loom::AtomicU64;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, SeqCst};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 
 /// The goroutine has switched away with its wait open (step 2).
 pub const PARKED: u64 = 1 << 29;
@@ -113,6 +117,19 @@ pub fn commit_park(w: &AtomicU64) -> bool {
     debug_assert_eq!(s & FLAGS, 0, "a running goroutine's word carries no flag");
     // Fails only if a completer's CAS came between: it saw no PARKED, so it is ours to queue.
     w.compare_exchange(s, s | PARKED, AcqRel, Acquire).is_ok()
+}
+
+/// Step 2 for a goroutine that switched away still holding the only lock under which its
+/// wait can be completed (a channel's: `Suspend::ParkUnlock`), by its M, which releases that
+/// lock after this. No completer can have reached the wait (each takes that lock first), a
+/// dump or a reclaim looks only at a word with `PARKED`, and a stale token's CAS never
+/// writes: the word is `(seq, PENDING)`, and a plain store sets `PARKED`. Release: a dump
+/// that sees `PARKED` reads the goroutine's stack, as after [`commit_park`].
+#[inline(always)]
+pub fn mark_parked(w: &AtomicU64) {
+    let s = w.load(Relaxed);
+    debug_assert!(s & RESULT == crate::waiter::PENDING as u64 && s & FLAGS == 0, "a goroutine parked under its lock has an open, unflagged wait");
+    w.store(s | PARKED, Release);
 }
 
 /// Whether a cell word is that of a parked goroutine (switched away, wait open; a dump may
@@ -199,6 +216,18 @@ mod loom_tests {
         })
     }
 
+    /// A dump thread: holds the goroutine if it is parked, with `holding` raised meanwhile.
+    fn dumper(w: &Arc<AtomicU64>, holding: &Arc<AtomicBool>) -> loom::thread::JoinHandle<()> {
+        let (w, h) = (w.clone(), holding.clone());
+        loom::thread::spawn(move || {
+            if hold_for_dump(&w) {
+                h.store(true, SeqCst);
+                h.store(false, SeqCst);
+                release_from_dump(&w);
+            }
+        })
+    }
+
     /// Whatever the interleaving of the scheduler's commit and the completer, a goroutine
     /// that suspended is queued exactly once, and one that did not is not queued at all.
     #[test]
@@ -211,6 +240,50 @@ mod loom_tests {
             assert!(waker.join().unwrap(), "the only completer wins");
             assert_eq!(queued.load(SeqCst), suspended as usize);
             assert_eq!(w.load(SeqCst), OPEN | R as u64, "the word ends with the result and no flag");
+        });
+    }
+
+    /// Parking under the publisher's lock (`Suspend::ParkUnlock`): the goroutine publishes its
+    /// wait under the lock and switches away holding it; its M marks it parked with a plain
+    /// store ([`mark_parked`]) and unlocks. Completers find the wait only under the lock (a
+    /// channel peer, a close), a stale token races without it, and a dump may try to hold
+    /// it: the goroutine is queued exactly once, by a completer that always finds `PARKED`,
+    /// never while a dump holds it, and the stale token never wins.
+    #[test]
+    fn park_under_lock_queues_exactly_once() {
+        loom::model(|| {
+            let w = Arc::new(AtomicU64::new(OPEN));
+            let published = Arc::new(loom::sync::Mutex::new(false));
+            let queued = Arc::new(AtomicUsize::new(0));
+            let holding = Arc::new(AtomicBool::new(false));
+            let (w2, p2, q2, h2) = (w.clone(), published.clone(), queued.clone(), holding.clone());
+            let peer = loom::thread::spawn(move || {
+                if !*p2.lock().unwrap() {
+                    return false; // not published yet: nothing to complete
+                }
+                let old = complete(&w2, OPEN, R, PARKED).expect("the only live completer wins");
+                assert!(old & PARKED != 0, "a completer under the lock finds the goroutine parked");
+                if woke_parked(&w2, old) {
+                    assert!(!h2.load(SeqCst), "queued while a dump reads its stack");
+                    q2.fetch_add(1, SeqCst);
+                }
+                true
+            });
+            let dumper = dumper(&w, &holding);
+            // The goroutine: publish under the lock, switch away holding it; its M marks it
+            // parked and unlocks.
+            {
+                let mut g = published.lock().unwrap();
+                *g = true;
+                mark_parked(&w);
+            }
+            assert!(complete(&w, 6 << 32, 2, PARKED).is_none(), "a stale token never wins");
+            let won = peer.join().unwrap();
+            dumper.join().unwrap();
+            assert_eq!(queued.load(SeqCst), won as usize);
+            if won {
+                assert_eq!(w.load(SeqCst), OPEN | R as u64, "the word ends with the result and no flag");
+            }
         });
     }
 
@@ -240,14 +313,7 @@ mod loom_tests {
             let holding = Arc::new(AtomicBool::new(false));
             let h2 = holding.clone();
             let waker = completer(&w, R, &queued, move || assert!(!h2.load(SeqCst), "queued while a dump reads its stack"));
-            let (w3, h3) = (w.clone(), holding.clone());
-            let dumper = loom::thread::spawn(move || {
-                if hold_for_dump(&w3) {
-                    h3.store(true, SeqCst);
-                    h3.store(false, SeqCst);
-                    release_from_dump(&w3);
-                }
-            });
+            let dumper = dumper(&w, &holding);
             let suspended = owner(&w, &queued);
             waker.join().unwrap();
             dumper.join().unwrap();

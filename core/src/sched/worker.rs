@@ -680,19 +680,23 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) -> Option<GRef> {
     p.set_running();
     let outcome = if g.bound { run_bound(&g) } else { run_coroutine::<SAN>(&g) };
     l.set_g(std::ptr::null(), 0);
-    // Goroutine code may have lost or changed our processor (blocking calls, the monitor).
-    // (Mostly the same one: no second look-up then.)
-    let now = match l.p.get() {
-        0 => None,
-        n if n == pi + 1 => Some(p),
-        n => Some(&rt.ps[n - 1]),
-    };
-    let now = now.filter(|p| p.try_hold());
-    if now.is_none() {
-        l.p.set(0);
+    // Parked holding its channel's lock: mark it parked and release the lock before
+    // anything else (its peers wait for the lock meanwhile). `state::mark_parked`.
+    if let Some(Suspend::ParkUnlock(lock)) = outcome {
+        state::mark_parked(&g.cell.state);
+        // Parked: leak our reference (before the unlock, after which a waker may run it
+        // elsewhere); the single waker takes it back.
+        let _ = GRef::into_raw(g);
+        // SAFETY: the goroutine handed us the lock it took on this thread and switched
+        // away; this releases it once.
+        unsafe { lock.release() };
+        if rt.stopping() {
+            rt.taint(); // as for a park below
+        }
+        hold_again(rt, l, pi, p);
+        return None;
     }
-    // SAFETY: `now` is a processor this M just took from RUNNING to HELD: it owns it.
-    let h = now.map(|p| unsafe { Held::new(p) });
+    let h = hold_again(rt, l, pi, p);
     match outcome {
         None => {
             // SAFETY: the goroutine returned; we own its run state.
@@ -738,8 +742,28 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) -> Option<GRef> {
                 rt.ready_in(l, g, false, false);
             }
         }
+        Some(Suspend::ParkUnlock(_)) => unreachable!("handled above"),
     }
     None
+}
+
+/// After a run: takes this M's processor back from RUNNING to HELD (`Held`); `None`, with
+/// the block's processor cleared, if goroutine code lost or changed it (blocking calls, the
+/// monitor). `pi`/`p`: the processor the run started on (mostly still the one: no second
+/// look-up then).
+#[inline(always)]
+fn hold_again<'a>(rt: &'a Runtime, l: &tls::Local, pi: usize, p: &'a P) -> Option<Held<'a>> {
+    let now = match l.p.get() {
+        0 => None,
+        n if n == pi + 1 => Some(p),
+        n => Some(&rt.ps[n - 1]),
+    };
+    let now = now.filter(|p| p.try_hold());
+    if now.is_none() {
+        l.p.set(0);
+    }
+    // SAFETY: `now` is a processor this M just took from RUNNING to HELD: it owns it.
+    now.map(|p| unsafe { Held::new(p) })
 }
 
 /// Runs a bound goroutine to completion on this thread's own stack.
