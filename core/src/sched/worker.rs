@@ -9,7 +9,8 @@
 //! Pinned goroutines that yield wait in `yielded` until the processor has nothing else.
 //! Lock order (`README.md`): `inbox` is rank 60, `yielded` 61, both leaves.
 
-use super::proc::{Held, P};
+use super::proc::{Held, P, IDLE};
+use super::spawn::Displace;
 use super::state;
 use super::tls;
 use super::Runtime;
@@ -395,6 +396,24 @@ const SPIN_HOLD: Duration = Duration::from_micros(20);
 /// `waiter::spin_until` does: a hand-off between two threads on two CPUs lands within it).
 const HOLD_PAUSE: Duration = Duration::from_micros(1);
 
+/// How long a held processor's tick must stand still (one goroutine running) before a
+/// spinning M steals its soft work (`proc.rs`; Go lets an idle P take a runnext goroutine
+/// that waited ~3 us). The select's producers run a few hundred ns between wake and park, so
+/// their processor's tick keeps moving; a pool's microsecond jobs stall it.
+const SOFT_STALE: Duration = Duration::from_micros(3);
+
+/// How often a spinning M looks at other processors' ticks for their soft queues (step 6).
+const SOFT_LOOK: Duration = Duration::from_micros(2);
+
+/// A spinning M reads a busy processor's soft queue (two lines its owner writes) once in
+/// this many looks, to know whether to keep watching it.
+const SOFT_RECHECK: u32 = 8;
+
+/// How long a spinning M keeps its processor while soft work it saw waits to go stale
+/// (step 6b; `SPIN_HOLD` otherwise). Each soft push wakes a spinner if none spins, a futex
+/// wake on the pusher's path when the last spinner slept: a long watch keeps those rare.
+const SOFT_WATCH: Duration = Duration::from_micros(1000);
+
 /// A `sched_yield` that took longer than this lost the CPU to another process.
 const YIELD_LOST: Duration = Duration::from_micros(500);
 
@@ -426,6 +445,28 @@ struct Hold {
     /// goroutine that went to sleep) would only keep the processor from that goroutine's
     /// own M when it wakes.
     ran: bool,
+    /// Per victim processor, what step 6 last saw of it (`soft_stale`).
+    soft_seen: Vec<SoftSeen>,
+    /// The last look saw soft work that is not stale yet: keep spinning (step 6b), up to
+    /// `SOFT_WATCH`.
+    soft_waiting: bool,
+    /// When step 6 next looks at soft queues (`None`: at once), and when it last did.
+    soft_look_at: Option<Instant>,
+    soft_now: Option<Instant>,
+    /// This look is the first of this search for work (`end` cleared `soft_look_at`).
+    soft_fresh: bool,
+}
+
+/// What a spinning M last saw of another processor, for its soft queue (`Hold::soft_stale`).
+#[derive(Default, Clone, Copy)]
+struct SoftSeen {
+    /// Its tick at the first look that saw that tick, and when (`None`: start afresh).
+    tick: u64,
+    since: Option<Instant>,
+    /// Its soft queue held work when last looked at.
+    had_soft: bool,
+    /// Looks at it so far.
+    looks: u32,
 }
 
 /// Whether an M may soon want a processor: one is in a blocking section (a bound goroutine
@@ -461,7 +502,7 @@ impl Hold {
         self.rounds = self.rounds.wrapping_add(1);
         if self.rounds % 8 == 0 {
             let spent = start.elapsed();
-            if spent >= SPIN_HOLD {
+            if spent >= if self.soft_waiting { SOFT_WATCH } else { SPIN_HOLD } {
                 self.end();
                 return false;
             }
@@ -470,6 +511,20 @@ impl Hold {
         if !self.yielding && !self.crowded {
             std::hint::spin_loop();
             std::hint::spin_loop();
+            return true;
+        }
+        if self.soft_waiting && !self.crowded && self.rounds % 8 != 0 {
+            // Watching soft work (step 6): pause until the next look, touching nothing
+            // shared; a `sched_yield` every 8th round still tells whether this CPU is wanted.
+            // (Yielding every round slowed the watched processor's thread on the other CPU:
+            // `gr_bench select` under `chrt -f 10`, `README.md` section 3.)
+            if let Some(at) = self.soft_look_at {
+                while Instant::now() < at {
+                    for _ in 0..16 {
+                        std::hint::spin_loop();
+                    }
+                }
+            }
             return true;
         }
         let t = Instant::now();
@@ -492,12 +547,66 @@ impl Hold {
         false
     }
 
+    /// Whether step 6 looks at soft queues this round: once per `SOFT_LOOK`. A look that is
+    /// due clears `soft_waiting`, which the looks set again while soft work waits.
+    #[inline(never)]
+    fn soft_look_due(&mut self) -> bool {
+        let now = Instant::now();
+        if matches!(self.soft_look_at, Some(t) if now < t) {
+            return false;
+        }
+        self.soft_fresh = self.soft_look_at.is_none();
+        self.soft_look_at = Some(now + SOFT_LOOK);
+        self.soft_waiting = false;
+        self.soft_now = Some(now);
+        true
+    }
+
+    /// Whether to steal the soft work of `vp` (processor `victim` of `n`) now: it is stale
+    /// (`proc.rs`), its tick not having moved for `SOFT_STALE` since this M first saw it at
+    /// that tick, or its processor being idle. Reads the victim's tick only, unless it stood
+    /// still (each line read here is one its owner must fetch back); its soft queue's
+    /// emptiness, to know whether to keep watching, once in `SOFT_RECHECK` looks. Sets
+    /// `soft_waiting` while soft work waits to go stale.
+    #[inline(never)]
+    fn soft_stale(&mut self, victim: usize, vp: &P, n: usize) -> bool {
+        let now = self.soft_now.unwrap_or_else(Instant::now);
+        if self.soft_seen.len() != n {
+            self.soft_seen = vec![SoftSeen::default(); n];
+        }
+        let tick = vp.tick.load(Relaxed);
+        let seen = &mut self.soft_seen[victim];
+        seen.looks = seen.looks.wrapping_add(1);
+        match seen.since {
+            Some(since) if seen.tick == tick => {
+                if now.duration_since(since) >= SOFT_STALE || vp.status.load(Acquire) == IDLE {
+                    seen.since = None;
+                    seen.had_soft = !vp.soft_stealer.is_empty();
+                    return seen.had_soft;
+                }
+            }
+            _ => {
+                // A fresh look (this M's first in this search, or after a steal attempt)
+                // reads the queue; one whose tick moved only once in `SOFT_RECHECK` looks.
+                if self.soft_fresh || seen.since.is_none() || seen.looks % SOFT_RECHECK == 0 {
+                    seen.had_soft = !vp.soft_stealer.is_empty();
+                }
+                seen.tick = tick;
+                seen.since = Some(now);
+            }
+        }
+        self.soft_waiting |= seen.had_soft;
+        false
+    }
+
     /// The hold is over (work found, or the processor given up).
     #[inline(always)]
     fn end(&mut self) {
         self.since = None;
         self.rounds = 0;
         self.yielding = false;
+        self.soft_waiting = false;
+        self.soft_look_at = None;
     }
 
     /// In a hold's later rounds, descriptors are polled every 16th round only (a system call).
@@ -553,9 +662,13 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
                 return found(rt, l, g);
             }
         }
-        // Affine goroutines (never stolen) take turns with the local queue.
+        // Affine and soft goroutines take turns with the local queue (a soft goroutine would
+        // wait behind goroutines that keep yielding into it otherwise).
         if tick % 2 == 1 {
             if let Some(g) = h.pop_affine() {
+                return found(rt, l, g);
+            }
+            if let Some(g) = h.pop_soft() {
                 return found(rt, l, g);
             }
         }
@@ -584,6 +697,9 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
         let n = rt.nprocs();
         let busy = n - rt.idle.npidle.load(SeqCst);
         if l.spinning.get() || 2 * rt.idle.nmspinning.load(SeqCst) < busy {
+            // Soft queues are looked at once per `SOFT_LOOK` (each look pulls their owners'
+            // cache lines), and only by a spinning M (the clock is read here).
+            let look_soft = hold.soft_look_due();
             if !l.spinning.get() {
                 l.spinning.set(true);
                 rt.idle.nmspinning.fetch_add(1, SeqCst);
@@ -595,14 +711,28 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
                     if victim == pi {
                         continue;
                     }
+                    let vp = &rt.ps[victim];
                     loop {
-                        match rt.ps[victim].stealer.steal_batch_and_pop(h.worker()) {
+                        match vp.stealer.steal_batch_and_pop(h.worker()) {
                             Steal::Success(g) => {
                                 rt.steals.fetch_add(1, Relaxed);
                                 return found(rt, l, g);
                             }
                             Steal::Empty => break,
                             Steal::Retry => continue,
+                        }
+                    }
+                    // Its soft queue only when the work there is stale (`proc.rs`).
+                    if look_soft && hold.soft_stale(victim, vp, n) {
+                        loop {
+                            match vp.soft_stealer.steal_batch_and_pop(h.worker()) {
+                                Steal::Success(g) => {
+                                    rt.steals.fetch_add(1, Relaxed);
+                                    return found(rt, l, g);
+                                }
+                                Steal::Empty => break,
+                                Steal::Retry => continue,
+                            }
                         }
                     }
                 }
@@ -617,7 +747,9 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
         // `startm`, no scheduler lock and no kick. Each round starts at step 1, which hands
         // the processor at once to an M that waits for one (a bound goroutine woken, a
         // blocking call's end), and such an M spins for the hand-off (`acquire_p_wait`).
-        if l.spinning.get() && hold.ran && !own_ms_may_want(rt) && hold.again() {
+        // (Also an M that has not run anything since it got its processor, while soft work
+        // it saw waits to go stale: it is the one to steal it then.)
+        if l.spinning.get() && (hold.ran || hold.soft_waiting) && !own_ms_may_want(rt) && hold.again() {
             continue;
         }
         // Step 3: give up the processor (listing this M as idle at once), stop spinning,
@@ -716,7 +848,7 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) -> Option<GRef> {
                 // Parked: leak our reference; the single waker takes it back.
                 let _ = GRef::into_raw(g);
             } else {
-                rt.ready_in(l, g, true, false);
+                rt.ready_in(l, g, true, Displace::Local);
             }
         }
         Some(Suspend::Yield) => {
@@ -735,7 +867,7 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) -> Option<GRef> {
                 // With the block in hand: `ready` would look it up again, a call to
                 // `__tls_get_addr` in a shared library (~30 instructions a yield) unless LLVM
                 // happens to reuse the loop's lookup, which it does in some builds only.
-                rt.ready_in(l, g, false, false);
+                rt.ready_in(l, g, false, Displace::Local);
             }
         }
     }
