@@ -23,20 +23,25 @@
 //!
 //! The soft queue holds goroutines displaced from runnext by a goroutine's wake of another
 //! (`Held::push_next_soft`): the partners of a short exchange (a select's producers), which
-//! run best on the waker's core. Other processors steal from it only when its work is
-//! *stale* (`README.md` section 3, step 6):
+//! run best on the waker's core. At most `SOFT_BURST` wait there; a goroutine displaced
+//! beyond that goes to the local queue (a burst, spread at once). Other processors steal
+//! from it only when its work is *stale* (`README.md` section 3, step 6):
 //!
 //! | the victim processor | its soft work is |
 //! |---|---|
-//! | `IDLE` | anyone's (as its runnext and affine work: `has_work_for_others`) |
-//! | held, `tick` unmoved for `SOFT_STALE` since the stealer first saw the queue non-empty | stealable (its goroutine runs long) |
+//! | `IDLE` | anyone's, as its runnext and affine work (`has_work_for_others`, `take_idle_p`) |
+//! | held, `tick` unmoved for `SOFT_STALE` since a spinning M first saw that tick | stealable (its goroutine runs long) |
 //! | held, otherwise | its holder's, who pops runnext, local, then soft (soft before local on odd ticks) |
 //!
-//! The stealer keeps the first-seen `(tick, time)` per victim in its own loop state and
-//! reads the clock only in its spin rounds, so the owner pays nothing but the queue's push
-//! and pop. A goroutine hogging a held processor with soft work queued: the monitor starts
-//! a spinner once the tick has not moved between two of its checks (`monitor.rs`), and
-//! retakes the processor after 10 ms as for any waiting work.
+//! A push into the soft queue wakes a spinner as a push into the local queue does
+//! (`wakep_local`). The spinner keeps the first-seen `(tick, time)` per victim in its own
+//! loop state (`worker.rs`, `Hold`), looks once per `SOFT_LOOK` (the victim's tick only,
+//! unless it stood still), reads the clock only in its spin rounds, and keeps its processor
+//! up to `SOFT_WATCH` while soft work waits; so the owner pays the queue's push and pop and a
+//! cache line fetched back per look. A goroutine hogging a held processor with soft work
+//! queued after the watch ended: the monitor starts a spinner once the tick has not moved
+//! between two of its checks (`monitor.rs`), and retakes the processor after 10 ms as for
+//! any waiting work.
 
 use crate::goroutine::GRef;
 use crate::loom::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
