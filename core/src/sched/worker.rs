@@ -409,9 +409,10 @@ const SOFT_LOOK: Duration = Duration::from_micros(2);
 /// this many looks, to know whether to keep watching it.
 const SOFT_RECHECK: u32 = 8;
 
-/// How long a spinning M keeps its processor while soft work it saw waits to go stale
-/// (step 6b; `SPIN_HOLD` otherwise). Each soft push wakes a spinner if none spins, a futex
-/// wake on the pusher's path when the last spinner slept: a long watch keeps those rare.
+/// A spinning M that saw soft work (not yet stale) within this long keeps its processor
+/// past `SPIN_HOLD` (step 6b: it *watches*). Each soft push wakes a spinner if none spins, a
+/// futex wake on the pusher's path when the last spinner slept: a watch that lasts while
+/// soft work keeps coming keeps those rare (a pool's displaced workers find the M there).
 const SOFT_WATCH: Duration = Duration::from_micros(1000);
 
 /// A `sched_yield` that took longer than this lost the CPU to another process.
@@ -455,6 +456,8 @@ struct Hold {
     soft_now: Option<Instant>,
     /// This look is the first of this search for work (`end` cleared `soft_look_at`).
     soft_fresh: bool,
+    /// When a look last saw soft work (kept across searches: `watching`).
+    soft_last: Option<Instant>,
 }
 
 /// What a spinning M last saw of another processor, for its soft queue (`Hold::soft_stale`).
@@ -501,8 +504,9 @@ impl Hold {
         // The clock every 8th round only (an idle round takes well under 100 ns).
         self.rounds = self.rounds.wrapping_add(1);
         if self.rounds % 8 == 0 {
-            let spent = start.elapsed();
-            if spent >= if self.soft_waiting { SOFT_WATCH } else { SPIN_HOLD } {
+            let now = Instant::now();
+            let spent = now.duration_since(start);
+            if spent >= SPIN_HOLD && !self.watching(now) {
                 self.end();
                 return false;
             }
@@ -595,8 +599,19 @@ impl Hold {
                 seen.since = Some(now);
             }
         }
-        self.soft_waiting |= seen.had_soft;
+        if seen.had_soft {
+            self.soft_waiting = true;
+            self.soft_last = Some(now);
+        }
         false
+    }
+
+    /// Whether this M watches soft work: a look saw some within the last `SOFT_WATCH`. It
+    /// then keeps its processor (step 6b) past `SPIN_HOLD`, and the M that ran a stolen
+    /// goroutine comes back watching: a pool's displaced workers find it there.
+    #[inline]
+    fn watching(&self, now: Instant) -> bool {
+        matches!(self.soft_last, Some(t) if now.duration_since(t) < SOFT_WATCH)
     }
 
     /// The hold is over (work found, or the processor given up).
