@@ -31,7 +31,7 @@
 //! |---|---|
 //! | `IDLE` | anyone's, as its runnext and affine work (`has_work_for_others`, `take_idle_p`) |
 //! | held, `tick` unmoved for `SOFT_STALE` since a spinning M first saw that tick | stealable (its goroutine runs long) |
-//! | held, otherwise | its holder's, who pops runnext, local, then soft (soft before local on odd ticks) |
+//! | held, otherwise | its holder's, who pops runnext, local, then soft (soft first every 61st tick) |
 //!
 //! A push into the soft queue wakes a spinner as a push into the local queue does
 //! (`wakep_local`). The spinner keeps the first-seen `(tick, time)` per victim in its own
@@ -229,7 +229,7 @@ impl<'a> Held<'a> {
         unsafe { &mut *self.p.soft.get() }
     }
 
-    /// The next soft-queued goroutine (step 3 on odd ticks; `pop` takes them after the
+    /// The next soft-queued goroutine (every 61st tick, step 2; `pop` takes them after the
     /// local queue otherwise).
     #[inline]
     pub fn pop_soft(&self) -> Option<GRef> {

@@ -451,10 +451,11 @@ struct Hold {
     /// The last look saw soft work that is not stale yet: keep spinning (step 6b), up to
     /// `SOFT_WATCH`.
     soft_waiting: bool,
-    /// When step 6 next looks at soft queues (`None`: at once), and when it last did.
+    /// When step 6 next looks at soft queues (the first pass of a search looks anyway), and
+    /// when it last did.
     soft_look_at: Option<Instant>,
     soft_now: Option<Instant>,
-    /// This look is the first of this search for work (`end` cleared `soft_look_at`).
+    /// This look is the first of this search for work.
     soft_fresh: bool,
     /// When a look last saw soft work (kept across searches: `watching`).
     soft_last: Option<Instant>,
@@ -556,10 +557,12 @@ impl Hold {
     #[inline(never)]
     fn soft_look_due(&mut self) -> bool {
         let now = Instant::now();
-        if matches!(self.soft_look_at, Some(t) if now < t) {
+        // The first pass of a search for work (no hold yet) always looks.
+        let first = self.since.is_none();
+        if !first && matches!(self.soft_look_at, Some(t) if now < t) {
             return false;
         }
-        self.soft_fresh = self.soft_look_at.is_none();
+        self.soft_fresh = first;
         self.soft_look_at = Some(now + SOFT_LOOK);
         self.soft_waiting = false;
         self.soft_now = Some(now);
@@ -620,8 +623,6 @@ impl Hold {
         self.since = None;
         self.rounds = 0;
         self.yielding = false;
-        self.soft_waiting = false;
-        self.soft_look_at = None;
     }
 
     /// In a hold's later rounds, descriptors are polled every 16th round only (a system call).
@@ -671,19 +672,20 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
             if let Some(g) = m.pop_yielded() {
                 return found(rt, l, g);
             }
+            // The soft queue too: it comes after the local queue below, and goroutines that
+            // keep yielding into that one would hold it up for ever.
+            if let Some(g) = h.pop_soft() {
+                return found(rt, l, g);
+            }
         }
         if tick % 2 == 0 {
             if let Some(g) = m.pop_inbox() {
                 return found(rt, l, g);
             }
         }
-        // Affine and soft goroutines take turns with the local queue (a soft goroutine would
-        // wait behind goroutines that keep yielding into it otherwise).
+        // Affine goroutines (never stolen) take turns with the local queue.
         if tick % 2 == 1 {
             if let Some(g) = h.pop_affine() {
-                return found(rt, l, g);
-            }
-            if let Some(g) = h.pop_soft() {
                 return found(rt, l, g);
             }
         }
