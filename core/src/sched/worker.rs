@@ -400,7 +400,12 @@ const HOLD_PAUSE: Duration = Duration::from_micros(1);
 /// spinning M steals its soft work (`proc.rs`; Go lets an idle P take a runnext goroutine
 /// that waited ~3 us). The select's producers run a few hundred ns between wake and park, so
 /// their processor's tick keeps moving; a pool's microsecond jobs stall it.
-const SOFT_STALE: Duration = Duration::from_micros(3);
+const SOFT_STALE: Duration = Duration::from_micros(2);
+
+/// After stealing stale soft work from a processor, a spinning M steals its soft work at
+/// once for this long: its goroutines run long (a pool's jobs), and waiting `SOFT_STALE`
+/// for each displaced one again would only delay it.
+const SOFT_SLOW: Duration = Duration::from_micros(200);
 
 /// How often a spinning M looks at other processors' ticks for their soft queues (step 6).
 const SOFT_LOOK: Duration = Duration::from_micros(2);
@@ -471,6 +476,8 @@ struct SoftSeen {
     had_soft: bool,
     /// Looks at it so far.
     looks: u32,
+    /// Its soft work went stale lately: until then, steal it without waiting.
+    slow_until: Option<Instant>,
 }
 
 /// Whether an M may soon want a processor: one is in a blocking section (a bound goroutine
@@ -584,11 +591,22 @@ impl Hold {
         let tick = vp.tick.load(Relaxed);
         let seen = &mut self.soft_seen[victim];
         seen.looks = seen.looks.wrapping_add(1);
+        if matches!(seen.slow_until, Some(u) if now < u) {
+            // Its goroutines ran long lately: its soft work is a pool's, steal it at once.
+            seen.had_soft = !vp.soft_stealer.is_empty();
+            if seen.had_soft {
+                self.soft_last = Some(now);
+            }
+            return seen.had_soft;
+        }
         match seen.since {
             Some(since) if seen.tick == tick => {
                 if now.duration_since(since) >= SOFT_STALE || vp.status.load(Acquire) == IDLE {
                     seen.since = None;
                     seen.had_soft = !vp.soft_stealer.is_empty();
+                    if seen.had_soft {
+                        seen.slow_until = Some(now + SOFT_SLOW);
+                    }
                     return seen.had_soft;
                 }
             }
