@@ -31,6 +31,7 @@
 //! |---|---|
 //! | `IDLE` | anyone's, as its runnext and affine work (`has_work_for_others`, `take_idle_p`) |
 //! | held, `tick` unmoved for `SOFT_STALE` since a spinning M first saw that tick | stealable (its goroutine runs long) |
+//! | held, that M stole stale soft work from it within `SOFT_SLOW` | stealable (its goroutines run long lately) |
 //! | held, otherwise | its holder's, who pops runnext, local, then soft (soft first every 61st tick) |
 //!
 //! A push into the soft queue wakes a spinner as a push into the local queue does

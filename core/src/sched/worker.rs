@@ -398,8 +398,9 @@ const HOLD_PAUSE: Duration = Duration::from_micros(1);
 
 /// How long a held processor's tick must stand still (one goroutine running) before a
 /// spinning M steals its soft work (`proc.rs`; Go lets an idle P take a runnext goroutine
-/// that waited ~3 us). The select's producers run a few hundred ns between wake and park, so
-/// their processor's tick keeps moving; a pool's microsecond jobs stall it.
+/// that waited ~3 us; 2 us here spreads pools of ~2.5 us jobs). The select's producers run a
+/// few hundred ns between wake and park, so their processor's tick keeps moving; a pool's
+/// microsecond jobs stall it.
 const SOFT_STALE: Duration = Duration::from_micros(2);
 
 /// After stealing stale soft work from a processor, a spinning M steals its soft work at
