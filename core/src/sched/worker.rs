@@ -18,7 +18,7 @@ use crate::goroutine::{GRef, RunState, Suspend, G};
 use crate::loom::rank::{INBOX, YIELDED};
 use crate::loom::{lock, AtomicBool, AtomicUsize, Mutex};
 use crate::sys::sanitizer;
-use crossbeam_deque::Steal;
+use crossbeam_deque::{Steal, Stealer};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
@@ -373,6 +373,18 @@ fn stop_spinning(rt: &'static Runtime, l: &tls::Local) {
 fn found(rt: &'static Runtime, l: &tls::Local, g: GRef) -> Option<GRef> {
     stop_spinning(rt, l);
     Some(g)
+}
+
+/// A batch from another processor's queue into ours, and one of it to run.
+#[inline(always)]
+fn steal_from(s: &Stealer<GRef>, h: &Held<'_>) -> Option<GRef> {
+    loop {
+        match s.steal_batch_and_pop(h.worker()) {
+            Steal::Success(g) => return Some(g),
+            Steal::Empty => return None,
+            Steal::Retry => continue,
+        }
+    }
 }
 
 fn steal_global(rt: &Runtime, h: &Held<'_>) -> Option<GRef> {
@@ -748,28 +760,14 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
                         continue;
                     }
                     let vp = &rt.ps[victim];
-                    loop {
-                        match vp.stealer.steal_batch_and_pop(h.worker()) {
-                            Steal::Success(g) => {
-                                rt.steals.fetch_add(1, Relaxed);
-                                return found(rt, l, g);
-                            }
-                            Steal::Empty => break,
-                            Steal::Retry => continue,
-                        }
-                    }
+                    let mut g = steal_from(&vp.stealer, &h);
                     // Its soft queue only when the work there is stale (`proc.rs`).
-                    if look_soft && hold.soft_stale(victim, vp, n) {
-                        loop {
-                            match vp.soft_stealer.steal_batch_and_pop(h.worker()) {
-                                Steal::Success(g) => {
-                                    rt.steals.fetch_add(1, Relaxed);
-                                    return found(rt, l, g);
-                                }
-                                Steal::Empty => break,
-                                Steal::Retry => continue,
-                            }
-                        }
+                    if g.is_none() && look_soft && hold.soft_stale(victim, vp, n) {
+                        g = steal_from(&vp.soft_stealer, &h);
+                    }
+                    if let Some(g) = g {
+                        rt.steals.fetch_add(1, Relaxed);
+                        return found(rt, l, g);
                     }
                 }
                 if round == 0 {
