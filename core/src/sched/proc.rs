@@ -38,8 +38,8 @@
 //! (`wakep_local`). The spinner keeps the first-seen `(tick, time)` per victim in its own
 //! loop state (`worker.rs`, `Hold`), looks once per `SOFT_LOOK` (the victim's tick only,
 //! unless it stood still), reads the clock only in its spin rounds, and keeps its processor
-//! up to `SOFT_WATCH` while soft work waits; so the owner pays the queue's push and pop and a
-//! cache line fetched back per look. A goroutine hogging a held processor with soft work
+//! while it saw soft work within the last `SOFT_WATCH` (it watches); so the owner pays the
+//! queue's push and pop and a cache line fetched back per look. A goroutine hogging a held processor with soft work
 //! queued after the watch ended: the monitor starts a spinner once the tick has not moved
 //! between two of its checks (`monitor.rs`), and retakes the processor after 10 ms as for
 //! any waiting work.
