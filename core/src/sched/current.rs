@@ -8,6 +8,7 @@
 
 use super::grace;
 use super::runtime::{own_live, published, Runtime};
+use super::spawn::Displace;
 use super::state;
 use super::tls;
 use crate::error::{Error, Result};
@@ -237,7 +238,16 @@ pub(crate) fn ready_after_wake_in(w: &Waker, g: &G, affine: bool) {
 fn requeue(l: &tls::Local, own: Option<&'static Runtime>, g: GRef, affine: bool) {
     if let Some(rt) = own {
         if rt.gen as u32 == g.gen {
-            rt.ready_inline(l, g, true, affine);
+            // A goroutine's wake of another: the goroutine it displaces from runnext stays
+            // here unless stale (`proc.rs`, soft queue); scheduler code's wakes spread.
+            let kick = if affine {
+                Displace::Affine
+            } else if !l.g.get().is_null() {
+                Displace::Soft
+            } else {
+                Displace::Local
+            };
+            rt.ready_inline(l, g, true, kick);
             return;
         }
     }

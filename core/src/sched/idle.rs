@@ -766,6 +766,63 @@ mod loom_tests {
         assert!(phantom_spinner(false), "loom found no lost wake-up in the old protocol");
     }
 
+    /// The soft queue (`proc.rs`): work its holder queued while HELD, which no other M takes
+    /// while the holder holds (unless stale), released with the processor (step 1's yield to
+    /// an M that wants one, a blocking call's `handoff_p`) while the spinner S that saw it
+    /// held gives up (step 3). `count_soft`: `has_work_for_others` counts an idle
+    /// processor's soft work (the code), so the releaser's re-check or S's sees it; without,
+    /// both look past it. Returns whether some interleaving left it with nobody coming.
+    fn released_soft_work(count_soft: bool) -> bool {
+        use loom::sync::atomic::AtomicU32;
+        const HELD: u32 = 1;
+        const IDLE: u32 = 0;
+        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let lost2 = lost.clone();
+        loom::model(move || {
+            let soft = Arc::new(AtomicBool::new(true)); // queued by the holder while HELD
+            let status = Arc::new(AtomicU32::new(HELD));
+            let npidle = Arc::new(AtomicUsize::new(0)); // S holds one processor, H the other
+            let nmspinning = Arc::new(AtomicUsize::new(1)); // S
+            let for_others = move |status: &AtomicU32, soft: &AtomicBool| {
+                status.load(SeqCst) == IDLE && count_soft && soft.load(SeqCst)
+            };
+            let s = {
+                let (np, ns, st, so) = (npidle.clone(), nmspinning.clone(), status.clone(), soft.clone());
+                loom::thread::spawn(move || {
+                    // Step 3: release, stop spinning, fence, re-check.
+                    np.fetch_add(1, SeqCst);
+                    ns.fetch_sub(1, SeqCst);
+                    fence(SeqCst);
+                    for_others(&st, &so)
+                })
+            };
+            // H: release_p, then recheck_after_release.
+            status.store(IDLE, SeqCst);
+            npidle.fetch_add(1, SeqCst);
+            fence(SeqCst);
+            let mut woke = false;
+            if for_others(&status, &soft) {
+                woke = wakep(&npidle, &nmspinning, &soft, true);
+            }
+            let found = s.join().unwrap();
+            if !(found || woke) {
+                lost2.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        lost.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[test]
+    fn released_soft_work_is_looked_at() {
+        assert!(!released_soft_work(true), "soft work on an idle processor, and no M coming for it");
+    }
+
+    /// The model finds the loss when an idle processor's soft work is not counted.
+    #[test]
+    fn released_soft_work_not_counted_is_lost() {
+        assert!(released_soft_work(false), "loom found no loss with soft work uncounted");
+    }
+
     /// `release_p` from a path that does not look at the queues afterwards (`handoff_p` of a
     /// blocking call that found no work; `find_runnable` yielding its processor to an M that
     /// wants one, when that M got another meanwhile). A submitter pushes and, seeing no idle

@@ -84,7 +84,7 @@ pub(crate) fn view_of(rt: &'static Runtime) -> SchedView {
                 RUNNING => "running",
                 _ => "?",
             },
-            runq: p.stealer.len(),
+            runq: p.stealer.len() + p.soft_stealer.len(),
             runnext: p.has_runnext.load(Relaxed),
             affine: p.affine_len.load(Relaxed),
             tick: p.tick.load(Relaxed),

@@ -111,6 +111,12 @@ pub(crate) fn run(rt: &'static Runtime) {
                 continue;
             }
             long = true; // one goroutine ran at least since the last tick
+            if !p.soft_stealer.is_empty() && rt.idle.nmspinning.load(SeqCst) == 0 {
+                // Soft work behind a goroutine that runs long is stale: make sure an M spins
+                // to steal it (the spinner a soft push woke may have ended its watch before
+                // the goroutine began to run long: `proc.rs`).
+                rt.wakep();
+            }
             let waiting = p.has_work() || !rt.global.is_empty() || rt.idle.nwant.load(SeqCst) > 0;
             if !waiting {
                 continue;

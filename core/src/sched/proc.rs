@@ -20,6 +20,29 @@
 //! run on whichever M holds this processor, so they move with it when the monitor hands it
 //! over. Its invariant: a processor with affine work is never left idle without someone
 //! looking (`release_p` wakes a spinner; `take_idle_p` prefers a processor with work).
+//!
+//! The soft queue holds goroutines displaced from runnext by a goroutine's wake of another
+//! (`Held::push_next_soft`): the partners of a short exchange (a select's producers), which
+//! run best on the waker's core. At most `SOFT_BURST` wait there; a goroutine displaced
+//! beyond that goes to the local queue (a burst, spread at once). Other processors steal
+//! from it only when its work is *stale* (`README.md` section 3, step 6):
+//!
+//! | the victim processor | its soft work is |
+//! |---|---|
+//! | `IDLE` | anyone's, as its runnext and affine work (`has_work_for_others`, `take_idle_p`) |
+//! | held, `tick` unmoved for `SOFT_STALE` since a spinning M first saw that tick | stealable (its goroutine runs long) |
+//! | held, that M stole stale soft work from it within `SOFT_SLOW` | stealable (its goroutines run long lately) |
+//! | held, otherwise | its holder's, who pops runnext, local, then soft (soft first every 61st tick) |
+//!
+//! A push into the soft queue wakes a spinner as a push into the local queue does
+//! (`wakep_local`). The spinner keeps the first-seen `(tick, time)` per victim in its own
+//! loop state (`worker.rs`, `Hold`), looks once per `SOFT_LOOK` (the victim's tick only,
+//! unless it stood still), reads the clock only in its spin rounds, and keeps its processor
+//! while it saw soft work within the last `SOFT_WATCH` (it watches); so the owner pays the
+//! queue's push and pop and a cache line fetched back per look. A goroutine hogging a held processor with soft work
+//! queued after the watch ended: the monitor starts a spinner once the tick has not moved
+//! between two of its checks (`monitor.rs`), and retakes the processor after 10 ms as for
+//! any waiting work.
 
 use crate::goroutine::GRef;
 use crate::loom::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
@@ -33,6 +56,15 @@ pub const IDLE: u32 = 0;
 pub const HELD: u32 = 1;
 pub const RUNNING: u32 = 2;
 
+/// The soft queue's length limit: a goroutine displaced while this many wait there goes to
+/// the local queue instead, stealable at once: a burst (a producer that woke many
+/// goroutines, a pool's dispatcher) is spread as before.
+pub const SOFT_BURST: usize = 4;
+
+/// Aligned to two cache lines (the adjacent-line prefetcher pairs them): a spinning M bumps
+/// its own processor's `tick` every round, and another M's owner writes its own fields at
+/// every switch; sharing a line, each pulled the other's away.
+#[repr(align(128))]
 pub struct P {
     /// Its index in `Runtime::ps`; read by debuggers (no code needs it yet).
     #[allow(dead_code)]
@@ -42,6 +74,10 @@ pub struct P {
     pub tick: AtomicU64,
     local: UnsafeCell<Worker<GRef>>,
     pub stealer: Stealer<GRef>,
+    /// The soft queue (module docs): goroutines displaced from runnext by a goroutine's wake;
+    /// stolen only when stale.
+    soft: UnsafeCell<Worker<GRef>>,
+    pub soft_stealer: Stealer<GRef>,
     runnext: UnsafeCell<Option<GRef>>,
     pub has_runnext: AtomicBool,
     affine: UnsafeCell<VecDeque<GRef>>,
@@ -71,12 +107,15 @@ pub struct Held<'a> {
 impl P {
     pub fn new(id: usize) -> P {
         let w = Worker::new_fifo();
+        let soft = Worker::new_fifo();
         P {
             id,
             status: AtomicU32::new(IDLE),
             tick: AtomicU64::new(0),
             stealer: w.stealer(),
             local: UnsafeCell::new(w),
+            soft_stealer: soft.stealer(),
+            soft: UnsafeCell::new(soft),
             runnext: UnsafeCell::new(None),
             has_runnext: AtomicBool::new(false),
             affine: UnsafeCell::new(VecDeque::new()),
@@ -99,21 +138,28 @@ impl P {
 
     /// Anything queued here (as far as another thread can tell)?
     pub fn has_work(&self) -> bool {
-        !self.stealer.is_empty() || self.has_runnext.load(Acquire) || self.affine_len.load(Acquire) > 0
+        !self.stealer.is_empty()
+            || self.has_runnext.load(Acquire)
+            || self.affine_len.load(Acquire) > 0
+            || !self.soft_stealer.is_empty()
     }
 
     /// Work another M should come for: stealable work, or any work of a processor nobody
-    /// holds. (Runnext and affine work of a held processor are its holder's to run: an M that
-    /// kept re-checking them would only spin, pulling the holder's cache lines away.)
+    /// holds. (Runnext, affine and soft work of a held processor are its holder's to run: an
+    /// M that kept re-checking them would only spin, pulling the holder's cache lines away.
+    /// Soft work that goes stale behind a long-running goroutine is found by a spinning M's
+    /// looks or the monitor: module docs.)
     pub fn has_work_for_others(&self) -> bool {
         !self.stealer.is_empty()
             || (self.status.load(Acquire) == IDLE
-                && (self.has_runnext.load(Acquire) || self.affine_len.load(Acquire) > 0))
+                && (self.has_runnext.load(Acquire)
+                    || self.affine_len.load(Acquire) > 0
+                    || !self.soft_stealer.is_empty()))
     }
 
-    /// Goroutines queued here (local + affine), as far as another thread can tell.
+    /// Goroutines queued here (local + soft + affine), as far as another thread can tell.
     pub fn backlog(&self) -> usize {
-        self.stealer.len() + self.affine_len.load(Relaxed)
+        self.stealer.len() + self.soft_stealer.len() + self.affine_len.load(Relaxed)
     }
 }
 
@@ -154,6 +200,43 @@ impl<'a> Held<'a> {
         !self.local().is_empty()
     }
 
+    /// As [`Held::push_next`], for a goroutine woken by a goroutine: the one it displaces goes
+    /// to the soft queue (stolen only when stale: module docs), or to the local queue if
+    /// `SOFT_BURST` wait there already. Returns whether it displaced one (the caller then
+    /// makes sure an M watches: `Runtime::ready_in`).
+    #[inline]
+    pub fn push_next_soft(&self, g: GRef) -> bool {
+        // SAFETY: as for `local`.
+        let slot = unsafe { &mut *self.p.runnext.get() };
+        let kicked = slot.replace(g);
+        self.p.has_runnext.store(true, Release);
+        match kicked {
+            Some(old) => {
+                let q = self.soft();
+                if q.len() < SOFT_BURST {
+                    q.push(old);
+                } else {
+                    self.local().push(old);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[allow(clippy::mut_from_ref)] // as for `local`
+    fn soft(&self) -> &mut Worker<GRef> {
+        // SAFETY: as for `local`.
+        unsafe { &mut *self.p.soft.get() }
+    }
+
+    /// The next soft-queued goroutine (every 61st tick, step 2; `pop` takes them after the
+    /// local queue otherwise).
+    #[inline]
+    pub fn pop_soft(&self) -> Option<GRef> {
+        self.soft().pop()
+    }
+
     /// As [`Held::push_next`], but the goroutine it displaces goes to the affine queue
     /// (never stolen) instead of the local one: see `Runtime::ready_in`.
     pub fn push_next_affine(&self, g: GRef) {
@@ -173,7 +256,10 @@ impl<'a> Held<'a> {
             self.p.has_runnext.store(false, Release);
             return Some(g);
         }
-        self.local().pop()
+        if let Some(g) = self.local().pop() {
+            return Some(g);
+        }
+        self.soft().pop()
     }
 
     /// Queues `g` in the affine queue (never stolen; see the module docs).
@@ -200,7 +286,10 @@ impl<'a> Held<'a> {
     }
 
     pub fn is_empty(&self) -> bool {
-        !self.p.has_runnext.load(Relaxed) && self.local().is_empty() && self.p.affine_len.load(Relaxed) == 0
+        !self.p.has_runnext.load(Relaxed)
+            && self.local().is_empty()
+            && self.soft().is_empty()
+            && self.p.affine_len.load(Relaxed) == 0
     }
 }
 

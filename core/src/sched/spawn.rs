@@ -15,18 +15,28 @@ use crate::stack::{GlobalPool, Stack};
 use crossbeam_deque::Steal;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
 
+/// Where [`Runtime::ready_in`] puts the goroutine a `next` push displaces from runnext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Displace {
+    /// The local queue, where any processor may steal it, and an idle processor is woken
+    /// to: a spawn, a goroutine requeued by its own M, a wake from scheduler code.
+    Local,
+    /// The soft queue (`proc.rs`), stolen only when stale: a goroutine's wake of another.
+    Soft,
+    /// The affine queue, never stolen, no wake: a wake through a hot channel (`Chan`'s hot
+    /// flag), whose partners only slow each other down when spread over several cores.
+    Affine,
+}
+
 impl Runtime {
     /// Queues a goroutine that just became runnable. `next`: into the current processor's
     /// runnext slot (a goroutine woken by this one runs next here); otherwise at the back
     /// (a yield), where no other processor needs waking, as with Go's Gosched. `l`: this
     /// thread's block, which every caller has in hand (it is not kept: nothing here parks).
-    /// `affine` (with `next`): the goroutine displaced from runnext goes to the affine queue,
-    /// not the stealable one, and no idle processor is woken: for a wake over a contended
-    /// channel (`Chan`'s hot flag), whose partners only slow each other down when spread
-    /// over several cores.
+    /// `kick` (with `next`): where the goroutine displaced from runnext goes ([`Displace`]).
     #[inline(never)]
-    pub(super) fn ready_in(&'static self, l: &tls::Local, g: GRef, next: bool, affine: bool) {
-        self.ready_inline(l, g, next, affine)
+    pub(super) fn ready_in(&'static self, l: &tls::Local, g: GRef, next: bool, kick: Displace) {
+        self.ready_inline(l, g, next, kick)
     }
 
     /// [`Runtime::ready_in`], inline: a wake (`current::requeue`) passes a constant `next`
@@ -34,7 +44,7 @@ impl Runtime {
     /// itself inline everywhere grew the M's loop: 1,560 -> 1,615 instructions a ping-pong
     /// round trip.)
     #[inline(always)]
-    pub(super) fn ready_inline(&'static self, l: &tls::Local, g: GRef, next: bool, affine: bool) {
+    pub(super) fn ready_inline(&'static self, l: &tls::Local, g: GRef, next: bool, kick: Displace) {
         debug_assert_eq!(g.gen, self.gen as u32, "a goroutine is queued only in its own runtime");
         let pin = g.pinned.load(Acquire);
         if pin != 0 {
@@ -46,14 +56,19 @@ impl Runtime {
         let mut slot = Some(g);
         let stealable = with_held_in(l, |h| {
             let g = slot.take().expect("filled above");
-            if next && affine {
-                h.push_next_affine(g);
-                false
-            } else if next {
-                h.push_next(g)
-            } else {
+            if !next {
                 h.push(g);
-                true
+                return true;
+            }
+            match kick {
+                Displace::Affine => {
+                    h.push_next_affine(g);
+                    false
+                }
+                // A spinner is woken as for stealable work: it watches the soft queue and
+                // steals it once stale (`proc.rs`, `README.md` section 3, step 6).
+                Displace::Soft => h.push_next_soft(g),
+                Displace::Local => h.push_next(g),
             }
         });
         if let Some(g) = slot {
@@ -130,10 +145,10 @@ impl Runtime {
             let mut slot = Some(g.clone());
             with_held_in(l, |h| h.push_affine(slot.take().expect("filled above")));
             if let Some(g) = slot {
-                self.ready_in(l, g, true, false); // not on a processor: an ordinary spawn
+                self.ready_in(l, g, true, Displace::Local); // not on a processor: an ordinary spawn
             }
         } else {
-            self.ready_in(l, g.clone(), true, false);
+            self.ready_in(l, g.clone(), true, Displace::Local);
         }
         self.spawned.fetch_add(1, Relaxed);
         Ok(g)

@@ -9,7 +9,8 @@
 //! Pinned goroutines that yield wait in `yielded` until the processor has nothing else.
 //! Lock order (`README.md`): `inbox` is rank 60, `yielded` 61, both leaves.
 
-use super::proc::{Held, P};
+use super::proc::{Held, P, IDLE};
+use super::spawn::Displace;
 use super::state;
 use super::tls;
 use super::Runtime;
@@ -17,7 +18,7 @@ use crate::goroutine::{GRef, RunState, Suspend, G};
 use crate::loom::rank::{INBOX, YIELDED};
 use crate::loom::{lock, AtomicBool, AtomicUsize, Mutex};
 use crate::sys::sanitizer;
-use crossbeam_deque::Steal;
+use crossbeam_deque::{Steal, Stealer};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
@@ -374,6 +375,18 @@ fn found(rt: &'static Runtime, l: &tls::Local, g: GRef) -> Option<GRef> {
     Some(g)
 }
 
+/// A batch from another processor's queue into ours, and one of it to run.
+#[inline(always)]
+fn steal_from(s: &Stealer<GRef>, h: &Held<'_>) -> Option<GRef> {
+    loop {
+        match s.steal_batch_and_pop(h.worker()) {
+            Steal::Success(g) => return Some(g),
+            Steal::Empty => return None,
+            Steal::Retry => continue,
+        }
+    }
+}
+
 fn steal_global(rt: &Runtime, h: &Held<'_>) -> Option<GRef> {
     loop {
         match rt.global.steal_batch_and_pop(h.worker()) {
@@ -394,6 +407,31 @@ const SPIN_HOLD: Duration = Duration::from_micros(20);
 /// How long step 6b pauses between its rounds before it yields the CPU instead (as
 /// `waiter::spin_until` does: a hand-off between two threads on two CPUs lands within it).
 const HOLD_PAUSE: Duration = Duration::from_micros(1);
+
+/// How long a held processor's tick must stand still (one goroutine running) before a
+/// spinning M steals its soft work (`proc.rs`; Go lets an idle P take a runnext goroutine
+/// that waited ~3 us; 2 us here spreads pools of ~2.5 us jobs). The select's producers run a
+/// few hundred ns between wake and park, so their processor's tick keeps moving; a pool's
+/// microsecond jobs stall it.
+const SOFT_STALE: Duration = Duration::from_micros(2);
+
+/// After stealing stale soft work from a processor, a spinning M steals its soft work at
+/// once for this long: its goroutines run long (a pool's jobs), and waiting `SOFT_STALE`
+/// for each displaced one again would only delay it.
+const SOFT_SLOW: Duration = Duration::from_micros(200);
+
+/// How often a spinning M looks at other processors' ticks for their soft queues (step 6).
+const SOFT_LOOK: Duration = Duration::from_micros(2);
+
+/// A spinning M reads a busy processor's soft queue (two lines its owner writes) once in
+/// this many looks, to know whether to keep watching it.
+const SOFT_RECHECK: u32 = 8;
+
+/// A spinning M that saw soft work (not yet stale) within this long keeps its processor
+/// past `SPIN_HOLD` (step 6b: it *watches*). Each soft push wakes a spinner if none spins, a
+/// futex wake on the pusher's path when the last spinner slept: a watch that lasts while
+/// soft work keeps coming keeps those rare (a pool's displaced workers find the M there).
+const SOFT_WATCH: Duration = Duration::from_micros(1000);
 
 /// A `sched_yield` that took longer than this lost the CPU to another process.
 const YIELD_LOST: Duration = Duration::from_micros(500);
@@ -426,6 +464,33 @@ struct Hold {
     /// goroutine that went to sleep) would only keep the processor from that goroutine's
     /// own M when it wakes.
     ran: bool,
+    /// Per victim processor, what step 6 last saw of it (`soft_stale`).
+    soft_seen: Vec<SoftSeen>,
+    /// The last look saw soft work that is not stale yet: keep spinning (step 6b), up to
+    /// `SOFT_WATCH`.
+    soft_waiting: bool,
+    /// When step 6 next looks at soft queues (the first pass of a search looks anyway), and
+    /// when it last did.
+    soft_look_at: Option<Instant>,
+    soft_now: Option<Instant>,
+    /// This look is the first of this search for work.
+    soft_fresh: bool,
+    /// When a look last saw soft work (kept across searches: `watching`).
+    soft_last: Option<Instant>,
+}
+
+/// What a spinning M last saw of another processor, for its soft queue (`Hold::soft_stale`).
+#[derive(Default, Clone, Copy)]
+struct SoftSeen {
+    /// Its tick at the first look that saw that tick, and when (`None`: start afresh).
+    tick: u64,
+    since: Option<Instant>,
+    /// Its soft queue held work when last looked at.
+    had_soft: bool,
+    /// Looks at it so far.
+    looks: u32,
+    /// Its soft work went stale lately: until then, steal it without waiting.
+    slow_until: Option<Instant>,
 }
 
 /// Whether an M may soon want a processor: one is in a blocking section (a bound goroutine
@@ -460,8 +525,9 @@ impl Hold {
         // The clock every 8th round only (an idle round takes well under 100 ns).
         self.rounds = self.rounds.wrapping_add(1);
         if self.rounds % 8 == 0 {
-            let spent = start.elapsed();
-            if spent >= SPIN_HOLD {
+            let now = Instant::now();
+            let spent = now.duration_since(start);
+            if spent >= SPIN_HOLD && !self.watching(now) {
                 self.end();
                 return false;
             }
@@ -470,6 +536,20 @@ impl Hold {
         if !self.yielding && !self.crowded {
             std::hint::spin_loop();
             std::hint::spin_loop();
+            return true;
+        }
+        if self.soft_waiting && !self.crowded && self.rounds % 8 != 0 {
+            // Watching soft work (step 6): pause until the next look, touching nothing
+            // shared; a `sched_yield` every 8th round still tells whether this CPU is wanted.
+            // (Yielding every round slowed the watched processor's thread on the other CPU:
+            // `gr_bench select` under `chrt -f 10`, `README.md` section 3.)
+            if let Some(at) = self.soft_look_at {
+                while Instant::now() < at {
+                    for _ in 0..16 {
+                        std::hint::spin_loop();
+                    }
+                }
+            }
             return true;
         }
         let t = Instant::now();
@@ -490,6 +570,82 @@ impl Hold {
         self.end();
         self.off_until = Some(now + HOLD_OFF);
         false
+    }
+
+    /// Whether step 6 looks at soft queues this round: once per `SOFT_LOOK`. A look that is
+    /// due clears `soft_waiting`, which the looks set again while soft work waits.
+    #[inline(never)]
+    fn soft_look_due(&mut self) -> bool {
+        let now = Instant::now();
+        // The first pass of a search for work (no hold yet) always looks.
+        let first = self.since.is_none();
+        if !first && matches!(self.soft_look_at, Some(t) if now < t) {
+            return false;
+        }
+        self.soft_fresh = first;
+        self.soft_look_at = Some(now + SOFT_LOOK);
+        self.soft_waiting = false;
+        self.soft_now = Some(now);
+        true
+    }
+
+    /// Whether to steal the soft work of `vp` (processor `victim` of `n`) now: it is stale
+    /// (`proc.rs`), its tick not having moved for `SOFT_STALE` since this M first saw it at
+    /// that tick, or its processor being idle. Reads the victim's tick only, unless it stood
+    /// still (each line read here is one its owner must fetch back); its soft queue's
+    /// emptiness, to know whether to keep watching, once in `SOFT_RECHECK` looks. Sets
+    /// `soft_waiting` while soft work waits to go stale.
+    #[inline(never)]
+    fn soft_stale(&mut self, victim: usize, vp: &P, n: usize) -> bool {
+        let now = self.soft_now.unwrap_or_else(Instant::now);
+        if self.soft_seen.len() != n {
+            self.soft_seen = vec![SoftSeen::default(); n];
+        }
+        let tick = vp.tick.load(Relaxed);
+        let seen = &mut self.soft_seen[victim];
+        seen.looks = seen.looks.wrapping_add(1);
+        if matches!(seen.slow_until, Some(u) if now < u) {
+            // Its goroutines ran long lately: its soft work is a pool's, steal it at once.
+            seen.had_soft = !vp.soft_stealer.is_empty();
+            if seen.had_soft {
+                self.soft_last = Some(now);
+            }
+            return seen.had_soft;
+        }
+        match seen.since {
+            Some(since) if seen.tick == tick => {
+                if now.duration_since(since) >= SOFT_STALE || vp.status.load(Acquire) == IDLE {
+                    seen.since = None;
+                    seen.had_soft = !vp.soft_stealer.is_empty();
+                    if seen.had_soft {
+                        seen.slow_until = Some(now + SOFT_SLOW);
+                    }
+                    return seen.had_soft;
+                }
+            }
+            _ => {
+                // A fresh look (this M's first in this search, or after a steal attempt)
+                // reads the queue; one whose tick moved only once in `SOFT_RECHECK` looks.
+                if self.soft_fresh || seen.since.is_none() || seen.looks % SOFT_RECHECK == 0 {
+                    seen.had_soft = !vp.soft_stealer.is_empty();
+                }
+                seen.tick = tick;
+                seen.since = Some(now);
+            }
+        }
+        if seen.had_soft {
+            self.soft_waiting = true;
+            self.soft_last = Some(now);
+        }
+        false
+    }
+
+    /// Whether this M watches soft work: a look saw some within the last `SOFT_WATCH`. It
+    /// then keeps its processor (step 6b) past `SPIN_HOLD`, and the M that ran a stolen
+    /// goroutine comes back watching: a pool's displaced workers find it there.
+    #[inline]
+    fn watching(&self, now: Instant) -> bool {
+        matches!(self.soft_last, Some(t) if now.duration_since(t) < SOFT_WATCH)
     }
 
     /// The hold is over (work found, or the processor given up).
@@ -547,6 +703,11 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
             if let Some(g) = m.pop_yielded() {
                 return found(rt, l, g);
             }
+            // The soft queue too: it comes after the local queue below, and goroutines that
+            // keep yielding into that one would hold it up for ever.
+            if let Some(g) = h.pop_soft() {
+                return found(rt, l, g);
+            }
         }
         if tick % 2 == 0 {
             if let Some(g) = m.pop_inbox() {
@@ -584,6 +745,9 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
         let n = rt.nprocs();
         let busy = n - rt.idle.npidle.load(SeqCst);
         if l.spinning.get() || 2 * rt.idle.nmspinning.load(SeqCst) < busy {
+            // Soft queues are looked at once per `SOFT_LOOK` (each look pulls their owners'
+            // cache lines), and only by a spinning M (the clock is read here).
+            let look_soft = hold.soft_look_due();
             if !l.spinning.get() {
                 l.spinning.set(true);
                 rt.idle.nmspinning.fetch_add(1, SeqCst);
@@ -595,15 +759,15 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
                     if victim == pi {
                         continue;
                     }
-                    loop {
-                        match rt.ps[victim].stealer.steal_batch_and_pop(h.worker()) {
-                            Steal::Success(g) => {
-                                rt.steals.fetch_add(1, Relaxed);
-                                return found(rt, l, g);
-                            }
-                            Steal::Empty => break,
-                            Steal::Retry => continue,
-                        }
+                    let vp = &rt.ps[victim];
+                    let mut g = steal_from(&vp.stealer, &h);
+                    // Its soft queue only when the work there is stale (`proc.rs`).
+                    if g.is_none() && look_soft && hold.soft_stale(victim, vp, n) {
+                        g = steal_from(&vp.soft_stealer, &h);
+                    }
+                    if let Some(g) = g {
+                        rt.steals.fetch_add(1, Relaxed);
+                        return found(rt, l, g);
                     }
                 }
                 if round == 0 {
@@ -617,7 +781,9 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
         // `startm`, no scheduler lock and no kick. Each round starts at step 1, which hands
         // the processor at once to an M that waits for one (a bound goroutine woken, a
         // blocking call's end), and such an M spins for the hand-off (`acquire_p_wait`).
-        if l.spinning.get() && hold.ran && !own_ms_may_want(rt) && hold.again() {
+        // (Also an M that has not run anything since it got its processor, while soft work
+        // it saw waits to go stale: it is the one to steal it then.)
+        if l.spinning.get() && (hold.ran || hold.soft_waiting) && !own_ms_may_want(rt) && hold.again() {
             continue;
         }
         // Step 3: give up the processor (listing this M as idle at once), stop spinning,
@@ -720,7 +886,7 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) -> Option<GRef> {
                 // Parked: leak our reference; the single waker takes it back.
                 let _ = GRef::into_raw(g);
             } else {
-                rt.ready_in(l, g, true, false);
+                rt.ready_in(l, g, true, Displace::Local);
             }
         }
         Some(Suspend::Yield) => {
@@ -739,7 +905,7 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) -> Option<GRef> {
                 // With the block in hand: `ready` would look it up again, a call to
                 // `__tls_get_addr` in a shared library (~30 instructions a yield) unless LLVM
                 // happens to reuse the loop's lookup, which it does in some builds only.
-                rt.ready_in(l, g, false, false);
+                rt.ready_in(l, g, false, Displace::Local);
             }
         }
         Some(Suspend::ParkUnlock(_)) => unreachable!("handled above"),
