@@ -22,8 +22,8 @@
 //! looking (`release_p` wakes a spinner; `take_idle_p` prefers a processor with work).
 //!
 //! The soft queue holds goroutines displaced from runnext by a goroutine's wake of another
-//! (`Held::push_next_soft`): the partners of a short exchange (a select's producers), which
-//! run best on the waker's core. At most `SOFT_BURST` wait there; a goroutine displaced
+//! (`Held::push_next_as` with `Displace::Soft`): the partners of a short exchange (a
+//! select's producers), which run best on the waker's core. At most `SOFT_BURST` wait there; a goroutine displaced
 //! beyond that goes to the local queue (a burst, spread at once). Other processors steal
 //! from it only when its work is *stale* (`README.md` section 3, step 6):
 //!
@@ -187,31 +187,30 @@ impl<'a> Held<'a> {
         self.local().push(g);
     }
 
-    /// Puts `g` in runnext; the previous occupant moves to the back of the local queue.
-    /// Returns whether the local queue now holds work another processor could steal.
-    pub fn push_next(&self, g: GRef) -> bool {
-        // SAFETY: as for `local`.
-        let slot = unsafe { &mut *self.p.runnext.get() };
-        let kicked = slot.replace(g);
-        self.p.has_runnext.store(true, Release);
-        if let Some(old) = kicked {
-            self.local().push(old);
-        }
-        !self.local().is_empty()
-    }
-
-    /// As [`Held::push_next`], for a goroutine woken by a goroutine: the one it displaces goes
-    /// to the soft queue (stolen only when stale: module docs), or to the local queue if
-    /// `SOFT_BURST` wait there already. Returns whether it displaced one (the caller then
-    /// makes sure an M watches: `Runtime::ready_in`).
-    #[inline]
-    pub fn push_next_soft(&self, g: GRef) -> bool {
+    /// Puts `g` in runnext; the goroutine it displaces, if any, goes where `kick` says
+    /// (out of line: a wake's usual runnext is empty). Returns whether an idle processor
+    /// should be woken (`Runtime::ready_in`).
+    #[inline(always)]
+    pub fn push_next_as(&self, g: GRef, kick: crate::sched::spawn::Displace) -> bool {
         // SAFETY: as for `local`.
         let slot = unsafe { &mut *self.p.runnext.get() };
         let kicked = slot.replace(g);
         self.p.has_runnext.store(true, Release);
         match kicked {
-            Some(old) => {
+            None => false,
+            Some(old) => self.displaced(old, kick),
+        }
+    }
+
+    #[inline(never)]
+    fn displaced(&self, old: GRef, kick: crate::sched::spawn::Displace) -> bool {
+        use crate::sched::spawn::Displace;
+        match kick {
+            Displace::Affine => {
+                self.push_affine(old);
+                false
+            }
+            Displace::Soft => {
                 let q = self.soft();
                 if q.len() < SOFT_BURST {
                     q.push(old);
@@ -220,7 +219,10 @@ impl<'a> Held<'a> {
                 }
                 true
             }
-            None => false,
+            Displace::Local => {
+                self.local().push(old);
+                true
+            }
         }
     }
 
@@ -235,18 +237,6 @@ impl<'a> Held<'a> {
     #[inline]
     pub fn pop_soft(&self) -> Option<GRef> {
         self.soft().pop()
-    }
-
-    /// As [`Held::push_next`], but the goroutine it displaces goes to the affine queue
-    /// (never stolen) instead of the local one: see `Runtime::ready_in`.
-    pub fn push_next_affine(&self, g: GRef) {
-        // SAFETY: as for `local`.
-        let slot = unsafe { &mut *self.p.runnext.get() };
-        let kicked = slot.replace(g);
-        self.p.has_runnext.store(true, Release);
-        if let Some(old) = kicked {
-            self.push_affine(old);
-        }
     }
 
     pub fn pop(&self) -> Option<GRef> {

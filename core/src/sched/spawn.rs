@@ -60,16 +60,10 @@ impl Runtime {
                 h.push(g);
                 return true;
             }
-            match kick {
-                Displace::Affine => {
-                    h.push_next_affine(g);
-                    false
-                }
-                // A spinner is woken as for stealable work: it watches the soft queue and
-                // steals it once stale (`proc.rs`, `README.md` section 3, step 6).
-                Displace::Soft => h.push_next_soft(g),
-                Displace::Local => h.push_next(g),
-            }
+            // A goroutine displaced into the soft queue wakes a spinner as stealable work
+            // does: it watches the soft queue and steals it once stale (`proc.rs`,
+            // `README.md` section 3, step 6).
+            h.push_next_as(g, kick)
         });
         if let Some(g) = slot {
             self.global.push(g);
