@@ -60,32 +60,40 @@ fn parked_goroutines_are_listed_with_their_wait() {
 fn dumps_race_wakes_without_losing_any() {
     let (a, b) = (chan(0), chan(0));
     let stop = Arc::new(AtomicBool::new(false));
+    // Dumps done so far: the ping-pong goes on until some have raced it (on a loaded machine
+    // the dumper thread may not get a CPU during a fixed number of round trips).
+    let dumps = Arc::new(AtomicU64::new(0));
     let (a2, b2) = (a.clone(), b.clone());
     let pong = go(move || {
         while let Ok(v) = a2.recv_u64(FOREVER) {
             b2.send_u64(v + 1, FOREVER).unwrap();
         }
     });
-    let s2 = stop.clone();
+    let (s2, d2) = (stop.clone(), dumps.clone());
     let dumper = std::thread::spawn(move || {
-        let mut n = 0;
         while !s2.load(SeqCst) {
             let snap = dump::snapshot(None, true).unwrap();
             let mut sink = 0usize;
             dump::write(&snap, dump::Format::Json, &mut |b| sink += b.len());
             assert!(sink > 0);
-            n += 1;
+            d2.fetch_add(1, SeqCst);
         }
-        n
     });
+    let d3 = dumps.clone();
     in_goroutine(move || {
-        for i in 0..20_000u64 {
+        let start = std::time::Instant::now();
+        let mut i = 0u64;
+        // At least 20,000 round trips and 20 dumps during them (or 60 s: then the assertion
+        // below reports the starved dumper).
+        while i < 20_000 || (d3.load(SeqCst) < 20 && start.elapsed() < std::time::Duration::from_secs(60)) {
             a.send_u64(i, FOREVER).unwrap();
             assert_eq!(b.recv_u64(FOREVER).unwrap(), i + 1);
+            i += 1;
         }
         a.close().unwrap();
     });
     join(&pong);
     stop.store(true, SeqCst);
-    assert!(dumper.join().unwrap() > 0);
+    dumper.join().unwrap();
+    assert!(dumps.load(SeqCst) >= 20, "only {} dumps raced the ping-pong", dumps.load(SeqCst));
 }
