@@ -83,8 +83,16 @@ type Samples = Vec<(u64, ThreadId, bool)>;
 /// processor (the soft queue), so in most 50 us windows the workload runs on one thread:
 /// 0.2% of them ran on two here (6 of 3,649), against 32% (1,622 of 5,019) with the
 /// producers in the local queue, stolen at once, as before the soft queue. Asserts at most
-/// 10%, best of three runs (a loaded host moves goroutines).
+/// 10%, best of three runs.
+///
+/// Not in `make test`: on a loaded host the consumer's thread loses its CPU for longer than
+/// `SOFT_STALE`, and another worker then rightly steals the producers (the `.ci/run` of
+/// 11:16 UTC, 6 Dec 2026, beside the other suites: 15-25% of windows, three runs twice).
+/// Co-location is a performance property, which `make bench`'s `select` row measures; run
+/// this on two idle CPUs with `cargo test --release -p gr-core --test soft_queue --
+/// --ignored`.
 #[test]
+#[ignore = "needs two idle CPUs (a performance property): cargo test -- --ignored"]
 fn select_partners_keep_to_one_processor() {
     init();
     let mut tries = Vec::new();
