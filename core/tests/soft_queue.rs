@@ -2,8 +2,11 @@
 //! of another stays on the waker's processor unless its work goes stale. In its own process,
 //! so no other test's goroutines share the runtime.
 
+mod common;
+
+use common::{chan, go, join};
 use gr_core::chan::{select, Case, Chan, Op};
-use gr_core::{sched, Deadline, Entry, GRef, SpawnOpts};
+use gr_core::{sched, Deadline};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, Once};
@@ -15,14 +18,6 @@ fn init() {
     INIT.call_once(|| sched::init(sched::Config { workers: 2, ..Default::default() }).expect("init"));
 }
 
-fn go(f: impl FnOnce() + Send + 'static) -> GRef {
-    sched::spawn(Entry::Rust(Box::new(f)), SpawnOpts::default()).expect("spawn")
-}
-
-fn join(g: &GRef) {
-    gr_core::join::join(g, Deadline::Never, None).expect("join");
-}
-
 /// A goroutine that wakes two others (the first is displaced from runnext into the soft
 /// queue), then computes for a long time without calling gr: the soft-queued goroutine is
 /// run by the other worker while it still computes. Nothing is stranded behind a goroutine
@@ -30,7 +25,7 @@ fn join(g: &GRef) {
 #[test]
 fn stale_soft_work_is_run_by_another_worker() {
     init();
-    let (a, b) = (Arc::new(Chan::new(8, 0).expect("chan")), Arc::new(Chan::new(8, 0).expect("chan")));
+    let (a, b) = (chan(0), chan(0));
     let ran_on: Arc<Mutex<Option<ThreadId>>> = Arc::new(Mutex::new(None));
     let a_ran = Arc::new(AtomicBool::new(false));
     let main = {
@@ -85,14 +80,16 @@ type Samples = Vec<(u64, ThreadId, bool)>;
 /// producers in the local queue, stolen at once, as before the soft queue. Asserts at most
 /// 10%, best of three runs.
 ///
-/// Not in `make test`: on a loaded host the consumer's thread loses its CPU for longer than
-/// `SOFT_STALE`, and another worker then rightly steals the producers (the `.ci/run` of
-/// 11:16 UTC, 6 Dec 2026, beside the other suites: 15-25% of windows, three runs twice).
-/// Co-location is a performance property, which `make bench`'s `select` row measures; run
-/// this on two idle CPUs with `cargo test --release -p gr-core --test soft_queue --
-/// --ignored`.
+/// Not in `make test`. On a loaded host the consumer's thread loses its CPU for longer than
+/// `SOFT_STALE`, and another worker then rightly steals the producers (`.ci/run`, 6 Dec
+/// 2026: 15-25% of windows). Also, on main after the soft queue was merged with parking under
+/// the channel lock, it measures 17-28% on an idle machine too (9d5b938, 11:50 UTC, with or
+/// without `chrt -f 10`). That is against 0.2% on the soft queue's own branch, while
+/// `gr_bench select 400000 2` still gains (338-493 ns against 457-844 for f8f3a74, 3 pairs).
+/// Why is an open question. Run it with `cargo test --release -p gr-core --test soft_queue
+/// -- --ignored`.
 #[test]
-#[ignore = "needs two idle CPUs (a performance property): cargo test -- --ignored"]
+#[ignore = "a performance property, not met on main as merged (see above): cargo test -- --ignored"]
 fn select_partners_keep_to_one_processor() {
     init();
     let mut tries = Vec::new();
@@ -110,7 +107,7 @@ fn select_partners_keep_to_one_processor() {
 /// several threads, windows with samples).
 fn select_overlap() -> (usize, usize) {
     const PER: u64 = 100_000;
-    let chans: Vec<Arc<Chan>> = (0..4).map(|_| Arc::new(Chan::new(8, 0).expect("chan"))).collect();
+    let chans: Vec<Arc<Chan>> = (0..4).map(|_| chan(0)).collect();
     let seen = Arc::new(Mutex::new(Samples::new()));
     let sum = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
