@@ -73,13 +73,19 @@ def paired_text(doc, wid):
 
 
 def speedup(doc, impl):
-    """cpu speed-up (1 worker time / all workers time): median, min, max over paired runs."""
+    """cpu speed-up (1 worker time / all workers time): median, min, max over paired runs.
+
+    With meta["cpu_paired"] each cpuN run followed the same implementation's cpu1 run, and the
+    speed-up is the median of those pairs' ratios; older results ran all cpu1 rounds first,
+    so there it stays the ratio of the two medians."""
     r = doc["results"]
     a, b = r.get("cpu1", {}).get(impl, {}), r.get("cpuN", {}).get(impl, {})
     if a.get("status") != "ok" or b.get("status") != "ok" or a["size"] != b["size"]:
         return None
     pairs = [x / y for x, y in zip(a["runs"], b["runs"])]
-    return {"median": a["median"] / b["median"], "min": min(pairs), "max": max(pairs), "size": a["size"]}
+    paired_runs = doc.get("meta", {}).get("cpu_paired") and len(a["runs"]) == len(b["runs"])
+    med = statistics.median(pairs) if paired_runs else a["median"] / b["median"]
+    return {"median": med, "min": min(pairs), "max": max(pairs), "size": a["size"]}
 
 
 def goals(doc):
@@ -533,7 +539,9 @@ def write_all(doc, outdir, report_path):
              "(they have no rendezvous queue).")
     L.append("- cpu1 runs every implementation restricted to CPU 0 (sched_setaffinity) with 1 worker; "
              "cpuN on all CPUs. asyncio and gevent use one thread, and Python threads hold the GIL, so "
-             "their speed-up is about 1 by construction.")
+             "their speed-up is about 1 by construction." +
+             (" Each cpuN run follows the same implementation's cpu1 run, and the speed-up is the "
+              "median of those pairs' ratios." if m.get("cpu_paired") else ""))
     L.append("- Python and thread anchors are scaled down (†) so that the whole suite fits in about 15 "
              "minutes; per-op figures (ns/op, KiB/goroutine, msgs/s) remain comparable.")
     L.append("")

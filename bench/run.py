@@ -446,7 +446,21 @@ def main():
                 if results[wid][impl]["status"] == "pending":
                     plan.append((wid, run, impl, results[wid][impl]["size"]))
 
+    # The cpu speed-up is cpu1 / cpuN per implementation: each cpuN run goes right after the
+    # same implementation's cpu1 run, so a pair sees one machine state (the report takes the
+    # median of the paired ratios; run apart, minutes of drift on a shared machine decided it).
+    if "cpu1" in wids and "cpuN" in wids:
+        n_plan = [e for e in plan if e[0] != "cpuN"]
+        for e in [e for e in plan if e[0] == "cpuN"]:
+            at = next((k for k, f in enumerate(n_plan) if f[0] == "cpu1" and f[1:3] == e[1:3]), None)
+            if at is None:
+                n_plan.append(e)
+            else:
+                n_plan.insert(at + 1, e)
+        plan = n_plan
+
     meta = machine_info(env)
+    meta["cpu_paired"] = "cpu1" in wids and "cpuN" in wids
     meta.update({"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                  "quick": a.quick, "runs": runs, "command": "make bench" + (" QUICK=1" if a.quick else "")})
     t_start = time.time()
@@ -458,12 +472,13 @@ def main():
     for k, (wid, run, impl, size) in enumerate(plan, 1):
         if wid not in load:
             load[wid] = round(os.getloadavg()[0], 2)
-        if quiet_wait > 0 and (wid, run) != last_round:
+        rkey = ("cpu1" if wid == "cpuN" else wid, run)  # a cpu pair is one round
+        if quiet_wait > 0 and rkey != last_round:
             busy = wait_quiet(quiet_wait)
             busy_seen.setdefault(wid, []).append(round(busy, 2))
             if busy > 0.25:
                 print("bench: machine busy (%.0f%% of CPUs) before %s round %d; going on" % (busy * 100, wid, run + 1), flush=True)
-        last_round = (wid, run)
+        last_round = rkey
         r = results[wid][impl]
         if r["status"] not in ("pending", "ok"):
             continue  # failed or n/a on an earlier run: do not retry
