@@ -83,19 +83,42 @@ final class Task<T> implements LongConsumer {
     private boolean interruptPending; // guarded by this
     private volatile CompletableFuture<T> future; // FUTURE
     /**
-     * Element {@link #RETURNED} is non-zero once run() is over for the body, after the
-     * outcome is in {@code state}: {@link #CLEAN} if the body returned without throwing (the
-     * task is DONE for good: a cancel fails from then on), {@link #OTHER} if it threw or never
-     * ran (cancelled first). A join that sees CLEAN has its whole outcome without reading the
-     * task's own line, which the worker wrote last. Joiners spin on it
-     * ({@link #awaitReturned}). It has a cache line of its own, 64 bytes from either end of
-     * the array: a joiner spinning on a field of the task itself would pull the line that
+     * Non-zero once run() is over for the body, after the outcome is in {@code state}:
+     * {@link #CLEAN} if the body returned without throwing (the task is DONE for good: a
+     * cancel fails from then on), {@link #OTHER} if it threw or never ran (cancelled first).
+     * A join that sees CLEAN has its whole outcome without reading the task's own line, which
+     * the worker wrote last. Joiners spin on it ({@link #awaitReturned}). It is an object of
+     * its own, padded to a cache line (see {@link Returned}), and the goroutine handle keeps
+     * its own reference to it, taken before the spawn: a joiner spinning on a field of the
+     * task itself, or reading the task's fields to reach the flag, would pull the line that
      * run() writes (the lock word, state, runner, value) away from the worker at each write.
      */
-    private final AtomicIntegerArray returned = new AtomicIntegerArray(2 * RETURNED);
-    private static final int RETURNED = 16;
+    final Returned returned = new Returned();
     private static final int CLEAN = 1;
     private static final int OTHER = 2;
+
+    /** Fields before {@link Returned#value} (a superclass's fields are laid out first). */
+    abstract static class ReturnedPad {
+        @SuppressWarnings("unused")
+        private long p0, p1, p2, p3, p4, p5, p6, p7;
+    }
+
+    /** {@link Returned}'s flag, after 64 bytes of padding. */
+    abstract static class ReturnedValue extends ReturnedPad {
+        volatile int value;
+    }
+
+    /**
+     * A task's returned flag on a line of its own: 64 bytes of padding on either side, so no
+     * other object (the task, written by the worker; the handle, by the joiner) shares it.
+     * Read directly (an {@code AtomicIntegerArray} read its array through a wrapper object
+     * allocated next to the task, a second line that the worker's writes to the task
+     * invalidated at each look).
+     */
+    static final class Returned extends ReturnedValue {
+        @SuppressWarnings("unused")
+        private long q0, q1, q2, q3, q4, q5, q6, q7;
+    }
 
     /** How long {@link #awaitReturned} spins: as a thread's wait spins in the core (20 us). */
     static final long RETURN_SPIN_NS = 20_000;
@@ -167,6 +190,11 @@ final class Task<T> implements LongConsumer {
 
     /** Parks {@code t} in a free slot; its index, or -1 if none was found. */
     static int park(Task<?> t) {
+        int r = reservedHere();
+        if (r >= 0) {
+            SLOTS.set(r, t);
+            return r;
+        }
         int h = slotHint;
         for (int n = 0; n < SLOT_PROBES; n++) {
             int i = (h + n) & (SLOT_COUNT - 1);
@@ -177,6 +205,56 @@ final class Task<T> implements LongConsumer {
         }
         slotHint = h + SLOT_PROBES;
         return -1;
+    }
+
+    /*
+     * A slot reserved for a thread's next go(). A park that probes writes (CASes) the slot
+     * after the one its last goroutine emptied, on the line that goroutine's worker has just
+     * written: a cache-line transfer on the path of every go() + join() (the worker's own
+     * take of the slot is a second one, which nothing avoids). So after its spawn, while the
+     * worker starts the goroutine, go() reserves a free slot on another line for the same
+     * thread's next go() (reserveNext: a CAS of RESERVED into it, the line fetched then), and
+     * that go() finds it in its stripe (one per thread-id stripe, as Goroutine's deferred
+     * releases) and only stores its task there. At most STRIPES slots are reserved; a
+     * reserved slot holds RESERVED, which probes skip as taken and no goroutine is given.
+     */
+    private static final Task<Void> RESERVED = new Task<>((Runnable) () -> { }, true);
+    private static final int STRIPES = 8;
+    private static final int PAD = 16; // ints: stripes 64 bytes apart
+    /** Per stripe: 1 + the index of a slot reserved for a thread of that stripe, or 0. */
+    private static final AtomicIntegerArray RESERVED_SLOT = new AtomicIntegerArray((STRIPES + 1) * PAD);
+    /** Slots per cache line (4-byte references; 8-byte ones put a reservation two lines on). */
+    private static final int SLOTS_PER_LINE = 16;
+
+    private static int stripe() {
+        return ((int) Thread.currentThread().getId() & (STRIPES - 1)) * PAD + PAD;
+    }
+
+    /** Takes the slot reserved in this thread's stripe (it holds RESERVED); -1 if none. */
+    private static int reservedHere() {
+        int i = stripe();
+        int r = RESERVED_SLOT.get(i);
+        return r != 0 && RESERVED_SLOT.compareAndSet(i, r, 0) ? r - 1 : -1;
+    }
+
+    /**
+     * After a spawn from slot {@code used}: reserves a free slot on another line for this
+     * thread's next go(), if its stripe has none (see {@link #RESERVED}).
+     */
+    static void reserveNext(int used) {
+        int i = stripe();
+        if (RESERVED_SLOT.get(i) != 0) {
+            return;
+        }
+        for (int n = 1; n <= SLOT_PROBES; n++) {
+            int s = (used + n * SLOTS_PER_LINE) & (SLOT_COUNT - 1);
+            if (SLOTS.get(s) == null && SLOTS.compareAndSet(s, null, RESERVED)) {
+                if (!RESERVED_SLOT.compareAndSet(i, 0, s + 1)) {
+                    SLOTS.set(s, null); // another thread of the stripe reserved one first
+                }
+                return;
+            }
+        }
     }
 
     /** Empties a slot whose spawn was refused. */
@@ -194,7 +272,7 @@ final class Task<T> implements LongConsumer {
         Object b;
         synchronized (this) {
             if (state != NEW) {
-                returned.set(RETURNED, OTHER);
+                returned.value = OTHER;
                 return null; // cancelled before it started: the body never runs
             }
             state = RUNNING;
@@ -230,7 +308,7 @@ final class Task<T> implements LongConsumer {
             }
         }
         Thread.interrupted(); // an interrupt for this goroutine stops here
-        returned.set(RETURNED, cancelled || e != null ? OTHER : CLEAN);
+        returned.value = cancelled || e != null ? OTHER : CLEAN;
         if (cancelled) {
             return null;
         }
@@ -293,8 +371,8 @@ final class Task<T> implements LongConsumer {
      * the joiner's path. A short goroutine, the common case of {@code go()} + {@code join()},
      * ends within the spin; a long one costs the spin once.
      */
-    boolean awaitReturned(long maxNs) {
-        if (returned.get(RETURNED) != 0) {
+    static boolean awaitReturned(Returned r, long maxNs) {
+        if (r.value != 0) {
             return true;
         }
         long budget = maxNs < 0 ? RETURN_SPIN_NS : Math.min(maxNs, RETURN_SPIN_NS);
@@ -302,7 +380,7 @@ final class Task<T> implements LongConsumer {
         boolean[] crowded = CROWDED.get();
         boolean busy = !crowded[0];
         for (int i = 1;; i++) {
-            if (returned.get(RETURNED) != 0) {
+            if (r.value != 0) {
                 return true;
             }
             if ((i & 7) == 0) {
@@ -323,11 +401,12 @@ final class Task<T> implements LongConsumer {
     }
 
     /**
-     * Whether the body has returned without throwing (see {@link #returned}): the task is then
-     * DONE, not cancelled, with no failure, and stays so; a join needs nothing more from it.
+     * Whether the body of the task whose flag is {@code r} has returned without throwing
+     * (see {@link #returned}): the task is then DONE, not cancelled, with no failure, and
+     * stays so; a join needs nothing more from it.
      */
-    boolean returnedClean() {
-        return returned.get(RETURNED) == CLEAN;
+    static boolean returnedClean(Returned r) {
+        return r.value == CLEAN;
     }
 
     /** {@code Thread.onSpinWait} (Java 9+: a {@code pause} on x86), or null on Java 8. */
