@@ -17,19 +17,27 @@ import java.util.function.LongConsumer;
  * A Java goroutine's body, its run state and its outcome; {@link #invoke} is called by the
  * glue on the gr worker thread that runs the goroutine.
  *
- * <p>Run state (written under the task's lock, read without it):
+ * <p>Run state (each move one CAS; the worker's run() takes no lock):
  * <pre>
  *   NEW --invoke--> RUNNING --body returns or throws--> DONE
  *    |                 |
  *    +---cancel()------+----> CANCELLED   (the body never runs, or its outcome is discarded)
  * </pre>
  *
- * <p>Interrupts reach this goroutine only: {@code runner} is the worker thread while the body
- * runs, set and cleared under the lock, and {@link #interrupt()} interrupts it under the same
- * lock. The worker's interrupt status is cleared before the body starts and after it ends
- * (as a thread pool clears it between tasks), so a goroutine that ends interrupted, or an
- * interrupt that arrives as it ends, never reaches the next goroutine on that thread. An
- * interrupt before the body starts is kept and set when it starts.
+ * <p>Interrupts reach this goroutine only. The worker clears its interrupt status, sets
+ * {@code runner} (volatile) and only then moves NEW to RUNNING; an interrupter (interrupt(),
+ * cancel(true): both under the task's lock, which orders them with each other) counts itself
+ * in {@code interrupters}, then interrupts {@code runner} only if it reads a state past NEW.
+ * An interrupt before the start sets {@code interruptPending} and re-reads the state: either
+ * the worker, reading the flag after its CAS, or the interrupter, seeing RUNNING, delivers it.
+ * A worker whose CAS fails (cancelled first) clears {@code runner} as at the end.
+ * At the end the worker clears {@code runner}, then waits while an interrupter is counted,
+ * then clears its interrupt status: both sides write (volatile) before they read, so an
+ * interrupter that missed the clear of {@code runner} is seen and waited for, and one that
+ * comes later finds no runner. So a goroutine that ends interrupted, or an interrupt that
+ * arrives as it ends, never reaches the next goroutine on that thread (a thread pool clears
+ * the status between tasks too). The worker used to take the lock at the start and at the
+ * end instead: ~0.2 us of every go() + join() (bindings/java/README.md).
  *
  * <p>Delivery flags: FAILED (the body threw), DETACHED (nobody will join: the handle was
  * closed unjoined, or it was spawned detached), OBSERVED (join, get or a CompletableFuture
@@ -61,7 +69,7 @@ final class Task<T> implements LongConsumer {
      * refers to its own handle (a lambda capturing an object that keeps its goroutines) must
      * not stay reachable from it after it ran, or the handle would never become unreachable.
      */
-    private Object body; // guarded by this; a Callable<T>, or a Runnable if `runnable`
+    private Object body; // a Callable<T>, or a Runnable if `runnable`; nulled after NEW
     /**
      * The body is a {@code Runnable} (result null), kept as it is: wrapping it in a
      * {@code Callable} cost an object per {@code go(Runnable)}, and the worker one more
@@ -79,8 +87,15 @@ final class Task<T> implements LongConsumer {
     private volatile int flags; // FLAGS
     private T value; // published by the volatile write of DONE
     private Throwable failure;
-    private Thread runner; // guarded by this
-    private boolean interruptPending; // guarded by this
+    private volatile Thread runner; // the worker, from before RUNNING until the body ended
+    private volatile boolean interruptPending; // interrupt() came while NEW
+    private volatile int interrupters; // INTERRUPTERS: interrupt() or cancel(true) under way
+    @SuppressWarnings("rawtypes")
+    private static final AtomicIntegerFieldUpdater<Task> STATE =
+            AtomicIntegerFieldUpdater.newUpdater(Task.class, "state");
+    @SuppressWarnings("rawtypes")
+    private static final AtomicIntegerFieldUpdater<Task> INTERRUPTERS =
+            AtomicIntegerFieldUpdater.newUpdater(Task.class, "interrupters");
     private volatile CompletableFuture<T> future; // FUTURE
     /**
      * Non-zero once run() is over for the body, after the outcome is in {@code state}:
@@ -269,20 +284,21 @@ final class Task<T> implements LongConsumer {
 
     private String run() {
         Thread me = Thread.currentThread();
-        Object b;
-        synchronized (this) {
-            if (state != NEW) {
-                returned.value = OTHER;
-                return null; // cancelled before it started: the body never runs
+        Object b = body; // read before the CAS: a cancel nulls it only after its own CAS
+        Thread.interrupted(); // whatever a previous goroutine or a stray interrupt left
+        runner = me;
+        if (!STATE.compareAndSet(this, NEW, RUNNING)) { // cancelled first
+            runner = null; // an interrupter of the cancelled task may have read it: as at the end
+            if (interrupters != 0) {
+                awaitInterrupters();
             }
-            state = RUNNING;
-            runner = me;
-            b = body;
-            body = null;
-            Thread.interrupted(); // whatever a previous goroutine or a stray interrupt left
-            if (interruptPending) {
-                me.interrupt();
-            }
+            Thread.interrupted();
+            returned.value = OTHER;
+            return null; // cancelled before it started: the body never runs
+        }
+        body = null;
+        if (interruptPending) {
+            me.interrupt();
         }
         T v = null;
         Throwable e = null;
@@ -297,16 +313,13 @@ final class Task<T> implements LongConsumer {
         } catch (Throwable x) {
             e = x;
         }
-        boolean cancelled;
-        synchronized (this) {
-            runner = null;
-            cancelled = state == CANCELLED;
-            if (!cancelled) {
-                value = v;
-                failure = e;
-                state = DONE;
-            }
+        value = v; // published by the CAS to DONE; unread if cancelled
+        failure = e;
+        runner = null;
+        if (interrupters != 0) {
+            awaitInterrupters();
         }
+        boolean cancelled = !STATE.compareAndSet(this, RUNNING, DONE);
         Thread.interrupted(); // an interrupt for this goroutine stops here
         returned.value = cancelled || e != null ? OTHER : CLEAN;
         if (cancelled) {
@@ -333,13 +346,16 @@ final class Task<T> implements LongConsumer {
     /** Future.cancel: true if this call moved NEW or RUNNING to CANCELLED. */
     boolean cancel(boolean mayInterruptIfRunning) {
         synchronized (this) {
-            if (state == DONE || state == CANCELLED) {
-                return false;
-            }
-            state = CANCELLED;
+            int s;
+            do {
+                s = state;
+                if (s == DONE || s == CANCELLED) {
+                    return false;
+                }
+            } while (!STATE.compareAndSet(this, s, CANCELLED));
             body = null; // a body not started never runs
-            if (mayInterruptIfRunning && runner != null) {
-                runner.interrupt();
+            if (mayInterruptIfRunning && s == RUNNING) {
+                interruptRunner();
             }
         }
         CompletableFuture<T> f = future;
@@ -351,10 +367,37 @@ final class Task<T> implements LongConsumer {
 
     /** Interrupts the body while it runs; before it starts, it will start interrupted. */
     synchronized void interrupt() {
-        if (runner != null) {
-            runner.interrupt();
-        } else if (state == NEW) {
-            interruptPending = true;
+        interruptRunner();
+    }
+
+    /**
+     * Interrupts the worker while it runs the body (also after a cancel, until the body
+     * ends); before the start, marks the interrupt pending (see the class comment). Called
+     * under the task's lock.
+     */
+    private void interruptRunner() {
+        INTERRUPTERS.incrementAndGet(this);
+        try {
+            int s = state;
+            if (s == NEW) {
+                interruptPending = true;
+                s = state; // the worker may have started meanwhile, before reading the flag
+            }
+            if (s != NEW) {
+                Thread r = runner; // null once the body ended (cleared before DONE)
+                if (r != null) {
+                    r.interrupt();
+                }
+            }
+        } finally {
+            INTERRUPTERS.decrementAndGet(this);
+        }
+    }
+
+    /** The end of run(): an interrupter that may still use {@code runner} finishes first. */
+    private void awaitInterrupters() {
+        while (interrupters != 0) {
+            Thread.yield();
         }
     }
 
