@@ -99,9 +99,12 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
      */
     private static final int STRIPES = 8;
     private static final int PAD = 16; // longs: slots 128 bytes apart
-    private static final AtomicLongArray DEFERRED = new AtomicLongArray((STRIPES + 1) * PAD);
+    /** The length of an {@code AtomicLongArray} indexed by {@link #stripe()}. */
+    static final int STRIPED_LENGTH = (STRIPES + 1) * PAD;
+    private static final AtomicLongArray DEFERRED = new AtomicLongArray(STRIPED_LENGTH);
 
-    private static int stripe() {
+    /** This thread's slot in an array of {@link #STRIPED_LENGTH} longs (by thread id; each on a line of its own). */
+    static int stripe() {
         return ((int) Thread.currentThread().getId() & (STRIPES - 1)) * PAD + PAD;
     }
 

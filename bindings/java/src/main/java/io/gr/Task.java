@@ -7,7 +7,7 @@ import java.lang.ref.WeakReference;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
@@ -229,27 +229,21 @@ final class Task<T> implements LongConsumer {
      * take of the slot is a second one, which nothing avoids). So after its spawn, while the
      * worker starts the goroutine, go() reserves a free slot on another line for the same
      * thread's next go() (reserveNext: a CAS of RESERVED into it, the line fetched then), and
-     * that go() finds it in its stripe (one per thread-id stripe, as Goroutine's deferred
-     * releases) and only stores its task there. At most STRIPES slots are reserved; a
+     * that go() finds it in its stripe (one per thread-id stripe, in the layout of Goroutine's
+     * deferred releases) and only stores its task there. At most STRIPES slots are reserved; a
      * reserved slot holds RESERVED, which probes skip as taken and no goroutine is given.
      */
     private static final Task<Void> RESERVED = new Task<>((Runnable) () -> { }, true);
-    private static final int STRIPES = 8;
-    private static final int PAD = 16; // ints: stripes 64 bytes apart
-    /** Per stripe: 1 + the index of a slot reserved for a thread of that stripe, or 0. */
-    private static final AtomicIntegerArray RESERVED_SLOT = new AtomicIntegerArray((STRIPES + 1) * PAD);
+    /** Per stripe (Goroutine.stripe: the deferred releases' layout): 1 + a reserved slot's index, or 0. */
+    private static final AtomicLongArray RESERVED_SLOT = new AtomicLongArray(Goroutine.STRIPED_LENGTH);
     /** Slots per cache line (4-byte references; 8-byte ones put a reservation two lines on). */
     private static final int SLOTS_PER_LINE = 16;
 
-    private static int stripe() {
-        return ((int) Thread.currentThread().getId() & (STRIPES - 1)) * PAD + PAD;
-    }
-
     /** Takes the slot reserved in this thread's stripe (it holds RESERVED); -1 if none. */
     private static int reservedHere() {
-        int i = stripe();
-        int r = RESERVED_SLOT.get(i);
-        return r != 0 && RESERVED_SLOT.compareAndSet(i, r, 0) ? r - 1 : -1;
+        int i = Goroutine.stripe();
+        long r = RESERVED_SLOT.get(i);
+        return r != 0 && RESERVED_SLOT.compareAndSet(i, r, 0) ? (int) r - 1 : -1;
     }
 
     /**
@@ -257,7 +251,7 @@ final class Task<T> implements LongConsumer {
      * thread's next go(), if its stripe has none (see {@link #RESERVED}).
      */
     static void reserveNext(int used) {
-        int i = stripe();
+        int i = Goroutine.stripe();
         if (RESERVED_SLOT.get(i) != 0) {
             return;
         }
