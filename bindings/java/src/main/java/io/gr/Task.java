@@ -230,7 +230,7 @@ final class Task<T> implements LongConsumer {
      * worker starts the goroutine, go() reserves a free slot on another line for the same
      * thread's next go() (reserveNext: a CAS of RESERVED into it, the line fetched then), and
      * that go() finds it in its stripe (one per thread-id stripe, in the layout of Goroutine's
-     * deferred releases) and only stores its task there. At most STRIPES slots are reserved; a
+     * deferred releases) and only stores its task there. At most one slot per stripe (8) is reserved; a
      * reserved slot holds RESERVED, which probes skip as taken and no goroutine is given.
      */
     private static final Task<Void> RESERVED = new Task<>((Runnable) () -> { }, true);
