@@ -53,9 +53,10 @@ abstract class ChannelHandle extends NativeResource {
             }
             return poll(send, item, value);
         }
-        long ch = acquire();
         Waiter w = Waiter.current();
-        Transfer t = w.transfer.set(this, send, ch, item, value);
+        Transfer t = w.transfer;
+        long ch = hazardAcquire(t); // no shared write: see NativeResource, "Hazard operations"
+        t.set(this, send, ch, item, value);
         try {
             int rc = w.spinThenWait(this, t, ns);
             if (rc == Waiter.ABANDONED) {
@@ -64,15 +65,26 @@ abstract class ChannelHandle extends NativeResource {
             return rc;
         } finally {
             t.clear();
-            release();
+            hazardRelease(t);
         }
+    }
+
+    @Override
+    final boolean hazardUsers() {
+        return true;
     }
 
     /**
      * One blocking send or receive as a {@link Waiter.Op}: kept by each thread's waiter and
      * reused, since a thread blocks in one call at a time (no allocation per call).
      */
-    static final class Transfer implements Waiter.Op {
+    /**
+     * A thread's channel transfer (one at a time: its {@link Waiter}'s), and its hazard slot:
+     * {@link #inUse} names the handle its current blocking operation uses
+     * ({@link NativeResource#hazardAcquire}), read by frees on other threads.
+     */
+    static final class Transfer extends TransferPad implements Waiter.Op {
+        volatile NativeResource inUse;
         private ChannelHandle h;
         private boolean send;
         private long ch;
@@ -164,4 +176,14 @@ abstract class ChannelHandle extends NativeResource {
     public void close() {
         super.close();
     }
+}
+
+/**
+ * Padding before {@link ChannelHandle.Transfer#inUse} (a superclass's fields are laid out first): the
+ * slot is written at every transfer by its thread, and an object of another thread's next to
+ * it (after a GC moved them) would share its line.
+ */
+abstract class TransferPad {
+    @SuppressWarnings("unused")
+    private long p0, p1, p2, p3, p4, p5, p6, p7;
 }

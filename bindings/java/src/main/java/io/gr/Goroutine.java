@@ -41,6 +41,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  */
 public final class Goroutine<T> extends NativeResource implements Future<T> {
     private final Task<T> task; // null for native goroutines
+    private final Task.Returned returned; // the task's returned flag; null for native goroutines
     /** The goroutine has returned (a wait saw it end). */
     private volatile boolean finished;
     /** A native goroutine's failure text once finished (null: it did not fail). */
@@ -69,8 +70,18 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
     }
 
     Goroutine(long handle, Task<T> task) {
+        this(handle, task, task != null ? task.returned : null);
+    }
+
+    /**
+     * {@code returned}: the task's returned flag ({@link Task#returned}), read by the spawner
+     * before the spawn, so that a join reaches it without reading the task's line, which the
+     * worker is writing meanwhile.
+     */
+    Goroutine(long handle, Task<T> task, Task.Returned returned) {
         super("goroutine handle", handle, task != null ? Goroutine::releaseLater : Native::handleRelease, backstop(task));
         this.task = task;
+        this.returned = returned;
     }
 
     /*
@@ -88,9 +99,12 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
      */
     private static final int STRIPES = 8;
     private static final int PAD = 16; // longs: slots 128 bytes apart
-    private static final AtomicLongArray DEFERRED = new AtomicLongArray((STRIPES + 1) * PAD);
+    /** The length of an {@code AtomicLongArray} indexed by {@link #stripe()}. */
+    static final int STRIPED_LENGTH = (STRIPES + 1) * PAD;
+    private static final AtomicLongArray DEFERRED = new AtomicLongArray(STRIPED_LENGTH);
 
-    private static int stripe() {
+    /** This thread's slot in an array of {@link #STRIPED_LENGTH} longs (by thread id; each on a line of its own). */
+    static int stripe() {
         return ((int) Thread.currentThread().getId() & (STRIPES - 1)) * PAD + PAD;
     }
 
@@ -170,7 +184,7 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
     }
 
     private void joinOutcome() {
-        if (task != null && task.returnedClean()) {
+        if (returned != null && Task.returnedClean(returned)) {
             return; // neither failed nor cancelled, for good: nothing more to read from the task
         }
         if (isCancelled()) {
@@ -262,7 +276,7 @@ public final class Goroutine<T> extends NativeResource implements Future<T> {
         // The spin counts towards a timed wait's time.
         if (task != null && ns != 0 && !isClosed() && !Thread.currentThread().isInterrupted()) {
             long t0 = ns > 0 ? System.nanoTime() : 0;
-            if (task.awaitReturned(ns) && !isClosed()) {
+            if (Task.awaitReturned(returned, ns) && !isClosed()) {
                 finished = true;
                 closeOnce();
                 return true;

@@ -67,7 +67,8 @@ public final class Goroutines {
     public static <T> Goroutine<T> go(Callable<T> body, long timeout, TimeUnit unit) {
         Objects.requireNonNull(body, "body");
         Task<T> t = new Task<>(body, false);
-        Goroutine<T> g = new Goroutine<>(spawn(t, false, Status.timeout(timeout, unit)), t);
+        Task.Returned r = t.returned; // before the spawn: the worker writes t's line from then on
+        Goroutine<T> g = new Goroutine<>(spawn(t, false, Status.timeout(timeout, unit)), t, r);
         Goroutine.releaseDeferred(); // off the path: the worker is starting the goroutine
         return g;
     }
@@ -99,7 +100,8 @@ public final class Goroutines {
     public static Goroutine<Void> go(Runnable body, long timeout, TimeUnit unit) {
         Objects.requireNonNull(body, "body");
         Task<Void> t = new Task<>(body, false);
-        Goroutine<Void> g = new Goroutine<>(spawn(t, false, Status.timeout(timeout, unit)), t);
+        Task.Returned r = t.returned; // before the spawn: the worker writes t's line from then on
+        Goroutine<Void> g = new Goroutine<>(spawn(t, false, Status.timeout(timeout, unit)), t, r);
         Goroutine.releaseDeferred(); // off the path: the worker is starting the goroutine
         return g;
     }
@@ -132,6 +134,8 @@ public final class Goroutines {
             r = Native.spawnTaskSlot(slot, detached, limit);
             if (r < 0) {
                 Task.unpark(slot); // refused: no goroutine will take it
+            } else {
+                Task.reserveNext(slot); // off the path: the worker is starting the goroutine
             }
         } else {
             r = Native.spawnTask(t, detached, limit); // every slot taken: a global reference

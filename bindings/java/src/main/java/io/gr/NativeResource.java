@@ -187,6 +187,48 @@ abstract class NativeResource implements AutoCloseable, Waiter.Target {
         }
     }
 
+    /*
+     * Hazard operations (channels' blocking transfers, ChannelHandle.op). acquire() and
+     * release() count the operation in the state word, a line that every user writes: two
+     * threads handing values to each other through a channel pulled it from one CPU to the
+     * other at each acquire and each release, two dependent cache-line transfers per
+     * hand-off (~150-250 ns of a ~1.2 us Java ping-pong round trip). A hazard operation
+     * instead names the handle in its thread's own slot (ChannelHandle.Transfer#inUse, volatile),
+     * then reads the state word, which nobody writes until close: its line stays shared.
+     * The free (freeOnce) scans the slots (Waiter.inUseByAny) after CLOSED is set: both
+     * sides write (a volatile store, a CAS) before they read, so either the operation sees
+     * CLOSED and gives up without touching the pointer, or the scan sees the operation,
+     * and the operation's end (hazardRelease), which re-reads the state after clearing its
+     * slot, frees. Only handles whose hazardUsers() is true pay for the scan.
+     */
+
+    /** Whether hazard operations may use this handle (then a free scans the threads' slots). */
+    boolean hazardUsers() {
+        return false;
+    }
+
+    /**
+     * Begins a hazard operation from the thread that owns {@code slot}: returns the pointer,
+     * or throws if the handle was closed.
+     */
+    final long hazardAcquire(ChannelHandle.Transfer slot) {
+        slot.inUse = this;
+        if ((cell.state.get() & CLOSED) != 0) {
+            slot.inUse = null;
+            freeOnce(); // a free that saw this slot in use left it to us
+            throw new IllegalStateException(kind + " was closed (freed); it cannot be used");
+        }
+        return ptr;
+    }
+
+    /** Ends a hazard operation begun by {@link #hazardAcquire}. */
+    final void hazardRelease(ChannelHandle.Transfer slot) {
+        slot.inUse = null;
+        if ((cell.state.get() & CLOSED) != 0) {
+            freeOnce();
+        }
+    }
+
     /** Runs a native call on the pointer between {@link #acquire()} and {@link #release()}. */
     final long call(LongUnaryOperator op) {
         long p = acquire();
@@ -232,12 +274,15 @@ abstract class NativeResource implements AutoCloseable, Waiter.Target {
 
     /** Ends the calls blocked on this handle if any may be (see {@link Waiter#abortWaitsOn}). */
     final void abortWaits() {
-        if ((cell.state.get() & USERS) != 0) {
+        if ((cell.state.get() & USERS) != 0 || hazardUsers()) {
             Waiter.abortWaitsOn(this);
         }
     }
 
     private void freeOnce() {
+        if (hazardUsers() && (cell.state.get() != CLOSED || Waiter.inUseByAny(this))) {
+            return; // counted or hazard operations in flight: the last one frees
+        }
         if (cell.state.compareAndSet(CLOSED, CLOSED | FREED)) {
             if (cell.backstop != null) {
                 untrack(cell);

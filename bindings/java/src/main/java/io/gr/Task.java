@@ -7,7 +7,7 @@ import java.lang.ref.WeakReference;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
@@ -17,19 +17,27 @@ import java.util.function.LongConsumer;
  * A Java goroutine's body, its run state and its outcome; {@link #invoke} is called by the
  * glue on the gr worker thread that runs the goroutine.
  *
- * <p>Run state (written under the task's lock, read without it):
+ * <p>Run state (each move one CAS; the worker's run() takes no lock):
  * <pre>
  *   NEW --invoke--> RUNNING --body returns or throws--> DONE
  *    |                 |
  *    +---cancel()------+----> CANCELLED   (the body never runs, or its outcome is discarded)
  * </pre>
  *
- * <p>Interrupts reach this goroutine only: {@code runner} is the worker thread while the body
- * runs, set and cleared under the lock, and {@link #interrupt()} interrupts it under the same
- * lock. The worker's interrupt status is cleared before the body starts and after it ends
- * (as a thread pool clears it between tasks), so a goroutine that ends interrupted, or an
- * interrupt that arrives as it ends, never reaches the next goroutine on that thread. An
- * interrupt before the body starts is kept and set when it starts.
+ * <p>Interrupts reach this goroutine only. The worker clears its interrupt status, sets
+ * {@code runner} (volatile) and only then moves NEW to RUNNING; an interrupter (interrupt(),
+ * cancel(true): both under the task's lock, which orders them with each other) counts itself
+ * in {@code interrupters}, then interrupts {@code runner} only if it reads a state past NEW.
+ * An interrupt before the start sets {@code interruptPending} and re-reads the state: either
+ * the worker, reading the flag after its CAS, or the interrupter, seeing RUNNING, delivers it.
+ * A worker whose CAS fails (cancelled first) clears {@code runner} as at the end.
+ * At the end the worker clears {@code runner}, then waits while an interrupter is counted,
+ * then clears its interrupt status: both sides write (volatile) before they read, so an
+ * interrupter that missed the clear of {@code runner} is seen and waited for, and one that
+ * comes later finds no runner. So a goroutine that ends interrupted, or an interrupt that
+ * arrives as it ends, never reaches the next goroutine on that thread (a thread pool clears
+ * the status between tasks too). The worker used to take the lock at the start and at the
+ * end instead: ~0.2 us of every go() + join() (bindings/java/README.md).
  *
  * <p>Delivery flags: FAILED (the body threw), DETACHED (nobody will join: the handle was
  * closed unjoined, or it was spawned detached), OBSERVED (join, get or a CompletableFuture
@@ -61,7 +69,7 @@ final class Task<T> implements LongConsumer {
      * refers to its own handle (a lambda capturing an object that keeps its goroutines) must
      * not stay reachable from it after it ran, or the handle would never become unreachable.
      */
-    private Object body; // guarded by this; a Callable<T>, or a Runnable if `runnable`
+    private Object body; // a Callable<T>, or a Runnable if `runnable`; nulled after NEW
     /**
      * The body is a {@code Runnable} (result null), kept as it is: wrapping it in a
      * {@code Callable} cost an object per {@code go(Runnable)}, and the worker one more
@@ -79,23 +87,53 @@ final class Task<T> implements LongConsumer {
     private volatile int flags; // FLAGS
     private T value; // published by the volatile write of DONE
     private Throwable failure;
-    private Thread runner; // guarded by this
-    private boolean interruptPending; // guarded by this
+    private volatile Thread runner; // the worker, from before RUNNING until the body ended
+    private volatile boolean interruptPending; // interrupt() came while NEW
+    private volatile int interrupters; // INTERRUPTERS: interrupt() or cancel(true) under way
+    @SuppressWarnings("rawtypes")
+    private static final AtomicIntegerFieldUpdater<Task> STATE =
+            AtomicIntegerFieldUpdater.newUpdater(Task.class, "state");
+    @SuppressWarnings("rawtypes")
+    private static final AtomicIntegerFieldUpdater<Task> INTERRUPTERS =
+            AtomicIntegerFieldUpdater.newUpdater(Task.class, "interrupters");
     private volatile CompletableFuture<T> future; // FUTURE
     /**
-     * Element {@link #RETURNED} is non-zero once run() is over for the body, after the
-     * outcome is in {@code state}: {@link #CLEAN} if the body returned without throwing (the
-     * task is DONE for good: a cancel fails from then on), {@link #OTHER} if it threw or never
-     * ran (cancelled first). A join that sees CLEAN has its whole outcome without reading the
-     * task's own line, which the worker wrote last. Joiners spin on it
-     * ({@link #awaitReturned}). It has a cache line of its own, 64 bytes from either end of
-     * the array: a joiner spinning on a field of the task itself would pull the line that
+     * Non-zero once run() is over for the body, after the outcome is in {@code state}:
+     * {@link #CLEAN} if the body returned without throwing (the task is DONE for good: a
+     * cancel fails from then on), {@link #OTHER} if it threw or never ran (cancelled first).
+     * A join that sees CLEAN has its whole outcome without reading the task's own line, which
+     * the worker wrote last. Joiners spin on it ({@link #awaitReturned}). It is an object of
+     * its own, padded to a cache line (see {@link Returned}), and the goroutine handle keeps
+     * its own reference to it, taken before the spawn: a joiner spinning on a field of the
+     * task itself, or reading the task's fields to reach the flag, would pull the line that
      * run() writes (the lock word, state, runner, value) away from the worker at each write.
      */
-    private final AtomicIntegerArray returned = new AtomicIntegerArray(2 * RETURNED);
-    private static final int RETURNED = 16;
+    final Returned returned = new Returned();
     private static final int CLEAN = 1;
     private static final int OTHER = 2;
+
+    /** Fields before {@link Returned#value} (a superclass's fields are laid out first). */
+    abstract static class ReturnedPad {
+        @SuppressWarnings("unused")
+        private long p0, p1, p2, p3, p4, p5, p6, p7;
+    }
+
+    /** {@link Returned}'s flag, after 64 bytes of padding. */
+    abstract static class ReturnedValue extends ReturnedPad {
+        volatile int value;
+    }
+
+    /**
+     * A task's returned flag on a line of its own: 64 bytes of padding on either side, so no
+     * other object (the task, written by the worker; the handle, by the joiner) shares it.
+     * Read directly (an {@code AtomicIntegerArray} read its array through a wrapper object
+     * allocated next to the task, a second line that the worker's writes to the task
+     * invalidated at each look).
+     */
+    static final class Returned extends ReturnedValue {
+        @SuppressWarnings("unused")
+        private long q0, q1, q2, q3, q4, q5, q6, q7;
+    }
 
     /** How long {@link #awaitReturned} spins: as a thread's wait spins in the core (20 us). */
     static final long RETURN_SPIN_NS = 20_000;
@@ -167,6 +205,11 @@ final class Task<T> implements LongConsumer {
 
     /** Parks {@code t} in a free slot; its index, or -1 if none was found. */
     static int park(Task<?> t) {
+        int r = reservedHere();
+        if (r >= 0) {
+            SLOTS.set(r, t);
+            return r;
+        }
         int h = slotHint;
         for (int n = 0; n < SLOT_PROBES; n++) {
             int i = (h + n) & (SLOT_COUNT - 1);
@@ -177,6 +220,50 @@ final class Task<T> implements LongConsumer {
         }
         slotHint = h + SLOT_PROBES;
         return -1;
+    }
+
+    /*
+     * A slot reserved for a thread's next go(). A park that probes writes (CASes) the slot
+     * after the one its last goroutine emptied, on the line that goroutine's worker has just
+     * written: a cache-line transfer on the path of every go() + join() (the worker's own
+     * take of the slot is a second one, which nothing avoids). So after its spawn, while the
+     * worker starts the goroutine, go() reserves a free slot on another line for the same
+     * thread's next go() (reserveNext: a CAS of RESERVED into it, the line fetched then), and
+     * that go() finds it in its stripe (one per thread-id stripe, in the layout of Goroutine's
+     * deferred releases) and only stores its task there. At most one slot per stripe (8) is reserved; a
+     * reserved slot holds RESERVED, which probes skip as taken and no goroutine is given.
+     */
+    private static final Task<Void> RESERVED = new Task<>((Runnable) () -> { }, true);
+    /** Per stripe (Goroutine.stripe: the deferred releases' layout): 1 + a reserved slot's index, or 0. */
+    private static final AtomicLongArray RESERVED_SLOT = new AtomicLongArray(Goroutine.STRIPED_LENGTH);
+    /** Slots per cache line (4-byte references; 8-byte ones put a reservation two lines on). */
+    private static final int SLOTS_PER_LINE = 16;
+
+    /** Takes the slot reserved in this thread's stripe (it holds RESERVED); -1 if none. */
+    private static int reservedHere() {
+        int i = Goroutine.stripe();
+        long r = RESERVED_SLOT.get(i);
+        return r != 0 && RESERVED_SLOT.compareAndSet(i, r, 0) ? (int) r - 1 : -1;
+    }
+
+    /**
+     * After a spawn from slot {@code used}: reserves a free slot on another line for this
+     * thread's next go(), if its stripe has none (see {@link #RESERVED}).
+     */
+    static void reserveNext(int used) {
+        int i = Goroutine.stripe();
+        if (RESERVED_SLOT.get(i) != 0) {
+            return;
+        }
+        for (int n = 1; n <= SLOT_PROBES; n++) {
+            int s = (used + n * SLOTS_PER_LINE) & (SLOT_COUNT - 1);
+            if (SLOTS.get(s) == null && SLOTS.compareAndSet(s, null, RESERVED)) {
+                if (!RESERVED_SLOT.compareAndSet(i, 0, s + 1)) {
+                    SLOTS.set(s, null); // another thread of the stripe reserved one first
+                }
+                return;
+            }
+        }
     }
 
     /** Empties a slot whose spawn was refused. */
@@ -191,20 +278,21 @@ final class Task<T> implements LongConsumer {
 
     private String run() {
         Thread me = Thread.currentThread();
-        Object b;
-        synchronized (this) {
-            if (state != NEW) {
-                returned.set(RETURNED, OTHER);
-                return null; // cancelled before it started: the body never runs
+        Object b = body; // read before the CAS: a cancel nulls it only after its own CAS
+        Thread.interrupted(); // whatever a previous goroutine or a stray interrupt left
+        runner = me;
+        if (!STATE.compareAndSet(this, NEW, RUNNING)) { // cancelled first
+            runner = null; // an interrupter of the cancelled task may have read it: as at the end
+            if (interrupters != 0) {
+                awaitInterrupters();
             }
-            state = RUNNING;
-            runner = me;
-            b = body;
-            body = null;
-            Thread.interrupted(); // whatever a previous goroutine or a stray interrupt left
-            if (interruptPending) {
-                me.interrupt();
-            }
+            Thread.interrupted();
+            returned.value = OTHER;
+            return null; // cancelled before it started: the body never runs
+        }
+        body = null;
+        if (interruptPending) {
+            me.interrupt();
         }
         T v = null;
         Throwable e = null;
@@ -219,18 +307,15 @@ final class Task<T> implements LongConsumer {
         } catch (Throwable x) {
             e = x;
         }
-        boolean cancelled;
-        synchronized (this) {
-            runner = null;
-            cancelled = state == CANCELLED;
-            if (!cancelled) {
-                value = v;
-                failure = e;
-                state = DONE;
-            }
+        value = v; // published by the CAS to DONE; unread if cancelled
+        failure = e;
+        runner = null;
+        if (interrupters != 0) {
+            awaitInterrupters();
         }
+        boolean cancelled = !STATE.compareAndSet(this, RUNNING, DONE);
         Thread.interrupted(); // an interrupt for this goroutine stops here
-        returned.set(RETURNED, cancelled || e != null ? OTHER : CLEAN);
+        returned.value = cancelled || e != null ? OTHER : CLEAN;
         if (cancelled) {
             return null;
         }
@@ -255,13 +340,16 @@ final class Task<T> implements LongConsumer {
     /** Future.cancel: true if this call moved NEW or RUNNING to CANCELLED. */
     boolean cancel(boolean mayInterruptIfRunning) {
         synchronized (this) {
-            if (state == DONE || state == CANCELLED) {
-                return false;
-            }
-            state = CANCELLED;
+            int s;
+            do {
+                s = state;
+                if (s == DONE || s == CANCELLED) {
+                    return false;
+                }
+            } while (!STATE.compareAndSet(this, s, CANCELLED));
             body = null; // a body not started never runs
-            if (mayInterruptIfRunning && runner != null) {
-                runner.interrupt();
+            if (mayInterruptIfRunning && s == RUNNING) {
+                interruptRunner();
             }
         }
         CompletableFuture<T> f = future;
@@ -273,10 +361,37 @@ final class Task<T> implements LongConsumer {
 
     /** Interrupts the body while it runs; before it starts, it will start interrupted. */
     synchronized void interrupt() {
-        if (runner != null) {
-            runner.interrupt();
-        } else if (state == NEW) {
-            interruptPending = true;
+        interruptRunner();
+    }
+
+    /**
+     * Interrupts the worker while it runs the body (also after a cancel, until the body
+     * ends); before the start, marks the interrupt pending (see the class comment). Called
+     * under the task's lock.
+     */
+    private void interruptRunner() {
+        INTERRUPTERS.incrementAndGet(this);
+        try {
+            int s = state;
+            if (s == NEW) {
+                interruptPending = true;
+                s = state; // the worker may have started meanwhile, before reading the flag
+            }
+            if (s != NEW) {
+                Thread r = runner; // null once the body ended (cleared before DONE)
+                if (r != null) {
+                    r.interrupt();
+                }
+            }
+        } finally {
+            INTERRUPTERS.decrementAndGet(this);
+        }
+    }
+
+    /** The end of run(): an interrupter that may still use {@code runner} finishes first. */
+    private void awaitInterrupters() {
+        while (interrupters != 0) {
+            Thread.yield();
         }
     }
 
@@ -293,8 +408,8 @@ final class Task<T> implements LongConsumer {
      * the joiner's path. A short goroutine, the common case of {@code go()} + {@code join()},
      * ends within the spin; a long one costs the spin once.
      */
-    boolean awaitReturned(long maxNs) {
-        if (returned.get(RETURNED) != 0) {
+    static boolean awaitReturned(Returned r, long maxNs) {
+        if (r.value != 0) {
             return true;
         }
         long budget = maxNs < 0 ? RETURN_SPIN_NS : Math.min(maxNs, RETURN_SPIN_NS);
@@ -302,7 +417,7 @@ final class Task<T> implements LongConsumer {
         boolean[] crowded = CROWDED.get();
         boolean busy = !crowded[0];
         for (int i = 1;; i++) {
-            if (returned.get(RETURNED) != 0) {
+            if (r.value != 0) {
                 return true;
             }
             if ((i & 7) == 0) {
@@ -323,11 +438,12 @@ final class Task<T> implements LongConsumer {
     }
 
     /**
-     * Whether the body has returned without throwing (see {@link #returned}): the task is then
-     * DONE, not cancelled, with no failure, and stays so; a join needs nothing more from it.
+     * Whether the body of the task whose flag is {@code r} has returned without throwing
+     * (see {@link #returned}): the task is then DONE, not cancelled, with no failure, and
+     * stays so; a join needs nothing more from it.
      */
-    boolean returnedClean() {
-        return returned.get(RETURNED) == CLEAN;
+    static boolean returnedClean(Returned r) {
+        return r.value == CLEAN;
     }
 
     /** {@code Thread.onSpinWait} (Java 9+: a {@code pause} on x86), or null on Java 8. */

@@ -96,14 +96,58 @@ final class Waiter extends AbstractSelector {
         int call(long ptr, long ns, long token);
     }
 
-    /** Frees a dead waiter's cancel token. */
+    /** Frees a dead waiter's cancel token, and drops its hazard slot from {@link #SLOTS}. */
     private static final class TokenRef extends PhantomReference<Waiter> {
         final long token;
+        final ChannelHandle.Transfer slot;
 
-        TokenRef(Waiter w, long token) {
+        TokenRef(Waiter w, long token, ChannelHandle.Transfer slot) {
             super(w, DEAD);
             this.token = token;
+            this.slot = slot;
         }
+    }
+
+    /**
+     * The hazard slots of every live waiter (NativeResource, "Hazard operations"): a
+     * copy-on-write array, replaced under SLOTS_LOCK, read without it. A thread's slot is
+     * added when its waiter is created, before its first hazard operation, and removed once
+     * the waiter is dead (a dead thread's slot is empty: every operation clears it).
+     */
+    private static volatile ChannelHandle.Transfer[] slots = new ChannelHandle.Transfer[0];
+    private static final Object SLOTS_LOCK = new Object();
+
+    private static void addSlot(ChannelHandle.Transfer t) {
+        synchronized (SLOTS_LOCK) {
+            ChannelHandle.Transfer[] a = slots;
+            ChannelHandle.Transfer[] b = java.util.Arrays.copyOf(a, a.length + 1);
+            b[a.length] = t;
+            slots = b;
+        }
+    }
+
+    private static void removeSlot(ChannelHandle.Transfer t) {
+        synchronized (SLOTS_LOCK) {
+            ChannelHandle.Transfer[] a = slots;
+            for (int i = 0; i < a.length; i++) {
+                if (a[i] == t) {
+                    ChannelHandle.Transfer[] b = java.util.Arrays.copyOf(a, a.length - 1);
+                    System.arraycopy(a, i + 1, b, i, a.length - i - 1);
+                    slots = b;
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Whether a hazard operation of any thread uses {@code r} (NativeResource#freeOnce). */
+    static boolean inUseByAny(NativeResource r) {
+        for (ChannelHandle.Transfer t : slots) {
+            if (t.inUse == r) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The gr_cancel token fired by {@link #wakeup()} and {@link #abort()}. */
@@ -120,7 +164,8 @@ final class Waiter extends AbstractSelector {
     private Waiter() {
         super(SelectorProvider.provider());
         this.token = Status.pointer(Native.cancelNew(), "gr_cancel_new");
-        LIVE.add(new TokenRef(this, token));
+        addSlot(transfer);
+        LIVE.add(new TokenRef(this, token, transfer));
         synchronized (ALL) {
             ALL.put(this, Boolean.TRUE);
         }
@@ -141,6 +186,7 @@ final class Waiter extends AbstractSelector {
         for (TokenRef r; (r = (TokenRef) DEAD.poll()) != null; ) {
             if (LIVE.remove(r)) {
                 Native.cancelFree(r.token);
+                removeSlot(r.slot);
             }
         }
     }

@@ -155,4 +155,58 @@ class CloseTest {
             assertEquals(9L, g.get());
         }
     }
+
+    /**
+     * close() racing blocking transfers on the channel, which name it in their thread's hazard
+     * slot instead of counting themselves (NativeResource, "Hazard operations"): the native
+     * channel is never freed under a transfer (that would crash the JVM), and every channel is
+     * freed (none stays tracked), whichever of the closer and the transfers' ends frees it.
+     */
+    @Test
+    @Timeout(120)
+    void closeRacingTransfersFreesEveryChannelOnce() throws Exception {
+        int base = NativeResource.trackedCount();
+        AtomicReference<Throwable> unexpected = new AtomicReference<>();
+        for (int round = 0; round < 300; round++) {
+            LongChannel ch = new LongChannel(round % 2);
+            CountDownLatch started = new CountDownLatch(2);
+            Thread sender = new Thread(() -> {
+                started.countDown();
+                try {
+                    for (long i = 0;; i++) {
+                        ch.send(i);
+                    }
+                } catch (IllegalStateException e) {
+                    // closed: the end
+                } catch (Throwable e) {
+                    unexpected.compareAndSet(null, e);
+                }
+            });
+            Thread receiver = new Thread(() -> {
+                started.countDown();
+                try {
+                    for (;;) {
+                        ch.recv();
+                    }
+                } catch (IllegalStateException e) {
+                    // closed: the end
+                } catch (Throwable e) {
+                    unexpected.compareAndSet(null, e);
+                }
+            });
+            sender.start();
+            receiver.start();
+            started.await();
+            long until = System.nanoTime() + (round % 7) * 10_000L;
+            while (System.nanoTime() < until) {
+                Task.onSpinWait();
+            }
+            ch.close();
+            sender.join();
+            receiver.join();
+        }
+        assertEquals(null, unexpected.get());
+        assertTrue(NativeResource.trackedCount() <= base,
+                "closed channels left unfreed: tracked " + NativeResource.trackedCount() + ", base " + base);
+    }
 }

@@ -169,6 +169,47 @@ class InterruptIsolationTest {
         }
     }
 
+    /**
+     * Interrupts racing a goroutine's end (another thread interrupting its handle over and
+     * over, through the end and after it) never reach the goroutines that run next on that
+     * worker: the worker takes no lock, so its end waits for an interrupter that may still
+     * hold it as the runner (Task's class comment).
+     */
+    @Test
+    @Timeout(120)
+    void interruptsRacingTheEndNeverReachTheNextGoroutine() throws Exception {
+        AtomicInteger hits = new AtomicInteger();
+        AtomicInteger seen = new AtomicInteger();
+        for (int round = 0; round < 300; round++) {
+            Goroutine<Void> g = Goroutines.go(() -> {
+                long end = System.nanoTime() + 20_000;
+                while (System.nanoTime() < end) {
+                    if (Thread.currentThread().isInterrupted()) {
+                        seen.incrementAndGet();
+                        return;
+                    }
+                }
+            });
+            AtomicBoolean stop = new AtomicBoolean();
+            Thread racer = new Thread(() -> {
+                while (!stop.get()) {
+                    g.interrupt();
+                }
+            });
+            racer.start();
+            g.join();
+            for (int i = 0; i < 20; i++) {
+                if (Goroutines.go(() -> Thread.currentThread().isInterrupted()).get()) {
+                    hits.incrementAndGet();
+                }
+            }
+            stop.set(true);
+            racer.join();
+        }
+        assertEquals(0, hits.get(), "goroutines started interrupted after an interrupt meant for another");
+        assertTrue(seen.get() > 0, "no interrupt reached the goroutine it was meant for");
+    }
+
     /** A plain thread's interrupt status is its own: goroutines do not clear or set it. */
     @Test
     void callerStatusIsUntouched() throws Exception {
