@@ -351,10 +351,8 @@ fn run_loop<const SAN: bool>(m: &M, l: &tls::Local) -> bool {
             }
         }
         match find_runnable(m, l, &mut hold) {
-            Some(mut g) => {
-                while let Some(again) = execute::<SAN>(m, l, g) {
-                    g = again; // it yielded with nothing else to run: `rerun_yielded`
-                }
+            Some(g) => {
+                execute::<SAN>(m, l, g);
                 hold.ran = l.p.get() != 0;
             }
             None => hold.ran = false, // the processor was given up
@@ -811,106 +809,149 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
     }
 }
 
-/// Whether a goroutine that just yielded on processor `h` is what `find_runnable` would pick
-/// next anyway, so that its M runs it again at once instead of through the local queue (a
-/// push, and a pop with a locked instruction): nothing else is queued on the processor or
-/// for this M, the runtime is not stopping, no M waits for a processor, and this is not a
-/// round that looks at the global queue and the `yielded` list first (every 61st: then
-/// `false`, and `find_runnable` counts that round). Counts the round otherwise, as
-/// `find_runnable` would (`README.md` section 3).
+/// The processor's tick when `find_runnable`'s next round on `h` (held) would come to step 4
+/// (runnext, the local queue, the soft queue) with nothing before it to find (`README.md`
+/// section 3): the runtime not stopping, no M waiting for a processor (step 1), not a 61st
+/// tick (step 2), nothing in this M's inbox (even ticks) or `yielded` list, no affine
+/// goroutine on an odd tick (step 3). `None` otherwise: `find_runnable` takes the round.
 #[inline(always)]
-fn rerun_yielded(m: &M, h: &Held<'_>) -> bool {
+fn step4_tick(m: &M, h: &Held<'_>) -> Option<u64> {
     let rt = m.rt;
-    if !h.is_empty() || m.has_pinned_work() || rt.stopping() || rt.idle.nwant.load(Relaxed) > 0 {
-        return false;
-    }
-    let tick = h.p.tick.load(Relaxed);
-    if tick % 61 == 0 {
-        return false;
-    }
-    h.p.tick.store(tick.wrapping_add(1), Relaxed);
-    true
-}
-
-/// Runs `g` until it parks, yields or returns, then files it accordingly; `Some(g)` when it
-/// yielded and is to run again at once ([`rerun_yielded`]). `SAN`: the host's sanitizer is
-/// told of the switches (a copy each way: a normal program pays nothing per switch).
-fn execute<const SAN: bool>(m: &M, l: &tls::Local, g: GRef) -> Option<GRef> {
-    let rt = m.rt;
-    let pi = l.p.get() - 1;
-    let p = &rt.ps[pi];
-    l.set_g(GRef::as_ptr(&g), g.id);
-    m.runs.store(m.runs.load(Relaxed).wrapping_add(1), Relaxed);
-    p.preempt.store(false, Relaxed);
-    p.owner_tid.store(m.tid.load(Relaxed), Relaxed);
-    p.set_running();
-    let outcome = if g.bound { run_bound(&g) } else { run_coroutine::<SAN>(&g) };
-    l.set_g(std::ptr::null(), 0);
-    // Parked holding its channel's lock: mark it parked and release the lock before
-    // anything else (its peers wait for the lock meanwhile). `state::mark_parked`.
-    if let Some(Suspend::ParkUnlock(lock)) = outcome {
-        state::mark_parked(&g.cell.state);
-        // Parked: leak our reference (before the unlock, after which a waker may run it
-        // elsewhere); the single waker takes it back.
-        let _ = GRef::into_raw(g);
-        // SAFETY: the goroutine handed us the lock it took on this thread and switched
-        // away; this releases it once.
-        unsafe { lock.release() };
-        if rt.stopping() {
-            rt.taint(); // as for a park below
-        }
-        hold_again(rt, l, pi, p);
+    // `has_pinned_work` covers the inbox and the `yielded` list.
+    if m.has_pinned_work() || rt.stopping() || rt.idle.nwant.load(Relaxed) > 0 {
         return None;
     }
-    let h = hold_again(rt, l, pi, p);
-    match outcome {
-        None => {
-            // SAFETY: the goroutine returned; we own its run state.
-            let run = unsafe { g.run_state() };
-            if let RunState::Started(c) = std::mem::replace(run, RunState::Gone) {
-                rt.give_stack(c.into_stack(), h.as_ref());
-            }
-            if g.pinned.swap(0, Relaxed) != 0 {
-                m.note_unpin(); // it ended pinned (to us: a pinned goroutine runs only here)
-            }
-            rt.retire(&g);
-        }
-        Some(Suspend::Park) => {
-            if state::commit_park(&g.cell.state) {
-                if rt.stopping() {
-                    // Goroutine code that ran on through the shutdown parked: maybe in
-                    // another runtime's objects, which may still wake it. Keep this runtime
-                    // (and the goroutine's stack) for good.
-                    rt.taint();
-                }
-                // Parked: leak our reference; the single waker takes it back.
-                let _ = GRef::into_raw(g);
-            } else {
-                rt.ready_in(l, g, true, Displace::Local);
-            }
-        }
-        Some(Suspend::Yield) => {
-            let pin = g.pinned.load(Acquire);
-            if pin == m as *const M as usize {
-                m.push_yielded(g);
-            } else if let (0, Some(h)) = (pin, &h) {
-                if rerun_yielded(m, h) {
-                    return Some(g);
-                }
-                // What `ready_in` does for a yield with the processor held, without its
-                // look-ups (~40 instructions a yield): the back of the local queue, where
-                // other processors may steal it, and no wake (Go's Gosched wakes nobody).
-                h.push(g);
-            } else {
-                // With the block in hand: `ready` would look it up again, a call to
-                // `__tls_get_addr` in a shared library (~30 instructions a yield) unless LLVM
-                // happens to reuse the loop's lookup, which it does in some builds only.
-                rt.ready_in(l, g, false, Displace::Local);
-            }
-        }
-        Some(Suspend::ParkUnlock(_)) => unreachable!("handled above"),
+    let tick = h.p.tick.load(Relaxed);
+    if tick % 61 == 0 || (tick % 2 == 1 && h.p.affine_len.load(Relaxed) > 0) {
+        return None;
     }
-    None
+    Some(tick)
+}
+
+/// What `find_runnable` would run next on `h` after its goroutine parked, ended or yielded
+/// (`yielded`: put at the back of the local queue first), when step 4 decides it
+/// ([`step4_tick`]): `Some` of it, with the round counted as `find_runnable` counts it, so
+/// that the M runs it at once, without the outer loop's pass. `None` when an earlier step
+/// may have work or step 4 has none (`yielded` is then queued, the round not counted):
+/// `find_runnable` takes the round in full. A yielder with nothing else queued comes back
+/// itself, without the push and the locked pop.
+#[inline(always)]
+fn next_here(m: &M, h: &Held<'_>, yielded: Option<GRef>) -> Option<GRef> {
+    let Some(tick) = step4_tick(m, h) else {
+        if let Some(g) = yielded {
+            h.push(g);
+        }
+        return None;
+    };
+    if let Some(g) = yielded {
+        if h.is_empty() {
+            h.p.tick.store(tick.wrapping_add(1), Relaxed);
+            return Some(g);
+        }
+        // What `ready_in` does for a yield with the processor held, without its look-ups:
+        // the back of the local queue, where other processors may steal it, and no wake
+        // (Go's Gosched wakes nobody).
+        h.push(g);
+    }
+    let g = h.pop()?;
+    h.p.tick.store(tick.wrapping_add(1), Relaxed);
+    Some(g)
+}
+
+/// Runs `g` until it parks, yields or returns, then files it accordingly; then runs what
+/// `find_runnable` would pick next, here, when [`next_here`] can tell it (the per-run stores
+/// the monitor and dumps read are made for each run alike). `SAN`: the host's sanitizer is
+/// told of the switches (a copy each way: a normal program pays nothing per switch).
+fn execute<const SAN: bool>(m: &M, l: &tls::Local, mut g: GRef) {
+    let rt = m.rt;
+    let mut pi = l.p.get() - 1;
+    let mut p = &rt.ps[pi];
+    // After a run with processor `$h` held: the next goroutine to run here, if `next_here`
+    // tells it; else this run's `execute` is done.
+    macro_rules! run_next {
+        ($h:expr, $yielded:expr) => {
+            match next_here(m, $h, $yielded) {
+                Some(next) => {
+                    g = next;
+                    // The processor this M holds now (`hold_again`: mostly the same one).
+                    p = $h.p;
+                    pi = l.p.get() - 1;
+                    continue;
+                }
+                None => return,
+            }
+        };
+    }
+    loop {
+        l.set_g(GRef::as_ptr(&g), g.id);
+        m.runs.store(m.runs.load(Relaxed).wrapping_add(1), Relaxed);
+        p.preempt.store(false, Relaxed);
+        p.owner_tid.store(m.tid.load(Relaxed), Relaxed);
+        p.set_running();
+        let outcome = if g.bound { run_bound(&g) } else { run_coroutine::<SAN>(&g) };
+        l.set_g(std::ptr::null(), 0);
+        // Parked holding its channel's lock: mark it parked and release the lock before
+        // anything else (its peers wait for the lock meanwhile). `state::mark_parked`.
+        if let Some(Suspend::ParkUnlock(lock)) = outcome {
+            state::mark_parked(&g.cell.state);
+            // Parked: leak our reference (before the unlock, after which a waker may run it
+            // elsewhere); the single waker takes it back.
+            let _ = GRef::into_raw(g);
+            // SAFETY: the goroutine handed us the lock it took on this thread and switched
+            // away; this releases it once.
+            unsafe { lock.release() };
+            if rt.stopping() {
+                rt.taint(); // as for a park below
+            }
+            let Some(h) = hold_again(rt, l, pi, p) else { return };
+            run_next!(&h, None);
+        }
+        let h = hold_again(rt, l, pi, p);
+        match outcome {
+            None => {
+                // SAFETY: the goroutine returned; we own its run state.
+                let run = unsafe { g.run_state() };
+                if let RunState::Started(c) = std::mem::replace(run, RunState::Gone) {
+                    rt.give_stack(c.into_stack(), h.as_ref());
+                }
+                if g.pinned.swap(0, Relaxed) != 0 {
+                    m.note_unpin(); // it ended pinned (to us: a pinned goroutine runs only here)
+                }
+                rt.retire(&g);
+            }
+            Some(Suspend::Park) => {
+                if state::commit_park(&g.cell.state) {
+                    if rt.stopping() {
+                        // Goroutine code that ran on through the shutdown parked: maybe in
+                        // another runtime's objects, which may still wake it. Keep this
+                        // runtime (and the goroutine's stack) for good.
+                        rt.taint();
+                    }
+                    // Parked: leak our reference; the single waker takes it back.
+                    let _ = GRef::into_raw(g);
+                } else {
+                    rt.ready_in(l, g, true, Displace::Local);
+                }
+            }
+            Some(Suspend::Yield) => {
+                let pin = g.pinned.load(Acquire);
+                if pin == m as *const M as usize {
+                    m.push_yielded(g);
+                } else if let (0, Some(h)) = (pin, &h) {
+                    run_next!(h, Some(g)); // `next_here` files it
+                } else {
+                    // With the block in hand: `ready` would look it up again, a call to
+                    // `__tls_get_addr` in a shared library (~30 instructions a yield)
+                    // unless LLVM happens to reuse the loop's lookup, which it does in some
+                    // builds only.
+                    rt.ready_in(l, g, false, Displace::Local);
+                }
+            }
+            Some(Suspend::ParkUnlock(_)) => unreachable!("handled above"),
+        }
+        let Some(h) = h else { return };
+        run_next!(&h, None);
+    }
 }
 
 /// After a run: takes this M's processor back from RUNNING to HELD (`Held`); `None`, with
