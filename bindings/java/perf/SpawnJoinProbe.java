@@ -2,7 +2,8 @@
 // than the bench's one long run: each figure is measured in chunks of 2,000 operations, and
 // the minimum, quartile and median over the chunks are printed. Run from the repository:
 //
-//   make java-jar && javac -cp build/java/gr.jar -d build/java/perf bindings/java/perf/SpawnJoinProbe.java
+//   make java-jar && javac -cp build/java/gr.jar -d build/java/perf bindings/java/perf/SpawnJoinProbe.java \
+//       bindings/java/perf/ProbeChunks.java
 //   chrt -f 10 java -cp build/java/gr.jar:build/java/perf SpawnJoinProbe 60
 //
 // Rows: go() + join() of a Java goroutine; goNative() + join() of a C goroutine (getpid, through
@@ -12,22 +13,12 @@
 import io.gr.Goroutine;
 import io.gr.Goroutines;
 import io.gr.LongChannel;
-import java.util.Arrays;
+import io.gr.ProbeChunks;
+import io.gr.ProbeChunks.Op;
 
 public class SpawnJoinProbe {
-  static final int PER = 2000;
-
-  interface Op { void run() throws Exception; }
-
   static String chunks(int n, Op op) throws Exception {
-    long[] ns = new long[n];
-    for (int c = 0; c < n; c++) {
-      long t0 = System.nanoTime();
-      for (int i = 0; i < PER; i++) op.run();
-      ns[c] = (System.nanoTime() - t0) / PER;
-    }
-    Arrays.sort(ns);
-    return String.format("min=%d p25=%d med=%d ns", ns[0], ns[n / 4], ns[n / 2]);
+    return ProbeChunks.summary(n, op);
   }
 
   public static void main(String[] a) throws Exception {

@@ -5,7 +5,8 @@
 //   make java-jar && mkdir -p build/java/perf && cc -O2 -fPIC -shared -Iinclude \
 //     -I$JAVA_HOME/include -I$JAVA_HOME/include/linux bindings/java/perf/spawn_split.c \
 //     -o build/java/perf/libspawnsplit.so -Lbuild/lib -lgr
-//   javac -cp build/java/gr.jar -d build/java/perf bindings/java/perf/SpawnSplitProbe.java
+//   javac -cp build/java/gr.jar -d build/java/perf bindings/java/perf/SpawnSplitProbe.java \
+//       bindings/java/perf/ProbeChunks.java
 //   chrt -f 10 java -cp build/java/gr.jar:build/java/perf io.gr.SpawnSplitProbe 20 build/java/perf/libspawnsplit.so
 //
 // Rows: c (bound spawn of a C no-op + gr_wait, one JNI call); jni (the same as three JNI calls:
@@ -16,7 +17,7 @@
 // binding's go() + join()).
 package io.gr;
 
-import java.util.Arrays;
+import io.gr.ProbeChunks.Op;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 public class SpawnSplitProbe {
@@ -67,17 +68,8 @@ public class SpawnSplitProbe {
     }
   }
 
-  interface Op { void run() throws Exception; }
-
   static long chunks(int n, Op op) throws Exception {
-    long[] ns = new long[n];
-    for (int c = 0; c < n; c++) {
-      long t0 = System.nanoTime();
-      for (int i = 0; i < 2000; i++) op.run();
-      ns[c] = (System.nanoTime() - t0) / 2000;
-    }
-    Arrays.sort(ns);
-    return ns[n / 2];
+    return ProbeChunks.sorted(n, op)[n / 2];
   }
 
   static void await(long h) {

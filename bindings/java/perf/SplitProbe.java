@@ -3,26 +3,18 @@
 // the bare Native calls (no Java layer); and both with a plain Java thread as the peer.
 // Medians of chunks of 2,000 round trips. In package io.gr to reach Native. From the repository:
 //
-//   make java-jar && javac -cp build/java/gr.jar -d build/java/perf bindings/java/perf/SplitProbe.java
+//   make java-jar && javac -cp build/java/gr.jar -d build/java/perf bindings/java/perf/SplitProbe.java \
+//       bindings/java/perf/ProbeChunks.java
 //   chrt -f 10 java -cp build/java/gr.jar:build/java/perf io.gr.SplitProbe 40 [jni|layer|raw|rawt|layert]
 //
 // Compare with C: bench/extra/thread_pingpong.c mode 0 (two plain threads, the same channels).
 package io.gr;
 
-import java.util.Arrays;
+import io.gr.ProbeChunks.Op;
 
 public class SplitProbe {
-  static final int PER = 2000;
-  interface Op { void run() throws Exception; }
   static String chunks(int n, Op op) throws Exception {
-    long[] ns = new long[n];
-    for (int c = 0; c < n; c++) {
-      long t0 = System.nanoTime();
-      for (int i = 0; i < PER; i++) op.run();
-      ns[c] = (System.nanoTime() - t0) / PER;
-    }
-    Arrays.sort(ns);
-    return String.format("min=%d p25=%d med=%d ns", ns[0], ns[n / 4], ns[n / 2]);
+    return ProbeChunks.summary(n, op);
   }
 
   public static void main(String[] a) throws Exception {
