@@ -329,6 +329,13 @@ impl Token {
         true
     }
 
+    /// This wait's sequence number (a goroutine's channel entry keeps it instead of the
+    /// token: `chan/waitq.rs`).
+    #[inline(always)]
+    pub(crate) fn seq(&self) -> u32 {
+        self.seq
+    }
+
     /// Ends the wait with `result` without waking its owner: for the owner itself (poll,
     /// expired deadline, already-fired cancel token), which then does not park.
     fn claim(&self, result: u32) -> bool {
@@ -395,6 +402,26 @@ impl Token {
             None => sched::ready_after_wake(g, affine),
         }
     }
+}
+
+/// [`Token::complete_handoff`] for the wait `seq` of goroutine `g`, without its token (a
+/// goroutine's channel entry: `chan/waitq.rs`, which goes from the entry to the goroutine's
+/// cell directly). The same steps as a token of `g`'s: the completion CAS, then the park
+/// handshake's queueing.
+#[inline(always)]
+pub(crate) fn complete_handoff_g(g: &G, seq: u32, w: &sched::Waker, result: u32, affine: bool, slot: impl FnOnce() -> usize) -> bool {
+    debug_assert!(result != PENDING && result < RESULT_MAX);
+    if sanitizer::on() {
+        sanitizer::handoff(&g.cell as *const WaitCell as usize, slot()); // before the CAS
+    }
+    let Some(old) = sched::state::complete(&g.cell.state, (seq as u64) << 32, result, sched::state::PARKED) else {
+        return false;
+    };
+    // (As in `Token::wake`: queued by us only if it had switched away.)
+    if sched::state::woke_parked(&g.cell.state, old) {
+        sched::ready_after_wake_in(w, g, affine);
+    }
+    true
 }
 
 /// How many bytes of an element a thread's wait carries in its wait cell's cache line

@@ -49,6 +49,15 @@ enum Owner {
     /// never in the owner's frame. (The owner's token keeps the cell alive.)
     #[cfg(not(loom))]
     Thread(NonNull<crate::waiter::ThreadWait>, u32),
+    /// A goroutine's wait: the goroutine and the wait's sequence number, for the same
+    /// reason: a completer on another CPU goes from the entry straight to the goroutine's
+    /// wait cell, whose line it fetches together with the frame's (`done`, the element),
+    /// instead of reading the token on the frame first to find the cell (one dependent
+    /// line transfer fewer per cross-CPU wake; `README.md`, "Hand-off to a thread"). (The
+    /// goroutine outlives its queued entries: it leaves the frame only after `done` or
+    /// after removing them.)
+    #[cfg(not(loom))]
+    G(NonNull<crate::goroutine::G>, u32),
 }
 
 /// Result code of a completed channel wait: `USER + 2 * case + closed`.
@@ -70,6 +79,10 @@ impl Sudog {
     /// completer (module docs).
     #[inline(always)]
     pub unsafe fn new(tok: &Token, elem: *mut u8, case: u32, done: *const AtomicBool) -> Sudog {
+        #[cfg(not(loom))]
+        if let Some(g) = tok.goroutine() {
+            return Sudog { owner: Owner::G(NonNull::from(g), tok.seq()), elem, case, done };
+        }
         Sudog { owner: Owner::Tok(NonNull::from(tok)), elem, case, done }
     }
 
@@ -95,6 +108,10 @@ impl Sudog {
             Owner::Tok(t) => t.as_ptr() as *const u8,
             #[cfg(not(loom))]
             Owner::Thread(t, _) => t.as_ptr() as *const u8,
+            // SAFETY: the goroutine outlives its queued entries (as in `complete_handoff`);
+            // only the field's address is taken.
+            #[cfg(not(loom))]
+            Owner::G(g, _) => unsafe { std::ptr::addr_of!((*g.as_ptr()).cell) as *const u8 },
         }
     }
 
@@ -108,6 +125,10 @@ impl Sudog {
             // SAFETY: the owner's token holds the cell (a counted `Arc`) as long as above.
             #[cfg(not(loom))]
             Owner::Thread(t, seq) => unsafe { t.as_ref() }.complete_handoff(seq, result, slot),
+            // SAFETY: a goroutine does not end while an entry of its is queued or held by a
+            // completer (it waits for `done` or removes the entry first; module docs).
+            #[cfg(not(loom))]
+            Owner::G(g, seq) => crate::waiter::complete_handoff_g(unsafe { g.as_ref() }, seq, w, result, affine, slot),
         }
     }
 
