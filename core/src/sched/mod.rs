@@ -36,6 +36,7 @@ mod backlog;
 mod bound;
 mod current;
 pub mod deadlock;
+mod global;
 mod grace;
 mod idle;
 pub mod inspect;
