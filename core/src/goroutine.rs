@@ -99,14 +99,25 @@ pub(crate) struct JoinState {
     pub waiters: WaitList<Token>,
 }
 
+/// `repr(C)`: the wait cell and the landing first, so that they share the record's first
+/// cache line (`allg.rs`: the `G` lies at offset 8 of a 64-byte aligned record), as a
+/// thread's do (`waiter::ThreadWait`).
+#[repr(C)]
 pub struct G {
+    /// Reused by every wait of this goroutine; tokens carry a sequence number. Its word
+    /// also holds the park handshake (`sched/state.rs`).
+    pub(crate) cell: WaitCell,
+    /// The landing of a plain channel operation's element ([`crate::waiter::G_LANDING`]
+    /// bytes) and its `done` flag, in the cell's line: a waker on another CPU completes the
+    /// wait, copies the element and sets `done` in the one line that the resumed goroutine
+    /// reads first (`chan/README.md`, "Hand-off to a thread"). Atomics only so that safe
+    /// code can hand out a pointer; the channel protocol orders the copies by `done`.
+    pub(crate) land_done: crate::loom::AtomicBool,
+    pub(crate) land_buf: [std::sync::atomic::AtomicU64; crate::waiter::G_LANDING / 8],
     pub id: u64,
     /// The generation of its runtime (`sched/runtime.rs`, truncated): a goroutine is only
     /// ever queued in its own runtime; once that is gone it is never resumed.
     pub(crate) gen: u32,
-    /// Reused by every wait of this goroutine; tokens carry a sequence number. Its word
-    /// also holds the park handshake (`sched/state.rs`).
-    pub(crate) cell: WaitCell,
     /// 0, or the address of the M this goroutine is pinned to.
     pub(crate) pinned: AtomicUsize,
     pub bound: bool,
@@ -165,9 +176,11 @@ impl G {
         let bound = stack.is_none();
         let info = Info { entry: entry.address(), spawn_pc: origin.spawn_pc, parent: origin.parent, ..Info::default() };
         GRef::new(G {
+            cell: WaitCell::new(),
+            land_done: crate::loom::AtomicBool::new(false),
+            land_buf: Default::default(),
             id,
             gen,
-            cell: WaitCell::new(),
             pinned: AtomicUsize::new(0),
             bound,
             run: UnsafeCell::new(RunState::New(entry, stack)),

@@ -353,14 +353,24 @@ impl Token {
         }
     }
 
-    /// The landing of a thread's wait ([`ThreadWait`]): its `done` flag and a pointer to
-    /// [`LANDING`] bytes, both in the wait cell's cache line; `None` for a goroutine's wait.
-    /// A goroutine's completer often runs on its own CPU, where copying through a landing
-    /// would be pure cost. The owner uses it for one wait at a time, and a completer only
-    /// as the winner of that wait, before it sets `done` (`chan/mod.rs`, `send_landed`).
+    /// The landing of a thread's or goroutine's wait ([`ThreadWait`], `goroutine::G`): its
+    /// `done` flag, a pointer to its bytes and how many ([`LANDING`], [`G_LANDING`]), all in
+    /// the wait cell's cache line; `None` for an asynchronous operation, and for a
+    /// goroutine's unless `goroutine_too` (`Chan`'s `met_thread`). The owner uses it
+    /// for one wait at a time, and a completer only as the winner of that wait, before it
+    /// sets `done` (`chan/mod.rs`, `send_landed`).
     #[inline(always)]
-    pub(crate) fn landing(&self) -> Option<(&crate::loom::AtomicBool, *mut u8)> {
-        self.thread().map(|(t, _)| (&t.land_done, t.land_buf.as_ptr() as *mut u8))
+    pub(crate) fn landing(&self, goroutine_too: bool) -> Option<(&crate::loom::AtomicBool, *mut u8, usize)> {
+        match &self.cell {
+            CellRef::Thread(t) => Some((&t.land_done, t.land_buf.as_ptr() as *mut u8, LANDING)),
+            CellRef::Own(_) | CellRef::G(_) if !goroutine_too => None,
+            CellRef::Own(g) => {
+                let g = g.get();
+                Some((&g.land_done, g.land_buf.as_ptr() as *mut u8, G_LANDING))
+            }
+            CellRef::G(g) => Some((&g.land_done, g.land_buf.as_ptr() as *mut u8, G_LANDING)),
+            CellRef::Async(_) => None,
+        }
     }
 
     /// The completion CAS (`sched/state.rs`, step 3): `Some` with the word it replaced if
@@ -427,6 +437,10 @@ pub(crate) fn complete_handoff_g(g: &G, seq: u32, w: &sched::Waker, result: u32,
 /// How many bytes of an element a thread's wait carries in its wait cell's cache line
 /// ([`Token::landing`]).
 pub(crate) const LANDING: usize = 32;
+
+/// How many bytes of an element a goroutine's wait carries in its wait cell's line
+/// (`goroutine::G`; fewer than a thread's: the record is 256 bytes, `allg.rs`).
+pub(crate) const G_LANDING: usize = 16;
 
 /// The wait cell of an OS thread (a plain thread, or an M running a bound goroutine), with
 /// what dumps and the deadlock report read about its waits. Every thread that waited in gr

@@ -160,6 +160,9 @@ impl std::ops::Deref for Won {
 #[derive(Default)]
 pub(crate) struct WaitQ {
     q: WaitList<Sudog, 1>,
+    /// A plain thread has waited on this channel or completed an entry of this queue (its
+    /// completer needed a grace pin): a hint for goroutines' landings (`Chan::landing_of`).
+    pub(crate) met_thread: bool,
 }
 
 impl WaitQ {
@@ -224,6 +227,7 @@ impl WaitQ {
     #[inline(always)]
     fn take(&mut self, closed: bool, affine: bool, slot: impl Fn() -> usize) -> Option<Won> {
         let (w, pin) = super::wait::waker(); // before the first entry is read (module docs)
+        self.met_thread |= pin.is_some();
         while let Some(s) = self.q.pop_front() {
             // The owner's lines this completer will touch, fetched for writing at once, so
             // that their transfers from the owner's core overlap: the token or, for a
