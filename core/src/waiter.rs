@@ -143,17 +143,20 @@ impl Limit for TimeoutNs {
 }
 
 /// The state of one owner's waits: a goroutine's (inside its `G`) or an OS thread's.
+#[repr(C)]
 pub struct WaitCell {
     /// `seq << 32 | flags | result` (module docs); a goroutine's park handshake is in its
     /// flags (`sched/state.rs`).
     pub(crate) state: AtomicU64,
-    /// Futex word for thread owners (unused by goroutines).
+    /// Futex word for thread owners. No goroutine sleeps on it: for a goroutine owner it
+    /// and `spare` are the [`G_LANDING`] bytes of its channel landing ([`Token::landing`]).
     sleeping: AtomicU32,
+    spare: AtomicU32,
 }
 
 impl WaitCell {
     pub(crate) fn new() -> WaitCell {
-        WaitCell { state: AtomicU64::new(0), sleeping: AtomicU32::new(AWAKE) }
+        WaitCell { state: AtomicU64::new(0), sleeping: AtomicU32::new(AWAKE), spare: AtomicU32::new(0) }
     }
 
     /// Whether the wait `seq` is open ([`Token::is_pending`]).
@@ -364,11 +367,8 @@ impl Token {
         match &self.cell {
             CellRef::Thread(t) => Some((&t.land_done, t.land_buf.as_ptr() as *mut u8, LANDING)),
             CellRef::Own(_) | CellRef::G(_) if !goroutine_too => None,
-            CellRef::Own(g) => {
-                let g = g.get();
-                Some((&g.land_done, g.land_buf.as_ptr() as *mut u8, G_LANDING))
-            }
-            CellRef::G(g) => Some((&g.land_done, g.land_buf.as_ptr() as *mut u8, G_LANDING)),
+            CellRef::Own(g) => Some(g_landing(g.get())),
+            CellRef::G(g) => Some(g_landing(g)),
             CellRef::Async(_) => None,
         }
     }
@@ -438,9 +438,19 @@ pub(crate) fn complete_handoff_g(g: &G, seq: u32, w: &sched::Waker, result: u32,
 /// ([`Token::landing`]).
 pub(crate) const LANDING: usize = 32;
 
-/// How many bytes of an element a goroutine's wait carries in its wait cell's line
-/// (`goroutine::G`; fewer than a thread's: the record is 256 bytes, `allg.rs`).
-pub(crate) const G_LANDING: usize = 16;
+/// How many bytes of an element a goroutine's wait carries in its wait cell: its futex
+/// word and the spare word after it (`WaitCell`), which no goroutine sleeps on (the record
+/// has no room for more: `allg.rs`, 256 bytes).
+pub(crate) const G_LANDING: usize = 8;
+const _: () = assert!(std::mem::offset_of!(WaitCell, spare) == std::mem::offset_of!(WaitCell, sleeping) + 4);
+
+/// A goroutine's landing ([`Token::landing`]): `done` beside its cell, and the cell's
+/// futex and spare words (a pointer from the whole cell, whose atomics allow the writes).
+#[inline(always)]
+fn g_landing(g: &G) -> (&crate::loom::AtomicBool, *mut u8, usize) {
+    let cell = &g.cell as *const WaitCell as *mut u8;
+    (&g.land_done, cell.wrapping_add(std::mem::offset_of!(WaitCell, sleeping)), G_LANDING)
+}
 
 /// The wait cell of an OS thread (a plain thread, or an M running a bound goroutine), with
 /// what dumps and the deadlock report read about its waits. Every thread that waited in gr

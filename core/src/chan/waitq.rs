@@ -49,13 +49,14 @@ enum Owner {
     /// never in the owner's frame. (The owner's token keeps the cell alive.)
     #[cfg(not(loom))]
     Thread(NonNull<crate::waiter::ThreadWait>, u32),
-    /// A goroutine's wait: the goroutine and the wait's sequence number, for the same
-    /// reason: a completer on another CPU goes from the entry straight to the goroutine's
-    /// wait cell, whose line it fetches together with the frame's (`done`, the element),
-    /// instead of reading the token on the frame first to find the cell (one dependent
-    /// line transfer fewer per cross-CPU wake; `README.md`, "Hand-off to a thread"). (The
-    /// goroutine outlives its queued entries: it leaves the frame only after `done` or
-    /// after removing them.)
+    /// A goroutine's landed plain operation (`Chan::landing_of`: on a channel that met a
+    /// plain thread): the goroutine and the wait's sequence number, for the same reason: a
+    /// completer on another CPU goes from the entry straight to the goroutine's wait cell,
+    /// whose line holds the landing too, instead of reading the token on the frame first
+    /// to find the cell (`README.md`, "Hand-off to a thread"). (The goroutine outlives its
+    /// queued entries: it leaves the frame only after `done` or after removing them.)
+    /// Goroutines' other entries keep the token: every entry so gained nothing on
+    /// goroutine-only channels and cost `gr_bench ring` ~10% (paired, 14 pairs).)
     #[cfg(not(loom))]
     G(NonNull<crate::goroutine::G>, u32),
 }
@@ -79,10 +80,6 @@ impl Sudog {
     /// completer (module docs).
     #[inline(always)]
     pub unsafe fn new(tok: &Token, elem: *mut u8, case: u32, done: *const AtomicBool) -> Sudog {
-        #[cfg(not(loom))]
-        if let Some(g) = tok.goroutine() {
-            return Sudog { owner: Owner::G(NonNull::from(g), tok.seq()), elem, case, done };
-        }
         Sudog { owner: Owner::Tok(NonNull::from(tok)), elem, case, done }
     }
 
@@ -96,6 +93,10 @@ impl Sudog {
         #[cfg(not(loom))]
         if let Some((t, seq)) = tok.thread() {
             return Sudog { owner: Owner::Thread(NonNull::from(t), seq), elem, case: 0, done };
+        }
+        #[cfg(not(loom))]
+        if let Some(g) = tok.goroutine() {
+            return Sudog { owner: Owner::G(NonNull::from(g), tok.seq()), elem, case: 0, done };
         }
         // SAFETY: the caller's contract.
         unsafe { Sudog::new(tok, elem, 0, done) }
