@@ -7,9 +7,10 @@
 //!   (O(1)) after a timeout, a cancel, or another case of its select won. Between the end of
 //!   its wait and that removal an entry is *stale*: [`WaitQ::dequeue`] pops and drops stale
 //!   entries (their completion CAS fails), and only ever returns an entry whose wait it won.
-//! - Entries borrow from their owner's frame: the wait token, `elem` and `done` (a thread's
-//!   landed entry, `Sudog::new_landed`: its wait cell and landing instead, which the token
-//!   on that frame keeps alive). The owner
+//! - Entries borrow from their owner's frame: the wait token, `elem` and `done` (a landed
+//!   entry, `Sudog::new_landed`: a thread's wait cell and landing, or a goroutine's G and
+//!   landing, instead; the token on that frame, or the running goroutine, keeps them
+//!   alive). The owner
 //!   does not leave that frame while its entry is queued or a completer holds it: after a
 //!   win it waits for `done` (a plain operation) or re-locks its channels (a select), which
 //!   orders it after the winner's critical section; after its own timeout or cancel it
