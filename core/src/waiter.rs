@@ -442,6 +442,9 @@ pub(crate) const LANDING: usize = 32;
 /// word and the spare word after it (`WaitCell`), which no goroutine sleeps on (the record
 /// has no room for more: `allg.rs`, 256 bytes).
 pub(crate) const G_LANDING: usize = 8;
+// (Under loom the atomics are the model's and no goroutine landing is used: the channel
+// models hand values through their own tokens, `chan/wait.rs`.)
+#[cfg(not(loom))]
 const _: () = assert!(std::mem::offset_of!(WaitCell, spare) == std::mem::offset_of!(WaitCell, sleeping) + 4);
 
 /// A goroutine's landing ([`Token::landing`]): `done` beside its cell, and the cell's
