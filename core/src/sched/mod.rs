@@ -36,7 +36,6 @@ mod backlog;
 mod bound;
 mod current;
 pub mod deadlock;
-mod global;
 mod grace;
 mod idle;
 pub mod inspect;

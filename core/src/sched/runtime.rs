@@ -26,6 +26,7 @@ use crate::stack::GlobalPool;
 use crate::sys::forklock::ForkLock;
 use crate::sys::thread::Thread;
 use crate::timer::Timers;
+use crossbeam_deque::Injector;
 use std::sync::atomic::{AtomicBool, AtomicPtr};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::{Arc, Condvar, Mutex};
@@ -94,7 +95,7 @@ pub(crate) struct Runtime {
     pub(crate) gen: u64,
     pub(crate) cfg: Config,
     pub(crate) ps: Box<[P]>,
-    pub(crate) global: super::global::Global,
+    pub(crate) global: Injector<GRef>,
     /// Back-pressure on plain threads that spawn into `global` (`backlog.rs`).
     pub(crate) backlog: super::backlog::Backlog,
     pub(crate) idle: idle::Idle,
@@ -251,7 +252,7 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
     let rt: &'static Runtime = Box::leak(Box::new(Runtime {
         gen,
         ps: (0..cfg.workers).map(P::new).collect(),
-        global: super::global::Global::new(),
+        global: Injector::new(),
         backlog: super::backlog::Backlog::new(),
         idle: idle::Idle::new(cfg.workers),
         ms: crate::loom::Mutex::new(Vec::new()),

@@ -83,7 +83,7 @@ impl Runtime {
             m.push_inbox(self, g);
             return;
         }
-        self.global.push_one(g); // (`global.rs`: the slot a holding M looks at first)
+        self.global.push(g);
         self.wakep();
     }
 
