@@ -66,13 +66,6 @@ impl<T, const RANK: u8> Mutex<T, RANK> {
         self.m.data_ptr() as *const u8
     }
 
-    /// Whether someone holds the lock now (a plain load: for spinning before a lock).
-    #[cfg(not(loom))]
-    #[inline(always)]
-    pub(crate) fn is_locked(&self) -> bool {
-        self.m.is_locked()
-    }
-
     /// The lock if it is free now (no waiting).
     #[cfg(not(loom))]
     #[inline]

@@ -71,11 +71,6 @@ use std::sync::atomic::Ordering::Relaxed;
 use crate::waiter::{Deadline, Limit};
 use crate::waitlist::Key;
 use crate::waitreason::{kind, WaitReason};
-
-/// How many `pause`s [`Chan::lock_for`] spins on a held lock of an unbuffered channel
-/// before parking_lot's slow path.
-#[cfg(not(loom))]
-const LOCK_SPIN: u32 = 128;
 use ring::Ring;
 use wait::Token;
 use waitq::{Sudog, WaitQ};
@@ -323,26 +318,6 @@ impl Chan {
             let e = self.inner.data_addr().wrapping_add(q + WaitQ::INLINE_OFFSET);
             prefetch_write(e);
             prefetch_write(e.wrapping_add(WaitQ::INLINE_SIZE - 1));
-            prefetch_write(self as *const Chan as *const u8);
-            if let Some(g) = self.inner.try_lock() {
-                return ChanGuard { g, chan: self };
-            }
-            self.count_contention();
-            // Spin on the lock word a while before parking_lot's slow path, which `pause`s
-            // 14 times and then yields the CPU (a system call each): on an unbuffered
-            // channel the holder is mostly a peer about to park there, whose M keeps the
-            // lock across the switch and releases it a few hundred ns later (`block_queued`).
-            // A plain thread's send in a ping-pong met it every few round trips
-            // (`README.md`, "Hand-off to a thread").
-            for _ in 0..LOCK_SPIN {
-                std::hint::spin_loop();
-                if !self.inner.is_locked() {
-                    if let Some(g) = self.inner.try_lock() {
-                        return ChanGuard { g, chan: self };
-                    }
-                }
-            }
-            return self.lock_plain();
         }
         #[cfg(loom)]
         let _ = recv;
