@@ -378,12 +378,6 @@ fn found(rt: &'static Runtime, l: &tls::Local, g: GRef) -> Option<GRef> {
 /// A batch from another processor's queue into ours, and one of it to run.
 #[inline(always)]
 fn steal_from(s: &Stealer<GRef>, h: &Held<'_>) -> Option<GRef> {
-    // An empty victim costs a fence here instead of an epoch pin and its fence (a holding
-    // M's round, step 6b, looks at every victim: a shorter round finds a plain thread's
-    // wake sooner; `README.md` section 13). Racy as the steal's own look is.
-    if s.is_empty() {
-        return None;
-    }
     loop {
         match s.steal_batch_and_pop(h.worker()) {
             Steal::Success(g) => return Some(g),
@@ -394,10 +388,6 @@ fn steal_from(s: &Stealer<GRef>, h: &Held<'_>) -> Option<GRef> {
 }
 
 fn steal_global(rt: &Runtime, h: &Held<'_>) -> Option<GRef> {
-    // Two loads, no fence, when empty (the steal fences first).
-    if rt.global.is_empty() {
-        return None;
-    }
     loop {
         match rt.global.steal_batch_and_pop(h.worker()) {
             Steal::Success(g) => {
