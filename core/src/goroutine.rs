@@ -99,25 +99,37 @@ pub(crate) struct JoinState {
     pub waiters: WaitList<Token>,
 }
 
+/// `repr(C)`: the wait cell (with the landing's bytes, `WaitCell`) first and the landing's
+/// `done` flag in the same line of the record (`allg.rs`: the `G` lies at offset 8 of a
+/// 64-byte aligned record), as a thread's are (`waiter::ThreadWait`); fields ordered so that
+/// the record stays 256 bytes (`g_stays_small`).
+#[repr(C)]
 pub struct G {
+    /// Reused by every wait of this goroutine; tokens carry a sequence number. Its word
+    /// also holds the park handshake (`sched/state.rs`). Its futex word, which no goroutine
+    /// sleeps on, holds the landing's bytes ([`crate::waiter::G_LANDING`]).
+    pub(crate) cell: WaitCell,
     pub id: u64,
     /// The generation of its runtime (`sched/runtime.rs`, truncated): a goroutine is only
     /// ever queued in its own runtime; once that is gone it is never resumed.
     pub(crate) gen: u32,
-    /// Reused by every wait of this goroutine; tokens carry a sequence number. Its word
-    /// also holds the park handshake (`sched/state.rs`).
-    pub(crate) cell: WaitCell,
+    pub bound: bool,
+    pub(crate) done: AtomicBool,
+    /// Set by `gr_goroutine_fail` from inside (a plain flag: only the goroutine writes it).
+    pub(crate) failed: AtomicBool,
+    /// The landing's `done` flag: a plain channel operation's element goes through the
+    /// landing once its channel met a plain thread (`chan/mod.rs`, `landing_of`), so that a
+    /// waker on another CPU completes the wait, copies the element and sets this in the one
+    /// line that the resumed goroutine reads first (`chan/README.md`, "Hand-off to a
+    /// thread").
+    pub(crate) land_done: crate::loom::AtomicBool,
     /// 0, or the address of the M this goroutine is pinned to.
     pub(crate) pinned: AtomicUsize,
-    pub bound: bool,
     pub(crate) run: UnsafeCell<RunState>,
     /// Set by the coroutine itself when it starts; read only on its own stack. Its low bit
     /// (the yielder is word-aligned) says AddressSanitizer is told of its switches.
     pub(crate) yielder: std::cell::Cell<*const Yielder<(), Suspend>>,
     pub(crate) join: Mutex<JoinState, JOIN>,
-    pub(crate) done: AtomicBool,
-    /// Set by `gr_goroutine_fail` from inside (a plain flag: only the goroutine writes it).
-    pub(crate) failed: AtomicBool,
     /// What a dump shows (`crate::dump`): written by the goroutine itself, read by dumps.
     pub(crate) info: Info,
 }
@@ -165,9 +177,10 @@ impl G {
         let bound = stack.is_none();
         let info = Info { entry: entry.address(), spawn_pc: origin.spawn_pc, parent: origin.parent, ..Info::default() };
         GRef::new(G {
+            cell: WaitCell::new(),
+            land_done: crate::loom::AtomicBool::new(false),
             id,
             gen,
-            cell: WaitCell::new(),
             pinned: AtomicUsize::new(0),
             bound,
             run: UnsafeCell::new(RunState::New(entry, stack)),

@@ -143,17 +143,20 @@ impl Limit for TimeoutNs {
 }
 
 /// The state of one owner's waits: a goroutine's (inside its `G`) or an OS thread's.
+#[repr(C)]
 pub struct WaitCell {
     /// `seq << 32 | flags | result` (module docs); a goroutine's park handshake is in its
     /// flags (`sched/state.rs`).
     pub(crate) state: AtomicU64,
-    /// Futex word for thread owners (unused by goroutines).
+    /// Futex word for thread owners. No goroutine sleeps on it: for a goroutine owner it
+    /// and `spare` are the [`G_LANDING`] bytes of its channel landing ([`Token::landing`]).
     sleeping: AtomicU32,
+    spare: AtomicU32,
 }
 
 impl WaitCell {
     pub(crate) fn new() -> WaitCell {
-        WaitCell { state: AtomicU64::new(0), sleeping: AtomicU32::new(AWAKE) }
+        WaitCell { state: AtomicU64::new(0), sleeping: AtomicU32::new(AWAKE), spare: AtomicU32::new(0) }
     }
 
     /// Whether the wait `seq` is open ([`Token::is_pending`]).
@@ -329,6 +332,13 @@ impl Token {
         true
     }
 
+    /// This wait's sequence number (a goroutine's channel entry keeps it instead of the
+    /// token: `chan/waitq.rs`).
+    #[inline(always)]
+    pub(crate) fn seq(&self) -> u32 {
+        self.seq
+    }
+
     /// Ends the wait with `result` without waking its owner: for the owner itself (poll,
     /// expired deadline, already-fired cancel token), which then does not park.
     fn claim(&self, result: u32) -> bool {
@@ -346,14 +356,21 @@ impl Token {
         }
     }
 
-    /// The landing of a thread's wait ([`ThreadWait`]): its `done` flag and a pointer to
-    /// [`LANDING`] bytes, both in the wait cell's cache line; `None` for a goroutine's wait.
-    /// A goroutine's completer often runs on its own CPU, where copying through a landing
-    /// would be pure cost. The owner uses it for one wait at a time, and a completer only
-    /// as the winner of that wait, before it sets `done` (`chan/mod.rs`, `send_landed`).
+    /// The landing of a thread's or goroutine's wait ([`ThreadWait`], `goroutine::G`): its
+    /// `done` flag, a pointer to its bytes and how many ([`LANDING`], [`G_LANDING`]), all in
+    /// the wait cell's cache line; `None` for an asynchronous operation, and for a
+    /// goroutine's unless `goroutine_too` (`Chan`'s `met_thread`). The owner uses it
+    /// for one wait at a time, and a completer only as the winner of that wait, before it
+    /// sets `done` (`chan/mod.rs`, `send_landed`).
     #[inline(always)]
-    pub(crate) fn landing(&self) -> Option<(&crate::loom::AtomicBool, *mut u8)> {
-        self.thread().map(|(t, _)| (&t.land_done, t.land_buf.as_ptr() as *mut u8))
+    pub(crate) fn landing(&self, goroutine_too: bool) -> Option<(&crate::loom::AtomicBool, *mut u8, usize)> {
+        match &self.cell {
+            CellRef::Thread(t) => Some((&t.land_done, t.land_buf.as_ptr() as *mut u8, LANDING)),
+            CellRef::Own(_) | CellRef::G(_) if !goroutine_too => None,
+            CellRef::Own(g) => Some(g_landing(g.get())),
+            CellRef::G(g) => Some(g_landing(g)),
+            CellRef::Async(_) => None,
+        }
     }
 
     /// The completion CAS (`sched/state.rs`, step 3): `Some` with the word it replaced if
@@ -397,9 +414,46 @@ impl Token {
     }
 }
 
+/// [`Token::complete_handoff`] for the wait `seq` of goroutine `g`, without its token (a
+/// goroutine's channel entry: `chan/waitq.rs`, which goes from the entry to the goroutine's
+/// cell directly). The same steps as a token of `g`'s: the completion CAS, then the park
+/// handshake's queueing.
+#[inline(always)]
+pub(crate) fn complete_handoff_g(g: &G, seq: u32, w: &sched::Waker, result: u32, affine: bool, slot: impl FnOnce() -> usize) -> bool {
+    debug_assert!(result != PENDING && result < RESULT_MAX);
+    if sanitizer::on() {
+        sanitizer::handoff(&g.cell as *const WaitCell as usize, slot()); // before the CAS
+    }
+    let Some(old) = sched::state::complete(&g.cell.state, (seq as u64) << 32, result, sched::state::PARKED) else {
+        return false;
+    };
+    // (As in `Token::wake`: queued by us only if it had switched away.)
+    if sched::state::woke_parked(&g.cell.state, old) {
+        sched::ready_after_wake_in(w, g, affine);
+    }
+    true
+}
+
 /// How many bytes of an element a thread's wait carries in its wait cell's cache line
 /// ([`Token::landing`]).
 pub(crate) const LANDING: usize = 32;
+
+/// How many bytes of an element a goroutine's wait carries in its wait cell: its futex
+/// word and the spare word after it (`WaitCell`), which no goroutine sleeps on (the record
+/// has no room for more: `allg.rs`, 256 bytes).
+pub(crate) const G_LANDING: usize = 8;
+// (Under loom the atomics are the model's and no goroutine landing is used: the channel
+// models hand values through their own tokens, `chan/wait.rs`.)
+#[cfg(not(loom))]
+const _: () = assert!(std::mem::offset_of!(WaitCell, spare) == std::mem::offset_of!(WaitCell, sleeping) + 4);
+
+/// A goroutine's landing ([`Token::landing`]): `done` beside its cell, and the cell's
+/// futex and spare words (a pointer from the whole cell, whose atomics allow the writes).
+#[inline(always)]
+fn g_landing(g: &G) -> (&crate::loom::AtomicBool, *mut u8, usize) {
+    let cell = &g.cell as *const WaitCell as *mut u8;
+    (&g.land_done, cell.wrapping_add(std::mem::offset_of!(WaitCell, sleeping)), G_LANDING)
+}
 
 /// The wait cell of an OS thread (a plain thread, or an M running a bound goroutine), with
 /// what dumps and the deadlock report read about its waits. Every thread that waited in gr

@@ -73,7 +73,6 @@ use crate::waitlist::Key;
 use crate::waitreason::{kind, WaitReason};
 use ring::Ring;
 use wait::Token;
-use crate::waiter::LANDING;
 use waitq::{Sudog, WaitQ};
 
 pub use select::{select, Case, Op, SelectResult};
@@ -451,8 +450,8 @@ impl Chan {
         let deadline = limit.deadline(); // (only now: `Limit`)
         wait::may_wait(deadline)?;
         let tok = wait::prepare(WaitReason::on(kind::CHAN_SEND, self));
-        if self.esz <= LANDING {
-            if let Some((done, buf)) = tok.landing() {
+        if let Some((done, buf, cap)) = Self::landing_of(&mut g, &tok) {
+            if self.esz <= cap {
                 return self.send_landed(g, src, &tok, done, buf, deadline, cancel);
             }
         }
@@ -463,6 +462,23 @@ impl Chan {
         self.finish_plain(key, r, deadline, &done, true)
     }
 
+    /// The landing a plain operation's wait `tok` uses here, if any ([`Token::landing`]): a
+    /// thread's always, a goroutine's once a plain thread has waited or woken a waiter on
+    /// this channel (`WaitQ::met_thread`, which a thread's wait sets here): its waker is then
+    /// likely on another CPU, and fills the landing in the line it fetches for the
+    /// completion anyway, so the goroutine's resume reads one line fewer. Goroutines among
+    /// themselves (their waker mostly on their own CPU) keep their frames and save the
+    /// landing's copies (`README.md`, "Hand-off to a thread"). A hint: either way is correct.
+    #[inline(always)]
+    fn landing_of<'t>(g: &mut Inner, tok: &'t Token) -> Option<(&'t AtomicBool, *mut u8, usize)> {
+        let met = g.sendq.met_thread || g.recvq.met_thread;
+        let l = tok.landing(met);
+        if !met && l.is_some() {
+            g.sendq.met_thread = true; // (only a thread's comes back without it)
+        }
+        l
+    }
+
     /// [`Chan::send`]'s wait for a thread: the element goes through the landing of the
     /// thread's wait cell (`done`, `buf`: [`Token::landing`]), so the completer finds the
     /// completion word, the element and `done` in one cache line (`README.md`, "Hand-off").
@@ -470,21 +486,20 @@ impl Chan {
     ///
     /// # Safety
     /// As [`Chan::send`]; `tok` is this caller's fresh token, `(done, buf)` its landing, and
-    /// `esz <= LANDING`.
-    #[inline(never)]
+    /// `esz` at most the landing's size.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn send_landed(&self, mut g: ChanGuard<'_>, src: *const u8, tok: &Token, done: &AtomicBool, buf: *mut u8, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
         // This thread's landing is its own until its entry is published (no wait of it is
         // open): the lock's release below orders these stores before any completer's use.
         done.store(false, Relaxed);
         // SAFETY: `src` is readable for `esz` bytes (our contract); the landing holds
-        // `LANDING >= esz` bytes and nobody else touches it now.
+        // at least `esz` bytes and nobody else touches it now.
         ring::copy_elem(src, buf, self.esz);
         // SAFETY: `tok` outlives the entry (the caller's frame; waitq.rs), and so does the
         // landing, which `tok` keeps alive.
         let key = g.sendq.push(Sudog::new_landed(tok, buf, done));
-        drop(g);
-        let r = wait::block(tok, deadline, cancel);
+        let r = self.block_queued(g, tok, deadline, cancel);
         self.finish_plain(key, r, deadline, done, true)
     }
 
@@ -504,8 +519,8 @@ impl Chan {
         let deadline = limit.deadline(); // (only now: `Limit`)
         wait::may_wait(deadline)?;
         let tok = wait::prepare(WaitReason::on(kind::CHAN_RECV, self));
-        if self.esz <= LANDING && !dst.is_null() {
-            if let Some((done, buf)) = tok.landing() {
+        if let (Some((done, buf, cap)), false) = (Self::landing_of(&mut g, &tok), dst.is_null()) {
+            if self.esz <= cap {
                 return self.recv_landed(g, dst, &tok, done, buf, deadline, cancel);
             }
         }
@@ -528,8 +543,8 @@ impl Chan {
     ///
     /// # Safety
     /// As [`Chan::recv`], with `dst` not NULL; `tok` is this caller's fresh token,
-    /// `(done, buf)` its landing, and `esz <= LANDING`.
-    #[inline(never)]
+    /// `(done, buf)` its landing, and `esz` at most the landing's size.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn recv_landed(&self, mut g: ChanGuard<'_>, dst: *mut u8, tok: &Token, done: &AtomicBool, buf: *mut u8, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
         done.store(false, Relaxed); // (as in `send_landed`)
@@ -538,8 +553,7 @@ impl Chan {
         if self.timer.is_some() {
             self.timer_block(&mut g);
         }
-        drop(g);
-        let r = wait::block(tok, deadline, cancel);
+        let r = self.block_queued(g, tok, deadline, cancel);
         let res = self.finish_plain(key, r, deadline, done, false);
         match res {
             // SAFETY: the winner wrote `esz` bytes into the landing before `done` (which

@@ -110,8 +110,8 @@ mod model {
         }
         /// Every modelled owner is taken for a thread, so the models hand values through
         /// a plain operation's landing (`Chan::send_landed`).
-        pub(crate) fn landing(&self) -> Option<(&crate::loom::AtomicBool, *mut u8)> {
-            Some((&self.land.done, self.land.buf.as_ptr() as *mut u8))
+        pub(crate) fn landing(&self, _goroutine_too: bool) -> Option<(&crate::loom::AtomicBool, *mut u8, usize)> {
+            Some((&self.land.done, self.land.buf.as_ptr() as *mut u8, crate::waiter::LANDING))
         }
         /// The scheduling hint does not change the protocol; the model ignores it.
         pub(crate) fn complete_hint(&self, r: u32, _affine: bool) -> bool {

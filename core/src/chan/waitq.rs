@@ -7,9 +7,10 @@
 //!   (O(1)) after a timeout, a cancel, or another case of its select won. Between the end of
 //!   its wait and that removal an entry is *stale*: [`WaitQ::dequeue`] pops and drops stale
 //!   entries (their completion CAS fails), and only ever returns an entry whose wait it won.
-//! - Entries borrow from their owner's frame: the wait token, `elem` and `done` (a thread's
-//!   landed entry, `Sudog::new_landed`: its wait cell and landing instead, which the token
-//!   on that frame keeps alive). The owner
+//! - Entries borrow from their owner's frame: the wait token, `elem` and `done` (a landed
+//!   entry, `Sudog::new_landed`: a thread's wait cell and landing, or a goroutine's G and
+//!   landing, instead; the token on that frame, or the running goroutine, keeps them
+//!   alive). The owner
 //!   does not leave that frame while its entry is queued or a completer holds it: after a
 //!   win it waits for `done` (a plain operation) or re-locks its channels (a select), which
 //!   orders it after the winner's critical section; after its own timeout or cancel it
@@ -49,6 +50,16 @@ enum Owner {
     /// never in the owner's frame. (The owner's token keeps the cell alive.)
     #[cfg(not(loom))]
     Thread(NonNull<crate::waiter::ThreadWait>, u32),
+    /// A goroutine's landed plain operation (`Chan::landing_of`: on a channel that met a
+    /// plain thread): the goroutine and the wait's sequence number, for the same reason: a
+    /// completer on another CPU goes from the entry straight to the goroutine's wait cell,
+    /// whose line holds the landing too, instead of reading the token on the frame first
+    /// to find the cell (`README.md`, "Hand-off to a thread"). (The goroutine outlives its
+    /// queued entries: it leaves the frame only after `done` or after removing them.)
+    /// Goroutines' other entries keep the token: every entry so gained nothing on
+    /// goroutine-only channels and cost `gr_bench ring` ~10% (paired, 14 pairs).)
+    #[cfg(not(loom))]
+    G(NonNull<crate::goroutine::G>, u32),
 }
 
 /// Result code of a completed channel wait: `USER + 2 * case + closed`.
@@ -84,6 +95,10 @@ impl Sudog {
         if let Some((t, seq)) = tok.thread() {
             return Sudog { owner: Owner::Thread(NonNull::from(t), seq), elem, case: 0, done };
         }
+        #[cfg(not(loom))]
+        if let Some(g) = tok.goroutine() {
+            return Sudog { owner: Owner::G(NonNull::from(g), tok.seq()), elem, case: 0, done };
+        }
         // SAFETY: the caller's contract.
         unsafe { Sudog::new(tok, elem, 0, done) }
     }
@@ -95,6 +110,10 @@ impl Sudog {
             Owner::Tok(t) => t.as_ptr() as *const u8,
             #[cfg(not(loom))]
             Owner::Thread(t, _) => t.as_ptr() as *const u8,
+            // SAFETY: the goroutine outlives its queued entries (as in `complete_handoff`);
+            // only the field's address is taken.
+            #[cfg(not(loom))]
+            Owner::G(g, _) => unsafe { std::ptr::addr_of!((*g.as_ptr()).cell) as *const u8 },
         }
     }
 
@@ -108,6 +127,10 @@ impl Sudog {
             // SAFETY: the owner's token holds the cell (a counted `Arc`) as long as above.
             #[cfg(not(loom))]
             Owner::Thread(t, seq) => unsafe { t.as_ref() }.complete_handoff(seq, result, slot),
+            // SAFETY: a goroutine does not end while an entry of its is queued or held by a
+            // completer (it waits for `done` or removes the entry first; module docs).
+            #[cfg(not(loom))]
+            Owner::G(g, seq) => crate::waiter::complete_handoff_g(unsafe { g.as_ref() }, seq, w, result, affine, slot),
         }
     }
 
@@ -139,6 +162,9 @@ impl std::ops::Deref for Won {
 #[derive(Default)]
 pub(crate) struct WaitQ {
     q: WaitList<Sudog, 1>,
+    /// A plain thread has waited on this channel or completed an entry of this queue (its
+    /// completer needed a grace pin): a hint for goroutines' landings (`Chan::landing_of`).
+    pub(crate) met_thread: bool,
 }
 
 impl WaitQ {
@@ -203,6 +229,7 @@ impl WaitQ {
     #[inline(always)]
     fn take(&mut self, closed: bool, affine: bool, slot: impl Fn() -> usize) -> Option<Won> {
         let (w, pin) = super::wait::waker(); // before the first entry is read (module docs)
+        self.met_thread |= pin.is_some();
         while let Some(s) = self.q.pop_front() {
             // The owner's lines this completer will touch, fetched for writing at once, so
             // that their transfers from the owner's core overlap: the token or, for a
