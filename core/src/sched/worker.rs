@@ -318,6 +318,13 @@ fn m_main(m: Arc<M>) {
 /// The worker's scheduling loop, until the runtime stops (or it has no processor and must
 /// end: `false`), or until it stayed idle past its keep-alive (`true`). `SAN`: the host's
 /// sanitizer is told of the switches (`sys/sanitizer.rs`).
+///
+/// Inlined into `m_main` always: when the goroutine landing (branch `thread-handoff`) grew
+/// the channel paths, LLVM left it out of line, and `gr_bench ring` ran 1.09-1.15x slower
+/// with fewer instructions a hop (`perf record -e cpu-clock`: corosensei's `suspend`, where
+/// the switch's mispredicted returns land, from 8.5% to 14.9% of samples). Inlined, ring
+/// measures as before (README section 13, "Issue 18's goal").
+#[inline(always)]
 fn run_loop<const SAN: bool>(m: &M, l: &tls::Local) -> bool {
     let rt = m.rt;
     let mut hold = Hold::default();
