@@ -57,9 +57,9 @@ enum Owner {
     /// to find the cell (`README.md`, "Hand-off to a thread"). (The goroutine outlives its
     /// queued entries: it leaves the frame only after `done` or after removing them.)
     /// Goroutines' other entries keep the token: every entry so gained nothing on
-    /// goroutine-only channels, and the measured ~10% on `gr_bench ring` (paired, 14 pairs)
-    /// was later traced to `run_loop` losing its inlining, not to this; sched README
-    /// section 13.)
+    /// goroutine-only channels and measured ~10% slower on `gr_bench ring` (paired, 14
+    /// pairs), but in builds where `run_loop` had lost its inlining (sched README section
+    /// 13), so that cost is not settled.)
     #[cfg(not(loom))]
     G(NonNull<crate::goroutine::G>, u32),
 }
