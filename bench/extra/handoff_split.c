@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <time.h>
 #include <x86intrin.h>
+
+#include "echo_peer.h"
 static gr_chan *ping, *pong;
 static long n;
 static uint64_t *T0, *T1, *T2, *G0, *G1;
@@ -29,7 +31,6 @@ static void *echo(void *arg) {
     G1[v] = __rdtsc();
   }
 }
-static void echo_g(void *a) { echo(a); }
 static int cmp(const void *a, const void *b) { double x = *(double *)a, y = *(double *)b; return x < y ? -1 : x > y; }
 static void pr(const char *name, uint64_t *a, uint64_t *b, double ghz) {
   double *d = malloc(sizeof(double) * n);
@@ -46,10 +47,8 @@ int main(int argc, char **argv) {
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a); uint64_t c0 = __rdtsc();
   if (gr_init(NULL) != GR_OK || gr_chan_new(8, 0, &ping) != GR_OK || gr_chan_new(8, 0, &pong) != GR_OK) abort();
-  pthread_t t;
-  gr_handle *h = NULL;
-  if (mode == 0) pthread_create(&t, NULL, echo, NULL);
-  else if (gr_spawn(echo_g, NULL, &h) != GR_OK) abort();
+  struct echo_peer peer;
+  echo_peer_start(&peer, mode, echo);
   for (int64_t i = 0; i < n; i++) {
     int64_t r;
     T0[i] = __rdtsc();
@@ -60,13 +59,7 @@ int main(int argc, char **argv) {
   }
   clock_gettime(CLOCK_MONOTONIC, &b); uint64_t c1 = __rdtsc();
   double ghz = (double)(c1 - c0) / ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec));
-  int64_t stop = -1;
-  gr_chan_send(ping, &stop, GR_FOREVER);
-  if (mode == 0) pthread_join(t, NULL);
-  else {
-    gr_wait(h, GR_FOREVER);
-    gr_handle_release(h);
-  }
+  echo_peer_stop(&peer, ping);
   pr("round trip T0->T0'", T0, T0 + 1, ghz); n--;
   pr("thread send T0->T1", T0, T1, ghz);
   pr("send start->peer has it T0->G0", T0, G0, ghz);

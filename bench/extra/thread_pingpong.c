@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "echo_peer.h"
+
 static gr_chan *ping, *pong;
 static long n;
 static _Atomic long flag;
@@ -36,8 +38,6 @@ static void *echo(void *arg) {
   }
 }
 
-static void echo_g(void *arg) { echo(arg); }
-
 static void *flag_peer(void *arg) {
   (void)arg;
   for (long i = 0; i < n; i++) {
@@ -51,7 +51,6 @@ int main(int argc, char **argv) {
   n = argc > 1 ? atol(argv[1]) : 100000;
   int mode = argc > 2 ? atoi(argv[2]) : 0;
   pthread_t t;
-  gr_handle *h = NULL;
   if (mode == 2) {
     pthread_create(&t, NULL, flag_peer, NULL);
     uint64_t t0 = now();
@@ -67,8 +66,8 @@ int main(int argc, char **argv) {
   if (gr_init(NULL) != GR_OK || gr_chan_new(sizeof(int64_t), 0, &ping) != GR_OK ||
       gr_chan_new(sizeof(int64_t), 0, &pong) != GR_OK)
     abort();
-  if (mode == 0) pthread_create(&t, NULL, echo, NULL);
-  else if (gr_spawn(echo_g, NULL, &h) != GR_OK) abort();
+  struct echo_peer peer;
+  echo_peer_start(&peer, mode, echo);
   uint64_t t0 = now();
   for (int64_t i = 0; i < n; i++) {
     int64_t r;
@@ -76,13 +75,7 @@ int main(int argc, char **argv) {
       abort();
   }
   uint64_t t1 = now();
-  int64_t stop = -1;
-  gr_chan_send(ping, &stop, GR_FOREVER);
-  if (mode == 0) pthread_join(t, NULL);
-  else {
-    gr_wait(h, GR_FOREVER);
-    gr_handle_release(h);
-  }
+  echo_peer_stop(&peer, ping);
   printf("%s: %.1f ns per round trip\n", mode == 0 ? "thread<->thread" : "thread<->goroutine",
          (double)(t1 - t0) / (double)n);
   return 0;
