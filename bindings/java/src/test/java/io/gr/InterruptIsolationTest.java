@@ -173,25 +173,46 @@ class InterruptIsolationTest {
      * Interrupts racing a goroutine's end (another thread interrupting its handle over and
      * over, through the end and after it) never reach the goroutines that run next on that
      * worker: the worker takes no lock, so its end waits for an interrupter that may still
-     * hold it as the runner (Task's class comment).
+     * hold it as the runner (Task's class comment). Each goroutine runs until the racer is
+     * interrupting it (a thread's start can take longer than a short body, and the race would
+     * then not happen), then either returns as soon as it sees the interrupt (even rounds: every
+     * one must see it) or returns after a short spin that ignores it (odd rounds: it ends
+     * interrupted, with interrupts still arriving).
      */
     @Test
     @Timeout(120)
     void interruptsRacingTheEndNeverReachTheNextGoroutine() throws Exception {
+        final int rounds = 300;
         AtomicInteger hits = new AtomicInteger();
         AtomicInteger seen = new AtomicInteger();
-        for (int round = 0; round < 300; round++) {
+        AtomicInteger unseen = new AtomicInteger();
+        for (int round = 0; round < rounds; round++) {
+            boolean returnOnInterrupt = round % 2 == 0;
+            AtomicBoolean racing = new AtomicBoolean();
             Goroutine<Void> g = Goroutines.go(() -> {
-                long end = System.nanoTime() + 20_000;
-                while (System.nanoTime() < end) {
-                    if (Thread.currentThread().isInterrupted()) {
-                        seen.incrementAndGet();
-                        return;
+                long limit = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (!racing.get() && System.nanoTime() < limit) {
+                    Thread.yield(); // the racer may need this CPU to start
+                }
+                if (returnOnInterrupt) {
+                    while (System.nanoTime() < limit) {
+                        if (Thread.currentThread().isInterrupted()) {
+                            seen.incrementAndGet();
+                            return;
+                        }
+                    }
+                    unseen.incrementAndGet();
+                } else {
+                    long end = System.nanoTime() + 20_000;
+                    while (System.nanoTime() < end) {
+                        // ignores the interrupts: the goroutine ends with its status set
                     }
                 }
             });
             AtomicBoolean stop = new AtomicBoolean();
             Thread racer = new Thread(() -> {
+                g.interrupt();
+                racing.set(true);
                 while (!stop.get()) {
                     g.interrupt();
                 }
@@ -207,7 +228,8 @@ class InterruptIsolationTest {
             racer.join();
         }
         assertEquals(0, hits.get(), "goroutines started interrupted after an interrupt meant for another");
-        assertTrue(seen.get() > 0, "no interrupt reached the goroutine it was meant for");
+        assertEquals(0, unseen.get(), "goroutines that ran while being interrupted never saw it");
+        assertEquals(rounds / 2, seen.get());
     }
 
     /** A plain thread's interrupt status is its own: goroutines do not clear or set it. */
