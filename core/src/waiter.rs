@@ -321,15 +321,19 @@ impl Token {
     /// context (`sched::Waker`: a channel reads it once for its whole queue).
     #[inline]
     pub(crate) fn complete_handoff(&self, w: &sched::Waker, result: u32, affine: bool, slot: impl FnOnce() -> usize) -> bool {
-        if let Some((t, seq)) = self.thread() {
-            return t.complete_handoff(seq, result, slot);
+        match &self.cell {
+            CellRef::Thread(t) => t.complete_handoff(self.seq, result, slot),
+            CellRef::Own(g) => complete_handoff_g(g.get(), self.seq, w, result, affine, slot),
+            CellRef::G(g) => complete_handoff_g(g, self.seq, w, result, affine, slot),
+            CellRef::Async(_) => {
+                if sanitizer::on() {
+                    sanitizer::handoff(self.cell_addr(), slot()); // before the CAS, as above
+                }
+                let Some(old) = self.win(result) else { return false };
+                self.wake(old, Some(w), affine);
+                true
+            }
         }
-        if sanitizer::on() {
-            sanitizer::handoff(self.cell_addr(), slot()); // before the CAS, as above
-        }
-        let Some(old) = self.win(result) else { return false };
-        self.wake(old, Some(w), affine);
-        true
     }
 
     /// This wait's sequence number (a goroutine's channel entry keeps it instead of the
@@ -414,10 +418,10 @@ impl Token {
     }
 }
 
-/// [`Token::complete_handoff`] for the wait `seq` of goroutine `g`, without its token (a
-/// goroutine's channel entry: `chan/waitq.rs`, which goes from the entry to the goroutine's
-/// cell directly). The same steps as a token of `g`'s: the completion CAS, then the park
-/// handshake's queueing.
+/// [`Token::complete_handoff`] for the wait `seq` of goroutine `g`: a token owned by a
+/// goroutine comes here, and so does a goroutine's channel entry, which has no token
+/// (`chan/waitq.rs` goes from the entry to the goroutine's cell directly). The completion
+/// CAS, then the park handshake's queueing.
 #[inline(always)]
 pub(crate) fn complete_handoff_g(g: &G, seq: u32, w: &sched::Waker, result: u32, affine: bool, slot: impl FnOnce() -> usize) -> bool {
     debug_assert!(result != PENDING && result < RESULT_MAX);

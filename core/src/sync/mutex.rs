@@ -170,7 +170,7 @@ impl Mutex {
             let tok = wait::prepare(WaitReason::on(kind::MUTEX, self));
             let w = Waiter { tok: tok.clone(), since: t0 };
             let key = if woken {
-                if t0.elapsed() > STARVE_AFTER {
+                if waited_long(t0) {
                     self.set_starving(&mut q, true);
                 }
                 q.waiters.push_front(w)
@@ -211,6 +211,8 @@ impl Mutex {
     fn set_starving(&self, q: &mut Queue, on: bool) {
         q.starving = on;
         if on {
+            #[cfg(all(test, loom))]
+            loom_tests::STARVINGS.with(|n| n.set(n.get() + 1));
             self.state.fetch_or(STARVING, Relaxed);
         } else {
             self.state.fetch_and(!STARVING, Relaxed);
@@ -249,7 +251,7 @@ impl Mutex {
                 // Hand the lock to the oldest waiter without releasing it (invariant 3).
                 while let Some(w) = q.waiters.pop_front() {
                     if w.tok.complete(HANDOFF) {
-                        if q.waiters.is_empty() || w.since.elapsed() < STARVE_AFTER {
+                        if q.waiters.is_empty() || !waited_long(w.since) {
                             self.set_starving(&mut q, false);
                         }
                         if q.waiters.is_empty() {
@@ -310,6 +312,23 @@ fn woken_unclear() -> bool {
     false
 }
 
+/// Whether a locker queued since `since` has waited past [`STARVE_AFTER`] (Go's rule for
+/// starvation mode).
+#[cfg(not(all(test, loom)))]
+#[inline]
+fn waited_long(since: Instant) -> bool {
+    since.elapsed() > STARVE_AFTER
+}
+
+/// Under loom the clock is a model's switch: a model must run the same way every time it
+/// is replayed, and a test thread descheduled for a millisecond (a loaded machine) turned
+/// normal mode into starvation mode half-way through an exploration ("Reached unexpected
+/// exploration state", then a panic while unwinding: the test binary aborted).
+#[cfg(all(test, loom))]
+fn waited_long(_since: Instant) -> bool {
+    loom_tests::STARVED.with(|k| k.get())
+}
+
 impl Drop for Mutex {
     fn drop(&mut self) {
         sanitizer::forget(self.sync_addr()); // handles' pools reuse the address
@@ -324,6 +343,10 @@ mod loom_tests {
     std::thread_local! {
         /// See `woken_unclear` (loom runs a model's threads on the test's own thread).
         pub(super) static KEEP_WOKEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        /// See `waited_long`: every queued locker counts as having waited too long.
+        pub(super) static STARVED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        /// How many times a model turned starvation mode on.
+        pub(super) static STARVINGS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     }
 
     /// The owner unlocks (waking the queued locker) and locks again at once, barging in
@@ -350,6 +373,21 @@ mod loom_tests {
     #[test]
     fn loom_mutex_relock_while_woken() {
         relock_while_woken();
+    }
+
+    /// The same barging owner with every wait counted as past `STARVE_AFTER`: the woken
+    /// locker queues again at the front and turns starvation mode on, and the owner's second
+    /// unlock hands it the lock (invariant 3). Both finish, and the state word ends clean.
+    #[test]
+    fn loom_mutex_starvation_hands_over() {
+        STARVED.with(|k| k.set(true));
+        STARVINGS.with(|n| n.set(0));
+        let r = std::panic::catch_unwind(relock_while_woken);
+        STARVED.with(|k| k.set(false));
+        if let Err(p) = r {
+            std::panic::resume_unwind(p);
+        }
+        assert!(STARVINGS.with(|n| n.get()) > 0, "no execution entered starvation mode");
     }
 
     /// The model finds the lost wake-up when the woken locker keeps `WOKEN` (so the test
