@@ -78,3 +78,53 @@ pub(crate) fn after_fork_child() {
     READERS[1].store(0, SeqCst);
     SYNC.store(false, SeqCst);
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{mpsc, Arc};
+    use std::time::{Duration, Instant};
+
+    /// A reclaimer waits for the pins taken before it: 4 threads hold one each, and
+    /// `synchronize` must not return until every one is dropped.
+    #[test]
+    fn synchronize_waits_for_every_pin() {
+        let release = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel();
+        let holders: Vec<_> = (0..4)
+            .map(|_| {
+                let (release, tx) = (release.clone(), tx.clone());
+                std::thread::spawn(move || {
+                    let p = pin();
+                    tx.send(()).unwrap();
+                    while !release.load(SeqCst) {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    drop(p);
+                })
+            })
+            .collect();
+        for _ in 0..4 {
+            rx.recv().unwrap();
+        }
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        let reclaimer = std::thread::spawn(move || {
+            synchronize();
+            d.store(true, SeqCst);
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!done.load(SeqCst), "synchronize returned while pins were held");
+        release.store(true, SeqCst);
+        for h in holders {
+            h.join().unwrap();
+        }
+        let t0 = Instant::now();
+        while !done.load(SeqCst) {
+            assert!(t0.elapsed() < Duration::from_secs(10), "synchronize did not return after the pins were dropped");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        reclaimer.join().unwrap();
+    }
+}
