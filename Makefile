@@ -38,10 +38,17 @@ all: lib
 demo: deps lib
 	@for t in $(DEMO_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
 
+# Each suite's output is kept in build/test-logs; a failed suite's last lines are printed
+# again at the end, where a CI summary that shows only the end of the log still has them.
 test: deps lib
-	@failed=""; for t in $(TEST_TARGETS); do \
-	  echo "==> $$t"; $(MAKE) --no-print-directory $$t || failed="$$failed $$t"; done; \
-	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; echo "all suites passed"
+	@mkdir -p $(BUILD)/test-logs; failed=""; for t in $(TEST_TARGETS); do \
+	  echo "==> $$t"; \
+	  { $(MAKE) --no-print-directory $$t 2>&1; echo $$? > $(BUILD)/test-logs/$$t.rc; } | tee $(BUILD)/test-logs/$$t.log; \
+	  [ "$$(cat $(BUILD)/test-logs/$$t.rc)" = 0 ] || failed="$$failed $$t"; done; \
+	if [ -n "$$failed" ]; then for t in $$failed; do \
+	  echo "==> the end of $$t's output (all of it: $(BUILD)/test-logs/$$t.log)"; \
+	  grep -v '^[[:space:]]*at \|^[[:space:]]*[0-9]*: ' $(BUILD)/test-logs/$$t.log | tail -n 40; done; \
+	  echo "FAILED:$$failed"; exit 1; fi; echo "all suites passed"
 
 bench: deps lib
 	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
