@@ -296,7 +296,7 @@ impl Token {
         // Published before the CAS: a thread owner may see the result and return at once.
         sanitizer::release(self.cell_addr());
         let Some(old) = self.win(result) else { return false };
-        self.wake(old, None, affine);
+        self.wake(old, affine);
         true
     }
 
@@ -309,7 +309,7 @@ impl Token {
         match &self.cell {
             CellRef::Own(g) => batch.extend(sched::take_woken(g.get(), old)),
             CellRef::G(g) => batch.extend(sched::take_woken(g, old)),
-            CellRef::Thread(_) | CellRef::Async(_) => self.wake(old, None, false),
+            CellRef::Thread(_) | CellRef::Async(_) => self.wake(old, false),
         }
         true
     }
@@ -330,7 +330,7 @@ impl Token {
                     sanitizer::handoff(self.cell_addr(), slot()); // before the CAS, as above
                 }
                 let Some(old) = self.win(result) else { return false };
-                self.wake(old, Some(w), affine);
+                self.wake(old, affine);
                 true
             }
         }
@@ -392,7 +392,7 @@ impl Token {
     /// Wakes the owner of a wait this caller just won, replacing `old` (the second half of
     /// `complete`).
     #[inline(always)]
-    fn wake(&self, old: u64, w: Option<&sched::Waker>, affine: bool) {
+    fn wake(&self, old: u64, affine: bool) {
         let g = match &self.cell {
             // We won the CAS for the open wait; our token's reference keeps the goroutine
             // alive meanwhile. Queued by us only if it had switched away (`PARKED`); else its
@@ -408,12 +408,8 @@ impl Token {
                 return;
             }
         };
-        if !sched::state::woke_parked(&g.cell.state, old) {
-            return;
-        }
-        match w {
-            Some(w) => sched::ready_after_wake_in(w, g, affine),
-            None => sched::ready_after_wake(g, affine),
+        if sched::state::woke_parked(&g.cell.state, old) {
+            sched::ready_after_wake(g, affine);
         }
     }
 }

@@ -30,23 +30,21 @@ static pair pairs[NPAIRS + NGPAIRS];
 static atomic_int stop;
 static atomic_long handoffs, bad_rc, bad_echo;
 
-static int expected(int rc) {
-  return rc == GR_OK || rc == GR_ETIMEDOUT || rc == GR_ESTATE || rc == GR_ECLOSED;
+/* Counts a code other than GR_OK and the documented ones; true if the loop is to end (the
+   channel or the runtime is gone). */
+static int ends(int rc) {
+  if (rc != GR_OK && rc != GR_ETIMEDOUT && rc != GR_ESTATE && rc != GR_ECLOSED) atomic_fetch_add(&bad_rc, 1);
+  return rc == GR_ESTATE || rc == GR_ECLOSED;
 }
 
 static void echo_loop(pair *p) {
   while (!atomic_load(&stop)) {
     int64_t v;
     int rc = gr_chan_recv(p->a, &v, TIMEOUT);
-    if (rc != GR_OK) {
-      if (!expected(rc)) atomic_fetch_add(&bad_rc, 1);
-      if (rc == GR_ESTATE || rc == GR_ECLOSED) return;
-      continue;
-    }
+    if (ends(rc)) return;
+    if (rc != GR_OK) continue;
     v += 1;
-    rc = gr_chan_send(p->b, &v, TIMEOUT);
-    if (!expected(rc)) atomic_fetch_add(&bad_rc, 1);
-    if (rc == GR_ESTATE || rc == GR_ECLOSED) return;
+    if (ends(gr_chan_send(p->b, &v, TIMEOUT))) return;
   }
 }
 
@@ -59,24 +57,18 @@ static void *initiator(void *arg) {
   while (!atomic_load(&stop)) {
     v += 2;
     int rc = gr_chan_send(p->a, &v, TIMEOUT);
-    if (rc != GR_OK) {
-      if (!expected(rc)) atomic_fetch_add(&bad_rc, 1);
-      if (rc == GR_ESTATE || rc == GR_ECLOSED) return NULL;
-      continue;
-    }
+    if (ends(rc)) return NULL;
+    if (rc != GR_OK) continue;
     int64_t w;
     rc = gr_chan_recv(p->b, &w, TIMEOUT);
-    if (rc == GR_OK) {
-      if (w != v + 1) {
-        /* A late echo of an earlier value whose receive timed out is fine: it is odd and
-           smaller. Anything else is a lost or duplicated value. */
-        if (!(w % 2 == 1 && w < v)) atomic_fetch_add(&bad_echo, 1);
-      } else {
-        atomic_fetch_add(&handoffs, 1);
-      }
-    } else {
-      if (!expected(rc)) atomic_fetch_add(&bad_rc, 1);
-      if (rc == GR_ESTATE || rc == GR_ECLOSED) return NULL;
+    if (ends(rc)) return NULL;
+    if (rc != GR_OK) continue;
+    if (w == v + 1) {
+      atomic_fetch_add(&handoffs, 1);
+    } else if (!(w % 2 == 1 && w < v)) {
+      /* A late echo of an earlier value whose receive timed out is fine: it is odd and
+         smaller. Anything else is a lost or duplicated value. */
+      atomic_fetch_add(&bad_echo, 1);
     }
   }
   return NULL;

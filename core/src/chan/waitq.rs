@@ -59,7 +59,7 @@ enum Owner {
     /// Goroutines' other entries keep the token: every entry so gained nothing on
     /// goroutine-only channels and measured ~10% slower on `gr_bench ring` (paired, 14
     /// pairs), but in builds where `run_loop` had lost its inlining (sched README section
-    /// 13), so that cost is not settled.)
+    /// 13), so that cost is not settled.
     #[cfg(not(loom))]
     G(NonNull<crate::goroutine::G>, u32),
 }
