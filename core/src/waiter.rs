@@ -120,14 +120,28 @@ impl Deadline {
 /// wait: a relative timeout then reads the clock, and an operation that completes at once
 /// (a channel with room or a value, a parked peer) never does (a `clock_gettime` of 20 to
 /// 40 ns here).
+///
+/// A channel operation that must wait reads the clock only after it has unlocked the
+/// channel ([`Limit::known`] decides the poll and the wait without a deadline under the
+/// lock): a clock read under the lock lengthened every waiting operation's critical
+/// section, and two threads handing values back and forth collided on the lock about
+/// twice as often (`chan/README.md`, "Hand-off to a thread").
 pub trait Limit: Copy {
     fn deadline(self) -> Deadline;
+    /// The deadline if it needs no clock read: always a [`Deadline`]'s, and a relative
+    /// timeout's when it is "forever" or a poll; `None` for a relative timeout to resolve.
+    fn known(self) -> Option<Deadline>;
 }
 
 impl Limit for Deadline {
     #[inline(always)]
     fn deadline(self) -> Deadline {
         self
+    }
+
+    #[inline(always)]
+    fn known(self) -> Option<Deadline> {
+        Some(self)
     }
 }
 
@@ -139,6 +153,15 @@ impl Limit for TimeoutNs {
     #[inline(always)]
     fn deadline(self) -> Deadline {
         Deadline::from_timeout_ns(self.0)
+    }
+
+    #[inline(always)]
+    fn known(self) -> Option<Deadline> {
+        match self.0 {
+            -1 => Some(Deadline::Never),
+            n if n <= 0 => Some(Deadline::Poll),
+            _ => None,
+        }
     }
 }
 

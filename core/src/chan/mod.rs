@@ -447,18 +447,18 @@ impl Chan {
             Some(Ready::Closed) => return Err(Error::Closed),
             None => {}
         }
-        let deadline = limit.deadline(); // (only now: `Limit`)
-        wait::may_wait(deadline)?;
+        // (The deadline itself only after the unlock: `block_queued`.)
+        wait::may_wait(limit.known().unwrap_or(Deadline::Never))?;
         let tok = wait::prepare(WaitReason::on(kind::CHAN_SEND, self));
         if let Some((done, buf, cap)) = Self::landing_of(&mut g, &tok) {
             if self.esz <= cap {
-                return self.send_landed(g, src, &tok, done, buf, deadline, cancel);
+                return self.send_landed(g, src, &tok, done, buf, limit, cancel);
             }
         }
         let done = AtomicBool::new(false);
         // SAFETY: `tok` and `done` stay on this frame until the entry is gone (waitq.rs).
         let key = g.sendq.push(Sudog::new(&tok, src as *mut u8, 0, &done));
-        let r = self.block_queued(g, &tok, deadline, cancel);
+        let (r, deadline) = self.block_queued(g, &tok, limit, cancel);
         self.finish_plain(key, r, deadline, &done, true)
     }
 
@@ -489,7 +489,7 @@ impl Chan {
     /// `esz` at most the landing's size.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn send_landed(&self, mut g: ChanGuard<'_>, src: *const u8, tok: &Token, done: &AtomicBool, buf: *mut u8, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
+    unsafe fn send_landed(&self, mut g: ChanGuard<'_>, src: *const u8, tok: &Token, done: &AtomicBool, buf: *mut u8, limit: impl Limit, cancel: Option<&Cancel>) -> Result<()> {
         // This thread's landing is its own until its entry is published (no wait of it is
         // open): the lock's release below orders these stores before any completer's use.
         done.store(false, Relaxed);
@@ -499,7 +499,7 @@ impl Chan {
         // SAFETY: `tok` outlives the entry (the caller's frame; waitq.rs), and so does the
         // landing, which `tok` keeps alive.
         let key = g.sendq.push(Sudog::new_landed(tok, buf, done));
-        let r = self.block_queued(g, tok, deadline, cancel);
+        let (r, deadline) = self.block_queued(g, tok, limit, cancel);
         self.finish_plain(key, r, deadline, done, true)
     }
 
@@ -516,12 +516,12 @@ impl Chan {
             Some(Ready::Closed) => return Err(Error::Closed),
             None => {}
         }
-        let deadline = limit.deadline(); // (only now: `Limit`)
-        wait::may_wait(deadline)?;
+        // (The deadline itself only after the unlock: `block_queued`.)
+        wait::may_wait(limit.known().unwrap_or(Deadline::Never))?;
         let tok = wait::prepare(WaitReason::on(kind::CHAN_RECV, self));
         if let (Some((done, buf, cap)), false) = (Self::landing_of(&mut g, &tok), dst.is_null()) {
             if self.esz <= cap {
-                return self.recv_landed(g, dst, &tok, done, buf, deadline, cancel);
+                return self.recv_landed(g, dst, &tok, done, buf, limit, cancel);
             }
         }
         let done = AtomicBool::new(false);
@@ -530,7 +530,7 @@ impl Chan {
         if self.timer.is_some() {
             self.timer_block(&mut g);
         }
-        let r = self.block_queued(g, &tok, deadline, cancel);
+        let (r, deadline) = self.block_queued(g, &tok, limit, cancel);
         let res = self.finish_plain(key, r, deadline, &done, false);
         if res == Err(Error::Closed) {
             // SAFETY: the caller's contract: `dst` is writable for `esz` bytes.
@@ -546,14 +546,14 @@ impl Chan {
     /// `(done, buf)` its landing, and `esz` at most the landing's size.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn recv_landed(&self, mut g: ChanGuard<'_>, dst: *mut u8, tok: &Token, done: &AtomicBool, buf: *mut u8, deadline: Deadline, cancel: Option<&Cancel>) -> Result<()> {
+    unsafe fn recv_landed(&self, mut g: ChanGuard<'_>, dst: *mut u8, tok: &Token, done: &AtomicBool, buf: *mut u8, limit: impl Limit, cancel: Option<&Cancel>) -> Result<()> {
         done.store(false, Relaxed); // (as in `send_landed`)
         // SAFETY: as in `send_landed`.
         let key = g.recvq.push(Sudog::new_landed(tok, buf, done));
         if self.timer.is_some() {
             self.timer_block(&mut g);
         }
-        let r = self.block_queued(g, tok, deadline, cancel);
+        let (r, deadline) = self.block_queued(g, tok, limit, cancel);
         let res = self.finish_plain(key, r, deadline, done, false);
         match res {
             // SAFETY: the winner wrote `esz` bytes into the landing before `done` (which
@@ -574,13 +574,17 @@ impl Chan {
     /// can come between, and the park handshake's compare-exchange (`commit_park`, one
     /// locked instruction per park) is not needed (`sched/README.md`, section 2).
     #[inline(always)]
-    fn block_queued(&self, g: ChanGuard<'_>, tok: &Token, deadline: Deadline, cancel: Option<&Cancel>) -> u32 {
+    ///
+    /// A relative timeout becomes a deadline here, after the unlock ([`Limit::known`]); the
+    /// deadline is returned with the wait's result.
+    fn block_queued(&self, g: ChanGuard<'_>, tok: &Token, limit: impl Limit, cancel: Option<&Cancel>) -> (u32, Deadline) {
         #[cfg(not(loom))]
-        if let (Deadline::Never, None, None, Some(gr)) = (deadline, cancel, &self.timer, tok.goroutine()) {
-            return crate::waiter::park_handing(tok, gr, g.hand_over());
+        if let (Some(Deadline::Never), None, None, Some(gr)) = (limit.known(), cancel, &self.timer, tok.goroutine()) {
+            return (crate::waiter::park_handing(tok, gr, g.hand_over()), Deadline::Never);
         }
         drop(g);
-        wait::block(tok, deadline, cancel)
+        let deadline = limit.deadline();
+        (wait::block(tok, deadline, cancel), deadline)
     }
 
     /// After `block` of a plain operation: wait for the winner's copy, or withdraw the entry
