@@ -177,3 +177,57 @@ fn waitgroup_basics() {
     assert_eq!(released.load(SeqCst), 4);
     assert_eq!(wg.done(), Err(Error::Invalid));
 }
+
+/// The counter goes to zero and up again round after round, with waiters of each round
+/// (goroutines, a bound goroutine and a thread) not joined before the next round starts: a
+/// round's waiters must be released by its own last `done` only, never by the drain of the
+/// round before it, which may still be running when the next round raises the counter
+/// (`sync/wg.rs`, "DRAINING").
+#[test]
+fn waitgroup_zero_and_raise_rounds() {
+    const DOERS: usize = 4;
+    let wg = Arc::new(WaitGroup::new());
+    let mut gs = Vec::new();
+    let mut ts = Vec::new();
+    for round in 0..400 {
+        wg.add(DOERS as i64).unwrap();
+        let finished = Arc::new(AtomicUsize::new(0));
+        for k in 0..3 {
+            let (wg, f) = (wg.clone(), finished.clone());
+            let body = move || {
+                wg.wait(FOREVER, None).unwrap();
+                assert_eq!(f.load(SeqCst), DOERS, "round {round}: released early");
+            };
+            gs.push(if k == 2 { go_bound(body) } else { go(body) });
+        }
+        if round % 8 == 0 {
+            let (wg, f) = (wg.clone(), finished.clone());
+            ts.push(std::thread::spawn(move || {
+                wg.wait(FOREVER, None).unwrap();
+                assert_eq!(f.load(SeqCst), DOERS, "round {round}: thread released early");
+            }));
+        }
+        for d in 0..DOERS {
+            let (wg, f) = (wg.clone(), finished.clone());
+            let body = move || {
+                f.fetch_add(1, SeqCst);
+                wg.done().unwrap();
+            };
+            if d == 0 && round % 2 == 0 {
+                std::thread::spawn(body); // a plain thread's done, too
+            } else {
+                go(body);
+            }
+        }
+        // The next round starts as soon as this round's doers have counted themselves,
+        // while the last one's `done` may still be draining (not through `wg.wait`, which
+        // returns only after the drain).
+        while finished.load(SeqCst) < DOERS {
+            std::thread::yield_now();
+        }
+    }
+    wg.wait(FOREVER, None).unwrap();
+    gs.iter().for_each(join);
+    ts.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(wg.count(), 0);
+}

@@ -167,7 +167,7 @@ fn stuck(rt: &'static Runtime) -> Option<Fingerprint> {
         return None;
     }
     tids.sort_unstable();
-    Some(Fingerprint { ticks: rt.ps.iter().map(|p| p.tick.load(Relaxed)).sum(), spawned: rt.spawned.load(Relaxed), threads: tids })
+    Some(Fingerprint { ticks: rt.ps.iter().map(|p| p.tick.load(Relaxed)).sum(), spawned: rt.spawned(), threads: tids })
 }
 
 /// A thread (or bound goroutine) waiting on a file descriptor can be woken from outside the

@@ -133,6 +133,7 @@ impl Runtime {
                     self.stacks.put_many([s]);
                 }
                 self.uncount(opts.bound);
+                self.unspawned.fetch_add(1, Relaxed);
                 return Err(Error::NoMemory);
             }
         } else if opts.local && !opts.bound {
@@ -144,7 +145,6 @@ impl Runtime {
         } else {
             self.ready_in(l, g.clone(), true, Displace::Local);
         }
-        self.spawned.fetch_add(1, Relaxed);
         Ok(g)
     }
 
