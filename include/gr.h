@@ -1109,7 +1109,7 @@ int gr_wg_new(struct gr_wg **out);
 
 /**
  * Adds `delta` (may be negative) to the counter; reaching zero releases every waiter.
- * `GR_EINVAL` (and no change) if the counter would go below zero.
+ * `GR_EINVAL` (and no change) if the counter would go below zero or above 2^62 - 1.
  */
 int gr_wg_add(struct gr_wg *wg, int64_t delta);
 

@@ -176,6 +176,14 @@ fn waitgroup_basics() {
     t.join().unwrap();
     assert_eq!(released.load(SeqCst), 4);
     assert_eq!(wg.done(), Err(Error::Invalid));
+    // The counter's range is 0..2^62 (one atomic word with two flags): past it, `Invalid`
+    // and no change.
+    assert_eq!(wg.add(i64::MAX), Err(Error::Invalid));
+    wg.add((1 << 62) - 1).unwrap();
+    assert_eq!(wg.add(1), Err(Error::Invalid));
+    assert_eq!(wg.count(), (1 << 62) - 1);
+    wg.add(-((1 << 62) - 1)).unwrap();
+    assert_eq!(wg.wait(Deadline::Poll, None), Ok(()));
 }
 
 /// The counter goes to zero and up again round after round, with waiters of each round

@@ -36,7 +36,7 @@ pub unsafe extern "C" fn gr_wg_new(out: *mut *mut gr_wg) -> c_int {
 }
 
 /// Adds `delta` (may be negative) to the counter; reaching zero releases every waiter.
-/// `GR_EINVAL` (and no change) if the counter would go below zero.
+/// `GR_EINVAL` (and no change) if the counter would go below zero or above 2^62 - 1.
 #[no_mangle]
 pub unsafe extern "C" fn gr_wg_add(wg: *mut gr_wg, delta: i64) -> c_int {
     guard(move || {
