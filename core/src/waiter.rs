@@ -124,8 +124,8 @@ impl Deadline {
 /// A channel operation that must wait reads the clock only after it has unlocked the
 /// channel ([`Limit::known`] decides the poll and the wait without a deadline under the
 /// lock): a clock read under the lock lengthened every waiting operation's critical
-/// section, and two threads handing values back and forth collided on the lock about
-/// twice as often (`chan/README.md`, "Hand-off to a thread").
+/// section, and two threads handing values back and forth collided on the lock more often
+/// (`chan/README.md`, "A relative timeout's clock read, out of the lock").
 pub trait Limit: Copy {
     fn deadline(self) -> Deadline;
     /// The deadline if it needs no clock read: always a [`Deadline`]'s, and a relative

@@ -573,10 +573,10 @@ impl Chan {
     /// store and then unlocks (`Suspend::ParkUnlock`, `state::mark_parked`): no completer
     /// can come between, and the park handshake's compare-exchange (`commit_park`, one
     /// locked instruction per park) is not needed (`sched/README.md`, section 2).
-    #[inline(always)]
     ///
     /// A relative timeout becomes a deadline here, after the unlock ([`Limit::known`]); the
     /// deadline is returned with the wait's result.
+    #[inline(always)]
     fn block_queued(&self, g: ChanGuard<'_>, tok: &Token, limit: impl Limit, cancel: Option<&Cancel>) -> (u32, Deadline) {
         #[cfg(not(loom))]
         if let (Some(Deadline::Never), None, None, Some(gr)) = (limit.known(), cancel, &self.timer, tok.goroutine()) {

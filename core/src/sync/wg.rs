@@ -4,7 +4,7 @@
 //! compare-exchange on it, and takes the lock only when it brings the counter to zero with
 //! waiters queued. (Each `add` used to take `inner`: a spawner's `add`s and its goroutines'
 //! `done`s, on other CPUs, met on that lock at every goroutine; `sched/README.md` section
-//! 14, "WaitGroup".)
+//! 14, "The spawn path's shared lines".)
 //!
 //! `state`: the counter in its low 62 bits, then two flags:
 //! - `WAITERS`: a wait is queued in `inner` (or was: a wait that timed out leaves the flag).
