@@ -253,8 +253,11 @@ const FRESH: u8 = 0;
 const ACTIVE: u8 = 1;
 const OFF: u8 = 2;
 
+/// A thread's cache of free records: on the heap (1 KiB), named by this thread's bytes of the
+/// TLS area (`sys/tls.rs`, [`MagRef`]), so that the library's own TLS segment stays small
+/// enough for glibc to place a `dlopen`ed `libgr.so.0` in its static reserve (where the
+/// area's reads take the descriptor's fast path).
 struct Magazine {
-    state: Cell<u8>,
     n: Cell<usize>,
     slots: [Cell<usize>; MAG],
 }
@@ -271,34 +274,72 @@ pub(crate) fn depot_lock() -> &'static ForkLock<Vec<usize>> {
     &DEPOT
 }
 
-thread_local! {
-    static MAGAZINE: Magazine = const { Magazine { state: Cell::new(FRESH), n: Cell::new(0), slots: [const { Cell::new(0) }; MAG] } };
+/// This thread's magazine: its state and, while `ACTIVE`, the magazine (a `Box::into_raw`,
+/// handed back and freed at thread exit). All zeroes (`FRESH`, null) when the thread starts.
+#[repr(C)]
+struct MagRef {
+    state: Cell<u8>,
+    mag: Cell<*mut Magazine>,
+}
+
+const _: () = assert!(
+    std::mem::size_of::<MagRef>() <= crate::sys::tls::AREA - crate::sys::tls::ALLG
+        && crate::sys::tls::ALLG % std::mem::align_of::<MagRef>() == 0
+);
+
+#[inline(always)]
+fn mag_ref() -> &'static MagRef {
+    // SAFETY: the area is this thread's and lives as long as the thread; its `ALLG` range is
+    // large and aligned enough (asserted above), used by nothing else, and starts zeroed,
+    // a valid `MagRef`. `MagRef` is `!Sync`, so the reference stays on this thread; callers
+    // do not park while they hold it (the allocator's calls never park).
+    unsafe { &*(crate::sys::tls::area().add(crate::sys::tls::ALLG) as *const MagRef) }
 }
 
 static MAG_EXIT: crate::ExitKey = crate::ExitKey::new(hand_back);
 
-/// Thread exit: hand the slots to the depot.
+/// Thread exit: hand the slots to the depot and free the magazine.
 unsafe extern "C" fn hand_back(p: *mut std::ffi::c_void) {
-    // SAFETY: `p` is this thread's magazine (`usable`), whose TLS block outlives the pthread
-    // key destructors.
-    let m = unsafe { &*(p as *const Magazine) };
     let _quiet = crate::sys::sanitizer::Quiet::enter(); // runtime code, outside any C API call
-    m.state.set(OFF);
-    let n = m.n.replace(0);
+    let r = mag_ref();
+    r.state.set(OFF); // a later call on this thread (another key's destructor) uses the depot
+    r.mag.set(std::ptr::null_mut());
+    // SAFETY: `p` is this thread's magazine (`first_use`), registered once and so handed
+    // back once; nothing else refers to it now that the state is `OFF`.
+    let m = unsafe { Box::from_raw(p as *mut Magazine) };
+    let n = m.n.get();
     depot().extend(m.slots[..n].iter().map(Cell::get));
 }
 
-/// Whether this thread may use its magazine (arranging the hand-back at exit on first use).
-#[inline]
-fn usable(m: &Magazine) -> bool {
-    match m.state.get() {
-        ACTIVE => true,
-        FRESH => {
-            let ok = MAG_EXIT.set(m as *const Magazine as *mut std::ffi::c_void);
-            m.state.set(if ok { ACTIVE } else { OFF });
-            ok
-        }
-        _ => false,
+/// This thread's magazine, if it may use one (made, with its hand-back at thread exit
+/// arranged, on first use).
+#[inline(always)]
+fn magazine() -> Option<&'static Magazine> {
+    let r = mag_ref();
+    match r.state.get() {
+        // SAFETY: `ACTIVE` means `mag` is this thread's live magazine (freed only by
+        // `hand_back`, which leaves the state `OFF` first).
+        ACTIVE => Some(unsafe { &*r.mag.get() }),
+        FRESH => first_use(r),
+        _ => None,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn first_use(r: &MagRef) -> Option<&'static Magazine> {
+    let m = Box::into_raw(Box::new(Magazine { n: Cell::new(0), slots: [const { Cell::new(0) }; MAG] }));
+    if MAG_EXIT.set(m as *mut std::ffi::c_void) {
+        r.mag.set(m);
+        r.state.set(ACTIVE);
+        // SAFETY: just made; freed only by this thread's `hand_back`, after the thread's
+        // last use of the reference.
+        Some(unsafe { &*m })
+    } else {
+        // SAFETY: made above and never shared.
+        drop(unsafe { Box::from_raw(m) });
+        r.state.set(OFF);
+        None
     }
 }
 
@@ -322,11 +363,8 @@ fn grow(d: &mut Vec<usize>) {
 
 #[inline(never)]
 fn alloc_slot() -> NonNull<GSlot> {
-    let p = MAGAZINE
-        .try_with(|m| {
-            if !usable(m) {
-                return None;
-            }
+    let p = magazine()
+        .map(|m| {
             let mut n = m.n.get();
             if n == 0 {
                 let mut d = depot();
@@ -340,10 +378,8 @@ fn alloc_slot() -> NonNull<GSlot> {
                 }
             }
             m.n.set(n - 1);
-            Some(m.slots[n - 1].get())
+            m.slots[n - 1].get()
         })
-        .ok()
-        .flatten()
         .unwrap_or_else(|| {
             // No magazine on this thread (or it is exiting): straight from the depot.
             let mut d = depot();
@@ -358,22 +394,17 @@ fn alloc_slot() -> NonNull<GSlot> {
 #[inline(never)]
 fn free_slot(s: NonNull<GSlot>) {
     let s = s.as_ptr() as usize;
-    let pushed = MAGAZINE.try_with(|m| {
-        if !usable(m) {
-            return false;
-        }
-        let mut n = m.n.get();
-        if n == MAG {
-            depot().extend(m.slots[MAG - BATCH..].iter().map(Cell::get));
-            n = MAG - BATCH;
-        }
-        m.slots[n].set(s);
-        m.n.set(n + 1);
-        true
-    });
-    if !pushed.unwrap_or(false) {
+    let Some(m) = magazine() else {
         depot().push(s);
+        return;
+    };
+    let mut n = m.n.get();
+    if n == MAG {
+        depot().extend(m.slots[MAG - BATCH..].iter().map(Cell::get));
+        n = MAG - BATCH;
     }
+    m.slots[n].set(s);
+    m.n.set(n + 1);
 }
 
 #[cfg(all(test, not(loom)))]

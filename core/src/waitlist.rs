@@ -94,10 +94,12 @@ impl<T> Entry<T> {
     const VACANT: Entry<T> = Entry { gen: 0, prev: NIL, next: NIL, val: None };
 }
 
-/// A slab slot, cache-line aligned: a completer on another CPU fetches an entry's line on
-/// the critical path of a hand-off, and an unaligned slot (56 bytes for a channel's entry)
-/// straddled two (`chan/README.md`, "Hand-off to a thread").
-#[repr(align(64))]
+/// A slab slot. A channel's entry is 48 bytes (a 32-byte `Sudog` and the links), so three
+/// lines hold four slots, and every other slot spans two lines, which a completer on another
+/// CPU fetches side by side, not one after the other. (Slots were line-aligned, 64 bytes,
+/// when the entry was 56: padding that cost every parked goroutine 16 bytes, `gr_bench
+/// parked1m`.)
+#[repr(align(16))]
 struct Slot<T>(Entry<T>);
 
 /// The index of the inline slot (never a slab index: the slab stops below it).

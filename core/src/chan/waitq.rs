@@ -28,16 +28,31 @@ use crate::waitlist::{Key, WaitList};
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Release;
 
-/// One parked operation.
+/// One parked operation. 32 bytes (asserted below): a channel's wait list keeps one per
+/// parked operation, so it is a share of what a parked goroutine costs (`gr_bench
+/// parked1m`); whose wait it is ([`Owner`], decoded by [`Sudog::owner`]) is packed as a
+/// pointer, a kind and one 32-bit word.
 pub(crate) struct Sudog {
-    owner: Owner,
+    /// The owner's [`Token`], `ThreadWait` or `G`, per `kind`.
+    ptr: NonNull<()>,
     /// Sender: the element to read. Receiver: where to write the element.
     pub elem: *mut u8,
-    /// Case index for a select (0 for a plain operation); encoded in the result code.
-    pub case: u32,
     /// Set by the winner once it is done with `elem` (NULL for select entries).
     pub done: *const AtomicBool,
+    /// `TOK`: the case index for a select (0 for a plain operation), encoded in the result
+    /// code. `THREAD`, `G`: the wait's sequence number (a landed entry's case is 0).
+    word: u32,
+    kind: u8,
 }
+
+#[cfg(all(target_pointer_width = "64", not(loom)))]
+const _: () = assert!(std::mem::size_of::<Sudog>() == 32 && std::mem::size_of::<Option<Sudog>>() == 32);
+
+const TOK: u8 = 0;
+#[cfg(not(loom))]
+const THREAD: u8 = 1;
+#[cfg(not(loom))]
+const G: u8 = 2;
 
 /// Whose wait an entry is. Valid while the entry is queued or held by a completer under the
 /// lock (module docs).
@@ -83,7 +98,7 @@ impl Sudog {
     /// completer (module docs).
     #[inline(always)]
     pub unsafe fn new(tok: &Token, elem: *mut u8, case: u32, done: *const AtomicBool) -> Sudog {
-        Sudog { owner: Owner::Tok(NonNull::from(tok)), elem, case, done }
+        Sudog { ptr: NonNull::from(tok).cast(), elem, done, word: case, kind: TOK }
     }
 
     /// An entry for a thread's plain operation through its landing (`elem` and `done` are
@@ -95,20 +110,39 @@ impl Sudog {
     pub unsafe fn new_landed(tok: &Token, elem: *mut u8, done: *const AtomicBool) -> Sudog {
         #[cfg(not(loom))]
         if let Some((t, seq)) = tok.thread() {
-            return Sudog { owner: Owner::Thread(NonNull::from(t), seq), elem, case: 0, done };
+            return Sudog { ptr: NonNull::from(t).cast(), elem, done, word: seq, kind: THREAD };
         }
         #[cfg(not(loom))]
         if let Some(g) = tok.goroutine() {
-            return Sudog { owner: Owner::G(NonNull::from(g), tok.seq()), elem, case: 0, done };
+            return Sudog { ptr: NonNull::from(g).cast(), elem, done, word: tok.seq(), kind: G };
         }
         // SAFETY: the caller's contract.
         unsafe { Sudog::new(tok, elem, 0, done) }
     }
 
+    /// Whose wait this is (the pointer cast back to what [`Sudog::new`] or
+    /// [`Sudog::new_landed`] made it from).
+    #[inline(always)]
+    fn owner(&self) -> Owner {
+        match self.kind {
+            #[cfg(not(loom))]
+            THREAD => Owner::Thread(self.ptr.cast(), self.word),
+            #[cfg(not(loom))]
+            G => Owner::G(self.ptr.cast(), self.word),
+            _ => Owner::Tok(self.ptr.cast()),
+        }
+    }
+
+    /// The case index of a select's entry (0 for a plain operation).
+    #[inline(always)]
+    pub fn case(&self) -> u32 {
+        if self.kind == TOK { self.word } else { 0 }
+    }
+
     /// The first line the completer reads: the token's, or a landed entry's wait cell's.
     #[inline(always)]
     pub fn owner_line(&self) -> *const u8 {
-        match self.owner {
+        match self.owner() {
             Owner::Tok(t) => t.as_ptr() as *const u8,
             #[cfg(not(loom))]
             Owner::Thread(t, _) => t.as_ptr() as *const u8,
@@ -122,7 +156,7 @@ impl Sudog {
     /// [`Token::complete_handoff`] for this entry's wait.
     #[inline(always)]
     pub fn complete_handoff(&self, w: &super::wait::Waker, result: u32, affine: bool, slot: impl FnOnce() -> usize) -> bool {
-        match self.owner {
+        match self.owner() {
             // SAFETY: the owner keeps its token alive while the entry is queued or held by
             // a completer under the channel lock (module docs); entries are only used so.
             Owner::Tok(t) => unsafe { t.as_ref() }.complete_handoff(w, result, affine, slot),
@@ -243,7 +277,7 @@ impl WaitQ {
             super::prefetch_write(s.owner_line());
             super::prefetch_write(s.done as *const u8);
             super::prefetch_write(s.elem);
-            if s.complete_handoff(&w, code(s.case, closed), affine, &slot) {
+            if s.complete_handoff(&w, code(s.case(), closed), affine, &slot) {
                 return Some(Won { s, _pin: pin });
             }
         }

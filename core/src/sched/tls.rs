@@ -1,10 +1,13 @@
 //! The scheduler's thread-local block (the runtime's other thread-locals: `README.md`,
 //! section 5).
 //!
-//! Goroutines migrate between OS threads at every park, and LLVM may keep a thread-local's
-//! address in a register across a call that parks. So every read goes through an
-//! `#[inline(never)]` accessor that computes the address afresh, and no caller keeps a value
-//! from here across a point where the current goroutine may park.
+//! The block lives in the initial-exec TLS area (`sys/tls.rs`): its address is the thread
+//! pointer plus a constant, read inline, not through `__tls_get_addr`.
+//!
+//! Goroutines migrate between OS threads at every park. So every read computes the address
+//! afresh (`sys::tls::area` is an `asm!` block the compiler may neither merge with another
+//! nor move across a call), and no caller keeps a value or a reference from here across a
+//! point where the current goroutine may park.
 
 use super::worker::M;
 use crate::goroutine::G;
@@ -19,9 +22,6 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
 pub(crate) struct Shared<A>(A);
 
 impl Shared<AtomicUsize> {
-    pub(crate) const fn new_usize(v: usize) -> Self {
-        Shared(AtomicUsize::new(v))
-    }
     #[inline]
     pub(crate) fn get(&self) -> usize {
         self.0.load(Relaxed)
@@ -33,9 +33,6 @@ impl Shared<AtomicUsize> {
 }
 
 impl Shared<AtomicU64> {
-    pub(crate) const fn new_u64(v: u64) -> Self {
-        Shared(AtomicU64::new(v))
-    }
     #[inline]
     pub(crate) fn get(&self) -> u64 {
         self.0.load(Relaxed)
@@ -47,9 +44,6 @@ impl Shared<AtomicU64> {
 }
 
 impl<T> Shared<AtomicPtr<T>> {
-    pub(crate) const fn new_ptr(v: *mut T) -> Self {
-        Shared(AtomicPtr::new(v))
-    }
     #[inline]
     pub(crate) fn get(&self) -> *const T {
         self.0.load(Relaxed)
@@ -73,27 +67,40 @@ pub(crate) struct Local {
     pub gid: Shared<AtomicU64>,
 }
 
-thread_local! {
-    static LOCAL: Local = const {
-        Local {
-            m: Cell::new(std::ptr::null()),
-            p: Shared::new_usize(0),
-            g: Shared::new_ptr(std::ptr::null_mut()),
-            spinning: Cell::new(false),
-            gid: Shared::new_u64(0),
-        }
-    };
+/// The thread's block in the TLS area. Every field's all-zero bytes are its initial value
+/// (null, 0, `false`): the area starts zeroed on every thread.
+#[repr(C)]
+struct Block {
+    local: Local,
+    /// This thread's `waiter::ThreadWait` (plain threads and bound goroutines wait on its
+    /// cell; dumps and the deadlock report read it), an `Arc::into_raw` made on first use.
+    /// No TLS destructor (a runtime thread must never need one: `sys/thread.rs`): a
+    /// thread-exit hook ([`crate::ExitKey`]) marks it dead and drops this thread's count;
+    /// where the hook cannot be had, it stays listed as alive (a few bytes, and a plain
+    /// thread the deadlock report counts as able to wake goroutines).
+    thread_wait: Cell<*const ThreadWait>,
 }
 
-/// This thread's block, in one lookup (in a shared library each lookup is a call to
-/// `__tls_get_addr`). The reference is `!Send` and valid on this thread only: scheduler code,
-/// which never migrates, may keep it for its whole loop; goroutine code must drop it before
-/// anything that may park.
-#[inline(never)]
+const _: () = assert!(
+    std::mem::size_of::<Block>() <= crate::sys::tls::ALLG - crate::sys::tls::SCHED
+        && crate::sys::tls::SCHED % std::mem::align_of::<Block>() == 0
+);
+
+#[inline(always)]
+fn block() -> &'static Block {
+    // SAFETY: the area is this thread's, lives as long as the thread, its `SCHED` range is
+    // large and aligned enough (asserted above), used by nothing else, and starts zeroed, which is a valid `Block` (its doc); only this
+    // module makes a reference to it. `Block` is `!Sync` (its `Cell`s), so the reference
+    // cannot leave the thread; callers follow the module's rule about parking.
+    unsafe { &*(crate::sys::tls::area().add(crate::sys::tls::SCHED) as *const Block) }
+}
+
+/// This thread's block, in one read of the thread pointer. The reference is `!Send` and
+/// valid on this thread only: scheduler code, which never migrates, may keep it for its
+/// whole loop; goroutine code must drop it before anything that may park.
+#[inline(always)]
 pub(crate) fn local() -> &'static Local {
-    // SAFETY: the block lives as long as this thread, and `Local` is `!Sync`, so the
-    // reference cannot leave the thread; callers follow the rule above about parking.
-    LOCAL.with(|l| unsafe { &*(l as *const Local) })
+    &block().local
 }
 
 impl Local {
@@ -103,35 +110,26 @@ impl Local {
     }
 }
 
-#[inline(never)]
+#[inline(always)]
 pub(crate) fn m() -> *const M {
-    LOCAL.with(|l| l.m.get())
+    local().m.get()
 }
-#[inline(never)]
+#[inline(always)]
 pub(crate) fn p() -> usize {
-    LOCAL.with(|l| l.p.get())
+    local().p.get()
 }
-#[inline(never)]
+#[inline(always)]
 pub(crate) fn set_p(p: usize) {
-    LOCAL.with(|l| l.p.set(p))
+    local().p.set(p)
 }
-#[inline(never)]
+#[inline(always)]
 pub(crate) fn g() -> *const G {
-    LOCAL.with(|l| l.g.get())
+    local().g.get()
 }
-#[inline(never)]
+/// Async-signal-safe (the SIGSEGV handler reads it): the area needs no allocation.
+#[inline(always)]
 pub(crate) fn gid() -> u64 {
-    LOCAL.try_with(|l| l.gid.get()).unwrap_or(0)
-}
-
-thread_local! {
-    /// This thread's `waiter::ThreadWait` (plain threads and bound goroutines wait on its
-    /// cell; dumps and the deadlock report read it), an `Arc::into_raw` made on first use.
-    /// No TLS destructor (a runtime thread must never need one: `sys/thread.rs`): a
-    /// thread-exit hook ([`crate::ExitKey`]) marks it dead and drops this thread's count;
-    /// where the hook cannot be had, it stays listed as alive (a few bytes, and a plain
-    /// thread the deadlock report counts as able to wake goroutines).
-    static THREAD_WAIT: Cell<*const ThreadWait> = const { Cell::new(std::ptr::null()) };
+    local().gid.get()
 }
 
 static WAIT_EXIT: crate::ExitKey = crate::ExitKey::new(drop_thread_wait);
@@ -142,22 +140,21 @@ unsafe extern "C" fn drop_thread_wait(p: *mut std::ffi::c_void) {
     let t = unsafe { Arc::from_raw(p as *const ThreadWait) };
     // A later use on this thread (another key's destructor calling gr) makes a new one
     // rather than use this one after it is freed.
-    THREAD_WAIT.with(|c| c.set(std::ptr::null()));
+    block().thread_wait.set(std::ptr::null());
     crate::waiter::thread_exit(&t);
 }
 
 /// This thread's `ThreadWait`, made by `make` on first use; its address.
 #[inline(never)]
 pub(crate) fn ensure_thread_wait(make: fn() -> Arc<ThreadWait>) -> *const ThreadWait {
-    THREAD_WAIT.with(|c| {
-        let mut p = c.get();
-        if p.is_null() {
-            p = Arc::into_raw(make());
-            c.set(p);
-            WAIT_EXIT.set(p as *mut std::ffi::c_void); // if it fails, it is leaked
-        }
-        p
-    })
+    let c = &block().thread_wait;
+    let mut p = c.get();
+    if p.is_null() {
+        p = Arc::into_raw(make());
+        c.set(p);
+        WAIT_EXIT.set(p as *mut std::ffi::c_void); // if it fails, it is leaked
+    }
+    p
 }
 
 /// This thread's `ThreadWait` (a counted reference), made by `make` on first use.

@@ -947,10 +947,8 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, mut g: GRef) {
                 } else if let (0, Some(h)) = (pin, &h) {
                     run_next!(h, Some(g)); // `next_here` files it
                 } else {
-                    // With the block in hand: `ready` would look it up again, a call to
-                    // `__tls_get_addr` in a shared library (~30 instructions a yield)
-                    // unless LLVM happens to reuse the loop's lookup, which it does in some
-                    // builds only.
+                    // With the block in hand: `ready` would look it up again (a TLS
+                    // descriptor call, `sys/tls.rs`).
                     rt.ready_in(l, g, false, Displace::Local);
                 }
             }
