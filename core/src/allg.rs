@@ -282,18 +282,12 @@ struct MagRef {
     mag: Cell<*mut Magazine>,
 }
 
-const _: () = assert!(
-    std::mem::size_of::<MagRef>() <= crate::sys::tls::AREA - crate::sys::tls::ALLG
-        && crate::sys::tls::ALLG % std::mem::align_of::<MagRef>() == 0
-);
-
 #[inline(always)]
 fn mag_ref() -> &'static MagRef {
-    // SAFETY: the area is this thread's and lives as long as the thread; its `ALLG` range is
-    // large and aligned enough (asserted above), used by nothing else, and starts zeroed,
-    // a valid `MagRef`. `MagRef` is `!Sync`, so the reference stays on this thread; callers
-    // do not park while they hold it (the allocator's calls never park).
-    unsafe { &*(crate::sys::tls::area().add(crate::sys::tls::ALLG) as *const MagRef) }
+    use crate::sys::tls::{part, ALLG, AREA};
+    // SAFETY: all-zero bytes are a valid `MagRef` (`FRESH`, null), and bytes `ALLG..AREA`
+    // are this module's alone. The allocator's calls never park while they hold it.
+    unsafe { part::<MagRef, ALLG, AREA>() }
 }
 
 static MAG_EXIT: crate::ExitKey = crate::ExitKey::new(hand_back);

@@ -81,18 +81,12 @@ struct Block {
     thread_wait: Cell<*const ThreadWait>,
 }
 
-const _: () = assert!(
-    std::mem::size_of::<Block>() <= crate::sys::tls::ALLG - crate::sys::tls::SCHED
-        && crate::sys::tls::SCHED % std::mem::align_of::<Block>() == 0
-);
-
 #[inline(always)]
 fn block() -> &'static Block {
-    // SAFETY: the area is this thread's, lives as long as the thread, its `SCHED` range is
-    // large and aligned enough (asserted above), used by nothing else, and starts zeroed, which is a valid `Block` (its doc); only this
-    // module makes a reference to it. `Block` is `!Sync` (its `Cell`s), so the reference
-    // cannot leave the thread; callers follow the module's rule about parking.
-    unsafe { &*(crate::sys::tls::area().add(crate::sys::tls::SCHED) as *const Block) }
+    use crate::sys::tls::{part, ALLG, SCHED};
+    // SAFETY: all-zero bytes are a valid `Block` (its doc), and bytes `SCHED..ALLG` are
+    // this module's alone.
+    unsafe { part::<Block, SCHED, ALLG>() }
 }
 
 /// This thread's block, in one read of the thread pointer. The reference is `!Send` and

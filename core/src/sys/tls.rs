@@ -72,6 +72,22 @@ pub(crate) fn area() -> *mut u8 {
     p
 }
 
+/// This thread's bytes `AT..END` of the area, as a `T` (a user's part: [`SCHED`], [`ALLG`]).
+/// The reference is `!Send` when `T` is `!Sync` (every user's is: `Cell`s), so it stays on
+/// this thread; goroutine code must not keep it across a park (module docs).
+///
+/// # Safety
+/// A `T` of all-zero bytes is valid (the area starts zeroed on every thread), and nothing
+/// else uses bytes `AT..END` (each user names its own range above).
+#[inline(always)]
+pub(crate) unsafe fn part<T, const AT: usize, const END: usize>() -> &'static T {
+    const { assert!(std::mem::size_of::<T>() <= END - AT && END <= AREA && AT % std::mem::align_of::<T>() == 0) };
+    // SAFETY: the area is this thread's and lives as long as the thread; the range fits
+    // `T` and is aligned for it (asserted above: the area is `AREA`-aligned); the caller
+    // vouches for the initial value and for the range being `T`'s alone.
+    unsafe { &*(area().add(AT) as *const T) }
+}
+
 #[cfg(not(all(target_arch = "x86_64", not(loom))))]
 #[repr(C, align(64))]
 struct Area(std::cell::UnsafeCell<[u8; AREA]>);
