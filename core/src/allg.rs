@@ -444,4 +444,29 @@ mod tests {
         drop((b, b2, c));
         ids(&[]);
     }
+
+    /// A thread's magazine goes back to the depot when the thread exits (and its heap block
+    /// is freed; `hand_back`): threads that each fill a magazine and exit, one after
+    /// another, reuse the same records instead of stranding up to `MAG` each (which would
+    /// map a new chunk every two threads here). A record dropped on a thread after its
+    /// hand-back goes straight to the depot.
+    #[test]
+    fn exiting_threads_hand_their_magazines_back() {
+        const THREADS: usize = 400;
+        let before = CHUNKS.len.load(Acquire);
+        for t in 0..THREADS {
+            std::thread::spawn(move || {
+                // Fill the magazine: take more than a batch, then drop them all here.
+                let rs: Vec<GRef> = (0..MAG as u64).map(|i| g(2_000_000 + (t * MAG) as u64 + i)).collect();
+                drop(rs);
+                assert_eq!(mag_ref().state.get(), ACTIVE);
+            })
+            .join()
+            .unwrap();
+        }
+        let grown = CHUNKS.len.load(Acquire) - before;
+        // Without the hand-back: THREADS * MAG / CHUNK_SLOTS = 200 chunks. Other tests of
+        // this process may allocate records meanwhile, hence the margin.
+        assert!(grown < THREADS * MAG / CHUNK_SLOTS / 2, "{grown} chunks mapped for {THREADS} threads");
+    }
 }
