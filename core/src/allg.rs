@@ -247,11 +247,6 @@ pub(crate) fn for_each_live(mut f: impl FnMut(GRef)) {
 const MAG: usize = 128;
 const BATCH: usize = 64;
 
-/// A magazine's state: not yet used on this thread, in use (handed back at thread exit), or
-/// unusable (no exit hook could be had, or the thread is exiting).
-const FRESH: u8 = 0;
-const ACTIVE: u8 = 1;
-const OFF: u8 = 2;
 
 /// A thread's cache of free records: on the heap (1 KiB), named by this thread's bytes of the
 /// TLS area (`sys/tls.rs`, [`MagRef`]), so that the library's own TLS segment stays small
@@ -274,18 +269,18 @@ pub(crate) fn depot_lock() -> &'static ForkLock<Vec<usize>> {
     &DEPOT
 }
 
-/// This thread's magazine: its state and, while `ACTIVE`, the magazine (a `Box::into_raw`,
-/// handed back and freed at thread exit). All zeroes (`FRESH`, null) when the thread starts.
-#[repr(C)]
-struct MagRef {
-    state: Cell<u8>,
-    mag: Cell<*mut Magazine>,
-}
+/// This thread's magazine: null until its first use, then the magazine (a `Box::into_raw`,
+/// handed back and freed at thread exit), or [`OFF`]. Null (all zeroes) when the thread
+/// starts.
+struct MagRef(Cell<*mut Magazine>);
+
+/// No magazine on this thread: no exit hook could be had, or the thread is exiting.
+const OFF: *mut Magazine = std::ptr::without_provenance_mut(1);
 
 #[inline(always)]
 fn mag_ref() -> &'static MagRef {
     use crate::sys::tls::{part, ALLG, AREA};
-    // SAFETY: all-zero bytes are a valid `MagRef` (`FRESH`, null), and bytes `ALLG..AREA`
+    // SAFETY: all-zero bytes are a valid `MagRef` (null), and bytes `ALLG..AREA`
     // are this module's alone. The allocator's calls never park while they hold it.
     unsafe { part::<MagRef, ALLG, AREA>() }
 }
@@ -295,11 +290,9 @@ static MAG_EXIT: crate::ExitKey = crate::ExitKey::new(hand_back);
 /// Thread exit: hand the slots to the depot and free the magazine.
 unsafe extern "C" fn hand_back(p: *mut std::ffi::c_void) {
     let _quiet = crate::sys::sanitizer::Quiet::enter(); // runtime code, outside any C API call
-    let r = mag_ref();
-    r.state.set(OFF); // a later call on this thread (another key's destructor) uses the depot
-    r.mag.set(std::ptr::null_mut());
+    mag_ref().0.set(OFF); // a later call on this thread (another key's destructor) uses the depot
     // SAFETY: `p` is this thread's magazine (`first_use`), registered once and so handed
-    // back once; nothing else refers to it now that the state is `OFF`.
+    // back once; nothing else refers to it now that this thread's `MagRef` is `OFF`.
     let m = unsafe { Box::from_raw(p as *mut Magazine) };
     let n = m.n.get();
     depot().extend(m.slots[..n].iter().map(Cell::get));
@@ -310,12 +303,12 @@ unsafe extern "C" fn hand_back(p: *mut std::ffi::c_void) {
 #[inline(always)]
 fn magazine() -> Option<&'static Magazine> {
     let r = mag_ref();
-    match r.state.get() {
-        // SAFETY: `ACTIVE` means `mag` is this thread's live magazine (freed only by
-        // `hand_back`, which leaves the state `OFF` first).
-        ACTIVE => Some(unsafe { &*r.mag.get() }),
-        FRESH => first_use(r),
-        _ => None,
+    match r.0.get() {
+        m if m.is_null() => first_use(r),
+        OFF => None,
+        // SAFETY: any other value is this thread's live magazine (freed only by
+        // `hand_back`, which stores `OFF` first).
+        m => Some(unsafe { &*m }),
     }
 }
 
@@ -324,15 +317,14 @@ fn magazine() -> Option<&'static Magazine> {
 fn first_use(r: &MagRef) -> Option<&'static Magazine> {
     let m = Box::into_raw(Box::new(Magazine { n: Cell::new(0), slots: [const { Cell::new(0) }; MAG] }));
     if MAG_EXIT.set(m as *mut std::ffi::c_void) {
-        r.mag.set(m);
-        r.state.set(ACTIVE);
+        r.0.set(m);
         // SAFETY: just made; freed only by this thread's `hand_back`, after the thread's
         // last use of the reference.
         Some(unsafe { &*m })
     } else {
         // SAFETY: made above and never shared.
         drop(unsafe { Box::from_raw(m) });
-        r.state.set(OFF);
+        r.0.set(OFF);
         None
     }
 }
@@ -459,7 +451,8 @@ mod tests {
                 // Fill the magazine: take more than a batch, then drop them all here.
                 let rs: Vec<GRef> = (0..MAG as u64).map(|i| g(2_000_000 + (t * MAG) as u64 + i)).collect();
                 drop(rs);
-                assert_eq!(mag_ref().state.get(), ACTIVE);
+                let m = mag_ref().0.get();
+                assert!(!m.is_null() && m != OFF, "the magazine is in use");
             })
             .join()
             .unwrap();

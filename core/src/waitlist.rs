@@ -95,7 +95,7 @@ impl<T> Entry<T> {
 }
 
 /// A slab slot. A channel's entry is 48 bytes (a 32-byte `Sudog` and the links), so three
-/// lines hold four slots, and every other slot spans two lines, which a completer on another
+/// lines hold four slots, and half the slots span two lines, which a completer on another
 /// CPU fetches side by side, not one after the other. (Slots were line-aligned, 64 bytes,
 /// when the entry was 56: padding that cost every parked goroutine 16 bytes, `gr_bench
 /// parked1m`.)

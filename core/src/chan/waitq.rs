@@ -37,8 +37,8 @@ pub(crate) struct Sudog {
     ptr: NonNull<()>,
     /// Sender: the element to read. Receiver: where to write the element.
     pub elem: *mut u8,
-    /// Set by the winner once it is done with `elem` (NULL for select entries).
-    pub done: *const AtomicBool,
+    /// Set by the winner once it is done with `elem` (a select's entries share one).
+    pub done: NonNull<AtomicBool>,
     /// `TOK`: the case index for a select (0 for a plain operation), encoded in the result
     /// code. `THREAD`, `G`: the wait's sequence number (a landed entry's case is 0).
     word: u32,
@@ -97,8 +97,8 @@ impl Sudog {
     /// `tok` (and `elem`, `done`) must stay valid while the entry is queued or held by a
     /// completer (module docs).
     #[inline(always)]
-    pub unsafe fn new(tok: &Token, elem: *mut u8, case: u32, done: *const AtomicBool) -> Sudog {
-        Sudog { ptr: NonNull::from(tok).cast(), elem, done, word: case, kind: TOK }
+    pub unsafe fn new(tok: &Token, elem: *mut u8, case: u32, done: &AtomicBool) -> Sudog {
+        Sudog { ptr: NonNull::from(tok).cast(), elem, done: NonNull::from(done), word: case, kind: TOK }
     }
 
     /// An entry for a thread's plain operation through its landing (`elem` and `done` are
@@ -107,14 +107,14 @@ impl Sudog {
     /// # Safety
     /// As [`Sudog::new`].
     #[inline(always)]
-    pub unsafe fn new_landed(tok: &Token, elem: *mut u8, done: *const AtomicBool) -> Sudog {
+    pub unsafe fn new_landed(tok: &Token, elem: *mut u8, done: &AtomicBool) -> Sudog {
         #[cfg(not(loom))]
         if let Some((t, seq)) = tok.thread() {
-            return Sudog { ptr: NonNull::from(t).cast(), elem, done, word: seq, kind: THREAD };
+            return Sudog { ptr: NonNull::from(t).cast(), elem, done: NonNull::from(done), word: seq, kind: THREAD };
         }
         #[cfg(not(loom))]
         if let Some(g) = tok.goroutine() {
-            return Sudog { ptr: NonNull::from(g).cast(), elem, done, word: tok.seq(), kind: G };
+            return Sudog { ptr: NonNull::from(g).cast(), elem, done: NonNull::from(done), word: tok.seq(), kind: G };
         }
         // SAFETY: the caller's contract.
         unsafe { Sudog::new(tok, elem, 0, done) }
@@ -173,11 +173,9 @@ impl Sudog {
     /// The winner is finished with `elem`: let a plain owner return.
     #[inline(always)]
     pub fn release(&self) {
-        if !self.done.is_null() {
-            // SAFETY: we won this entry's completion, so its owner is waiting for this flag
-            // (on its own frame, which it does not leave before seeing the store).
-            unsafe { (*self.done).store(true, Release) };
-        }
+        // SAFETY: we won this entry's completion, so its owner is waiting for this flag (on
+        // its frame or in its landing, which it does not leave before seeing the store).
+        unsafe { self.done.as_ref() }.store(true, Release);
     }
 }
 
@@ -275,7 +273,7 @@ impl WaitQ {
             // each is a miss of its own in turn, and a line read first comes over twice
             // (shared, then exclusive).
             super::prefetch_write(s.owner_line());
-            super::prefetch_write(s.done as *const u8);
+            super::prefetch_write(s.done.as_ptr() as *const u8);
             super::prefetch_write(s.elem);
             if s.complete_handoff(&w, code(s.case(), closed), affine, &slot) {
                 return Some(Won { s, _pin: pin });

@@ -1,8 +1,9 @@
 //! The scheduler's thread-local block (the runtime's other thread-locals: `README.md`,
 //! section 5).
 //!
-//! The block lives in the initial-exec TLS area (`sys/tls.rs`): its address is the thread
-//! pointer plus a constant, read inline, not through `__tls_get_addr`.
+//! The block lives in the TLS area (`sys/tls.rs`), reached through a TLS descriptor: where
+//! glibc placed the library's TLS statically, a few instructions inline, not a call to
+//! `__tls_get_addr`.
 //!
 //! Goroutines migrate between OS threads at every park. So every read computes the address
 //! afresh (`sys::tls::area` is an `asm!` block the compiler may neither merge with another
@@ -120,7 +121,9 @@ pub(crate) fn set_p(p: usize) {
 pub(crate) fn g() -> *const G {
     local().g.get()
 }
-/// Async-signal-safe (the SIGSEGV handler reads it): the area needs no allocation.
+/// Read by the SIGSEGV handler. Async-signal-safe where the area is in glibc's static TLS
+/// block (a program linked with `libgr`, and most `dlopen`s: `sys/tls.rs`); on glibc's
+/// dynamic path it is as safe as the `thread_local!` read it replaced.
 #[inline(always)]
 pub(crate) fn gid() -> u64 {
     local().gid.get()

@@ -17,8 +17,8 @@
 //!   check).
 //! - `forklock.rs`: a mutex that `fork()` cannot leave held in the child.
 //! - `epoll.rs`: the netpoller's epoll instance and eventfd.
-//! - `tls.rs`: the one initial-exec thread-local area (the scheduler's block: no
-//!   `__tls_get_addr` on the switch path).
+//! - `tls.rs`: a small thread-local area reached through a TLS descriptor (the scheduler's
+//!   block: no `__tls_get_addr` on the switch path).
 //! - `fd.rs`: descriptor calls for `gr_fd_*`: read, write, recv/send, accept, connect,
 //!   poll, fcntl, close, and the SIGPIPE guard of pipe writes.
 //!

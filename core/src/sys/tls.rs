@@ -28,7 +28,7 @@
 /// Size of the area, in bytes (and its alignment).
 pub(crate) const AREA: usize = 64;
 
-/// Who uses which bytes of the area (each user asserts that its block fits its range).
+/// Who uses which bytes of the area ([`part`] checks that each user's block fits its range).
 /// The scheduler's block (`sched/tls.rs`): bytes `SCHED..ALLG`.
 pub(crate) const SCHED: usize = 0;
 /// The goroutine-record allocator's magazine pointer (`allg.rs`): bytes `ALLG..AREA`.
