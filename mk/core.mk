@@ -62,8 +62,11 @@ test-rust-debug:
 test-loom:
 	RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 $(CARGO) test --release -p gr-core --lib --quiet --target-dir $(ROOT)/target/loom -- loom
 
+# rt_hog again with the processor gate in its compare-and-swap form (core/src/sched/gate.rs),
+# which a kernel without membarrier(2) gets.
 test-c-core: lib
 	@$(ROOT)/tests/c/run.sh core $(sort $(wildcard $(ROOT)/tests/c/rt_*.c))
+	@GR_MEMBARRIER=0 $(ROOT)/tests/c/run.sh core-gate-cas $(ROOT)/tests/c/rt_hog.c
 
 # The gdb script (tools/gdb/gr.py) on a live process and on a kernel core file (issue 14).
 TEST_TARGETS += test-gdb

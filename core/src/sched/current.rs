@@ -296,7 +296,7 @@ pub fn blocking_begin() -> bool {
     if pi != 0 {
         tls::set_p(0);
         let p = &m.rt.ps[pi - 1];
-        if p.try_hold() {
+        if p.leave(m) {
             m.rt.handoff_p(pi - 1);
         }
     }
@@ -320,7 +320,9 @@ pub fn blocking_end() {
     }
     if let Some(pi) = m.rt.acquire_p_wait(m) {
         tls::set_p(pi + 1);
-        m.rt.ps[pi].set_running();
+        let p = &m.rt.ps[pi];
+        p.own(m);
+        p.enter(m);
     }
     // else: shutting down; carry on without a processor (spawns go to the global queue).
 }

@@ -6,7 +6,7 @@
 //! block is read only while `ms` is held, because the M takes `ms` to withdraw it before
 //! its thread exits (`worker.rs`).
 
-use super::proc::{HELD, IDLE, RUNNING};
+use super::proc::{HELD, IDLE};
 use super::runtime::{with_runtime_if_started, Runtime};
 use crate::loom::lock;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
@@ -73,23 +73,8 @@ pub fn view() -> Option<SchedView> {
 }
 
 pub(crate) fn view_of(rt: &'static Runtime) -> SchedView {
-    let ps = rt
-        .ps
-        .iter()
-        .map(|p| PView {
-            id: p.id,
-            status: match p.status.load(Acquire) {
-                IDLE => "idle",
-                HELD => "held",
-                RUNNING => "running",
-                _ => "?",
-            },
-            runq: p.stealer.len() + p.soft_stealer.len(),
-            runnext: p.has_runnext.load(Relaxed),
-            affine: p.affine_len.load(Relaxed),
-            tick: p.tick.load(Relaxed),
-        })
-        .collect();
+    // The processors whose owner runs goroutine code on them (its gate: `gate.rs`).
+    let mut running = vec![false; rt.ps.len()];
     let ms = {
         let ms = lock(&rt.ms);
         ms.iter()
@@ -97,6 +82,9 @@ pub(crate) fn view_of(rt: &'static Runtime) -> SchedView {
                 let l = m.local.load(Acquire);
                 if l.is_null() {
                     return None; // not started, or exited
+                }
+                if let Some(r) = m.gate.running_on().and_then(|i| running.get_mut(i)) {
+                    *r = true;
                 }
                 // SAFETY: a non-null `local` is the M's live thread-local block: the M clears
                 // it under `ms` (which we hold) before its thread exits. We read its atomics.
@@ -114,6 +102,23 @@ pub(crate) fn view_of(rt: &'static Runtime) -> SchedView {
             })
             .collect()
     };
+    let ps = rt
+        .ps
+        .iter()
+        .map(|p| PView {
+            id: p.id,
+            status: match p.status.load(Acquire) {
+                IDLE => "idle",
+                HELD if running[p.id] => "running",
+                HELD => "held",
+                _ => "?",
+            },
+            runq: p.stealer.len() + p.soft_stealer.len(),
+            runnext: p.has_runnext.load(Relaxed),
+            affine: p.affine_len.load(Relaxed),
+            tick: p.tick.load(Relaxed),
+        })
+        .collect();
     SchedView {
         ms,
         ps,

@@ -35,6 +35,7 @@
 mod backlog;
 mod bound;
 mod current;
+mod gate;
 pub mod deadlock;
 mod grace;
 mod idle;

@@ -1,10 +1,10 @@
 //! The monitor thread (Go's sysmon): fires timers, and moves the others away from an M stuck
 //! in goroutine code.
 //!
-//! C code cannot be preempted safely. So when a processor has been `RUNNING` the same
+//! C code cannot be preempted safely. So when a processor has been running the same
 //! goroutine for ~10 ms (its tick did not move) while work waits (in its queue, the global
 //! queue, or an M waiting for a processor), the monitor retakes the processor
-//! (`RUNNING -> HELD`, see `proc.rs`) and hands it to another M. The stuck M finds out when
+//! (through the M's gate, `gate.rs`) and hands it to another M. The stuck M finds out when
 //! it next returns to the scheduler and carries on without a processor.
 //!
 //! Preemption comes first: at ~10 ms the monitor raises the processor's `preempt` flag, and a
@@ -20,7 +20,7 @@
 //! while the rule holds.
 #![forbid(unsafe_code)]
 
-use super::proc::RUNNING;
+use super::proc::IDLE;
 use super::Runtime;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::time::{Duration, Instant};
@@ -81,6 +81,30 @@ fn answered(s: &Seen, tid: i32) -> bool {
     r.saturating_sub(a) >= ASK_CPU.as_nanos() as u64 || matches!(crate::sys::thread::state(tid), Some('S' | 'D'))
 }
 
+/// Runs `f` on the gate of the M that last started a goroutine on processor `i` (found by
+/// `P::owner_tid` among the live Ms, under `ms`: a retiring M leaves the list under that lock
+/// before its struct is freed); `None` if that M is gone. A new M that got the old one's
+/// thread id is told apart by its gate, which reports (and yields) only the processor its own
+/// M runs goroutine code on.
+fn with_owner_gate<R>(rt: &Runtime, i: usize, f: impl FnOnce(&super::gate::Gate) -> R) -> Option<R> {
+    let tid = rt.ps[i].owner_tid.load(Relaxed);
+    let ms = crate::loom::lock(&rt.ms);
+    let (m, _) = ms.iter().find(|(m, _)| m.tid.load(Relaxed) == tid)?;
+    Some(f(&m.gate))
+}
+
+/// Whether processor `i`'s owner runs goroutine code on it.
+fn running(rt: &Runtime, i: usize) -> bool {
+    with_owner_gate(rt, i, |g| g.running_on() == Some(i)).unwrap_or(false)
+}
+
+/// Takes processor `i` from the M running goroutine code on it, through that M's gate
+/// (`gate.rs`); whether it did (the processor is then the caller's, HELD). The lock on `ms`
+/// is dropped before the caller hands the processor off.
+fn retake(rt: &Runtime, i: usize) -> bool {
+    with_owner_gate(rt, i, |g| g.retake(i)).unwrap_or(false)
+}
+
 pub(crate) fn run(rt: &'static Runtime) {
     // (An internal thread for the sanitizers already: `sys/thread.rs`.)
     let mut seen: Vec<Seen> = vec![Seen::new(0, Instant::now()); rt.nprocs()];
@@ -101,12 +125,14 @@ pub(crate) fn run(rt: &'static Runtime) {
         let mut long = false;
         for (i, p) in rt.ps.iter().enumerate() {
             let tick = p.tick.load(Relaxed);
-            if p.status.load(Acquire) != RUNNING {
+            if p.status.load(Acquire) == IDLE {
                 seen[i] = Seen::new(tick, now);
                 continue;
             }
             any_running = true;
-            if tick != seen[i].tick {
+            // Same tick since the last check, and its M in goroutine code (the gate's view:
+            // an M may hold its processor in scheduler code, not to be asked or retaken).
+            if tick != seen[i].tick || !running(rt, i) {
                 seen[i] = Seen::new(tick, now);
                 continue;
             }
@@ -137,7 +163,7 @@ pub(crate) fn run(rt: &'static Runtime) {
                 if !answered(&seen[i], tid) {
                     continue;
                 }
-                if p.try_hold() {
+                if retake(rt, i) {
                     p.preempt.store(false, Relaxed);
                     rt.retakes.fetch_add(1, Relaxed);
                     rt.handoff_p(i);

@@ -2,18 +2,18 @@
 //!
 //! `workers` processors exist. An M (OS thread) runs goroutines only while it owns one.
 //!
-//! | `status`  | owner                | local queue / runnext / stack cache touched by |
-//! |-----------|----------------------|------------------------------------------------|
-//! | `IDLE`    | the idle list        | nobody (the next owner)                         |
-//! | `HELD`    | one M, in scheduler code or a short critical section | that M         |
-//! | `RUNNING` | one M, running goroutine code | nobody until the M CASes back to HELD  |
+//! | `status` | owner | local queue / runnext / stack cache touched by |
+//! |----------|-------|------------------------------------------------|
+//! | `IDLE`   | the idle list | nobody (the next owner) |
+//! | `HELD`   | one M | that M, in scheduler code or a short critical section, not while it runs goroutine code (its gate says which: `gate.rs`) |
 //!
-//! `RUNNING` is the only state another thread may take a processor from: the monitor CASes
-//! `RUNNING -> HELD` to retake it from an M stuck in goroutine code (see `monitor.rs`); the
-//! M notices when its own `RUNNING -> HELD` CAS fails. Code running inside a goroutine
-//! (spawn, wake) enters `HELD` around each queue operation the same way. So the
-//! single-owner queue (`crossbeam_deque::Worker`, which is `!Sync`) is never touched by two
-//! threads at once. Other processors only ever use the `Stealer` side.
+//! An M that owns a processor runs goroutine code on it between `P::enter` and `P::leave`;
+//! that is the only time another thread may take the processor away: the monitor retakes it
+//! from an M stuck in goroutine code (see `monitor.rs`) through that M's gate, which decides
+//! between the monitor and the M's own leave; the M notices when its leave fails. Code
+//! running inside a goroutine (spawn, wake) leaves and re-enters around each queue operation
+//! the same way. So the single-owner queue (`crossbeam_deque::Worker`, which is `!Sync`) is
+//! never touched by two threads at once. Other processors only ever use the `Stealer` side.
 //!
 //! The affine queue holds goroutines spawned with `GR_SPAWN_LOCAL`, and those displaced
 //! from runnext by a wake through a hot channel (`chan/README.md`): nobody steals them; they
@@ -44,17 +44,17 @@
 //! between two of its checks (`monitor.rs`), and retakes the processor after 10 ms as for
 //! any waiting work.
 
+use super::worker::M;
 use crate::goroutine::GRef;
 use crate::loom::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 use std::collections::VecDeque;
 use crate::stack::LocalCache;
 use crossbeam_deque::{Stealer, Worker};
 use std::cell::UnsafeCell;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 pub const IDLE: u32 = 0;
 pub const HELD: u32 = 1;
-pub const RUNNING: u32 = 2;
 
 /// The soft queue's length limit: a goroutine displaced while this many wait there goes to
 /// the local queue instead, stealable at once: a burst (a producer that woke many
@@ -66,8 +66,7 @@ pub const SOFT_BURST: usize = 4;
 /// every switch; sharing a line, each pulled the other's away.
 #[repr(align(128))]
 pub struct P {
-    /// Its index in `Runtime::ps`; read by debuggers (no code needs it yet).
-    #[allow(dead_code)]
+    /// Its index in `Runtime::ps` (the gate records it: `gate.rs`; debuggers read it).
     pub id: usize,
     pub status: AtomicU32,
     /// Incremented each time its M picks a goroutine; the monitor watches it for hogs.
@@ -86,15 +85,18 @@ pub struct P {
     /// Set by the monitor when the running goroutine held the processor too long; goroutine
     /// code that enters the runtime (spawn, wake) then yields: a cooperative preemption.
     pub preempt: AtomicBool,
-    /// Kernel thread id of the M that last started a goroutine here (the monitor reads the
-    /// thread's scheduling statistics before retaking the processor).
+    /// Kernel thread id of the M that last started a goroutine here: the monitor reads the
+    /// thread's scheduling statistics before retaking the processor, and finds the M (its
+    /// gate, `gate.rs`) by it among the live ones.
     pub owner_tid: std::sync::atomic::AtomicI32,
     stacks: UnsafeCell<LocalCache>,
 }
 
 // SAFETY: the UnsafeCell fields are touched only by the M that owns the processor in state
-// HELD (see the table above); ownership moves with AcqRel CASes on `status` or under the
-// scheduler lock, which order every access before the next owner's.
+// HELD (see the table above); ownership moves under the scheduler lock, by a hand-off
+// (`M::handed`, Release/Acquire), or to the monitor through the owner's gate (`gate.rs`:
+// the monitor's Acquire read of the gate's Release `enter` orders the owner's accesses before
+// its own), each of which orders every access before the next owner's.
 unsafe impl Sync for P {}
 // SAFETY: as above.
 unsafe impl Send for P {}
@@ -126,14 +128,23 @@ impl P {
         }
     }
 
-    /// HELD -> RUNNING, before the owner runs goroutine code.
-    pub fn set_running(&self) {
-        self.status.store(RUNNING, Release);
+    /// Its owner `m` enters goroutine code here (`gate.rs`).
+    #[inline(always)]
+    pub fn enter(&self, m: &M) {
+        m.gate.enter(self.id);
     }
 
-    /// RUNNING -> HELD by the owner; `false` if the monitor retook it meanwhile.
-    pub fn try_hold(&self) -> bool {
-        self.status.compare_exchange(RUNNING, HELD, AcqRel, Acquire).is_ok()
+    /// Its owner `m` leaves goroutine code; `false` if the monitor retook the processor
+    /// meanwhile (`gate.rs`; `m` must not touch it then).
+    #[inline(always)]
+    pub fn leave(&self, m: &M) -> bool {
+        m.gate.leave(self.id)
+    }
+
+    /// Records `m` as the M running goroutines here (`owner_tid`).
+    #[inline(always)]
+    pub fn own(&self, m: &M) {
+        self.owner_tid.store(m.tid.load(Relaxed), Relaxed);
     }
 
     /// Anything queued here (as far as another thread can tell)?
@@ -285,24 +296,11 @@ impl<'a> Held<'a> {
 
 #[cfg(all(test, loom))]
 mod loom_tests {
-    //! The monitor's retake races the owner returning from goroutine code (or entering a
-    //! runtime call): exactly one of them ends up holding the processor.
+    //! A handed-off processor goes to one place. (The monitor's retake against the owner's
+    //! return from goroutine code is `gate.rs`'s model.)
     use super::*;
     use loom::sync::Arc;
     use std::sync::atomic::Ordering::SeqCst;
-
-    #[test]
-    fn retake_or_hold_exactly_one_owner() {
-        loom::model(|| {
-            let status = Arc::new(AtomicU32::new(RUNNING));
-            let s2 = status.clone();
-            let monitor = loom::thread::spawn(move || s2.compare_exchange(RUNNING, HELD, AcqRel, Acquire).is_ok());
-            let owner = status.compare_exchange(RUNNING, HELD, AcqRel, Acquire).is_ok();
-            let retaken = monitor.join().unwrap();
-            assert!(owner ^ retaken, "owner={owner} retaken={retaken}");
-            assert_eq!(status.load(SeqCst), HELD);
-        });
-    }
 
     /// A handed-off processor is released to the idle list or to a waiting M exactly once.
     #[test]

@@ -246,6 +246,7 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
         return Err(Error::State); // shut down (or forked): only an explicit gr_init restarts
     }
     let cfg = cfg.resolve()?;
+    super::gate::decide(); // before the first M, for good
     crate::overflow::install();
     install_atfork();
     crate::waitreason::refresh_clock();

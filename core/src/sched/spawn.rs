@@ -179,7 +179,7 @@ impl Runtime {
     }
 }
 
-/// Runs `f` on the calling M's processor in state HELD, entering it from RUNNING when called
+/// Runs `f` on the calling M's processor in state HELD, leaving goroutine code when called
 /// from goroutine code. `None` on a foreign thread, or when the processor was retaken. `l` is
 /// this thread's block (`f` never parks, so the block may be used throughout).
 #[inline(always)]
@@ -193,15 +193,16 @@ pub(crate) fn with_held_in<R>(l: &tls::Local, f: impl FnOnce(&Held<'_>) -> R) ->
     let m = unsafe { &*m };
     let p = &m.rt.ps[pi - 1];
     let in_g = !l.g.get().is_null();
-    if in_g && !p.try_hold() {
+    if in_g && !p.leave(m) {
         l.p.set(0); // the monitor retook it; we find out here
         return None;
     }
-    // SAFETY: we own `p` in state HELD (scheduler code holds it; goroutine code just CASed).
+    // SAFETY: we own `p` in state HELD (scheduler code holds it; goroutine code just left
+    // goroutine code through the gate, `gate.rs`).
     let h = unsafe { Held::new(p) };
     let r = f(&h);
     if in_g {
-        p.set_running();
+        p.enter(m);
     }
     Some(r)
 }

@@ -60,6 +60,9 @@ pub struct M {
     /// Goroutine runs this M started: written by its own thread only (a plain store, no
     /// read-modify-write on the hot path), read by the monitor's stall reports (`stall.rs`).
     pub(crate) runs: std::sync::atomic::AtomicU64,
+    /// Between this M and the monitor: whether it still owns its processor when it leaves
+    /// goroutine code (`gate.rs`).
+    pub(crate) gate: super::gate::Gate,
     me: Weak<M>,
 }
 
@@ -233,6 +236,7 @@ impl Runtime {
             in_blocking: AtomicBool::new(false),
             pinned: AtomicUsize::new(0),
             runs: std::sync::atomic::AtomicU64::new(0),
+            gate: super::gate::Gate::new(),
             me: me.clone(),
         });
         if let Some(p) = p {
@@ -893,8 +897,8 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, mut g: GRef) {
         l.set_g(GRef::as_ptr(&g), g.id);
         m.runs.store(m.runs.load(Relaxed).wrapping_add(1), Relaxed);
         p.preempt.store(false, Relaxed);
-        p.owner_tid.store(m.tid.load(Relaxed), Relaxed);
-        p.set_running();
+        p.own(m);
+        p.enter(m);
         let outcome = if g.bound { run_bound(&g) } else { run_coroutine::<SAN>(&g) };
         l.set_g(std::ptr::null(), 0);
         // Parked holding its channel's lock: mark it parked and release the lock before
@@ -910,10 +914,10 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, mut g: GRef) {
             if rt.stopping() {
                 rt.taint(); // as for a park below
             }
-            let Some(h) = hold_again(rt, l, pi, p) else { return };
+            let Some(h) = hold_again(m, l, pi, p) else { return };
             run_next!(&h, None);
         }
-        let h = hold_again(rt, l, pi, p);
+        let h = hold_again(m, l, pi, p);
         match outcome {
             None => {
                 // SAFETY: the goroutine returned; we own its run state.
@@ -959,22 +963,23 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, mut g: GRef) {
     }
 }
 
-/// After a run: takes this M's processor back from RUNNING to HELD (`Held`); `None`, with
-/// the block's processor cleared, if goroutine code lost or changed it (blocking calls, the
-/// monitor). `pi`/`p`: the processor the run started on (mostly still the one: no second
-/// look-up then).
+/// After a run: leaves goroutine code on this M's processor and holds it (`Held`, through the
+/// gate: `gate.rs`); `None`, with the block's processor cleared, if goroutine code lost or
+/// changed it (blocking calls, the monitor). `pi`/`p`: the processor the run started on
+/// (mostly still the one: no second look-up then).
 #[inline(always)]
-fn hold_again<'a>(rt: &'a Runtime, l: &tls::Local, pi: usize, p: &'a P) -> Option<Held<'a>> {
+fn hold_again<'a>(m: &'a M, l: &tls::Local, pi: usize, p: &'a P) -> Option<Held<'a>> {
     let now = match l.p.get() {
         0 => None,
         n if n == pi + 1 => Some(p),
-        n => Some(&rt.ps[n - 1]),
+        n => Some(&m.rt.ps[n - 1]),
     };
-    let now = now.filter(|p| p.try_hold());
+    let now = now.filter(|p| p.leave(m));
     if now.is_none() {
         l.p.set(0);
     }
-    // SAFETY: `now` is a processor this M just took from RUNNING to HELD: it owns it.
+    // SAFETY: `now` is a processor this M just left goroutine code on, still its own: it
+    // owns it in state HELD.
     now.map(|p| unsafe { Held::new(p) })
 }
 

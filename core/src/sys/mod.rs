@@ -10,6 +10,8 @@
 //! - `sanitizer.rs`: the host's AddressSanitizer or ThreadSanitizer, found at run time and
 //!   told about goroutine switches and hand-offs.
 //! - `mem.rs`: anonymous mappings, guard pages, `MADV_FREE`, the page size (stacks).
+//! - `membarrier.rs`: a memory barrier on every CPU running this process (the monitor's side of
+//!   the processor gate, `sched/gate.rs`).
 //! - `signal.rs`: the SIGSEGV/SIGBUS handler and its chaining, alternate signal stacks,
 //!   async-signal-safe output.
 //! - `thread.rs`: the runtime's own threads (raw pthreads, joined with a deadline),
@@ -36,6 +38,7 @@ pub(crate) mod fd;
 pub(crate) mod forklock;
 pub(crate) mod futex;
 pub(crate) mod mem;
+pub(crate) mod membarrier;
 pub(crate) mod modules;
 pub(crate) mod sanitizer;
 pub(crate) mod signal;
