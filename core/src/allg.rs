@@ -247,7 +247,6 @@ pub(crate) fn for_each_live(mut f: impl FnMut(GRef)) {
 const MAG: usize = 128;
 const BATCH: usize = 64;
 
-
 /// A thread's cache of free records: on the heap (1 KiB), named by this thread's bytes of the
 /// TLS area (`sys/tls.rs`, [`MagRef`]), so that the library's own TLS segment stays small
 /// enough for glibc to place a `dlopen`ed `libgr.so.0` in its static reserve (where the

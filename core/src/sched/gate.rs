@@ -43,18 +43,17 @@
 
 use crate::loom::{AtomicU32, AtomicUsize};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{compiler_fence, AtomicBool, Ordering::SeqCst};
+use std::sync::atomic::{compiler_fence, Ordering::SeqCst};
 
-/// The asymmetric form is in use (never changes once an M exists).
-static ASYM: AtomicBool = AtomicBool::new(false);
-static DECIDED: std::sync::Once = std::sync::Once::new();
+/// Whether the asymmetric form is in use: decided once, before the first M exists.
+static ASYM: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 /// Chooses the gate's form for the process, once, before the first M starts (`runtime.rs`):
 /// asymmetric if the process could register for `membarrier`, unless `GR_MEMBARRIER=0`.
 pub(crate) fn decide() {
-    DECIDED.call_once(|| {
+    ASYM.get_or_init(|| {
         let off = std::env::var_os("GR_MEMBARRIER").is_some_and(|v| v == "0");
-        ASYM.store(!off && crate::sys::membarrier::register(), Relaxed);
+        !off && crate::sys::membarrier::register()
     });
 }
 
@@ -67,9 +66,10 @@ const GRANT: u32 = 2;
 
 /// One M's gate (module docs). Written by its M on every run; the monitor writes it only to
 /// retake. Two cache lines of its own (the adjacent-line prefetcher pairs them), so that no
-/// other thread's writes (to the rest of its `M`, or to a neighbouring allocation) pull the
-/// line away between a leave's store and its load: the first measurement, with the gate
-/// sharing its M's first line, had yields bimodal, 16-18 or 19-21 ns from run to run.
+/// other thread's writes (to the rest of its `M`, or to a neighbouring allocation) can pull
+/// the line away between a leave's store and its load. (Measured, it changed nothing: yields
+/// were bimodal from run to run, 16-18 or 19-21 ns, with the gate in its M's first line and
+/// on lines of its own alike.)
 #[repr(align(128))]
 pub(crate) struct Gate {
     run: AtomicUsize,
@@ -82,7 +82,7 @@ pub(crate) struct Gate {
 impl Gate {
     /// A gate of the form [`decide`] chose (called before any M exists).
     pub(crate) fn new() -> Gate {
-        Gate { run: AtomicUsize::new(0), req: AtomicU32::new(0), asym: ASYM.load(Relaxed) }
+        Gate { run: AtomicUsize::new(0), req: AtomicU32::new(0), asym: ASYM.get().copied().unwrap_or(false) }
     }
 
     /// The M enters goroutine code on processor `pi`, which it owns (HELD).
@@ -143,11 +143,9 @@ impl Gate {
                     spins += 1;
                     std::hint::spin_loop();
                 }
-                // The monitor may be off the CPU (a loaded machine).
-                #[cfg(not(loom))]
+                // The monitor may be off the CPU (a loaded machine). (Never under loom: the
+                // asymmetric form is not used there.)
                 _ => std::thread::yield_now(),
-                #[cfg(loom)]
-                _ => loom::thread::yield_now(),
             }
         }
     }

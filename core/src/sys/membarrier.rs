@@ -5,7 +5,7 @@
 //! The scheduler's processor gate uses it (`sched/gate.rs`): an M leaves goroutine code with
 //! a plain store and a plain load, where a Dekker handshake would need a locked instruction or
 //! a fence on every switch, and the monitor, which retakes a processor a few times a second
-//! at most, pays the barrier instead (~16 us on this 2-vCPU VM, measured with a C probe).
+//! at most, pays the barrier instead (5-16 us on this 2-vCPU VM, measured with a C probe).
 //! Linux 4.14 and later; a process registers once (a forked child inherits it, checked with a
 //! C probe on this kernel; registering again is harmless).
 
