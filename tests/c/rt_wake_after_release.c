@@ -40,8 +40,10 @@ static atomic_long kids_run;
 /* A kid that never runs is reported when its join times out, 10 s on, after the joiners took
  * processors back: that dump no longer shows the stall. This plain thread dumps the runtime
  * once while it is stalled: the global queue non-empty at every look for 1 s. (Diagnostics
- * only: the verdict stays the joins'. A stall seen here: every processor idle, every M idle
- * or in a blocking call, goroutines in the global queue; 1 run in 40 or so on 2 CPUs.) */
+ * only: the verdict stays the joins'. The stall it caught, 1 run in 40 or so on 2 CPUs:
+ * every processor idle, every M idle or in a blocking call, goroutines in the global queue;
+ * a spinner's step 3 that handed its processor to an M waiting for one slept on what its
+ * re-check found: core/src/sched/README.md section 3, "Give up".) */
 static void *stall_watch(void *arg) {
   (void)arg;
   int streak = 0, dumped = 0;

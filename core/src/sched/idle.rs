@@ -305,13 +305,17 @@ impl Runtime {
     /// next spawn often comes in that window: a Java thread's go() + join() hit it one time in
     /// eight; on a loaded machine that way can take milliseconds, and every start in it used
     /// to add a thread).
-    pub(crate) fn release_p_listed(&'static self, p: usize, m: &M) {
+    /// Whether `m` was listed: not when `p` went to an M waiting for one, nor when `m` has
+    /// pinned work (it waits for a processor next). An unlisted `m` is handed nothing, so
+    /// step 3 may take an idle processor for what its re-check finds without
+    /// [`Runtime::unlist_idle`].
+    pub(crate) fn release_p_listed(&'static self, p: usize, m: &M) -> bool {
         let mut l = lock(&self.idle.lists);
         if let Some(w) = l.want_p.pop_front() {
             self.idle.nwant.fetch_sub(1, SeqCst);
             drop(l);
             w.hand(p, false);
-            return;
+            return false;
         }
         self.ps[p].status.store(IDLE, Release);
         l.idle_p.push(p);
@@ -321,10 +325,12 @@ impl Runtime {
             l.idle_m.push(m.arc());
             self.idle.idle_spinner.store(m.id + 1, Relaxed);
         }
+        let listed = m.idle.load(Relaxed);
         drop(l);
         if self.ps[p].affine_len.load(Acquire) > 0 && !self.stopping() {
             self.wakep();
         }
+        listed
     }
 
     /// Undoes the listing of `release_p_listed` when step 3's re-check found work: `true` if
@@ -931,5 +937,52 @@ mod loom_tests {
     #[test]
     fn startm_unlisting_first_loses_a_processor() {
         assert!(double_hand(false), "loom found no double hand-off in the old order");
+    }
+
+    /// Step 3 of a spinner whose processor goes to an M waiting for one (`release_p_listed`
+    /// serves `want_p` first: that M runs a goroutine of its own and looks at no queue), with
+    /// another processor idle. A submitter that saw the spinner still counted wakes nobody,
+    /// so the spinner's re-check must act on what it finds although it was never listed.
+    /// `act_unlisted`: it takes an idle processor then (the fix); else it acts only if
+    /// `unlist_idle` unlisted it (the code before, which read "not listed" as "a processor
+    /// is being handed to me"). Returns whether some interleaving left the work with no M
+    /// coming for it. (The stall `tests/c/rt_wake_after_release` found ~1 run in 40: the
+    /// monitor's timer wakes pushed while the spinner sat between its hand-off and its
+    /// decrement, and both processors stayed idle with the goroutines queued.)
+    fn spinner_hands_to_waiter(act_unlisted: bool) -> bool {
+        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let lost2 = lost.clone();
+        loom::model(move || {
+            let work = Arc::new(AtomicBool::new(false));
+            let npidle = Arc::new(AtomicUsize::new(1)); // the other processor
+            let nmspinning = Arc::new(AtomicUsize::new(1)); // this spinner
+            let woke = Arc::new(AtomicBool::new(false));
+            let submitter = submit(&work, &npidle, &nmspinning, &woke);
+            // release_p_listed: the processor goes to the waiting M (npidle unchanged), and
+            // this M is not listed.
+            let listed = false;
+            nmspinning.fetch_sub(1, SeqCst);
+            fence(SeqCst);
+            let mut started = false;
+            if work.load(Relaxed) && (act_unlisted && !listed || listed) {
+                // acquire_idle_p (the model's idle list is `npidle`)
+                started = npidle.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok();
+            }
+            submitter.join().unwrap();
+            if !started && !woke.load(SeqCst) && work.load(SeqCst) {
+                lost2.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        lost.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[test]
+    fn spinner_whose_processor_went_to_a_waiter_acts() {
+        assert!(!spinner_hands_to_waiter(true), "work queued, a processor idle, and no M coming for it");
+    }
+
+    #[test]
+    fn spinner_whose_processor_went_to_a_waiter_idle_loses_work() {
+        assert!(spinner_hands_to_waiter(false), "loom found no lost wake-up in the old step 3");
     }
 }

@@ -799,14 +799,20 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
         // re-check everything once more.
         let was_spinning = l.spinning.get();
         l.p.set(0);
-        rt.release_p_listed(pi, m);
+        let listed = rt.release_p_listed(pi, m);
         if was_spinning {
             l.spinning.set(false);
             rt.idle.nmspinning.fetch_sub(1, SeqCst);
         }
         std::sync::atomic::fence(SeqCst);
+        // What the re-check finds is this M's to start on, listed or not: a processor handed
+        // to an M that waits for one (`listed` false) goes to a goroutine of that M's own,
+        // which looks at no queue, and a submitter that saw this M still counted as spinning
+        // woke nobody (`idle::loom_tests::spinner_whose_processor_went_to_a_waiter_acts`).
+        // Unlisted, `m` is handed nothing; listed, `unlist_idle` fails only when a submitter
+        // is handing it a processor.
         let work = rt.work_for_others();
-        if work && rt.unlist_idle(m) {
+        if work && (!listed || rt.unlist_idle(m)) {
             if let Some(np) = rt.acquire_idle_p() {
                 l.p.set(np + 1);
                 if was_spinning {
