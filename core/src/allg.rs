@@ -39,15 +39,34 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::sys::forklock::{ForkGuard, ForkLock};
 use std::sync::atomic::{fence, AtomicUsize};
 
-/// One record: its reference count, the goroutine, and what a sanitizer needs of it.
-/// Cache-line aligned (256 bytes a record): neighbouring records belong to goroutines that
-/// run on different threads, whose counts and states must not share a line. `san` sits in
-/// what would otherwise be the record's padding (a test keeps it there).
+/// One record: its reference count and the goroutine. Cache-line aligned (192 bytes a
+/// record, `records_stay_small`): neighbouring records belong to goroutines that run on
+/// different threads, whose counts and states must not share a line. What a sanitizer needs
+/// of a goroutine (`PerG`) is kept apart, at the end of its chunk ([`san_of`]), where it
+/// costs no memory unless a sanitizer writes it: a parked goroutine is a stack page and
+/// this record (it was 256 bytes with `PerG` inside).
 #[repr(C, align(64))]
 pub(crate) struct GSlot {
     refs: AtomicUsize,
     g: UnsafeCell<MaybeUninit<G>>,
-    san: PerG,
+}
+
+/// A chunk's mapping: `CHUNK_SLOTS` records, then a `PerG` for each (same order), in
+/// `CHUNK_BYTES` aligned to `CHUNK_BYTES`, so a record finds its chunk by masking its
+/// address. The tail beyond the `PerG`s is never touched.
+const CHUNK_BYTES: usize =
+    (CHUNK_SLOTS * (std::mem::size_of::<GSlot>() + std::mem::size_of::<PerG>())).next_power_of_two();
+
+/// The sanitizer state of the record at `slot` (`crate::sys::sanitizer`).
+fn san_of(slot: *const GSlot) -> &'static PerG {
+    let a = slot as usize;
+    let base = a & !(CHUNK_BYTES - 1);
+    let k = (a - base) / std::mem::size_of::<GSlot>();
+    debug_assert!(k < CHUNK_SLOTS);
+    // SAFETY: every record lies in a chunk mapped by `grow` (`CHUNK_BYTES`-aligned, never
+    // unmapped) whose `PerG`s follow its records, one per record; all-zero bytes are a valid
+    // `PerG` (its atomics), and the mapping is zero-filled.
+    unsafe { &*((base + CHUNK_SLOTS * std::mem::size_of::<GSlot>() + k * std::mem::size_of::<PerG>()) as *const PerG) }
 }
 
 /// Byte offset of the `G` in a `GSlot` (`repr(C)`: the count, then the `G`, aligned).
@@ -150,9 +169,8 @@ impl GRef {
 
     /// The sanitizer state kept beside the goroutine `g` (`crate::sys::sanitizer`).
     pub(crate) fn san(g: &G) -> &PerG {
-        // SAFETY: every `G` lives in a slot (only `GRef::new` makes one), at `G_OFFSET`; the
-        // slot outlives the borrow of its `G`.
-        unsafe { &(*((g as *const G as *const u8).sub(G_OFFSET) as *const GSlot)).san }
+        // (Every `G` lives in a slot, only `GRef::new` makes one, at `G_OFFSET`.)
+        san_of((g as *const G as *const u8).wrapping_sub(G_OFFSET) as *const GSlot)
     }
 
     pub fn ptr_eq(a: &GRef, b: &GRef) -> bool {
@@ -334,12 +352,11 @@ fn grow(d: &mut Vec<usize>) {
     if i >= MAX_CHUNKS {
         crate::fatal("goroutine records exhausted (16M live goroutines)");
     }
-    let layout = std::alloc::Layout::array::<GSlot>(CHUNK_SLOTS).expect("small layout");
-    // SAFETY: a non-zero-sized layout. Zeroed: every `refs` starts at 0 (free).
-    let base = unsafe { std::alloc::alloc_zeroed(layout) } as *mut GSlot;
-    if base.is_null() {
-        std::alloc::handle_alloc_error(layout);
-    }
+    // Zero-filled: every `refs` starts at 0 (free), every `PerG` empty.
+    let Some(base) = crate::sys::mem::anon_aligned_forever(CHUNK_BYTES, CHUNK_BYTES) else {
+        std::alloc::handle_alloc_error(std::alloc::Layout::from_size_align(CHUNK_BYTES, CHUNK_BYTES).expect("a power of two"));
+    };
+    let base = base as *mut GSlot;
     CHUNKS.at[i].store(base as usize, Relaxed);
     CHUNKS.len.store(i + 1, Release);
     // Hand out low addresses first (a dump then lists goroutines roughly by age).
@@ -401,10 +418,27 @@ mod tests {
         G::new(id, 0, Entry::Rust(Box::new(|| {})), None, Default::default())
     }
 
-    /// The sanitizer state fits in the record's padding: records stay 256 bytes.
+    /// A record is 192 bytes (a parked goroutine costs a stack page and this: keep it within
+    /// 1.6x of Go's, `bench/REPORT.md`), and a chunk's `PerG`s fit in its mapping after its
+    /// records.
     #[test]
-    fn san_state_costs_no_memory() {
-        assert_eq!(std::mem::size_of::<GSlot>(), 256);
+    fn records_stay_small() {
+        assert_eq!(std::mem::size_of::<GSlot>(), 192);
+        assert!(CHUNK_SLOTS * (std::mem::size_of::<GSlot>() + std::mem::size_of::<PerG>()) <= CHUNK_BYTES);
+        assert_eq!(CHUNK_BYTES, 64 * 1024);
+    }
+
+    /// Each record's `PerG` is its own: distinct, inside its chunk's mapping, after its records.
+    #[test]
+    fn san_state_is_per_record() {
+        let a = g(1_000_201);
+        let b = g(1_000_202);
+        let (sa, sb) = (a.san() as *const PerG as usize, b.san() as *const PerG as usize);
+        assert_ne!(sa, sb);
+        for (r, s) in [(&a, sa), (&b, sb)] {
+            let base = GRef::as_ptr(r) as usize & !(CHUNK_BYTES - 1);
+            assert!(s >= base + CHUNK_SLOTS * std::mem::size_of::<GSlot>() && s + std::mem::size_of::<PerG>() <= base + CHUNK_BYTES);
+        }
     }
 
     /// A scan sees exactly the live records; a dropped one is free and reused.

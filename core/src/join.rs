@@ -85,5 +85,5 @@ pub fn join_async(g: &GRef, port: &std::sync::Arc<crate::port::Port>, user: u64)
 
 /// The failure message of a failed goroutine (for `gr_handle_error`).
 pub fn failure_message(g: &G) -> std::ffi::CString {
-    crate::loom::lock(&g.join).failed.as_deref().cloned().unwrap_or_else(|| c"goroutine failed".to_owned())
+    crate::loom::lock(&g.join).failed().map(|m| m.to_owned()).unwrap_or_else(|| c"goroutine failed".to_owned())
 }

@@ -76,6 +76,31 @@ impl Drop for Mapping {
     }
 }
 
+/// A private anonymous read/write mapping of `len` bytes (a multiple of `align`) at an
+/// address that is a multiple of `align` (a power of two, at least a page), zero-filled,
+/// never unmapped: type-stable memory (`allg.rs`). Only touched pages cost memory. `None`
+/// when the kernel refuses.
+pub(crate) fn anon_aligned_forever(len: usize, align: usize) -> Option<usize> {
+    assert!(align.is_power_of_two() && align >= page_size() && len % align == 0, "bad aligned mapping");
+    let m = Mapping::anon(len + align, false)?;
+    let (addr, total) = (m.addr(), m.len());
+    std::mem::forget(m); // kept for good, but for the trimmed ends below
+    let start = addr.next_multiple_of(align);
+    let end = start + len;
+    // SAFETY: both ranges lie in the mapping just made, which nobody else knows of; what
+    // stays mapped is `[start, end)`. (Both are page multiples: `addr` is page-aligned, and
+    // `start`, `end` are multiples of `align`.)
+    unsafe {
+        if start > addr {
+            libc::munmap(addr as *mut libc::c_void, start - addr);
+        }
+        if addr + total > end {
+            libc::munmap(end as *mut libc::c_void, addr + total - end);
+        }
+    }
+    Some(start)
+}
+
 /// Lets the kernel reclaim the pages of `[addr, addr + len)` lazily (`MADV_FREE`): they stay
 /// mapped, and read back as before or as zeros. `MADV_GUARD_INSTALL` guards in the range stay.
 ///
