@@ -463,7 +463,7 @@ pub(crate) const LANDING: usize = 32;
 
 /// How many bytes of an element a goroutine's wait carries in its wait cell: its futex
 /// word and the spare word after it (`WaitCell`), which no goroutine sleeps on (the record
-/// has no room for more: `allg.rs`, 256 bytes).
+/// has no room for more: `allg.rs`, 192 bytes).
 pub(crate) const G_LANDING: usize = 8;
 // (Under loom the atomics are the model's and no goroutine landing is used: the channel
 // models hand values through their own tokens, `chan/wait.rs`.)
@@ -876,6 +876,7 @@ const PAUSE_PHASE: std::time::Duration = std::time::Duration::from_micros(1);
 /// ~6.9 us per spawn+wait on this machine with 64 pauses (3 us), ~4.4 us with ~1 us.)
 pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -> bool {
     let start = Instant::now();
+    let crowded = crowd::crowded(start);
     let mut pausing = true;
     let mut i = 0u32;
     loop {
@@ -889,11 +890,114 @@ pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -
                 return false;
             }
             pausing = spent < PAUSE_PHASE;
+            if !pausing && crowded {
+                return false; // no yield phase while other processes crowd the CPUs
+            }
         }
         if pausing {
             std::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
+        } else if crowd::yield_cpu() {
+            return false;
+        }
+    }
+}
+
+/// Whether other threads crowd this machine's CPUs, as the runtime's spinners learn it. A
+/// spinner `sched_yield`s so that a partner thread of ours on its CPU runs at once, but a
+/// yield gives the CPU to any runnable thread, and Linux's scheduler puts the yielder behind
+/// them (EEVDF moves its deadline a slice on): with other processes busy on every CPU a
+/// yield came back after milliseconds, and the spinner, runnable all along, was never
+/// *woken*, so it never got the wake-up preemption a futex sleeper gets when its wake
+/// comes. `gr_bench pingpong_thread` with four busy loops on 2 CPUs: 2.2-2.4 ms a round
+/// trip (a plain pthread futex ping-pong: 9 us). A yield that took `LOST` or more while more
+/// threads are runnable than the machine has CPUs (+1: `/proc/loadavg`, read then only),
+/// the second such within `AGAIN`, marks the machine crowded for `WINDOW`; meanwhile spinners pause for their first
+/// microsecond and then sleep ([`spin_until`]), and Ms do not hold processors
+/// (`sched/worker.rs`, step 6b). (A long yield alone is no sign: on this VM, yields of a
+/// quiet ping-pong took 200-500 us some 15 times in 100,000 round trips, and a mark on each
+/// turned the ping-pong to futex hand-offs, 10-18x slower.) Two lost yields per window are
+/// the price of finding out that the crowd has gone.
+pub(crate) mod crowd {
+    use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+    use std::time::{Duration, Instant};
+
+    /// A yield that took this long lost the CPU to another thread for a good part of a
+    /// time slice (a bare one takes ~0.3 us here, a switch to a thread of ours and back a
+    /// few microseconds; a quiet ping-pong's rare long ones, 200-500 us).
+    pub(crate) const LOST: Duration = Duration::from_millis(1);
+    /// A lost yield marks the machine crowded only if another came within this long before
+    /// it (in a crowd every yield is lost; on a quiet machine a lost one is an accident).
+    const AGAIN: Duration = Duration::from_millis(100);
+    /// How long the machine then counts as crowded.
+    const WINDOW: Duration = Duration::from_millis(250);
+
+    /// Until when (`sys::clock` nanoseconds) the machine counts as crowded; 0: never was.
+    static UNTIL: AtomicI64 = AtomicI64::new(0);
+    /// When the last lost yield in a crowd ended (`sys::clock` nanoseconds).
+    static LAST: AtomicI64 = AtomicI64::new(0);
+
+    /// Whether a lost yield within the last `WINDOW` found the machine crowded (`now`: the
+    /// caller's clock read).
+    #[inline]
+    pub(crate) fn crowded(now: Instant) -> bool {
+        let until = UNTIL.load(Relaxed);
+        until != 0 && crate::sys::clock::instant_to_ns(now) < until
+    }
+
+    /// `sched_yield`, timed: whether it lost the CPU to a crowd ([`lost_at`]).
+    pub(crate) fn yield_cpu() -> bool {
+        let t = Instant::now();
+        std::thread::yield_now();
+        let now = Instant::now();
+        lost_at(now.duration_since(t), now)
+    }
+
+    /// Notes a yield that took `took`, ending at `now`: whether it lost the CPU to a crowd
+    /// (it then marks the machine crowded).
+    pub(crate) fn lost_at(took: Duration, now: Instant) -> bool {
+        // (The probe, a file read, only for a yield that took long.)
+        if took < LOST || !crate::sys::thread::cpus_oversubscribed() {
+            return false;
+        }
+        let at = crate::sys::clock::instant_to_ns(now);
+        let mark = second_within(LAST.swap(at, Relaxed), at);
+        if mark {
+            UNTIL.store(at.saturating_add(WINDOW.as_nanos() as i64), Relaxed);
+        }
+        mark
+    }
+
+    /// Whether a lost yield at `at` follows the one before it (at `last`; 0: none) within
+    /// `AGAIN`.
+    fn second_within(last: i64, at: i64) -> bool {
+        last != 0 && at.saturating_sub(last) <= AGAIN.as_nanos() as i64
+    }
+
+    #[cfg(all(test, not(loom)))]
+    mod tests {
+        use super::*;
+
+        /// One lost yield is an accident; a second within `AGAIN` is a crowd; one after a
+        /// long quiet spell starts counting afresh.
+        #[test]
+        fn a_crowd_is_two_lost_yields_close_together() {
+            let ms = 1_000_000i64;
+            assert!(!second_within(0, 5 * ms));
+            assert!(second_within(5 * ms, 5 * ms + AGAIN.as_nanos() as i64));
+            assert!(second_within(5 * ms, 9 * ms));
+            assert!(!second_within(5 * ms, 5 * ms + AGAIN.as_nanos() as i64 + 1));
+        }
+
+        /// Yields shorter than `LOST` count for nothing: neither as a crowd nor as the first
+        /// of two lost ones.
+        #[test]
+        fn short_yields_count_for_nothing() {
+            let (last, until) = (LAST.load(Relaxed), UNTIL.load(Relaxed));
+            let now = Instant::now();
+            for _ in 0..1000 {
+                assert!(!lost_at(LOST - Duration::from_nanos(1), now));
+            }
+            assert_eq!((LAST.load(Relaxed), UNTIL.load(Relaxed)), (last, until));
         }
     }
 }

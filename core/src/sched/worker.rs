@@ -522,13 +522,18 @@ impl Hold {
         let start = match self.since {
             Some(t) => t,
             None => {
+                let now = Instant::now();
                 if let Some(u) = self.off_until {
-                    if Instant::now() < u {
+                    if now < u {
                         return false;
                     }
                     self.off_until = None;
                 }
-                *self.since.insert(Instant::now())
+                // Other processes crowd the CPUs: a hold would yield to them (`waiter::crowd`).
+                if crate::waiter::crowd::crowded(now) {
+                    return false;
+                }
+                *self.since.insert(now)
             }
         };
         // The clock every 8th round only (an idle round takes well under 100 ns).
@@ -570,7 +575,8 @@ impl Hold {
         // and then every hand-off paid the pause phase twice (the joiner's spin does the same:
         // `bindings/java` `Task.awaitReturned`). `README.md` section 3, step 6b.
         self.crowded = took >= YIELD_CROWDED;
-        if took < YIELD_LOST {
+        // (A lost yield in a crowd marks the machine crowded: holds then stop at once.)
+        if !crate::waiter::crowd::lost_at(took, now) && took < YIELD_LOST {
             return true;
         }
         // The yield lost the CPU to another process: a descheduled spinner holds the

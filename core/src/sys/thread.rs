@@ -247,6 +247,20 @@ pub(crate) fn schedstat(tid: i32) -> Option<(u64, u64)> {
     Some((it.next()??, it.next()??))
 }
 
+/// Whether more threads are runnable on this machine right now than it has CPUs online, plus
+/// one (`/proc/loadavg`'s fourth field counts every runnable thread, the caller's included;
+/// in a container, the host's). A probe for slow paths (a file read: `waiter::crowd`);
+/// `false` where it cannot tell.
+pub(crate) fn cpus_oversubscribed() -> bool {
+    let Ok(s) = std::fs::read_to_string("/proc/loadavg") else {
+        return false;
+    };
+    let running = s.split_ascii_whitespace().nth(3).and_then(|f| f.split('/').next()).and_then(|n| n.parse::<i64>().ok());
+    // SAFETY: sysconf has no preconditions.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) } as i64;
+    matches!(running, Some(r) if cpus > 0 && r > cpus + 1)
+}
+
 /// The scheduling state letter of thread `tid` of this process (`R` runnable or running, `S`
 /// sleeping, `D` in uninterruptible wait...), from `/proc/self/task/TID/stat`.
 pub(crate) fn state(tid: i32) -> Option<char> {

@@ -147,6 +147,14 @@ final class Task<T> implements LongConsumer {
      * the same.
      */
     private static final long YIELD_CROWDED_NS = 3_000;
+    /**
+     * A yield that took this long lost the CPU to other threads for a good part of a time
+     * slice: other processes crowd the CPUs, and a yielding spinner, never woken, waits
+     * behind them for its turn. The spin ends there, and the join sleeps in the core, whose
+     * waits stop yielding while the machine is crowded (core: {@code waiter.rs},
+     * {@code crowd}) and whose futex wake gets the wake-up preemption a yielder does not.
+     */
+    private static final long YIELD_LOST_NS = 1_000_000;
     /** Per joining thread: its last yield in {@link #awaitReturned} was crowded. */
     private static final ThreadLocal<boolean[]> CROWDED = ThreadLocal.withInitial(() -> new boolean[1]);
 
@@ -432,7 +440,11 @@ final class Task<T> implements LongConsumer {
             } else {
                 long t = System.nanoTime();
                 Thread.yield(); // a partner that needs this CPU gets it at once
-                crowded[0] = System.nanoTime() - t >= YIELD_CROWDED_NS;
+                long took = System.nanoTime() - t;
+                crowded[0] = took >= YIELD_CROWDED_NS;
+                if (took >= YIELD_LOST_NS) {
+                    return r.value != 0;
+                }
             }
         }
     }
