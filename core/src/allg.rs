@@ -77,7 +77,8 @@ const G_OFFSET: usize = {
 
 /// Records per chunk.
 pub(crate) const CHUNK_SLOTS: usize = 256;
-/// Chunks at most (16M goroutine records); a spawn beyond that fails with `NoMemory`.
+/// Chunks at most (16M goroutine records); a spawn beyond that fails with `NoMemory`, as one
+/// does when no chunk can be mapped.
 const MAX_CHUNKS: usize = 1 << 16;
 
 /// The chunk list: append-only, lock-free to read. A chunk's address is stored, then `len`
@@ -112,16 +113,19 @@ unsafe impl Send for GRef {}
 unsafe impl Sync for GRef {}
 
 impl GRef {
-    /// A new record holding `g`, with one reference.
-    pub(crate) fn new(g: G) -> GRef {
-        let slot = alloc_slot();
+    /// A new record holding `g`, with one reference; `g` back if no record could be had
+    /// (no chunk could be mapped: out of memory or of mappings, or `MAX_CHUNKS` reached).
+    pub(crate) fn new(g: G) -> Result<GRef, G> {
+        let Some(slot) = alloc_slot() else {
+            return Err(g);
+        };
         // SAFETY: a free slot (refs == 0): no other thread reads its `G` (dumps skip free
         // slots), so we may write it; the Release store publishes it.
         unsafe {
             (*slot.as_ref().g.get()).write(g);
             slot.as_ref().refs.store(1, Release);
         }
-        GRef(slot)
+        Ok(GRef(slot))
     }
 
     fn slot(&self) -> &GSlot {
@@ -346,32 +350,35 @@ fn first_use(r: &MagRef) -> Option<&'static Magazine> {
     }
 }
 
-/// Maps a new chunk into the depot (under its lock).
-fn grow(d: &mut Vec<usize>) {
+/// Maps a new chunk into the depot (under its lock); `false` if none could be mapped (the
+/// kernel refused, or `MAX_CHUNKS` are mapped): the spawn then fails with `NoMemory`.
+fn grow(d: &mut Vec<usize>) -> bool {
     let i = CHUNKS.len.load(Relaxed);
     if i >= MAX_CHUNKS {
-        crate::fatal("goroutine records exhausted (16M live goroutines)");
+        return false;
     }
     // Zero-filled: every `refs` starts at 0 (free), every `PerG` empty.
     let Some(base) = crate::sys::mem::anon_aligned_forever(CHUNK_BYTES, CHUNK_BYTES) else {
-        std::alloc::handle_alloc_error(std::alloc::Layout::from_size_align(CHUNK_BYTES, CHUNK_BYTES).expect("a power of two"));
+        return false;
     };
     let base = base as *mut GSlot;
     CHUNKS.at[i].store(base as usize, Relaxed);
     CHUNKS.len.store(i + 1, Release);
     // Hand out low addresses first (a dump then lists goroutines roughly by age).
     d.extend((0..CHUNK_SLOTS).rev().map(|k| base as usize + k * std::mem::size_of::<GSlot>()));
+    true
 }
 
+/// A free record; `None` if none is free and no chunk could be mapped.
 #[inline(never)]
-fn alloc_slot() -> NonNull<GSlot> {
-    let p = magazine()
-        .map(|m| {
+fn alloc_slot() -> Option<NonNull<GSlot>> {
+    let p = match magazine() {
+        Some(m) => {
             let mut n = m.n.get();
             if n == 0 {
                 let mut d = depot();
-                if d.is_empty() {
-                    grow(&mut d);
+                if d.is_empty() && !grow(&mut d) {
+                    return None;
                 }
                 let start = d.len() - d.len().min(BATCH);
                 for s in d.drain(start..) {
@@ -381,16 +388,17 @@ fn alloc_slot() -> NonNull<GSlot> {
             }
             m.n.set(n - 1);
             m.slots[n - 1].get()
-        })
-        .unwrap_or_else(|| {
+        }
+        None => {
             // No magazine on this thread (or it is exiting): straight from the depot.
             let mut d = depot();
-            if d.is_empty() {
-                grow(&mut d);
+            if d.is_empty() && !grow(&mut d) {
+                return None;
             }
             d.pop().expect("grown")
-        });
-    NonNull::new(p as *mut GSlot).expect("slot addresses are non-zero")
+        }
+    };
+    Some(NonNull::new(p as *mut GSlot).expect("slot addresses are non-zero"))
 }
 
 #[inline(never)]
@@ -415,7 +423,7 @@ mod tests {
     use crate::goroutine::Entry;
 
     fn g(id: u64) -> GRef {
-        G::new(id, 0, Entry::Rust(Box::new(|| {})), None, Default::default())
+        G::new(id, 0, Entry::Rust(Box::new(|| {})), None, Default::default()).ok().expect("a record")
     }
 
     /// A record is 192 bytes (a parked goroutine costs a stack page and this: keep it within

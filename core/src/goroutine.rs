@@ -193,8 +193,10 @@ unsafe impl Send for G {}
 
 impl G {
     /// A goroutine running `entry`; bound (on an M's own stack) when it has no `stack`.
+    /// `Err` with the stack (for its pool) when no record could be had (`allg.rs`: out of
+    /// memory or of mappings); `entry` is dropped uncalled.
     #[inline]
-    pub(crate) fn new(id: u64, gen: u32, entry: Entry, stack: Option<Stack>, origin: Origin) -> GRef {
+    pub(crate) fn new(id: u64, gen: u32, entry: Entry, stack: Option<Stack>, origin: Origin) -> Result<GRef, Option<Stack>> {
         let bound = stack.is_none();
         let info = Info { entry: entry.address(), spawn_pc: origin.spawn_pc, parent: origin.parent, ..Info::default() };
         GRef::new(G {
@@ -210,6 +212,10 @@ impl G {
             done: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             info,
+        })
+        .map_err(|mut g| match std::mem::replace(g.run.get_mut(), RunState::Gone) {
+            RunState::New(_, stack) => stack,
+            _ => None,
         })
     }
 

@@ -120,7 +120,17 @@ impl Runtime {
             }
         };
         let id = self.next_gid.fetch_add(1, Relaxed);
-        let g = G::new(id, self.gen as u32, entry, stack, Origin { spawn_pc: opts.spawn_pc, parent: l.gid.get() });
+        let g = match G::new(id, self.gen as u32, entry, stack, Origin { spawn_pc: opts.spawn_pc, parent: l.gid.get() }) {
+            Ok(g) => g,
+            Err(stack) => {
+                // No goroutine record could be mapped (out of memory or of mappings).
+                if let Some(s) = stack {
+                    self.stacks.put_many([s]);
+                }
+                self.uncount(opts.bound);
+                return Err(Error::NoMemory);
+            }
+        };
         if crate::sys::sanitizer::on() {
             g.spawned_told(!opts.bound);
         }
