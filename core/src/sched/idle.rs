@@ -552,6 +552,20 @@ mod loom_tests {
         })
     }
 
+    /// Runs `model` under loom; whether some interleaving made it return `true` (work lost,
+    /// a processor handed twice: what each model checks for). The models of a fix return
+    /// `false` in every interleaving; their twins, the code before it, must find one.
+    fn some_interleaving(model: impl Fn() -> bool + Sync + Send + 'static) -> bool {
+        let found = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let f2 = found.clone();
+        loom::model(move || {
+            if model() {
+                f2.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        found.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     #[test]
     fn no_lost_wakeup() {
         loom::model(|| {
@@ -725,9 +739,7 @@ mod loom_tests {
     /// Unless S1 looks at the queues after uncounting, the work waits with a processor
     /// idle and every M asleep: the fuzzer's stall (seed 12, under load).
     fn phantom_spinner(recheck: bool) -> bool {
-        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let lost2 = lost.clone();
-        loom::model(move || {
+        some_interleaving(move || {
             let work = Arc::new(AtomicBool::new(false));
             let npidle = Arc::new(AtomicUsize::new(1)); // one processor idle; R holds the other
             let nmspinning = Arc::new(AtomicUsize::new(0));
@@ -754,11 +766,8 @@ mod loom_tests {
             let found = work.load(SeqCst);
             t.join().unwrap();
             let woke = s1.join().unwrap() | s2.join().unwrap();
-            if !(found || woke) {
-                lost2.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        });
-        lost.load(std::sync::atomic::Ordering::SeqCst)
+            !(found || woke)
+        })
     }
 
     #[test]
@@ -782,9 +791,7 @@ mod loom_tests {
         use loom::sync::atomic::AtomicU32;
         const HELD: u32 = 1;
         const IDLE: u32 = 0;
-        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let lost2 = lost.clone();
-        loom::model(move || {
+        some_interleaving(move || {
             let soft = Arc::new(AtomicBool::new(true)); // queued by the holder while HELD
             let status = Arc::new(AtomicU32::new(HELD));
             let npidle = Arc::new(AtomicUsize::new(0)); // S holds one processor, H the other
@@ -811,11 +818,8 @@ mod loom_tests {
                 woke = wakep(&npidle, &nmspinning, &soft, true);
             }
             let found = s.join().unwrap();
-            if !(found || woke) {
-                lost2.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        });
-        lost.load(std::sync::atomic::Ordering::SeqCst)
+            !(found || woke)
+        })
     }
 
     #[test]
@@ -836,9 +840,7 @@ mod loom_tests {
     /// wait) runs its own code. Unless the release is followed by a look at the queues,
     /// the work waits with the processor idle.
     fn release_without_look(recheck: bool) -> bool {
-        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let lost2 = lost.clone();
-        loom::model(move || {
+        some_interleaving(move || {
             let work = Arc::new(AtomicBool::new(false));
             let npidle = Arc::new(AtomicUsize::new(0)); // both processors held: ours and T's
             let nmspinning = Arc::new(AtomicUsize::new(0));
@@ -859,11 +861,8 @@ mod loom_tests {
                 }
             }
             woke |= s.join().unwrap();
-            if !woke {
-                lost2.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        });
-        lost.load(std::sync::atomic::Ordering::SeqCst)
+            !woke
+        })
     }
 
     #[test]
@@ -884,9 +883,7 @@ mod loom_tests {
     fn double_hand(give_first: bool) -> bool {
         use loom::sync::Mutex;
         use std::sync::atomic::Ordering::{Acquire, Release};
-        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let lost2 = lost.clone();
-        loom::model(move || {
+        some_interleaving(move || {
             let listed = Arc::new(Mutex::new(true)); // the M is in `idle_m`
             let idle = Arc::new(AtomicBool::new(true));
             let handed = Arc::new(AtomicUsize::new(0));
@@ -922,11 +919,8 @@ mod loom_tests {
             }
             a.join().unwrap();
             b.join().unwrap();
-            if overwrote.load(SeqCst) {
-                lost2.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        });
-        lost.load(std::sync::atomic::Ordering::SeqCst)
+            overwrote.load(SeqCst)
+        })
     }
 
     #[test]
@@ -950,9 +944,7 @@ mod loom_tests {
     /// monitor's timer wakes pushed while the spinner sat between its hand-off and its
     /// decrement, and both processors stayed idle with the goroutines queued.)
     fn spinner_hands_to_waiter(act_unlisted: bool) -> bool {
-        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let lost2 = lost.clone();
-        loom::model(move || {
+        some_interleaving(move || {
             let work = Arc::new(AtomicBool::new(false));
             let npidle = Arc::new(AtomicUsize::new(1)); // the other processor
             let nmspinning = Arc::new(AtomicUsize::new(1)); // this spinner
@@ -969,11 +961,8 @@ mod loom_tests {
                 started = npidle.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok();
             }
             submitter.join().unwrap();
-            if !started && !woke.load(SeqCst) && work.load(SeqCst) {
-                lost2.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        });
-        lost.load(std::sync::atomic::Ordering::SeqCst)
+            !started && !woke.load(SeqCst) && work.load(SeqCst)
+        })
     }
 
     #[test]
