@@ -5,7 +5,7 @@
 //! Two shortcuts come first. A poll that finds the goroutine running answers at once: it
 //! publishes nothing (a poll has no waker). A plain thread (a Java or Python thread that
 //! spawned a goroutine and waits for it, or a C pthread) first spins on the goroutine's `done`
-//! flag, as its waiter would spin on the token (`waiter::spin_until`, the same budget), and
+//! flag, as its waiter would spin on the token (`waiter::spin_before_sleep`, the same budget), and
 //! publishes a wait only if that spin runs out: a short goroutine then ends without a joiner
 //! to complete (`G::finish` takes its empty-list path), and the joiner takes no lock, no
 //! cancel registration and no allocation. The spin also ends when `cancel` fires or the

@@ -821,11 +821,11 @@ pub(crate) fn spin_thread(deadline: Deadline, done: impl Fn() -> bool) -> bool {
         Deadline::Poll => std::time::Duration::ZERO,
         Deadline::Never => THREAD_SPIN,
     };
-    spin_until(budget, done)
+    spin_before_sleep(budget, done)
 }
 
 fn thread_wait(tok: &Token, t: &ThreadWait, deadline: Deadline, spun: bool) -> u32 {
-    if !spun && spin_until(THREAD_SPIN, || !tok.is_pending()) {
+    if !spun && spin_before_sleep(THREAD_SPIN, || !tok.is_pending()) {
         return tok.result();
     }
     crate::loom::rank::Held::assert_none("blocking a thread");
@@ -865,18 +865,32 @@ fn thread_wait(tok: &Token, t: &ThreadWait, deadline: Deadline, spun: bool) -> u
     tok.result()
 }
 
-/// How long [`spin_until`] spins with `pause` before it yields: a hand-off between two
-/// threads that run on two CPUs lands well within it.
+/// How long [`spin_before_sleep`] spins with `pause` before it yields: a hand-off between
+/// two threads that run on two CPUs lands well within it.
 const PAUSE_PHASE: std::time::Duration = std::time::Duration::from_micros(1);
 
-/// Spins until `done()` or `budget` passes: `pause` for the first microsecond, then
-/// `sched_yield`, so that when the thread it waits for needs this CPU (a loaded machine, or
-/// both placed on one CPU) the spinner gives the CPU up at once instead of burning it. (Two
-/// threads handing work back and forth on one CPU pay the pause phase at every hand-off:
-/// ~6.9 us per spawn+wait on this machine with 64 pauses (3 us), ~4.4 us with ~1 us.)
+/// Spins until `done()` or `budget` passes, before its caller sleeps (`false`: go to sleep):
+/// `pause` for the first microsecond, then `sched_yield`, so that when the thread it waits
+/// for needs this CPU (a loaded machine, or both placed on one CPU) the spinner gives the
+/// CPU up at once instead of burning it. (Two threads handing work back and forth on one
+/// CPU pay the pause phase at every hand-off: ~6.9 us per spawn+wait on this machine with 64
+/// pauses (3 us), ~4.4 us with ~1 us.) While other processes crowd the CPUs ([`crowd`]) it
+/// does not yield: it stops after the pause phase, or at a yield that lost the CPU, since
+/// the caller's sleep is then the faster way back.
+pub(crate) fn spin_before_sleep(budget: std::time::Duration, done: impl Fn() -> bool) -> bool {
+    spin(budget, true, done)
+}
+
+/// Spins until `done()`, or `budget` passes (`false`), as [`spin_before_sleep`] does but to
+/// the end of `budget` in any case: for a wait that has no sleep to fall back on (a
+/// hand-off a few instructions away on another thread, `sched/poll.rs`).
 pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -> bool {
+    spin(budget, false, done)
+}
+
+fn spin(budget: std::time::Duration, sleeps_after: bool, done: impl Fn() -> bool) -> bool {
     let start = Instant::now();
-    let crowded = crowd::crowded(start);
+    let crowded = sleeps_after && crowd::crowded(start);
     let mut pausing = true;
     let mut i = 0u32;
     loop {
@@ -896,7 +910,7 @@ pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -
         }
         if pausing {
             std::hint::spin_loop();
-        } else if crowd::yield_cpu() {
+        } else if crowd::yield_cpu() && sleeps_after {
             return false;
         }
     }
@@ -912,7 +926,7 @@ pub(crate) fn spin_until(budget: std::time::Duration, done: impl Fn() -> bool) -
 /// trip (a plain pthread futex ping-pong: 9 us). A yield that took `LOST` or more while more
 /// threads are runnable than the machine has CPUs (+1: `/proc/loadavg`, read then only),
 /// the second such within `AGAIN`, marks the machine crowded for `WINDOW`; meanwhile spinners pause for their first
-/// microsecond and then sleep ([`spin_until`]), and Ms do not hold processors
+/// microsecond and then sleep ([`spin_before_sleep`]), and Ms do not hold processors
 /// (`sched/worker.rs`, step 6b). (A long yield alone is no sign: on this VM, yields of a
 /// quiet ping-pong took 200-500 us some 15 times in 100,000 round trips, and a mark on each
 /// turned the ping-pong to futex hand-offs, 10-18x slower.) Two lost yields per window are

@@ -459,7 +459,7 @@ impl Runtime {
         // A hand-off often follows at once (a foreign thread waking a goroutine it talks to):
         // catching it while spinning spares both sides a futex round trip. Only the newest idle
         // M spins (`Idle::idle_spinner`): `startm` takes it first.
-        crate::waiter::spin_until(IDLE_SPIN, || {
+        crate::waiter::spin_before_sleep(IDLE_SPIN, || {
             m.has_handed() || !m.idle.load(Acquire) || self.stopping() || self.idle.idle_spinner.load(Relaxed) != me
         });
         // Keep-alive: a spare M exits once idle this long; one of the base Ms sleeps untimed

@@ -414,7 +414,7 @@ fn steal_global(rt: &Runtime, h: &Held<'_>) -> Option<GRef> {
 const SPIN_HOLD: Duration = Duration::from_micros(20);
 
 /// How long step 6b pauses between its rounds before it yields the CPU instead (as
-/// `waiter::spin_until` does: a hand-off between two threads on two CPUs lands within it).
+/// `waiter::spin_before_sleep` does: a hand-off between two threads on two CPUs lands within it).
 const HOLD_PAUSE: Duration = Duration::from_micros(1);
 
 /// How long a held processor's tick must stand still (one goroutine running) before a
