@@ -922,14 +922,15 @@ fn spin(budget: std::time::Duration, sleeps_after: bool, done: impl Fn() -> bool
 /// them (EEVDF moves its deadline a slice on): with other processes busy on every CPU a
 /// yield came back after milliseconds, and the spinner, runnable all along, was never
 /// *woken*, so it never got the wake-up preemption a futex sleeper gets when its wake
-/// comes. `gr_bench pingpong_thread` with four busy loops on 2 CPUs: 2.2-2.4 ms a round
-/// trip (a plain pthread futex ping-pong: 9 us). A yield that took `LOST` or more while more
+/// comes. `bash bench/extra/crowd.sh` (four busy loops on 2 CPUs): `gr_bench
+/// pingpong_thread` took 1.5-6.2 ms a round trip, a plain pthread futex ping-pong 7-176 us. A yield that took `LOST` or more while more
 /// threads are runnable than the machine has CPUs (+1: `/proc/loadavg`, read then only),
 /// the second such within `AGAIN`, marks the machine crowded for `WINDOW`; meanwhile spinners pause for their first
 /// microsecond and then sleep ([`spin_before_sleep`]), and Ms do not hold processors
-/// (`sched/worker.rs`, step 6b). (A long yield alone is no sign: on this VM, yields of a
-/// quiet ping-pong took 200-500 us some 15 times in 100,000 round trips, and a mark on each
-/// turned the ping-pong to futex hand-offs, 10-18x slower.) Two lost yields per window are
+/// (`sched/worker.rs`, step 6b). (A long yield alone is no sign: on this VM a quiet
+/// ping-pong's yields took hundreds of microseconds now and then, with no other process
+/// running, and a first version that marked the machine crowded at any yield of 200 us
+/// made a quiet `gr_bench pingpong_thread 100000 2` 2-18x slower.) Two lost yields per window are
 /// the price of finding out that the crowd has gone.
 pub(crate) mod crowd {
     use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
@@ -937,7 +938,7 @@ pub(crate) mod crowd {
 
     /// A yield that took this long lost the CPU to another thread for a good part of a
     /// time slice (a bare one takes ~0.3 us here, a switch to a thread of ours and back a
-    /// few microseconds; a quiet ping-pong's rare long ones, 200-500 us).
+    /// few microseconds; a quiet ping-pong's rare long ones, hundreds of microseconds).
     pub(crate) const LOST: Duration = Duration::from_millis(1);
     /// A lost yield marks the machine crowded only if another came within this long before
     /// it (in a crowd every yield is lost; on a quiet machine a lost one is an accident).
