@@ -113,19 +113,10 @@ unsafe impl Send for GRef {}
 unsafe impl Sync for GRef {}
 
 impl GRef {
-    /// A new record holding `g`, with one reference; `g` back if no record could be had
+    /// A free record for a new goroutine ([`Vacant::fill`]); `None` if none could be had
     /// (no chunk could be mapped: out of memory or of mappings, or `MAX_CHUNKS` reached).
-    pub(crate) fn new(g: G) -> Result<GRef, G> {
-        let Some(slot) = alloc_slot() else {
-            return Err(g);
-        };
-        // SAFETY: a free slot (refs == 0): no other thread reads its `G` (dumps skip free
-        // slots), so we may write it; the Release store publishes it.
-        unsafe {
-            (*slot.as_ref().g.get()).write(g);
-            slot.as_ref().refs.store(1, Release);
-        }
-        Ok(GRef(slot))
+    pub(crate) fn vacant() -> Option<Vacant> {
+        alloc_slot().map(Vacant)
     }
 
     fn slot(&self) -> &GSlot {
@@ -193,6 +184,32 @@ impl GRef {
                 Err(x) => r = x,
             }
         }
+    }
+}
+
+/// A free record taken for a goroutine about to be made (`GRef::vacant`); freed again if
+/// dropped unfilled.
+pub(crate) struct Vacant(NonNull<GSlot>);
+
+impl Vacant {
+    /// The record holding `g`, with one reference.
+    pub(crate) fn fill(self, g: G) -> GRef {
+        let slot = self.0;
+        std::mem::forget(self);
+        // SAFETY: a free slot (refs == 0), ours alone since `alloc_slot`: no other thread
+        // reads its `G` (dumps skip free slots), so we may write it; the Release store
+        // publishes it.
+        unsafe {
+            (*slot.as_ref().g.get()).write(g);
+            slot.as_ref().refs.store(1, Release);
+        }
+        GRef(slot)
+    }
+}
+
+impl Drop for Vacant {
+    fn drop(&mut self) {
+        free_slot(self.0);
     }
 }
 

@@ -197,9 +197,12 @@ impl G {
     /// memory or of mappings); `entry` is dropped uncalled.
     #[inline]
     pub(crate) fn new(id: u64, gen: u32, entry: Entry, stack: Option<Stack>, origin: Origin) -> Result<GRef, Option<Stack>> {
+        let Some(record) = GRef::vacant() else {
+            return Err(stack);
+        };
         let bound = stack.is_none();
         let info = Info { entry: entry.address(), spawn_pc: origin.spawn_pc, parent: origin.parent, ..Info::default() };
-        GRef::new(G {
+        Ok(record.fill(G {
             cell: WaitCell::new(),
             land_done: crate::loom::AtomicBool::new(false),
             id,
@@ -212,11 +215,7 @@ impl G {
             done: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             info,
-        })
-        .map_err(|mut g| match std::mem::replace(g.run.get_mut(), RunState::Gone) {
-            RunState::New(_, stack) => stack,
-            _ => None,
-        })
+        }))
     }
 
     /// The goroutine's dump record.

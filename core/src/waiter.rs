@@ -910,7 +910,7 @@ fn spin(budget: std::time::Duration, sleeps_after: bool, done: impl Fn() -> bool
         }
         if pausing {
             std::hint::spin_loop();
-        } else if crowd::yield_cpu() && sleeps_after {
+        } else if crowd::yield_cpu().lost && sleeps_after {
             return false;
         }
     }
@@ -923,15 +923,16 @@ fn spin(budget: std::time::Duration, sleeps_after: bool, done: impl Fn() -> bool
 /// yield came back after milliseconds, and the spinner, runnable all along, was never
 /// *woken*, so it never got the wake-up preemption a futex sleeper gets when its wake
 /// comes. `bash bench/extra/crowd.sh` (four busy loops on 2 CPUs): `gr_bench
-/// pingpong_thread` took 1.5-6.2 ms a round trip, a plain pthread futex ping-pong 7-176 us. A yield that took `LOST` or more while more
-/// threads are runnable than the machine has CPUs (+1: `/proc/loadavg`, read then only),
-/// the second such within `AGAIN`, marks the machine crowded for `WINDOW`; meanwhile spinners pause for their first
-/// microsecond and then sleep ([`spin_before_sleep`]), and Ms do not hold processors
-/// (`sched/worker.rs`, step 6b). (A long yield alone is no sign: on this VM a quiet
-/// ping-pong's yields took hundreds of microseconds now and then, with no other process
-/// running, and a first version that marked the machine crowded at any yield of 200 us
-/// made a quiet `gr_bench pingpong_thread 100000 2` 2-18x slower.) Two lost yields per window are
-/// the price of finding out that the crowd has gone.
+/// pingpong_thread` took 1.5-6.2 ms a round trip, a plain pthread futex ping-pong 7-176 us.
+/// A yield that took `LOST` or more while more threads are runnable than the machine has
+/// CPUs (+1: `/proc/loadavg`, read then only), the second such within `AGAIN`, marks the
+/// machine crowded for `WINDOW`; meanwhile spinners pause for their first microsecond and
+/// then sleep ([`spin_before_sleep`]), and Ms do not hold processors (`sched/worker.rs`,
+/// step 6b). (A long yield alone is no sign: on this VM a quiet ping-pong's yields took
+/// hundreds of microseconds now and then, with no other process running, and a first
+/// version that marked the machine crowded at any yield of 200 us made a quiet `gr_bench
+/// pingpong_thread 100000 2` 2-18x slower.) Two lost yields per window are the price of
+/// finding out that the crowd has gone.
 pub(crate) mod crowd {
     use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
     use std::time::{Duration, Instant};
@@ -939,7 +940,7 @@ pub(crate) mod crowd {
     /// A yield that took this long lost the CPU to another thread for a good part of a
     /// time slice (a bare one takes ~0.3 us here, a switch to a thread of ours and back a
     /// few microseconds; a quiet ping-pong's rare long ones, hundreds of microseconds).
-    pub(crate) const LOST: Duration = Duration::from_millis(1);
+    const LOST: Duration = Duration::from_millis(1);
     /// A lost yield marks the machine crowded only if another came within this long before
     /// it (in a crowd every yield is lost; on a quiet machine a lost one is an accident).
     const AGAIN: Duration = Duration::from_millis(100);
@@ -959,17 +960,28 @@ pub(crate) mod crowd {
         until != 0 && crate::sys::clock::instant_to_ns(now) < until
     }
 
-    /// `sched_yield`, timed: whether it lost the CPU to a crowd ([`lost_at`]).
-    pub(crate) fn yield_cpu() -> bool {
+    /// A timed `sched_yield` ([`yield_cpu`]).
+    pub(crate) struct Yielded {
+        /// How long it took.
+        pub took: Duration,
+        /// When it returned.
+        pub at: Instant,
+        /// It lost the CPU to a crowd ([`lost_at`]), and marked the machine crowded.
+        pub lost: bool,
+    }
+
+    /// `sched_yield`, timed, and noted ([`lost_at`]).
+    pub(crate) fn yield_cpu() -> Yielded {
         let t = Instant::now();
         std::thread::yield_now();
-        let now = Instant::now();
-        lost_at(now.duration_since(t), now)
+        let at = Instant::now();
+        let took = at.duration_since(t);
+        Yielded { took, at, lost: lost_at(took, at) }
     }
 
     /// Notes a yield that took `took`, ending at `now`: whether it lost the CPU to a crowd
     /// (it then marks the machine crowded).
-    pub(crate) fn lost_at(took: Duration, now: Instant) -> bool {
+    fn lost_at(took: Duration, now: Instant) -> bool {
         // (The probe, a file read, only for a yield that took long.)
         if took < LOST || !crate::sys::thread::cpus_oversubscribed() {
             return false;

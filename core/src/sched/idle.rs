@@ -951,12 +951,11 @@ mod loom_tests {
             let woke = Arc::new(AtomicBool::new(false));
             let submitter = submit(&work, &npidle, &nmspinning, &woke);
             // release_p_listed: the processor goes to the waiting M (npidle unchanged), and
-            // this M is not listed.
-            let listed = false;
+            // this M is not listed, so the old code's `unlist_idle` failed and it did nothing.
             nmspinning.fetch_sub(1, SeqCst);
             fence(SeqCst);
             let mut started = false;
-            if work.load(Relaxed) && (act_unlisted && !listed || listed) {
+            if act_unlisted && work.load(Relaxed) {
                 // acquire_idle_p (the model's idle list is `npidle`)
                 started = npidle.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_ok();
             }

@@ -566,19 +566,17 @@ impl Hold {
             }
             return true;
         }
-        let t = Instant::now();
-        std::thread::yield_now();
-        let now = Instant::now();
-        let took = now.duration_since(t);
+        // (A yield lost to a crowd marks the machine crowded: holds then stop at once.)
+        let y = crate::waiter::crowd::yield_cpu();
         // Pausing while a thread waits for this CPU only delays it: on a loaded machine the
         // thread this M waits for (a plain thread that spawns and joins) may share the CPU,
         // and then every hand-off paid the pause phase twice (the joiner's spin does the same:
         // `bindings/java` `Task.awaitReturned`). `README.md` section 3, step 6b.
-        self.crowded = took >= YIELD_CROWDED;
-        // (A lost yield in a crowd marks the machine crowded: holds then stop at once.)
-        if !crate::waiter::crowd::lost_at(took, now) && took < YIELD_LOST {
+        self.crowded = y.took >= YIELD_CROWDED;
+        if y.took < YIELD_LOST {
             return true;
         }
+        let now = y.at;
         // The yield lost the CPU to another process: a descheduled spinner holds the
         // processor submitters count on (they wake nobody while it is counted). Give it up,
         // and do not hold one for a while.
