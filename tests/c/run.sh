@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs C test programs against include/gr.h and libgr.so.
 # Usage: run.sh SUITE file.c...   Each program exits 0 on success; its output is shown on
-# failure. Ends with the line "SUITE: N passed, N failed[, N expected failures]".
+# failure, and the failures' last lines again at the end. Ends with the line
+# "SUITE: N passed, N failed[, N expected failures][ (the failed programs)]".
 #
 # Known failures: tests/xfail.txt lists programs that fail today because of a known defect
 # (one per line: name, then "# issue N, defect M: ..."). A listed program that fails is
@@ -87,5 +88,13 @@ done
 extra=""
 [ $xfail -gt 0 ] && extra="$extra, $xfail expected failures"
 [ $skip -gt 0 ] && extra="$extra, $skip skipped"
-echo "$suite: $pass passed, $fail failed$extra"
+# The failures again at the end, briefly: a log cut to its head and tail (CI's) still shows
+# which program failed and how.
+if [ "$fail" -gt 0 ]; then
+  for name in "${failed[@]}"; do
+    echo "---- $suite: FAIL $name, the last lines of its output:"
+    tail -12 "$out/${name%% *}.log" 2> /dev/null | sed 's/^/   | /'
+  done
+fi
+echo "$suite: $pass passed, $fail failed$extra${failed[*]:+ (${failed[*]})}"
 [ "$fail" -eq 0 ]

@@ -250,6 +250,37 @@ impl<'a> Held<'a> {
         self.soft().pop()
     }
 
+    /// A yield of `g` that hands this processor to its one other queued goroutine by
+    /// swapping the two through runnext: `Ok` of the goroutine to run now (`g` is in runnext);
+    /// `Err(g)` when more than one other goroutine waits, or one waits in the soft or affine
+    /// queue (the caller queues `g` at the back: round robin). Two goroutines yielding to
+    /// each other pay no locked instruction a yield this way (the local queue's pop is a
+    /// locked add). The caller makes sure nobody is looking for stealable work: runnext is
+    /// its holder's alone (`has_work_for_others`).
+    #[inline(always)]
+    pub fn yield_swap(&self, g: GRef) -> Result<GRef, GRef> {
+        if self.p.affine_len.load(Relaxed) != 0 || !self.soft().is_empty() {
+            return Err(g);
+        }
+        // SAFETY: as for `local`.
+        let slot = unsafe { &mut *self.p.runnext.get() };
+        if slot.is_some() {
+            if !self.local().is_empty() {
+                return Err(g);
+            }
+            // `has_runnext` stays set.
+            return Ok(slot.replace(g).expect("checked above"));
+        }
+        if self.local().len() != 1 {
+            return Err(g);
+        }
+        // The one pop that puts the pair in place (`None`: stolen just now).
+        let Some(next) = self.local().pop() else { return Err(g) };
+        *slot = Some(g);
+        self.p.has_runnext.store(true, Release);
+        Ok(next)
+    }
+
     pub fn pop(&self) -> Option<GRef> {
         // SAFETY: as for `local`.
         let slot = unsafe { &mut *self.p.runnext.get() };
@@ -291,6 +322,92 @@ impl<'a> Held<'a> {
             && self.local().is_empty()
             && self.soft().is_empty()
             && self.p.affine_len.load(Relaxed) == 0
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::goroutine::{Entry, G};
+
+    fn g(id: u64) -> GRef {
+        G::new(id, 0, Entry::Rust(Box::new(|| {})), None, Default::default()).ok().expect("a record")
+    }
+
+    /// Yields on a held processor, `yield_swap` first, then what `next_here` does when it
+    /// refuses (the back of the local queue, step 4's pop): the ids that run, in order.
+    fn run_yields(p: &P, first: GRef, yields: usize) -> Vec<u64> {
+        // SAFETY: a processor of this test alone, held by nobody else.
+        let h = unsafe { Held::new(p) };
+        let mut cur = first;
+        let mut ran = vec![cur.id];
+        for _ in 0..yields {
+            cur = match h.yield_swap(cur) {
+                Ok(next) => next,
+                Err(y) => {
+                    h.push(y);
+                    h.pop().expect("the yielder at least")
+                }
+            };
+            ran.push(cur.id);
+        }
+        while h.pop().is_some() {}
+        ran
+    }
+
+    /// Two goroutines swap through runnext (after one pop that sets the pair up); three or
+    /// more go round the local queue in order, and a third that arrives while two swap
+    /// joins the round: nobody is passed over.
+    #[test]
+    fn yields_take_turns() {
+        let p = P::new(0);
+        p.status.store(HELD, Relaxed);
+        // SAFETY: as in `run_yields`.
+        let h = unsafe { Held::new(&p) };
+        h.push(g(2));
+        assert_eq!(run_yields(&p, g(1), 5), [1, 2, 1, 2, 1, 2]);
+        assert!(h.is_empty());
+
+        h.push(g(2));
+        h.push(g(3));
+        assert_eq!(run_yields(&p, g(1), 6), [1, 2, 3, 1, 2, 3, 1]);
+
+        // The pair swaps (2 in runnext while 1 runs), then a wake puts 3 in runnext and
+        // 2 at the back of the local queue: the round takes all three.
+        h.push(g(2));
+        let one = h.yield_swap(g(1)).ok().expect("swapped"); // 2 runs, 1 in runnext
+        assert_eq!(one.id, 2);
+        let two = h.yield_swap(one).ok().expect("swapped"); // 1 runs, 2 in runnext
+        assert_eq!(two.id, 1);
+        let _ = h.push_next_as(g(3), crate::sched::spawn::Displace::Local);
+        let mut ran = vec![];
+        let mut cur = two;
+        for _ in 0..6 {
+            cur = match h.yield_swap(cur) {
+                Ok(next) => next,
+                Err(y) => {
+                    h.push(y);
+                    h.pop().expect("the yielder at least")
+                }
+            };
+            ran.push(cur.id);
+        }
+        assert_eq!(ran, [3, 2, 1, 3, 2, 1]);
+        while h.pop().is_some() {}
+    }
+
+    /// Work in the soft or affine queue: no swap (the round robin of step 4 takes it).
+    #[test]
+    fn no_swap_past_other_queues() {
+        let p = P::new(0);
+        p.status.store(HELD, Relaxed);
+        // SAFETY: as in `run_yields`.
+        let h = unsafe { Held::new(&p) };
+        h.push_affine(g(3));
+        h.push(g(2));
+        assert!(h.yield_swap(g(1)).is_err());
+        while h.pop().is_some() {}
+        while h.pop_affine().is_some() {}
     }
 }
 

@@ -448,8 +448,14 @@ impl Runtime {
     /// two sees the other, and a notify sent under the lock reaches a waiter that saw
     /// `live != 0` (`loom_tests::last_retire_wakes_a_waiting_shutdown`).
     pub(crate) fn retire(&self, g: &G) {
+        // A bound goroutine's thread slot goes back before its end is told: whoever that
+        // wakes (a join) may spawn a bound goroutine at once, with `timeout_ns` 0, and must
+        // find the slot free. (Its M needs no slot to go on: it holds a processor.)
+        if g.bound {
+            self.bound.release();
+        }
         g.finish();
-        self.uncount(g.bound);
+        self.uncount(false);
     }
 
     /// One goroutine less (retired, or a spawn refused or undone), giving back its thread

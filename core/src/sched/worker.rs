@@ -855,7 +855,9 @@ fn step4_tick(m: &M, h: &Held<'_>) -> Option<u64> {
 /// that the M runs it at once, without the outer loop's pass. `None` when an earlier step
 /// may have work or step 4 has none (`yielded` is then queued, the round not counted):
 /// `find_runnable` takes the round in full. A yielder with nothing else queued comes back
-/// itself, without the push and the locked pop.
+/// itself, without the push and the locked pop; one with a single other goroutine swaps
+/// with it through runnext while nobody looks for work to steal (`Held::yield_swap`,
+/// `README.md` section 3).
 #[inline(always)]
 fn next_here(m: &M, h: &Held<'_>, yielded: Option<GRef>) -> Option<GRef> {
     let Some(tick) = step4_tick(m, h) else {
@@ -869,12 +871,43 @@ fn next_here(m: &M, h: &Held<'_>, yielded: Option<GRef>) -> Option<GRef> {
             h.p.tick.store(tick.wrapping_add(1), Relaxed);
             return Some(g);
         }
-        // What `ready_in` does for a yield with the processor held, without its look-ups:
-        // the back of the local queue, where other processors may steal it, and no wake
-        // (Go's Gosched wakes nobody).
-        h.push(g);
+        let idle = &m.rt.idle;
+        let (npidle, spinning) = (idle.npidle.load(Relaxed), idle.nmspinning.load(Relaxed));
+        if npidle == 0 && spinning == 0 {
+            // Nobody looks for work to steal: swap with the one other goroutine, if that is
+            // all there is (`Held::yield_swap`).
+            match h.yield_swap(g) {
+                Ok(next) => {
+                    h.p.tick.store(tick.wrapping_add(1), Relaxed);
+                    return Some(next);
+                }
+                Err(g) => h.push(g),
+            }
+        } else {
+            return yield_requeue(m, h, g, tick, npidle > 0 && spinning == 0);
+        }
     }
     let g = h.pop()?;
+    h.p.tick.store(tick.wrapping_add(1), Relaxed);
+    Some(g)
+}
+
+/// `next_here` for a yield while a processor is idle or an M spins (out of line: the
+/// swap's path and the M's loop stay short): what `ready_in` does for a yield with the
+/// processor held, without its look-ups (the back of the local queue, where other
+/// processors may steal it), then step 4's pop. `wake` (an idle processor and nobody
+/// spinning): wake one to take what still waits in the local queue. (Else a pair swapped
+/// through runnext, invisible to the processor that went idle meanwhile, would share this
+/// CPU while that one idles; Go's Gosched wakes nobody, leaving its global queue to the
+/// next look.)
+#[inline(never)]
+fn yield_requeue(m: &M, h: &Held<'_>, g: GRef, tick: u64, wake: bool) -> Option<GRef> {
+    h.push(g);
+    let next = h.pop();
+    if wake && !h.worker().is_empty() {
+        m.rt.wakep_local();
+    }
+    let g = next?;
     h.p.tick.store(tick.wrapping_add(1), Relaxed);
     Some(g)
 }
