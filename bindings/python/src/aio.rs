@@ -126,40 +126,6 @@ impl AsyncOp {
         true
     }
 
-    /// Waits up to `ns` nanoseconds for the operation to complete, spinning with the GIL
-    /// released (so that the goroutine that completes it may run): True if it completed. For an
-    /// event loop with nothing else to do, which would otherwise sleep in its poller and be woken
-    /// through the port, a context switch later.
-    fn spin(&self, py: Python<'_>, ns: u64) -> bool {
-        let op = self.op.load(Relaxed) as usize;
-        let pending = || {
-            // SAFETY: our live handle (this object is borrowed for the call).
-            unsafe { gr::gr_async_status(op as *const gr::gr_async) == gr::GR_EAGAIN }
-        };
-        if !pending() {
-            return true;
-        }
-        py.allow_threads(|| {
-            let start = std::time::Instant::now();
-            let budget = std::time::Duration::from_nanos(ns);
-            let mut i = 0u32;
-            while pending() {
-                i += 1;
-                if i % 16 == 0 && start.elapsed() >= budget {
-                    return false;
-                }
-                // Pause for the first iterations, then give the CPU away: on a busy machine the
-                // goroutine being waited for may need this very CPU (as gr's `spin_until`).
-                if i < 64 {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
-            }
-            true
-        })
-    }
-
     /// True once the operation completed (or was withdrawn).
     fn done(&self) -> bool {
         // SAFETY: our live handle.

@@ -57,6 +57,42 @@ def test_await_goroutine_result_and_exception_with_traceback():
     run(main())
 
 
+def test_answers_within_the_idle_loops_wait_and_just_after_it():
+    """With nothing else ready on the loop, an await first waits on the loop's thread (aio's
+    _SPIN_S): answers that come within it, or just after it (through the port), are the same:
+    results, the goroutine's own TimeoutError (not taken for the wait's), Closed, values sent
+    and received once each; and no port operation is left behind."""
+    def late(v, s):
+        time.sleep(s)
+        return v
+
+    def own_timeout():
+        raise TimeoutError("the goroutine's own")
+
+    async def main():
+        b = None
+        for delay in (0, 20e-6, 45e-6, 60e-6, 200e-6, 2e-3):
+            assert await aio.wait(gr.go(late, delay, delay)) == delay
+            with pytest.raises(TimeoutError, match="the goroutine's own"):
+                await aio.wait(gr.go(lambda: (time.sleep(delay), own_timeout())))
+            ch = gr.Chan()
+            gr.go(lambda: (time.sleep(delay), ch.send(("v", delay))))
+            assert await ch.arecv() == ("v", delay)
+            got = gr.Chan(1)
+            gr.go(lambda: (time.sleep(delay), got.send(ch.recv())))
+            await ch.asend(delay)
+            assert got.recv(5) == delay
+            gr.go(lambda: (time.sleep(delay), ch.close()))
+            with pytest.raises(gr.Closed):
+                await ch.arecv()
+            with pytest.raises(gr.Closed):
+                await ch.asend(1)
+            b = getattr(asyncio.get_running_loop(), "_goroutines_aio_bridge", b)
+        assert b is None or not b.ops
+
+    run(main())
+
+
 def test_await_goroutine_that_parks_first():
     async def main():
         gate = gr.Chan()

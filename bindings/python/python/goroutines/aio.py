@@ -18,7 +18,10 @@ How: no thread waits for an await. The channel operation or join is queued in gr
 goroutine's would be (``gr_chan_recv_async``, ``gr_wait_async``); whoever completes it (a
 goroutine, a thread, a close) posts it to the loop's completion port, one eventfd per loop that
 the loop watches with ``add_reader``, and one wake-up settles every operation completed since
-the last. A value already waiting (or a goroutine already done) costs no wake-up at all.
+the last. A value already waiting (or a goroutine already done) costs no wake-up at all; and
+when the loop has nothing else ready, an await first waits up to 50 us on the loop's own
+thread (the GIL released, as a blocking call's wait) for an answer that comes that soon, which
+then needs no port operation either.
 
 Cancellation (``task.cancel()``, ``asyncio.timeout``, ``asyncio.wait_for``) withdraws the
 channel operation: a withdrawn receive took nothing (the value goes to the next receiver) and a
@@ -52,12 +55,13 @@ _T = TypeVar("_T")
 
 _CancelledError = asyncio.CancelledError
 
-# How long an await spins (the GIL released, yielding the CPU after a few pauses) for its
-# operation to complete before the loop goes to sleep in its poller, when the loop has nothing
-# else ready: a goroutine that answers within it costs no wake-up through the port (a context
-# switch and a loop iteration). gr's waits on plain threads spin likewise (20 us, waiter.rs
-# THREAD_SPIN); a worker woken by the spawn takes longer than that to answer on a busy machine.
-_SPIN_NS = 50_000
+# How long an await waits on the loop's thread (a thread's wait: the GIL released, spinning
+# first, waiter.rs THREAD_SPIN) for its goroutine or channel before it starts a port operation
+# and lets the loop sleep in its poller, when the loop has nothing else ready. A goroutine that
+# answers within it costs no port operation and no post (an eventfd write, a loop wake-up, a
+# drain: half of a round trip, `gr_bench`'s aio_bridge 29 -> 15 us). A worker woken by the
+# spawn takes longer than THREAD_SPIN to answer on a busy machine.
+_SPIN_S = 50e-6
 
 # Each loop's bridge is an attribute of the loop (the reference cycle through its pending
 # futures is then collectable); for loops that take no attributes, the value in _bridges (kept
@@ -178,9 +182,6 @@ def _late_outcome(b: _Bridge, uid: int, fut: asyncio.Future[Any], op: Any) -> An
 
 
 async def _settle(b: _Bridge, uid: int, fut: asyncio.Future[Any], op: Any) -> Any:
-    if b._idle() and op.spin(_SPIN_NS):
-        del b.ops[uid]  # its post, still to come, finds nothing to settle
-        return op.result()
     try:
         return await fut
     except _CancelledError:
@@ -197,6 +198,11 @@ async def _arecv(self: Chan[_T]) -> _T:
     if ok:
         return value  # type: ignore[return-value]
     b = _bridge()
+    if b._idle():
+        try:
+            return self.recv(_SPIN_S)  # see _SPIN_S (a receive that timed out took nothing)
+        except TimeoutError:
+            pass
     return await _settle(b, *b._start(b.port.recv, self))  # type: ignore[no-any-return]
 
 
@@ -206,6 +212,11 @@ async def _asend(self: Chan[_T], value: _T) -> None:
     if self.try_send(value):
         return
     b = _bridge()
+    if b._idle():
+        try:
+            return self.send(value, _SPIN_S)  # see _SPIN_S (a send that timed out sent nothing)
+        except TimeoutError:
+            pass
     await _settle(b, *b._start(b.port.send, self, value))
 
 
@@ -218,10 +229,13 @@ async def wait(g: Goroutine[_T]) -> _T:
     if g.done():
         return g.wait()
     b = _bridge()
+    if b._idle():
+        try:  # see _SPIN_S
+            return g.wait(_SPIN_S)
+        except TimeoutError:
+            if g.done():  # its own TimeoutError, or it ended just after the timeout
+                return g.wait(0)
     uid, fut, op = b._start(b.port.join, g)
-    if b._idle() and op.spin(_SPIN_NS):
-        del b.ops[uid]
-        return g.wait(0)
     try:
         await fut
     except _CancelledError:
