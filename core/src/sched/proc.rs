@@ -101,6 +101,16 @@ unsafe impl Sync for P {}
 // SAFETY: as above.
 unsafe impl Send for P {}
 
+/// Where a yielder goes ([`Held::yield_turn`]).
+pub enum Turn {
+    /// Nothing else is queued: it runs again.
+    Alone(GRef),
+    /// It swapped with the one other goroutine, which runs now.
+    Next(GRef),
+    /// Others wait: queue it at the back.
+    Queue(GRef),
+}
+
 /// Proof of holding a processor in state HELD: the only way to reach its queues.
 pub struct Held<'a> {
     pub p: &'a P,
@@ -250,35 +260,42 @@ impl<'a> Held<'a> {
         self.soft().pop()
     }
 
-    /// A yield of `g` that hands this processor to its one other queued goroutine by
-    /// swapping the two through runnext: `Ok` of the goroutine to run now (`g` is in runnext);
-    /// `Err(g)` when more than one other goroutine waits, or one waits in the soft or affine
-    /// queue (the caller queues `g` at the back: round robin). Two goroutines yielding to
-    /// each other pay no locked instruction a yield this way (the local queue's pop is a
-    /// locked add). The caller makes sure nobody is looking for stealable work: runnext is
-    /// its holder's alone (`has_work_for_others`).
+    /// Where the yield of `g` goes, each queue looked at once: [`Turn::Alone`] when nothing
+    /// else is queued here (it runs again); [`Turn::Next`] when one other goroutine waits,
+    /// in runnext or alone in the local queue, with nothing in the soft or affine queue, and
+    /// `nobody_looks()` (no processor idle, no M spinning): the two swap through runnext (the
+    /// yielder waits there), so two goroutines yielding to each other pay no locked
+    /// instruction a yield (the local queue's pop is a locked add); runnext is its holder's
+    /// alone (`has_work_for_others`), hence `nobody_looks`. [`Turn::Queue`] otherwise: the
+    /// caller queues `g` at the back (round robin).
     #[inline(always)]
-    pub fn yield_swap(&self, g: GRef) -> Result<GRef, GRef> {
+    pub fn yield_turn(&self, g: GRef, nobody_looks: impl FnOnce() -> bool) -> Turn {
         if self.p.affine_len.load(Relaxed) != 0 || !self.soft().is_empty() {
-            return Err(g);
+            return Turn::Queue(g);
         }
         // SAFETY: as for `local`.
         let slot = unsafe { &mut *self.p.runnext.get() };
+        let local = self.local();
         if slot.is_some() {
-            if !self.local().is_empty() {
-                return Err(g);
+            if !local.is_empty() || !nobody_looks() {
+                return Turn::Queue(g);
             }
             // `has_runnext` stays set.
-            return Ok(slot.replace(g).expect("checked above"));
+            return Turn::Next(slot.replace(g).expect("checked above"));
         }
-        if self.local().len() != 1 {
-            return Err(g);
+        match local.len() {
+            0 => Turn::Alone(g),
+            1 if nobody_looks() => match local.pop() {
+                // The one pop that puts the pair in place.
+                Some(next) => {
+                    *slot = Some(g);
+                    self.p.has_runnext.store(true, Release);
+                    Turn::Next(next)
+                }
+                None => Turn::Alone(g), // stolen just now
+            },
+            _ => Turn::Queue(g),
         }
-        // The one pop that puts the pair in place (`None`: stolen just now).
-        let Some(next) = self.local().pop() else { return Err(g) };
-        *slot = Some(g);
-        self.p.has_runnext.store(true, Release);
-        Ok(next)
     }
 
     pub fn pop(&self) -> Option<GRef> {
@@ -334,7 +351,7 @@ mod tests {
         G::new(id, 0, Entry::Rust(Box::new(|| {})), None, Default::default()).ok().expect("a record")
     }
 
-    /// Yields on a held processor, `yield_swap` first, then what `next_here` does when it
+    /// Yields on a held processor, `yield_turn` first, then what `next_here` does when it
     /// refuses (the back of the local queue, step 4's pop): the ids that run, in order.
     fn run_yields(p: &P, first: GRef, yields: usize) -> Vec<u64> {
         // SAFETY: a processor of this test alone, held by nobody else.
@@ -342,9 +359,9 @@ mod tests {
         let mut cur = first;
         let mut ran = vec![cur.id];
         for _ in 0..yields {
-            cur = match h.yield_swap(cur) {
-                Ok(next) => next,
-                Err(y) => {
+            cur = match h.yield_turn(cur, || true) {
+                Turn::Alone(g) | Turn::Next(g) => g,
+                Turn::Queue(y) => {
                     h.push(y);
                     h.pop().expect("the yielder at least")
                 }
@@ -375,17 +392,17 @@ mod tests {
         // The pair swaps (2 in runnext while 1 runs), then a wake puts 3 in runnext and
         // 2 at the back of the local queue: the round takes all three.
         h.push(g(2));
-        let one = h.yield_swap(g(1)).ok().expect("swapped"); // 2 runs, 1 in runnext
-        assert_eq!(one.id, 2);
-        let two = h.yield_swap(one).ok().expect("swapped"); // 1 runs, 2 in runnext
-        assert_eq!(two.id, 1);
+        let Turn::Next(one) = h.yield_turn(g(1), || true) else { panic!("no swap") };
+        assert_eq!(one.id, 2); // 2 runs, 1 in runnext
+        let Turn::Next(two) = h.yield_turn(one, || true) else { panic!("no swap") };
+        assert_eq!(two.id, 1); // 1 runs, 2 in runnext
         let _ = h.push_next_as(g(3), crate::sched::spawn::Displace::Local);
         let mut ran = vec![];
         let mut cur = two;
         for _ in 0..6 {
-            cur = match h.yield_swap(cur) {
-                Ok(next) => next,
-                Err(y) => {
+            cur = match h.yield_turn(cur, || true) {
+                Turn::Alone(g) | Turn::Next(g) => g,
+                Turn::Queue(y) => {
                     h.push(y);
                     h.pop().expect("the yielder at least")
                 }
@@ -405,7 +422,13 @@ mod tests {
         let h = unsafe { Held::new(&p) };
         h.push_affine(g(3));
         h.push(g(2));
-        assert!(h.yield_swap(g(1)).is_err());
+        assert!(matches!(h.yield_turn(g(1), || true), Turn::Queue(_)));
+        // Someone looks for work to steal: no swap either.
+        while h.pop_affine().is_some() {}
+        assert!(matches!(h.yield_turn(g(4), || false), Turn::Queue(_)));
+        // Alone, it runs again whoever looks.
+        while h.pop().is_some() {}
+        assert!(matches!(h.yield_turn(g(5), || false), Turn::Alone(_)));
         while h.pop().is_some() {}
         while h.pop_affine().is_some() {}
     }

@@ -9,7 +9,7 @@
 //! Pinned goroutines that yield wait in `yielded` until the processor has nothing else.
 //! Lock order (`README.md`): `inbox` is rank 60, `yielded` 61, both leaves.
 
-use super::proc::{Held, P, IDLE};
+use super::proc::{Held, Turn, P, IDLE};
 use super::spawn::Displace;
 use super::state;
 use super::tls;
@@ -856,7 +856,7 @@ fn step4_tick(m: &M, h: &Held<'_>) -> Option<u64> {
 /// may have work or step 4 has none (`yielded` is then queued, the round not counted):
 /// `find_runnable` takes the round in full. A yielder with nothing else queued comes back
 /// itself, without the push and the locked pop; one with a single other goroutine swaps
-/// with it through runnext while nobody looks for work to steal (`Held::yield_swap`,
+/// with it through runnext while nobody looks for work to steal (`Held::yield_turn`,
 /// `README.md` section 3).
 #[inline(always)]
 fn next_here(m: &M, h: &Held<'_>, yielded: Option<GRef>) -> Option<GRef> {
@@ -867,24 +867,18 @@ fn next_here(m: &M, h: &Held<'_>, yielded: Option<GRef>) -> Option<GRef> {
         return None;
     };
     if let Some(g) = yielded {
-        if h.is_empty() {
-            h.p.tick.store(tick.wrapping_add(1), Relaxed);
-            return Some(g);
-        }
         let idle = &m.rt.idle;
-        let (npidle, spinning) = (idle.npidle.load(Relaxed), idle.nmspinning.load(Relaxed));
-        if npidle == 0 && spinning == 0 {
-            // Nobody looks for work to steal: swap with the one other goroutine, if that is
-            // all there is (`Held::yield_swap`).
-            match h.yield_swap(g) {
-                Ok(next) => {
-                    h.p.tick.store(tick.wrapping_add(1), Relaxed);
-                    return Some(next);
-                }
-                Err(g) => h.push(g),
+        let nobody_looks = || idle.npidle.load(Relaxed) == 0 && idle.nmspinning.load(Relaxed) == 0;
+        match h.yield_turn(g, nobody_looks) {
+            Turn::Alone(g) | Turn::Next(g) => {
+                h.p.tick.store(tick.wrapping_add(1), Relaxed);
+                return Some(g);
             }
-        } else {
-            return yield_requeue(m, h, g, tick, npidle > 0 && spinning == 0);
+            Turn::Queue(g) if nobody_looks() => h.push(g),
+            Turn::Queue(g) => {
+                let wake = idle.npidle.load(Relaxed) > 0 && idle.nmspinning.load(Relaxed) == 0;
+                return yield_requeue(m, h, g, tick, wake);
+            }
         }
     }
     let g = h.pop()?;
