@@ -397,20 +397,7 @@ mod tests {
         let Turn::Next(two) = h.yield_turn(one, || true) else { panic!("no swap") };
         assert_eq!(two.id, 1); // 1 runs, 2 in runnext
         let _ = h.push_next_as(g(3), crate::sched::spawn::Displace::Local);
-        let mut ran = vec![];
-        let mut cur = two;
-        for _ in 0..6 {
-            cur = match h.yield_turn(cur, || true) {
-                Turn::Alone(g) | Turn::Next(g) => g,
-                Turn::Queue(y) => {
-                    h.push(y);
-                    h.pop().expect("the yielder at least")
-                }
-            };
-            ran.push(cur.id);
-        }
-        assert_eq!(ran, [3, 2, 1, 3, 2, 1]);
-        while h.pop().is_some() {}
+        assert_eq!(run_yields(&p, two, 6), [1, 3, 2, 1, 3, 2, 1]);
     }
 
     /// Work in the soft or affine queue: no swap (the round robin of step 4 takes it).
