@@ -351,11 +351,17 @@ mod tests {
         G::new(id, 0, Entry::Rust(Box::new(|| {})), None, Default::default()).ok().expect("a record")
     }
 
+    /// `p`, a processor of the calling test alone, marked held, and its `Held`.
+    fn hold(p: &P) -> Held<'_> {
+        p.status.store(HELD, Relaxed);
+        // SAFETY: nobody else can reach `p` (the test's own), so its caller holds it.
+        unsafe { Held::new(p) }
+    }
+
     /// Yields on a held processor, `yield_turn` first, then what `next_here` does when it
     /// refuses (the back of the local queue, step 4's pop): the ids that run, in order.
     fn run_yields(p: &P, first: GRef, yields: usize) -> Vec<u64> {
-        // SAFETY: a processor of this test alone, held by nobody else.
-        let h = unsafe { Held::new(p) };
+        let h = hold(p);
         let mut cur = first;
         let mut ran = vec![cur.id];
         for _ in 0..yields {
@@ -378,9 +384,7 @@ mod tests {
     #[test]
     fn yields_take_turns() {
         let p = P::new(0);
-        p.status.store(HELD, Relaxed);
-        // SAFETY: as in `run_yields`.
-        let h = unsafe { Held::new(&p) };
+        let h = hold(&p);
         h.push(g(2));
         assert_eq!(run_yields(&p, g(1), 5), [1, 2, 1, 2, 1, 2]);
         assert!(h.is_empty());
@@ -404,9 +408,7 @@ mod tests {
     #[test]
     fn no_swap_past_other_queues() {
         let p = P::new(0);
-        p.status.store(HELD, Relaxed);
-        // SAFETY: as in `run_yields`.
-        let h = unsafe { Held::new(&p) };
+        let h = hold(&p);
         h.push_affine(g(3));
         h.push(g(2));
         assert!(matches!(h.yield_turn(g(1), || true), Turn::Queue(_)));

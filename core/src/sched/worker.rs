@@ -874,10 +874,12 @@ fn next_here(m: &M, h: &Held<'_>, yielded: Option<GRef>) -> Option<GRef> {
                 h.p.tick.store(tick.wrapping_add(1), Relaxed);
                 return Some(g);
             }
-            Turn::Queue(g) if nobody_looks() => h.push(g),
             Turn::Queue(g) => {
-                let wake = idle.npidle.load(Relaxed) > 0 && idle.nmspinning.load(Relaxed) == 0;
-                return yield_requeue(m, h, g, tick, wake);
+                let (npidle, spinning) = (idle.npidle.load(Relaxed), idle.nmspinning.load(Relaxed));
+                if npidle != 0 || spinning != 0 {
+                    return yield_requeue(m, h, g, tick, npidle > 0 && spinning == 0);
+                }
+                h.push(g); // step 4's pop below takes the next
             }
         }
     }

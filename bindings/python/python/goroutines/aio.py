@@ -181,6 +181,20 @@ def _late_outcome(b: _Bridge, uid: int, fut: asyncio.Future[Any], op: Any) -> An
             task.uncancel()
 
 
+_MISSED = object()
+
+
+def _wait_here(b: _Bridge, call: Any, *args: Any) -> Any:
+    """``call(*args, _SPIN_S)`` on the loop's thread when the loop has nothing else ready
+    (see _SPIN_S): what it returns, or _MISSED if the loop is busy or the wait timed out."""
+    if not b._idle():
+        return _MISSED
+    try:
+        return call(*args, _SPIN_S)
+    except TimeoutError:
+        return _MISSED
+
+
 async def _settle(b: _Bridge, uid: int, fut: asyncio.Future[Any], op: Any) -> Any:
     try:
         return await fut
@@ -198,11 +212,9 @@ async def _arecv(self: Chan[_T]) -> _T:
     if ok:
         return value  # type: ignore[return-value]
     b = _bridge()
-    if b._idle():
-        try:
-            return self.recv(_SPIN_S)  # see _SPIN_S (a receive that timed out took nothing)
-        except TimeoutError:
-            pass
+    value = _wait_here(b, self.recv)  # a receive that timed out took nothing
+    if value is not _MISSED:
+        return value  # type: ignore[return-value]
     return await _settle(b, *b._start(b.port.recv, self))  # type: ignore[no-any-return]
 
 
@@ -212,11 +224,8 @@ async def _asend(self: Chan[_T], value: _T) -> None:
     if self.try_send(value):
         return
     b = _bridge()
-    if b._idle():
-        try:
-            return self.send(value, _SPIN_S)  # see _SPIN_S (a send that timed out sent nothing)
-        except TimeoutError:
-            pass
+    if _wait_here(b, self.send, value) is not _MISSED:  # a send that timed out sent nothing
+        return
     await _settle(b, *b._start(b.port.send, self, value))
 
 
@@ -229,12 +238,11 @@ async def wait(g: Goroutine[_T]) -> _T:
     if g.done():
         return g.wait()
     b = _bridge()
-    if b._idle():
-        try:  # see _SPIN_S
-            return g.wait(_SPIN_S)
-        except TimeoutError:
-            if g.done():  # its own TimeoutError, or it ended just after the timeout
-                return g.wait(0)
+    value = _wait_here(b, g.wait)
+    if value is not _MISSED:
+        return value  # type: ignore[no-any-return]
+    if g.done():  # it raised TimeoutError itself, or it ended just after the wait
+        return g.wait(0)
     uid, fut, op = b._start(b.port.join, g)
     try:
         await fut
