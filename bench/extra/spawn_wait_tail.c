@@ -9,6 +9,11 @@
  *   cc -O2 -Iinclude bench/extra/spawn_wait_tail.c -o /tmp/spawn_wait_tail -Lbuild/lib -lgr \
  *      -Wl,-rpath,$PWD/build/lib && /tmp/spawn_wait_tail 100000 1
  *
+ * A second line gives the spread of chunks of 2,000 (each chunk's mean: minimum, quartiles,
+ * 90th percentile, maximum): stretches where two workers shared a CPU and swapped through
+ * `sched_yield` on every spawn showed as a second mode of chunks at ~4 us (section 13,
+ * "Two workers for one goroutine at a time").
+ *
  * Arguments: spawns (100000), BOUND (1). Not part of `make bench`. */
 #include <gr.h>
 #include <stdint.h>
@@ -48,10 +53,23 @@ int main(int argc, char **argv) {
     d[i] = now() - a;
   }
   uint64_t t1 = now();
+  enum { CHUNK = 2000 };
+  long nc = n / CHUNK;
+  uint64_t *c = calloc(nc > 0 ? (size_t)nc : 1, sizeof *c);
+  if (!c) return 2;
+  for (long i = 0; i < nc * CHUNK; i++) c[i / CHUNK] += d[i];
+  for (long k = 0; k < nc; k++) c[k] /= CHUNK;
+  qsort(c, (size_t)nc, sizeof *c, cmp);
   qsort(d, (size_t)n, sizeof *d, cmp);
   printf("%s: mean %.0f ns, p10 %llu, p50 %llu, p90 %llu, p99 %llu\n", bound ? "bound" : "coroutine",
          (double)(t1 - t0) / (double)n, (unsigned long long)d[n / 10], (unsigned long long)d[n / 2],
          (unsigned long long)d[n * 9 / 10], (unsigned long long)d[n * 99 / 100]);
+  if (nc > 0)
+    printf("chunks of %d: min %llu, p25 %llu, p50 %llu, p75 %llu, p90 %llu, max %llu\n", CHUNK,
+           (unsigned long long)c[0], (unsigned long long)c[nc / 4], (unsigned long long)c[nc / 2],
+           (unsigned long long)c[nc * 3 / 4], (unsigned long long)c[nc * 9 / 10],
+           (unsigned long long)c[nc - 1]);
+  free(c);
   free(d);
   return 0;
 }

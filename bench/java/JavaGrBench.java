@@ -9,6 +9,11 @@ import io.gr.Goroutines;
 import io.gr.LongChannel;
 
 public class JavaGrBench {
+  interface W { void run(long n) throws Exception; }
+
+  /** How long the warm-up lasts at least (as Bench.java's). */
+  static final long WARM_NS = 500_000_000L;
+
   static void report(String wl, long ops, long ns) {
     System.out.printf("RESULT workload=%s ops=%d ns=%d%n", wl, ops, ns);
   }
@@ -50,12 +55,18 @@ public class JavaGrBench {
   public static void main(String[] a) throws Exception {
     long size = Long.parseLong(a[1]);
     Goroutines.configure(a.length > 2 ? Integer.parseInt(a[2]) : 2, 0, 0);
+    W w;
+    long warm;
     switch (a[0]) {
-      case "spawn": spawn(Math.max(1, size / 10)); spawn(size); break;
-      case "spawnjoin": spawnjoin(Math.max(1000, size / 10)); spawnjoin(size); break;
-      case "pingpong": pingpong(Math.max(1, size / 10)); pingpong(size); break;
-      default: System.err.println("JavaGrBench: workload " + a[0] + " not available"); System.exit(65);
+      case "spawn": w = JavaGrBench::spawn; warm = Math.max(1, size / 10); break;
+      case "spawnjoin": w = JavaGrBench::spawnjoin; warm = Math.max(1000, size / 10); break;
+      case "pingpong": w = JavaGrBench::pingpong; warm = Math.max(1, size / 10); break;
+      default: System.err.println("JavaGrBench: workload " + a[0] + " not available"); System.exit(65); return;
     }
+    // Warm-up as Bench.java's: a tenth of the size, again until WARM_NS have passed.
+    long t0 = System.nanoTime();
+    do { w.run(warm); } while (System.nanoTime() - t0 < WARM_NS);
+    w.run(size);
     System.exit(0);
   }
 }

@@ -698,6 +698,81 @@ mod loom_tests {
             assert!(helper || woke.load(SeqCst), "queued work left with no M coming for it");
         });
     }
+    /// `worker.rs` `spin_ahead`: an M whose goroutine ends with nothing else queued on its
+    /// processor and another processor idle counts itself in `nmspinning` before the end is
+    /// told (`joined`, the join's completion), then searches: looks (twice here), and step 3
+    /// if it found nothing. The joiner, once it sees the end, spawns (push, `wakep`). Returns
+    /// (work left with nobody coming for it, a second M started while this one, still
+    /// counted, went on to take the work itself). `ahead` false: the code before, where the M
+    /// counted itself only at its search's steal step, after a first look.
+    fn join_then_spawn(ahead: bool) -> (bool, bool) {
+        use std::sync::atomic::Ordering::Acquire;
+        let work = Arc::new(AtomicBool::new(false));
+        let npidle = Arc::new(AtomicUsize::new(1)); // the other processor
+        let nmspinning = Arc::new(AtomicUsize::new(0));
+        let joined = Arc::new(AtomicBool::new(false));
+        let woke = Arc::new(AtomicBool::new(false));
+        let (w2, np2, ns2, j2, wk2) = (work.clone(), npidle.clone(), nmspinning.clone(), joined.clone(), woke.clone());
+        let joiner = loom::thread::spawn(move || {
+            if !j2.load(Acquire) {
+                return; // (still waiting: it spawns nothing in this interleaving)
+            }
+            w2.store(true, Release); // the next goroutine's push
+            fence(SeqCst); // wakep
+            if np2.load(SeqCst) > 0 && ns2.load(SeqCst) == 0 && ns2.compare_exchange(0, 1, SeqCst, SeqCst).is_ok() {
+                wk2.store(true, SeqCst);
+            }
+        });
+        let counted = ahead && npidle.load(Relaxed) != 0 && nmspinning.load(Relaxed) == 0;
+        if counted {
+            nmspinning.fetch_add(1, SeqCst);
+        }
+        joined.store(true, Release); // `retire`: the joiner is woken
+        let mut found = work.load(Acquire); // the search's first look (the global queue)
+        if !found && !counted {
+            nmspinning.fetch_add(1, SeqCst); // the steal step counts it
+        }
+        for _ in 0..2 {
+            if found {
+                break;
+            }
+            found = work.load(Acquire); // step 6b's looks
+            loom::thread::yield_now();
+        }
+        let mut gave_up = false;
+        if !found {
+            // Step 3.
+            npidle.fetch_add(1, SeqCst);
+            nmspinning.fetch_sub(1, SeqCst);
+            fence(SeqCst);
+            found = work.load(Relaxed);
+            gave_up = true;
+        }
+        joiner.join().unwrap();
+        let woke = woke.load(SeqCst);
+        let pushed = work.load(Relaxed);
+        (pushed && !found && !woke, woke && found && !gave_up)
+    }
+
+    /// A goroutine's end counted ahead: the joiner's spawn is never lost, and its `wakep` never
+    /// starts a second M while this one is still coming for the goroutine.
+    #[test]
+    fn spinner_counted_ahead_of_a_join_takes_the_next_spawn() {
+        loom::model(|| {
+            let (lost, second) = join_then_spawn(true);
+            assert!(!lost, "the joiner's spawn left with nobody coming for it");
+            assert!(!second, "the joiner started a second M for work this one took");
+        });
+    }
+
+    /// Its twin, the code before: never lost either, but a joiner quicker than the M's first
+    /// count starts a second M for a goroutine the first one then takes (`spin_ahead`).
+    #[test]
+    fn spinner_counted_after_the_join_lets_a_second_m_start() {
+        assert!(!some_interleaving(|| join_then_spawn(false).0), "work lost");
+        assert!(some_interleaving(|| join_then_spawn(false).1));
+    }
+
     /// `wakep_local` as the code runs it, over a model where `npidle` is also the idle list
     /// (the code changes both in one critical section, so a taker's decrement stands for
     /// `take_idle_p`). `recheck`: the loop of the fix; without it a failed `startm` just

@@ -922,6 +922,8 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, mut g: GRef) {
         ($h:expr, $yielded:expr) => {
             match next_here(m, $h, $yielded) {
                 Some(next) => {
+                    // (Counted as a spinner ahead of its search: `spin_ahead`.)
+                    stop_spinning(rt, l);
                     g = next;
                     // The processor this M holds now (`hold_again`: mostly the same one).
                     p = $h.p;
@@ -967,6 +969,9 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, mut g: GRef) {
                 if g.pinned.swap(0, Relaxed) != 0 {
                     m.note_unpin(); // it ended pinned (to us: a pinned goroutine runs only here)
                 }
+                if let Some(h) = &h {
+                    spin_ahead(rt, l, h.p);
+                }
                 rt.retire(&g);
             }
             Some(Suspend::Park) => {
@@ -1000,6 +1005,35 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, mut g: GRef) {
         let Some(h) = h else { return };
         run_next!(&h, None);
     }
+}
+
+/// Before a goroutine's end is told (its joiners woken), with nothing else queued on the
+/// processor `p` this M holds, an idle processor about and no M spinning: counts this M as a spinner now,
+/// ahead of the search for work it is about to start. A plain thread that joined the
+/// goroutine often spawns the next one at once (`go()` + `join()` from a Java thread, a C
+/// `gr_spawn` + `gr_wait` loop), and its `wakep` must see this M as the one who will take
+/// that spawn. Counted only once it reached its search's steal step, this M lost that race
+/// whenever the joiner was quicker: the `wakep` then handed the idle processor to a second
+/// M, which took the goroutine, and this one, no longer the only spinner, gave its
+/// processor up; with the joiner on one CPU and both Ms sharing the other, every spawn +
+/// join swapped the two Ms through `sched_yield` context switches (4.1-4.3 us a pair
+/// against 0.85-0.95 us, in stretches of whole seconds: `README.md` section 13, "Two
+/// workers for one goroutine at a time"). The count comes before the joiner's wake, whose
+/// completion orders it first, so the joiner's `wakep` reads it. The search that follows
+/// looks at every queue with the count held, as any spinner's does; if this M runs
+/// something else first (`run_next!`), it stops spinning as a spinner that found work
+/// does. (Loom: `idle::loom_tests::spinner_counted_ahead_of_a_join_takes_the_next_spawn`.)
+#[inline(always)]
+fn spin_ahead(rt: &'static Runtime, l: &tls::Local, p: &P) {
+    if l.spinning.get()
+        || rt.idle.npidle.load(Relaxed) == 0
+        || rt.idle.nmspinning.load(Relaxed) != 0
+        || p.has_work()
+    {
+        return;
+    }
+    l.spinning.set(true);
+    rt.idle.nmspinning.fetch_add(1, SeqCst);
 }
 
 /// After a run: leaves goroutine code on this M's processor and holds it (`Held`, through the
