@@ -922,7 +922,7 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, mut g: GRef) {
         ($h:expr, $yielded:expr) => {
             match next_here(m, $h, $yielded) {
                 Some(next) => {
-                    // (Counted as a spinner ahead of its search: `spin_ahead`.)
+                    // (A goroutine's end may have counted this M a spinner: `spin_ahead`.)
                     stop_spinning(rt, l);
                     g = next;
                     // The processor this M holds now (`hold_again`: mostly the same one).
@@ -1008,21 +1008,21 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, mut g: GRef) {
 }
 
 /// Before a goroutine's end is told (its joiners woken), with nothing else queued on the
-/// processor `p` this M holds, an idle processor about and no M spinning: counts this M as a spinner now,
-/// ahead of the search for work it is about to start. A plain thread that joined the
-/// goroutine often spawns the next one at once (`go()` + `join()` from a Java thread, a C
-/// `gr_spawn` + `gr_wait` loop), and its `wakep` must see this M as the one who will take
-/// that spawn. Counted only once it reached its search's steal step, this M lost that race
-/// whenever the joiner was quicker: the `wakep` then handed the idle processor to a second
-/// M, which took the goroutine, and this one, no longer the only spinner, gave its
-/// processor up; with the joiner on one CPU and both Ms sharing the other, every spawn +
-/// join swapped the two Ms through `sched_yield` context switches (4.1-4.3 us a pair
-/// against 0.85-0.95 us, in stretches of whole seconds: `README.md` section 13, "Two
-/// workers for one goroutine at a time"). The count comes before the joiner's wake, whose
-/// completion orders it first, so the joiner's `wakep` reads it. The search that follows
-/// looks at every queue with the count held, as any spinner's does; if this M runs
-/// something else first (`run_next!`), it stops spinning as a spinner that found work
-/// does. (Loom: `idle::loom_tests::spinner_counted_ahead_of_a_join_takes_the_next_spawn`.)
+/// processor `p` this M holds, an idle processor about and no M spinning: counts this M as a
+/// spinner now, ahead of the search for work it is about to start. A plain thread that
+/// joined the goroutine often spawns the next one at once (`go()` + `join()` from a Java
+/// thread, a C `gr_spawn` + `gr_wait` loop), and its `wakep` must see this M as the one who
+/// will take that spawn. Counted only at its search's steal step, this M lost that race
+/// whenever the joiner was quicker: the `wakep` handed the idle processor to a second M,
+/// which took the goroutine, and this one, no longer the only spinner, gave its processor
+/// up; with the joiner on one CPU and both Ms sharing the other, every spawn + join swapped
+/// the two Ms through `sched_yield` (4.1-4.3 us a pair against 0.85-0.95 us, in stretches
+/// of whole seconds: `README.md` section 13, "Two workers for one goroutine at a time").
+/// The count comes before the joiner's wake, whose completion orders it first, so the
+/// joiner's `wakep` reads it. The search that follows looks at every queue with the count
+/// held, as any spinner's does; if this M runs something of its processor's first
+/// (`run_next!`), it stops spinning as a spinner that found work does. (Loom:
+/// `idle::loom_tests::spinner_counted_ahead_of_a_join_takes_the_next_spawn`.)
 #[inline(always)]
 fn spin_ahead(rt: &'static Runtime, l: &tls::Local, p: &P) {
     if l.spinning.get()
