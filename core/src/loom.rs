@@ -20,12 +20,18 @@ pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, A
 #[allow(unused_imports)]
 pub(crate) use std::sync::Arc;
 /// The runtime's short critical sections (channels, wait lists, scheduler lists) use
-/// parking_lot's mutex: it spins adaptively and marks itself contended only when a thread
-/// really parks, so an unlock makes no system call unless someone sleeps. std's futex mutex,
-/// once two cores contend, leaves the lock marked contended and pays a `futex_wake` on
-/// nearly every unlock (measured: 4x slower fan-in on 2 workers than on 1).
+/// `sys::lock::RawLock` under lock_api's `Mutex`: it spins, then sleeps in parking_lot's
+/// parking lot, so an unlock makes no system call unless someone sleeps, and its unlock is a
+/// plain store (the sleeper pays a `membarrier` instead; `sys/lock.rs`). It replaced
+/// parking_lot's mutex, whose unlock is a compare-exchange (`sched/README.md`, section 14,
+/// "The lock's unlock"). std's futex mutex, once two cores contend, leaves the lock marked
+/// contended and pays a `futex_wake` on nearly every unlock (measured: 4x slower fan-in on
+/// 2 workers than on 1).
 #[cfg(not(loom))]
-use parking_lot as raw;
+mod raw {
+    pub(crate) type Mutex<T> = lock_api::Mutex<crate::sys::lock::RawLock, T>;
+    pub(crate) type MutexGuard<'a, T> = lock_api::MutexGuard<'a, crate::sys::lock::RawLock, T>;
+}
 
 use std::ops::{Deref, DerefMut};
 

@@ -184,7 +184,7 @@ impl ChanGuard<'_> {
         // SAFETY: `this` is never dropped nor used again: the guard is moved out once.
         let g = unsafe { std::ptr::read(&this.g) }.into_raw_guard();
         // SAFETY: the raw lock is only used to release this lock, once (`HandedLock`).
-        let raw = unsafe { parking_lot::MutexGuard::mutex(&g).raw() } as *const parking_lot::RawMutex;
+        let raw = unsafe { lock_api::MutexGuard::mutex(&g).raw() } as *const crate::sys::lock::RawLock;
         std::mem::forget(g); // locked until the M releases it
         HandedLock(raw.cast())
     }
@@ -206,11 +206,10 @@ impl HandedLock {
     pub(crate) unsafe fn release(self) {
         #[cfg(not(loom))]
         {
-            use parking_lot::lock_api::RawMutex as _;
             // SAFETY: the caller's contract: this lock is held, by this thread's goroutine
             // that switched away, and released only here. The channel outlives the wait
             // (the parked operation borrows it).
-            unsafe { (*(self.0 as *const parking_lot::RawMutex)).unlock() };
+            unsafe { (*(self.0 as *const crate::sys::lock::RawLock)).unlock_swap() };
         }
         #[cfg(loom)]
         unreachable!("no lock is handed over under loom (`Chan::block_queued`)");

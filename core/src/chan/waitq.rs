@@ -49,6 +49,9 @@ pub(crate) struct Sudog {
 const _: () = assert!(std::mem::size_of::<Sudog>() == 32 && std::mem::size_of::<Option<Sudog>>() == 32);
 
 const TOK: u8 = 0;
+/// `TOK` whose owner is a goroutine: its frame is on a coroutine stack that its wake will
+/// resume (see [`WaitQ::take`]'s prefetch).
+const TOK_G: u8 = 3;
 #[cfg(not(loom))]
 const THREAD: u8 = 1;
 #[cfg(not(loom))]
@@ -98,7 +101,11 @@ impl Sudog {
     /// completer (module docs).
     #[inline(always)]
     pub unsafe fn new(tok: &Token, elem: *mut u8, case: u32, done: &AtomicBool) -> Sudog {
-        Sudog { ptr: NonNull::from(tok).cast(), elem, done: NonNull::from(done), word: case, kind: TOK }
+        #[cfg(not(loom))]
+        let kind = if tok.goroutine().is_some() { TOK_G } else { TOK };
+        #[cfg(loom)]
+        let kind = TOK;
+        Sudog { ptr: NonNull::from(tok).cast(), elem, done: NonNull::from(done), word: case, kind }
     }
 
     /// An entry for a thread's plain operation through its landing (`elem` and `done` are
@@ -136,7 +143,7 @@ impl Sudog {
     /// The case index of a select's entry (0 for a plain operation).
     #[inline(always)]
     pub fn case(&self) -> u32 {
-        if self.kind == TOK { self.word } else { 0 }
+        if self.kind == TOK || self.kind == TOK_G { self.word } else { 0 }
     }
 
     /// The first line the completer reads: the token's, or a landed entry's wait cell's.
@@ -275,6 +282,23 @@ impl WaitQ {
             super::prefetch_write(s.owner_line());
             super::prefetch_write(s.done.as_ptr() as *const u8);
             super::prefetch_write(s.elem);
+            if s.kind == TOK_G && pin.is_none() {
+                // A goroutine's frame: the lines just below its token hold the bottom of
+                // the frame of the call that parked (the token is a local of the C entry
+                // point, `gr_chan_recv_ex` and kin, near its frame's bottom) and the
+                // registers its switch saved, which its resume reads first, many hops after
+                // they left this core's L1 when many goroutines take turns (`gr_bench ring`:
+                // 503). Asked for now, they come in while this wake and the rest of the
+                // waker's run go on (`../sched/README.md`, section 14, "The resume's stack
+                // lines"). Only a goroutine's wake (no pin: the waker is an M), which puts
+                // the woken one in its own processor's runnext; a plain thread's wake runs it
+                // on another CPU, where these lines would have to go back. Past the stack's base (a frame at its top) the hint hits the
+                // guard page or another mapping, which a prefetch ignores.
+                let t = s.ptr.as_ptr() as *const u8;
+                super::prefetch_write(t.wrapping_sub(64));
+                super::prefetch_write(t.wrapping_sub(128));
+                super::prefetch_write(t.wrapping_sub(192));
+            }
             if s.complete_handoff(&w, code(s.case(), closed), affine, &slot) {
                 return Some(Won { s, _pin: pin });
             }

@@ -35,6 +35,8 @@ compile_error!("gr runs on Linux only: core/src/sys/ is its system interface (fu
 pub(crate) mod clock;
 pub(crate) mod epoll;
 pub(crate) mod fd;
+#[cfg(not(loom))]
+pub(crate) mod lock;
 pub(crate) mod forklock;
 pub(crate) mod futex;
 pub(crate) mod mem;
