@@ -247,6 +247,7 @@ fn start(cfg: Config, explicit: bool) -> Result<&'static Runtime> {
     }
     let cfg = cfg.resolve()?;
     super::gate::decide(); // before the first M, for good
+    #[cfg(not(loom))]
     crate::sys::lock::decide(); // the locks' unlock form (fenced until then)
     crate::overflow::install();
     install_atfork();
