@@ -24,6 +24,16 @@
 //!   before the barrier began): it wakes a sleeper. The wake takes the bucket's lock, so it
 //!   finds the sleeper queued, or the sleeper's `validate` (under that lock) comes after the
 //!   unlock and reads 0. A holder not on a CPU at T passes its barrier when next scheduled.
+//!
+//!   **The first sleep is a nap.** The barrier costs 5-16 us here and interrupts every CPU
+//!   that runs one of our threads, and a wait that reaches the sleep is mostly over soon
+//!   after (a holder on another CPU finishing a wake's system call); many threads contending
+//!   on one lock would send a storm of those interrupts. So a wait's first sleep skips the
+//!   barrier and sleeps at most [`NAP`]: an unlock still sees its count and wakes it, unless
+//!   that unlock's load of `sleepers` was served before the increment was visible (the
+//!   store-load window of one unlock), a wake the nap's end makes up for. Only a wait that
+//!   outlasts a nap (a holder preempted, say) pays the barrier, and then sleeps without a
+//!   timeout. So a lost wake-up costs at most one nap, and only in that window.
 //! - **Fenced** (no `membarrier`, `GR_MEMBARRIER=0`): the unlock issues a SeqCst fence
 //!   between its store and its load, the sleeper one after its increment: the usual Dekker
 //!   pair, one of the two sides always sees the other.
@@ -50,6 +60,10 @@ use std::sync::atomic::{compiler_fence, fence, AtomicU32, AtomicU8, Ordering::*}
 const SPIN_ROUNDS: u32 = 3;
 /// Then `sched_yield`s, one per round, before sleeping: a holder preempted on this CPU runs.
 const YIELD_ROUNDS: u32 = 7;
+
+/// The longest a first sleep lasts in the asymmetric form (module docs, "The first sleep
+/// is a nap").
+const NAP: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// [`mode`]: not decided yet (unlocks fence).
 const UNDECIDED: u8 = 0;
@@ -100,6 +114,7 @@ impl RawLock {
     #[inline(never)]
     fn lock_slow(&self) {
         let mut round = 0u32;
+        let mut napped = false;
         loop {
             if self.locked.load(Relaxed) == 0 && self.locked.compare_exchange_weak(0, 1, Acquire, Relaxed).is_ok() {
                 return;
@@ -112,31 +127,34 @@ impl RawLock {
             } else if round <= SPIN_ROUNDS + YIELD_ROUNDS {
                 std::thread::yield_now();
             } else {
-                self.sleep();
+                self.sleep(!napped);
+                napped = true;
                 round = 0;
             }
         }
     }
 
     /// Sleeps until an unlock wakes this thread, unless the lock is free by the time the
-    /// sleep would begin (module docs: the increment, the barrier, `validate`).
+    /// sleep would begin (module docs: the increment, the barrier, `validate`); a `nap`
+    /// (the first sleep of a wait, asymmetric form) skips the barrier and sleeps at most
+    /// [`NAP`] (module docs, "The first sleep is a nap").
     #[cold]
-    fn sleep(&self) {
-        #[cfg(test)]
-        tests::SLEEPS.fetch_add(1, Relaxed);
+    fn sleep(&self, nap: bool) {
         self.sleepers.fetch_add(1, SeqCst);
+        let mut timeout = None;
         if mode() == ASYM {
-            if !super::membarrier::barrier() {
+            if nap {
+                timeout = Some(std::time::Instant::now() + NAP);
+            } else if !super::membarrier::barrier() {
                 // Registered (mode is ASYM only then) and refused now: a seccomp filter
-                // installed since. Unlocks that read ASYM are plain, so nothing may sleep:
-                // give the CPU away and let the caller spin again.
-                self.sleepers.fetch_sub(1, Relaxed);
-                std::thread::sleep(std::time::Duration::from_micros(50));
-                return;
+                // installed since. Unlocks that read ASYM are plain, so only naps are safe.
+                timeout = Some(std::time::Instant::now() + NAP);
             }
         } else {
             fence(SeqCst);
         }
+        #[cfg(test)]
+        tests::SLEEPS[timeout.is_some() as usize].fetch_add(1, Relaxed);
         let key = self as *const RawLock as usize;
         // SAFETY: the key is this lock's address, which no other parking_lot_core user
         // parks on (every runtime lock is a `RawLock`, one address each); `validate` runs
@@ -149,7 +167,7 @@ impl RawLock {
                 || {},
                 |_, _| {},
                 parking_lot_core::DEFAULT_PARK_TOKEN,
-                None,
+                timeout,
             );
         }
         self.sleepers.fetch_sub(1, Relaxed);
@@ -241,14 +259,16 @@ mod tests {
 
     type M<T> = lock_api::Mutex<RawLock, T>;
 
-    /// Sleeps begun, by any lock of this process (the tests check that they slept at all).
-    pub(super) static SLEEPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    /// Sleeps begun by any lock of this process: full sleeps, naps (the tests check that
+    /// both paths ran).
+    pub(super) static SLEEPS: [std::sync::atomic::AtomicUsize; 2] =
+        [std::sync::atomic::AtomicUsize::new(0), std::sync::atomic::AtomicUsize::new(0)];
 
     /// Many threads on one lock, far more than CPUs, each holding it across a yield now and
     /// then so that waiters exhaust their spins and sleep: every increment lands and the test
     /// ends (a lost wake-up would leave a sleeper until the test's timeout). Both forms.
     fn hammer(threads: usize, per: usize) {
-        let slept = SLEEPS.load(SeqCst);
+        let slept = [SLEEPS[0].load(SeqCst), SLEEPS[1].load(SeqCst)];
         let m = Arc::new(M::new(0u64));
         let hs: Vec<_> = (0..threads)
             .map(|t| {
@@ -272,7 +292,12 @@ mod tests {
         }
         assert_eq!(*m.lock(), (threads * per) as u64);
         assert_eq!(unsafe { m.raw() }.sleepers.load(SeqCst), 0);
-        assert!(SLEEPS.load(SeqCst) > slept, "no waiter reached the sleep path");
+        // A wait's first sleep is a nap in the asymmetric form (a full sleep in the fenced
+        // one); holders that sleep 200 us under the lock make naps run out.
+        assert!(SLEEPS[0].load(SeqCst) > slept[0], "no waiter slept without a timeout");
+        if MODE.load(SeqCst) == ASYM {
+            assert!(SLEEPS[1].load(SeqCst) > slept[1], "no waiter napped");
+        }
     }
 
     #[test]
