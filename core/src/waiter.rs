@@ -953,11 +953,49 @@ pub(crate) mod crowd {
     static LAST: AtomicI64 = AtomicI64::new(0);
 
     /// Whether a lost yield within the last `WINDOW` found the machine crowded (`now`: the
-    /// caller's clock read).
+    /// caller's clock read), unless [`recheck`] found the crowd gone since.
     #[inline]
     pub(crate) fn crowded(now: Instant) -> bool {
         let until = UNTIL.load(Relaxed);
         until != 0 && crate::sys::clock::instant_to_ns(now) < until
+    }
+
+    /// While the machine counts as crowded, how often [`recheck`] looks again.
+    pub(crate) const RECHECK: Duration = Duration::from_millis(10);
+    /// When [`recheck`] last looked (`sys::clock` nanoseconds).
+    static CHECKED: AtomicI64 = AtomicI64::new(0);
+
+    /// Ends a crowded window early if the crowd has gone: at most every `RECHECK`, while the
+    /// machine counts as crowded, reads `/proc/loadavg` and clears the window if no more
+    /// threads are runnable than CPUs (+1). Called by the monitor (`sched/monitor.rs`), on
+    /// no hand-off's path: the same look from a spinner cost the crowded ping-pong of
+    /// `bench/extra/crowd.sh` 2-5x (a file read there can lose the CPU to the crowd, in the
+    /// middle of a hand-off).
+    ///
+    /// The window alone outlasted short crowds (another process's burst on the shared
+    /// machine ending): a plain thread and its goroutine ping-ponging then slept at every
+    /// hand-off for the rest of its 250 ms, ~40 us a round trip on idle CPUs
+    /// (`bench/extra/pingpong_tail.c`'s slow chunks, `perf sched timehist`; `../sched/README.md`
+    /// section 3, step 6b).
+    pub(crate) fn recheck(now: Instant) {
+        recheck_with(now, crate::sys::thread::cpus_oversubscribed);
+    }
+
+    /// [`recheck`] with the probe given (the tests' stand-in for `/proc/loadavg`).
+    fn recheck_with(now: Instant, oversubscribed: impl FnOnce() -> bool) {
+        let until = UNTIL.load(Relaxed);
+        if until == 0 {
+            return;
+        }
+        let at = crate::sys::clock::instant_to_ns(now);
+        if at >= until || at.saturating_sub(CHECKED.load(Relaxed)) < RECHECK.as_nanos() as i64 {
+            return;
+        }
+        CHECKED.store(at, Relaxed);
+        if !oversubscribed() {
+            // Only this window: a lost yield may have marked a new one meanwhile.
+            let _ = UNTIL.compare_exchange(until, 0, Relaxed, Relaxed);
+        }
     }
 
     /// A timed `sched_yield` ([`yield_cpu`]).
@@ -1015,10 +1053,42 @@ pub(crate) mod crowd {
             assert!(!second_within(5 * ms, 5 * ms + AGAIN.as_nanos() as i64 + 1));
         }
 
+        /// The tests that read or write the module's globals take turns.
+        static GLOBALS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+        /// A crowded window ends at the monitor's next look that finds no crowd, at most
+        /// every `RECHECK`; a crowd still there keeps it, and a window marked after the look
+        /// read `UNTIL` is not cleared by it.
+        #[test]
+        fn recheck_ends_a_window_the_crowd_left() {
+            let _g = GLOBALS.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let at = crate::sys::clock::instant_to_ns(now);
+            let later = |ms: u64| now + Duration::from_millis(ms);
+            UNTIL.store(at + WINDOW.as_nanos() as i64, Relaxed);
+            CHECKED.store(0, Relaxed);
+            recheck_with(now, || true); // still crowded: kept
+            assert!(crowded(now));
+            recheck_with(later(1), || panic!("looked again within RECHECK"));
+            recheck_with(later(11), || false); // gone: cleared
+            assert!(!crowded(later(11)));
+            recheck_with(later(30), || panic!("no window, no look"));
+            // A lost yield marks a new window while the look reads `/proc/loadavg`: kept.
+            UNTIL.store(at + WINDOW.as_nanos() as i64, Relaxed);
+            let fresh = at + 2 * WINDOW.as_nanos() as i64;
+            recheck_with(later(45), || {
+                UNTIL.store(fresh, Relaxed);
+                false
+            });
+            assert_eq!(UNTIL.load(Relaxed), fresh);
+            UNTIL.store(0, Relaxed);
+        }
+
         /// Yields shorter than `LOST` count for nothing: neither as a crowd nor as the first
         /// of two lost ones.
         #[test]
         fn short_yields_count_for_nothing() {
+            let _g = GLOBALS.lock().unwrap_or_else(|p| p.into_inner());
             let (last, until) = (LAST.load(Relaxed), UNTIL.load(Relaxed));
             let now = Instant::now();
             for _ in 0..1000 {

@@ -117,6 +117,7 @@ pub(crate) fn run(rt: &'static Runtime) {
         let now = Instant::now();
         rt.timers.fire_due(now);
         rt.monitor_poll();
+        crate::waiter::crowd::recheck(now);
         if now.duration_since(last_scavenge) >= SCAVENGE {
             rt.stacks.scavenge();
             last_scavenge = now;
