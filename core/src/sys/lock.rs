@@ -9,7 +9,7 @@
 //! ([`YIELD_ROUNDS`]), then sleeps in `parking_lot_core` (keyed by the lock's
 //! address) after counting itself in `sleepers`.
 //!
-//! **No lost wake-up.** An unlock stores `locked = 0` (Release), then reads `sleepers` and, if
+//! **No wake-up lost for longer than a nap.** An unlock stores `locked = 0` (Release), then reads `sleepers` and, if
 //! not 0, wakes one sleeper. A sleeper-to-be increments `sleepers` (SeqCst), then makes the
 //! increment and every unlock before it meet, and only then checks under the parking bucket's
 //! lock that `locked` is still 1 before it sleeps (`validate`):
@@ -40,9 +40,9 @@
 //!
 //! The form is decided when a runtime starts ([`decide`]) or by the first thread that would
 //! sleep before that ([`mode`]); until then unlocks are fenced, so an unlock that read the
-//! old mode is correct either way. A woken sleeper
-//! counts itself out and competes again (no hand-off: as glibc's and std's mutexes, not
-//! fair); `sleepers` is a count, so each sleeper's exit is its own.
+//! old mode is correct either way. A woken sleeper counts itself out and competes again (no
+//! hand-off: as glibc's and std's mutexes, not fair); `sleepers` is a count, so each
+//! sleeper's exit is its own.
 //!
 //! Not modelled by loom (loom has no `membarrier`; under `cfg(loom)` the runtime's locks are
 //! loom's). `tests::contended_sleepers_lose_no_wake` drives many threads through the sleep
@@ -177,8 +177,8 @@ impl RawLock {
     /// neither form's barrier is needed. For the M's release of a channel lock its goroutine
     /// handed over as it parked (`chan::HandedLock`): measured there, the plain store of
     /// [`lock_api::RawMutex::unlock`] made `gr_bench ring 2000000 2` 3-5% slower (6 and 8
-    /// alternated pairs, 0.95-1.00 paired with the swap, same instruction count), where it
-    /// makes a ping-pong 6% faster; why was not found (perf shows no single hot spot).
+    /// alternated pairs, 0.95-1.00 paired with the swap, same instruction count), and no
+    /// other workload moved either way; why was not found (perf shows no single hot spot).
     ///
     /// # Safety
     /// As for `unlock`: the lock is held, by the caller's thread or a goroutine it ran.
@@ -187,9 +187,18 @@ impl RawLock {
         self.locked.swap(0, Release);
         // (The same barrier as `unlock`'s: the swap is a fence on x86 but not in Rust's
         // memory model.)
+        self.released();
+    }
+
+    /// After the store that freed the lock: the barrier of the form in use between that
+    /// store and the load of `sleepers`, then a wake if anyone sleeps (module docs).
+    #[inline(always)]
+    fn released(&self) {
         if Self::fenced() {
             fence(SeqCst);
         } else {
+            // Program order between the store and the load; the CPU's reordering of them
+            // is what a sleeper's barrier covers (module docs).
             compiler_fence(SeqCst);
         }
         if self.sleepers.load(Relaxed) != 0 {
@@ -211,8 +220,8 @@ impl RawLock {
 // SAFETY: `lock`/`try_lock` succeed only for the one thread whose compare-exchange took
 // `locked` from 0 to 1 (Acquire), and `unlock` (by the holder, the trait's contract) stores
 // 0 with Release: mutual exclusion with the holder's writes visible to the next holder.
-// Sleeping never loses a wake-up (module docs), so a waiter waits only while the lock is
-// held or until the next unlock.
+// A sleeper is woken by the next unlock, or (a nap's lost wake-up) at the nap's end at the
+// latest (module docs), so a waiter waits only while the lock is held, or a nap more.
 unsafe impl lock_api::RawMutex for RawLock {
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: RawLock = RawLock { locked: AtomicU8::new(0), sleepers: AtomicU32::new(0) };
@@ -233,16 +242,7 @@ unsafe impl lock_api::RawMutex for RawLock {
     #[inline]
     unsafe fn unlock(&self) {
         self.locked.store(0, Release);
-        if Self::fenced() {
-            fence(SeqCst);
-        } else {
-            // Program order between the store and the load; the CPU's reordering of them
-            // is what a sleeper's barrier covers (module docs).
-            compiler_fence(SeqCst);
-        }
-        if self.sleepers.load(Relaxed) != 0 {
-            self.wake_one();
-        }
+        self.released();
     }
 
     #[inline]
