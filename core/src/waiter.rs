@@ -961,7 +961,7 @@ pub(crate) mod crowd {
     }
 
     /// While the machine counts as crowded, how often [`recheck`] looks again.
-    pub(crate) const RECHECK: Duration = Duration::from_millis(10);
+    const RECHECK: Duration = Duration::from_millis(10);
     /// When [`recheck`] last looked (`sys::clock` nanoseconds).
     static CHECKED: AtomicI64 = AtomicI64::new(0);
 

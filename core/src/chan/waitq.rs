@@ -292,8 +292,9 @@ impl WaitQ {
                 // waker's run go on (`../sched/README.md`, section 14, "The resume's stack
                 // lines"). Only a goroutine's wake (no pin: the waker is an M), which puts
                 // the woken one in its own processor's runnext; a plain thread's wake runs it
-                // on another CPU, where these lines would have to go back. Past the stack's base (a frame at its top) the hint hits the
-                // guard page or another mapping, which a prefetch ignores.
+                // on another CPU, where these lines would have to go back. Past the stack's
+                // base (a frame at its top) the hint hits the guard page or another mapping,
+                // which a prefetch ignores.
                 let t = s.ptr.as_ptr() as *const u8;
                 super::prefetch_write(t.wrapping_sub(64));
                 super::prefetch_write(t.wrapping_sub(128));

@@ -96,6 +96,26 @@ fn mode() -> u8 {
     }
 }
 
+/// An unlock's tail, after the store that freed the lock: the barrier of the form in use
+/// between that store and the load of `sleepers`, then a wake if anyone sleeps (module docs).
+/// A macro, not a function: shared through an inline helper, it moved LLVM's inlining in the
+/// M's loop (`spinner_stopped` called at 32 sites instead of inlined: +20 instructions a
+/// ping-pong round trip, callgrind).
+macro_rules! released {
+    ($lock:expr) => {{
+        if RawLock::fenced() {
+            fence(SeqCst);
+        } else {
+            // Program order between the store and the load; the CPU's reordering of them is
+            // what a sleeper's barrier covers (module docs).
+            compiler_fence(SeqCst);
+        }
+        if $lock.sleepers.load(Relaxed) != 0 {
+            $lock.wake_one();
+        }
+    }};
+}
+
 /// The runtime's raw mutex (module docs). Two words: the lock byte and the sleeper count,
 /// kept apart so that the unlock's plain store never overwrites a count.
 pub struct RawLock {
@@ -143,11 +163,10 @@ impl RawLock {
         self.sleepers.fetch_add(1, SeqCst);
         let mut timeout = None;
         if mode() == ASYM {
-            if nap {
-                timeout = Some(std::time::Instant::now() + NAP);
-            } else if !super::membarrier::barrier() {
-                // Registered (mode is ASYM only then) and refused now: a seccomp filter
-                // installed since. Unlocks that read ASYM are plain, so only naps are safe.
+            // A nap skips the barrier. A refused barrier (registered, as the mode is ASYM only
+            // then, and refused now: a seccomp filter installed since) leaves only naps safe,
+            // unlocks that read ASYM being plain.
+            if nap || !super::membarrier::barrier() {
                 timeout = Some(std::time::Instant::now() + NAP);
             }
         } else {
@@ -173,8 +192,7 @@ impl RawLock {
         self.sleepers.fetch_sub(1, Relaxed);
     }
 
-    /// Unlocks with a locked instruction (a swap), which orders like a full fence on x86, so
-    /// neither form's barrier is needed. For the M's release of a channel lock its goroutine
+    /// Unlocks with a locked instruction (a swap), then as `unlock` does. For the M's release of a channel lock its goroutine
     /// handed over as it parked (`chan::HandedLock`): measured there, the plain store of
     /// [`lock_api::RawMutex::unlock`] made `gr_bench ring 2000000 2` 3-5% slower (6 and 8
     /// alternated pairs, 0.95-1.00 paired with the swap, same instruction count), and no
@@ -185,17 +203,8 @@ impl RawLock {
     #[inline]
     pub(crate) unsafe fn unlock_swap(&self) {
         self.locked.swap(0, Release);
-        // (The same barrier as `unlock`'s: the swap is a fence on x86 but not in Rust's
-        // memory model. The tail is `unlock`'s, written out: shared through a helper, it
-        // moved LLVM's inlining in the M's loop, +20 instructions a ping-pong round trip.)
-        if Self::fenced() {
-            fence(SeqCst);
-        } else {
-            compiler_fence(SeqCst);
-        }
-        if self.sleepers.load(Relaxed) != 0 {
-            self.wake_one();
-        }
+        // (The barrier too: the swap is a fence on x86 but not in Rust's memory model.)
+        released!(self);
     }
 
     #[cold]
@@ -234,16 +243,7 @@ unsafe impl lock_api::RawMutex for RawLock {
     #[inline]
     unsafe fn unlock(&self) {
         self.locked.store(0, Release);
-        if Self::fenced() {
-            fence(SeqCst);
-        } else {
-            // Program order between the store and the load; the CPU's reordering of them
-            // is what a sleeper's barrier covers (module docs).
-            compiler_fence(SeqCst);
-        }
-        if self.sleepers.load(Relaxed) != 0 {
-            self.wake_one();
-        }
+        released!(self);
     }
 
     #[inline]
@@ -292,6 +292,7 @@ mod tests {
             h.join().unwrap();
         }
         assert_eq!(*m.lock(), (threads * per) as u64);
+        // SAFETY: only read, not locked or unlocked through (`raw`'s contract).
         assert_eq!(unsafe { m.raw() }.sleepers.load(SeqCst), 0);
         // A wait's first sleep is a nap in the asymmetric form (a full sleep in the fenced
         // one); holders that sleep 200 us under the lock make naps run out.
