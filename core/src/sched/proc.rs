@@ -64,27 +64,37 @@ pub const SOFT_BURST: usize = 4;
 /// Aligned to two cache lines (the adjacent-line prefetcher pairs them): a spinning M bumps
 /// its own processor's `tick` every round, and another M's owner writes its own fields at
 /// every switch; sharing a line, each pulled the other's away.
-#[repr(align(128))]
+///
+/// `repr(C)`, in two halves of two lines each: first what other threads read at every
+/// look for work and nobody writes after `new` (`id`, the stealers, which point at the
+/// queues' shared parts), then what the owner writes at every switch (`tick`, runnext, the
+/// queues' owner sides, the flags). A spinning M reads the first half every round: were
+/// `tick` among it (as it was when Rust ordered the fields), every round pulled the line
+/// the owner's next `tick` store needs, a miss on the owner's path per round (`README.md`
+/// section 14, "The select's second worker").
+#[repr(C, align(128))]
 pub struct P {
+    pub stealer: Stealer<GRef>,
+    pub soft_stealer: Stealer<GRef>,
     /// Its index in `Runtime::ps` (the gate records it: `gate.rs`; debuggers read it).
     pub id: usize,
-    pub status: AtomicU32,
+    /// Pads the read-mostly half to 128 bytes.
+    _cold_end: [u8; 128 - 2 * std::mem::size_of::<Stealer<GRef>>() - std::mem::size_of::<usize>()],
     /// Incremented each time its M picks a goroutine; the monitor watches it for hogs.
     pub tick: AtomicU64,
-    local: UnsafeCell<Worker<GRef>>,
-    pub stealer: Stealer<GRef>,
-    /// The soft queue (module docs): goroutines displaced from runnext by a goroutine's wake;
-    /// stolen only when stale.
-    soft: UnsafeCell<Worker<GRef>>,
-    pub soft_stealer: Stealer<GRef>,
-    runnext: UnsafeCell<Option<GRef>>,
+    pub status: AtomicU32,
     pub has_runnext: AtomicBool,
-    affine: UnsafeCell<VecDeque<GRef>>,
-    /// Length of `affine`: written by the owner, read by anyone (`has_work`).
-    pub affine_len: AtomicUsize,
     /// Set by the monitor when the running goroutine held the processor too long; goroutine
     /// code that enters the runtime (spawn, wake) then yields: a cooperative preemption.
     pub preempt: AtomicBool,
+    runnext: UnsafeCell<Option<GRef>>,
+    local: UnsafeCell<Worker<GRef>>,
+    /// The soft queue (module docs): goroutines displaced from runnext by a goroutine's wake;
+    /// stolen only when stale.
+    soft: UnsafeCell<Worker<GRef>>,
+    affine: UnsafeCell<VecDeque<GRef>>,
+    /// Length of `affine`: written by the owner, read by anyone (`has_work`).
+    pub affine_len: AtomicUsize,
     /// Kernel thread id of the M that last started a goroutine here: the monitor reads the
     /// thread's scheduling statistics before retaking the processor, and finds the M (its
     /// gate, `gate.rs`) by it among the live ones.
@@ -122,6 +132,7 @@ impl P {
         let soft = Worker::new_fifo();
         P {
             id,
+            _cold_end: [0; 128 - 2 * std::mem::size_of::<Stealer<GRef>>() - std::mem::size_of::<usize>()],
             status: AtomicU32::new(IDLE),
             tick: AtomicU64::new(0),
             stealer: w.stealer(),

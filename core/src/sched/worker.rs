@@ -363,7 +363,7 @@ fn run_loop<const SAN: bool>(m: &M, l: &tls::Local) -> bool {
         }
         match find_runnable(m, l, &mut hold) {
             Some(g) => {
-                execute::<SAN>(m, l, g);
+                execute::<SAN>(m, l, g, &mut hold);
                 hold.ran = l.p.get() != 0;
             }
             None => hold.ran = false, // the processor was given up
@@ -421,16 +421,28 @@ const HOLD_PAUSE: Duration = Duration::from_micros(1);
 /// spinning M steals its soft work (`proc.rs`; Go lets an idle P take a runnext goroutine
 /// that waited ~3 us; 2 us here spreads pools of ~2.5 us jobs). The select's producers run a
 /// few hundred ns between wake and park, so their processor's tick keeps moving; a pool's
-/// microsecond jobs stall it.
+/// microsecond jobs stall it. Per victim, the wait doubles up to `SOFT_STALE_MAX` each time
+/// a goroutine stolen from it ran shorter than `SOFT_STALE` (its tick stood still a moment,
+/// its partners are short: a select that found every producer ready in a row), and comes
+/// back when one ran long (`Hold::soft_probed`).
 const SOFT_STALE: Duration = Duration::from_micros(2);
+const SOFT_STALE_MAX: Duration = Duration::from_micros(64);
 
-/// After stealing stale soft work from a processor, a spinning M steals its soft work at
-/// once for this long: its goroutines run long (a pool's jobs), and waiting `SOFT_STALE`
-/// for each displaced one again would only delay it.
+/// After a goroutine stolen from a processor's soft queue ran `SOFT_STALE` or longer before
+/// it parked (a pool's job), a spinning M steals that processor's soft work at once for
+/// this long, and each such run renews it: waiting `SOFT_STALE` for each displaced one again
+/// would only delay it. (Opened at the stale look itself, as it was, one steal of a select's
+/// producer made the next 200 us steal every one of them: the selector followed its
+/// producers from CPU to CPU, `README.md` section 14, "The select's second worker".)
 const SOFT_SLOW: Duration = Duration::from_micros(200);
 
-/// How often a spinning M looks at other processors' ticks for their soft queues (step 6).
+/// How often a spinning M looks at other processors' ticks for their soft queues (step 6),
+/// at first; while its looks see soft work whose processor's tick keeps moving (short
+/// partners: a select's producers), the gap doubles up to `SOFT_LOOK_MAX`, and a tick seen
+/// standing still or a steal brings it back. Each look costs the owner a miss on its
+/// tick's line.
 const SOFT_LOOK: Duration = Duration::from_micros(2);
+const SOFT_LOOK_MAX: Duration = Duration::from_micros(16);
 
 /// A spinning M reads a busy processor's soft queue (two lines its owner writes) once in
 /// this many looks, to know whether to keep watching it.
@@ -486,6 +498,17 @@ struct Hold {
     soft_fresh: bool,
     /// When a look last saw soft work (kept across searches: `watching`).
     soft_last: Option<Instant>,
+    /// The gap to the next look (`SOFT_LOOK` to `SOFT_LOOK_MAX`; zero: `SOFT_LOOK`).
+    soft_gap: Duration,
+    /// The last look saw soft work behind a moving tick, and no tick standing still nor
+    /// work it stole (`soft_still`): the next gap doubles.
+    soft_moving: bool,
+    soft_still: bool,
+    /// Soft work just stolen from this processor, and when: once the stolen goroutine's
+    /// run ends, a run of `SOFT_STALE` or more (a pool's job) starts the victim's
+    /// `SOFT_SLOW` window; a short one (a select's producer, stolen at a moment its
+    /// processor's tick stood still) does not.
+    soft_probe: Option<(usize, Instant)>,
 }
 
 /// What a spinning M last saw of another processor, for its soft queue (`Hold::soft_stale`).
@@ -500,6 +523,10 @@ struct SoftSeen {
     looks: u32,
     /// Its soft work went stale lately: until then, steal it without waiting.
     slow_until: Option<Instant>,
+    /// How long its tick must stand still before its soft work is stale (zero:
+    /// `SOFT_STALE`): doubled, up to `SOFT_STALE_MAX`, each time a goroutine stolen from it
+    /// ran short (`Hold::soft_probed`), back to `SOFT_STALE` when one ran long.
+    stale_after: Duration,
 }
 
 /// Whether an M may soon want a processor: one is in a blocking section (a bound goroutine
@@ -596,7 +623,14 @@ impl Hold {
             return false;
         }
         self.soft_fresh = first;
-        self.soft_look_at = Some(now + SOFT_LOOK);
+        self.soft_gap = if self.soft_moving && !self.soft_still {
+            (self.soft_gap * 2).clamp(SOFT_LOOK, SOFT_LOOK_MAX)
+        } else {
+            SOFT_LOOK
+        };
+        self.soft_moving = false;
+        self.soft_still = false;
+        self.soft_look_at = Some(now + self.soft_gap);
         self.soft_waiting = false;
         self.soft_now = Some(now);
         true
@@ -619,6 +653,7 @@ impl Hold {
         seen.looks = seen.looks.wrapping_add(1);
         if matches!(seen.slow_until, Some(u) if now < u) {
             // Its goroutines ran long lately: its soft work is a pool's, steal it at once.
+            self.soft_still = true;
             seen.had_soft = !vp.soft_stealer.is_empty();
             if seen.had_soft {
                 self.soft_last = Some(now);
@@ -627,12 +662,10 @@ impl Hold {
         }
         match seen.since {
             Some(since) if seen.tick == tick => {
-                if now.duration_since(since) >= SOFT_STALE || vp.status.load(Acquire) == IDLE {
+                self.soft_still = true;
+                if now.duration_since(since) >= seen.stale_after.max(SOFT_STALE) || vp.status.load(Acquire) == IDLE {
                     seen.since = None;
                     seen.had_soft = !vp.soft_stealer.is_empty();
-                    if seen.had_soft {
-                        seen.slow_until = Some(now + SOFT_SLOW);
-                    }
                     return seen.had_soft;
                 }
             }
@@ -644,6 +677,7 @@ impl Hold {
                 }
                 seen.tick = tick;
                 seen.since = Some(now);
+                self.soft_moving |= seen.had_soft;
             }
         }
         if seen.had_soft {
@@ -651,6 +685,35 @@ impl Hold {
             self.soft_last = Some(now);
         }
         false
+    }
+
+    /// Step 6's look at `victim`'s soft queue: its work if stale (`soft_stale`), with the
+    /// stolen goroutine's run to be timed (`soft_probe`).
+    #[inline(never)]
+    fn steal_soft(&mut self, victim: usize, vp: &P, n: usize, h: &Held<'_>) -> Option<GRef> {
+        if !self.soft_stale(victim, vp, n) {
+            return None;
+        }
+        let g = steal_from(&vp.soft_stealer, h)?;
+        self.soft_probe = Some((victim, Instant::now()));
+        Some(g)
+    }
+
+    /// The goroutine stolen from `victim`'s soft queue at `at` ran until now: a long run
+    /// starts the victim's `SOFT_SLOW` window (`soft_probe`).
+    #[cold]
+    #[inline(never)]
+    fn soft_probed(&mut self) {
+        let Some((victim, at)) = self.soft_probe.take() else { return };
+        let now = Instant::now();
+        if let Some(seen) = self.soft_seen.get_mut(victim) {
+            if now.duration_since(at) >= SOFT_STALE {
+                seen.slow_until = Some(now + SOFT_SLOW);
+                seen.stale_after = SOFT_STALE;
+            } else {
+                seen.stale_after = (seen.stale_after * 2).clamp(SOFT_STALE, SOFT_STALE_MAX);
+            }
+        }
     }
 
     /// Whether this M watches soft work: a look saw some within the last `SOFT_WATCH`. It
@@ -775,8 +838,8 @@ fn find_runnable_held(m: &M, l: &tls::Local, hold: &mut Hold) -> Option<GRef> {
                     let vp = &rt.ps[victim];
                     let mut g = steal_from(&vp.stealer, &h);
                     // Its soft queue only when the work there is stale (`proc.rs`).
-                    if g.is_none() && look_soft && hold.soft_stale(victim, vp, n) {
-                        g = steal_from(&vp.soft_stealer, &h);
+                    if g.is_none() && look_soft && round == 0 {
+                        g = hold.steal_soft(victim, vp, n, &h);
                     }
                     if let Some(g) = g {
                         rt.steals.fetch_add(1, Relaxed);
@@ -912,7 +975,7 @@ fn yield_requeue(m: &M, h: &Held<'_>, g: GRef, tick: u64, wake: bool) -> Option<
 /// `find_runnable` would pick next, here, when [`next_here`] can tell it (the per-run stores
 /// the monitor and dumps read are made for each run alike). `SAN`: the host's sanitizer is
 /// told of the switches (a copy each way: a normal program pays nothing per switch).
-fn execute<const SAN: bool>(m: &M, l: &tls::Local, mut g: GRef) {
+fn execute<const SAN: bool>(m: &M, l: &tls::Local, mut g: GRef, hold: &mut Hold) {
     let rt = m.rt;
     let mut pi = l.p.get() - 1;
     let mut p = &rt.ps[pi];
@@ -942,6 +1005,9 @@ fn execute<const SAN: bool>(m: &M, l: &tls::Local, mut g: GRef) {
         p.enter(m);
         let outcome = if g.bound { run_bound(&g) } else { run_coroutine::<SAN>(&g) };
         l.set_g(std::ptr::null(), 0);
+        if hold.soft_probe.is_some() {
+            hold.soft_probed(); // the stolen goroutine's first run ended
+        }
         // Parked holding its channel's lock: mark it parked and release the lock before
         // anything else (its peers wait for the lock meanwhile). `state::mark_parked`.
         if let Some(Suspend::ParkUnlock(lock)) = outcome {
