@@ -317,10 +317,10 @@ const OFF: *mut Magazine = std::ptr::without_provenance_mut(1);
 
 #[inline(always)]
 fn mag_ref() -> &'static MagRef {
-    use crate::sys::tls::{part, ALLG, AREA};
-    // SAFETY: all-zero bytes are a valid `MagRef` (null), and bytes `ALLG..AREA`
+    use crate::sys::tls::{part, ALLG, RNG};
+    // SAFETY: all-zero bytes are a valid `MagRef` (null), and bytes `ALLG..RNG`
     // are this module's alone. The allocator's calls never park while they hold it.
-    unsafe { part::<MagRef, ALLG, AREA>() }
+    unsafe { part::<MagRef, ALLG, RNG>() }
 }
 
 static MAG_EXIT: crate::ExitKey = crate::ExitKey::new(hand_back);

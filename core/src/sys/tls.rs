@@ -31,8 +31,10 @@ pub(crate) const AREA: usize = 64;
 /// Who uses which bytes of the area ([`part`] checks that each user's block fits its range).
 /// The scheduler's block (`sched/tls.rs`): bytes `SCHED..ALLG`.
 pub(crate) const SCHED: usize = 0;
-/// The goroutine-record allocator's magazine pointer (`allg.rs`): bytes `ALLG..AREA`.
+/// The goroutine-record allocator's magazine pointer (`allg.rs`): bytes `ALLG..RNG`.
 pub(crate) const ALLG: usize = 48;
+/// `select`'s random generator state (`chan/select.rs`): bytes `RNG..AREA`.
+pub(crate) const RNG: usize = 56;
 
 #[cfg(all(target_arch = "x86_64", not(loom)))]
 std::arch::global_asm!(
@@ -72,7 +74,8 @@ pub(crate) fn area() -> *mut u8 {
     p
 }
 
-/// This thread's bytes `AT..END` of the area, as a `T` (a user's part: [`SCHED`], [`ALLG`]).
+/// This thread's bytes `AT..END` of the area, as a `T` (a user's part: [`SCHED`], [`ALLG`],
+/// [`RNG`]).
 /// The reference is `!Send` when `T` is `!Sync` (every user's is: `Cell`s), so it stays on
 /// this thread; goroutine code must not keep it across a park (module docs).
 ///
