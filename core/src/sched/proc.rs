@@ -61,25 +61,29 @@ pub const HELD: u32 = 1;
 /// goroutines, a pool's dispatcher) is spread as before.
 pub const SOFT_BURST: usize = 4;
 
+/// The size of `P`'s read-mostly part, and the padding that ends it.
+const COLD: usize = 128;
+const COLD_PAD: usize = COLD - 2 * std::mem::size_of::<Stealer<GRef>>() - std::mem::size_of::<usize>();
+
 /// Aligned to two cache lines (the adjacent-line prefetcher pairs them): a spinning M bumps
 /// its own processor's `tick` every round, and another M's owner writes its own fields at
 /// every switch; sharing a line, each pulled the other's away.
 ///
-/// `repr(C)`, in two halves of two lines each: first what other threads read at every
+/// `repr(C)`: first, in two lines of their own (`COLD`), what other threads read at every
 /// look for work and nobody writes after `new` (`id`, the stealers, which point at the
 /// queues' shared parts), then what the owner writes at every switch (`tick`, runnext, the
-/// queues' owner sides, the flags). A spinning M reads the first half every round: were
+/// queues' owner sides, the flags). A spinning M reads the first part every round: were
 /// `tick` among it (as it was when Rust ordered the fields), every round pulled the line
 /// the owner's next `tick` store needs, a miss on the owner's path per round (`README.md`
 /// section 14, "The select's second worker").
 #[repr(C, align(128))]
 pub struct P {
+    // The read-mostly part: `stealer`, `soft_stealer`, `id`, padded to `COLD` bytes.
     pub stealer: Stealer<GRef>,
     pub soft_stealer: Stealer<GRef>,
     /// Its index in `Runtime::ps` (the gate records it: `gate.rs`; debuggers read it).
     pub id: usize,
-    /// Pads the read-mostly half to 128 bytes.
-    _cold_end: [u8; 128 - 2 * std::mem::size_of::<Stealer<GRef>>() - std::mem::size_of::<usize>()],
+    _cold_end: [u8; COLD_PAD],
     /// Incremented each time its M picks a goroutine; the monitor watches it for hogs.
     pub tick: AtomicU64,
     pub status: AtomicU32,
@@ -101,6 +105,10 @@ pub struct P {
     pub owner_tid: std::sync::atomic::AtomicI32,
     stacks: UnsafeCell<LocalCache>,
 }
+
+// The owner-written part starts where the read-mostly one ends.
+#[cfg(not(loom))]
+const _: () = assert!(std::mem::offset_of!(P, tick) == COLD);
 
 // SAFETY: the UnsafeCell fields are touched only by the M that owns the processor in state
 // HELD (see the table above); ownership moves under the scheduler lock, by a hand-off
@@ -132,7 +140,7 @@ impl P {
         let soft = Worker::new_fifo();
         P {
             id,
-            _cold_end: [0; 128 - 2 * std::mem::size_of::<Stealer<GRef>>() - std::mem::size_of::<usize>()],
+            _cold_end: [0; COLD_PAD],
             status: AtomicU32::new(IDLE),
             tick: AtomicU64::new(0),
             stealer: w.stealer(),

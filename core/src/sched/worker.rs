@@ -695,7 +695,8 @@ impl Hold {
             return None;
         }
         let g = steal_from(&vp.soft_stealer, h)?;
-        self.soft_probe = Some((victim, Instant::now()));
+        // The look's own clock read (`soft_look_due`), a moment before the steal.
+        self.soft_probe = Some((victim, self.soft_now.unwrap_or_else(Instant::now)));
         Some(g)
     }
 

@@ -9,8 +9,8 @@
 //! ([`YIELD_ROUNDS`]), then sleeps in `parking_lot_core` (keyed by the lock's
 //! address) after counting itself in `sleepers`.
 //!
-//! **No wake-up lost for longer than a nap.** An unlock stores `locked = 0` (Release), then reads `sleepers` and, if
-//! not 0, wakes one sleeper. A sleeper-to-be increments `sleepers` (SeqCst), then makes the
+//! **No wake-up lost for longer than a nap.** An unlock stores `locked = 0` (Release), then
+//! reads `sleepers` and, if not 0, wakes one sleeper. A sleeper-to-be increments `sleepers` (SeqCst), then makes the
 //! increment and every unlock before it meet, and only then checks under the parking bucket's
 //! lock that `locked` is still 1 before it sleeps (`validate`):
 //!
@@ -192,8 +192,8 @@ impl RawLock {
         self.sleepers.fetch_sub(1, Relaxed);
     }
 
-    /// Unlocks with a locked instruction (a swap), then as `unlock` does. For the M's release of a channel lock its goroutine
-    /// handed over as it parked (`chan::HandedLock`): measured there, the plain store of
+    /// Unlocks with a locked instruction (a swap), then as `unlock` does. For the M's release
+    /// of a channel lock its goroutine handed over as it parked (`chan::HandedLock`): measured there, the plain store of
     /// [`lock_api::RawMutex::unlock`] made `gr_bench ring 2000000 2` 3-5% slower (6 and 8
     /// alternated pairs, 0.95-1.00 paired with the swap, same instruction count), and no
     /// other workload moved either way; why was not found (perf shows no single hot spot).
