@@ -482,10 +482,23 @@ mod tests {
             assert_eq!(seen, want);
         };
         ids(&[1_000_001, 1_000_002]);
-        let pa = GRef::as_ptr(&a);
+        let mut pa = GRef::as_ptr(&a);
         drop(a);
         ids(&[1_000_002]);
-        let c = g(1_000_003);
+        // The freed slot is reused first, by this thread. A scan elsewhere in the process
+        // (another test's runtime: its deadlock check, a dump or a stats call pins each
+        // live record for a moment) may hold the last reference as ours drops, and free the
+        // record into its own thread's magazine (the CI's debug run, once): then again with
+        // a fresh record, up to three times in all.
+        let mut c = g(1_000_003);
+        for k in 0..2 {
+            if GRef::as_ptr(&c) == pa {
+                break;
+            }
+            pa = GRef::as_ptr(&c);
+            drop(c);
+            c = g(1_000_004 + k);
+        }
         assert_eq!(GRef::as_ptr(&c), pa, "the freed slot is reused first");
         let raw = GRef::into_raw(b.clone());
         // SAFETY: `raw` came from into_raw.
