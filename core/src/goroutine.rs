@@ -1,4 +1,4 @@
-//! The goroutine: a corosensei coroutine on a pooled stack (or, when bound, a plain call on a
+//! The goroutine: a coroutine (`stack/switch.rs`) on a pooled stack (or, when bound, a plain call on a
 //! worker's own stack), plus its join state.
 //!
 //! Ownership: a runnable goroutine is owned (one `GRef` count) by the run queue that holds
@@ -21,7 +21,7 @@ use crate::stack::Stack;
 use crate::sys::sanitizer;
 use crate::waiter::{Token, WaitCell};
 use crate::waitlist::{Key, WaitList};
-use corosensei::{Coroutine, Yielder};
+use crate::stack::switch::Link;
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
 use std::mem::ManuallyDrop;
@@ -41,11 +41,11 @@ pub enum Suspend {
     Yield,
 }
 
-pub type Coro = Coroutine<(), Suspend, (), Stack>;
+pub type Coro = crate::stack::switch::Coro<Suspend>;
 
 /// The tag in `G::yielder`'s low bit: AddressSanitizer is told of this goroutine's switches.
 const ASAN_SWITCHES: usize = 1;
-const _: () = assert!(std::mem::align_of::<Yielder<(), Suspend>>() > ASAN_SWITCHES, "the tag needs a free low bit");
+const _: () = assert!(std::mem::align_of::<Link<Suspend>>() > ASAN_SWITCHES, "the tag needs a free low bit");
 
 /// What a goroutine runs.
 pub enum Entry {
@@ -149,7 +149,7 @@ pub struct G {
     pub(crate) run: UnsafeCell<RunState>,
     /// Set by the coroutine itself when it starts; read only on its own stack. Its low bit
     /// (the yielder is word-aligned) says AddressSanitizer is told of its switches.
-    pub(crate) yielder: std::cell::Cell<*const Yielder<(), Suspend>>,
+    pub(crate) yielder: std::cell::Cell<*const Link<Suspend>>,
     pub(crate) join: Mutex<JoinState, JOIN>,
     /// What a dump shows (`crate::dump`): written by the goroutine itself, read by dumps.
     pub(crate) info: Info,
@@ -257,7 +257,7 @@ impl G {
     #[cold]
     #[inline(never)]
     unsafe fn suspend_asan(&self, why: Suspend) {
-        let y = (self.yielder.get() as usize & !ASAN_SWITCHES) as *const Yielder<(), Suspend>;
+        let y = (self.yielder.get() as usize & !ASAN_SWITCHES) as *const Link<Suspend>;
         let fake_stack = sanitizer::asan_leaving(true);
         (*y).suspend(why);
         sanitizer::asan_landed(fake_stack);
@@ -270,12 +270,12 @@ impl G {
 
     /// Called by the coroutine as it starts, on its own stack (`asan`: the program runs under
     /// AddressSanitizer, which is told of its switches from now on).
-    pub(crate) fn started(&self, y: &Yielder<(), Suspend>, asan: bool) {
+    pub(crate) fn started(&self, y: &Link<Suspend>, asan: bool) {
         if asan {
             sanitizer::asan_landed(std::ptr::null_mut());
         }
         let tag = if asan { ASAN_SWITCHES } else { 0 };
-        self.yielder.set((y as *const Yielder<(), Suspend> as usize | tag) as *const _);
+        self.yielder.set((y as *const Link<Suspend> as usize | tag) as *const _);
     }
 
     /// Called by the coroutine as its function returned, on its own stack.

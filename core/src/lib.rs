@@ -9,8 +9,8 @@
 //! `sched/README.md` is the map, with the lock order and a tour from `gr_chan_send` to the
 //! timer heap and back; `netpoll/README.md` covers waiting on descriptors.
 //!
-//! Unsafe code is confined to `sys` (the system calls and the sanitizers' entry points), `stack` (the stacks corosensei runs
-//! on), `goroutine` (the coroutine's run state), `sched::{runtime, current, spawn, proc,
+//! Unsafe code is confined to `sys` (the system calls and the sanitizers' entry points), `stack` (the goroutine stacks and the
+//! context switch between them), `goroutine` (the coroutine's run state), `sched::{runtime, current, spawn, proc,
 //! worker, idle, tls, poll}` (the leaked runtime and its Ms, processor ownership, the
 //! thread-local block), `chan::{mod, ring, waitq, select, timer, aop}` (elements copied through raw
 //! pointers) and `netpoll::{table, ops}` (the type-stable descriptor table, caller buffers

@@ -14,6 +14,8 @@
 //! which costs two mappings per stack; when mappings run out `mmap`/`mprotect` fail and the
 //! spawn returns `GR_ENOMEM` (whose message names the sysctl) instead of crashing.
 //!
+//! The context switch between a goroutine's stack and its M's is `stack/switch.rs`.
+//!
 //! Every chunk is recorded in the registry (`stack/registry.rs`), which the SIGSEGV handler
 //! reads without locks to tell a guard-page hit (a stack overflow) from a fault of the host's.
 //!
@@ -35,6 +37,7 @@
 //! madvise per goroutine, ~25% of a spawn+join cycle, with TLB-flush IPIs.)
 
 mod registry;
+pub mod switch;
 
 use crate::loom::rank::STACKS; // a leaf (`sched/README.md`, "Lock order")
 use crate::loom::{lock, Mutex};
@@ -96,18 +99,6 @@ impl Stack {
     /// One past the highest usable address.
     pub fn base_addr(&self) -> usize {
         self.base
-    }
-}
-
-// SAFETY: `Stack` owns `[limit, base)` exclusively (the pool hands each slot to one owner at a
-// time), both ends are page aligned (so STACK_ALIGNMENT aligned), and the page below `limit`
-// is a guard page installed when the chunk was mapped, as the trait requires.
-unsafe impl corosensei::stack::Stack for Stack {
-    fn base(&self) -> corosensei::stack::StackPointer {
-        corosensei::stack::StackPointer::new(self.base).expect("stack base is non-zero")
-    }
-    fn limit(&self) -> corosensei::stack::StackPointer {
-        corosensei::stack::StackPointer::new(self.limit - guard_for(self.size())).expect("non-zero")
     }
 }
 

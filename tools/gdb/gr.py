@@ -22,8 +22,8 @@
 # the exported symbol GR_ALLG_CHUNKS (core/src/allg.rs, layout in GR_ALLG_LAYOUT), and
 # publishes the offsets of the fields read here in GR_G_LAYOUT when the runtime starts
 # (core/src/dump/debugger.rs). A parked goroutine's suspended coroutine keeps its stack
-# pointer in its record; at that address corosensei saved the resume address, RBX and RBP
-# (x86_64). For `gr bt`, a Python frame unwinder (gdb.unwinder) makes the innermost frame of
+# pointer in its record; at that address its switch saved the resume address, RBX and RBP
+# (x86_64; core/src/stack/switch.rs). For `gr bt`, a Python frame unwinder (gdb.unwinder) makes the innermost frame of
 # the selected thread unwind into that saved context, so gdb's own DWARF unwinder walks the
 # goroutine's stack; the thread's real innermost frame (#0) is dropped from the listing.
 #
@@ -208,8 +208,8 @@ def _backtrace(L, r):
         return "  (gdb did not consult the unwinder)\n"
     lines, skip = [], True
     for line in text.splitlines():
-        if "<signal handler called>" in line:
-            break  # corosensei's start frame (marked as a signal frame): the stack's bottom
+        if "gr_core_coro_trampoline" in line:
+            break  # the coroutine's first frame (`core/src/stack/switch.rs`): the stack's bottom
         if line.startswith("#"):
             num, rest = line[1:].split(" ", 1)
             n = int(num) - first - 1

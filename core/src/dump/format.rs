@@ -68,7 +68,7 @@ impl Namer<'_> {
 /// the coroutine switch, the unwinder itself.
 fn internal(s: &Sym) -> bool {
     let f = s.func.trim_start_matches('<');
-    ["gr_core::", "gr::", "corosensei::", "core::", "std::", "alloc::", "framehop::", "gr_ffi::"].iter().any(|p| f.starts_with(p))
+    ["gr_core::", "gr::", "core::", "std::", "alloc::", "framehop::", "gr_ffi::"].iter().any(|p| f.starts_with(p))
 }
 
 /// The frames to show: without gr's frames above the first user-visible one, and without

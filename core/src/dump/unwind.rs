@@ -1,4 +1,4 @@
-//! Native backtraces of parked goroutines, walked from the context corosensei saved on their
+//! Native backtraces of parked goroutines, walked from the context their switch saved on their
 //! own stacks, with DWARF CFI (`.eh_frame`, found through `dl_iterate_phdr`) by the
 //! `framehop` unwinder.
 //!
@@ -11,12 +11,13 @@
 //! pointers where they exist. Symbols come from `.symtab` (`symbols.rs`): a stripped binary
 //! shows addresses and module offsets only.
 //!
-//! Where the context is: a suspended corosensei coroutine keeps its stack pointer in the
-//! `Coroutine` (a private field), and at that address the words its switch pushed: on
-//! x86_64 the resume address, RBX and RBP (the function's own stack pointer is 24 bytes
-//! above); on aarch64 X19, X29 and the resume address (32 bytes). The field's offset in our
-//! `Coro` type is found once by experiment ([`layout`]): a coroutine is made, resumed to its
-//! first suspension, and the one word that changed to an address on its stack is it.
+//! Where the context is: a suspended coroutine's `Coro` keeps its saved stack pointer, and at
+//! that address lie the words its switch pushed (`stack/switch.rs`, "Layout"): the resume
+//! address, RBX and RBP (the function's own stack pointer is 24 bytes above). The field's
+//! offset is found once by experiment ([`layout`]), as it was for the coroutine library gr
+//! used before its own switch: a coroutine is made, started to its first suspension, and the
+//! one word that changed to an address on its stack is it. (The aarch64 branches below date
+//! from that library; the switch is x86-64 only for now.)
 //!
 //! Safety of the walk: the goroutine is held (`HELD`), so nothing writes its stack, and
 //! every read is bounds-checked against the stack's usable range (`stack::bounds_of`).
@@ -55,17 +56,19 @@ pub(crate) fn coro_layout() -> Option<(usize, usize)> {
         let pool = crate::stack::GlobalPool::default();
         let stack: Stack = pool.get(crate::stack::GlobalPool::normalise(16 << 10)?).ok()?;
         let (lo, hi) = (stack.limit_addr(), stack.base_addr());
-        let mut c: Coro = corosensei::Coroutine::with_stack(stack, |y, ()| {
-            y.suspend(Suspend::Yield);
-        });
+        let mut c: Coro = Coro::new(stack);
         let before = words(&c);
-        let _ = c.resume(());
+        // SAFETY: called by the coroutine itself, on its own stack.
+        let f = |y: &crate::stack::switch::Link<Suspend>| unsafe { y.suspend(Suspend::Yield) };
+        // SAFETY: not started, on this thread, which owns it; `f` does not unwind.
+        let _ = unsafe { c.start(f) };
         let after = words(&c);
         let run = crate::goroutine::RunState::Started(c);
         let crate::goroutine::RunState::Started(c) = &run else { unreachable!() };
         let in_run = c as *const Coro as usize - &run as *const _ as usize;
         let crate::goroutine::RunState::Started(mut c) = run else { unreachable!() };
-        let _ = c.resume(());
+        // SAFETY: suspended (above), ours; it returns now.
+        let _ = unsafe { c.resume() };
         pool.put_many([c.into_stack()]);
         pool.release_all();
         let changed: Vec<usize> =
@@ -78,8 +81,8 @@ pub(crate) fn coro_layout() -> Option<(usize, usize)> {
 fn words(c: &Coro) -> Vec<usize> {
     let n = std::mem::size_of::<Coro>() / std::mem::size_of::<usize>();
     // SAFETY: `Coro`'s size is a whole number of words (checked in `layout`) and all of its
-    // fields are words (a stack's two ends, stack pointers, a function pointer), so every
-    // word is initialised; we only copy them out.
+    // fields are words (the saved stack pointer, the stack's two ends), so every word is
+    // initialised; we only copy them out.
     (0..n).map(|i| unsafe { (c as *const Coro as *const usize).add(i).read() }).collect()
 }
 
@@ -199,8 +202,9 @@ impl Walker {
                     }
                 }
                 Ok(None) => return (frames, false),
-                // The coroutine's first frame (corosensei's trampoline, whose CFA is a DWARF
-                // expression) ends most walks here; `format.rs` tells a walk that reached the
+                // A frame without unwind information (or a read off the stack) ends the walk
+                // here; the coroutine's first frame, the trampoline, ends it above (`Ok(None)`:
+                // its return address is undefined). `format.rs` tells a walk that reached the
                 // entry function from one cut short.
                 Err(_) => return (frames, true),
             }

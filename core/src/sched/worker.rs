@@ -1142,7 +1142,6 @@ fn run_bound(g: &G) -> Option<Suspend> {
 fn run_coroutine<const SAN: bool>(g: &GRef) -> Option<Suspend> {
     // SAFETY: the M running a goroutine owns its run state.
     let run = unsafe { g.run_state() };
-    let mut first = false;
     if let RunState::New(..) = run {
         // A coroutine goroutine always gets its stack at spawn (so that spawn, not this first
         // run, is what fails with ENOMEM).
@@ -1153,10 +1152,11 @@ fn run_coroutine<const SAN: bool>(g: &GRef) -> Option<Suspend> {
         if SAN {
             // Before the coroutine writes its first frame there (TSan resets the stack).
             sanitizer::new_stack(g.san(), stack.limit_addr(), stack.size());
-            first = true;
         }
         let asan = SAN && sanitizer::asan();
-        *run = RunState::Started(corosensei::Coroutine::with_stack(stack, move |y, ()| {
+        *run = RunState::Started(crate::goroutine::Coro::new(stack));
+        let RunState::Started(coro) = run else { unreachable!() };
+        let body = move |y: &crate::stack::switch::Link<Suspend>| {
             // SAFETY: `gp` is the goroutine being started; it outlives its coroutine.
             let g = unsafe { &*(gp as *const G) };
             g.started(y, asan);
@@ -1164,28 +1164,34 @@ fn run_coroutine<const SAN: bool>(g: &GRef) -> Option<Suspend> {
                 g.fail(Some(c"goroutine panicked".to_owned()));
             }
             g.ending();
-        }));
+        };
+        if SAN {
+            return resume_told(g, true, || {
+                // SAFETY: made just now, on this M, which owns the goroutine; the body
+                // catches panics (it must not unwind: `stack/switch.rs`).
+                unsafe { coro.start(body) }
+            });
+        }
+        // SAFETY: as above.
+        return unsafe { coro.start(body) };
     }
     let RunState::Started(coro) = run else { crate::fatal("resuming a goroutine that is not started") };
     if SAN {
-        return resume_told(g, coro, first);
+        // SAFETY: started and suspended (the park protocols hand it to one M at a time), and
+        // this M owns it.
+        return resume_told(g, false, || unsafe { coro.resume() });
     }
-    match coro.resume(()) {
-        corosensei::CoroutineResult::Yield(s) => Some(s),
-        corosensei::CoroutineResult::Return(()) => None,
-    }
+    // SAFETY: as above.
+    unsafe { coro.resume() }
 }
 
-/// [`run_coroutine`]'s resume, with the host's sanitizer told of the switches there and
-/// back; `first`: the goroutine's first run (with its spawn edge).
+/// [`run_coroutine`]'s resume (`switch`), with the host's sanitizer told of the switches
+/// there and back; `first`: the goroutine's first run (with its spawn edge).
 #[cold]
 #[inline(never)]
-fn resume_told(g: &G, coro: &mut crate::goroutine::Coro, first: bool) -> Option<Suspend> {
+fn resume_told(g: &G, first: bool, switch: impl FnOnce() -> Option<Suspend>) -> Option<Suspend> {
     let running = sanitizer::run_begin(g.san(), first.then(|| g.sync_addr()));
-    let r = match coro.resume(()) {
-        corosensei::CoroutineResult::Yield(s) => Some(s),
-        corosensei::CoroutineResult::Return(()) => None,
-    };
+    let r = switch();
     sanitizer::run_end(g.san(), running, r.is_none().then(|| g.sync_addr()));
     r
 }

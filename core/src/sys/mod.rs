@@ -26,7 +26,7 @@
 //!
 //! Calls that can fail return `Err(errno)`, read right after the call on the calling thread
 //! ([`errno`]), before anything that could park.
-//! Fenced as corosensei and parking_lot fence theirs: another OS is a compile error here,
+//! Fenced as parking_lot fences its own (and `stack/switch.rs` its architecture): another OS is a compile error here,
 //! not a missing symbol at link time. A port adds its own files behind the same functions.
 
 #[cfg(not(target_os = "linux"))]
