@@ -89,6 +89,36 @@ extern "C" {
     fn gr_core_coro_trampoline();
 }
 
+/// The switch (module docs, "Layout"), with `$store` (none, or one instruction) between
+/// the pushes and the change of stack, and the caller's operands, the target's saved stack
+/// pointer in RSI among them. It pushes three words (the stack is usable below the stack
+/// pointer: no `nostack`), hands its own saved stack pointer over in RCX, takes the other
+/// context's, pops its three words and jumps to its resume address; when this context is
+/// resumed, at `2:`, the same three pops have restored RBX and RBP and the stack pointer to
+/// what it was before the pushes, and RDX holds the resumer's argument. Every other register
+/// is declared clobbered.
+macro_rules! switch_asm {
+    ($($store:literal)?; $($operand:tt)*) => {
+        std::arch::asm!(
+            "push rbp",
+            "push rbx",
+            "lea rax, [rip + 2f]",
+            "push rax",
+            $($store,)?
+            "mov rcx, rsp",
+            "mov rsp, rsi",
+            "pop rax",
+            "pop rbx",
+            "pop rbp",
+            "jmp rax",
+            "2:",
+            $($operand)*
+            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
+            clobber_abi("sysv64"),
+        )
+    };
+}
+
 /// Switches to the context saved at `to`, handing it `arg`; stores this context's saved stack
 /// pointer at `save` first. Returns, once something switches back here, that side's
 /// argument and its saved stack pointer.
@@ -100,32 +130,13 @@ extern "C" {
 #[inline(always)]
 unsafe fn switch_in(save: *mut usize, to: usize, arg: usize) -> (usize, usize) {
     let (got, from): (usize, usize);
-    // SAFETY: the caller's contract. The asm pushes three words (the stack is usable below
-    // the stack pointer: no `nostack`), saves the stack pointer, takes the other context's,
-    // pops its three words and jumps to its resume address; when this context is resumed,
-    // at `2:`, the same three pops have restored RBX and RBP and the stack pointer to what
-    // it was before the pushes. Every other register but RDX (the argument in) and RCX (the
-    // resumer's saved stack pointer) is declared clobbered.
+    // SAFETY: the caller's contract; `switch_asm` says what the asm does and clobbers.
     unsafe {
-        std::arch::asm!(
-            "push rbp",
-            "push rbx",
-            "lea rax, [rip + 2f]",
-            "push rax",
-            "mov [rdi], rsp",
-            "mov rcx, rsp",
-            "mov rsp, rsi",
-            "pop rax",
-            "pop rbx",
-            "pop rbp",
-            "jmp rax",
-            "2:",
+        switch_asm!("mov [rdi], rsp";
             in("rdi") save,
             in("rsi") to,
             inlateout("rdx") arg => got,
             lateout("rcx") from,
-            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
-            clobber_abi("sysv64"),
         );
     }
     (got, from)
@@ -140,22 +151,9 @@ unsafe fn switch_in(save: *mut usize, to: usize, arg: usize) -> (usize, usize) {
 unsafe fn switch_out(to: usize, arg: usize) {
     // SAFETY: as in `switch_in`, less the store.
     unsafe {
-        std::arch::asm!(
-            "push rbp",
-            "push rbx",
-            "lea rax, [rip + 2f]",
-            "push rax",
-            "mov rcx, rsp",
-            "mov rsp, rsi",
-            "pop rax",
-            "pop rbx",
-            "pop rbp",
-            "jmp rax",
-            "2:",
+        switch_asm!(;
             in("rsi") to,
             inlateout("rdx") arg => _,
-            lateout("r12") _, lateout("r13") _, lateout("r14") _, lateout("r15") _,
-            clobber_abi("sysv64"),
         );
     }
 }
