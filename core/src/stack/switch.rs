@@ -9,10 +9,10 @@
 //! consumed. Each run of a goroutine paid both ways. Here a switch saves its resume address
 //! with a `lea`/`push` and goes to the other side's with an indirect `jmp`, which the branch
 //! target buffer predicts (a goroutine of `gr_bench ring` always resumes at the same switch,
-//! an M always at its own): the return stack buffer is not consumed by the switch. (A
-//! stand-alone C loop, two stacks switching through a third, `chrt -f 10`: 22.5 ns per two
-//! switches ending in `ret`, 4.0 with `pop` and `jmp`; `sched/README.md`, section 14, "The
-//! switch's own jump", has the runtime's figures.)
+//! an M always at its own): the return stack buffer is not consumed by the switch.
+//! (`bench/extra/switch_ret_jmp.c`, two stacks switching through a third, `chrt -f 10`:
+//! 21.0-22.5 ns for the two switches of a run ending in `ret`, 4.1-4.4 with `pop` and `jmp`;
+//! `sched/README.md`, section 14, "The switch's own jump", has the runtime's figures.)
 //!
 //! # Layout
 //!
