@@ -12,7 +12,8 @@
 //! completed after it is released.
 //!
 //! A suspended coroutine whose stack holds C frames must never be unwound: a `G` dropped while
-//! its coroutine is suspended leaks the coroutine (and its stack) instead.
+//! its coroutine is suspended leaks its stack instead (dropping a `Coro` never touches it:
+//! `stack/switch.rs`).
 
 pub use crate::allg::GRef;
 use crate::loom::rank::JOIN;
@@ -24,7 +25,6 @@ use crate::waitlist::{Key, WaitList};
 use crate::stack::switch::Link;
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
-use std::mem::ManuallyDrop;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
@@ -346,17 +346,6 @@ impl G {
 
     pub fn has_failed(&self) -> bool {
         self.failed.load(Relaxed)
-    }
-}
-
-impl Drop for G {
-    fn drop(&mut self) {
-        if let RunState::Started(c) = std::mem::replace(self.run.get_mut(), RunState::Gone) {
-            if !c.done() {
-                // Suspended with (possibly C) frames on its stack: unwinding would abort.
-                let _ = ManuallyDrop::new(c);
-            }
-        }
     }
 }
 

@@ -40,7 +40,7 @@ pub(crate) fn publish() {
     for (i, v) in o.iter().enumerate() {
         GR_G_LAYOUT[1 + i].store(*v, Relaxed);
     }
-    let sp = super::unwind::coro_layout().map_or(0, |(word, in_run)| o[10] + in_run + word * std::mem::size_of::<usize>());
+    let sp = super::unwind::saved_sp_in_run().map_or(0, |in_run| o[10] + in_run);
     GR_G_LAYOUT[11].store(sp, Relaxed);
     GR_G_LAYOUT[0].store(2, Relaxed);
 }

@@ -302,7 +302,8 @@ fn held(l: &mut GLine, g: &G, timers: &HashMap<(usize, u32), u64>, chunks: &crat
     // state as its owner would.
     let run = unsafe { g.run_state() };
     if let RunState::Started(c) = run {
-        if let Some(sp) = unwind::saved_sp(c) {
+        let sp = c.saved_sp();
+        if sp != 0 {
             if let Some((lo, hi)) = chunks.bounds_of(sp) {
                 // SAFETY: its stack, which nobody writes while it is held.
                 (l.frames, l.truncated) = unsafe { walker.suspended(sp, lo, hi) };

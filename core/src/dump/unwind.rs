@@ -13,86 +13,42 @@
 //!
 //! Where the context is: a suspended coroutine's `Coro` keeps its saved stack pointer, and at
 //! that address lie the words its switch pushed (`stack/switch.rs`, "Layout"): the resume
-//! address, RBX and RBP (the function's own stack pointer is 24 bytes above). The field's
-//! offset is found once by experiment ([`layout`]), as it was for the coroutine library gr
-//! used before its own switch: a coroutine is made, started to its first suspension, and the
-//! one word that changed to an address on its stack is it. (The aarch64 branches below date
-//! from that library; the switch is x86-64 only for now.)
+//! address, RBX and RBP (the function's own stack pointer is 24 bytes above).
 //!
 //! Safety of the walk: the goroutine is held (`HELD`), so nothing writes its stack, and
 //! every read is bounds-checked against the stack's usable range (`stack::bounds_of`).
 
-use crate::goroutine::{Coro, Suspend};
+use crate::goroutine::{Coro, RunState};
 use crate::stack::Stack;
 use crate::sys::modules::{self, Module};
 use framehop::Unwinder;
 use std::sync::OnceLock;
 
-#[cfg(target_arch = "x86_64")]
+// x86-64 only, as the switch is (`stack/switch.rs`).
 use framehop::x86_64::{CacheX86_64 as Cache, UnwindRegsX86_64 as Regs, UnwinderX86_64 as Unw};
-#[cfg(target_arch = "aarch64")]
-use framehop::aarch64::{CacheAarch64 as Cache, UnwindRegsAarch64 as Regs, UnwinderAarch64 as Unw};
 
 /// Frames kept per goroutine at most.
 pub const MAX_FRAMES: usize = 64;
 
-/// The word index of the saved stack pointer in a `Coro`, or `None` if the experiment failed
-/// (backtraces are then left out).
-pub(crate) fn layout() -> Option<usize> {
-    coro_layout().map(|l| l.0)
-}
-
-/// `layout()`, and the byte offset of the `Coro` inside a `RunState::Started` (for
-/// debuggers, `debugger.rs`).
-pub(crate) fn coro_layout() -> Option<(usize, usize)> {
-    static L: OnceLock<Option<(usize, usize)>> = OnceLock::new();
+/// The byte offset of a suspended coroutine's saved stack pointer inside a goroutine's run
+/// state (`RunState::Started`), for debuggers (`debugger.rs`); `None` if no stack could be
+/// had to measure it. Rust does not fix an enum's layout, so it is measured once on a
+/// `RunState` of our own.
+pub(crate) fn saved_sp_in_run() -> Option<usize> {
+    static L: OnceLock<Option<usize>> = OnceLock::new();
     *L.get_or_init(|| {
-        const W: usize = std::mem::size_of::<usize>();
-        if std::mem::size_of::<Coro>() % W != 0 || std::mem::size_of::<Coro>() > 16 * W {
-            return None;
-        }
         // A stack of a pool of our own, unmapped again below (never one of a runtime's:
         // one may be reclaimed meanwhile).
         let pool = crate::stack::GlobalPool::default();
         let stack: Stack = pool.get(crate::stack::GlobalPool::normalise(16 << 10)?).ok()?;
-        let (lo, hi) = (stack.limit_addr(), stack.base_addr());
-        let mut c: Coro = Coro::new(stack);
-        let before = words(&c);
-        // SAFETY: called by the coroutine itself, on its own stack.
-        let f = |y: &crate::stack::switch::Link<Suspend>| unsafe { y.suspend(Suspend::Yield) };
-        // SAFETY: not started, on this thread, which owns it; `f` does not unwind.
-        let _ = unsafe { c.start(f) };
-        let after = words(&c);
-        let run = crate::goroutine::RunState::Started(c);
-        let crate::goroutine::RunState::Started(c) = &run else { unreachable!() };
-        let in_run = c as *const Coro as usize - &run as *const _ as usize;
-        let crate::goroutine::RunState::Started(mut c) = run else { unreachable!() };
-        // SAFETY: suspended (above), ours; it returns now.
-        let _ = unsafe { c.resume() };
+        let run = RunState::Started(Coro::new(stack));
+        let RunState::Started(c) = &run else { unreachable!() };
+        let in_run = c as *const Coro as usize - &run as *const RunState as usize;
+        let RunState::Started(c) = run else { unreachable!() };
         pool.put_many([c.into_stack()]);
         pool.release_all();
-        let changed: Vec<usize> =
-            (0..before.len()).filter(|&i| before[i] != after[i] && after[i] >= lo && after[i] < hi).collect();
-        (changed.len() == 1).then(|| (changed[0], in_run))
+        Some(in_run + Coro::SAVED_SP_OFFSET)
     })
-}
-
-/// The words of a `Coro` (all its fields are word-sized: no padding, see `layout`).
-fn words(c: &Coro) -> Vec<usize> {
-    let n = std::mem::size_of::<Coro>() / std::mem::size_of::<usize>();
-    // SAFETY: `Coro`'s size is a whole number of words (checked in `layout`) and all of its
-    // fields are words (the saved stack pointer, the stack's two ends), so every word is
-    // initialised; we only copy them out.
-    (0..n).map(|i| unsafe { (c as *const Coro as *const usize).add(i).read() }).collect()
-}
-
-/// The saved stack pointer of a suspended coroutine.
-pub(crate) fn saved_sp(c: &Coro) -> Option<usize> {
-    let i = layout()?;
-    // SAFETY: `layout` found word `i` of a `Coro` (all of whose words are initialised) to
-    // be the saved stack pointer; we read that word.
-    let v = unsafe { (c as *const Coro as *const usize).add(i).read() };
-    (v != 0).then_some(v)
 }
 
 /// The unwinder for this dump: the loaded objects, and a rule cache.
@@ -144,16 +100,8 @@ impl Walker {
             // SAFETY: bounds-checked against the held stack (the caller's contract).
             (a >= lo && a + 8 <= hi && a % 8 == 0).then(|| unsafe { (a as *const usize).read_volatile() })
         };
-        #[cfg(target_arch = "x86_64")]
-        let (pc, regs) = {
-            let (Some(pc), Some(bp)) = (rd(sp), rd(sp + 16)) else { return (Vec::new(), true) };
-            (pc, Regs::new(pc as u64, (sp + 24) as u64, bp as u64))
-        };
-        #[cfg(target_arch = "aarch64")]
-        let (pc, regs) = {
-            let (Some(fp), Some(pc)) = (rd(sp + 8), rd(sp + 16)) else { return (Vec::new(), true) };
-            (pc, Regs::new(0, (sp + 32) as u64, fp as u64))
-        };
+        let (Some(pc), Some(bp)) = (rd(sp), rd(sp + 16)) else { return (Vec::new(), true) };
+        let regs = Regs::new(pc as u64, (sp + 24) as u64, bp as u64);
         self.walk(pc, regs, lo, hi)
     }
 
@@ -162,19 +110,10 @@ impl Walker {
     pub(crate) fn here(&mut self, lo: usize, hi: usize) -> (Vec<usize>, bool) {
         let (pc, sp, fp): (usize, usize, usize);
         // SAFETY: reads three registers, writes nothing else.
-        #[cfg(target_arch = "x86_64")]
         unsafe {
             std::arch::asm!("lea {pc}, [rip]", "mov {sp}, rsp", "mov {fp}, rbp", pc = out(reg) pc, sp = out(reg) sp, fp = out(reg) fp, options(nomem, nostack, preserves_flags));
         }
-        // SAFETY: as above.
-        #[cfg(target_arch = "aarch64")]
-        unsafe {
-            std::arch::asm!("adr {pc}, .", "mov {sp}, sp", "mov {fp}, x29", pc = out(reg) pc, sp = out(reg) sp, fp = out(reg) fp, options(nomem, nostack, preserves_flags));
-        }
-        #[cfg(target_arch = "x86_64")]
         let regs = Regs::new(pc as u64, sp as u64, fp as u64);
-        #[cfg(target_arch = "aarch64")]
-        let regs = Regs::new(0, sp as u64, fp as u64);
         // SAFETY: our own stack: the frames below this one are live and unchanged while we
         // read them (we are the only writer, and we are here).
         unsafe { self.walk(pc, regs, lo.max(sp), hi) }
@@ -219,10 +158,7 @@ impl Walker {
 /// and then reads its caller's address with one load (`ffi/src/goroutine.rs`).
 pub fn return_slot(pc: usize, sp: usize, fp: usize) -> Option<usize> {
     let mut w = Walker::new();
-    #[cfg(target_arch = "x86_64")]
     let mut regs = Regs::new(pc as u64, sp as u64, fp as u64);
-    #[cfg(target_arch = "aarch64")]
-    let mut regs = Regs::new(0, sp as u64, fp as u64);
     let (lo, hi) = (sp, sp + (64 << 10));
     let mut read = |a: u64| -> Result<u64, ()> {
         let a = a as usize;

@@ -1165,28 +1165,29 @@ fn run_coroutine<const SAN: bool>(g: &GRef) -> Option<Suspend> {
             }
             g.ending();
         };
-        if SAN {
-            return resume_told(g, true, || {
-                // SAFETY: made just now, on this M, which owns the goroutine; the body
-                // catches panics (it must not unwind: `stack/switch.rs`).
-                unsafe { coro.start(body) }
-            });
-        }
-        // SAFETY: as above.
-        return unsafe { coro.start(body) };
+        // SAFETY: made just now, on this M, which owns the goroutine; the body catches panics
+        // (it must not unwind: `stack/switch.rs`).
+        return switch_told::<SAN>(g, true, || unsafe { coro.start(body) });
     }
     let RunState::Started(coro) = run else { crate::fatal("resuming a goroutine that is not started") };
-    if SAN {
-        // SAFETY: started and suspended (the park protocols hand it to one M at a time), and
-        // this M owns it.
-        return resume_told(g, false, || unsafe { coro.resume() });
-    }
-    // SAFETY: as above.
-    unsafe { coro.resume() }
+    // SAFETY: started and suspended (the park protocols hand it to one M at a time), and this
+    // M owns it.
+    switch_told::<SAN>(g, false, || unsafe { coro.resume() })
 }
 
-/// [`run_coroutine`]'s resume (`switch`), with the host's sanitizer told of the switches
-/// there and back; `first`: the goroutine's first run (with its spawn edge).
+/// Runs `switch` (a coroutine's start or resume), telling the host's sanitizer of it when
+/// `SAN`; `first`: the goroutine's first run.
+#[inline(always)]
+fn switch_told<const SAN: bool>(g: &G, first: bool, switch: impl FnOnce() -> Option<Suspend>) -> Option<Suspend> {
+    if SAN {
+        resume_told(g, first, switch)
+    } else {
+        switch()
+    }
+}
+
+/// [`switch_told`]'s sanitizer path: the host's sanitizer told of the switches there and
+/// back; `first`: the goroutine's first run (with its spawn edge).
 #[cold]
 #[inline(never)]
 fn resume_told(g: &G, first: bool, switch: impl FnOnce() -> Option<Suspend>) -> Option<Suspend> {

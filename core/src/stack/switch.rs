@@ -50,6 +50,8 @@
 //! abort the process (`entry` is `extern "C"`). The goroutine's body catches panics
 //! (`sched/worker.rs`, `run_coroutine`).
 
+const _: () = assert!(std::mem::offset_of!(Coro<()>, sp) == Coro::<()>::SAVED_SP_OFFSET);
+
 #[cfg(not(target_arch = "x86_64"))]
 compile_error!("gr's context switch (core/src/stack/switch.rs) is written for x86-64 only");
 
@@ -183,7 +185,13 @@ impl<Y> Link<Y> {
 }
 
 /// A coroutine, from its M's side: the stack it runs on and, while it is suspended, its saved
-/// stack pointer.
+/// stack pointer. Dropping one never touches its stack: a suspended coroutine's frames (C
+/// frames among them) are leaked with it, never unwound; [`Coro::into_stack`] takes a
+/// finished one's stack back for its pool.
+///
+/// `repr(C)`, the saved stack pointer first: debuggers read it at a fixed offset
+/// ([`Coro::SAVED_SP_OFFSET`], `dump/debugger.rs`).
+#[repr(C)]
 pub struct Coro<Y> {
     /// The saved context while suspended; 0 before its start and after its end.
     sp: usize,
@@ -192,6 +200,9 @@ pub struct Coro<Y> {
 }
 
 impl<Y> Coro<Y> {
+    /// Where the saved stack pointer lies in a `Coro` (its first field).
+    pub const SAVED_SP_OFFSET: usize = 0;
+
     /// A coroutine on `stack`, not started ([`Coro::start`]).
     pub fn new(stack: Stack) -> Coro<Y> {
         Coro { sp: 0, stack, _y: PhantomData }
